@@ -1,0 +1,208 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"fuju/internal/changefeed"
+	"fuju/internal/testenv"
+	"fuju/internal/valid"
+	"fuju/stations"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+type fixture struct {
+	cat *Service
+	st  *stations.Service
+}
+
+// setup builds a tiny city: two stations 10 km apart, three products.
+func setup(t *testing.T) fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.DB(t)
+	feed := changefeed.New(db, "catalog", nil)
+	st := stations.NewService(db, feed, nil)
+	cat := NewService(db, st.Index(), feed, nil)
+	if err := st.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
+	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []stations.Station{
+		{ID: "north", Lat: 35.30, Lng: 113.24},
+		{ID: "south", Lat: 35.21, Lng: 113.24},
+	} {
+		s.OperatorID, s.Name, s.Address, s.District, s.Hours, s.Active = op.ID, stations.Text{Zh: "站", En: "S"}, stations.Text{Zh: "路", En: "Rd"}, "jiefang", stations.StandardHours(), true
+		if _, err := st.CreateStation(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	products := []Product{
+		{ID: "wc-light", Category: "manual_wheelchair", Name: Text{Zh: "轻便折叠轮椅", En: "Lightweight folding wheelchair"},
+			Keywords: []string{"折叠", "travel"}, Specs: Specs{Foldable: true, SeatWidthCM: 46}, Rate: RatePlan{DailyFen: 500, Block30Fen: 9000, DepositFen: 30000}},
+		{ID: "walker-basic", Category: "walker", Name: Text{Zh: "四脚助行架", En: "Four-leg walker"},
+			Keywords: []string{"老人"}, Rate: RatePlan{DailyFen: 200, Block30Fen: 3000, DepositFen: 5000}},
+		{ID: "bed-electric", Category: "hospital_bed", Name: Text{Zh: "电动护理床", En: "Electric hospital bed"},
+			Description: Text{Zh: "三功能", En: "three functions, folding rails"}, Rate: RatePlan{DailyFen: 2000, Block30Fen: 45000, DepositFen: 100000}},
+		{ID: "secret", Category: "cane", Name: Text{Zh: "隐藏手杖", En: "Hidden cane"}, Status: Hidden, Rate: RatePlan{DailyFen: 100}},
+	}
+	for _, p := range products {
+		p.OperatorID = op.ID
+		if _, err := cat.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	units := []struct{ tag, product, station string }{
+		{"JZ-WC-0001", "wc-light", "north"},
+		{"JZ-WC-0002", "wc-light", "south"},
+		{"JZ-WK-0001", "walker-basic", "north"},
+		{"JZ-BD-0001", "bed-electric", "north"},
+	}
+	for _, u := range units {
+		if _, err := st.CreateUnit(ctx, stations.Unit{Tag: u.tag, ProductID: u.product, StationID: u.station}, stations.System); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The bed is being cleaned: carried at north but not available.
+	if _, err := st.Move(ctx, "JZ-BD-0001", stations.Move{To: stations.Cleaning, By: stations.System}); err != nil {
+		t.Fatal(err)
+	}
+	return fixture{cat: cat, st: st}
+}
+
+func hitIDs(r Result) []string {
+	out := []string{}
+	for _, h := range r.Hits {
+		out = append(out, h.Product.ID)
+	}
+	return out
+}
+
+func TestSearch(t *testing.T) {
+	f := setup(t)
+	near := func(lat, lng float64) *stations.Point { return &stations.Point{Lat: lat, Lng: lng} }
+	tests := []struct {
+		name  string
+		q     Query
+		want  string
+		total int
+	}{
+		{"everything active", Query{}, "wc-light walker-basic bed-electric", 3},
+		{"chinese name", Query{Text: "轮椅"}, "wc-light", 1},
+		{"english, any case", Query{Text: "WALKER"}, "walker-basic", 1},
+		{"keyword", Query{Text: "travel"}, "wc-light", 1},
+		{"name beats description", Query{Text: "folding"}, "wc-light bed-electric", 2},
+		{"all terms must match", Query{Text: "folding bed"}, "bed-electric", 1},
+		{"category", Query{Category: "walker"}, "walker-basic", 1},
+		{"foldable", Query{Foldable: true}, "wc-light", 1},
+		{"available now drops the bed", Query{AvailableNow: true}, "wc-light walker-basic", 2},
+		{"station carries", Query{Station: "north"}, "wc-light walker-basic bed-electric", 3},
+		{"station available", Query{Station: "south", AvailableNow: true}, "wc-light", 1},
+		{"price ceiling", Query{MaxMonthFen: 9000}, "wc-light walker-basic", 2},
+		{"sort by price", Query{Sort: ByPrice}, "walker-basic wc-light bed-electric", 3},
+		{"sort by distance from south", Query{Sort: ByDistance, Near: near(35.20, 113.24)}, "wc-light walker-basic bed-electric", 3},
+		{"paging", Query{Sort: ByPrice, Page: 2, PerPage: 2}, "bed-electric", 3},
+		{"page past the end", Query{Page: 9}, "", 3},
+		// Hostile text: neither an error nor a match-everything.
+		{"regex meta", Query{Text: ".*"}, "", 0},
+		{"paren", Query{Text: "("}, "", 0},
+		{"operator", Query{Text: "$ne"}, "", 0},
+		{"long", Query{Text: strings.Repeat("轮", 2000)}, "", 0},
+		{"hidden stays hidden", Query{Text: "Hidden"}, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := f.cat.Search(tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(hitIDs(r), " "); got != tt.want || r.Total != tt.total {
+				t.Errorf("got %q (total %d), want %q (total %d)", got, r.Total, tt.want, tt.total)
+			}
+		})
+	}
+}
+
+func TestSearchHitDetails(t *testing.T) {
+	f := setup(t)
+	r, err := f.cat.Search(Query{Text: "wheelchair", Near: &stations.Point{Lat: 35.20, Lng: 113.24},
+		Price: func(r RatePlan, days int) int64 { return r.StandardPrice(days) * 2 / 10 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := r.Hits[0]
+	if h.Available != 2 || h.Stations != 2 || h.NearestStation != "south" || h.NearestKM < 1 || h.NearestKM > 1.2 {
+		t.Errorf("hit %+v", h)
+	}
+	if h.DayFen != 100 || h.MonthFen != 1800 {
+		t.Errorf("renter prices day %d month %d, want 100 and 1800", h.DayFen, h.MonthFen)
+	}
+}
+
+func TestSearchRejects(t *testing.T) {
+	f := setup(t)
+	for _, tt := range []struct {
+		q     Query
+		field string
+	}{
+		{Query{Page: -1}, "page"},
+		{Query{PerPage: -5}, "per_page"},
+		{Query{Category: "jetpack"}, "category"},
+		{Query{Sort: "random"}, "sort"},
+		{Query{Sort: ByDistance}, "sort"},
+		{Query{Station: "atlantis"}, "station"},
+		{Query{MaxMonthFen: -1}, "max_month_fen"},
+	} {
+		_, err := f.cat.Search(tt.q)
+		fields, ok := valid.Fields(err)
+		if _, has := fields[tt.field]; !ok || !has {
+			t.Errorf("%+v: %v, want a %s error", tt.q, err, tt.field)
+		}
+	}
+	r, err := f.cat.Search(Query{PerPage: 100000})
+	if err != nil || r.PerPage != MaxPerPage {
+		t.Errorf("per_page 100000: %v, %d; want capped to %d", err, r.PerPage, MaxPerPage)
+	}
+}
+
+func TestProductValidationAndUpdate(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	_, err := f.cat.Create(ctx, Product{OperatorID: "op-a", Category: "jetpack", Name: Text{Zh: "", En: "x"},
+		Specs: Specs{SeatWidthCM: 900}, Rate: RatePlan{DailyFen: -1}, Keywords: []string{strings.Repeat("k", 50)}})
+	for _, field := range []string{"category", "name.zh", "specs.seat_width_cm", "rate.daily_fen", "keywords"} {
+		fields, _ := valid.Fields(err)
+		if _, ok := fields[field]; !ok {
+			t.Errorf("no error for %s: %v", field, err)
+		}
+	}
+	if _, err := f.cat.Create(ctx, Product{ID: "wc-light", OperatorID: "op-a", Category: "cane", Name: Text{Zh: "a", En: "b"}, Rate: RatePlan{DailyFen: 1}}); !errors.Is(err, ErrConflict) {
+		t.Errorf("duplicate id: %v", err)
+	}
+	p, _ := f.cat.Get(ctx, "wc-light")
+	p.Status = Hidden
+	if _, err := f.cat.Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.cat.Public("wc-light"); ok {
+		t.Error("hidden product still public")
+	}
+	p.OperatorID = "op-b"
+	if _, err := f.cat.Update(ctx, p); !errors.Is(err, ErrNotFound) {
+		t.Errorf("update by another operator: %v, want ErrNotFound", err)
+	}
+	counts := f.cat.CategoryCounts()
+	if counts[0].ID != "manual_wheelchair" || counts[0].Products != 0 {
+		t.Errorf("category counts %+v", counts[0])
+	}
+}

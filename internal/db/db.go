@@ -1,0 +1,195 @@
+// Package db connects Fuju to its document database: a MongoDB deployment named by
+// a URI, or FerretDB embedded in the process with its SQLite files under the data
+// directory. Everything above this package sees only *mongo.Database.
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// Config says which database to use.
+type Config struct {
+	// URI of a MongoDB deployment. Empty starts the embedded FerretDB.
+	URI string
+	// DataDir holds the embedded database's files (DataDir/db).
+	DataDir string
+	// Name of the database; "fuju" when empty.
+	Name string
+	// Logger for the embedded engine; it logs at warning level and above.
+	Logger *slog.Logger
+}
+
+// DB is an open connection.
+type DB struct {
+	Client   *mongo.Client
+	Database *mongo.Database
+	// Embedded is true when FerretDB runs inside this process.
+	Embedded bool
+	// Where describes where the data lives, for the start-up log.
+	Where string
+
+	stopEngine func()
+}
+
+// Open connects to the configured database, starting the embedded engine when no
+// URI is given, and waits until it answers a ping.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Name == "" {
+		cfg.Name = "fuju"
+	}
+	d := &DB{}
+	uri := cfg.URI
+	if uri == "" {
+		e, err := StartEmbedded(ctx, cfg.DataDir, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		uri = e.URI
+		d.Embedded = true
+		d.Where = "embedded FerretDB (SQLite) in " + e.Dir
+		d.stopEngine = e.Stop
+	} else {
+		d.Where = "MongoDB at " + redact(uri)
+	}
+	client, err := Connect(ctx, uri)
+	if err != nil {
+		if d.stopEngine != nil {
+			d.stopEngine()
+		}
+		return nil, err
+	}
+	d.Client = client
+	d.Database = client.Database(cfg.Name)
+	return d, nil
+}
+
+// Connect opens a client to uri and pings it.
+func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
+	opts := options.Client().ApplyURI(uri).
+		SetServerSelectionTimeout(10 * time.Second).
+		SetConnectTimeout(10 * time.Second)
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("db: connect: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := client.Ping(pctx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.Background())
+		return nil, fmt.Errorf("db: ping %s: %w", redact(uri), err)
+	}
+	return client, nil
+}
+
+// Ping reports whether the database answers within the context's deadline.
+func (d *DB) Ping(ctx context.Context) error {
+	return d.Client.Ping(ctx, readpref.Primary())
+}
+
+// Close disconnects and, for the embedded engine, stops it after its
+// connections are closed so SQLite files are left consistent.
+func (d *DB) Close(ctx context.Context) error {
+	err := d.Client.Disconnect(ctx)
+	if d.stopEngine != nil {
+		d.stopEngine()
+	}
+	return err
+}
+
+// Embedded is a FerretDB engine running in this process.
+type Embedded struct {
+	URI string
+	Dir string
+
+	once   sync.Once
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartEmbedded starts FerretDB with the SQLite backend storing files in
+// dataDir/db, listening on a free loopback port.
+func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*Embedded, error) {
+	if dataDir == "" {
+		return nil, errors.New("db: embedded database needs a data directory")
+	}
+	dir, err := filepath.Abs(filepath.Join(dataDir, "db"))
+	if err != nil {
+		return nil, fmt.Errorf("db: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("db: create %s: %w", dir, err)
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	engineLog := slog.New(levelFilter{logger.Handler(), slog.LevelError}).With("component", "ferretdb")
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+		Logger:    engineLog,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: start embedded FerretDB in %s: %w", dir, err)
+	}
+	// The engine must outlive ctx (a start-up context); it stops on Stop.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e := &Embedded{Dir: dir, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		_ = f.Run(runCtx)
+	}()
+	e.URI = f.MongoDBURI()
+	return e, nil
+}
+
+// Stop stops the engine and waits until it has closed its files.
+func (e *Embedded) Stop() {
+	e.once.Do(func() {
+		e.cancel()
+		<-e.done
+	})
+}
+
+// redact hides a password in a URI for logs.
+func redact(uri string) string {
+	for i := 0; i+3 < len(uri); i++ {
+		if uri[i:i+3] == "://" {
+			rest := uri[i+3:]
+			for j := 0; j < len(rest) && rest[j] != '/'; j++ {
+				if rest[j] == '@' {
+					return uri[:i+3] + "***@" + rest[j+1:]
+				}
+			}
+			break
+		}
+	}
+	return uri
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{h.Handler.WithAttrs(a), h.min}
+}
+func (h levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{h.Handler.WithGroup(n), h.min}
+}

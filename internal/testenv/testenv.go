@@ -1,0 +1,120 @@
+// Package testenv starts the real parts tests run against: the embedded database
+// (one engine per test binary, a fresh database per test), a MinIO server,
+// stripe-mock and Chromium. Nothing here is a fake.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"fuju/internal/db"
+)
+
+var (
+	engineOnce sync.Once
+	engineErr  error
+	client     *mongo.Client
+	engine     *db.Embedded
+	engineDir  string
+	dbCounter  atomic.Int64
+	cleanups   []func()
+	cleanupsMu sync.Mutex
+)
+
+// Main runs a package's tests and then stops whatever testenv started for them.
+// Use it from TestMain: func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }.
+func Main(m *testing.M) int {
+	code := m.Run()
+	cleanupsMu.Lock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	cleanupsMu.Unlock()
+	return code
+}
+
+func atExit(f func()) {
+	cleanupsMu.Lock()
+	cleanups = append(cleanups, f)
+	cleanupsMu.Unlock()
+}
+
+// MongoURI returns the URI of the database engine tests use: FUJU_TEST_MONGODB_URI
+// when set (to run the suite against real MongoDB), otherwise an embedded FerretDB
+// started once for this test binary.
+func MongoURI(t testing.TB) string {
+	t.Helper()
+	if uri := os.Getenv("FUJU_TEST_MONGODB_URI"); uri != "" {
+		return uri
+	}
+	engineOnce.Do(startEngine)
+	if engineErr != nil {
+		t.Fatalf("testenv: embedded database: %v", engineErr)
+	}
+	return engine.URI
+}
+
+func startEngine() {
+	dir, err := os.MkdirTemp("", "fuju-testdb-")
+	if err != nil {
+		engineErr = err
+		return
+	}
+	engineDir = dir
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	engine, engineErr = db.StartEmbedded(context.Background(), dir, quiet)
+	if engineErr != nil {
+		return
+	}
+	atExit(func() {
+		if client != nil {
+			_ = client.Disconnect(context.Background())
+		}
+		engine.Stop()
+		_ = os.RemoveAll(engineDir)
+	})
+}
+
+var clientOnce sync.Once
+
+// DB returns a fresh, empty database named after the test and drops it when the
+// test ends.
+func DB(t testing.TB) *mongo.Database {
+	t.Helper()
+	uri := MongoURI(t)
+	clientOnce.Do(func() {
+		client, engineErr = db.Connect(context.Background(), uri)
+	})
+	if client == nil {
+		t.Fatalf("testenv: connect: %v", engineErr)
+	}
+	name := DBName(t.Name())
+	d := client.Database(name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = d.Drop(ctx)
+	})
+	return d
+}
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+
+// DBName turns a test name into a unique database name the engine accepts.
+func DBName(testName string) string {
+	n := unsafeName.ReplaceAllString(testName, "_")
+	suffix := fmt.Sprintf("_%d_%d", os.Getpid()%100000, dbCounter.Add(1))
+	if max := 63 - len(suffix); len(n) > max {
+		n = n[len(n)-max:]
+	}
+	return n + suffix
+}

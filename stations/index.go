@@ -1,0 +1,173 @@
+package stations
+
+import (
+	"sort"
+	"sync"
+)
+
+// Index is the in-process read model of stations and unit availability that
+// public pages read (DESIGN.md, "Reads that must be fast"). It is built at start
+// and kept current by applying each changed station or unit, never by rescans.
+type Index struct {
+	mu       sync.RWMutex
+	stations map[string]Station
+	units    map[string]unitLite
+	avail    map[string]map[string]int // station → product → available units
+	total    map[string]map[string]int // station → product → units not retired or lost
+}
+
+type unitLite struct {
+	product, station string
+	state            State
+}
+
+func newIndex() *Index {
+	return &Index{
+		stations: map[string]Station{},
+		units:    map[string]unitLite{},
+		avail:    map[string]map[string]int{},
+		total:    map[string]map[string]int{},
+	}
+}
+
+func (ix *Index) replace(fresh *Index) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.stations, ix.units, ix.avail, ix.total = fresh.stations, fresh.units, fresh.avail, fresh.total
+}
+
+func (ix *Index) setStation(st Station) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.stations[st.ID] = st
+}
+
+func (ix *Index) removeStation(id string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	delete(ix.stations, id)
+}
+
+func (ix *Index) setUnit(u Unit) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.dropLocked(u.Tag)
+	l := unitLite{product: u.ProductID, station: u.StationID, state: u.State}
+	ix.units[u.Tag] = l
+	ix.countLocked(l, 1)
+}
+
+func (ix *Index) removeUnit(tag string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.dropLocked(tag)
+}
+
+func (ix *Index) dropLocked(tag string) {
+	if old, ok := ix.units[tag]; ok {
+		ix.countLocked(old, -1)
+		delete(ix.units, tag)
+	}
+}
+
+func (ix *Index) countLocked(l unitLite, d int) {
+	bump := func(m map[string]map[string]int) {
+		if m[l.station] == nil {
+			m[l.station] = map[string]int{}
+		}
+		m[l.station][l.product] += d
+		if m[l.station][l.product] == 0 {
+			delete(m[l.station], l.product)
+		}
+	}
+	if l.state == Available {
+		bump(ix.avail)
+	}
+	if l.state != Retired && l.state != Lost {
+		bump(ix.total)
+	}
+}
+
+// Station returns a station by id.
+func (ix *Index) Station(id string) (Station, bool) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	st, ok := ix.stations[id]
+	return st, ok
+}
+
+// Stations returns the active stations ordered by id.
+func (ix *Index) Stations() []Station {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := make([]Station, 0, len(ix.stations))
+	for _, st := range ix.stations {
+		if st.Active {
+			out = append(out, st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Stock is how many units of one product a station has.
+type Stock struct {
+	Available int `json:"available"`
+	// Total counts units in service there (any state but retired and lost).
+	Total int `json:"total"`
+}
+
+// Inventory returns the stock per product at an active station.
+func (ix *Index) Inventory(stationID string) map[string]Stock {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := map[string]Stock{}
+	if st, ok := ix.stations[stationID]; !ok || !st.Active {
+		return out
+	}
+	for p, n := range ix.total[stationID] {
+		out[p] = Stock{Available: ix.avail[stationID][p], Total: n}
+	}
+	return out
+}
+
+// AvailableAt returns, for one product, the number of available units at each
+// active station that has at least one.
+func (ix *Index) AvailableAt(productID string) map[string]int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := map[string]int{}
+	for st, byProduct := range ix.avail {
+		if n := byProduct[productID]; n > 0 && ix.stations[st].Active {
+			out[st] = n
+		}
+	}
+	return out
+}
+
+// Stock returns product → station → stock for every product at active
+// stations. Search uses it to filter and sort in one pass.
+func (ix *Index) Stock() map[string]map[string]Stock {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	out := map[string]map[string]Stock{}
+	for st, byProduct := range ix.total {
+		if !ix.stations[st].Active {
+			continue
+		}
+		for p, n := range byProduct {
+			if out[p] == nil {
+				out[p] = map[string]Stock{}
+			}
+			out[p][st] = Stock{Available: ix.avail[st][p], Total: n}
+		}
+	}
+	return out
+}
+
+// UnitCount returns how many units the index knows, for the status log.
+func (ix *Index) UnitCount() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.units)
+}
