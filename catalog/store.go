@@ -43,7 +43,7 @@ type productDoc struct {
 }
 
 func toProductDoc(p Product) productDoc { return productDoc(p) }
-func (d productDoc) toProduct() Product  { return Product(d) }
+func (d productDoc) toProduct() Product { return Product(d) }
 
 func translate(err error, what string) error {
 	switch {

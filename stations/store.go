@@ -52,7 +52,7 @@ type operatorDoc struct {
 }
 
 func toOperatorDoc(o Operator) operatorDoc { return operatorDoc(o) }
-func (d operatorDoc) toOperator() Operator  { return Operator(d) }
+func (d operatorDoc) toOperator() Operator { return Operator(d) }
 
 type stationDoc struct {
 	ID         string    `bson:"_id"`
@@ -70,7 +70,7 @@ type stationDoc struct {
 }
 
 func toStationDoc(s Station) stationDoc { return stationDoc(s) }
-func (d stationDoc) toStation() Station  { return Station(d) }
+func (d stationDoc) toStation() Station { return Station(d) }
 
 type unitDoc struct {
 	Tag        string    `bson:"_id"`
@@ -88,7 +88,7 @@ type unitDoc struct {
 }
 
 func toUnitDoc(u Unit) unitDoc { return unitDoc(u) }
-func (d unitDoc) toUnit() Unit  { return Unit(d) }
+func (d unitDoc) toUnit() Unit { return Unit(d) }
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
 

@@ -37,6 +37,7 @@ type Feed struct {
 
 	mu       sync.Mutex
 	seq      int64 // last sequence applied locally
+	hint     int64 // highest sequence known to exist, where Publish probes from
 	handlers map[string][]Handler
 	kick     chan struct{}
 }
@@ -85,7 +86,7 @@ func (f *Feed) Mark(ctx context.Context) error {
 // local follower so this instance applies the change at once.
 func (f *Feed) Publish(ctx context.Context, kind, id string) error {
 	f.mu.Lock()
-	known := f.seq
+	known := max(f.seq, f.hint)
 	f.mu.Unlock()
 	for attempt := 0; attempt < 100; attempt++ {
 		head, err := f.log.Head(ctx, f.name, known)
@@ -100,6 +101,9 @@ func (f *Feed) Publish(ctx context.Context, kind, id string) error {
 		if err != nil {
 			return fmt.Errorf("changefeed: %w", err)
 		}
+		f.mu.Lock()
+		f.hint = max(f.hint, head.Seq+1)
+		f.mu.Unlock()
 		select {
 		case f.kick <- struct{}{}:
 		default:

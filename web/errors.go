@@ -1,0 +1,112 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/catalog"
+	"fuju/internal/valid"
+	"fuju/rentals"
+	"fuju/stations"
+)
+
+// Errors the web layer itself raises.
+var (
+	errNotFound   = errors.New("not found")
+	errBadRequest = errors.New("bad request")
+)
+
+// apiError is the body of every error response (DESIGN.md, "HTTP conventions").
+type apiError struct {
+	Error apiErrorBody `json:"error"`
+}
+
+type apiErrorBody struct {
+	Code      string            `json:"code"`
+	Message   string            `json:"message"`
+	Fields    map[string]string `json:"fields,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+}
+
+// statusOf is the one table from domain errors to HTTP statuses and codes.
+func statusOf(err error) (int, string) {
+	switch {
+	case errors.Is(err, valid.ErrInvalid):
+		return http.StatusBadRequest, "validation_failed"
+	case errors.Is(err, errBadRequest):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
+		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, stations.ErrUnavailable):
+		return http.StatusConflict, "unavailable"
+	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
+		errors.Is(err, rentals.ErrConflict):
+		return http.StatusConflict, "conflict"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+// fail answers a request that ended in err: JSON for the API, a page otherwise.
+// 5xx are logged with the request id and never show their cause.
+func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
+	status, code := statusOf(err)
+	rid := requestID(c)
+	msg := err.Error()
+	if status >= http.StatusInternalServerError {
+		s.logger.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", rid,
+			"route", c.FullPath(), "method", c.Request.Method)
+		msg = "Something went wrong on our side. Please try again; if it keeps happening, quote request id " + rid + "."
+	}
+	var fields map[string]string
+	if probs, ok := valid.Fields(err); ok {
+		fields = make(map[string]string, len(probs))
+		for k, p := range probs {
+			fields[k] = p.Message
+		}
+		msg = "Some fields are not valid."
+	}
+	if status == http.StatusNotFound && code == "not_found" {
+		msg = "Not found."
+	}
+	if asJSON {
+		c.AbortWithStatusJSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Fields: fields, RequestID: rid}})
+		return
+	}
+	codes, _ := validFields(err)
+	s.renderError(c, status, codes)
+}
+
+// api adapts a handler that returns an error into a JSON route.
+func (s *Server) api(h func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.fail(c, err, true)
+		}
+	}
+}
+
+// page adapts a handler that returns an error into an HTML route.
+func (s *Server) page(h func(*gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.fail(c, err, false)
+		}
+	}
+}
+
+// validFields returns, for pages, each wrong field's problem code; templates
+// translate it as "err.<code>".
+func validFields(err error) (map[string]string, bool) {
+	probs, ok := valid.Fields(err)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]string, len(probs))
+	for k, p := range probs {
+		out[k] = p.Code
+	}
+	return out, true
+}

@@ -1,0 +1,279 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/catalog"
+	"fuju/stations"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed i18n/*.json
+var i18nFS embed.FS
+
+// Languages the pages are written in; the first is the default.
+var languages = []string{"zh", "en"}
+
+type renderer struct {
+	pages    map[string]*template.Template
+	messages map[string]map[string]string
+	icons    map[string]template.HTML
+	// assets maps a static file name to its URL with a content hash, so
+	// browsers may cache it for a year.
+	assets map[string]string
+}
+
+func newRenderer() (*renderer, error) {
+	r := &renderer{pages: map[string]*template.Template{}, messages: map[string]map[string]string{},
+		icons: map[string]template.HTML{}, assets: map[string]string{}}
+	for _, l := range languages {
+		b, err := i18nFS.ReadFile("i18n/" + l + ".json")
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("i18n/%s.json: %w", l, err)
+		}
+		r.messages[l] = m
+	}
+	icons, _ := fs.Glob(staticFS, "static/icons/*.svg")
+	for _, f := range icons {
+		b, err := staticFS.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		r.icons[strings.TrimSuffix(path.Base(f), ".svg")] = template.HTML(b) // our own files
+	}
+	for _, f := range []string{"app.css", "app.js"} {
+		b, err := staticFS.ReadFile("static/" + f)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		r.assets[f] = "/static/" + f + "?v=" + hex.EncodeToString(sum[:6])
+	}
+	funcs := template.FuncMap{
+		"icon": func(name string) template.HTML {
+			if h, ok := r.icons[name]; ok {
+				return h
+			}
+			return r.icons["device"]
+		},
+		"yuan":  yuan,
+		"km":    km,
+		"add":   func(a, b int) int { return a + b },
+		"seq":   func(n int) []int { s := make([]int, n); for i := range s { s[i] = i }; return s },
+		"deref": func(f *float64) float64 { return *f },
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, f)
+		if err != nil {
+			return nil, err
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+// yuan formats fen as ¥12 or ¥12.50.
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	if fen%100 == 0 {
+		return fmt.Sprintf("%s¥%d", sign, fen/100)
+	}
+	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
+}
+
+func km(d float64) string {
+	if d < 1 {
+		return strconv.Itoa(int(math.Round(d*1000/10)*10)) + " m"
+	}
+	return strconv.FormatFloat(d, 'f', 1, 64) + " km"
+}
+
+// base is what every page carries: language, messages, location.
+type base struct {
+	Lang     string
+	HTMLLang string
+	Title    string
+	Nav      string
+	// Path is the current path and query, for the language switch to return to.
+	Path   string
+	Assets map[string]string
+	// Near is the visitor's location when known (from near=, district= or the
+	// cookie that remembers them).
+	Near     *stations.Point
+	District string
+	// NearKeep are query parameters the location form carries along, so
+	// choosing a district keeps the search.
+	NearKeep map[string]string
+	msgs     map[string]string
+	icons    map[string]template.HTML
+}
+
+// T translates key; args fill %s/%d verbs in the message.
+func (b base) T(key string, args ...any) string {
+	m, ok := b.msgs[key]
+	if !ok {
+		return key
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(m, args...)
+	}
+	return m
+}
+
+// Tx returns the text in the page's language.
+func (b base) Tx(t stations.Text) string { return t.In(b.Lang) }
+
+// LangURL is the link that switches to lang and comes back here.
+func (b base) LangURL(lang string) string {
+	return "/lang/" + lang + "?next=" + url.QueryEscape(b.Path)
+}
+
+// stationCard is what the station card partial renders.
+type stationCard struct {
+	B     base
+	S     stationSummary
+	Level int
+}
+
+// Card pairs a station with the page for the station card partial, whose
+// heading is at level (2 or 3) to keep the page's outline.
+func (b base) Card(s stationSummary, level int) stationCard {
+	return stationCard{B: b, S: s, Level: level}
+}
+
+type stockCard struct {
+	B base
+	S stationStock
+}
+
+// StockCard pairs a station's stock with the page for the stock card partial.
+func (b base) StockCard(s stationStock) stockCard { return stockCard{B: b, S: s} }
+
+// CategoryOf returns the category with id.
+func (b base) CategoryOf(id string) catalog.Category {
+	c, _ := catalog.CategoryByID(id)
+	return c
+}
+
+// Thumb is a product's picture in lists: its category's pictogram until the
+// product has photos.
+func (b base) Thumb(p catalog.Product) template.HTML {
+	return b.placeholder(p, "thumb")
+}
+
+// Gallery is a product's pictures on its page.
+func (b base) Gallery(p catalog.Product) template.HTML {
+	return b.placeholder(p, "large")
+}
+
+func (b base) placeholder(p catalog.Product, size string) template.HTML {
+	c, _ := catalog.CategoryByID(p.Category)
+	icon, ok := b.icons[c.Icon]
+	if !ok {
+		icon = b.icons["device"]
+	}
+	label := template.HTMLEscapeString(b.T("photo.none", b.Tx(c.Name)))
+	return template.HTML(`<div class="placeholder ` + size + `" role="img" aria-label="` + label + `">` + string(icon) + `</div>`)
+}
+
+// Districts lists the city's districts for pickers.
+func (b base) Districts() []stations.District { return stations.Districts }
+
+func langOf(c *gin.Context) string {
+	if l, err := c.Cookie("lang"); err == nil && l == "en" {
+		return "en"
+	}
+	return "zh"
+}
+
+func (s *Server) base(c *gin.Context, title, nav string) base {
+	l := langOf(c)
+	b := base{Lang: l, HTMLLang: "zh-CN", Nav: nav, Path: c.Request.URL.RequestURI(),
+		Assets: s.pages.assets, msgs: s.pages.messages[l], icons: s.pages.icons}
+	if l == "en" {
+		b.HTMLLang = "en"
+	}
+	b.Title = b.T(title)
+	return b
+}
+
+// render executes a page into a buffer first, so a template error never sends
+// half a page.
+func (s *Server) render(c *gin.Context, status int, name string, data any) error {
+	t, ok := s.pages.pages[name]
+	if !ok {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-cache")
+	c.Header("Content-Language", map[string]string{"zh": "zh-CN", "en": "en"}[langOf(c)])
+	c.Status(status)
+	_, err := c.Writer.Write(buf.Bytes())
+	return err
+}
+
+type errorPage struct {
+	base
+	Status  int
+	Heading string
+	Message string
+	Fields  map[string]string
+}
+
+func (s *Server) renderError(c *gin.Context, status int, fields map[string]string) {
+	p := errorPage{base: s.base(c, "error.title", ""), Status: status, Fields: fields}
+	switch {
+	case status == http.StatusNotFound:
+		p.Heading, p.Message = p.T("error.notfound"), p.T("error.notfound.help")
+	case status >= 500:
+		p.Heading, p.Message = p.T("error.internal"), p.T("error.internal.help", requestID(c))
+	default:
+		p.Heading, p.Message = p.T("error.bad"), p.T("error.bad.help")
+	}
+	p.Title = p.Heading
+	if err := s.render(c, status, "error", p); err != nil {
+		s.logger.Error("render error page", "err", err)
+		c.String(status, http.StatusText(status))
+	}
+	c.Abort()
+}

@@ -1,0 +1,63 @@
+package web
+
+import (
+	"context"
+	"io/fs"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes registers every route in one place.
+func (s *Server) routes() {
+	r := s.engine
+	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders)
+	r.NoRoute(s.notFoundPage)
+	r.NoMethod(s.notFoundPage)
+	r.HandleMethodNotAllowed = false
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+
+	static, _ := fs.Sub(staticFS, "static")
+	fileServer := http.StripPrefix("/static/", http.FileServer(http.FS(static)))
+	r.GET("/static/*file", func(c *gin.Context) {
+		// Asset URLs carry a content hash (?v=…), so they never change.
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		fileServer.ServeHTTP(c.Writer, c.Request)
+	})
+
+	v1 := r.Group("/api/v1")
+	v1.GET("/openapi.json", s.openAPI)
+	v1.GET("/categories", s.api(s.listCategories))
+	v1.GET("/products", s.api(s.listProducts))
+	v1.GET("/products/:id", s.api(s.showProductJSON))
+	v1.GET("/stations", s.api(s.listStations))
+	v1.GET("/stations/:id", s.api(s.showStationJSON))
+	v1.GET("/quote", s.api(s.showQuote))
+
+	r.GET("/", s.page(s.showHome))
+	r.GET("/lang/:lang", s.page(s.switchLanguage))
+	r.GET("/products", s.page(s.showProducts))
+	r.GET("/products/:id", s.page(s.showProduct))
+	r.GET("/stations", s.page(s.showStations))
+	r.GET("/stations/:id", s.page(s.showStation))
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "version": s.cfg.Version, "uptime_s": int(time.Since(s.started).Seconds())})
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.DB.Ping(ctx); err != nil {
+		s.logger.Warn("readiness check failed", "err", err)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "database unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}

@@ -1,0 +1,98 @@
+// Package web is Fuju's HTTP face: the Gin router, middleware, the JSON API
+// under /api/v1 and the server-rendered pages. Handlers return errors and one
+// place (fail) turns them into statuses. web never talks to the database: it
+// calls the domain services.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"fuju/catalog"
+	"fuju/rentals"
+	"fuju/stations"
+)
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the server needs from the rest of the program.
+type Config struct {
+	Catalog  *catalog.Service
+	Stations *stations.Service
+	Policies *rentals.Policies
+	DB       Pinger
+	Logger   *slog.Logger
+	// TrustedProxies are the addresses whose X-Forwarded-For is believed;
+	// empty trusts none, so the client IP is the peer address.
+	TrustedProxies []string
+	// Version is shown in /healthz.
+	Version string
+	// Now is the clock; tests set it. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Server serves Fuju over HTTP.
+type Server struct {
+	cfg      Config
+	catalog  *catalog.Service
+	stations *stations.Service
+	policies *rentals.Policies
+	logger   *slog.Logger
+	engine   *gin.Engine
+	pages    *renderer
+	metrics  *metrics
+	registry *prometheus.Registry
+	started  time.Time
+}
+
+// NewServer builds the router and parses the templates once.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:      cfg,
+		catalog:  cfg.Catalog,
+		stations: cfg.Stations,
+		policies: cfg.Policies,
+		logger:   cfg.Logger,
+		started:  time.Now(),
+	}
+	var err error
+	if s.pages, err = newRenderer(); err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	if cfg.Now == nil {
+		s.cfg.Now = time.Now
+	}
+	s.registry = prometheus.NewRegistry()
+	s.metrics = newMetrics(s.registry)
+	s.engine = gin.New()
+	s.engine.ContextWithFallback = true
+	if err := s.engine.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("web: trusted proxies: %w", err)
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.engine.ServeHTTP(w, r)
+}
+
+// Routes lists every registered route as "METHOD path" (for the OpenAPI test).
+func (s *Server) Routes() []gin.RouteInfo {
+	return s.engine.Routes()
+}

@@ -1,0 +1,27 @@
+// Fuju pages work without this file; it only adds "use my location".
+(function () {
+  "use strict";
+  function round(x) { return Math.round(x * 1000) / 1000; }
+  document.querySelectorAll(".js-near").forEach(function (btn) {
+    if (!("geolocation" in navigator)) { return; }
+    btn.hidden = false;
+    var status = btn.parentNode.querySelector(".js-near-status");
+    btn.addEventListener("click", function () {
+      btn.disabled = true;
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        var url = new URL(window.location.href);
+        url.searchParams.delete("district");
+        url.searchParams.delete("page");
+        url.searchParams.set("near", round(pos.coords.latitude) + "," + round(pos.coords.longitude));
+        if (url.pathname === "/") { url.pathname = "/stations"; }
+        if (url.pathname === "/products") { url.searchParams.set("sort", "distance"); }
+        window.location.assign(url.toString());
+      }, function () {
+        btn.disabled = false;
+        if (status) { status.textContent = btn.getAttribute("data-denied"); }
+        var sel = btn.parentNode.querySelector("select");
+        if (sel) { sel.focus(); }
+      }, { timeout: 10000, maximumAge: 600000 });
+    });
+  });
+})();
