@@ -142,8 +142,8 @@ type productsPage struct {
 	Errors     map[string]string
 	// FiltersOpen shows the filter panel when any filter is in use.
 	FiltersOpen bool
-	Pages      []pageLink
-	Prev, Next string
+	Pages       []pageLink
+	Prev, Next  string
 }
 
 type pageLink struct {
@@ -225,11 +225,11 @@ type priceRow struct {
 
 type productPage struct {
 	base
-	Product  catalog.Product
-	Category catalog.Category
-	Prices   []priceRow
-	Terms    []int
-	Stations []stationStock
+	Product   catalog.Product
+	Category  catalog.Category
+	Prices    []priceRow
+	Terms     []int
+	Stations  []stationStock
 	Specs     []specLine
 	TierNotes []tierNote
 }

@@ -80,10 +80,16 @@ func newRenderer() (*renderer, error) {
 			}
 			return r.icons["device"]
 		},
-		"yuan":  yuan,
-		"km":    km,
-		"add":   func(a, b int) int { return a + b },
-		"seq":   func(n int) []int { s := make([]int, n); for i := range s { s[i] = i }; return s },
+		"yuan": yuan,
+		"km":   km,
+		"add":  func(a, b int) int { return a + b },
+		"seq": func(n int) []int {
+			s := make([]int, n)
+			for i := range s {
+				s[i] = i
+			}
+			return s
+		},
 		"deref": func(f *float64) float64 { return *f },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
