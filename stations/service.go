@@ -113,6 +113,10 @@ func (s *Service) ApplyStation(ctx context.Context, id string) error {
 	return nil
 }
 
+// ApplyUnitBatch reloads the read model after another instance imported many
+// units (a change feed handler).
+func (s *Service) ApplyUnitBatch(ctx context.Context, _ string) error { return s.Rebuild(ctx) }
+
 // ApplyUnit re-reads one unit into the read model (a change feed handler).
 func (s *Service) ApplyUnit(ctx context.Context, tag string) error {
 	u, err := s.store.unit(ctx, tag)
@@ -325,6 +329,99 @@ func (s *Service) CreateUnit(ctx context.Context, u Unit, by Actor) (Unit, error
 	return u, nil
 }
 
+// CreateUnits registers many new units at once (bulk imports, seeding). It
+// returns one error per unit: nil when created, ErrConflict (wrapped) when the
+// tag is taken, a validation error, or ErrNotFound for an unknown station. The
+// units are written with two bulk inserts under one pending marker, so a crash
+// part-way leaves work the reconciler finishes.
+func (s *Service) CreateUnits(ctx context.Context, units []Unit, by Actor) ([]error, error) {
+	errs := make([]error, len(units))
+	stationsByID := map[string]Station{}
+	var ok []int
+	now := s.now()
+	for i := range units {
+		u := &units[i]
+		u.Tag = NormalizeTag(u.Tag)
+		if u.State == "" {
+			u.State = Available
+		}
+		if err := u.Validate(); err != nil {
+			errs[i] = fmt.Errorf("stations: unit: %w", err)
+			continue
+		}
+		st, seen := stationsByID[u.StationID]
+		if !seen {
+			var err error
+			if st, err = s.store.station(ctx, u.StationID); err != nil && !errors.Is(err, ErrNotFound) {
+				return nil, err
+			}
+			stationsByID[u.StationID] = st
+		}
+		if u.OperatorID == "" {
+			u.OperatorID = st.OperatorID
+		}
+		if st.ID == "" || st.OperatorID != u.OperatorID {
+			errs[i] = fmt.Errorf("stations: station %s: %w", u.StationID, ErrNotFound)
+			continue
+		}
+		u.Seq, u.CreatedAt, u.UpdatedAt, u.ToStation, u.LeaseID = 1, now, now, "", ""
+		ok = append(ok, i)
+	}
+	if len(ok) == 0 {
+		return errs, nil
+	}
+	tags := make([]string, len(ok))
+	for j, i := range ok {
+		tags[j] = units[i].Tag
+	}
+	p, err := s.log.BeginMany(ctx, ids.New("import"), tags)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]Unit, len(ok))
+	for j, i := range ok {
+		docs[j] = units[i]
+	}
+	insErrs, err := s.store.insertUnits(ctx, docs)
+	if err != nil {
+		return nil, err
+	}
+	var items []eventlog.Item[UnitEvent]
+	var created []int
+	for j, i := range ok {
+		if insErrs[j] != nil {
+			if errors.Is(insErrs[j], ErrConflict) {
+				errs[i] = fmt.Errorf("stations: asset tag %s is already in use: %w", units[i].Tag, ErrConflict)
+			} else {
+				errs[i] = insErrs[j]
+			}
+			continue
+		}
+		items = append(items, eventlog.Item[UnitEvent]{Entity: units[i].Tag, Seq: 1, Event: creationEvent(units[i], by)})
+		created = append(created, i)
+	}
+	if err := s.crashPoint("units-created:projections"); err != nil {
+		return nil, err
+	}
+	evErrs, err := s.log.AppendMany(ctx, items)
+	if err != nil {
+		return nil, fmt.Errorf("stations: %w", err)
+	}
+	for _, e := range evErrs {
+		if e != nil && !errors.Is(e, eventlog.ErrTaken) {
+			return nil, fmt.Errorf("stations: %w", e)
+		}
+	}
+	for _, i := range created {
+		s.index.setUnit(units[i])
+	}
+	if len(created) > 0 {
+		s.publish(ctx, "unit-batch", p.Entity)
+	}
+	_ = s.log.Done(ctx, p)
+	return errs, nil
+}
+
 func creationEvent(u Unit, by Actor) UnitEvent {
 	return UnitEvent{
 		Kind: "created", To: u.State, ProductID: u.ProductID, OperatorID: u.OperatorID,
@@ -481,22 +578,26 @@ func (s *Service) Reconcile(ctx context.Context, age time.Duration) (int, error)
 	}
 	fixed := 0
 	for _, p := range stale {
-		u, err := s.current(ctx, p.Entity)
-		if errors.Is(err, ErrNotFound) {
-			// The unit was never inserted: nothing to finish.
-			_ = s.log.Done(ctx, p)
-			continue
+		tags := p.Entities
+		if len(tags) == 0 {
+			tags = []string{p.Entity}
 		}
-		if err != nil {
-			return fixed, err
-		}
-		if err := s.project(ctx, u); err != nil {
-			return fixed, err
+		for _, tag := range tags {
+			u, err := s.current(ctx, tag)
+			if errors.Is(err, ErrNotFound) {
+				continue // never inserted: nothing to finish
+			}
+			if err != nil {
+				return fixed, err
+			}
+			if err := s.project(ctx, u); err != nil {
+				return fixed, err
+			}
+			fixed++
 		}
 		if err := s.log.Done(ctx, p); err != nil {
 			return fixed, err
 		}
-		fixed++
 	}
 	return fixed, nil
 }

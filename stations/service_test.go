@@ -242,3 +242,47 @@ func TestCreateUnitValidation(t *testing.T) {
 		t.Errorf("other operator's station: %v", err)
 	}
 }
+
+func TestCreateUnitsInBulk(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0002", ProductID: "wc", StationID: f.st.ID}, System); err != nil {
+		t.Fatal(err)
+	}
+	units := []Unit{
+		{Tag: "JZ-WC-0001", ProductID: "wc", StationID: f.st.ID},
+		{Tag: "JZ-WC-0002", ProductID: "wc", StationID: f.st.ID},     // taken
+		{Tag: "nope", ProductID: "wc", StationID: f.st.ID},           // invalid
+		{Tag: "JZ-WC-0003", ProductID: "wc", StationID: "elsewhere"}, // unknown station
+		{Tag: "jz-wc-0004", ProductID: "wc", StationID: f.st2.ID, State: Cleaning},
+	}
+	errs, err := f.svc.CreateUnits(ctx, units, System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], ErrConflict) || !errors.Is(errs[2], valid.ErrInvalid) || !errors.Is(errs[3], ErrNotFound) || errs[4] != nil {
+		t.Fatalf("per-unit errors %v", errs)
+	}
+	for _, tag := range []string{"JZ-WC-0001", "JZ-WC-0004"} {
+		hist, err := f.svc.History(ctx, tag)
+		if err != nil || len(hist) != 1 || hist[0].Kind != "created" {
+			t.Errorf("%s history %+v %v", tag, hist, err)
+		}
+	}
+	if inv := f.svc.Index().Inventory(f.st.ID)["wc"]; inv.Available != 2 {
+		t.Errorf("index after import %+v", inv)
+	}
+	// Crash between the projections and the events: the reconciler writes
+	// the missing creation events.
+	f.svc.crash = func(string) error { return errors.New("crash") }
+	if _, err := f.svc.CreateUnits(ctx, []Unit{{Tag: "JZ-WC-0009", ProductID: "wc", StationID: f.st.ID}}, System); err == nil {
+		t.Fatal("crash not injected")
+	}
+	f.svc.crash = nil
+	if n, err := f.svc.Reconcile(ctx, -time.Second); err != nil || n != 1 {
+		t.Fatalf("reconcile %d %v", n, err)
+	}
+	if hist, _ := f.svc.History(ctx, "JZ-WC-0009"); len(hist) != 1 {
+		t.Errorf("creation event not repaired: %+v", hist)
+	}
+}

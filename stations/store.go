@@ -188,6 +188,35 @@ func (s *store) insertUnit(ctx context.Context, u Unit) error {
 	return translate(err, "unit "+u.Tag)
 }
 
+// insertUnits inserts many projections; the result has one error per unit
+// (nil, ErrConflict or another failure).
+func (s *store) insertUnits(ctx context.Context, us []Unit) ([]error, error) {
+	errs := make([]error, len(us))
+	docs := make([]any, len(us))
+	for i, u := range us {
+		docs[i] = toUnitDoc(u)
+	}
+	_, err := s.units.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return errs, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 {
+		return nil, translate(err, "insert units")
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Index < 0 || we.Index >= len(us) {
+			continue
+		}
+		if we.Code == 11000 {
+			errs[we.Index] = fmt.Errorf("stations: unit %s: %w", us[we.Index].Tag, ErrConflict)
+		} else {
+			errs[we.Index] = fmt.Errorf("stations: insert unit %s: %s", us[we.Index].Tag, we.Message)
+		}
+	}
+	return errs, nil
+}
+
 func (s *store) unit(ctx context.Context, tag string) (Unit, error) {
 	var d unitDoc
 	if err := s.units.FindOne(ctx, byID(tag)).Decode(&d); err != nil {

@@ -21,12 +21,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"fuju/catalog"
-	"fuju/internal/changefeed"
+	"fuju/internal/app"
 	"fuju/internal/config"
-	"fuju/internal/db"
-	"fuju/rentals"
-	"fuju/stations"
+	"fuju/internal/demo"
 	"fuju/web"
 )
 
@@ -71,106 +68,26 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// app is the wired program: database, change feed and services.
-type app struct {
-	db       *db.DB
-	feed     *changefeed.Feed
-	stations *stations.Service
-	catalog  *catalog.Service
-	policies *rentals.Policies
-	logger   *slog.Logger
-}
-
-// open connects to the database and builds every service and read model.
-func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, error) {
-	d, err := db.Open(ctx, db.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Name: cfg.Database, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	a := &app{db: d, logger: logger}
-	a.feed = changefeed.New(d.Database, "catalog", logger)
-	a.stations = stations.NewService(d.Database, a.feed, logger)
-	a.catalog = catalog.NewService(d.Database, a.stations.Index(), a.feed, logger)
-	a.policies = rentals.NewPolicies(d.Database)
-	a.feed.Handle("station", a.stations.ApplyStation)
-	a.feed.Handle("unit", a.stations.ApplyUnit)
-	a.feed.Handle("product", a.catalog.ApplyProduct)
-	a.feed.Handle("policy", a.policies.Reload)
-	// Mark the feed before loading, so changes made while loading are
-	// applied afterwards rather than lost.
-	if err := a.feed.Mark(ctx); err != nil {
-		a.close()
-		return nil, err
-	}
-	for _, step := range []func(context.Context) error{a.stations.Init, a.catalog.Init, a.policies.Init} {
-		if err := step(ctx); err != nil {
-			a.close()
-			return nil, err
-		}
-	}
-	return a, nil
-}
-
-func (a *app) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.db.Close(ctx); err != nil {
-		a.logger.Warn("close database", "err", err)
-	}
-}
-
-// background runs the jobs every instance runs: following the change feed,
-// finishing abandoned transitions, and a periodic full reload of the read
-// models as a safety net.
-func (a *app) background(ctx context.Context, cfg config.Config) {
-	go a.feed.Run(ctx, cfg.PollInterval)
-	go func() {
-		t := time.NewTicker(30 * time.Second)
-		defer t.Stop()
-		full := time.NewTicker(10 * time.Minute)
-		defer full.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if n, err := a.stations.Reconcile(ctx, time.Minute); err != nil {
-					a.logger.Warn("reconcile units", "err", err)
-				} else if n > 0 {
-					a.logger.Info("reconciled units", "fixed", n)
-				}
-			case <-full.C:
-				if err := a.stations.Rebuild(ctx); err != nil {
-					a.logger.Warn("rebuild stations read model", "err", err)
-				}
-				if err := a.catalog.Rebuild(ctx); err != nil {
-					a.logger.Warn("rebuild catalog read model", "err", err)
-				}
-			}
-		}
-	}()
-}
-
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
 	gin.SetMode(gin.ReleaseMode)
 	start := time.Now()
-	a, err := open(ctx, cfg, logger)
+	a, err := app.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	logger.Info("database", "where", a.db.Where, "database", cfg.Database, "data_dir", cfg.DataDir)
+	defer a.Close()
+	logger.Info("database", "where", a.DB.Where, "database", cfg.Database, "data_dir", cfg.DataDir)
 	if cfg.Demo {
-		seeded, err := seedIfEmpty(ctx, a)
+		seeded, err := demo.SeedIfEmpty(ctx, a, 1)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		if seeded {
-			logger.Info("demo city seeded", "units", a.stations.Index().UnitCount())
+			logger.Info("demo city seeded", "units", a.Stations.Index().UnitCount())
 		}
 	}
 	srv, err := web.NewServer(web.Config{
-		Catalog: a.catalog, Stations: a.stations, Policies: a.policies, DB: a.db,
+		Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, DB: a.DB,
 		Logger: logger, TrustedProxies: cfg.TrustedProxies, Version: version,
 	})
 	if err != nil {
@@ -191,11 +108,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBG()
-	a.background(bg, cfg)
+	a.Background(bg, cfg)
 
 	url := "http://" + ln.Addr().String()
 	logger.Info("listening", "url", url, "startup_ms", time.Since(start).Milliseconds())
-	fmt.Fprintf(stdout, "Fuju is running at %s (data: %s). Press Ctrl+C to stop.\n", url, a.db.Where)
+	fmt.Fprintf(stdout, "Fuju is running at %s (data: %s). Press Ctrl+C to stop.\n", url, a.DB.Where)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -216,12 +133,12 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 }
 
 func seedCmd(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
-	a, err := open(ctx, cfg, logger)
+	a, err := app.Open(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	defer a.close()
-	seeded, err := seedIfEmpty(ctx, a)
+	defer a.Close()
+	seeded, err := demo.SeedIfEmpty(ctx, a, 1)
 	if err != nil {
 		return err
 	}
@@ -229,7 +146,7 @@ func seedCmd(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout
 		fmt.Fprintln(stdout, "The database already has data; nothing seeded.")
 		return nil
 	}
-	fmt.Fprintf(stdout, "Seeded the demo city into %s: %d stations, %d units.\n", a.db.Where,
-		len(a.stations.Index().Stations()), a.stations.Index().UnitCount())
+	fmt.Fprintf(stdout, "Seeded the demo city into %s: %d stations, %d units.\n", a.DB.Where,
+		len(a.Stations.Index().Stations()), a.Stations.Index().UnitCount())
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
 // ErrTaken means another writer appended the same sequence number first.
@@ -149,6 +150,9 @@ type Pending struct {
 	Kind   string    `bson:"kind"`
 	Entity string    `bson:"entity"`
 	At     time.Time `bson:"at"`
+	// Entities lists every entity of a batch (BeginMany); Entity is then the
+	// batch's name.
+	Entities []string `bson:"entities,omitempty"`
 }
 
 // Begin records that a transition of entity is starting.
@@ -160,6 +164,59 @@ func (l *Log[E]) Begin(ctx context.Context, entity string) (Pending, error) {
 		return Pending{}, fmt.Errorf("eventlog: mark %s %s pending: %w", l.kind, entity, err)
 	}
 	return p, nil
+}
+
+// BeginMany records that a batch of transitions is starting, one marker for
+// all of them.
+func (l *Log[E]) BeginMany(ctx context.Context, batch string, entities []string) (Pending, error) {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	p := Pending{ID: l.kind + "/" + batch + "/" + hex.EncodeToString(b[:]), Kind: l.kind, Entity: batch, At: l.now(), Entities: entities}
+	if _, err := l.pending.InsertOne(ctx, p); err != nil {
+		return Pending{}, fmt.Errorf("eventlog: mark %s batch %s pending: %w", l.kind, batch, err)
+	}
+	return p, nil
+}
+
+// Item is one event of AppendMany.
+type Item[E any] struct {
+	Entity string
+	Seq    int64
+	Event  E
+}
+
+// AppendMany inserts many events in one round trip, for bulk imports. The
+// result has one error per item: nil, ErrTaken, or another failure. The
+// second return is for failures of the whole call.
+func (l *Log[E]) AppendMany(ctx context.Context, items []Item[E]) ([]error, error) {
+	errs := make([]error, len(items))
+	if len(items) == 0 {
+		return errs, nil
+	}
+	docs := make([]any, len(items))
+	at := l.now()
+	for i, it := range items {
+		docs[i] = record[E]{ID: ID(it.Entity, it.Seq), Entity: it.Entity, Seq: it.Seq, At: at, Event: it.Event}
+	}
+	_, err := l.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return errs, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || len(bwe.WriteErrors) == 0 {
+		return nil, fmt.Errorf("eventlog: append %d %s events: %w", len(items), l.kind, err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if we.Index < 0 || we.Index >= len(items) {
+			continue
+		}
+		if we.Code == 11000 {
+			errs[we.Index] = fmt.Errorf("eventlog: %s %s event %d: %w", l.kind, items[we.Index].Entity, items[we.Index].Seq, ErrTaken)
+		} else {
+			errs[we.Index] = fmt.Errorf("eventlog: append %s %s: %s", l.kind, items[we.Index].Entity, we.Message)
+		}
+	}
+	return errs, nil
 }
 
 // Done removes a pending marker once the transition's projections are written

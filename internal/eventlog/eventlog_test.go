@@ -127,3 +127,39 @@ func TestHeadHistoryAndPending(t *testing.T) {
 		t.Fatalf("marker left after Done: %+v", stale)
 	}
 }
+
+func TestAppendManyReportsEachItem(t *testing.T) {
+	ctx := context.Background()
+	log := eventlog.New[ev](testenv.DB(t), "unit")
+	if _, err := log.Append(ctx, "B", 1, ev{To: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	errs, err := log.AppendMany(ctx, []eventlog.Item[ev]{
+		{Entity: "A", Seq: 1, Event: ev{To: "a"}},
+		{Entity: "B", Seq: 1, Event: ev{To: "b"}},
+		{Entity: "C", Seq: 1, Event: ev{To: "c"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], eventlog.ErrTaken) || errs[2] != nil {
+		t.Fatalf("per-item errors %v", errs)
+	}
+	for _, e := range []string{"A", "C"} {
+		if h, _ := log.Head(ctx, e, 0); h.Seq != 1 {
+			t.Errorf("%s not appended", e)
+		}
+	}
+	if h, _ := log.Head(ctx, "B", 0); h.Event.To != "first" {
+		t.Errorf("B overwritten: %+v", h)
+	}
+	p, err := log.BeginMany(ctx, "import-1", []string{"A", "C"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := log.Stale(ctx, -time.Second)
+	if len(stale) != 1 || len(stale[0].Entities) != 2 {
+		t.Fatalf("batch marker %+v", stale)
+	}
+	_ = log.Done(ctx, p)
+}

@@ -1,4 +1,8 @@
-package main
+// Package demo is the demo city: Jiaozuo with three operators, twenty stations
+// across its districts and counties, sixteen products and about four hundred
+// units in mixed states. It is deterministic, so tests and the benchmark can
+// rely on it, and it can be scaled up to measure a bigger city.
+package demo
 
 import (
 	"context"
@@ -7,29 +11,28 @@ import (
 	"time"
 
 	"fuju/catalog"
+	"fuju/internal/app"
 	"fuju/stations"
 )
 
-// The demo city is Jiaozuo: three operators, twenty stations across its
-// districts and counties, sixteen products and about four hundred units. It is
-// deterministic: the same code seeds the same ids, tags and states, so tests
-// can rely on it.
-
-type demoStation struct {
-	id, op, district string
+// Station is one demo station.
+type Station struct {
+	ID, op, district string
 	name, addr       stations.Text
 	lat, lng         float64
 	phone            string
 	saturday, sunday bool
 }
 
-var demoOperators = []stations.Operator{
+// Operators of the demo city.
+var Operators = []stations.Operator{
 	{ID: "op-kangning", Name: stations.Text{Zh: "焦作康宁辅具服务有限公司", En: "Kangning Assistive Services"}, Phone: "0391-3561200"},
 	{ID: "op-yikang", Name: stations.Text{Zh: "怡康养老服务中心", En: "Yikang Elder Care Centre"}, Phone: "0391-2925800"},
 	{ID: "op-anxin", Name: stations.Text{Zh: "安心居家护理服务社", En: "Anxin Home Care"}, Phone: "0391-7283300"},
 }
 
-var demoStations = []demoStation{
+// Stations of the demo city.
+var Stations = []Station{
 	{"jf-minzhu", "op-kangning", "jiefang", stations.Text{Zh: "解放区民主路社区辅具站", En: "Minzhu Road Community Station"}, stations.Text{Zh: "解放区民主南路 218 号社区服务中心一楼", En: "1F Community Centre, 218 Minzhu South Rd, Jiefang"}, 35.2391, 113.2298, "0391-3561201", true, false},
 	{"jf-jiaodong", "op-kangning", "jiefang", stations.Text{Zh: "解放区焦东路辅具站", En: "Jiaodong Road Station"}, stations.Text{Zh: "解放区焦东北路 66 号", En: "66 Jiaodong North Rd, Jiefang"}, 35.2468, 113.2411, "0391-3561202", true, true},
 	{"jf-jianshe", "op-yikang", "jiefang", stations.Text{Zh: "解放区建设路养老服务站", En: "Jianshe Road Elder Care Station"}, stations.Text{Zh: "解放区建设中路 109 号", En: "109 Jianshe Middle Rd, Jiefang"}, 35.2356, 113.2189, "0391-2925801", true, false},
@@ -52,8 +55,9 @@ var demoStations = []demoStation{
 	{"mz-huixing", "op-yikang", "mengzhou", stations.Text{Zh: "孟州市会昌养老站", En: "Huichang Elder Care Station"}, stations.Text{Zh: "孟州市会昌街道育才路 39 号", En: "39 Yucai Rd, Huichang, Mengzhou"}, 34.9012, 112.7768, "0391-2925807", true, false},
 }
 
-type demoProduct struct {
-	p    catalog.Product
+// Product is one demo product and how many units of it the city has.
+type Product struct {
+	P    catalog.Product
 	code string // asset tag middle part
 	n    int    // units to create
 }
@@ -64,7 +68,8 @@ func rate(day, block, deposit float64) catalog.RatePlan {
 	return catalog.RatePlan{DailyFen: fen(day), Block30Fen: fen(block), DepositFen: fen(deposit)}
 }
 
-var demoProducts = []demoProduct{
+// Products of the demo city.
+var Products = []Product{
 	{catalog.Product{ID: "wc-steel-standard", OperatorID: "op-kangning", Category: "manual_wheelchair",
 		Name:        stations.Text{Zh: "钢制标准手动轮椅", En: "Standard steel wheelchair"},
 		Description: stations.Text{Zh: "结实耐用的日常轮椅，实心后轮免充气，扶手可掀起方便侧方转移。适合居家和短途外出。", En: "A sturdy everyday wheelchair with puncture-proof rear wheels and flip-up armrests for side transfers. Good for home and short trips."},
@@ -147,26 +152,32 @@ var demoProducts = []demoProduct{
 		Rate:        rate(1, 15, 50), Keywords: []string{"移位", "转移", "transfer"}}, "TA", 15},
 }
 
-// seedIfEmpty loads the demo city unless the database already has operators.
-func seedIfEmpty(ctx context.Context, a *app) (bool, error) {
-	ops, err := a.stations.Operators(ctx)
+// SeedIfEmpty loads the demo city unless the database already has operators.
+// scale multiplies the number of units (1 for the demo, 10 or 100 for the
+// benchmark).
+func SeedIfEmpty(ctx context.Context, a *app.App, scale int) (bool, error) {
+	ops, err := a.Stations.Operators(ctx)
 	if err != nil {
 		return false, err
 	}
 	if len(ops) > 0 {
 		return false, nil
 	}
-	return true, seedDemo(ctx, a)
+	return true, Seed(ctx, a, scale)
 }
 
-func seedDemo(ctx context.Context, a *app) error {
-	for _, o := range demoOperators {
-		if _, err := a.stations.CreateOperator(ctx, o); err != nil {
+// Seed loads the demo city into an empty database.
+func Seed(ctx context.Context, a *app.App, scale int) error {
+	if scale < 1 {
+		scale = 1
+	}
+	for _, o := range Operators {
+		if _, err := a.Stations.CreateOperator(ctx, o); err != nil {
 			return err
 		}
 	}
 	byOp := map[string][]string{}
-	for _, d := range demoStations {
+	for _, d := range Stations {
 		h := stations.StandardHours()
 		if !d.saturday {
 			h.Week[time.Saturday] = stations.Day{Closed: true}
@@ -176,26 +187,48 @@ func seedDemo(ctx context.Context, a *app) error {
 		}
 		// National Day holidays.
 		h.ClosedOn = []string{"2026-10-01", "2026-10-02", "2026-10-03"}
-		st := stations.Station{ID: d.id, OperatorID: d.op, Name: d.name, Address: d.addr, District: d.district,
+		st := stations.Station{ID: d.ID, OperatorID: d.op, Name: d.name, Address: d.addr, District: d.district,
 			Lat: d.lat, Lng: d.lng, Phone: d.phone, Hours: h, Active: true}
-		if _, err := a.stations.CreateStation(ctx, st); err != nil {
+		if _, err := a.Stations.CreateStation(ctx, st); err != nil {
 			return err
 		}
-		byOp[d.op] = append(byOp[d.op], d.id)
+		byOp[d.op] = append(byOp[d.op], d.ID)
 	}
 	rng := rand.New(rand.NewPCG(2026, 11))
 	serial := map[string]int{}
 	seeder := stations.Actor{ID: "seed", Name: "Demo data", Role: "system"}
-	for _, dp := range demoProducts {
-		if _, err := a.catalog.Create(ctx, dp.p); err != nil {
+	type later struct {
+		tag  string
+		move stations.Move
+	}
+	var moves []later
+	var batch []stations.Unit
+	flush := func() error {
+		errs, err := a.Stations.CreateUnits(ctx, batch, seeder)
+		if err != nil {
 			return err
 		}
-		sts := byOp[dp.p.OperatorID]
-		for i := 0; i < dp.n; i++ {
+		for i, e := range errs {
+			if e != nil {
+				return fmt.Errorf("demo unit %s: %w", batch[i].Tag, e)
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	width := 4
+	if scale >= 10 {
+		width = 6
+	}
+	for _, dp := range Products {
+		if _, err := a.Catalog.Create(ctx, dp.P); err != nil {
+			return err
+		}
+		sts := byOp[dp.P.OperatorID]
+		for i := 0; i < dp.n*scale; i++ {
 			serial[dp.code]++
-			tag := fmt.Sprintf("JZ-%s-%04d", dp.code, serial[dp.code])
-			station := sts[i%len(sts)]
-			u := stations.Unit{Tag: tag, ProductID: dp.p.ID, StationID: station,
+			tag := fmt.Sprintf("JZ-%s-%0*d", dp.code, width, serial[dp.code])
+			u := stations.Unit{Tag: tag, ProductID: dp.P.ID, StationID: sts[i%len(sts)],
 				AcquiredOn: time.Date(2024+rng.IntN(3), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, stations.Local).Format(time.DateOnly)}
 			roll := rng.IntN(100)
 			switch {
@@ -206,20 +239,26 @@ func seedDemo(ctx context.Context, a *app) error {
 			default:
 				u.State = stations.Available
 			}
-			if _, err := a.stations.CreateUnit(ctx, u, seeder); err != nil {
-				return err
-			}
 			switch {
-			case roll >= 12 && roll < 15 && len(sts) > 1:
-				to := sts[(i+1)%len(sts)]
-				if _, err := a.stations.Move(ctx, tag, stations.Move{To: stations.InTransit, ToStation: to, By: seeder, Kind: "transfer", Why: "rebalancing stock"}); err != nil {
-					return err
-				}
-			case roll >= 15 && roll < 17:
-				if _, err := a.stations.Move(ctx, tag, stations.Move{To: stations.Retired, By: seeder, Kind: "retired", Why: "frame worn out"}); err != nil {
+			case roll >= 12 && roll < 15 && len(sts) > 1 && scale == 1:
+				moves = append(moves, later{tag, stations.Move{To: stations.InTransit, ToStation: sts[(i+1)%len(sts)], By: seeder, Kind: "transfer", Why: "rebalancing stock"}})
+			case roll >= 15 && roll < 17 && scale == 1:
+				moves = append(moves, later{tag, stations.Move{To: stations.Retired, By: seeder, Kind: "retired", Why: "frame worn out"}})
+			}
+			batch = append(batch, u)
+			if len(batch) == 500 {
+				if err := flush(); err != nil {
 					return err
 				}
 			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	for _, m := range moves {
+		if _, err := a.Stations.Move(ctx, m.tag, m.move); err != nil {
+			return err
 		}
 	}
 	return nil

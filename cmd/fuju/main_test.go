@@ -1,0 +1,328 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"fuju/internal/app"
+	"fuju/internal/config"
+	"fuju/internal/demo"
+	"fuju/internal/testenv"
+	"fuju/stations"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+// instance is the real program started by run on a free port.
+type instance struct {
+	URL    string
+	stop   context.CancelFunc
+	done   chan error
+	logs   *syncBuffer
+	stdout *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs `fuju serve` with env and waits for its URL.
+func start(t *testing.T, env map[string]string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &instance{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}, stdout: &syncBuffer{}}
+	getenv := func(k string) string {
+		if k == "FUJU_ADDR" && env[k] == "" {
+			return "127.0.0.1:0"
+		}
+		return env[k]
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		err := run(ctx, []string{"serve"}, getenv, io.MultiWriter(pw, in.stdout), in.logs)
+		pw.Close()
+		in.done <- err
+	}()
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if url, ok := strings.CutPrefix(sc.Text(), "Fuju is running at "); ok {
+				lines <- strings.Fields(url)[0]
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case in.URL = <-lines:
+	case err := <-in.done:
+		t.Fatalf("fuju exited before serving: %v\nlogs:\n%s", err, in.logs)
+	case <-time.After(120 * time.Second):
+		t.Fatalf("fuju did not start within 2 minutes\nlogs:\n%s", in.logs)
+	}
+	t.Cleanup(func() { in.shutdown(t) })
+	return in
+}
+
+// shutdown stops the instance gracefully and waits for run to return.
+func (in *instance) shutdown(t *testing.T) {
+	t.Helper()
+	if in.stop == nil {
+		return
+	}
+	in.stop()
+	in.stop = nil
+	select {
+	case err := <-in.done:
+		if err != nil {
+			t.Errorf("run returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("fuju did not stop within 30 s")
+	}
+}
+
+func fetch(t *testing.T, method, url string, header map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestServeDemoCityEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"}
+	in := start(t, env)
+
+	var stations struct {
+		Items []stations.Station `json:"items"`
+		Total int                `json:"total"`
+	}
+	_, body := fetch(t, "GET", in.URL+"/api/v1/stations?near=35.215,113.242", nil)
+	if err := json.Unmarshal([]byte(body), &stations); err != nil || stations.Total != len(demo.Stations) {
+		t.Fatalf("stations: %v %d\n%s", err, stations.Total, body)
+	}
+	if stations.Items[0].ID != "sy-renmin" {
+		t.Errorf("nearest station to the centre is %s", stations.Items[0].ID)
+	}
+	var products struct{ Total int }
+	_, body = fetch(t, "GET", in.URL+"/api/v1/products?per_page=100", nil)
+	if json.Unmarshal([]byte(body), &products); products.Total != len(demo.Products) {
+		t.Errorf("products total %d, want %d", products.Total, len(demo.Products))
+	}
+	// Pages in both languages.
+	for _, tt := range []struct{ path, lang, want string }{
+		{"/", "", "就近借用轮椅"},
+		{"/", "en", "Borrow a wheelchair"},
+		{"/products?category=hospital_bed", "", "三功能电动护理床"},
+		{"/products/wc-alu-light", "en", "Lightweight aluminium wheelchair"},
+		{"/stations", "", "沁阳市覃怀街道辅具站"},
+		{"/stations/mz-heyang", "en", "Heyang Subdistrict Station"},
+	} {
+		h := map[string]string{}
+		if tt.lang != "" {
+			h["Cookie"] = "lang=" + tt.lang
+		}
+		resp, body := fetch(t, "GET", in.URL+tt.path, h)
+		if resp.StatusCode != 200 || !strings.Contains(body, tt.want) {
+			t.Errorf("%s (%s): %d, want %q", tt.path, tt.lang, resp.StatusCode, tt.want)
+		}
+	}
+	// Oversized headers are refused by the server, not a 500.
+	resp, _ := fetch(t, "GET", in.URL+"/", map[string]string{"X-Big": strings.Repeat("a", 100<<10)})
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("100 KiB header: %d", resp.StatusCode)
+	}
+	// Logs are JSON lines carrying the request id we sent.
+	resp, _ = fetch(t, "GET", in.URL+"/healthz", map[string]string{"X-Request-ID": "e2e-check-1"})
+	if resp.Header.Get("X-Request-ID") != "e2e-check-1" {
+		t.Errorf("request id not echoed")
+	}
+	if resp, _ := fetch(t, "GET", in.URL+"/readyz", nil); resp.StatusCode != 200 {
+		t.Errorf("readyz %d", resp.StatusCode)
+	}
+	found := false
+	for _, line := range strings.Split(in.logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["request_id"] == "e2e-check-1" && rec["route"] == "/healthz" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no JSON log line for request e2e-check-1:\n%.2000s", in.logs)
+	}
+	if !strings.Contains(in.logs.String(), `"where":"embedded FerretDB (SQLite) in `) {
+		t.Error("start-up log does not say where the data lives")
+	}
+	units := unitStates(t, in.URL)
+
+	// A graceful stop, then a second start on the same DATA_DIR sees the same
+	// data and does not seed again.
+	in.shutdown(t)
+	if !strings.Contains(in.stdout.String(), "Fuju stopped.") {
+		t.Errorf("stdout: %s", in.stdout)
+	}
+	again := start(t, map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"})
+	if got := unitStates(t, again.URL); got != units {
+		t.Errorf("after restart the stations show %q, before %q", got, units)
+	}
+	if strings.Contains(again.logs.String(), "demo city seeded") {
+		t.Error("demo data seeded twice")
+	}
+}
+
+// unitStates summarises availability at every station, to compare runs.
+func unitStates(t *testing.T, base string) string {
+	t.Helper()
+	var out []string
+	for _, st := range demo.Stations {
+		var d struct {
+			Inventory []struct {
+				ProductID string `json:"product_id"`
+				Available int    `json:"available"`
+				Total     int    `json:"total"`
+			} `json:"inventory"`
+		}
+		_, body := fetch(t, "GET", base+"/api/v1/stations/"+st.ID, nil)
+		if err := json.Unmarshal([]byte(body), &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range d.Inventory {
+			out = append(out, fmt.Sprintf("%s/%s:%d/%d", st.ID, l.ProductID, l.Available, l.Total))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// The demo city is the same every time it is seeded.
+func TestDemoIsDeterministic(t *testing.T) {
+	ctx := context.Background()
+	snapshot := func() string {
+		cfg := config.Config{MongoURI: testenv.MongoURI(t), Database: testenv.DBName(t.Name())}
+		a, err := app.Open(ctx, cfg, discardLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			_ = a.DB.Database.Drop(ctx)
+			a.Close()
+		}()
+		if seeded, err := demo.SeedIfEmpty(ctx, a, 1); err != nil || !seeded {
+			t.Fatalf("seed: %v %v", seeded, err)
+		}
+		if seeded, _ := demo.SeedIfEmpty(ctx, a, 1); seeded {
+			t.Fatal("seeded a database that has data")
+		}
+		us, total, err := a.Stations.Units(ctx, stations.UnitFilter{}, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total < 350 || total > 450 {
+			t.Errorf("demo has %d units, want about 400", total)
+		}
+		var b strings.Builder
+		states := map[stations.State]int{}
+		for _, u := range us {
+			fmt.Fprintf(&b, "%s %s %s %s %s|", u.Tag, u.ProductID, u.StationID, u.State, u.AcquiredOn)
+			states[u.State]++
+		}
+		if int64(states[stations.Available]) < total/2 || states[stations.Cleaning] == 0 || states[stations.Repair] == 0 || states[stations.InTransit] == 0 {
+			t.Errorf("demo states are not mixed: %v", states)
+		}
+		return b.String()
+	}
+	if a, b := snapshot(), snapshot(); a != b {
+		t.Error("two seeds differ")
+	}
+}
+
+// A family browses on a phone in a real browser: searches, opens a product,
+// switches to English, and finds a station.
+func TestBrowseInBrowser(t *testing.T) {
+	in := start(t, map[string]string{"DATA_DIR": t.TempDir(), "FUJU_DEMO": "true"})
+	ctx := testenv.Browser(t)
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	step("open home", chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.documentElement.lang")); lang != "zh-CN" {
+		t.Errorf("home lang %q", lang)
+	}
+	step("search", chromedp.SendKeys(chromedp.CSS("#q"), "护理床"), chromedp.Submit(chromedp.CSS("#q")),
+		chromedp.WaitVisible(chromedp.CSS(".products")))
+	if got := text(".count"); !strings.Contains(got, "2") {
+		t.Errorf("search count %q", got)
+	}
+	step("open product", chromedp.Click(chromedp.CSS(".products h2 a")), chromedp.WaitVisible(chromedp.CSS("table.prices")))
+	if got := text("table.prices tbody tr:first-child td"); got != "免费" {
+		t.Errorf("subsistence 7-day price %q", got)
+	}
+	step("switch to English", chromedp.Click(chromedp.CSS(`a[hreflang="en"]`)), chromedp.WaitVisible(chromedp.CSS("table.prices")))
+	if got := text("h2#price-h"); got != "Rent by tier" {
+		t.Errorf("English heading %q", got)
+	}
+	step("stations", chromedp.Click(chromedp.CSS(`nav a[href="/stations"]`)), chromedp.WaitVisible(chromedp.CSS(".cards")))
+	if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.documentElement.lang")); lang != "en" {
+		t.Errorf("language not remembered: %q", lang)
+	}
+	step("choose district", chromedp.SetValue(chromedp.CSS("#district"), "mengzhou"), chromedp.Submit(chromedp.CSS("#district")),
+		chromedp.WaitVisible(chromedp.CSS(".cards .dist")))
+	if got := text(".cards li:first-child h2"); !strings.Contains(got, "Mengzhou") && !strings.Contains(got, "Huichang") && !strings.Contains(got, "Heyang") {
+		t.Errorf("nearest to Mengzhou is %q", got)
+	}
+	// Nothing on the page overflows a 390 px phone.
+	wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth"))
+	if err != nil || wide {
+		t.Errorf("page scrolls sideways on a phone (%v)", err)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

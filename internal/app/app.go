@@ -1,0 +1,99 @@
+// Package app wires Fuju together: the database, the change feed, the domain
+// services and their read models, and the jobs every instance runs. The fuju
+// command and the benchmark both start from here.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"fuju/catalog"
+	"fuju/internal/changefeed"
+	"fuju/internal/config"
+	"fuju/internal/db"
+	"fuju/rentals"
+	"fuju/stations"
+)
+
+// App is the wired program: database, change feed and services.
+type App struct {
+	DB       *db.DB
+	Feed     *changefeed.Feed
+	Stations *stations.Service
+	Catalog  *catalog.Service
+	Policies *rentals.Policies
+	Logger   *slog.Logger
+}
+
+// Open connects to the database and builds every service and read model.
+func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	d, err := db.Open(ctx, db.Config{URI: cfg.MongoURI, DataDir: cfg.DataDir, Name: cfg.Database, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{DB: d, Logger: logger}
+	a.Feed = changefeed.New(d.Database, "catalog", logger)
+	a.Stations = stations.NewService(d.Database, a.Feed, logger)
+	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
+	a.Policies = rentals.NewPolicies(d.Database)
+	a.Feed.Handle("station", a.Stations.ApplyStation)
+	a.Feed.Handle("unit", a.Stations.ApplyUnit)
+	a.Feed.Handle("unit-batch", a.Stations.ApplyUnitBatch)
+	a.Feed.Handle("product", a.Catalog.ApplyProduct)
+	a.Feed.Handle("policy", a.Policies.Reload)
+	// Mark the feed before loading, so changes made while loading are
+	// applied afterwards rather than lost.
+	if err := a.Feed.Mark(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init} {
+		if err := step(ctx); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Close disconnects and stops the embedded database.
+func (a *App) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.DB.Close(ctx); err != nil {
+		a.Logger.Warn("close database", "err", err)
+	}
+}
+
+// Background runs the jobs every instance runs: following the change feed,
+// finishing abandoned transitions, and a periodic full reload of the read
+// models as a safety net.
+func (a *App) Background(ctx context.Context, cfg config.Config) {
+	go a.Feed.Run(ctx, cfg.PollInterval)
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		full := time.NewTicker(10 * time.Minute)
+		defer full.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := a.Stations.Reconcile(ctx, time.Minute); err != nil {
+					a.Logger.Warn("reconcile units", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("reconciled units", "fixed", n)
+				}
+			case <-full.C:
+				if err := a.Stations.Rebuild(ctx); err != nil {
+					a.Logger.Warn("rebuild stations read model", "err", err)
+				}
+				if err := a.Catalog.Rebuild(ctx); err != nil {
+					a.Logger.Warn("rebuild catalog read model", "err", err)
+				}
+			}
+		}
+	}()
+}
