@@ -102,6 +102,9 @@ func NewPolicies(db *mongo.Database) *Policies {
 // Init stores the default policy as version 1 when there is none, and loads the
 // current version.
 func (ps *Policies) Init(ctx context.Context) error {
+	if err := ps.log.Init(ctx); err != nil {
+		return fmt.Errorf("rentals: policy: %w", err)
+	}
 	head, err := ps.log.Head(ctx, policyEntity, 0)
 	if err != nil {
 		return fmt.Errorf("rentals: policy: %w", err)

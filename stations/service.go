@@ -76,6 +76,9 @@ func (s *Service) Init(ctx context.Context) error {
 	if err := s.store.ensureIndexes(ctx); err != nil {
 		return err
 	}
+	if err := s.log.Init(ctx); err != nil {
+		return err
+	}
 	return s.Rebuild(ctx)
 }
 
@@ -557,10 +560,30 @@ func applyEvent(u Unit, e eventlog.Entry[UnitEvent]) Unit {
 	return u
 }
 
-// project writes the unit's projection and read model and announces it.
+// project writes the unit's projection and read model and announces it. The
+// projection only moves forward: it is written when it is behind u, and after
+// writing, the log is probed again, so when two writers project different
+// events of the same unit, whoever finishes last writes the latest one.
 func (s *Service) project(ctx context.Context, u Unit) error {
-	if err := s.store.projectUnit(ctx, u); err != nil {
-		return err
+	for range 10 {
+		stored, err := s.store.unit(ctx, u.Tag)
+		if err != nil {
+			return err
+		}
+		if stored.Seq < u.Seq {
+			u.CreatedAt = stored.CreatedAt
+			if err := s.store.replaceUnit(ctx, u); err != nil {
+				return err
+			}
+		}
+		head, err := s.log.Head(ctx, u.Tag, u.Seq)
+		if err != nil {
+			return fmt.Errorf("stations: %w", err)
+		}
+		if head.Seq <= u.Seq {
+			break
+		}
+		u = applyEvent(u, head)
 	}
 	s.index.setUnit(u)
 	s.publish(ctx, "unit", u.Tag)

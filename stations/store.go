@@ -225,12 +225,11 @@ func (s *store) unit(ctx context.Context, tag string) (Unit, error) {
 	return d.toUnit(), nil
 }
 
-// projectUnit writes u over the stored projection unless the stored one is
-// already at u.Seq or later: projections only move forward.
-func (s *store) projectUnit(ctx context.Context, u Unit) error {
-	_, err := s.units.ReplaceOne(ctx,
-		bson.D{{Key: "_id", Value: u.Tag}, {Key: "seq", Value: bson.D{{Key: "$lt", Value: u.Seq}}}},
-		toUnitDoc(u))
+// replaceUnit writes u over the stored projection. The filter is exactly
+// {_id}: on the embedded engine any other filter scans the whole collection.
+// Callers check that the projection only moves forward (Service.project).
+func (s *store) replaceUnit(ctx context.Context, u Unit) error {
+	_, err := s.units.ReplaceOne(ctx, byID(u.Tag), toUnitDoc(u))
 	return translate(err, "project unit "+u.Tag)
 }
 

@@ -84,6 +84,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		}
 		if seeded {
 			logger.Info("demo city seeded", "units", a.Stations.Index().UnitCount())
+			if err := a.DB.Tune(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	srv, err := web.NewServer(web.Config{

@@ -48,7 +48,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init} {
+	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, d.Tune} {
 		if err := step(ctx); err != nil {
 			a.Close()
 			return nil, err
@@ -81,6 +81,10 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				// Collections created since the last run get their _id index.
+				if err := a.DB.Tune(ctx); err != nil {
+					a.Logger.Warn("tune embedded database", "err", err)
+				}
 				if n, err := a.Stations.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile units", "err", err)
 				} else if n > 0 {

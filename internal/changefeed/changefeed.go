@@ -66,6 +66,9 @@ func (f *Feed) Handle(kind string, h Handler) {
 // Mark records the feed's current head as applied. Call it before building read
 // models from scratch, so changes written during the build are applied after.
 func (f *Feed) Mark(ctx context.Context) error {
+	if err := f.log.Init(ctx); err != nil {
+		return fmt.Errorf("changefeed: %w", err)
+	}
 	f.mu.Lock()
 	known := f.seq
 	f.mu.Unlock()

@@ -41,6 +41,7 @@ type DB struct {
 	Where string
 
 	stopEngine func()
+	dir        string
 }
 
 // Open connects to the configured database, starting the embedded engine when no
@@ -60,6 +61,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		d.Embedded = true
 		d.Where = "embedded FerretDB (SQLite) in " + e.Dir
 		d.stopEngine = e.Stop
+		d.dir = e.Dir
 	} else {
 		d.Where = "MongoDB at " + redact(uri)
 	}

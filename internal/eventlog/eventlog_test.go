@@ -73,6 +73,11 @@ func TestAppendRaceHasOneWinner(t *testing.T) {
 func TestHeadHistoryAndPending(t *testing.T) {
 	ctx := context.Background()
 	log := eventlog.New[ev](testenv.DB(t), "unit")
+	for range 2 {
+		if err := log.Init(ctx); err != nil {
+			t.Fatalf("Init: %v", err)
+		}
+	}
 	head, err := log.Head(ctx, "A", 0)
 	if err != nil || head.Seq != 0 {
 		t.Fatalf("empty head = %+v, %v", head, err)

@@ -1,0 +1,268 @@
+// Command fujubench measures how fast Fuju serves its public reads on the
+// embedded default, next to two references on the same machine: a bare Gin
+// handler returning a constant body (the ceiling) and a Gin handler doing one
+// FindOne by _id on the same embedded database (the floor of any request that
+// touches the database). It then repeats the catalog and station reads with
+// 10× and 100× the demo city's units.
+//
+//	go run ./cmd/fujubench [-clients 50] [-requests 4000] [-scales 1,10,100]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"fuju/internal/app"
+	"fuju/internal/config"
+	"fuju/internal/demo"
+	"fuju/web"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "fujubench:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	name     string
+	n        int
+	errors   int64
+	elapsed  time.Duration
+	p50, p99 time.Duration
+}
+
+func (r result) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("fujubench", flag.ContinueOnError)
+	clients := fs.Int("clients", 50, "concurrent clients")
+	requests := fs.Int("requests", 4000, "requests per measurement")
+	scalesFlag := fs.String("scales", "1,10,100", "unit multipliers of the demo city to measure")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	var scales []int
+	for _, s := range strings.Split(*scalesFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-scales: %q is not a positive number", s)
+		}
+		scales = append(scales, n)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	fmt.Fprintf(out, "Fuju benchmark: %d clients, %d requests each, GOMAXPROCS=%d, %s\n\n", *clients, *requests, runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly))
+
+	var scaling []string
+	for i, scale := range scales {
+		env, err := startCity(scale)
+		if err != nil {
+			return err
+		}
+		units := env.app.Stations.Index().UnitCount()
+		fmt.Fprintf(out, "== demo city ×%d: %d units (seeded in %s)\n", scale, units, env.seedTime.Round(time.Millisecond))
+		targets := []struct{ name, path string }{
+			{"API product search", "/api/v1/products?category=manual_wheelchair&available=1&near=35.215,113.242&sort=distance&tier=low_income"},
+			{"product page", "/products/wc-alu-light"},
+			{"station list page", "/stations"},
+			{"station page", "/stations/jf-minzhu"},
+		}
+		var results []result
+		if i == 0 {
+			ceiling, floor, stop, err := references(env)
+			if err != nil {
+				return err
+			}
+			results = append(results,
+				measure("ref: constant JSON (ceiling)", ceiling+"/", *clients, *requests),
+				measure("ref: FindOne by _id (floor)", floor+"/", *clients, *requests))
+			stop()
+		}
+		for _, t := range targets {
+			results = append(results, measure(t.name, env.url+t.path, *clients, *requests))
+		}
+		fmt.Fprintf(out, "%-30s %10s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
+		for _, r := range results {
+			fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
+		}
+		if i == 0 {
+			ceil, floor := results[0].rps(), results[1].rps()
+			fmt.Fprintln(out, "\nthroughput relative to the references:")
+			for _, r := range results[2:] {
+				fmt.Fprintf(out, "  %-28s %5.1f%% of the ceiling, %5.1f× the floor\n", r.name, 100*r.rps()/ceil, r.rps()/floor)
+			}
+		}
+		for _, r := range results {
+			if r.name == "API product search" || r.name == "station page" {
+				scaling = append(scaling, fmt.Sprintf("  ×%-4d %7d units  %-20s %8.0f req/s  p99 %s", scale, units, r.name, r.rps(), r.p99.Round(10*time.Microsecond)))
+			}
+		}
+		fmt.Fprintln(out)
+		env.stop()
+	}
+	if len(scales) > 1 {
+		fmt.Fprintln(out, "== scaling with the number of units")
+		for _, s := range scaling {
+			fmt.Fprintln(out, s)
+		}
+	}
+	return nil
+}
+
+type city struct {
+	app      *app.App
+	url      string
+	dir      string
+	seedTime time.Duration
+	stop     func()
+}
+
+// startCity starts the embedded database in a temporary directory, seeds the
+// demo city at scale and serves it on a loopback port.
+func startCity(scale int) (*city, error) {
+	dir, err := os.MkdirTemp("", "fujubench-")
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := context.Background()
+	cfg := config.Config{DataDir: dir, Database: "fuju", PollInterval: time.Second}
+	a, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := demo.Seed(ctx, a, scale); err != nil {
+		return nil, err
+	}
+	seed := time.Since(t0)
+	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, DB: a.DB, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	url, stopHTTP, err := serve(srv)
+	if err != nil {
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(ctx)
+	a.Background(bg, cfg)
+	return &city{app: a, url: url, dir: dir, seedTime: seed, stop: func() {
+		cancel()
+		stopHTTP()
+		a.Close()
+		os.RemoveAll(dir)
+	}}, nil
+}
+
+func serve(h http.Handler) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { hs.Close() }, nil
+}
+
+// references serves the two reference handlers: the ceiling and the floor.
+func references(c *city) (ceiling, floor string, stop func(), err error) {
+	body := []byte(`{"items":[],"total":0,"page":1,"per_page":20}`)
+	ce := gin.New()
+	ce.GET("/", func(ctx *gin.Context) { ctx.Data(http.StatusOK, "application/json", body) })
+	units := c.app.DB.Database.Collection("units")
+	fl := gin.New()
+	fl.GET("/", func(ctx *gin.Context) {
+		var doc bson.M
+		if err := units.FindOne(ctx.Request.Context(), bson.D{{Key: "_id", Value: "JZ-WC-0001"}}).Decode(&doc); err != nil {
+			ctx.Status(http.StatusInternalServerError)
+			return
+		}
+		ctx.JSON(http.StatusOK, doc)
+	})
+	u1, s1, err := serve(ce)
+	if err != nil {
+		return "", "", nil, err
+	}
+	u2, s2, err := serve(fl)
+	if err != nil {
+		return "", "", nil, err
+	}
+	return u1, u2, func() { s1(); s2() }, nil
+}
+
+// measure sends n GET requests to url from clients goroutines and reports
+// throughput and latency percentiles.
+func measure(name, url string, clients, n int) result {
+	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	defer tr.CloseIdleConnections()
+	// Warm up connections and caches.
+	for i := 0; i < clients; i++ {
+		if resp, err := client.Get(url); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}
+	lat := make([]time.Duration, n)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				t0 := time.Now()
+				resp, err := client.Get(url)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						errs.Add(1)
+					}
+				} else {
+					errs.Add(1)
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	return result{name: name, n: n, errors: errs.Load(), elapsed: elapsed, p50: lat[n/2], p99: lat[n*99/100]}
+}
