@@ -119,3 +119,30 @@ func TestStationValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestScope(t *testing.T) {
+	tests := []struct {
+		name   string
+		s      Scope
+		op, st string
+		opOK   bool
+		stOK   bool
+	}{
+		{"zero sees nothing", Scope{}, "a", "s1", false, false},
+		{"platform", PlatformScope, "a", "s1", true, true},
+		{"operator own", OperatorScope("a"), "a", "s1", true, true},
+		{"operator other", OperatorScope("a"), "b", "s1", false, false},
+		{"staff own station", StaffScope("a", []string{"s1"}), "a", "s1", true, true},
+		{"staff other station", StaffScope("a", []string{"s1"}), "a", "s2", true, false},
+		{"staff no stations", StaffScope("a", nil), "a", "s1", true, false},
+		{"staff other operator", StaffScope("a", []string{"s1"}), "b", "s1", false, false},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Operator(tt.op); got != tt.opOK {
+			t.Errorf("%s: Operator = %v", tt.name, got)
+		}
+		if got := tt.s.Station(tt.op, tt.st); got != tt.stOK {
+			t.Errorf("%s: Station = %v", tt.name, got)
+		}
+	}
+}
