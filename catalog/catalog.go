@@ -104,19 +104,24 @@ type Photo struct {
 
 // Product is a listing: a kind of device an operator lends, with its price.
 type Product struct {
-	ID          string    `json:"id"`
-	OperatorID  string    `json:"operator_id"`
-	Category    string    `json:"category"`
-	Name        Text      `json:"name"`
-	Description Text      `json:"description"`
-	Specs       Specs     `json:"specs"`
-	Rate        RatePlan  `json:"rate"`
-	Status      Status    `json:"status"`
-	Keywords    []string  `json:"keywords"`
-	Photos      []Photo   `json:"photos"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string   `json:"id"`
+	OperatorID  string   `json:"operator_id"`
+	Category    string   `json:"category"`
+	Name        Text     `json:"name"`
+	Description Text     `json:"description"`
+	Specs       Specs    `json:"specs"`
+	Rate        RatePlan `json:"rate"`
+	Status      Status   `json:"status"`
+	Keywords    []string `json:"keywords"`
+	Photos      []Photo  `json:"photos"`
+	// Version counts edits; an editor sends back the version it saw.
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// MaxPhotos is how many photos a product may have.
+const MaxPhotos = 12
 
 // Validate checks a product's fields.
 func (p Product) Validate() error {
@@ -167,8 +172,8 @@ func (p Product) Validate() error {
 			break
 		}
 	}
-	if len(p.Photos) > 12 {
-		e.Add("photos", "max_items", "must have at most 12 items")
+	if len(p.Photos) > MaxPhotos {
+		e.Add("photos", "max_items", fmt.Sprintf("must have at most %d items", MaxPhotos))
 	}
 	return e.Err()
 }

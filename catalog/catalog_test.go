@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"fuju/internal/changefeed"
@@ -58,7 +59,7 @@ func setup(t *testing.T) fixture {
 	}
 	for _, p := range products {
 		p.OperatorID = op.ID
-		if _, err := cat.Create(ctx, p); err != nil {
+		if _, err := cat.Create(ctx, stations.PlatformScope, p, stations.System); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -178,31 +179,109 @@ func TestSearchRejects(t *testing.T) {
 func TestProductValidationAndUpdate(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	_, err := f.cat.Create(ctx, Product{OperatorID: "op-a", Category: "jetpack", Name: Text{Zh: "", En: "x"},
-		Specs: Specs{SeatWidthCM: 900}, Rate: RatePlan{DailyFen: -1}, Keywords: []string{strings.Repeat("k", 50)}})
+	_, err := f.cat.Create(ctx, stations.PlatformScope, Product{OperatorID: "op-a", Category: "jetpack", Name: Text{Zh: "", En: "x"},
+		Specs: Specs{SeatWidthCM: 900}, Rate: RatePlan{DailyFen: -1}, Keywords: []string{strings.Repeat("k", 50)}}, stations.System)
 	for _, field := range []string{"category", "name.zh", "specs.seat_width_cm", "rate.daily_fen", "keywords"} {
 		fields, _ := valid.Fields(err)
 		if _, ok := fields[field]; !ok {
 			t.Errorf("no error for %s: %v", field, err)
 		}
 	}
-	if _, err := f.cat.Create(ctx, Product{ID: "wc-light", OperatorID: "op-a", Category: "cane", Name: Text{Zh: "a", En: "b"}, Rate: RatePlan{DailyFen: 1}}); !errors.Is(err, ErrConflict) {
+	if _, err := f.cat.Create(ctx, stations.PlatformScope, Product{ID: "wc-light", OperatorID: "op-a", Category: "cane", Name: Text{Zh: "a", En: "b"}, Rate: RatePlan{DailyFen: 1}}, stations.System); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate id: %v", err)
 	}
-	p, _ := f.cat.Get(ctx, "wc-light")
+	scopeA := stations.OperatorScope("op-a")
+	p, err := f.cat.Get(ctx, scopeA, "wc-light")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.cat.Get(ctx, stations.OperatorScope("op-b"), "wc-light"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("another operator reads the product: %v", err)
+	}
 	p.Status = Hidden
-	if _, err := f.cat.Update(ctx, p); err != nil {
+	if _, err := f.cat.Update(ctx, scopeA, p, stations.System); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := f.cat.Public("wc-light"); ok {
 		t.Error("hidden product still public")
 	}
-	p.OperatorID = "op-b"
-	if _, err := f.cat.Update(ctx, p); !errors.Is(err, ErrNotFound) {
+	if _, err := f.cat.Update(ctx, scopeA, p, stations.System); !errors.Is(err, ErrConflict) {
+		t.Errorf("update from a stale version: %v, want ErrConflict", err)
+	}
+	if _, err := f.cat.Update(ctx, stations.OperatorScope("op-b"), p, stations.System); !errors.Is(err, ErrNotFound) {
 		t.Errorf("update by another operator: %v, want ErrNotFound", err)
 	}
 	counts := f.cat.CategoryCounts()
 	if counts[0].ID != "manual_wheelchair" || counts[0].Products != 0 {
 		t.Errorf("category counts %+v", counts[0])
 	}
+}
+
+func TestPhotosAndHistory(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	scope := stations.OperatorScope("op-a")
+	by := stations.Actor{ID: "u1", Name: "Wang", Role: "operator_admin"}
+	ph := func(k string) Photo {
+		return Photo{Key: k, Alt: Text{Zh: "图" + k, En: "photo " + k}, Widths: []int{320, 800}}
+	}
+	// Concurrent adds of different photos all land; a doubled add lands once.
+	var wg sync.WaitGroup
+	for _, k := range []string{"a", "b", "c", "a"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.cat.AddPhoto(ctx, scope, "wc-light", ph(k), by); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	p, err := f.cat.Get(ctx, scope, "wc-light")
+	if err != nil || len(p.Photos) != 3 {
+		t.Fatalf("photos after concurrent adds: %+v", p.Photos)
+	}
+	if _, err := f.cat.ReorderPhotos(ctx, scope, "wc-light", []string{"c", "a"}, by); !fieldIs(err, "keys") {
+		t.Errorf("incomplete order: %v", err)
+	}
+	if p, err = f.cat.ReorderPhotos(ctx, scope, "wc-light", []string{"c", "a", "b"}, by); err != nil || p.Photos[0].Key != "c" {
+		t.Fatalf("reorder: %v %+v", err, p.Photos)
+	}
+	if p, err = f.cat.SetPhotoAlt(ctx, scope, "wc-light", "a", Text{Zh: "侧面", En: "Side view"}, by); err != nil || p.Photos[1].Alt.En != "Side view" {
+		t.Fatalf("alt: %v %+v", err, p.Photos)
+	}
+	if _, err := f.cat.SetPhotoAlt(ctx, scope, "wc-light", "zzz", Text{}, by); !errors.Is(err, ErrNotFound) {
+		t.Errorf("alt of a missing photo: %v", err)
+	}
+	// Another product shares photo "b": removing it here leaves it in use.
+	if _, err := f.cat.AddPhoto(ctx, scope, "walker-basic", ph("b"), by); err != nil {
+		t.Fatal(err)
+	}
+	_, inUse, err := f.cat.RemovePhoto(ctx, scope, "wc-light", "b", by)
+	if err != nil || !inUse {
+		t.Fatalf("remove shared photo: %v in use %v", err, inUse)
+	}
+	_, inUse, _ = f.cat.RemovePhoto(ctx, scope, "walker-basic", "b", by)
+	if inUse {
+		t.Error("photo b still reported in use")
+	}
+	if _, err := f.cat.AddPhoto(ctx, stations.OperatorScope("op-b"), "wc-light", ph("x"), by); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other operator adds a photo: %v", err)
+	}
+	hist, err := f.cat.History(ctx, scope, "wc-light")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hist[0].Kind != "created" || hist[len(hist)-1].Kind != "photo_removed" || hist[len(hist)-1].By.ID != "u1" || int64(len(hist)) != hist[len(hist)-1].Version {
+		t.Errorf("history %+v", hist)
+	}
+	if pub, _ := f.cat.Public("wc-light"); len(pub.Photos) != 2 || pub.Photos[0].Key != "c" {
+		t.Errorf("read model photos %+v", pub.Photos)
+	}
+}
+
+func fieldIs(err error, field string) bool {
+	fields, _ := valid.Fields(err)
+	_, ok := fields[field]
+	return ok
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sort"
 	"strings"
 	"sync"
@@ -12,7 +13,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/valid"
 	"fuju/stations"
 )
 
@@ -30,6 +33,7 @@ type stockIndex interface {
 // Service manages products and answers catalog searches.
 type Service struct {
 	store  *store
+	log    *eventlog.Log[productEvent]
 	stock  stockIndex
 	feed   Publisher
 	logger *slog.Logger
@@ -47,6 +51,7 @@ func NewService(db *mongo.Database, stock stockIndex, feed Publisher, logger *sl
 	}
 	return &Service{
 		store:    newStore(db),
+		log:      eventlog.New[productEvent](db, "product"),
 		stock:    stock,
 		feed:     feed,
 		logger:   logger,
@@ -59,6 +64,9 @@ func NewService(db *mongo.Database, stock stockIndex, feed Publisher, logger *sl
 func (s *Service) Init(ctx context.Context) error {
 	if err := s.store.ensureIndexes(ctx); err != nil {
 		return err
+	}
+	if err := s.log.Init(ctx); err != nil {
+		return fmt.Errorf("catalog: %w", err)
 	}
 	return s.Rebuild(ctx)
 }
@@ -132,8 +140,24 @@ func normalizeKeywords(in []string) []string {
 	return out
 }
 
-// Create adds a product.
-func (s *Service) Create(ctx context.Context, p Product) (Product, error) {
+// Change is one recorded edit of a product: the product as it was after the
+// edit, who made it and what kind of edit it was.
+type Change struct {
+	Version int64          `json:"version"`
+	At      time.Time      `json:"at"`
+	Kind    string         `json:"kind"`
+	By      stations.Actor `json:"by"`
+	Product Product        `json:"product"`
+}
+
+type productEvent struct {
+	Kind    string         `bson:"kind"`
+	By      stations.Actor `bson:"by"`
+	Product productDoc     `bson:"product"`
+}
+
+// Create adds a product to an operator in scope.
+func (s *Service) Create(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
 	if p.ID == "" {
 		p.ID = ids.New("p")
 	}
@@ -147,49 +171,260 @@ func (s *Service) Create(ctx context.Context, p Product) (Product, error) {
 	if err := p.Validate(); err != nil {
 		return Product{}, fmt.Errorf("catalog: product: %w", err)
 	}
+	if !scope.Operator(p.OperatorID) {
+		return Product{}, fmt.Errorf("catalog: operator %s: %w", p.OperatorID, ErrNotFound)
+	}
 	p.CreatedAt = s.now()
 	p.UpdatedAt = p.CreatedAt
+	p.Version = 1
+	// The projection is inserted first: its _id is what makes the id unique.
 	if err := s.store.insert(ctx, p); err != nil {
 		return Product{}, err
 	}
+	if _, err := s.log.Append(ctx, p.ID, 1, productEvent{Kind: "created", By: by, Product: toProductDoc(p)}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+		return Product{}, fmt.Errorf("catalog: %w", err)
+	}
 	s.remember(ctx, p)
 	return p, nil
 }
 
-// Update replaces a product's editable fields. The operator cannot change, and
-// a product of another operator is not found.
-func (s *Service) Update(ctx context.Context, p Product) (Product, error) {
-	old, err := s.store.get(ctx, p.ID)
+// current returns the product as its log's head says, or the projection when
+// the log has nothing newer.
+func (s *Service) current(ctx context.Context, scope stations.Scope, id string) (Product, error) {
+	p, err := s.store.get(ctx, id)
 	if err != nil {
 		return Product{}, err
 	}
-	if old.OperatorID != p.OperatorID {
-		return Product{}, fmt.Errorf("catalog: product %s: %w", p.ID, ErrNotFound)
+	if !scope.Operator(p.OperatorID) {
+		return Product{}, fmt.Errorf("catalog: product %s: %w", id, ErrNotFound)
 	}
-	p.Keywords = normalizeKeywords(p.Keywords)
-	if p.Photos == nil {
-		p.Photos = old.Photos
+	head, err := s.log.Head(ctx, id, p.Version)
+	if err != nil {
+		return Product{}, fmt.Errorf("catalog: %w", err)
 	}
-	if err := p.Validate(); err != nil {
-		return Product{}, fmt.Errorf("catalog: product: %w", err)
+	if head.Seq > p.Version {
+		p = head.Event.Product.toProduct()
+		p.Version = head.Seq
 	}
-	p.CreatedAt = old.CreatedAt
-	p.UpdatedAt = s.now()
-	if err := s.store.replace(ctx, p); err != nil {
-		return Product{}, err
-	}
-	s.remember(ctx, p)
 	return p, nil
 }
 
-// Get returns a product from the database, hidden or not.
-func (s *Service) Get(ctx context.Context, id string) (Product, error) {
-	return s.store.get(ctx, id)
+// mutate applies edit to the product's latest version and records the result
+// as the next version. Two editors racing append the same version; the loser
+// retries on the new version (edit is applied again to it), so concurrent edits
+// of different fields both survive. When base is not 0 and the product has
+// moved past it, the edit is refused with ErrConflict: the editor saw an old
+// version.
+func (s *Service) mutate(ctx context.Context, scope stations.Scope, id string, base int64, kind string, by stations.Actor, edit func(*Product) error) (Product, error) {
+	for attempt := 0; attempt < 64; attempt++ {
+		if attempt > 0 {
+			// Back off a little, randomly, so a crowd of editors spreads out.
+			time.Sleep(time.Duration(rand.IntN(attempt*2+1)) * time.Millisecond)
+		}
+		cur, err := s.current(ctx, scope, id)
+		if err != nil {
+			return Product{}, err
+		}
+		if base != 0 && cur.Version != base {
+			return Product{}, fmt.Errorf("catalog: product %s was changed by someone else (now version %d, you edited %d): %w", id, cur.Version, base, ErrConflict)
+		}
+		next := cur
+		next.Photos = append([]Photo(nil), cur.Photos...)
+		if err := edit(&next); err != nil {
+			return Product{}, err
+		}
+		next.ID, next.OperatorID, next.CreatedAt = cur.ID, cur.OperatorID, cur.CreatedAt
+		next.Keywords = normalizeKeywords(next.Keywords)
+		if next.Photos == nil {
+			next.Photos = []Photo{}
+		}
+		if err := next.Validate(); err != nil {
+			return Product{}, fmt.Errorf("catalog: product: %w", err)
+		}
+		next.UpdatedAt = s.now()
+		next.Version = cur.Version + 1
+		_, err = s.log.Append(ctx, id, next.Version, productEvent{Kind: kind, By: by, Product: toProductDoc(next)})
+		if errors.Is(err, eventlog.ErrTaken) {
+			continue
+		}
+		if err != nil {
+			return Product{}, fmt.Errorf("catalog: %w", err)
+		}
+		if err := s.project(ctx, next); err != nil {
+			return Product{}, err
+		}
+		return next, nil
+	}
+	return Product{}, fmt.Errorf("catalog: product %s is being changed by others; try again: %w", id, ErrConflict)
 }
 
-// List returns an operator's products (every product when operatorID is "").
-func (s *Service) List(ctx context.Context, operatorID string) ([]Product, error) {
-	return s.store.list(ctx, operatorID)
+// project writes p unless the stored projection is already newer.
+func (s *Service) project(ctx context.Context, p Product) error {
+	stored, err := s.store.get(ctx, p.ID)
+	if err != nil {
+		return err
+	}
+	if stored.Version < p.Version {
+		if err := s.store.replace(ctx, p); err != nil {
+			return err
+		}
+	}
+	s.remember(ctx, p)
+	return nil
+}
+
+// Update replaces a product's editable fields (everything but its id,
+// operator and photos, which have their own operations). p.Version is the
+// version the editor started from; 0 skips the check.
+func (s *Service) Update(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
+	return s.mutate(ctx, scope, p.ID, p.Version, "updated", by, func(cur *Product) error {
+		photos := cur.Photos
+		*cur = p
+		cur.Photos = photos
+		return nil
+	})
+}
+
+// SetStatus shows or hides a product.
+func (s *Service) SetStatus(ctx context.Context, scope stations.Scope, id string, st Status, by stations.Actor) (Product, error) {
+	return s.mutate(ctx, scope, id, 0, "status", by, func(p *Product) error {
+		p.Status = st
+		return nil
+	})
+}
+
+// AddPhoto appends a photo; adding a photo the product already has changes
+// nothing, so a retried or doubled upload does not list it twice.
+func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string, ph Photo, by stations.Actor) (Product, error) {
+	e := &valid.Error{}
+	if ph.Key == "" {
+		e.Add("photo", "required", "is required")
+	}
+	if len([]rune(ph.Alt.Zh)) > 200 || len([]rune(ph.Alt.En)) > 200 {
+		e.Add("alt", "max_length", "must be at most 200 characters")
+	}
+	if err := e.Err(); err != nil {
+		return Product{}, fmt.Errorf("catalog: photo: %w", err)
+	}
+	return s.mutate(ctx, scope, id, 0, "photo_added", by, func(p *Product) error {
+		for _, have := range p.Photos {
+			if have.Key == ph.Key {
+				return nil
+			}
+		}
+		if len(p.Photos) >= MaxPhotos {
+			return fmt.Errorf("catalog: photo: %w", valid.Field("photo", "max_items", fmt.Sprintf("a product can have at most %d photos", MaxPhotos)))
+		}
+		p.Photos = append(p.Photos, ph)
+		return nil
+	})
+}
+
+// ReorderPhotos puts the product's photos in the order of keys, which must
+// list each of its photos once. The first is the primary photo.
+func (s *Service) ReorderPhotos(ctx context.Context, scope stations.Scope, id string, keys []string, by stations.Actor) (Product, error) {
+	return s.mutate(ctx, scope, id, 0, "photos_reordered", by, func(p *Product) error {
+		byKey := map[string]Photo{}
+		for _, ph := range p.Photos {
+			byKey[ph.Key] = ph
+		}
+		if len(keys) != len(p.Photos) {
+			return fmt.Errorf("catalog: photos: %w", valid.Field("keys", "mismatch", "must list each of the product's photos exactly once"))
+		}
+		out := make([]Photo, 0, len(keys))
+		for _, k := range keys {
+			ph, ok := byKey[k]
+			if !ok {
+				return fmt.Errorf("catalog: photos: %w", valid.Field("keys", "mismatch", "must list each of the product's photos exactly once"))
+			}
+			delete(byKey, k)
+			out = append(out, ph)
+		}
+		p.Photos = out
+		return nil
+	})
+}
+
+// SetPhotoAlt changes a photo's text for screen readers.
+func (s *Service) SetPhotoAlt(ctx context.Context, scope stations.Scope, id, key string, alt Text, by stations.Actor) (Product, error) {
+	return s.mutate(ctx, scope, id, 0, "photo_alt", by, func(p *Product) error {
+		for i := range p.Photos {
+			if p.Photos[i].Key == key {
+				p.Photos[i].Alt = alt
+				return nil
+			}
+		}
+		return fmt.Errorf("catalog: photo %s: %w", key, ErrNotFound)
+	})
+}
+
+// RemovePhoto removes a photo from the product. It reports whether any
+// product still uses the photo, so the caller knows whether the stored
+// objects can be deleted.
+func (s *Service) RemovePhoto(ctx context.Context, scope stations.Scope, id, key string, by stations.Actor) (Product, bool, error) {
+	p, err := s.mutate(ctx, scope, id, 0, "photo_removed", by, func(p *Product) error {
+		for i := range p.Photos {
+			if p.Photos[i].Key == key {
+				p.Photos = append(p.Photos[:i], p.Photos[i+1:]...)
+				return nil
+			}
+		}
+		return fmt.Errorf("catalog: photo %s: %w", key, ErrNotFound)
+	})
+	if err != nil {
+		return Product{}, false, err
+	}
+	return p, s.PhotoInUse(key), nil
+}
+
+// PhotoInUse reports whether any product (in this instance's read model)
+// shows the photo with key.
+func (s *Service) PhotoInUse(key string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, p := range s.sorted {
+		for _, ph := range p.Photos {
+			if ph.Key == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// History returns every recorded version of a product, oldest first.
+func (s *Service) History(ctx context.Context, scope stations.Scope, id string) ([]Change, error) {
+	cur, err := s.current(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.log.History(ctx, id, cur.Version)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	out := make([]Change, len(entries))
+	for i, e := range entries {
+		p := e.Event.Product.toProduct()
+		p.Version = e.Seq
+		out[i] = Change{Version: e.Seq, At: e.At, Kind: e.Event.Kind, By: e.Event.By, Product: p}
+	}
+	return out, nil
+}
+
+// Get returns a product of an operator in scope, hidden or not.
+func (s *Service) Get(ctx context.Context, scope stations.Scope, id string) (Product, error) {
+	return s.current(ctx, scope, id)
+}
+
+// List returns the products in scope: one operator's, or all for the platform.
+func (s *Service) List(ctx context.Context, scope stations.Scope) ([]Product, error) {
+	if scope.Platform {
+		return s.store.list(ctx, "")
+	}
+	if scope.OperatorID == "" {
+		return []Product{}, nil
+	}
+	return s.store.list(ctx, scope.OperatorID)
 }
 
 // Public returns an active product from the read model.

@@ -38,6 +38,7 @@ type productDoc struct {
 	Status      Status    `bson:"status"`
 	Keywords    []string  `bson:"keywords"`
 	Photos      []Photo   `bson:"photos"`
+	Version     int64     `bson:"version"`
 	CreatedAt   time.Time `bson:"created_at"`
 	UpdatedAt   time.Time `bson:"updated_at"`
 }

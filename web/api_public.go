@@ -47,7 +47,11 @@ func (s *Server) listProducts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, res)
+	out := list[hitJSON]{Items: make([]hitJSON, len(res.Hits)), Total: res.Total, Page: res.Page, PerPage: res.PerPage}
+	for i, h := range res.Hits {
+		out.Items[i] = hitJSON{Hit: h, Product: s.productView(h.Product)}
+	}
+	c.JSON(http.StatusOK, out)
 	return nil
 }
 
@@ -94,7 +98,7 @@ func (s *Server) productStock(productID string, near *stations.Point) []stationS
 }
 
 type productDetail struct {
-	catalog.Product
+	productJSON
 	Stations []stationStock `json:"stations"`
 }
 
@@ -112,7 +116,7 @@ func (s *Server) showProductJSON(c *gin.Context) error {
 	if !ok {
 		return errNotFound
 	}
-	c.JSON(http.StatusOK, productDetail{Product: prod, Stations: s.productStock(prod.ID, near)})
+	c.JSON(http.StatusOK, productDetail{productJSON: s.productView(prod), Stations: s.productStock(prod.ID, near)})
 	return nil
 }
 

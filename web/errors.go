@@ -3,19 +3,24 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
 	"fuju/internal/valid"
+	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
 )
 
 // Errors the web layer itself raises.
 var (
-	errNotFound   = errors.New("not found")
-	errBadRequest = errors.New("bad request")
+	errNotFound         = errors.New("not found")
+	errBadRequest       = errors.New("bad request")
+	errUnauthorized     = errors.New("authentication required")
+	errForbidden        = errors.New("forbidden")
+	errUnsupportedMedia = errors.New("send multipart/form-data with the image in the field \"photo\"")
 )
 
 // apiError is the body of every error response (DESIGN.md, "HTTP conventions").
@@ -33,6 +38,20 @@ type apiErrorBody struct {
 // statusOf is the one table from domain errors to HTTP statuses and codes.
 func statusOf(err error) (int, string) {
 	switch {
+	case errors.Is(err, media.ErrUnsupportedType), errors.Is(err, errUnsupportedMedia):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type"
+	case errors.Is(err, media.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, media.ErrTooManyPixels), errors.Is(err, media.ErrCorrupt):
+		return http.StatusUnprocessableEntity, "unprocessable_image"
+	case errors.Is(err, media.ErrInvalidKey):
+		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, media.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, errForbidden):
+		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, valid.ErrInvalid):
 		return http.StatusBadRequest, "validation_failed"
 	case errors.Is(err, errBadRequest):
@@ -70,6 +89,16 @@ func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 	}
 	if status == http.StatusNotFound && code == "not_found" {
 		msg = "Not found."
+	}
+	var ie *media.InputError
+	if errors.As(err, &ie) {
+		// The media package's messages are written for people: which formats
+		// work, how large a photo may be.
+		msg = strings.TrimPrefix(ie.Error(), "media: ")
+		fields = map[string]string{ie.Field: msg}
+	}
+	if errors.Is(err, errUnauthorized) {
+		msg = "Sign in, or send a valid bearer token."
 	}
 	if asJSON {
 		c.AbortWithStatusJSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Fields: fields, RequestID: rid}})

@@ -148,6 +148,7 @@ type base struct {
 	NearKeep map[string]string
 	msgs     map[string]string
 	icons    map[string]template.HTML
+	srv      *Server
 }
 
 // T translates key; args fill %s/%d verbs in the message.
@@ -197,15 +198,41 @@ func (b base) CategoryOf(id string) catalog.Category {
 	return c
 }
 
-// Thumb is a product's picture in lists: its category's pictogram until the
-// product has photos.
+// Thumb is a product's picture in lists: its primary photo, or its
+// category's pictogram when it has none. The name next to it says what it is,
+// so the thumbnail's alt text is empty.
 func (b base) Thumb(p catalog.Product) template.HTML {
-	return b.placeholder(p, "thumb")
+	if len(p.Photos) == 0 {
+		return b.placeholder(p, "thumb")
+	}
+	return template.HTML(`<span class="photo">`) +
+		b.srv.img(p.Photos[0], "", "(min-width: 40rem) 140px, 96px", "", false) + `</span>`
 }
 
-// Gallery is a product's pictures on its page.
+// Gallery is a product's pictures on its page: the primary photo large, the
+// others below it, each linking to its largest size.
 func (b base) Gallery(p catalog.Product) template.HTML {
-	return b.placeholder(p, "large")
+	if len(p.Photos) == 0 {
+		return b.placeholder(p, "large")
+	}
+	alt := func(ph catalog.Photo) string {
+		if a := b.Tx(ph.Alt); a != "" {
+			return a
+		}
+		return b.Tx(p.Name)
+	}
+	out := template.HTML(`<figure class="photo main">`) +
+		b.srv.img(p.Photos[0], alt(p.Photos[0]), "(min-width: 64rem) 40rem, 100vw", "", true) + `</figure>`
+	if len(p.Photos) > 1 {
+		out += `<ul class="thumbs">`
+		for _, ph := range p.Photos[1:] {
+			largest := b.srv.photoURL(ph.Key, ph.Widths[len(ph.Widths)-1])
+			out += template.HTML(`<li><a href="`+template.HTMLEscapeString(largest)+`">`) +
+				b.srv.img(ph, alt(ph), "120px", "", false) + `</a></li>`
+		}
+		out += `</ul>`
+	}
+	return out
 }
 
 func (b base) placeholder(p catalog.Product, size string) template.HTML {
@@ -231,7 +258,7 @@ func langOf(c *gin.Context) string {
 func (s *Server) base(c *gin.Context, title, nav string) base {
 	l := langOf(c)
 	b := base{Lang: l, HTMLLang: "zh-CN", Nav: nav, Path: c.Request.URL.RequestURI(),
-		Assets: s.pages.assets, msgs: s.pages.messages[l], icons: s.pages.icons}
+		Assets: s.pages.assets, msgs: s.pages.messages[l], icons: s.pages.icons, srv: s}
 	if l == "en" {
 		b.HTMLLang = "en"
 	}

@@ -30,6 +30,9 @@ func (s *Server) routes() {
 		fileServer.ServeHTTP(c.Writer, c.Request)
 	})
 
+	r.GET("/media/*key", s.serveMedia)
+	r.HEAD("/media/*key", s.serveMedia)
+
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", s.openAPI)
 	v1.GET("/categories", s.api(s.listCategories))
@@ -38,6 +41,12 @@ func (s *Server) routes() {
 	v1.GET("/stations", s.api(s.listStations))
 	v1.GET("/stations/:id", s.api(s.showStationJSON))
 	v1.GET("/quote", s.api(s.showQuote))
+
+	op := v1.Group("/operator", s.requireOperatorToken)
+	op.POST("/products/:id/photos", s.api(s.uploadProductPhoto))
+	op.PUT("/products/:id/photos/order", s.api(s.reorderProductPhotos))
+	op.PATCH("/products/:id/photos/:key", s.api(s.setProductPhotoAlt))
+	op.DELETE("/products/:id/photos/:key", s.api(s.deleteProductPhoto))
 
 	r.GET("/", s.page(s.showHome))
 	r.GET("/lang/:lang", s.page(s.switchLanguage))

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"fuju/catalog"
+	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -29,6 +30,7 @@ type Config struct {
 	Catalog  *catalog.Service
 	Stations *stations.Service
 	Policies *rentals.Policies
+	Media    *media.Service
 	DB       Pinger
 	Logger   *slog.Logger
 	// TrustedProxies are the addresses whose X-Forwarded-For is believed;
@@ -38,6 +40,8 @@ type Config struct {
 	Version string
 	// Now is the clock; tests set it. Defaults to time.Now.
 	Now func() time.Time
+	// OperatorToken is the temporary bearer token of the operator photo API.
+	OperatorToken string
 }
 
 // Server serves Fuju over HTTP.
@@ -46,6 +50,7 @@ type Server struct {
 	catalog  *catalog.Service
 	stations *stations.Service
 	policies *rentals.Policies
+	media    *media.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
 	pages    *renderer
@@ -64,6 +69,7 @@ func NewServer(cfg Config) (*Server, error) {
 		catalog:  cfg.Catalog,
 		stations: cfg.Stations,
 		policies: cfg.Policies,
+		media:    cfg.Media,
 		logger:   cfg.Logger,
 		started:  time.Now(),
 	}

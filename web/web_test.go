@@ -18,6 +18,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/changefeed"
 	"fuju/internal/testenv"
+	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -34,6 +35,18 @@ func (p pinger) Ping(context.Context) error { return p.err }
 // newTestServer wires real services on a fresh embedded database with a small
 // city: one operator, two stations, two products, three units.
 func newTestServer(t *testing.T) *Server {
+	t.Helper()
+	m, err := media.Open(context.Background(), media.Config{Dir: t.TempDir(), SigningKey: []byte(strings.Repeat("k", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return newTestServerWith(t, m)
+}
+
+const testOperatorToken = "test-operator-token-0123456789"
+
+func newTestServerWith(t *testing.T, m *media.Service) *Server {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.DB(t)
@@ -68,7 +81,7 @@ func newTestServer(t *testing.T) *Server {
 		{ID: "walker", Category: "walker", Name: stations.Text{Zh: "助行架", En: "Walker"}, Rate: catalog.RatePlan{DailyFen: 200, Block30Fen: 3000}},
 	} {
 		p.OperatorID = "op-a"
-		_, err := cat.Create(ctx, p)
+		_, err := cat.Create(ctx, stations.PlatformScope, p, stations.System)
 		must(err)
 	}
 	for _, u := range []stations.Unit{{Tag: "JZ-WC-0001", ProductID: "wc", StationID: "north"}, {Tag: "JZ-WC-0002", ProductID: "wc", StationID: "south"}, {Tag: "JZ-WK-0001", ProductID: "walker", StationID: "north", State: stations.Cleaning}} {
@@ -77,8 +90,9 @@ func newTestServer(t *testing.T) *Server {
 	}
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
-	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, DB: pinger{}, Now: func() time.Time { return now },
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
+		OperatorToken: testOperatorToken,
+		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	return s
 }

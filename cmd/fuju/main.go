@@ -90,8 +90,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		}
 	}
 	srv, err := web.NewServer(web.Config{
-		Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, DB: a.DB,
-		Logger: logger, TrustedProxies: cfg.TrustedProxies, Version: version,
+		Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Media: a.Media, DB: a.DB,
+		Logger: logger, TrustedProxies: cfg.TrustedProxies, Version: version, OperatorToken: cfg.OperatorToken,
 	})
 	if err != nil {
 		return err

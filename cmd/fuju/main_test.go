@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"fuju/internal/app"
@@ -231,7 +232,7 @@ func unitStates(t *testing.T, base string) string {
 func TestDemoIsDeterministic(t *testing.T) {
 	ctx := context.Background()
 	snapshot := func() string {
-		cfg := config.Config{MongoURI: testenv.MongoURI(t), Database: testenv.DBName(t.Name())}
+		cfg := config.Config{MongoURI: testenv.MongoURI(t), Database: testenv.DBName(t.Name()), DataDir: t.TempDir()}
 		a, err := app.Open(ctx, cfg, discardLogger())
 		if err != nil {
 			t.Fatal(err)
@@ -304,6 +305,16 @@ func TestBrowseInBrowser(t *testing.T) {
 	step("open product", chromedp.Click(chromedp.CSS(".products h2 a")), chromedp.WaitVisible(chromedp.CSS("table.prices")))
 	if got := text("table.prices tbody tr:first-child td"); got != "免费" {
 		t.Errorf("subsistence 7-day price %q", got)
+	}
+	// The product's photo is really there: the browser fetched and decoded it.
+	loaded, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(async () => {
+		const img = document.querySelector(".gallery img");
+		if (!img) return false;
+		if (!img.complete) await new Promise(r => img.addEventListener("load", r, {once: true}));
+		return img.naturalWidth > 0 && img.alt.length > 0;
+	})()`, func(p *runtime.EvaluateParams) { yes := true; p.AwaitPromise = &yes }))
+	if err != nil || !loaded {
+		t.Errorf("product photo did not load in the browser (%v)", err)
 	}
 	step("switch to English", chromedp.Click(chromedp.CSS(`a[hreflang="en"]`)), chromedp.WaitVisible(chromedp.CSS("table.prices")))
 	if got := text("h2#price-h"); got != "Rent by tier" {

@@ -5,13 +5,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"fuju/catalog"
 	"fuju/internal/changefeed"
 	"fuju/internal/config"
 	"fuju/internal/db"
+	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -23,6 +26,7 @@ type App struct {
 	Stations *stations.Service
 	Catalog  *catalog.Service
 	Policies *rentals.Policies
+	Media    *media.Service
 	Logger   *slog.Logger
 }
 
@@ -32,7 +36,28 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if err != nil {
 		return nil, err
 	}
+	if cfg.DataDir == "" && cfg.S3Endpoint == "" {
+		d.Close(ctx)
+		return nil, errors.New("app: media needs DATA_DIR or FUJU_S3_ENDPOINT")
+	}
 	a := &App{DB: d, Logger: logger}
+	mcfg := media.Config{
+		Dir: filepath.Join(cfg.DataDir, "media"),
+		S3: media.S3Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+			Region: cfg.S3Region, TLS: cfg.S3TLS, PublicBucket: cfg.S3PublicBucket, PrivateBucket: cfg.S3PrivateBucket},
+		PublicURL: cfg.MediaPublicURL, SigningKey: cfg.MediaSigningKey, MaxBytes: cfg.MediaMaxBytes,
+		Logger: logger,
+	}
+	if len(mcfg.SigningKey) == 0 && cfg.DataDir != "" {
+		if mcfg.SigningKey, err = config.Secret(cfg.DataDir, "media-signing.key", 32); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if a.Media, err = media.Open(ctx, mcfg); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Feed = changefeed.New(d.Database, "catalog", logger)
 	a.Stations = stations.NewService(d.Database, a.Feed, logger)
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
@@ -61,6 +86,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 func (a *App) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if a.Media != nil {
+		_ = a.Media.Close()
+	}
 	if err := a.DB.Close(ctx); err != nil {
 		a.Logger.Warn("close database", "err", err)
 	}

@@ -3,11 +3,14 @@
 package config
 
 import (
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +30,25 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// PollInterval is how often read models look for other instances' changes.
 	PollInterval time.Duration
+
+	// Object storage; S3 is used when S3Endpoint is set, a directory under
+	// DataDir otherwise.
+	S3Endpoint      string
+	S3AccessKey     string
+	S3SecretKey     string
+	S3Region        string
+	S3TLS           bool
+	S3PublicBucket  string
+	S3PrivateBucket string
+	MediaPublicURL  string
+	// MediaSigningKey signs private media URLs; empty means a key kept in
+	// DataDir/secrets (see Secret).
+	MediaSigningKey []byte
+	MediaMaxBytes   int64
+
+	// OperatorToken temporarily protects the operator photo routes until
+	// accounts exist.
+	OperatorToken string
 }
 
 // Vars documents each environment variable with its flag and default; the
@@ -42,6 +64,17 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted"},
 	{"FUJU_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long a graceful stop waits for requests"},
 	{"FUJU_POLL_INTERVAL", "poll-interval", "1s", "how often to pick up other instances' changes"},
+	{"FUJU_S3_ENDPOINT", "s3-endpoint", "", "S3/MinIO endpoint (host:port or URL); empty stores media in DATA_DIR/media"},
+	{"FUJU_S3_ACCESS_KEY", "s3-access-key", "", "S3 access key"},
+	{"FUJU_S3_SECRET_KEY", "s3-secret-key", "", "S3 secret key"},
+	{"FUJU_S3_REGION", "s3-region", "us-east-1", "S3 region"},
+	{"FUJU_S3_TLS", "s3-tls", "false", "use https to reach S3"},
+	{"FUJU_S3_PUBLIC_BUCKET", "s3-public-bucket", "fuju-public", "bucket for product photos"},
+	{"FUJU_S3_PRIVATE_BUCKET", "s3-private-bucket", "fuju-private", "bucket for renters' documents (never public)"},
+	{"FUJU_MEDIA_PUBLIC_URL", "media-public-url", "", "base URL of public photos when a CDN or the bucket serves them; empty serves them at /media"},
+	{"FUJU_MEDIA_SIGNING_KEY", "media-signing-key", "", "key (32+ bytes) signing private media links; empty keeps one in DATA_DIR/secrets"},
+	{"FUJU_MEDIA_MAX_BYTES", "media-max-bytes", "10485760", "largest accepted upload in bytes"},
+	{"FUJU_OPERATOR_TOKEN", "operator-token", "", "temporary bearer token for the operator photo API (until accounts)"},
 }
 
 // Load reads the environment through getenv, then flags from args.
@@ -92,6 +125,32 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if c.PollInterval, err = time.ParseDuration(get("FUJU_POLL_INTERVAL")); err != nil || c.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("FUJU_POLL_INTERVAL: want a positive duration such as 1s, got %q", get("FUJU_POLL_INTERVAL")))
 	}
+	c.S3Endpoint = get("FUJU_S3_ENDPOINT")
+	c.S3AccessKey = get("FUJU_S3_ACCESS_KEY")
+	c.S3SecretKey = get("FUJU_S3_SECRET_KEY")
+	c.S3Region = get("FUJU_S3_REGION")
+	c.S3PublicBucket = get("FUJU_S3_PUBLIC_BUCKET")
+	c.S3PrivateBucket = get("FUJU_S3_PRIVATE_BUCKET")
+	c.MediaPublicURL = get("FUJU_MEDIA_PUBLIC_URL")
+	c.OperatorToken = get("FUJU_OPERATOR_TOKEN")
+	if c.S3TLS, err = strconv.ParseBool(get("FUJU_S3_TLS")); err != nil {
+		errs = append(errs, fmt.Errorf("FUJU_S3_TLS: want true or false, got %q", get("FUJU_S3_TLS")))
+	}
+	if k := get("FUJU_MEDIA_SIGNING_KEY"); k != "" {
+		if len(k) < 32 {
+			errs = append(errs, errors.New("FUJU_MEDIA_SIGNING_KEY: must be at least 32 characters"))
+		}
+		c.MediaSigningKey = []byte(k)
+	}
+	if c.MediaMaxBytes, err = strconv.ParseInt(get("FUJU_MEDIA_MAX_BYTES"), 10, 64); err != nil || c.MediaMaxBytes < 1<<10 || c.MediaMaxBytes > 100<<20 {
+		errs = append(errs, fmt.Errorf("FUJU_MEDIA_MAX_BYTES: want a byte count between 1024 and 104857600, got %q", get("FUJU_MEDIA_MAX_BYTES")))
+	}
+	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
+		errs = append(errs, errors.New("FUJU_S3_ACCESS_KEY and FUJU_S3_SECRET_KEY: needed with FUJU_S3_ENDPOINT"))
+	}
+	if c.OperatorToken != "" && len(c.OperatorToken) < 24 {
+		errs = append(errs, errors.New("FUJU_OPERATOR_TOKEN: must be at least 24 characters"))
+	}
 	if c.MongoURI == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("DATA_DIR: needed for the embedded database when MONGODB_URI is empty"))
 	}
@@ -99,4 +158,44 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		errs = append(errs, errors.New("FUJU_DB_NAME: must not be empty"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// Secret returns the secret called name kept in dataDir/secrets, creating it
+// with n random bytes on first use (file mode 0600). The embedded default uses
+// it so links and encrypted fields survive restarts without configuration;
+// deployments with several instances set the key in the environment instead.
+func Secret(dataDir, name string, n int) ([]byte, error) {
+	if dataDir == "" {
+		return nil, errors.New("config: no DATA_DIR to keep secret " + name + " in; set it in the environment")
+	}
+	dir := filepath.Join(dataDir, "secrets")
+	path := filepath.Join(dir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		if len(b) < n {
+			return nil, fmt.Errorf("config: secret %s is shorter than %d bytes", path, n)
+		}
+		return b, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("config: read secret: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	// O_EXCL: when two processes start at once, one key wins and both use it.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return Secret(dataDir, name, n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: create secret: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("config: write secret: %w", err)
+	}
+	return b, f.Close()
 }

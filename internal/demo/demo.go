@@ -5,6 +5,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 
 	"fuju/catalog"
 	"fuju/internal/app"
+	"fuju/media"
 	"fuju/stations"
 )
 
@@ -152,6 +154,37 @@ var Products = []Product{
 		Rate:        rate(1, 15, 50), Keywords: []string{"移位", "转移", "transfer"}}, "TA", 15},
 }
 
+// seedPhotos draws the product's demo photos and stores them through the same
+// pipeline uploads use: two for the first products (so their pages show a
+// gallery), one for the rest.
+func seedPhotos(ctx context.Context, a *app.App, index int, p catalog.Product, by stations.Actor) error {
+	n := 1
+	if index < 4 {
+		n = 2
+	}
+	for i := 0; i < n; i++ {
+		img, err := media.DemoImage(p.Category, index*10+i, p.Name.En)
+		if err != nil {
+			return err
+		}
+		saved, err := a.Media.SavePhoto(ctx, media.Public, bytes.NewReader(img))
+		if err != nil {
+			return err
+		}
+		widths := make([]int, len(saved.Variants))
+		for j, v := range saved.Variants {
+			widths[j] = v.Width
+		}
+		view := [][2]string{{"正面", "front"}, {"侧面", "side"}}[i]
+		alt := catalog.Text{Zh: p.Name.Zh + "（" + view[0] + "）", En: p.Name.En + " (" + view[1] + ")"}
+		ph := catalog.Photo{Key: saved.Hash, Alt: alt, Widths: widths, Width: saved.Width, Height: saved.Height}
+		if _, err := a.Catalog.AddPhoto(ctx, stations.PlatformScope, p.ID, ph, by); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // SeedIfEmpty loads the demo city unless the database already has operators.
 // scale multiplies the number of units (1 for the demo, 10 or 100 for the
 // benchmark).
@@ -220,8 +253,11 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if scale >= 10 {
 		width = 6
 	}
-	for _, dp := range Products {
-		if _, err := a.Catalog.Create(ctx, dp.P); err != nil {
+	for pi, dp := range Products {
+		if _, err := a.Catalog.Create(ctx, stations.PlatformScope, dp.P, seeder); err != nil {
+			return err
+		}
+		if err := seedPhotos(ctx, a, pi, dp.P, seeder); err != nil {
 			return err
 		}
 		sts := byOp[dp.P.OperatorID]

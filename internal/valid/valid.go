@@ -117,6 +117,21 @@ func engine() *validator.Validate {
 	return v
 }
 
+// FromValidator converts the validator's errors (from any validator instance
+// whose tag names are JSON names, such as Gin's binding) into an *Error.
+func FromValidator(verrs validator.ValidationErrors) error {
+	out := &Error{}
+	for _, fe := range verrs {
+		ns := fe.Namespace()
+		if i := strings.IndexByte(ns, '.'); i >= 0 {
+			ns = ns[i+1:]
+		}
+		code, msg := describe(fe)
+		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: fe.Param()})
+	}
+	return out
+}
+
 // Struct checks s against its `validate:` tags and returns an *Error naming each
 // wrong field by its JSON name (nested fields as "specs.seat_width_cm").
 func Struct(s any) error {

@@ -1,0 +1,60 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/binding"
+	"github.com/go-playground/validator/v10"
+
+	"fuju/internal/valid"
+)
+
+func init() {
+	// Unknown JSON fields are an error (a typo must not be silently
+	// ignored), and validation errors name fields by their JSON name.
+	binding.EnableDecoderDisallowUnknownFields = true
+	if v, ok := binding.Validator.Engine().(*validator.Validate); ok {
+		v.RegisterTagNameFunc(func(f reflect.StructField) string {
+			for _, tag := range []string{"json", "form"} {
+				name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+				if name == "-" {
+					return ""
+				}
+				if name != "" {
+					return name
+				}
+			}
+			return f.Name
+		})
+	}
+}
+
+// bindJSON decodes the JSON body into v and checks its binding tags, turning
+// every failure into a field error.
+func bindJSON(c *gin.Context, v any) error {
+	err := c.ShouldBindJSON(v)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &verrs):
+		return valid.FromValidator(verrs)
+	case errors.As(err, &typ):
+		return valid.Field(typ.Field, "type", "must be a "+typ.Type.String())
+	case errors.As(err, &syn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return valid.Field("body", "malformed", "must be a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return valid.Field(name, "unknown", "is not a field of this request")
+	}
+	return fmt.Errorf("web: %w: %v", errBadRequest, err)
+}

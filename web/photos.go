@@ -1,0 +1,294 @@
+package web
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/catalog"
+	"fuju/internal/valid"
+	"fuju/media"
+	"fuju/stations"
+)
+
+// photoJSON is a product photo with the URLs of its variants, for API clients.
+type photoJSON struct {
+	catalog.Photo
+	URLs   map[string]string `json:"urls"`
+	Srcset string            `json:"srcset"`
+}
+
+// productJSON is a product as the API shows it: photos with URLs, since the
+// catalog stores only keys.
+type productJSON struct {
+	catalog.Product
+	Photos []photoJSON `json:"photos"`
+}
+
+type hitJSON struct {
+	catalog.Hit
+	Product productJSON `json:"product"`
+}
+
+func (s *Server) photoView(p catalog.Photo) photoJSON {
+	out := photoJSON{Photo: p, URLs: map[string]string{}}
+	var set []string
+	for _, w := range p.Widths {
+		u := s.photoURL(p.Key, w)
+		out.URLs[strconv.Itoa(w)] = u
+		set = append(set, u+" "+strconv.Itoa(w)+"w")
+	}
+	out.Srcset = strings.Join(set, ", ")
+	return out
+}
+
+func (s *Server) photoURL(hash string, width int) string {
+	if s.media == nil {
+		return ""
+	}
+	return s.media.URL(media.VariantKey(hash, width))
+}
+
+func (s *Server) productView(p catalog.Product) productJSON {
+	out := productJSON{Product: p, Photos: make([]photoJSON, len(p.Photos))}
+	for i, ph := range p.Photos {
+		out.Photos[i] = s.photoView(ph)
+	}
+	return out
+}
+
+// img renders one photo as a responsive, lazily loaded image. sizes tells the
+// browser how wide it will be shown so it downloads the smallest variant that
+// is sharp enough.
+func (s *Server) img(p catalog.Photo, alt, sizes, class string, eager bool) template.HTML {
+	v := s.photoView(p)
+	if len(p.Widths) == 0 {
+		return ""
+	}
+	src := v.URLs[strconv.Itoa(p.Widths[0])]
+	// The middle variant is a good default for browsers without srcset.
+	if len(p.Widths) > 1 {
+		src = v.URLs[strconv.Itoa(p.Widths[1])]
+	}
+	w, h := p.Width, p.Height
+	if w == 0 || h == 0 {
+		w, h = 4, 3
+	}
+	loading := `loading="lazy" decoding="async"`
+	if eager {
+		loading = `decoding="async" fetchpriority="high"`
+	}
+	return template.HTML(fmt.Sprintf(`<img class="%s" src="%s" srcset="%s" sizes="%s" width="%d" height="%d" alt="%s" %s>`,
+		template.HTMLEscapeString(class), template.HTMLEscapeString(src), template.HTMLEscapeString(v.Srcset),
+		template.HTMLEscapeString(sizes), w, h, template.HTMLEscapeString(alt), loading))
+}
+
+// serveMedia serves public photos (and signed private objects) in local mode,
+// or reads through from S3 when no public URL is configured.
+func (s *Server) serveMedia(c *gin.Context) {
+	if s.media == nil {
+		s.notFoundPage(c)
+		return
+	}
+	s.media.ServeHTTP(c.Writer, c.Request)
+}
+
+// requireOperatorToken guards the operator API until accounts exist: a single
+// bearer token from FUJU_OPERATOR_TOKEN, compared in constant time. Without a
+// configured token the routes are closed.
+func (s *Server) requireOperatorToken(c *gin.Context) {
+	const prefix = "Bearer "
+	h := c.GetHeader("Authorization")
+	tok, ok := strings.CutPrefix(h, prefix)
+	if s.cfg.OperatorToken == "" || !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.OperatorToken)) != 1 {
+		c.Header("WWW-Authenticate", `Bearer realm="fuju-operator"`)
+		s.fail(c, errUnauthorized, true)
+		return
+	}
+	c.Set(scopeKey, stations.PlatformScope)
+	c.Set(actorKey, stations.Actor{ID: "operator-token", Name: "operator API token", Role: "operator"})
+	c.Next()
+}
+
+const (
+	scopeKey = "scope"
+	actorKey = "actor"
+)
+
+func scopeOf(c *gin.Context) stations.Scope {
+	if v, ok := c.Get(scopeKey); ok {
+		return v.(stations.Scope)
+	}
+	return stations.Scope{}
+}
+
+func actorOf(c *gin.Context) stations.Actor {
+	if v, ok := c.Get(actorKey); ok {
+		return v.(stations.Actor)
+	}
+	return stations.Actor{}
+}
+
+// maxFieldBytes bounds each non-file field of an upload form.
+const maxFieldBytes = 2 << 10
+
+// uploadProductPhoto takes a multipart form with the image in "photo" and its
+// text for screen readers in "alt_zh" and "alt_en". The whole request is read
+// and checked before anything is stored, so a bad field stores nothing.
+func (s *Server) uploadProductPhoto(c *gin.Context) error {
+	scope, by := scopeOf(c), actorOf(c)
+	prod, err := s.catalog.Get(c.Request.Context(), scope, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if mt != "multipart/form-data" {
+		return fmt.Errorf("web: upload: %w", errUnsupportedMedia)
+	}
+	maxBytes := s.media.Pipeline().MaxBytes
+	if maxBytes == 0 {
+		maxBytes = media.DefaultMaxBytes
+	}
+	// The cap covers the image plus the form's small fields and boundaries;
+	// Gin's MaxMultipartMemory is not a cap.
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes+64<<10)
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return fmt.Errorf("web: upload: %w", valid.Field("photo", "required", "send multipart/form-data with the image in the field \"photo\""))
+	}
+	var photo []byte
+	fields := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return uploadReadError(err)
+		}
+		name := part.FormName()
+		switch {
+		case name == "photo" && photo == nil:
+			b, err := io.ReadAll(io.LimitReader(part, maxBytes+1))
+			if err != nil {
+				return uploadReadError(err)
+			}
+			if int64(len(b)) > maxBytes {
+				return fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+			}
+			photo = b
+		case name == "alt_zh" || name == "alt_en":
+			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+			if err != nil {
+				return uploadReadError(err)
+			}
+			fields[name] = strings.TrimSpace(string(b))
+		}
+		part.Close()
+	}
+	ve := &valid.Error{}
+	if photo == nil {
+		ve.Add("photo", "required", "is required: the image file in the field \"photo\"")
+	}
+	for _, f := range []string{"alt_zh", "alt_en"} {
+		switch n := len([]rune(fields[f])); {
+		case n == 0:
+			ve.Add(f, "required", "is required: describe the photo for people who cannot see it")
+		case n > 200 || len(fields[f]) > maxFieldBytes:
+			ve.Add(f, "max_length", "must be at most 200 characters")
+		}
+	}
+	if err := ve.Err(); err != nil {
+		return err
+	}
+	saved, err := s.media.SavePhoto(c.Request.Context(), media.Public, bytes.NewReader(photo))
+	if err != nil {
+		return err
+	}
+	widths := make([]int, len(saved.Variants))
+	for i, v := range saved.Variants {
+		widths[i] = v.Width
+	}
+	ph := catalog.Photo{Key: saved.Hash, Alt: catalog.Text{Zh: fields["alt_zh"], En: fields["alt_en"]},
+		Widths: widths, Width: saved.Width, Height: saved.Height}
+	prod, err = s.catalog.AddPhoto(c.Request.Context(), scope, prod.ID, ph, by)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, s.productView(prod))
+	return nil
+}
+
+func uploadReadError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+	}
+	return fmt.Errorf("web: upload: %w", valid.Field("photo", "malformed", "the multipart body could not be read: "+err.Error()))
+}
+
+type reorderRequest struct {
+	Keys []string `json:"keys" binding:"required,max=12"`
+}
+
+func (s *Server) reorderProductPhotos(c *gin.Context) error {
+	var req reorderRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	prod, err := s.catalog.ReorderPhotos(c.Request.Context(), scopeOf(c), c.Param("id"), req.Keys, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.productView(prod))
+	return nil
+}
+
+type altRequest struct {
+	Alt struct {
+		Zh string `json:"zh" binding:"required,max=200"`
+		En string `json:"en" binding:"required,max=200"`
+	} `json:"alt" binding:"required"`
+}
+
+func (s *Server) setProductPhotoAlt(c *gin.Context) error {
+	var req altRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	prod, err := s.catalog.SetPhotoAlt(c.Request.Context(), scopeOf(c), c.Param("id"), c.Param("key"),
+		catalog.Text{Zh: req.Alt.Zh, En: req.Alt.En}, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, s.productView(prod))
+	return nil
+}
+
+// deleteProductPhoto removes a photo from the product and, when no product
+// uses it any more, its stored objects.
+func (s *Server) deleteProductPhoto(c *gin.Context) error {
+	key := c.Param("key")
+	_, inUse, err := s.catalog.RemovePhoto(c.Request.Context(), scopeOf(c), c.Param("id"), key, actorOf(c))
+	if err != nil {
+		return err
+	}
+	if !inUse {
+		if err := s.media.DeletePhoto(c.Request.Context(), media.Public, key); err != nil {
+			// The product no longer shows it; a leftover object is only
+			// storage, so the request still succeeds.
+			s.logger.WarnContext(c.Request.Context(), "delete photo objects", "key", key, "err", err, "request_id", requestID(c))
+		}
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
