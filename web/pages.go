@@ -126,7 +126,7 @@ func (s *Server) showHome(c *gin.Context) error {
 			p.Nearby = p.Nearby[:3]
 		}
 	}
-	return s.render(c, http.StatusOK, "home", p)
+	return s.render(c, http.StatusOK, "home", &p)
 }
 
 type productsPage struct {
@@ -214,7 +214,7 @@ func (s *Server) showProducts(c *gin.Context) error {
 	if res.Page < pages {
 		p.Next = link(res.Page + 1)
 	}
-	return s.render(c, status, "products", p)
+	return s.render(c, status, "products", &p)
 }
 
 type priceRow struct {
@@ -261,7 +261,7 @@ func (s *Server) showProduct(c *gin.Context) error {
 	p.Stations = s.productStock(prod.ID, p.Near)
 	p.Specs = specLines(p.base, prod.Specs)
 	p.TierNotes = s.tierNotes(p.base)
-	return s.render(c, http.StatusOK, "product", p)
+	return s.render(c, http.StatusOK, "product", &p)
 }
 
 func specLines(b base, sp catalog.Specs) []specLine {
@@ -306,7 +306,7 @@ func (s *Server) showStations(c *gin.Context) error {
 	}
 	p.Filter = filter
 	p.Stations = s.stationList(p.Near, filter)
-	return s.render(c, http.StatusOK, "stations", p)
+	return s.render(c, http.StatusOK, "stations", &p)
 }
 
 type hoursLine struct {
@@ -355,7 +355,7 @@ func (s *Server) showStation(c *gin.Context) error {
 		d := stations.DistanceKM(*p.Near, stations.Point{Lat: st.Lat, Lng: st.Lng})
 		p.Distance = &d
 	}
-	return s.render(c, http.StatusOK, "station", p)
+	return s.render(c, http.StatusOK, "station", &p)
 }
 
 func (s *Server) notFoundPage(c *gin.Context) {

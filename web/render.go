@@ -152,7 +152,7 @@ type base struct {
 }
 
 // T translates key; args fill %s/%d verbs in the message.
-func (b base) T(key string, args ...any) string {
+func (b *base) T(key string, args ...any) string {
 	m, ok := b.msgs[key]
 	if !ok {
 		return key
@@ -164,36 +164,36 @@ func (b base) T(key string, args ...any) string {
 }
 
 // Tx returns the text in the page's language.
-func (b base) Tx(t stations.Text) string { return t.In(b.Lang) }
+func (b *base) Tx(t stations.Text) string { return t.In(b.Lang) }
 
 // LangURL is the link that switches to lang and comes back here.
-func (b base) LangURL(lang string) string {
+func (b *base) LangURL(lang string) string {
 	return "/lang/" + lang + "?next=" + url.QueryEscape(b.Path)
 }
 
 // stationCard is what the station card partial renders.
 type stationCard struct {
-	B     base
+	B     *base
 	S     stationSummary
 	Level int
 }
 
 // Card pairs a station with the page for the station card partial, whose
 // heading is at level (2 or 3) to keep the page's outline.
-func (b base) Card(s stationSummary, level int) stationCard {
+func (b *base) Card(s stationSummary, level int) stationCard {
 	return stationCard{B: b, S: s, Level: level}
 }
 
 type stockCard struct {
-	B base
+	B *base
 	S stationStock
 }
 
 // StockCard pairs a station's stock with the page for the stock card partial.
-func (b base) StockCard(s stationStock) stockCard { return stockCard{B: b, S: s} }
+func (b *base) StockCard(s stationStock) stockCard { return stockCard{B: b, S: s} }
 
 // CategoryOf returns the category with id.
-func (b base) CategoryOf(id string) catalog.Category {
+func (b *base) CategoryOf(id string) catalog.Category {
 	c, _ := catalog.CategoryByID(id)
 	return c
 }
@@ -201,7 +201,7 @@ func (b base) CategoryOf(id string) catalog.Category {
 // Thumb is a product's picture in lists: its primary photo, or its
 // category's pictogram when it has none. The name next to it says what it is,
 // so the thumbnail's alt text is empty.
-func (b base) Thumb(p catalog.Product) template.HTML {
+func (b *base) Thumb(p catalog.Product) template.HTML {
 	if len(p.Photos) == 0 {
 		return b.placeholder(p, "thumb")
 	}
@@ -211,7 +211,7 @@ func (b base) Thumb(p catalog.Product) template.HTML {
 
 // Gallery is a product's pictures on its page: the primary photo large, the
 // others below it, each linking to its largest size.
-func (b base) Gallery(p catalog.Product) template.HTML {
+func (b *base) Gallery(p catalog.Product) template.HTML {
 	if len(p.Photos) == 0 {
 		return b.placeholder(p, "large")
 	}
@@ -235,7 +235,7 @@ func (b base) Gallery(p catalog.Product) template.HTML {
 	return out
 }
 
-func (b base) placeholder(p catalog.Product, size string) template.HTML {
+func (b *base) placeholder(p catalog.Product, size string) template.HTML {
 	c, _ := catalog.CategoryByID(p.Category)
 	icon, ok := b.icons[c.Icon]
 	if !ok {
@@ -246,7 +246,7 @@ func (b base) placeholder(p catalog.Product, size string) template.HTML {
 }
 
 // Districts lists the city's districts for pickers.
-func (b base) Districts() []stations.District { return stations.Districts }
+func (b *base) Districts() []stations.District { return stations.Districts }
 
 func langOf(c *gin.Context) string {
 	if l, err := c.Cookie("lang"); err == nil && l == "en" {
@@ -304,7 +304,7 @@ func (s *Server) renderError(c *gin.Context, status int, fields map[string]strin
 		p.Heading, p.Message = p.T("error.bad"), p.T("error.bad.help")
 	}
 	p.Title = p.Heading
-	if err := s.render(c, status, "error", p); err != nil {
+	if err := s.render(c, status, "error", &p); err != nil {
 		s.logger.Error("render error page", "err", err)
 		c.String(status, http.StatusText(status))
 	}

@@ -34,7 +34,7 @@ func (p pinger) Ping(context.Context) error { return p.err }
 
 // newTestServer wires real services on a fresh embedded database with a small
 // city: one operator, two stations, two products, three units.
-func newTestServer(t *testing.T) *Server {
+func newTestServer(t testing.TB) *Server {
 	t.Helper()
 	m, err := media.Open(context.Background(), media.Config{Dir: t.TempDir(), SigningKey: []byte(strings.Repeat("k", 32))})
 	if err != nil {
@@ -46,7 +46,7 @@ func newTestServer(t *testing.T) *Server {
 
 const testOperatorToken = "test-operator-token-0123456789"
 
-func newTestServerWith(t *testing.T, m *media.Service) *Server {
+func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	t.Helper()
 	ctx := context.Background()
 	db := testenv.DB(t)

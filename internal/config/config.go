@@ -87,6 +87,12 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		if def == "" {
 			def = v.Default
 		}
+		if v.Default == "true" || v.Default == "false" {
+			b := boolFlag(def)
+			fs.Var(&b, v.Flag, v.Help+" ($"+v.Env+")")
+			vals[v.Env] = (*string)(&b)
+			continue
+		}
 		vals[v.Env] = fs.String(v.Flag, def, v.Help+" ($"+v.Env+")")
 	}
 	if err := fs.Parse(args); err != nil {
@@ -199,3 +205,10 @@ func Secret(dataDir, name string, n int) ([]byte, error) {
 	}
 	return b, f.Close()
 }
+
+// boolFlag is a string flag that may be given without a value ("-demo").
+type boolFlag string
+
+func (b *boolFlag) String() string     { return string(*b) }
+func (b *boolFlag) Set(v string) error { *b = boolFlag(v); return nil }
+func (b *boolFlag) IsBoolFlag() bool   { return true }
