@@ -46,16 +46,28 @@ type renderer struct {
 func newRenderer() (*renderer, error) {
 	r := &renderer{pages: map[string]*template.Template{}, messages: map[string]map[string]string{},
 		icons: map[string]template.HTML{}, assets: map[string]string{}}
+	// Messages are kept in files per area and language, <area>.<lang>.json,
+	// so each part of the product owns its own; a key defined twice is an
+	// error.
 	for _, l := range languages {
-		b, err := i18nFS.ReadFile("i18n/" + l + ".json")
-		if err != nil {
-			return nil, err
+		r.messages[l] = map[string]string{}
+		files, _ := fs.Glob(i18nFS, "i18n/*."+l+".json")
+		for _, f := range files {
+			b, err := i18nFS.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			m := map[string]string{}
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			for k, v := range m {
+				if _, dup := r.messages[l][k]; dup {
+					return nil, fmt.Errorf("%s: message %q is defined in two files", f, k)
+				}
+				r.messages[l][k] = v
+			}
 		}
-		m := map[string]string{}
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, fmt.Errorf("i18n/%s.json: %w", l, err)
-		}
-		r.messages[l] = m
 	}
 	icons, _ := fs.Glob(staticFS, "static/icons/*.svg")
 	for _, f := range icons {

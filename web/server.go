@@ -57,6 +57,8 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	started  time.Time
+	// openAPIDoc is the merged OpenAPI document.
+	openAPIDoc []byte
 }
 
 // NewServer builds the router and parses the templates once.
@@ -79,6 +81,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		s.cfg.Now = time.Now
+	}
+	if s.openAPIDoc, err = buildOpenAPI(); err != nil {
+		return nil, fmt.Errorf("web: openapi: %w", err)
 	}
 	s.registry = prometheus.NewRegistry()
 	s.metrics = newMetrics(s.registry)
