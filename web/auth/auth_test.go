@@ -1,0 +1,295 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"fuju/internal/testenv"
+	"fuju/internal/valid"
+	"fuju/stations"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+func newService(t *testing.T) *Service {
+	t.Helper()
+	s := NewService(testenv.DB(t), nil)
+	if err := s.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func fieldOf(err error, f string) string {
+	fields, _ := valid.Fields(err)
+	return fields[f].Code
+}
+
+const goodPassword = "lantern-harbor-42"
+
+func TestCreateUserAndAuthenticate(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	u, err := s.CreateUser(ctx, NewUser{Name: "李梅", Phone: "+86 138-1234-5678", Password: goodPassword, Role: Renter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Phone != "13812345678" || u.Status != Active || u.Role != Renter {
+		t.Fatalf("created %+v", u)
+	}
+	for _, login := range []string{"13812345678", "138 1234 5678", "+8613812345678"} {
+		got, err := s.Authenticate(ctx, login, goodPassword)
+		if err != nil || got.ID != u.ID {
+			t.Errorf("login %q: %v", login, err)
+		}
+	}
+	for _, tt := range []struct{ login, pw string }{
+		{"13812345678", "wrong-password-1"},
+		{"13900000000", goodPassword},
+		{"nobody@example.com", goodPassword},
+		{"", ""},
+		{`{"$ne": null}`, goodPassword},
+	} {
+		if _, err := s.Authenticate(ctx, tt.login, tt.pw); !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("login %q: %v, want ErrBadCredentials", tt.login, err)
+		}
+	}
+	// The hash is argon2id and the password is nowhere in the document.
+	var raw bson.M
+	if err := s.store.users.FindOne(ctx, bson.D{{Key: "_id", Value: u.ID}}).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := bson.MarshalExtJSON(raw, false, false)
+	if !strings.Contains(string(doc), "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(string(doc), goodPassword) {
+		t.Errorf("stored user: %s", doc)
+	}
+	// A disabled account cannot log in, with the same error.
+	st := Disabled
+	if _, err := s.UpdateUser(ctx, "", u.ID, UserUpdate{Status: &st}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, "13812345678", goodPassword); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("disabled: %v", err)
+	}
+}
+
+func TestCreateUserRules(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	s.StationOf = func(ctx context.Context, id string) (string, error) {
+		if id == "st-a1" {
+			return "op-a", nil
+		}
+		return "", errors.New("no such station")
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Name: "A", Email: "a@example.com", Password: goodPassword, Role: Renter}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		n     NewUser
+		field string
+		code  string
+	}{
+		{NewUser{Name: "B", Phone: "12345", Password: goodPassword, Role: Renter}, "phone", "format"},
+		{NewUser{Name: "B", Email: "not-an-email", Password: goodPassword, Role: Renter}, "email", "email"},
+		{NewUser{Name: "B", Password: goodPassword, Role: Renter}, "phone", "required"},
+		{NewUser{Name: "", Phone: "13911112222", Password: goodPassword, Role: Renter}, "name", "required"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: "short", Role: Renter}, "password", "min_length"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: "qwertyuiop", Role: Renter}, "password", "common"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: "Password1234", Role: Renter}, "password", "common"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: "x13911112222x", Role: Renter}, "password", "personal"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: strings.Repeat("長", 129), Role: Renter}, "password", "max_length"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: goodPassword, Role: "king"}, "role", "oneof"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: goodPassword, Role: Staff, OperatorID: "op-a"}, "station_ids", "required"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: goodPassword, Role: Staff, OperatorID: "op-a", StationIDs: []string{"st-b1"}}, "station_ids", "not_found"},
+		{NewUser{Name: "B", Phone: "13911112222", Password: goodPassword, Role: OperatorAdmin}, "operator_id", "required"},
+		{NewUser{Name: "B", Email: "A@Example.com", Password: goodPassword, Role: Renter}, "email", "taken"},
+	}
+	for _, tt := range tests {
+		_, err := s.CreateUser(ctx, tt.n)
+		if got := fieldOf(err, tt.field); got != tt.code {
+			t.Errorf("%+v: %s code %q, want %q (%v)", tt.n, tt.field, got, tt.code, err)
+		}
+	}
+	staff, err := s.CreateUser(ctx, NewUser{Name: "Zhang", Phone: "13911112222", Password: goodPassword, Role: Staff, OperatorID: "op-a", StationIDs: []string{"st-a1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := staff.Scope(); !sc.Station("op-a", "st-a1") || sc.Station("op-a", "st-a2") || sc.Operator("op-b") {
+		t.Errorf("staff scope %+v", sc)
+	}
+	// Racing sign-ups with one phone: exactly one account.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.CreateUser(ctx, NewUser{Name: "Race", Phone: "13700001111", Password: goodPassword, Role: Renter}); err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, ErrConflict) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d accounts for one phone", wins)
+	}
+	users, _ := s.Users(ctx, UserFilter{Text: "race"})
+	if len(users) != 1 {
+		t.Fatalf("users named Race: %d (leftovers of lost races are visible)", len(users))
+	}
+}
+
+func TestSessions(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	renter, _ := s.CreateUser(ctx, NewUser{Name: "R", Phone: "13811112222", Password: goodPassword, Role: Renter})
+	staff, _ := s.CreateUser(ctx, NewUser{Name: "S", Phone: "13811113333", Password: goodPassword, Role: OperatorAdmin, OperatorID: "op-a"})
+
+	tok, sess, err := s.NewSession(ctx, renter, true, "10.0.0.1", "phone")
+	if err != nil || len(tok) < 43 {
+		t.Fatalf("token %q %v", tok, err)
+	}
+	if sess.ID == tok || !sess.Remember {
+		t.Fatal("session id must be the hash of the token; renters may be remembered")
+	}
+	_, staffSess, _ := s.NewSession(ctx, staff, true, "10.0.0.2", "desk")
+	if staffSess.Remember || staffSess.ExpiresAt.Sub(now) != StaffIdle {
+		t.Fatalf("staff session %+v", staffSess)
+	}
+	staffTok, _, _ := s.NewSession(ctx, staff, false, "", "")
+
+	now = now.Add(3 * time.Hour)
+	if _, _, err := s.Session(ctx, staffTok); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("staff session after 3 idle hours: %v", err)
+	}
+	if _, u, err := s.Session(ctx, tok); err != nil || u.ID != renter.ID {
+		t.Errorf("remembered renter: %v", err)
+	}
+	now = now.Add(RememberAbsolute)
+	if _, _, err := s.Session(ctx, tok); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("past the absolute deadline: %v", err)
+	}
+	if _, _, err := s.Session(ctx, "forged-token"); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("forged token: %v", err)
+	}
+
+	// Logout everywhere keeps only the current session.
+	now = now.Add(time.Hour)
+	a, sa, _ := s.NewSession(ctx, renter, false, "", "")
+	b, _, _ := s.NewSession(ctx, renter, false, "", "")
+	if err := s.EndAllSessions(ctx, renter.ID, sa.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Session(ctx, a); err != nil {
+		t.Errorf("kept session ended: %v", err)
+	}
+	if _, _, err := s.Session(ctx, b); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("other session survived: %v", err)
+	}
+	// A password change ends the other sessions too.
+	c, _, _ := s.NewSession(ctx, renter, false, "", "")
+	if err := s.ChangePassword(ctx, renter.ID, goodPassword, "new-"+goodPassword, sa.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Session(ctx, c); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("session survived a password change: %v", err)
+	}
+	if err := s.ChangePassword(ctx, renter.ID, "wrong", "another-"+goodPassword, ""); fieldOf(err, "current_password") != "wrong" {
+		t.Errorf("wrong current password: %v", err)
+	}
+	now = now.Add(30 * 24 * time.Hour)
+	n, err := s.PurgeSessions(ctx)
+	if err != nil || n < 1 {
+		t.Errorf("purge: %d %v", n, err)
+	}
+	if left, _ := s.store.sessions.CountDocuments(ctx, bson.D{}); left != 0 {
+		t.Errorf("%d expired sessions left", left)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	by := stations.Actor{ID: "u1", Name: "Admin", Role: "operator_admin"}
+	secret, tok, err := s.CreateToken(ctx, "op-a", "ERP sync", []string{ScopeInventoryWrite}, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, "fuju_") || tok.Hash == secret {
+		t.Fatal("secret must be prefixed and stored only as a hash")
+	}
+	got, err := s.TokenAuth(ctx, secret)
+	if err != nil || got.OperatorID != "op-a" || !got.Has(ScopeInventoryRead) || got.Has(ScopeDesk) || got.LastUsedAt == nil {
+		t.Fatalf("auth: %+v %v", got, err)
+	}
+	if _, err := s.RevokeToken(ctx, "op-b", tok.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("other operator revokes: %v", err)
+	}
+	if _, err := s.RevokeToken(ctx, "op-a", tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenAuth(ctx, secret); !errors.Is(err, ErrSessionEnded) {
+		t.Errorf("revoked token works: %v", err)
+	}
+	if _, _, err := s.CreateToken(ctx, "op-a", "", []string{"root"}, by); fieldOf(err, "name") == "" || fieldOf(err, "scopes") == "" {
+		t.Errorf("bad token: %v", err)
+	}
+	list, _ := s.Tokens(ctx, "op-a")
+	if len(list) != 1 || list[0].RevokedAt == nil {
+		t.Errorf("list %+v", list)
+	}
+}
+
+func TestAuditDiff(t *testing.T) {
+	type p struct {
+		Name  string            `json:"name"`
+		Price int               `json:"price"`
+		Specs map[string]any    `json:"specs"`
+		Tags  []string          `json:"tags"`
+		Alt   map[string]string `json:"alt"`
+	}
+	a := p{Name: "A", Price: 1, Specs: map[string]any{"w": 40}, Tags: []string{"x"}}
+	b := p{Name: "A", Price: 2, Specs: map[string]any{"w": 45}, Tags: []string{"x", "y"}}
+	got := Diff(a, b)
+	var fields []string
+	for _, c := range got {
+		fields = append(fields, c.Field)
+	}
+	if strings.Join(fields, ",") != "price,specs.w,tags" {
+		t.Errorf("diff fields %v", fields)
+	}
+	created := Diff(nil, a)
+	if len(created) == 0 || created[0].Field != "alt" && created[0].Field != "name" {
+		t.Errorf("creation diff %v", created)
+	}
+	ctx := context.Background()
+	s := newService(t)
+	for i := 0; i < 3; i++ {
+		if err := s.Record(ctx, Entry{OperatorID: "op-a", Action: "product.update", Target: "product/x", Changes: got}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = s.Record(ctx, Entry{OperatorID: "op-b", Action: "station.create", Target: "station/y"})
+	mine, total, err := s.Audit(ctx, AuditFilter{OperatorID: "op-a"})
+	if err != nil || total != 3 || len(mine) != 3 || mine[0].Changes[0].Field != "price" {
+		t.Errorf("op-a audit: %d %v", total, err)
+	}
+	if _, all, _ := s.Audit(ctx, AuditFilter{}); all != 4 {
+		t.Errorf("platform audit total %d", all)
+	}
+}

@@ -1,0 +1,330 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"fuju/internal/ids"
+	"fuju/internal/valid"
+)
+
+// Service manages users, sessions, API tokens and the audit log.
+type Service struct {
+	store  *store
+	logger *slog.Logger
+	now    func() time.Time
+	// dummyHash is verified when a login name is unknown, so an unknown
+	// account costs the same time as a wrong password.
+	dummyHash string
+	// StationOf checks that station ids belong to an operator (set by the
+	// wiring; nil accepts any).
+	StationOf func(ctx context.Context, stationID string) (operatorID string, err error)
+}
+
+// NewService returns the identity service storing in db.
+func NewService(db *mongo.Database, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	h, _ := hashPassword(OneTimePassword())
+	return &Service{store: newStore(db), logger: logger, now: func() time.Time { return time.Now().UTC() }, dummyHash: h}
+}
+
+// Init creates the indexes the queries need.
+func (s *Service) Init(ctx context.Context) error { return s.store.ensureIndexes(ctx) }
+
+// NewUser is what creating an account takes.
+type NewUser struct {
+	Name       string
+	Phone      string
+	Email      string
+	Password   string
+	Role       Role
+	OperatorID string
+	StationIDs []string
+	// MustChangePassword sends the user to change a one-time password.
+	MustChangePassword bool
+}
+
+func (s *Service) checkNewUser(ctx context.Context, n *NewUser) error {
+	e := &valid.Error{}
+	n.Name = strings.TrimSpace(n.Name)
+	if n.Name == "" {
+		e.Add("name", "required", "is required")
+	} else if utf8.RuneCountInString(n.Name) > 60 {
+		e.Add("name", "max_length", "must be at most 60 characters")
+	}
+	rawPhone, rawEmail := n.Phone, n.Email
+	n.Phone, n.Email = NormalizePhone(rawPhone), NormalizeEmail(rawEmail)
+	if strings.TrimSpace(rawPhone) != "" && n.Phone == "" {
+		e.Add("phone", "format", "must be a mainland mobile number such as 13812345678")
+	}
+	if strings.TrimSpace(rawEmail) != "" && n.Email == "" {
+		e.Add("email", "email", "must be an e-mail address")
+	}
+	if strings.TrimSpace(rawPhone) == "" && strings.TrimSpace(rawEmail) == "" {
+		e.Add("phone", "required", "a mobile number or an e-mail address is required")
+	}
+	if err := CheckPassword("password", n.Password, n.Phone, n.Email); err != nil {
+		f, _ := valid.Fields(err)
+		e.Add("password", f["password"].Code, f["password"].Message)
+	}
+	if !n.Role.Valid() {
+		e.Add("role", "oneof", "must be one of: renter, staff, operator_admin, platform_admin")
+	}
+	switch n.Role {
+	case Staff, OperatorAdmin:
+		if n.OperatorID == "" {
+			e.Add("operator_id", "required", "is required for staff and operator admins")
+		}
+	default:
+		if n.OperatorID != "" || len(n.StationIDs) > 0 {
+			e.Add("operator_id", "forbidden", "only staff and operator admins belong to an operator")
+		}
+	}
+	if n.Role == Staff && len(n.StationIDs) == 0 {
+		e.Add("station_ids", "required", "staff must be assigned at least one station")
+	}
+	if n.Role == OperatorAdmin && len(n.StationIDs) > 0 {
+		e.Add("station_ids", "forbidden", "operator admins see every station of their operator")
+	}
+	if err := e.Err(); err != nil {
+		return err
+	}
+	return s.checkStations(ctx, n.OperatorID, n.StationIDs)
+}
+
+func (s *Service) checkStations(ctx context.Context, operatorID string, stationIDs []string) error {
+	if s.StationOf == nil {
+		return nil
+	}
+	for _, st := range stationIDs {
+		op, err := s.StationOf(ctx, st)
+		if err != nil || op != operatorID {
+			return valid.Field("station_ids", "not_found", "station "+st+" is not a station of this operator")
+		}
+	}
+	return nil
+}
+
+// CreateUser adds an account. The user document is inserted first as
+// pending, then its login names are claimed (their _id makes them unique),
+// then it is activated; a claim taken by someone else removes the new user
+// again and answers ErrConflict naming the field.
+func (s *Service) CreateUser(ctx context.Context, n NewUser) (User, error) {
+	if err := s.checkNewUser(ctx, &n); err != nil {
+		return User{}, fmt.Errorf("auth: new user: %w", err)
+	}
+	hash, err := hashPassword(n.Password)
+	if err != nil {
+		return User{}, fmt.Errorf("auth: hash password: %w", err)
+	}
+	now := s.now()
+	d := userDoc{ID: ids.New("u"), Name: n.Name, Phone: n.Phone, Email: n.Email, Role: n.Role, OperatorID: n.OperatorID,
+		StationIDs: n.StationIDs, Status: pending, MustChangePassword: n.MustChangePassword, CreatedAt: now, UpdatedAt: now,
+		PasswordHash: hash, PasswordChangedAt: now}
+	if err := s.store.insertUser(ctx, d); err != nil {
+		return User{}, err
+	}
+	var claimed []string
+	undo := func() {
+		for _, k := range claimed {
+			_ = s.store.releaseLogin(context.WithoutCancel(ctx), k)
+		}
+		_ = s.store.deleteUser(context.WithoutCancel(ctx), d.ID)
+	}
+	for _, c := range []struct{ field, key string }{{"phone", "phone:" + d.Phone}, {"email", "email:" + d.Email}} {
+		if strings.HasSuffix(c.key, ":") {
+			continue
+		}
+		if err := s.store.claimLogin(ctx, c.key, d.ID, now); err != nil {
+			undo()
+			if errors.Is(err, ErrConflict) {
+				return User{}, fmt.Errorf("auth: %w: %w", valid.Field(c.field, "taken", "is already registered; log in instead"), ErrConflict)
+			}
+			return User{}, err
+		}
+		claimed = append(claimed, c.key)
+	}
+	d.Status = Active
+	if err := s.store.replaceUser(ctx, d); err != nil {
+		undo()
+		return User{}, err
+	}
+	return d.toUser(), nil
+}
+
+// Authenticate checks a login name and password. Unknown names, wrong
+// passwords and disabled accounts all return ErrBadCredentials after the same
+// amount of hashing work.
+func (s *Service) Authenticate(ctx context.Context, login, password string) (User, error) {
+	if len(password) > MaxPasswordLen*4 {
+		password = password[:MaxPasswordLen*4]
+	}
+	key := loginKey(login)
+	var d userDoc
+	var err error
+	found := false
+	if key != "" {
+		var l loginDoc
+		if l, err = s.store.login(ctx, key); err == nil {
+			d, err = s.store.user(ctx, l.UserID)
+			found = err == nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return User{}, err
+		}
+	}
+	hash := s.dummyHash
+	if found {
+		hash = d.PasswordHash
+	}
+	ok, verr := verifyPassword(hash, password)
+	if verr != nil && found {
+		s.logger.Error("stored password hash is unreadable", "user", d.ID)
+	}
+	if !found || !ok || d.Status != Active {
+		return User{}, ErrBadCredentials
+	}
+	return d.toUser(), nil
+}
+
+// User returns an account by id.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	d, err := s.store.user(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	if d.Status == pending {
+		return User{}, fmt.Errorf("auth: user %s: %w", id, ErrNotFound)
+	}
+	return d.toUser(), nil
+}
+
+// Users lists accounts matching f.
+func (s *Service) Users(ctx context.Context, f UserFilter) ([]User, error) {
+	docs, err := s.store.listUsers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	q := strings.ToLower(strings.TrimSpace(f.Text))
+	out := []User{}
+	for _, d := range docs {
+		if q != "" && !strings.Contains(strings.ToLower(d.Name), q) && !strings.Contains(d.Phone, q) && !strings.Contains(d.Email, q) {
+			continue
+		}
+		out = append(out, d.toUser())
+	}
+	return out, nil
+}
+
+// ChangePassword replaces a user's password after checking the current one,
+// and ends the user's other sessions.
+func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keepSession string) error {
+	d, err := s.store.user(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if ok, _ := verifyPassword(d.PasswordHash, current); !ok {
+		return fmt.Errorf("auth: %w", valid.Field("current_password", "wrong", "is not your current password"))
+	}
+	if current == next {
+		return fmt.Errorf("auth: %w", valid.Field("new_password", "same", "must differ from the current password"))
+	}
+	return s.setPassword(ctx, d, next, false, keepSession)
+}
+
+// ResetPassword sets a new one-time password (an administrator's action); the
+// user must change it at next login and every session ends.
+func (s *Service) ResetPassword(ctx context.Context, userID string) (string, error) {
+	d, err := s.store.user(ctx, userID)
+	if err != nil {
+		return "", err
+	}
+	pw := OneTimePassword()
+	return pw, s.setPassword(ctx, d, pw, true, "")
+}
+
+func (s *Service) setPassword(ctx context.Context, d userDoc, pw string, mustChange bool, keepSession string) error {
+	if err := CheckPassword("new_password", pw, d.Phone, d.Email); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	hash, err := hashPassword(pw)
+	if err != nil {
+		return err
+	}
+	d.PasswordHash, d.PasswordChangedAt, d.MustChangePassword, d.UpdatedAt = hash, s.now(), mustChange, s.now()
+	if err := s.store.replaceUser(ctx, d); err != nil {
+		return err
+	}
+	return s.EndAllSessions(ctx, d.ID, keepSession)
+}
+
+// UserUpdate is an administrator's change to an account; nil fields stay.
+type UserUpdate struct {
+	Name       *string
+	StationIDs []string
+	Status     *string
+}
+
+// UpdateUser changes an account within scope: operator admins manage their
+// own staff; the platform admin anyone. Disabling ends the user's sessions.
+func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, up UserUpdate) (User, error) {
+	d, err := s.store.user(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	if d.Status == pending || operatorID != "" && d.OperatorID != operatorID {
+		return User{}, fmt.Errorf("auth: user %s: %w", id, ErrNotFound)
+	}
+	e := &valid.Error{}
+	if up.Name != nil {
+		n := strings.TrimSpace(*up.Name)
+		if n == "" || utf8.RuneCountInString(n) > 60 {
+			e.Add("name", "range", "must be 1 to 60 characters")
+		}
+		d.Name = n
+	}
+	if up.StationIDs != nil {
+		if d.Role != Staff {
+			e.Add("station_ids", "forbidden", "only staff are assigned to stations")
+		} else if len(up.StationIDs) == 0 {
+			e.Add("station_ids", "required", "staff must be assigned at least one station")
+		} else if err := s.checkStations(ctx, d.OperatorID, up.StationIDs); err != nil {
+			return User{}, fmt.Errorf("auth: %w", err)
+		}
+		d.StationIDs = slices.Clone(up.StationIDs)
+	}
+	if up.Status != nil {
+		if *up.Status != Active && *up.Status != Disabled {
+			e.Add("status", "oneof", "must be one of: active, disabled")
+		}
+		d.Status = *up.Status
+	}
+	if err := e.Err(); err != nil {
+		return User{}, fmt.Errorf("auth: %w", err)
+	}
+	d.UpdatedAt = s.now()
+	if err := s.store.replaceUser(ctx, d); err != nil {
+		return User{}, err
+	}
+	if d.Status == Disabled {
+		if err := s.EndAllSessions(ctx, d.ID, ""); err != nil {
+			return User{}, err
+		}
+	}
+	return d.toUser(), nil
+}
+
+// UpdateProfile lets users change their own name.
+func (s *Service) UpdateProfile(ctx context.Context, id, name string) (User, error) {
+	return s.UpdateUser(ctx, "", id, UserUpdate{Name: &name})
+}

@@ -1,0 +1,163 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+type store struct {
+	users    *mongo.Collection
+	logins   *mongo.Collection
+	sessions *mongo.Collection
+	tokens   *mongo.Collection
+	audit    *mongo.Collection
+}
+
+func newStore(db *mongo.Database) *store {
+	return &store{
+		users:    db.Collection("users"),
+		logins:   db.Collection("logins"),
+		sessions: db.Collection("sessions"),
+		tokens:   db.Collection("api_tokens"),
+		audit:    db.Collection("audit"),
+	}
+}
+
+func (s *store) ensureIndexes(ctx context.Context) error {
+	for _, ix := range []struct {
+		c    *mongo.Collection
+		keys bson.D
+	}{
+		{s.users, bson.D{{Key: "operator_id", Value: 1}}},
+		{s.sessions, bson.D{{Key: "user_id", Value: 1}}},
+		{s.sessions, bson.D{{Key: "expires_at", Value: 1}}},
+		{s.tokens, bson.D{{Key: "operator_id", Value: 1}}},
+		{s.audit, bson.D{{Key: "operator_id", Value: 1}, {Key: "at", Value: -1}}},
+	} {
+		if _, err := ix.c.Indexes().CreateOne(ctx, mongo.IndexModel{Keys: ix.keys}); err != nil {
+			return fmt.Errorf("auth: create index on %s: %w", ix.c.Name(), err)
+		}
+	}
+	for _, c := range []*mongo.Collection{s.logins} {
+		err := c.Database().CreateCollection(ctx, c.Name())
+		var ce mongo.CommandError
+		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) {
+			return fmt.Errorf("auth: create %s: %w", c.Name(), err)
+		}
+	}
+	return nil
+}
+
+func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }
+
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return fmt.Errorf("auth: %s: %w", what, ErrNotFound)
+	case mongo.IsDuplicateKeyError(err):
+		return fmt.Errorf("auth: %s already exists: %w", what, ErrConflict)
+	}
+	return fmt.Errorf("auth: %s: %w", what, err)
+}
+
+type userDoc struct {
+	ID                 string    `bson:"_id"`
+	Name               string    `bson:"name"`
+	Phone              string    `bson:"phone,omitempty"`
+	Email              string    `bson:"email,omitempty"`
+	Role               Role      `bson:"role"`
+	OperatorID         string    `bson:"operator_id,omitempty"`
+	StationIDs         []string  `bson:"station_ids,omitempty"`
+	Status             string    `bson:"status"`
+	MustChangePassword bool      `bson:"must_change_password"`
+	CreatedAt          time.Time `bson:"created_at"`
+	UpdatedAt          time.Time `bson:"updated_at"`
+	PasswordHash       string    `bson:"password_hash"`
+	PasswordChangedAt  time.Time `bson:"password_changed_at"`
+}
+
+func (d userDoc) toUser() User {
+	return User{ID: d.ID, Name: d.Name, Phone: d.Phone, Email: d.Email, Role: d.Role, OperatorID: d.OperatorID,
+		StationIDs: d.StationIDs, Status: d.Status, MustChangePassword: d.MustChangePassword,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
+}
+
+func (s *store) insertUser(ctx context.Context, d userDoc) error {
+	_, err := s.users.InsertOne(ctx, d)
+	return translate(err, "user "+d.ID)
+}
+
+func (s *store) user(ctx context.Context, id string) (userDoc, error) {
+	var d userDoc
+	err := s.users.FindOne(ctx, byID(id)).Decode(&d)
+	return d, translate(err, "user "+id)
+}
+
+func (s *store) replaceUser(ctx context.Context, d userDoc) error {
+	res, err := s.users.ReplaceOne(ctx, byID(d.ID), d)
+	if err == nil && res.MatchedCount == 0 {
+		err = mongo.ErrNoDocuments
+	}
+	return translate(err, "user "+d.ID)
+}
+
+func (s *store) deleteUser(ctx context.Context, id string) error {
+	_, err := s.users.DeleteOne(ctx, byID(id))
+	return translate(err, "user "+id)
+}
+
+// UserFilter selects users in lists. Text matches name, phone or e-mail.
+type UserFilter struct {
+	OperatorID string
+	Role       Role
+	Text       string
+}
+
+func (s *store) listUsers(ctx context.Context, f UserFilter) ([]userDoc, error) {
+	filter := bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: pending}}}}
+	if f.OperatorID != "" {
+		filter = append(filter, bson.E{Key: "operator_id", Value: f.OperatorID})
+	}
+	if f.Role != "" {
+		filter = append(filter, bson.E{Key: "role", Value: string(f.Role)})
+	}
+	cur, err := s.users.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).SetLimit(2000))
+	if err != nil {
+		return nil, translate(err, "list users")
+	}
+	var out []userDoc
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, translate(err, "list users")
+	}
+	return out, nil
+}
+
+type loginDoc struct {
+	ID     string    `bson:"_id"`
+	UserID string    `bson:"user_id"`
+	At     time.Time `bson:"at"`
+}
+
+func (s *store) claimLogin(ctx context.Context, key, userID string, at time.Time) error {
+	_, err := s.logins.InsertOne(ctx, loginDoc{ID: key, UserID: userID, At: at})
+	return translate(err, key)
+}
+
+func (s *store) login(ctx context.Context, key string) (loginDoc, error) {
+	var d loginDoc
+	err := s.logins.FindOne(ctx, byID(key)).Decode(&d)
+	return d, translate(err, key)
+}
+
+func (s *store) releaseLogin(ctx context.Context, key string) error {
+	_, err := s.logins.DeleteOne(ctx, byID(key))
+	return translate(err, key)
+}
