@@ -12,6 +12,7 @@ import (
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
+	"fuju/web/auth"
 )
 
 // Errors the web layer itself raises.
@@ -20,6 +21,9 @@ var (
 	errBadRequest       = errors.New("bad request")
 	errUnauthorized     = errors.New("authentication required")
 	errForbidden        = errors.New("forbidden")
+	errForbiddenCSRF    = errors.New("the form expired or came from another site; reload the page and try again")
+	errTooManyAttempts  = errors.New("too many attempts")
+	errBadLogin         = errors.New("wrong login or password")
 	errUnsupportedMedia = errors.New("send multipart/form-data with the image in the field \"photo\"")
 )
 
@@ -52,6 +56,16 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, errForbidden):
 		return http.StatusForbidden, "forbidden"
+	case errors.Is(err, errForbiddenCSRF):
+		return http.StatusForbidden, "csrf"
+	case errors.Is(err, errTooManyAttempts):
+		return http.StatusTooManyRequests, "too_many_attempts"
+	case errors.Is(err, errBadLogin):
+		return http.StatusUnauthorized, "bad_login"
+	case errors.Is(err, auth.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, auth.ErrConflict):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, valid.ErrInvalid):
 		return http.StatusBadRequest, "validation_failed"
 	case errors.Is(err, errBadRequest):
@@ -97,8 +111,17 @@ func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 		msg = strings.TrimPrefix(ie.Error(), "media: ")
 		fields = map[string]string{ie.Field: msg}
 	}
-	if errors.Is(err, errUnauthorized) {
+	switch {
+	case errors.Is(err, errUnauthorized):
 		msg = "Sign in, or send a valid bearer token."
+	case errors.Is(err, errForbidden):
+		msg = "Your account may not do this."
+	case errors.Is(err, errForbiddenCSRF):
+		msg = errForbiddenCSRF.Error()
+	case errors.Is(err, errTooManyAttempts):
+		msg = "Too many failed attempts. Wait a few minutes and try again."
+	case errors.Is(err, errBadLogin):
+		msg = "Wrong login or password."
 	}
 	if asJSON {
 		c.AbortWithStatusJSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Fields: fields, RequestID: rid}})

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html/template"
@@ -100,23 +99,6 @@ func (s *Server) serveMedia(c *gin.Context) {
 		return
 	}
 	s.media.ServeHTTP(c.Writer, c.Request)
-}
-
-// requireOperatorToken guards the operator API until accounts exist: a single
-// bearer token from FUJU_OPERATOR_TOKEN, compared in constant time. Without a
-// configured token the routes are closed.
-func (s *Server) requireOperatorToken(c *gin.Context) {
-	const prefix = "Bearer "
-	h := c.GetHeader("Authorization")
-	tok, ok := strings.CutPrefix(h, prefix)
-	if s.cfg.OperatorToken == "" || !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.OperatorToken)) != 1 {
-		c.Header("WWW-Authenticate", `Bearer realm="fuju-operator"`)
-		s.fail(c, errUnauthorized, true)
-		return
-	}
-	c.Set(scopeKey, stations.PlatformScope)
-	c.Set(actorKey, stations.Actor{ID: "operator-token", Name: "operator API token", Role: "operator"})
-	c.Next()
 }
 
 const (

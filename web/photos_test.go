@@ -147,6 +147,11 @@ func TestProductPhotos(t *testing.T) {
 	for name, m := range photoStores(t) {
 		t.Run(name, func(t *testing.T) {
 			s := newTestServerWith(t, m)
+			testOperatorToken := apiToken(t, s, "inventory:write")
+			readOnly := apiToken(t, s, "inventory:read")
+			if rec := serve(s, (upload{data: []byte("x"), altZh: "a", altEn: "b"}).request(t, "wc", readOnly)); rec.Code != http.StatusForbidden {
+				t.Errorf("read-only token uploads: %d", rec.Code)
+			}
 			photo := testJPEG(t, 1000, 750, color.RGBA{200, 0, 40, 255})
 			good := upload{data: photo, altZh: "轮椅正面", altEn: "Wheelchair, front"}
 

@@ -20,6 +20,7 @@ import (
 
 	"fuju/catalog"
 	"fuju/stations"
+	"fuju/web/auth"
 )
 
 //go:embed templates/*.html
@@ -161,6 +162,12 @@ type base struct {
 	msgs     map[string]string
 	icons    map[string]template.HTML
 	srv      *Server
+	// User is who is logged in, nil for visitors.
+	User *auth.User
+	// CSRF is the form token every POST form carries.
+	CSRF string
+	// Flash is a one-time message after a redirect (post/redirect/get).
+	Flash string
 }
 
 // T translates key; args fill %s/%d verbs in the message.
@@ -275,7 +282,22 @@ func (s *Server) base(c *gin.Context, title, nav string) base {
 		b.HTMLLang = "en"
 	}
 	b.Title = b.T(title)
+	if u, ok := userOf(c); ok {
+		b.User = &u
+	}
+	b.CSRF = s.csrfToken(c)
+	if key := s.takeFlash(c); key != "" {
+		b.Flash = b.T(key)
+	}
 	return b
+}
+
+// HomeURL is where the logged-in user's work is.
+func (b *base) HomeURL() string {
+	if b.User == nil {
+		return "/login"
+	}
+	return homeFor(*b.User)
 }
 
 // render executes a page into a buffer first, so a template error never sends

@@ -8,12 +8,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"fuju/web/auth"
 )
 
 // routes registers every route in one place.
 func (s *Server) routes() {
 	r := s.engine
-	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders)
+	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders, s.identify, s.checkCSRF)
 	r.NoRoute(s.notFoundPage)
 	r.NoMethod(s.notFoundPage)
 	r.HandleMethodNotAllowed = false
@@ -42,11 +44,17 @@ func (s *Server) routes() {
 	v1.GET("/stations/:id", s.api(s.showStationJSON))
 	v1.GET("/quote", s.api(s.showQuote))
 
-	op := v1.Group("/operator", s.requireOperatorToken)
-	op.POST("/products/:id/photos", s.api(s.uploadProductPhoto))
-	op.PUT("/products/:id/photos/order", s.api(s.reorderProductPhotos))
-	op.PATCH("/products/:id/photos/:key", s.api(s.setProductPhotoAlt))
-	op.DELETE("/products/:id/photos/:key", s.api(s.deleteProductPhoto))
+	v1.POST("/auth/signup", s.api(s.signupAPI))
+	v1.POST("/auth/login", s.api(s.loginAPI))
+	v1.POST("/auth/logout", s.api(s.logoutAPI))
+	v1.GET("/me", s.api(s.meAPI))
+
+	inventoryWrite := s.requireRole(auth.ScopeInventoryWrite, auth.OperatorAdmin, auth.PlatformAdmin)
+	op := v1.Group("/operator")
+	op.POST("/products/:id/photos", inventoryWrite, s.api(s.uploadProductPhoto))
+	op.PUT("/products/:id/photos/order", inventoryWrite, s.api(s.reorderProductPhotos))
+	op.PATCH("/products/:id/photos/:key", inventoryWrite, s.api(s.setProductPhotoAlt))
+	op.DELETE("/products/:id/photos/:key", inventoryWrite, s.api(s.deleteProductPhoto))
 
 	r.GET("/", s.page(s.showHome))
 	r.GET("/lang/:lang", s.page(s.switchLanguage))
@@ -54,6 +62,18 @@ func (s *Server) routes() {
 	r.GET("/products/:id", s.page(s.showProduct))
 	r.GET("/stations", s.page(s.showStations))
 	r.GET("/stations/:id", s.page(s.showStation))
+
+	r.GET("/login", s.page(s.showLogin))
+	r.POST("/login", s.page(s.login))
+	r.GET("/signup", s.page(s.showSignup))
+	r.POST("/signup", s.page(s.signup))
+	r.POST("/logout", s.page(s.logout))
+	anyone := s.requireRole("", auth.Roles...)
+	r.GET("/account", anyone, s.page(s.showAccount))
+	r.POST("/account/profile", anyone, s.page(s.updateProfile))
+	r.POST("/account/password", anyone, s.page(s.changePassword))
+	r.POST("/account/sessions/end", anyone, s.page(s.endSession))
+	r.POST("/account/sessions/end-others", anyone, s.page(s.endOtherSessions))
 }
 
 func (s *Server) healthz(c *gin.Context) {

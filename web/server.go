@@ -18,6 +18,7 @@ import (
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
+	"fuju/web/auth"
 )
 
 // Pinger reports whether the database answers.
@@ -40,8 +41,11 @@ type Config struct {
 	Version string
 	// Now is the clock; tests set it. Defaults to time.Now.
 	Now func() time.Time
-	// OperatorToken is the temporary bearer token of the operator photo API.
-	OperatorToken string
+	// Auth is identity: users, sessions, API tokens, audit log.
+	Auth *auth.Service
+	// SecretKey signs form tokens; at least 32 bytes, the same on every
+	// instance.
+	SecretKey []byte
 }
 
 // Server serves Fuju over HTTP.
@@ -51,6 +55,7 @@ type Server struct {
 	stations *stations.Service
 	policies *rentals.Policies
 	media    *media.Service
+	auth     *auth.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
 	pages    *renderer
@@ -59,6 +64,9 @@ type Server struct {
 	started  time.Time
 	// openAPIDoc is the merged OpenAPI document.
 	openAPIDoc []byte
+	// Failed logins per account and per client IP.
+	loginByAccount *limiter
+	loginByIP      *limiter
 }
 
 // NewServer builds the router and parses the templates once.
@@ -72,6 +80,7 @@ func NewServer(cfg Config) (*Server, error) {
 		stations: cfg.Stations,
 		policies: cfg.Policies,
 		media:    cfg.Media,
+		auth:     cfg.Auth,
 		logger:   cfg.Logger,
 		started:  time.Now(),
 	}
@@ -82,6 +91,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		s.cfg.Now = time.Now
 	}
+	if len(cfg.SecretKey) < 32 {
+		return nil, fmt.Errorf("web: the secret key must be at least 32 bytes")
+	}
+	// Five wrong passwords for one account within 15 minutes lock it for a
+	// minute, doubling with each further failure up to 15 minutes; one client
+	// IP gets twenty.
+	s.loginByAccount = newLimiter(5, 15*time.Minute, time.Minute, 15*time.Minute)
+	s.loginByIP = newLimiter(20, 15*time.Minute, time.Minute, 15*time.Minute)
 	if s.openAPIDoc, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("web: openapi: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
+	"fuju/web/auth"
 )
 
 func TestMain(m *testing.M) {
@@ -44,8 +45,6 @@ func newTestServer(t testing.TB) *Server {
 	return newTestServerWith(t, m)
 }
 
-const testOperatorToken = "test-operator-token-0123456789"
-
 func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	t.Helper()
 	ctx := context.Background()
@@ -54,7 +53,8 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	st := stations.NewService(db, feed, nil)
 	cat := catalog.NewService(db, st.Index(), feed, nil)
 	pol := rentals.NewPolicies(db)
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init} {
+	au := auth.NewService(db, nil)
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		OperatorToken: testOperatorToken,
+		Auth: au, SecretKey: []byte(strings.Repeat("s", 32)),
 		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	return s
@@ -362,4 +362,14 @@ func TestStaticAssetsAreCached(t *testing.T) {
 	if csp := page.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Errorf("CSP %q", csp)
 	}
+}
+
+// apiToken makes an API token of operator op-a with scopes.
+func apiToken(t testing.TB, s *Server, scopes ...string) string {
+	t.Helper()
+	secret, _, err := s.auth.CreateToken(context.Background(), "op-a", "test", scopes, stations.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }

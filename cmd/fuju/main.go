@@ -2,13 +2,18 @@
 //
 //	fuju [serve] [flags]   serve HTTP (the default)
 //	fuju seed [flags]      load the demo city into an empty database
+//	fuju admin create-user --role platform_admin --phone 13800000000 --name 管理员
+//	                       create an account (the first platform admin); prints
+//	                       a one-time password, or reads one with --password-stdin
 //
 // Settings come from the environment, flags override; see internal/config.
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +30,9 @@ import (
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
+	"fuju/internal/valid"
 	"fuju/web"
+	"fuju/web/auth"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -33,7 +41,7 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fuju:", err)
 		os.Exit(1)
 	}
@@ -41,10 +49,13 @@ func main() {
 
 // run is the whole program; tests call it with their own context, arguments,
 // environment and output.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
+	}
+	if cmd == "admin" {
+		return adminCmd(ctx, args, getenv, stdin, stdout, stderr)
 	}
 	cfg, err := config.Load("fuju "+cmd, args, getenv, stderr)
 	if err != nil {
@@ -57,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "seed":
 		return seedCmd(ctx, cfg, logger, stdout)
 	}
-	return fmt.Errorf("unknown command %q (want serve or seed)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, seed or admin)", cmd)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -90,8 +101,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 		}
 	}
 	srv, err := web.NewServer(web.Config{
-		Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Media: a.Media, DB: a.DB,
-		Logger: logger, TrustedProxies: cfg.TrustedProxies, Version: version, OperatorToken: cfg.OperatorToken,
+		Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Media: a.Media, DB: a.DB, Auth: a.Auth,
+		SecretKey: a.SecretKey, Logger: logger, TrustedProxies: cfg.TrustedProxies, Version: version,
 	})
 	if err != nil {
 		return err
@@ -151,5 +162,68 @@ func seedCmd(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout
 	}
 	fmt.Fprintf(stdout, "Seeded the demo city into %s: %d stations, %d units.\n", a.DB.Where,
 		len(a.Stations.Index().Stations()), a.Stations.Index().UnitCount())
+	return nil
+}
+
+// adminCmd runs administrative commands against the configured database
+// (settings from the environment).
+func adminCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create-user" {
+		return errors.New("usage: fuju admin create-user --role ROLE (--phone N | --email E) --name NAME [--operator ID] [--stations ID,ID] [--password-stdin]")
+	}
+	fs := flag.NewFlagSet("fuju admin create-user", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "platform_admin", "renter, staff, operator_admin or platform_admin")
+	phone := fs.String("phone", "", "mainland mobile number to log in with")
+	email := fs.String("email", "", "e-mail address to log in with")
+	name := fs.String("name", "", "the person's name")
+	operator := fs.String("operator", "", "operator id (staff and operator admins)")
+	stationList := fs.String("stations", "", "comma-separated station ids (staff)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input instead of generating a one-time password")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load("fuju admin", nil, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	password, oneTime := "", true
+	if *fromStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read password: %w", err)
+		}
+		password, oneTime = strings.TrimRight(line, "\r\n"), false
+	} else {
+		password = auth.OneTimePassword()
+	}
+	a, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	var stationIDs []string
+	for _, id := range strings.Split(*stationList, ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			stationIDs = append(stationIDs, id)
+		}
+	}
+	u, err := a.Auth.CreateUser(ctx, auth.NewUser{Name: *name, Phone: *phone, Email: *email, Password: password,
+		Role: auth.Role(*role), OperatorID: *operator, StationIDs: stationIDs, MustChangePassword: oneTime})
+	if err != nil {
+		if fields, ok := valid.Fields(err); ok {
+			var b strings.Builder
+			for _, k := range (&valid.Error{Fields: fields}).Keys() {
+				fmt.Fprintf(&b, "\n  --%s: %s", strings.ReplaceAll(strings.TrimSuffix(k, "_id"), "_", "-"), fields[k].Message)
+			}
+			return fmt.Errorf("cannot create the user:%s", b.String())
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "Created %s %s (%s), id %s.\n", u.Role, u.Name, u.Login(), u.ID)
+	if oneTime {
+		fmt.Fprintf(stdout, "One-time password: %s\nIt must be changed at the first login.\n", password)
+	}
 	return nil
 }

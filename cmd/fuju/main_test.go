@@ -65,7 +65,7 @@ func start(t *testing.T, env map[string]string) *instance {
 	}
 	pr, pw := io.Pipe()
 	go func() {
-		err := run(ctx, []string{"serve"}, getenv, io.MultiWriter(pw, in.stdout), in.logs)
+		err := run(ctx, []string{"serve"}, getenv, strings.NewReader(""), io.MultiWriter(pw, in.stdout), in.logs)
 		pw.Close()
 		in.done <- err
 	}()

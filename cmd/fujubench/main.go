@@ -166,7 +166,8 @@ func startCity(scale int) (*city, error) {
 		return nil, err
 	}
 	seed := time.Since(t0)
-	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Media: a.Media, DB: a.DB, Logger: logger})
+	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Media: a.Media, DB: a.DB,
+		Auth: a.Auth, SecretKey: a.SecretKey, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"fuju/internal/config"
 	"fuju/internal/db"
 	"fuju/media"
+	"fuju/web/auth"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -27,7 +28,10 @@ type App struct {
 	Catalog  *catalog.Service
 	Policies *rentals.Policies
 	Media    *media.Service
-	Logger   *slog.Logger
+	Auth     *auth.Service
+	// SecretKey signs form tokens (from config or DATA_DIR/secrets).
+	SecretKey []byte
+	Logger    *slog.Logger
 }
 
 // Open connects to the database and builds every service and read model.
@@ -58,10 +62,21 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
+	if a.SecretKey = cfg.SecretKey; len(a.SecretKey) == 0 {
+		if a.SecretKey, err = config.Secret(cfg.DataDir, "app.key", 32); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	a.Feed = changefeed.New(d.Database, "catalog", logger)
 	a.Stations = stations.NewService(d.Database, a.Feed, logger)
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
 	a.Policies = rentals.NewPolicies(d.Database)
+	a.Auth = auth.NewService(d.Database, logger)
+	a.Auth.StationOf = func(ctx context.Context, id string) (string, error) {
+		st, err := a.Stations.Station(ctx, id)
+		return st.OperatorID, err
+	}
 	a.Feed.Handle("station", a.Stations.ApplyStation)
 	a.Feed.Handle("unit", a.Stations.ApplyUnit)
 	a.Feed.Handle("unit-batch", a.Stations.ApplyUnitBatch)
@@ -73,7 +88,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, d.Tune} {
+	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, d.Tune} {
 		if err := step(ctx); err != nil {
 			a.Close()
 			return nil, err
@@ -112,6 +127,9 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				// Collections created since the last run get their _id index.
 				if err := a.DB.Tune(ctx); err != nil {
 					a.Logger.Warn("tune embedded database", "err", err)
+				}
+				if _, err := a.Auth.PurgeSessions(ctx); err != nil {
+					a.Logger.Warn("purge sessions", "err", err)
 				}
 				if n, err := a.Stations.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile units", "err", err)

@@ -4,6 +4,7 @@ package config
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,9 +47,12 @@ type Config struct {
 	MediaSigningKey []byte
 	MediaMaxBytes   int64
 
-	// OperatorToken temporarily protects the operator photo routes until
-	// accounts exist.
-	OperatorToken string
+	// SecretKey signs form (CSRF) tokens; empty means a key kept in
+	// DataDir/secrets. Several instances must share it.
+	SecretKey []byte
+	// IDKey encrypts renters' ID numbers (32 bytes, AES-256); empty means a
+	// key kept in DataDir/secrets.
+	IDKey []byte
 }
 
 // Vars documents each environment variable with its flag and default; the
@@ -74,7 +78,8 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_MEDIA_PUBLIC_URL", "media-public-url", "", "base URL of public photos when a CDN or the bucket serves them; empty serves them at /media"},
 	{"FUJU_MEDIA_SIGNING_KEY", "media-signing-key", "", "key (32+ bytes) signing private media links; empty keeps one in DATA_DIR/secrets"},
 	{"FUJU_MEDIA_MAX_BYTES", "media-max-bytes", "10485760", "largest accepted upload in bytes"},
-	{"FUJU_OPERATOR_TOKEN", "operator-token", "", "temporary bearer token for the operator photo API (until accounts)"},
+	{"FUJU_SECRET_KEY", "secret-key", "", "key (32+ characters) signing form tokens; empty keeps one in DATA_DIR/secrets; instances must share it"},
+	{"FUJU_ID_KEY", "id-key", "", "64 hex characters (AES-256) encrypting renters' ID numbers; empty keeps one in DATA_DIR/secrets"},
 }
 
 // Load reads the environment through getenv, then flags from args.
@@ -138,7 +143,19 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	c.S3PublicBucket = get("FUJU_S3_PUBLIC_BUCKET")
 	c.S3PrivateBucket = get("FUJU_S3_PRIVATE_BUCKET")
 	c.MediaPublicURL = get("FUJU_MEDIA_PUBLIC_URL")
-	c.OperatorToken = get("FUJU_OPERATOR_TOKEN")
+	if k := get("FUJU_SECRET_KEY"); k != "" {
+		if len(k) < 32 {
+			errs = append(errs, errors.New("FUJU_SECRET_KEY: must be at least 32 characters"))
+		}
+		c.SecretKey = []byte(k)
+	}
+	if k := get("FUJU_ID_KEY"); k != "" {
+		b, err := hex.DecodeString(k)
+		if err != nil || len(b) != 32 {
+			errs = append(errs, errors.New("FUJU_ID_KEY: must be 64 hex characters (32 bytes)"))
+		}
+		c.IDKey = b
+	}
 	if c.S3TLS, err = strconv.ParseBool(get("FUJU_S3_TLS")); err != nil {
 		errs = append(errs, fmt.Errorf("FUJU_S3_TLS: want true or false, got %q", get("FUJU_S3_TLS")))
 	}
@@ -153,9 +170,6 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("FUJU_S3_ACCESS_KEY and FUJU_S3_SECRET_KEY: needed with FUJU_S3_ENDPOINT"))
-	}
-	if c.OperatorToken != "" && len(c.OperatorToken) < 24 {
-		errs = append(errs, errors.New("FUJU_OPERATOR_TOKEN: must be at least 24 characters"))
 	}
 	if c.MongoURI == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("DATA_DIR: needed for the embedded database when MONGODB_URI is empty"))

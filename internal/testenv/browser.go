@@ -77,3 +77,42 @@ func Browser(t testing.TB) context.Context {
 	}
 	return ctx
 }
+
+var (
+	aptMu   sync.Mutex
+	aptDone = map[string]error{}
+)
+
+// Command returns the path of a program tests need, installing its Debian
+// package with apt-get when it is missing and the tests run as root (CI, a
+// fresh machine); otherwise the test fails saying what to install. Nothing is
+// skipped for want of a tool.
+func Command(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	aptMu.Lock()
+	defer aptMu.Unlock()
+	err, tried := aptDone[debianPackage]
+	if !tried {
+		if os.Geteuid() != 0 {
+			err = exec.ErrNotFound
+		} else {
+			t.Logf("testenv: installing %s with apt-get (once)", debianPackage)
+			out, e := exec.Command("sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "+debianPackage).CombinedOutput()
+			if e != nil {
+				err = &exec.Error{Name: "apt-get install " + debianPackage + ": " + string(out), Err: e}
+			}
+		}
+		aptDone[debianPackage] = err
+	}
+	if err != nil {
+		t.Fatalf("testenv: %s is missing (install Debian's %s): %v", name, debianPackage, err)
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("testenv: %s still missing after installing %s", name, debianPackage)
+	}
+	return p
+}

@@ -1,0 +1,312 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/internal/valid"
+	"fuju/web/auth"
+)
+
+// homeFor is where a user lands after logging in.
+func homeFor(u auth.User) string {
+	switch u.Role {
+	case auth.Staff:
+		return "/staff"
+	case auth.OperatorAdmin:
+		return "/operator"
+	case auth.PlatformAdmin:
+		return "/admin"
+	}
+	return "/account"
+}
+
+// loginAllowed checks the throttles for a login attempt from this client for
+// this account name; both are checked before any password work.
+func (s *Server) loginAllowed(c *gin.Context, login string) error {
+	for _, key := range []string{"ip:" + c.ClientIP(), "acct:" + strings.ToLower(strings.TrimSpace(login))} {
+		l := s.loginByIP
+		if strings.HasPrefix(key, "acct:") {
+			l = s.loginByAccount
+		}
+		if blocked, wait := l.Blocked(key); blocked {
+			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			return errTooManyAttempts
+		}
+	}
+	return nil
+}
+
+func (s *Server) loginFailed(c *gin.Context, login string) {
+	s.loginByIP.Fail("ip:" + c.ClientIP())
+	s.loginByAccount.Fail("acct:" + strings.ToLower(strings.TrimSpace(login)))
+}
+
+// authenticate runs a throttled login attempt.
+func (s *Server) authenticate(c *gin.Context, login, password string) (auth.User, error) {
+	if err := s.loginAllowed(c, login); err != nil {
+		return auth.User{}, err
+	}
+	u, err := s.auth.Authenticate(c.Request.Context(), login, password)
+	if errors.Is(err, auth.ErrBadCredentials) {
+		s.loginFailed(c, login)
+		// Never log the password; the login name is logged hashed-free but
+		// only as "attempt failed" without the name, to keep phone numbers out
+		// of logs.
+		s.logger.InfoContext(c.Request.Context(), "login failed", "request_id", requestID(c), "client_ip", c.ClientIP())
+		return auth.User{}, err
+	}
+	if err != nil {
+		return auth.User{}, err
+	}
+	s.loginByAccount.Reset("acct:" + strings.ToLower(strings.TrimSpace(login)))
+	return u, nil
+}
+
+// JSON API.
+
+type signupRequest struct {
+	Name     string `json:"name" binding:"required,max=60"`
+	Phone    string `json:"phone" binding:"max=30"`
+	Email    string `json:"email" binding:"max=254"`
+	Password string `json:"password" binding:"required,max=512"`
+	Remember bool   `json:"remember"`
+}
+
+type meResponse struct {
+	User      auth.User `json:"user"`
+	CSRFToken string    `json:"csrf_token"`
+}
+
+func (s *Server) signupAPI(c *gin.Context) error {
+	var req signupRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.auth.CreateUser(c.Request.Context(), auth.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email,
+		Password: req.Password, Role: auth.Renter})
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(c, u, req.Remember); err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, meResponse{User: u, CSRFToken: s.csrfToken(c)})
+	return nil
+}
+
+type loginRequest struct {
+	Login    string `json:"login" binding:"required,max=254"`
+	Password string `json:"password" binding:"required,max=512"`
+	Remember bool   `json:"remember"`
+}
+
+func (s *Server) loginAPI(c *gin.Context) error {
+	var req loginRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.authenticate(c, req.Login, req.Password)
+	if errors.Is(err, auth.ErrBadCredentials) {
+		return fmt.Errorf("web: %w", errBadLogin)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(c, u, req.Remember); err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, meResponse{User: u, CSRFToken: s.csrfToken(c)})
+	return nil
+}
+
+func (s *Server) logoutAPI(c *gin.Context) error {
+	if v, err := c.Cookie(sessionCookie); err == nil && v != "" {
+		if err := s.auth.EndSession(c.Request.Context(), v); err != nil {
+			return err
+		}
+	}
+	s.setCookie(c, sessionCookie, "", -1)
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) meAPI(c *gin.Context) error {
+	u, ok := userOf(c)
+	if !ok {
+		return errUnauthorized
+	}
+	c.JSON(http.StatusOK, meResponse{User: u, CSRFToken: s.csrfToken(c)})
+	return nil
+}
+
+// Pages.
+
+type loginPage struct {
+	base
+	Form form
+	Next string
+	// Failed says the login name or password was wrong, without saying which.
+	Failed   bool
+	Throttle bool
+}
+
+func (s *Server) showLogin(c *gin.Context) error {
+	p := loginPage{base: s.base(c, "login.title", "login"), Next: localPath(c.Query("next"))}
+	if u, ok := userOf(c); ok {
+		c.Redirect(http.StatusSeeOther, homeFor(u))
+		return nil
+	}
+	return s.render(c, http.StatusOK, "login", &p)
+}
+
+func (s *Server) login(c *gin.Context) error {
+	f := newForm(c)
+	p := loginPage{base: s.base(c, "login.title", "login"), Form: f, Next: localPath(f.Get("next"))}
+	if f.Get("login") == "" || f.Values.Get("password") == "" {
+		p.Form.fail(valid.Field(map[bool]string{true: "login", false: "password"}[f.Get("login") == ""], "required", ""), "login", "password")
+		return s.render(c, http.StatusBadRequest, "login", &p)
+	}
+	u, err := s.authenticate(c, f.Get("login"), f.Values.Get("password"))
+	switch {
+	case errors.Is(err, errTooManyAttempts):
+		p.Throttle = true
+		return s.render(c, http.StatusTooManyRequests, "login", &p)
+	case errors.Is(err, auth.ErrBadCredentials):
+		p.Failed = true
+		p.Form.First = "login"
+		return s.render(c, http.StatusUnauthorized, "login", &p)
+	case err != nil:
+		return err
+	}
+	if err := s.startSession(c, u, f.Get("remember") != ""); err != nil {
+		return err
+	}
+	next := p.Next
+	if next == "/" || next == "/login" {
+		next = homeFor(u)
+	}
+	s.flash(c, "flash.welcome")
+	c.Redirect(http.StatusSeeOther, next)
+	return nil
+}
+
+type signupPage struct {
+	base
+	Form form
+}
+
+func (s *Server) showSignup(c *gin.Context) error {
+	return s.render(c, http.StatusOK, "signup", &signupPage{base: s.base(c, "signup.title", "signup")})
+}
+
+func (s *Server) signup(c *gin.Context) error {
+	f := newForm(c)
+	p := signupPage{base: s.base(c, "signup.title", "signup"), Form: f}
+	u, err := s.auth.CreateUser(c.Request.Context(), auth.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
+		Email: f.Get("email"), Password: f.Values.Get("password"), Role: auth.Renter})
+	if err != nil {
+		if p.Form.fail(err, "name", "phone", "email", "password") {
+			return s.render(c, http.StatusBadRequest, "signup", &p)
+		}
+		return err
+	}
+	if err := s.startSession(c, u, f.Get("remember") != ""); err != nil {
+		return err
+	}
+	s.flash(c, "flash.signedup")
+	c.Redirect(http.StatusSeeOther, "/account")
+	return nil
+}
+
+func (s *Server) logout(c *gin.Context) error {
+	if v, err := c.Cookie(sessionCookie); err == nil && v != "" {
+		_ = s.auth.EndSession(c.Request.Context(), v)
+	}
+	s.setCookie(c, sessionCookie, "", -1)
+	s.flash(c, "flash.loggedout")
+	c.Redirect(http.StatusSeeOther, "/")
+	return nil
+}
+
+type accountPage struct {
+	base
+	Account  auth.User
+	Sessions []auth.Session
+	Current  string
+	Profile  form
+	Password form
+}
+
+func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
+	u, _ := userOf(c)
+	sess, _ := sessionOf(c)
+	p.base = s.base(c, "account.title", "account")
+	p.Account, p.Current = u, sess.ID
+	var err error
+	if p.Sessions, err = s.auth.Sessions(c.Request.Context(), u.ID); err != nil {
+		return err
+	}
+	if p.Profile.Values == nil {
+		p.Profile.Values = map[string][]string{"name": {u.Name}}
+	}
+	return s.render(c, status, "account", p)
+}
+
+func (s *Server) showAccount(c *gin.Context) error { return s.accountPage(c, http.StatusOK, &accountPage{}) }
+
+func (s *Server) updateProfile(c *gin.Context) error {
+	u, _ := userOf(c)
+	f := newForm(c)
+	if _, err := s.auth.UpdateProfile(c.Request.Context(), u.ID, f.Get("name")); err != nil {
+		if f.fail(err, "name") {
+			return s.accountPage(c, http.StatusBadRequest, &accountPage{Profile: f})
+		}
+		return err
+	}
+	s.flash(c, "flash.saved")
+	c.Redirect(http.StatusSeeOther, "/account")
+	return nil
+}
+
+func (s *Server) changePassword(c *gin.Context) error {
+	u, _ := userOf(c)
+	sess, _ := sessionOf(c)
+	f := newForm(c)
+	err := s.auth.ChangePassword(c.Request.Context(), u.ID, f.Values.Get("current_password"), f.Values.Get("new_password"), sess.ID)
+	if err != nil {
+		if f.fail(err, "current_password", "new_password") {
+			return s.accountPage(c, http.StatusBadRequest, &accountPage{Password: f})
+		}
+		return err
+	}
+	s.flash(c, "flash.passwordchanged")
+	c.Redirect(http.StatusSeeOther, "/account")
+	return nil
+}
+
+func (s *Server) endSession(c *gin.Context) error {
+	u, _ := userOf(c)
+	if err := s.auth.EndSessionByID(c.Request.Context(), u.ID, c.PostForm("session")); err != nil {
+		return err
+	}
+	s.flash(c, "flash.sessionended")
+	c.Redirect(http.StatusSeeOther, "/account#sessions")
+	return nil
+}
+
+func (s *Server) endOtherSessions(c *gin.Context) error {
+	u, _ := userOf(c)
+	sess, _ := sessionOf(c)
+	if err := s.auth.EndAllSessions(c.Request.Context(), u.ID, sess.ID); err != nil {
+		return err
+	}
+	s.flash(c, "flash.sessionsended")
+	c.Redirect(http.StatusSeeOther, "/account#sessions")
+	return nil
+}

@@ -1,0 +1,110 @@
+package web
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/internal/valid"
+)
+
+// form is what a page needs to show a form again after a failed post: what was
+// typed and what is wrong, field by field (post/redirect/get on success).
+type form struct {
+	Values url.Values
+	// Errors maps a field name to a problem code, translated as "err.<code>".
+	Errors map[string]string
+	// Messages keep the service's own message for codes without a translation.
+	Messages map[string]string
+	// First is the first wrong field in the form's order; it gets focus.
+	First string
+}
+
+func newForm(c *gin.Context) form {
+	_ = c.Request.ParseForm()
+	return form{Values: c.Request.PostForm}
+}
+
+// fail records err's field problems on the form, in the order of fields; it
+// reports false when err is not a validation error.
+func (f *form) fail(err error, order ...string) bool {
+	probs, ok := valid.Fields(err)
+	if !ok {
+		return false
+	}
+	f.Errors, f.Messages = map[string]string{}, map[string]string{}
+	for k, p := range probs {
+		f.Errors[k] = p.Code
+		f.Messages[k] = p.Message
+	}
+	for _, k := range order {
+		if _, bad := f.Errors[k]; bad {
+			f.First = k
+			break
+		}
+	}
+	if f.First == "" {
+		for _, k := range (&valid.Error{Fields: probs}).Keys() {
+			f.First = k
+			break
+		}
+	}
+	return true
+}
+
+func (f form) Get(name string) string {
+	if f.Values == nil {
+		return ""
+	}
+	return strings.TrimSpace(f.Values.Get(name))
+}
+
+// inputField is one labelled input of a form, rendered by the "input"
+// template: label, hint, error announced next to it, value kept.
+type inputField struct {
+	Name, Type, Label, Hint, Error, Value, Autocomplete, Inputmode string
+	Required, Focus                                           bool
+}
+
+// Input describes field name of f for the "input" template. kind is the input
+// type; password inputs never echo what was typed.
+func (b *base) Input(f form, name, kind, labelKey, autocomplete string, required bool) inputField {
+	in := inputField{Name: name, Type: kind, Label: b.T(labelKey), Autocomplete: autocomplete, Required: required,
+		Value: f.Get(name), Focus: f.First == name}
+	if hint := labelKey + ".hint"; b.msgs[hint] != "" {
+		in.Hint = b.T(hint)
+	}
+	if kind == "password" {
+		in.Value = ""
+	}
+	if kind == "tel" {
+		in.Inputmode = "tel"
+	}
+	if code, bad := f.Errors[name]; bad {
+		in.Error = b.ErrorText(code, f.Messages[name])
+	}
+	return in
+}
+
+// ErrorText translates a problem code, falling back to the service's message.
+func (b *base) ErrorText(code, fallback string) string {
+	if m, ok := b.msgs["err."+code]; ok {
+		return m
+	}
+	if fallback != "" {
+		return fallback
+	}
+	return b.T("err.invalid")
+}
+
+// summary is what the "errorsummary" template shows: every wrong field,
+// linked to its input.
+type summary struct {
+	B        *base
+	Errors   map[string]string
+	Messages map[string]string
+}
+
+// Summary prepares the error summary of f.
+func (b *base) Summary(f form) summary { return summary{B: b, Errors: f.Errors, Messages: f.Messages} }
