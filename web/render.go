@@ -78,7 +78,7 @@ func newRenderer() (*renderer, error) {
 		}
 		r.icons[strings.TrimSuffix(path.Base(f), ".svg")] = template.HTML(b) // our own files
 	}
-	for _, f := range []string{"app.css", "app.js"} {
+	for _, f := range []string{"app.css", "app.js", "console.css", "scan.js"} {
 		b, err := staticFS.ReadFile("static/" + f)
 		if err != nil {
 			return nil, err

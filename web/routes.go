@@ -74,6 +74,8 @@ func (s *Server) routes() {
 	r.POST("/account/password", anyone, s.page(s.changePassword))
 	r.POST("/account/sessions/end", anyone, s.page(s.endSession))
 	r.POST("/account/sessions/end-others", anyone, s.page(s.endOtherSessions))
+
+	s.consoleRoutes(r, v1)
 }
 
 func (s *Server) healthz(c *gin.Context) {
