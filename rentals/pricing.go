@@ -30,6 +30,12 @@ type Quote struct {
 	// DueNowFen is what is paid at the start: rent plus deposit.
 	DueNowFen int64 `json:"due_now_fen"`
 	ShareBP   int   `json:"share_bp"`
+	// CappedFen is the subsidy the renter's annual cap left out: it is
+	// charged to the renter instead (why code subsidy_capped).
+	CappedFen int64 `json:"capped_fen,omitempty"`
+	// CapRemainingFen is what was left of the renter's annual cap before
+	// this quote; -1 when the policy has no cap or no renter is known.
+	CapRemainingFen int64 `json:"cap_remaining_fen"`
 	// Why lists the rules applied, as stable codes the pages translate.
 	Why []string `json:"why"`
 }
@@ -54,7 +60,7 @@ func NewQuote(r catalog.RatePlan, days int, tier Tier, p Policy) (Quote, error) 
 	if err := e.Err(); err != nil {
 		return Quote{}, fmt.Errorf("rentals: quote: %w", err)
 	}
-	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: r, ShareBP: rule.ShareBP}
+	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: r, ShareBP: rule.ShareBP, CapRemainingFen: -1}
 	q.Blocks, q.Singles, q.StandardFen = r.Cheapest(days)
 	q.RenterFen = RenterShare(q.StandardFen, rule.ShareBP)
 	q.SubsidyFen = q.StandardFen - q.RenterFen
@@ -88,4 +94,21 @@ func PriceFunc(tier Tier, p Policy) catalog.PriceFunc {
 	return func(r catalog.RatePlan, days int) int64 {
 		return RenterShare(r.StandardPrice(days), share)
 	}
+}
+
+// ApplyCap limits the quote's subsidy to remainingFen, what is left of the
+// renter's annual cap; the excess is charged to the renter. A negative
+// remainingFen means no cap.
+func ApplyCap(q Quote, remainingFen int64) Quote {
+	q.CapRemainingFen = remainingFen
+	if remainingFen < 0 || q.SubsidyFen <= remainingFen {
+		return q
+	}
+	excess := q.SubsidyFen - remainingFen
+	q.SubsidyFen = remainingFen
+	q.RenterFen += excess
+	q.CappedFen = excess
+	q.DueNowFen = q.RenterFen + q.DepositFen
+	q.Why = append(append([]string(nil), q.Why...), "subsidy_capped")
+	return q
 }

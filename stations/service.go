@@ -624,3 +624,10 @@ func (s *Service) Reconcile(ctx context.Context, age time.Duration) (int, error)
 	}
 	return fixed, nil
 }
+
+// UnitsAt lists, from the projections, the units at a station and those in
+// transit to it, for the desk's queues (cleaning, repair, arriving). It is one
+// query; callers filter by state in memory.
+func (s *Service) UnitsAt(ctx context.Context, stationID string) ([]Unit, error) {
+	return s.store.unitsAt(ctx, stationID)
+}

@@ -302,3 +302,25 @@ func (s *store) eachUnit(ctx context.Context, fn func(Unit)) error {
 	}
 	return translate(cur.Err(), "scan units")
 }
+
+// unitsAt lists the units at a station or travelling to it, in one query: the
+// desk's queues. On the embedded engine the filter scans the units collection.
+func (s *store) unitsAt(ctx context.Context, stationID string) ([]Unit, error) {
+	filter := bson.D{{Key: "$or", Value: bson.A{
+		bson.D{{Key: "station_id", Value: stationID}},
+		bson.D{{Key: "to_station", Value: stationID}},
+	}}}
+	cur, err := s.units.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "list units at "+stationID)
+	}
+	var docs []unitDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "list units at "+stationID)
+	}
+	out := make([]Unit, len(docs))
+	for i, d := range docs {
+		out[i] = d.toUnit()
+	}
+	return out, nil
+}

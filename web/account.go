@@ -258,7 +258,9 @@ func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
 	return s.render(c, status, "account", p)
 }
 
-func (s *Server) showAccount(c *gin.Context) error { return s.accountPage(c, http.StatusOK, &accountPage{}) }
+func (s *Server) showAccount(c *gin.Context) error {
+	return s.accountPage(c, http.StatusOK, &accountPage{})
+}
 
 func (s *Server) updateProfile(c *gin.Context) error {
 	u, _ := userOf(c)

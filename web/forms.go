@@ -64,7 +64,7 @@ func (f form) Get(name string) string {
 // template: label, hint, error announced next to it, value kept.
 type inputField struct {
 	Name, Type, Label, Hint, Error, Value, Autocomplete, Inputmode string
-	Required, Focus                                           bool
+	Required, Focus                                                bool
 }
 
 // Input describes field name of f for the "input" template. kind is the input

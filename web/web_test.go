@@ -92,7 +92,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
 		Auth: au, SecretKey: []byte(strings.Repeat("s", 32)),
-		Logger:        slog.New(slog.NewJSONHandler(io.Discard, nil))})
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	return s
 }
