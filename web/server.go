@@ -94,11 +94,11 @@ func NewServer(cfg Config) (*Server, error) {
 	if len(cfg.SecretKey) < 32 {
 		return nil, fmt.Errorf("web: the secret key must be at least 32 bytes")
 	}
-	// Five wrong passwords for one account within 15 minutes lock it for a
-	// minute, doubling with each further failure up to 15 minutes; one client
-	// IP gets twenty.
-	s.loginByAccount = newLimiter(5, 15*time.Minute, time.Minute, 15*time.Minute)
-	s.loginByIP = newLimiter(20, 15*time.Minute, time.Minute, 15*time.Minute)
+	// The fifth wrong password for one account within 15 minutes locks it
+	// for a minute, doubling with each further failure up to 15 minutes; one
+	// client IP gets twenty.
+	s.loginByAccount = newLimiter(4, 15*time.Minute, time.Minute, 15*time.Minute)
+	s.loginByIP = newLimiter(19, 15*time.Minute, time.Minute, 15*time.Minute)
 	if s.openAPIDoc, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("web: openapi: %w", err)
 	}
