@@ -54,7 +54,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
-	case errors.Is(err, errForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errForbiddenCSRF):
 		return http.StatusForbidden, "csrf"

@@ -1,0 +1,177 @@
+package stations
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"fuju/internal/valid"
+)
+
+// The station desk's care of units: cleaning, repair, retirement and
+// transfers between an operator's stations. Each is one Move, so each is
+// checked against the unit's true state and recorded in its history.
+
+// UnitInScope returns the unit with tag if scope covers its operator. Staff may
+// look up any unit of their operator (a renter may return a device to any
+// station of it); acting on a unit where it stands needs its station in scope.
+// Another operator's unit is not found, never forbidden, to hide it exists.
+func (s *Service) UnitInScope(ctx context.Context, scope Scope, tag string) (Unit, error) {
+	tag = NormalizeTag(tag)
+	if !ValidTag(tag) {
+		return Unit{}, fmt.Errorf("stations: %w", valid.Field("unit", "format", "must look like JZ-WC-0001"))
+	}
+	u, err := s.Unit(ctx, tag)
+	if err != nil {
+		return Unit{}, err
+	}
+	if !scope.Operator(u.OperatorID) {
+		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
+	}
+	return u, nil
+}
+
+// atStation checks that the unit stands at a station the scope covers.
+func atStation(scope Scope, u Unit) error {
+	if !scope.Station(u.OperatorID, u.StationID) {
+		return fmt.Errorf("stations: unit %s is at station %s, which is not yours: %w", u.Tag, u.StationID, ErrForbidden)
+	}
+	return nil
+}
+
+// ErrForbidden means the caller may see the record but not act on it (a unit
+// at another station of the same operator).
+var ErrForbidden = fmt.Errorf("not allowed")
+
+// CleaningMethods are how a device may be cleaned.
+var CleaningMethods = []string{"wipe_disinfect", "steam", "uv", "ozone", "wash"}
+
+// CleaningChecklist are the checks a cleaner confirms.
+var CleaningChecklist = []string{"frame", "seat", "wheels_brakes", "moving_parts", "labels"}
+
+// CleaningRecord is what a cleaner records when a device is ready to lend
+// again.
+type CleaningRecord struct {
+	Method    string   `json:"method"`
+	Checklist []string `json:"checklist"`
+	Notes     string   `json:"notes"`
+}
+
+// Clean marks a unit in cleaning as cleaned: it becomes available. Every item
+// of the checklist must be confirmed.
+func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c CleaningRecord, by Actor) (Unit, error) {
+	e := &valid.Error{}
+	if !slices.Contains(CleaningMethods, c.Method) {
+		e.Add("method", "oneof", "must be one of: "+strings.Join(CleaningMethods, ", "))
+	}
+	for _, item := range CleaningChecklist {
+		if !slices.Contains(c.Checklist, item) {
+			e.Add("checklist", "incomplete", "confirm every check: "+strings.Join(CleaningChecklist, ", "))
+			break
+		}
+	}
+	if len(c.Notes) > 500 {
+		e.Add("notes", "max_length", "must be at most 500 characters")
+	}
+	if err := e.Err(); err != nil {
+		return Unit{}, fmt.Errorf("stations: cleaning: %w", err)
+	}
+	return s.deskMove(ctx, scope, tag, Move{To: Available, Kind: "cleaned", By: by, Why: c.Notes,
+		Details: map[string]string{"method": c.Method, "checklist": strings.Join(c.Checklist, ",")}}, Cleaning)
+}
+
+// SendToRepair takes a unit out of service for repair, with what is wrong.
+func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue string, by Actor) (Unit, error) {
+	issue = strings.TrimSpace(issue)
+	if issue == "" || len(issue) > 500 {
+		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "required", "say what is wrong (at most 500 characters)"))
+	}
+	return s.deskMove(ctx, scope, tag, Move{To: Repair, Kind: "repair", By: by, Why: issue, Condition: &issue}, "")
+}
+
+// Repaired records a finished repair and its cost; the unit goes to cleaning,
+// never straight back to lending.
+func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, costFen int64, by Actor) (Unit, error) {
+	e := &valid.Error{}
+	if costFen < 0 || costFen > 100_000_000 {
+		e.Add("cost_fen", "range", "must be between 0 and 100000000")
+	}
+	if len(notes) > 500 {
+		e.Add("notes", "max_length", "must be at most 500 characters")
+	}
+	if err := e.Err(); err != nil {
+		return Unit{}, fmt.Errorf("stations: repair: %w", err)
+	}
+	cleared := ""
+	return s.deskMove(ctx, scope, tag, Move{To: Cleaning, Kind: "repaired", By: by, Why: notes, Condition: &cleared,
+		Details: map[string]string{"cost_fen": strconv.FormatInt(costFen, 10)}}, Repair)
+}
+
+// RetireUnit takes a unit out of service for good, with the reason.
+func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 500 {
+		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "say why the unit is retired (at most 500 characters)"))
+	}
+	return s.deskMove(ctx, scope, tag, Move{To: Retired, Kind: "retired", By: by, Why: reason}, "")
+}
+
+// Transfer sends an available unit to another active station of the same
+// operator; it is in transit until received there.
+func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason string, by Actor) (Unit, error) {
+	u, err := s.UnitInScope(ctx, scope, tag)
+	if err != nil {
+		return Unit{}, err
+	}
+	dest, err := s.store.station(ctx, to)
+	if err != nil || dest.OperatorID != u.OperatorID || !dest.Active {
+		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "not_found", "must be another active station of the same operator"))
+	}
+	if dest.ID == u.StationID {
+		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "same", "the unit is already at this station"))
+	}
+	return s.deskMove(ctx, scope, tag, Move{To: InTransit, Kind: "transfer", By: by, Why: reason, ToStation: dest.ID}, Available)
+}
+
+// Receive records a transferred unit's arrival at its destination, which must
+// be the receiving desk's station.
+func (s *Service) Receive(ctx context.Context, scope Scope, tag, station string, by Actor) (Unit, error) {
+	u, err := s.UnitInScope(ctx, scope, tag)
+	if err != nil {
+		return Unit{}, err
+	}
+	if !scope.Station(u.OperatorID, station) {
+		return Unit{}, fmt.Errorf("stations: station %s: %w", station, ErrForbidden)
+	}
+	return s.Move(ctx, tag, Move{To: Available, Kind: "received", By: by, StationID: station,
+		Check: func(cur Unit) error {
+			if cur.State != InTransit || cur.ToStation != station {
+				return fmt.Errorf("stations: unit %s is not on its way to %s: %w", tag, station, ErrUnavailable)
+			}
+			return nil
+		}})
+}
+
+// deskMove moves a unit standing at a station in scope; from, when set, is
+// the only state the move is allowed from (cleaned only from cleaning…).
+func (s *Service) deskMove(ctx context.Context, scope Scope, tag string, m Move, from State) (Unit, error) {
+	u, err := s.UnitInScope(ctx, scope, tag)
+	if err != nil {
+		return Unit{}, err
+	}
+	if err := atStation(scope, u); err != nil {
+		return Unit{}, err
+	}
+	m.Check = func(cur Unit) error {
+		if from != "" && cur.State != from {
+			return fmt.Errorf("stations: unit %s is %s, not %s: %w", tag, cur.State, from, ErrUnavailable)
+		}
+		if !scope.Station(cur.OperatorID, cur.StationID) {
+			return fmt.Errorf("stations: unit %s moved to another station: %w", tag, ErrUnavailable)
+		}
+		return nil
+	}
+	return s.Move(ctx, u.Tag, m)
+}
