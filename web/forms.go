@@ -108,3 +108,42 @@ type summary struct {
 
 // Summary prepares the error summary of f.
 func (b *base) Summary(f form) summary { return summary{B: b, Errors: f.Errors, Messages: f.Messages} }
+
+// InputValue is Input with a default value shown until the user typed one.
+func (b *base) InputValue(f form, name, kind, labelKey, def string) inputField {
+	in := b.Input(f, name, kind, labelKey, "off", false)
+	if in.Value == "" && f.Errors == nil {
+		in.Value = def
+	}
+	in.Inputmode = "decimal"
+	return in
+}
+
+// payRow is what the "payrow" template needs: a payment method, amount and
+// reference at the desk.
+type payRow struct {
+	B       *base
+	F       form
+	Legend  string
+	Methods []string
+	Amount  string
+}
+
+// PayRow prepares the payment fields of a desk form; amount is prefilled in
+// yuan.
+func (b *base) PayRow(f form, legend string, methods []string, amountFen int64) payRow {
+	return payRow{B: b, F: f, Legend: legend, Methods: methods, Amount: strings.TrimPrefix(yuan(amountFen), "¥")}
+}
+
+// rename moves a service's field name to the form's (the service says
+// "emergency_contact.name", the form has "emergency_name").
+func (f *form) rename(from, to string) {
+	if code, ok := f.Errors[from]; ok {
+		f.Errors[to], f.Messages[to] = code, f.Messages[from]
+		delete(f.Errors, from)
+		delete(f.Messages, from)
+		if f.First == from {
+			f.First = to
+		}
+	}
+}

@@ -76,6 +76,7 @@ func (s *Server) routes() {
 	r.POST("/account/sessions/end-others", anyone, s.page(s.endOtherSessions))
 
 	s.consoleRoutes(r, v1)
+	s.staffRoutes(r, v1)
 }
 
 func (s *Server) healthz(c *gin.Context) {

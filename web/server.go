@@ -31,6 +31,7 @@ type Config struct {
 	Catalog  *catalog.Service
 	Stations *stations.Service
 	Policies *rentals.Policies
+	Rentals  *rentals.Service
 	Media    *media.Service
 	DB       Pinger
 	Logger   *slog.Logger
@@ -54,6 +55,7 @@ type Server struct {
 	catalog  *catalog.Service
 	stations *stations.Service
 	policies *rentals.Policies
+	rentals  *rentals.Service
 	media    *media.Service
 	auth     *auth.Service
 	logger   *slog.Logger
@@ -79,6 +81,7 @@ func NewServer(cfg Config) (*Server, error) {
 		catalog:  cfg.Catalog,
 		stations: cfg.Stations,
 		policies: cfg.Policies,
+		rentals:  cfg.Rentals,
 		media:    cfg.Media,
 		auth:     cfg.Auth,
 		logger:   cfg.Logger,

@@ -206,7 +206,9 @@ func (s *Server) requireRole(tokenScope string, roles ...auth.Role) gin.HandlerF
 			s.fail(c, errForbidden, wantsJSON(c))
 			return
 		}
-		if u.MustChangePassword && !wantsJSON(c) && c.Request.URL.Path != "/account" {
+		// The account page and its password form are where the one-time
+		// password gets changed, so they must stay reachable.
+		if u.MustChangePassword && !wantsJSON(c) && c.Request.URL.Path != "/account" && c.Request.URL.Path != "/account/password" {
 			s.flash(c, "flash.mustchange")
 			c.Redirect(http.StatusSeeOther, "/account#password")
 			c.Abort()

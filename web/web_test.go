@@ -54,7 +54,11 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	cat := catalog.NewService(db, st.Index(), feed, nil)
 	pol := rentals.NewPolicies(db)
 	au := auth.NewService(db, nil)
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init} {
+	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +69,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 			t.Fatal(err)
 		}
 	}
-	_, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
+	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
 	must(err)
 	for _, s := range []stations.Station{
 		{ID: "north", Name: stations.Text{Zh: "北站", En: "North"}, Lat: 35.30, Lng: 113.24, Phone: "0391-3561234"},
@@ -91,7 +95,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, SecretKey: []byte(strings.Repeat("s", 32)),
+		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	return s

@@ -15,9 +15,9 @@ import (
 	"fuju/internal/config"
 	"fuju/internal/db"
 	"fuju/media"
-	"fuju/web/auth"
 	"fuju/rentals"
 	"fuju/stations"
+	"fuju/web/auth"
 )
 
 // App is the wired program: database, change feed and services.
@@ -27,6 +27,7 @@ type App struct {
 	Stations *stations.Service
 	Catalog  *catalog.Service
 	Policies *rentals.Policies
+	Rentals  *rentals.Service
 	Media    *media.Service
 	Auth     *auth.Service
 	// SecretKey signs form tokens (from config or DATA_DIR/secrets).
@@ -72,6 +73,17 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Stations = stations.NewService(d.Database, a.Feed, logger)
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
 	a.Policies = rentals.NewPolicies(d.Database)
+	idKey := cfg.IDKey
+	if len(idKey) == 0 {
+		if idKey, err = config.Secret(cfg.DataDir, "id-number.key", 32); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	if a.Rentals, err = rentals.NewService(d.Database, a.Stations, a.Catalog, a.Policies, idKey[:32], logger); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Auth = auth.NewService(d.Database, logger)
 	a.Auth.StationOf = func(ctx context.Context, id string) (string, error) {
 		st, err := a.Stations.Station(ctx, id)
@@ -88,7 +100,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, d.Tune} {
+	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, d.Tune} {
 		if err := step(ctx); err != nil {
 			a.Close()
 			return nil, err
@@ -130,6 +142,16 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				}
 				if _, err := a.Auth.PurgeSessions(ctx); err != nil {
 					a.Logger.Warn("purge sessions", "err", err)
+				}
+				if n, err := a.Rentals.Reconcile(ctx, time.Minute); err != nil {
+					a.Logger.Warn("reconcile leases", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("reconciled leases", "fixed", n)
+				}
+				if n, err := a.Rentals.MarkOverdue(ctx, time.Now()); err != nil {
+					a.Logger.Warn("mark overdue leases", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("leases now overdue", "count", n)
 				}
 				if n, err := a.Stations.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile units", "err", err)

@@ -15,6 +15,7 @@ import (
 	"fuju/internal/app"
 	"fuju/media"
 	"fuju/stations"
+	"fuju/web/auth"
 )
 
 // Station is one demo station.
@@ -185,6 +186,29 @@ func seedPhotos(ctx context.Context, a *app.App, index int, p catalog.Product, b
 	return nil
 }
 
+// DemoPassword is the password of the demo accounts. It exists only in a
+// database seeded with the demo city (FUJU_DEMO), never in a real one.
+const DemoPassword = "fuju-demo-2026"
+
+// Accounts are the demo city's logins, one per role.
+var Accounts = []auth.NewUser{
+	{Name: "市民政局 管理员", Phone: "13800000001", Role: auth.PlatformAdmin},
+	{Name: "康宁 运营主管", Phone: "13800000002", Role: auth.OperatorAdmin, OperatorID: "op-kangning"},
+	{Name: "民主路站 张敏", Phone: "13800000003", Role: auth.Staff, OperatorID: "op-kangning", StationIDs: []string{"jf-minzhu", "jf-jiaodong"}},
+	{Name: "怡康 运营主管", Phone: "13800000004", Role: auth.OperatorAdmin, OperatorID: "op-yikang"},
+	{Name: "王芳（家属）", Phone: "13800000005", Role: auth.Renter},
+}
+
+func seedAccounts(ctx context.Context, a *app.App) error {
+	for _, u := range Accounts {
+		u.Password = DemoPassword
+		if _, err := a.Auth.CreateUser(ctx, u); err != nil {
+			return fmt.Errorf("demo account %s: %w", u.Phone, err)
+		}
+	}
+	return nil
+}
+
 // SeedIfEmpty loads the demo city unless the database already has operators.
 // scale multiplies the number of units (1 for the demo, 10 or 100 for the
 // benchmark).
@@ -297,5 +321,5 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 			return err
 		}
 	}
-	return nil
+	return seedAccounts(ctx, a)
 }

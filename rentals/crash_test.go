@@ -1,0 +1,439 @@
+package rentals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"fuju/stations"
+)
+
+var errCrash = errors.New("injected crash")
+
+// crashAt makes the service fail at point, once, as if the process died
+// there; it reports whether the point was reached.
+func (d *desk) crashAt(point string) *bool {
+	hit := new(bool)
+	d.svc.crash = func(p string) error {
+		if p == point && !*hit {
+			*hit = true
+			return errCrash
+		}
+		return nil
+	}
+	return hit
+}
+
+func (d *desk) pendingLeases() []string {
+	d.t.Helper()
+	cur, err := d.db.Collection("pending_transitions").Find(context.Background(), bson.D{{Key: "kind", Value: "lease"}})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var ps []struct {
+		Entity string `bson:"entity"`
+	}
+	if err := cur.All(context.Background(), &ps); err != nil {
+		d.t.Fatal(err)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Entity)
+	}
+	return out
+}
+
+func (d *desk) reconcile() {
+	d.t.Helper()
+	if _, err := d.svc.Reconcile(context.Background(), -time.Second); err != nil {
+		d.t.Fatal(err)
+	}
+	if n, err := d.svc.Reconcile(context.Background(), -time.Second); err != nil || n != 0 {
+		d.t.Fatalf("second reconcile fixed %d, %v", n, err)
+	}
+}
+
+// crashPolicy subsidises low_income and asks it for a deposit, so one
+// checkout exercises every kind of write: a subsidy grant, rent, deposit,
+// subsidy and payment entries.
+func crashPolicy() *Policy {
+	p := DefaultPolicy()
+	p.AnnualCapFen = 100000
+	p.Tiers[LowIncome] = TierRule{ShareBP: 2000, LateFees: true}
+	return &p
+}
+
+// Invariant 3 for checkout: a crash between any two writes is repaired by
+// Reconcile into a consistent lease — completed when the unit moved,
+// otherwise cancelled with its subsidy released.
+func TestCheckoutCrashPoints(t *testing.T) {
+	points := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:ledger", "checkout:activated", "checkout:projected"}
+	for i, point := range points {
+		t.Run(point, func(t *testing.T) {
+			ctx := context.Background()
+			d := newDesk(t, crashPolicy())
+			r := d.renter(d.staffA1, d.a1, "崩")
+			d.verify(r, LowIncome)
+			tag := d.unit(d.a1, d.wcA)
+			hit := d.crashAt(point)
+			_, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
+			d.svc.crash = nil
+			if !*hit || !errors.Is(err, errCrash) {
+				t.Fatalf("crash at %s: reached %v, err %v", point, *hit, err)
+			}
+			leases := d.pendingLeases()
+			if len(leases) != 1 {
+				t.Fatalf("pending markers %v", leases)
+			}
+			d.reconcile()
+			l := d.consistent(leases[0])
+			moved := i >= slices.Index(points, "checkout:unit")
+			used, _ := d.svc.SubsidyUsed(ctx, r.ID, 2026)
+			u := d.unitNow(tag)
+			if moved {
+				if l.State != LeaseActive || u.State != stations.Rented || used != 7200 {
+					t.Fatalf("completed checkout: lease %s, unit %s, subsidy %d", l.State, u.State, used)
+				}
+				if got := entries(d.ledger(l.ID)); !slices.Equal(got, []string{"rent 9000", "deposit 30000", "subsidy 7200", "payment 31800"}) {
+					t.Fatalf("ledger %v", got)
+				}
+				return
+			}
+			if l.State != LeaseCancelled || u.State != stations.Available || used != 0 {
+				t.Fatalf("undone checkout: lease %s, unit %s, subsidy %d", l.State, u.State, used)
+			}
+			if _, err := d.svc.Lease(ctx, stations.PlatformScope, l.ID); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("a cancelled checkout is listed: %v", err)
+			}
+			// The desk tries again and it works.
+			again, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.consistent(again.ID)
+			if used, _ := d.svc.SubsidyUsed(ctx, r.ID, 2026); used != 7200 {
+				t.Fatalf("subsidy after retry %d", used)
+			}
+		})
+	}
+}
+
+// Invariant 3 for check-in: once the check-in is recorded it is completed
+// (unit moves, ledger, closing); before that nothing changed.
+func TestCheckinCrashPoints(t *testing.T) {
+	points := []string{"checkin:marked", "checkin:event", "checkin:unit-returned", "checkin:unit-inspected", "checkin:ledger", "checkin:closed", "checkin:projected"}
+	for _, point := range points {
+		t.Run(point, func(t *testing.T) {
+			ctx := context.Background()
+			d := newDesk(t, crashPolicy())
+			r := d.renter(d.staffA1, d.a1, "归")
+			tag := d.unit(d.a1, d.wcA)
+			l := d.mustCheckout(d.a1, tag, r, 30)
+			d.clk.addDays(31) // due 04-01, back 04-02: one day late, ¥5
+			hit := d.crashAt(point)
+			_, err := d.svc.Checkin(ctx, d.staffA2, CheckinRequest{UnitTag: tag, StationID: d.a2.ID, Outcome: OutcomeDamaged,
+				DamageFen: 5000, Notes: "bent", RefundMethod: PayCash}, d.clerk)
+			d.svc.crash = nil
+			if !*hit || !errors.Is(err, errCrash) {
+				t.Fatalf("crash at %s: reached %v, err %v", point, *hit, err)
+			}
+			d.reconcile()
+			got := d.consistent(l.ID)
+			u := d.unitNow(tag)
+			if point == "checkin:marked" {
+				if got.State != LeaseActive || u.State != stations.Rented {
+					t.Fatalf("nothing recorded, yet lease %s unit %s", got.State, u.State)
+				}
+				return
+			}
+			if got.State != LeaseClosed || u.State != stations.Repair || u.StationID != d.a2.ID {
+				t.Fatalf("lease %s, unit %s at %s", got.State, u.State, u.StationID)
+			}
+			want := []string{"rent 9000", "deposit 30000", "payment 39000", "late_fee 500", "damage 5000", "deposit_return 30000", "refund 24500"}
+			if got := entries(d.ledger(l.ID)); !slices.Equal(got, want) {
+				t.Fatalf("ledger %v", got)
+			}
+			hist, _ := d.st.History(ctx, tag)
+			if len(hist) != 4 {
+				t.Fatalf("unit history has %d events, want created, checkout, checkin, inspected", len(hist))
+			}
+		})
+	}
+}
+
+// The other flows: extension, settlement, loss, registration.
+func TestOtherCrashPoints(t *testing.T) {
+	type flow struct {
+		points []string
+		// run sets up (before the crash is armed), then returns the
+		// operation to crash and a check for after Reconcile.
+		run func(d *desk) (op func() error, check func(decided bool))
+	}
+	flows := map[string]flow{
+		"extend": {[]string{"extend:marked", "extend:subsidy", "extend:event", "extend:ledger", "extend:projected"}, func(d *desk) (func() error, func(bool)) {
+			r := d.renter(d.staffA1, d.a1, "延")
+			d.verify(r, LowIncome)
+			l := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), r, 10)
+			return func() error {
+					_, err := d.svc.Extend(context.Background(), d.staffA1, l.ID, 20, cash(800), d.clerk)
+					return err
+				}, func(decided bool) {
+					got := d.consistent(l.ID)
+					used, _ := d.svc.SubsidyUsed(context.Background(), r.ID, 2026)
+					if decided && (got.Days != 30 || used != 7200) || !decided && (got.Days != 10 || used != 4000) {
+						d.t.Fatalf("decided %v: %d days, subsidy %d", decided, got.Days, used)
+					}
+				}
+		}},
+		"settle": {[]string{"settle:marked", "settle:event", "settle:ledger", "settle:closed", "settle:projected"}, func(d *desk) (func() error, func(bool)) {
+			r := d.renter(d.staffA1, d.a1, "结")
+			tag := d.unit(d.a1, d.wcA)
+			l := d.mustCheckout(d.a1, tag, r, 30)
+			if _, err := d.svc.Checkin(context.Background(), d.staffA1, CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeDamaged, DamageFen: 40000, Notes: "frame"}, d.clerk); err != nil {
+				d.t.Fatal(err)
+			}
+			return func() error {
+					_, err := d.svc.SettleLease(context.Background(), d.staffA1, l.ID, cash(10000), d.clerk)
+					return err
+				}, func(decided bool) {
+					got := d.consistent(l.ID)
+					if decided != (got.State == LeaseClosed) {
+						d.t.Fatalf("decided %v: lease %s", decided, got.State)
+					}
+				}
+		}},
+		"lost": {[]string{"lost:marked", "lost:event", "lost:unit", "lost:ledger", "lost:closed", "lost:projected"}, func(d *desk) (func() error, func(bool)) {
+			r := d.renter(d.staffA1, d.a1, "失")
+			tag := d.unit(d.a1, d.wcA)
+			l := d.mustCheckout(d.a1, tag, r, 5)
+			d.clk.addDays(60)
+			return func() error {
+					_, err := d.svc.DeclareLost(context.Background(), d.staffA1, l.ID, d.clerk)
+					return err
+				}, func(decided bool) {
+					got := d.consistent(l.ID)
+					u := d.unitNow(tag)
+					if decided != (got.State == LeaseClosed && got.EndReason == "lost" && u.State == stations.Lost) {
+						d.t.Fatalf("decided %v: lease %s, unit %s", decided, got.State, u.State)
+					}
+				}
+		}},
+	}
+	for name, f := range flows {
+		for i, point := range f.points {
+			t.Run(point, func(t *testing.T) {
+				d := newDesk(t, crashPolicy())
+				op, check := f.run(d)
+				hit := d.crashAt(point)
+				err := op()
+				d.svc.crash = nil
+				if !*hit || !errors.Is(err, errCrash) {
+					t.Fatalf("crash at %s: reached %v, err %v", point, *hit, err)
+				}
+				d.reconcile()
+				// Decided once the flow's lease event is written.
+				decided := i >= slices.Index(f.points, name+":event")
+				check(decided)
+			})
+		}
+	}
+	for _, point := range []string{"register:marked", "register:claimed", "register:event", "register:projected"} {
+		t.Run(point, func(t *testing.T) {
+			ctx := context.Background()
+			d := newDesk(t, nil)
+			hit := d.crashAt(point)
+			reg := Renter{Name: "登", Phone: "13611112222", IDNumber: validIDs[0], HomeStationID: d.a1.ID}
+			_, err := d.svc.RegisterRenter(ctx, d.staffA1, reg, d.clerk)
+			d.svc.crash = nil
+			if !*hit || !errors.Is(err, errCrash) {
+				t.Fatalf("crash at %s: reached %v, err %v", point, *hit, err)
+			}
+			d.reconcile()
+			got, err := d.svc.RenterByPhone(ctx, d.staffA1, reg.Phone, d.clerk)
+			recorded := point == "register:event" || point == "register:projected"
+			if recorded {
+				if err != nil || got.Name != "登" {
+					t.Fatalf("registered renter lost: %v", err)
+				}
+				if n := count(t, d.db.Collection("renters"), bson.D{}); n != 1 {
+					t.Fatalf("renters projection has %d", n)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("abandoned registration found: %+v %v", got, err)
+			}
+			// The phone is free again.
+			if _, err := d.svc.RegisterRenter(ctx, d.staffA1, reg, d.clerk); err != nil {
+				t.Fatalf("register again: %v", err)
+			}
+		})
+	}
+}
+
+// The ledger's rules hold over random sequences of desk operations: the
+// balance is debits − credits of the written entries, equals what the lease
+// says, and a lease never closes with a balance.
+func TestLedgerProperty(t *testing.T) {
+	ctx := context.Background()
+	pol := crashPolicy()
+	pol.AnnualCapFen = 20000
+	d := newDesk(t, pol)
+	rng := rand.New(rand.NewPCG(7, 11))
+	var renters []Renter
+	for i, tier := range []Tier{Standard, LowIncome, Subsistence, LowIncome} {
+		r := d.renter(d.staffA1, d.a1, fmt.Sprintf("随%d", i))
+		if tier != Standard {
+			d.verify(r, tier)
+		}
+		renters = append(renters, r)
+	}
+	var tags []string
+	for range 6 {
+		tags = append(tags, d.unit(d.a1, d.wcA))
+	}
+	var leases []string
+	ops := map[string]int{}
+	pick := func(states ...LeaseState) (Lease, bool) {
+		var cands []Lease
+		for _, id := range leases {
+			l, err := d.svc.Lease(ctx, d.adminA, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(states, l.State) {
+				cands = append(cands, l)
+			}
+		}
+		if len(cands) == 0 {
+			return Lease{}, false
+		}
+		return cands[rng.IntN(len(cands))], true
+	}
+	check := func(step int, id string) {
+		l := d.consistent(id)
+		lg := d.ledger(id)
+		if lg.BalanceFen != lg.DebitsFen-lg.CreditsFen || lg.BalanceFen != l.BalanceFen || !lg.Complete {
+			t.Fatalf("step %d: lease %s ledger %+v, lease balance %d", step, id, lg, l.BalanceFen)
+		}
+	}
+	for step := 0; step < 90; step++ {
+		var err error
+		op, touched := "", ""
+		switch rng.IntN(7) {
+		case 0, 1:
+			op = "checkout"
+			tag := tags[rng.IntN(len(tags))]
+			if !d.makeAvailable(tag) {
+				continue // still out on a lease: try another step
+			}
+			r := renters[rng.IntN(len(renters))]
+			days := 1 + rng.IntN(60)
+			q, qerr := d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: days})
+			if qerr != nil {
+				t.Fatal(qerr)
+			}
+			pay := cash(q.DueNowFen)
+			if q.DueNowFen > 1 && rng.IntN(2) == 0 {
+				pay = []Payment{{Method: PayCash, AmountFen: q.DueNowFen / 2}, {Method: PayOfflineMobile, AmountFen: q.DueNowFen - q.DueNowFen/2, Reference: "T1"}}
+			}
+			var l Lease
+			l, err = d.checkout(d.staffA1, d.a1, tag, r, days, pay)
+			if err == nil {
+				leases = append(leases, l.ID)
+				touched = l.ID
+			}
+		case 2:
+			op = "extend"
+			l, ok := pick(LeaseActive, LeaseOverdue)
+			if !ok {
+				continue
+			}
+			days := 1 + rng.IntN(30)
+			q, qerr := d.svc.ExtensionQuote(ctx, d.staffA1, l.ID, days)
+			if qerr != nil {
+				t.Fatal(qerr)
+			}
+			_, err = d.svc.Extend(ctx, d.staffA1, l.ID, days, cash(q.DueNowFen), d.clerk)
+			touched = l.ID
+		case 3:
+			op = "time"
+			d.clk.addDays(rng.IntN(15))
+			_, err = d.svc.MarkOverdue(ctx, d.clk.now())
+		case 4:
+			op = "checkin"
+			l, ok := pick(LeaseActive, LeaseOverdue)
+			if !ok {
+				continue
+			}
+			o := Outcomes[rng.IntN(len(Outcomes))]
+			req := CheckinRequest{UnitTag: l.UnitTag, StationID: d.a1.ID, Outcome: o, RefundMethod: PayCash}
+			if o.UnitState() == stations.Repair && rng.IntN(2) == 0 {
+				req.DamageFen, req.Notes = int64(rng.IntN(60000)), "worn"
+			}
+			_, err = d.svc.Checkin(ctx, d.staffA1, req, d.clerk)
+			touched = l.ID
+		case 5:
+			op = "settle"
+			l, ok := pick(LeaseReturned, LeaseLost)
+			if !ok {
+				continue
+			}
+			amount := 1 + rng.Int64N(l.BalanceFen)
+			method := []string{PayCash, PayWaived, PayOfflineMobile}[rng.IntN(3)]
+			_, err = d.svc.SettleLease(ctx, d.staffA1, l.ID, []Payment{{Method: method, AmountFen: amount, Reference: "R"}}, d.clerk)
+			touched = l.ID
+		case 6:
+			op = "lost"
+			l, ok := pick(LeaseOverdue)
+			if !ok || l.DaysOverdue(d.clk.now()) < l.LostAfterDays {
+				continue
+			}
+			_, err = d.svc.DeclareLost(ctx, d.staffA1, l.ID, d.clerk)
+			touched = l.ID
+		}
+		if err != nil {
+			t.Fatalf("step %d %s: %v", step, op, err)
+		}
+		ops[op]++
+		if touched != "" {
+			check(step, touched)
+		}
+	}
+	for _, id := range leases {
+		check(-1, id)
+	}
+	if ops["checkout"] < 5 || ops["checkin"] < 3 || ops["extend"] < 3 {
+		t.Fatalf("too few operations exercised: %v", ops)
+	}
+	t.Logf("operations: %v over %d leases", ops, len(leases))
+}
+
+// makeAvailable works a unit through the stations' queues (repair, cleaning)
+// back to available; false when it is out on a lease.
+func (d *desk) makeAvailable(tag string) bool {
+	d.t.Helper()
+	for range 4 {
+		next := stations.State("")
+		switch d.unitNow(tag).State {
+		case stations.Available:
+			return true
+		case stations.Returned, stations.Repair, stations.Lost:
+			next = stations.Cleaning
+		case stations.Cleaning:
+			next = stations.Available
+		default:
+			return false
+		}
+		if _, err := d.st.Move(context.Background(), tag, stations.Move{To: next, By: stations.System}); err != nil {
+			d.t.Fatal(err)
+		}
+	}
+	return false
+}

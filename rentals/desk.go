@@ -1,0 +1,740 @@
+package rentals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"fuju/catalog"
+	"fuju/internal/eventlog"
+	"fuju/internal/ids"
+	"fuju/internal/valid"
+	"fuju/stations"
+)
+
+// QuoteRequest asks what a lease would cost: for a known renter (their
+// effective tier on Day and what is left of their annual subsidy cap) or for
+// a tier alone.
+type QuoteRequest struct {
+	RenterID  string    `json:"renter_id"`
+	Tier      Tier      `json:"tier"`
+	ProductID string    `json:"product_id"`
+	Days      int       `json:"days"`
+	Day       time.Time `json:"day"`
+}
+
+// QuoteFor prices a lease under the current policy. With a renter, scope must
+// see the renter (any view); the web layer acting for the renter themself
+// passes stations.PlatformScope after checking the account's link.
+func (s *Service) QuoteFor(ctx context.Context, scope stations.Scope, req QuoteRequest) (Quote, error) {
+	prod, ok := s.products.Lookup(req.ProductID)
+	if !ok {
+		return Quote{}, fmt.Errorf("rentals: product %s: %w", req.ProductID, ErrNotFound)
+	}
+	day := req.Day
+	if day.IsZero() {
+		day = s.now()
+	}
+	pol := s.policies.Current()
+	tier := req.Tier
+	var d renterDoc
+	if req.RenterID != "" {
+		var err error
+		if d, _, err = s.visibleRenter(ctx, scope, req.RenterID); err != nil {
+			return Quote{}, err
+		}
+		tier = d.Tier.On(day)
+	}
+	q, err := NewQuote(prod.Rate, req.Days, tier, pol)
+	if err != nil || req.RenterID == "" || q.SubsidyFen == 0 {
+		return q, err
+	}
+	q, _, err = s.planGrant(ctx, q, pol, d.ID, "", day)
+	return q, err
+}
+
+// dueOn returns the due date of a lease starting on start for days: start +
+// days, moved to the station's next open day.
+func dueOn(h stations.Hours, start time.Time, days int) string {
+	s := start.In(stations.Local)
+	day := time.Date(s.Year(), s.Month(), s.Day(), 12, 0, 0, 0, stations.Local).AddDate(0, 0, days)
+	return Date(h.NextOpenDay(day))
+}
+
+func checkTag(e *valid.Error, tag string) string {
+	tag = stations.NormalizeTag(tag)
+	if !stations.ValidTag(tag) {
+		e.Add("unit_tag", "format", "must be an asset tag like JZ-WC-0001")
+	}
+	return tag
+}
+
+// deskStation returns the desk's station if scope covers it.
+func (s *Service) deskStation(ctx context.Context, scope stations.Scope, id string) (stations.Station, error) {
+	st, err := s.units.Station(ctx, id)
+	if errors.Is(err, stations.ErrNotFound) || err == nil && !scope.Station(st.OperatorID, st.ID) {
+		return stations.Station{}, fmt.Errorf("rentals: station %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return stations.Station{}, fmt.Errorf("rentals: %w", err)
+	}
+	return st, nil
+}
+
+// deskUnit returns the unit if it belongs to the station's operator; another
+// operator's unit is not found, whatever its state.
+func (s *Service) deskUnit(ctx context.Context, st stations.Station, tag string) (stations.Unit, error) {
+	u, err := s.units.Unit(ctx, tag)
+	if errors.Is(err, stations.ErrNotFound) || err == nil && u.OperatorID != st.OperatorID {
+		return stations.Unit{}, fmt.Errorf("rentals: unit %s: %w", tag, ErrNotFound)
+	}
+	if err != nil {
+		return stations.Unit{}, fmt.Errorf("rentals: %w", err)
+	}
+	return u, nil
+}
+
+func entryBase(l Lease, day string, by stations.Actor) LedgerEntry {
+	return LedgerEntry{LeaseID: l.ID, OperatorID: l.OperatorID, StationID: l.StationID, RenterID: l.RenterID,
+		Tier: l.Tier, PolicyVersion: l.PolicyVersion, Day: day, By: by}
+}
+
+func paymentEntries(base LedgerEntry, ps []Payment) []LedgerEntry {
+	var out []LedgerEntry
+	for _, p := range ps {
+		if p.AmountFen == 0 {
+			continue
+		}
+		e := base
+		e.Kind, e.AmountFen, e.Method, e.Reference = EntryPayment, p.AmountFen, p.Method, strings.TrimSpace(p.Reference)
+		if p.Method == PayWaived {
+			e.Kind = EntryWaiver
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// Checkout hands a unit to a renter at the desk: the unit must be available
+// at the desk's station (which scope must cover), the payments must total
+// exactly the quote's DueNowFen. The unit's log makes it exclusive: of N
+// desks checking out the last unit at once, one gets the lease and the others
+// an error wrapping stations.ErrUnavailable (409). A loser leaves no lease
+// anyone can list and no ledger entry: only its lease log (opened, then
+// cancelled) and, for a subsidised renter, a subsidy grant and its release.
+func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req CheckoutRequest, by stations.Actor) (Lease, error) {
+	now, today := s.today()
+	e := &valid.Error{}
+	tag := checkTag(e, req.UnitTag)
+	if req.RenterID == "" {
+		e.Add("renter_id", "required", "is required")
+	}
+	if req.StationID == "" {
+		e.Add("station_id", "required", "is required")
+	}
+	days := req.Days
+	switch {
+	case req.DueOn != "" && req.Days != 0:
+		e.Add("days", "exclusive", "give days or due_on, not both")
+	case req.DueOn != "":
+		if _, err := parseDate(req.DueOn); err != nil {
+			e.Add("due_on", "date", "must be a date like 2026-01-31")
+		} else if days = daysBetween(today, req.DueOn); days < 1 || days > MaxDays {
+			e.Addf("due_on", "range", "must be 1 to %d days after today", MaxDays)
+		}
+	case days < 1 || days > MaxDays:
+		e.Addf("days", "range", "must be between 1 and %d", MaxDays)
+	}
+	if n := textLen(strings.TrimSpace(req.TermsVersion)); n < 1 || n > 40 {
+		e.Add("terms_version", "required", "is required (at most 40 characters)")
+	}
+	if n := textLen(strings.TrimSpace(req.AcceptedName)); n < 1 || n > 50 {
+		e.Add("accepted_name", "required", "is required: who accepted the terms (at most 50 characters)")
+	}
+	if err := e.Err(); err != nil {
+		return Lease{}, fmt.Errorf("rentals: checkout: %w", err)
+	}
+	st, err := s.deskStation(ctx, scope, req.StationID)
+	if err != nil {
+		return Lease{}, err
+	}
+	u, err := s.deskUnit(ctx, st, tag)
+	if err != nil {
+		return Lease{}, err
+	}
+	if u.State != stations.Available {
+		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
+	}
+	if u.StationID != st.ID {
+		return Lease{}, fmt.Errorf("rentals: unit %s is at station %s, not this one: %w", tag, u.StationID, stations.ErrUnavailable)
+	}
+	prod, ok := s.products.Lookup(u.ProductID)
+	if !ok {
+		return Lease{}, fmt.Errorf("rentals: product %s of unit %s: %w", u.ProductID, tag, ErrNotFound)
+	}
+	renter, _, err := s.visibleRenter(ctx, scope, req.RenterID)
+	if err != nil {
+		return Lease{}, err
+	}
+	pol := s.policies.Current()
+	tier := renter.Tier.On(now)
+	base, err := NewQuote(prod.Rate, days, tier, pol)
+	if err != nil {
+		return Lease{}, err
+	}
+	id := ids.New("l")
+	var (
+		q      Quote
+		plan   *grantPlan
+		marker eventlog.Pending
+	)
+	for attempt := 0; ; attempt++ {
+		if attempt == 10 {
+			_ = s.leaseLg.Done(ctx, marker)
+			return Lease{}, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", renter.ID, ErrConflict)
+		}
+		if q, plan, err = s.planGrant(ctx, base, pol, renter.ID, id, now); err != nil {
+			return Lease{}, err
+		}
+		pe := &valid.Error{}
+		checkPayments(pe, "payments", req.Payments, q.DueNowFen)
+		if err := pe.Err(); err != nil {
+			_ = s.leaseLg.Done(ctx, marker)
+			return Lease{}, fmt.Errorf("rentals: checkout: %w", err)
+		}
+		if marker.ID == "" {
+			// The marker names the renter's year log, so the reconciler can
+			// release a grant whose lease event was never written.
+			if marker, err = s.leaseLg.BeginMany(ctx, id, []string{subsidyMarker + subsidyEntity(renter.ID, now)}); err != nil {
+				return Lease{}, fmt.Errorf("rentals: %w", err)
+			}
+			if err := s.crashPoint("checkout:marked"); err != nil {
+				return Lease{}, err
+			}
+		}
+		if plan == nil {
+			break
+		}
+		plan.event.OperatorID, plan.event.StationID = st.OperatorID, st.ID
+		_, err := s.subsidy.Append(ctx, plan.entity, plan.seq, plan.event)
+		if errors.Is(err, eventlog.ErrTaken) {
+			continue
+		}
+		if err != nil {
+			return Lease{}, fmt.Errorf("rentals: %w", err)
+		}
+		if err := s.crashPoint("checkout:subsidy"); err != nil {
+			return Lease{}, err
+		}
+		break
+	}
+	rule := pol.Tiers[tier]
+	l := Lease{
+		ID: id, State: LeaseOpening, UnitTag: tag, ProductID: u.ProductID, StationID: st.ID, OperatorID: st.OperatorID,
+		RenterID: renter.ID, RenterName: renter.Name, RenterPhone: renter.Phone, Tier: tier,
+		PolicyVersion: pol.Version, LateFees: rule.LateFees, LostAfterDays: pol.LostAfterDays,
+		Rate: prod.Rate, Quote: q, Days: days, StartedAt: now, StartOn: today, DueOn: dueOn(st.Hours, now, days),
+		Terms:       Terms{Version: strings.TrimSpace(req.TermsVersion), AcceptedName: strings.TrimSpace(req.AcceptedName), AcceptedAt: now},
+		Payments:    append([]Payment(nil), req.Payments...),
+		StandardFen: q.StandardFen, RenterFen: q.RenterFen, SubsidyFen: q.SubsidyFen, DepositFen: q.DepositFen,
+		By: by, CreatedAt: now,
+	}
+	if plan != nil {
+		l.Grants = []SubsidyGrant{{Entity: plan.entity, Seq: plan.seq, AmountFen: plan.event.AmountFen}}
+	}
+	eb := entryBase(l, today, by)
+	var entries []LedgerEntry
+	add := func(kind EntryKind, fen int64, note string) {
+		if fen > 0 {
+			x := eb
+			x.Kind, x.AmountFen, x.Note = kind, fen, note
+			entries = append(entries, x)
+		}
+	}
+	add(EntryRent, q.StandardFen, fmt.Sprintf("%d days", days))
+	add(EntryDeposit, q.DepositFen, "")
+	add(EntrySubsidy, q.SubsidyFen, string(tier))
+	entries = append(entries, paymentEntries(eb, req.Payments)...)
+	l.LedgerSeq = int64(len(entries))
+	l.BalanceFen = Balance(entries)
+	ev := leaseEvent{Kind: kindOpened, Lease: l, By: by, LedgerFrom: 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: stations.Rented}
+	if _, err := s.leaseLg.Append(ctx, id, 1, ev); err != nil {
+		if errors.Is(err, eventlog.ErrTaken) {
+			return Lease{}, fmt.Errorf("rentals: checkout %s took too long and was abandoned; try again: %w", id, ErrConflict)
+		}
+		return Lease{}, fmt.Errorf("rentals: %w", err)
+	}
+	if err := s.crashPoint("checkout:opened"); err != nil {
+		return Lease{}, err
+	}
+	got, _, err := s.advance(ctx, id, modeWriter)
+	if err != nil {
+		if errors.Is(err, stations.ErrUnavailable) {
+			_ = s.leaseLg.Done(ctx, marker)
+		}
+		return Lease{}, err
+	}
+	if err := s.crashPoint("checkout:projected"); err != nil {
+		return Lease{}, err
+	}
+	_ = s.leaseLg.Done(ctx, marker)
+	if got.State != LeaseActive {
+		return Lease{}, fmt.Errorf("rentals: checkout %s was abandoned (%s); try again: %w", id, got.State, ErrConflict)
+	}
+	return got, nil
+}
+
+// writable reports whether scope may change a lease: it must cover the
+// station it was checked out at or the one it was returned to.
+func writable(scope stations.Scope, l Lease) bool {
+	if scope.Station(l.OperatorID, l.StationID) {
+		return true
+	}
+	return l.Return != nil && scope.Station(l.OperatorID, l.Return.StationID)
+}
+
+// stable returns a lease scope may change, after finishing whatever flow
+// was left unfinished on it.
+func (s *Service) stable(ctx context.Context, scope stations.Scope, id string) (Lease, eventlog.Entry[leaseEvent], error) {
+	l, head, err := s.advance(ctx, id, modeInline)
+	if errors.Is(err, ErrNotFound) || err == nil && (!l.Listed || !writable(scope, l)) {
+		return Lease{}, head, fmt.Errorf("rentals: lease %s: %w", id, ErrNotFound)
+	}
+	return l, head, err
+}
+
+// lateDailyFen is the daily rate late days are charged at: the plan's daily
+// price, or a thirtieth of the 30-day price (rounded down) for block-only
+// plans.
+func lateDailyFen(r catalog.RatePlan) int64 {
+	if r.DailyFen > 0 {
+		return r.DailyFen
+	}
+	return r.Block30Fen / 30
+}
+
+// Checkin takes a unit back at any station of its operator, with the
+// inspection. Late days (after the due date, city dates) cost the full daily
+// rate each for tiers whose policy charges late fees (not subsistence);
+// damage is what staff enter. Charges are settled against the deposit: what
+// is left is refunded (RefundMethod), what exceeds it is paid (Payments) or
+// stays as the lease's balance, and the lease stays returned until
+// SettleLease brings it to zero. The unit goes to cleaning (ok,
+// needs_cleaning) or repair (the rest), never straight to available.
+func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req CheckinRequest, by stations.Actor) (Lease, error) {
+	now, today := s.today()
+	e := &valid.Error{}
+	tag := checkTag(e, req.UnitTag)
+	if req.StationID == "" {
+		e.Add("station_id", "required", "is required")
+	}
+	if !req.Outcome.valid() {
+		e.Add("outcome", "oneof", "must be one of: ok, needs_cleaning, needs_repair, damaged, missing_parts")
+	}
+	req.Notes = strings.TrimSpace(req.Notes)
+	if textLen(req.Notes) > 1000 {
+		e.Add("notes", "max_length", "must be at most 1000 characters")
+	}
+	switch {
+	case req.DamageFen < 0 || req.DamageFen > 100_000_000:
+		e.Add("damage_fen", "range", "must be between 0 and 100000000")
+	case req.DamageFen > 0 && req.Outcome.UnitState() != stations.Repair:
+		e.Add("damage_fen", "outcome", "damage is charged only with outcome needs_repair, damaged or missing_parts")
+	case req.DamageFen > 0 && req.Notes == "":
+		e.Add("notes", "required", "say what is damaged or missing")
+	}
+	if err := e.Err(); err != nil {
+		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
+	}
+	st, err := s.deskStation(ctx, scope, req.StationID)
+	if err != nil {
+		return Lease{}, err
+	}
+	u, err := s.deskUnit(ctx, st, tag)
+	if err != nil {
+		return Lease{}, err
+	}
+	if u.State != stations.Rented || u.LeaseID == "" {
+		return Lease{}, fmt.Errorf("rentals: unit %s is %s, not rented: %w", tag, u.State, stations.ErrUnavailable)
+	}
+	l, head, err := s.advance(ctx, u.LeaseID, modeInline)
+	if err != nil {
+		return Lease{}, err
+	}
+	if l.OperatorID != st.OperatorID {
+		return Lease{}, fmt.Errorf("rentals: unit %s: %w", tag, ErrNotFound)
+	}
+	if !l.State.Out() {
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
+	}
+	// The unit as the lease's log saw it, after any unfinished checkout.
+	if u, err = s.units.Unit(ctx, tag); err != nil {
+		return Lease{}, fmt.Errorf("rentals: %w", err)
+	}
+	if u.State != stations.Rented || u.LeaseID != l.ID {
+		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
+	}
+	ret := &Return{At: now, Day: today, StationID: st.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen, By: by}
+	ret.LateDays = l.DaysOverdue(now)
+	if l.LateFees {
+		ret.LateFeeFen = int64(ret.LateDays) * lateDailyFen(l.Rate)
+	}
+	eb := entryBase(l, today, by)
+	var entries []LedgerEntry
+	add := func(kind EntryKind, fen int64, note, method, ref string) {
+		if fen > 0 {
+			x := eb
+			x.Kind, x.AmountFen, x.Note, x.Method, x.Reference = kind, fen, note, method, ref
+			entries = append(entries, x)
+		}
+	}
+	add(EntryLateFee, ret.LateFeeFen, fmt.Sprintf("%d late days", ret.LateDays), "", "")
+	add(EntryDamage, ret.DamageFen, req.Notes, "", "")
+	add(EntryDepositReturn, l.DepositFen, "", "", "")
+	owed := l.BalanceFen + Balance(entries)
+	pe := &valid.Error{}
+	refundRef := strings.TrimSpace(req.RefundReference)
+	if owed < 0 {
+		switch {
+		case len(req.Payments) > 0:
+			pe.Addf("payments", "nothing_due", "nothing is due: the renter gets %d fen (¥%s) back", -owed, yuan(-owed))
+		case req.RefundMethod != PayCash && req.RefundMethod != PayOfflineMobile:
+			pe.Addf("refund_method", "oneof", "the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", -owed, yuan(-owed))
+		case req.RefundMethod == PayOfflineMobile && refundRef == "":
+			pe.Add("refund_reference", "required", "an offline_mobile refund needs the transfer's reference")
+		}
+		add(EntryRefund, -owed, "", req.RefundMethod, refundRef)
+	} else {
+		checkSettlement(pe, "payments", req.Payments, owed)
+		entries = append(entries, paymentEntries(eb, req.Payments)...)
+	}
+	if err := pe.Err(); err != nil {
+		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
+	}
+	next := l
+	next.State, next.Return, next.DepositFen = LeaseReturned, ret, 0
+	next.Payments = append(append([]Payment(nil), l.Payments...), req.Payments...)
+	next.BalanceFen = l.BalanceFen + Balance(entries)
+	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
+	next.EndReason = "returned"
+	ev := leaseEvent{Kind: kindCheckin, From: l.State, Lease: next, By: by, Why: string(req.Outcome),
+		LedgerFrom: l.LedgerSeq + 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: req.Outcome.UnitState()}
+	return s.runFlow(ctx, "checkin", head, ev, nil)
+}
+
+// runFlow appends ev after head under a pending marker and advances the
+// lease: the shape every desk flow after checkout shares. grant, when not
+// nil, was appended before and is released if ev cannot be.
+func (s *Service) runFlow(ctx context.Context, flow string, head eventlog.Entry[leaseEvent], ev leaseEvent, grant *SubsidyGrant) (Lease, error) {
+	id := ev.Lease.ID
+	marker, err := s.leaseLg.Begin(ctx, id)
+	if err != nil {
+		return Lease{}, fmt.Errorf("rentals: %w", err)
+	}
+	if err := s.crashPoint(flow + ":marked"); err != nil {
+		return Lease{}, err
+	}
+	return s.runFlowMarked(ctx, flow, marker, head, ev, grant)
+}
+
+func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlog.Pending, head eventlog.Entry[leaseEvent], ev leaseEvent, grant *SubsidyGrant) (Lease, error) {
+	id := ev.Lease.ID
+	if _, err := s.appendLease(ctx, head, ev); err != nil {
+		if errors.Is(err, eventlog.ErrTaken) {
+			if grant != nil {
+				if err := s.releaseGrant(ctx, id, *grant); err != nil {
+					return Lease{}, err
+				}
+			}
+			_ = s.leaseLg.Done(ctx, marker)
+			return Lease{}, fmt.Errorf("rentals: lease %s was changed at another desk just now; look again: %w", id, ErrConflict)
+		}
+		return Lease{}, err
+	}
+	if err := s.crashPoint(flow + ":event"); err != nil {
+		return Lease{}, err
+	}
+	l, _, err := s.advance(ctx, id, modeWriter)
+	if err != nil {
+		return Lease{}, err
+	}
+	if err := s.crashPoint(flow + ":projected"); err != nil {
+		return Lease{}, err
+	}
+	_ = s.leaseLg.Done(ctx, marker)
+	return l, nil
+}
+
+// SettleLease takes later payments toward a returned (or lost) lease's
+// balance; at zero the lease closes. A waived payment forgives that amount
+// (a waiver entry).
+func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
+	l, head, err := s.stable(ctx, scope, leaseID)
+	if err != nil {
+		return Lease{}, err
+	}
+	if l.State != LeaseReturned && l.State != LeaseLost || l.BalanceFen <= 0 {
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s with nothing owed: %w", l.ID, l.State, ErrConflict)
+	}
+	e := &valid.Error{}
+	if len(payments) == 0 {
+		e.Add("payments", "required", "is required")
+	}
+	checkSettlement(e, "payments", payments, l.BalanceFen)
+	if err := e.Err(); err != nil {
+		return Lease{}, fmt.Errorf("rentals: settle: %w", err)
+	}
+	_, today := s.today()
+	entries := paymentEntries(entryBase(l, today, by), payments)
+	next := l
+	next.Payments = append(append([]Payment(nil), l.Payments...), payments...)
+	next.BalanceFen = l.BalanceFen + Balance(entries)
+	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
+	ev := leaseEvent{Kind: kindPayment, From: l.State, Lease: next, By: by, LedgerFrom: l.LedgerSeq + 1, Ledger: entries}
+	return s.runFlow(ctx, "settle", head, ev, nil)
+}
+
+// DeclareLost ends a lease whose unit has not come back LostAfterDays (the
+// lease's policy) after its due date: the deposit is kept (deposit_return
+// and an equal lost charge), the unit becomes lost, the lease closes.
+func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID string, by stations.Actor) (Lease, error) {
+	l, head, err := s.stable(ctx, scope, leaseID)
+	if err != nil {
+		return Lease{}, err
+	}
+	now, today := s.today()
+	if !l.State.Out() {
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
+	}
+	if late := l.DaysOverdue(now); late < l.LostAfterDays {
+		return Lease{}, fmt.Errorf("rentals: lease %s is %d days overdue; a unit can be declared lost after %d: %w", l.ID, late, l.LostAfterDays, ErrConflict)
+	}
+	u, err := s.units.Unit(ctx, l.UnitTag)
+	if err != nil {
+		return Lease{}, fmt.Errorf("rentals: %w", err)
+	}
+	if u.State != stations.Rented || u.LeaseID != l.ID {
+		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", l.UnitTag, u.State, stations.ErrUnavailable)
+	}
+	eb := entryBase(l, today, by)
+	var entries []LedgerEntry
+	if l.DepositFen > 0 {
+		ret, lost := eb, eb
+		ret.Kind, ret.AmountFen = EntryDepositReturn, l.DepositFen
+		lost.Kind, lost.AmountFen, lost.Note = EntryLost, l.DepositFen, "deposit kept"
+		entries = append(entries, ret, lost)
+	}
+	next := l
+	next.State, next.DepositFen, next.EndReason = LeaseLost, 0, "lost"
+	next.BalanceFen = l.BalanceFen + Balance(entries)
+	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
+	ev := leaseEvent{Kind: kindLost, From: l.State, Lease: next, By: by, Why: "not returned",
+		LedgerFrom: l.LedgerSeq + 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: stations.Lost}
+	return s.runFlow(ctx, "lost", head, ev, nil)
+}
+
+// Extend lengthens an active or overdue lease by days. It is refused (409)
+// while a reservation waits for the product at the lease's station: a unit
+// of the product reserved there and none available. The extension is priced
+// over the whole new term (the cheapest combination of blocks and days for
+// all the days, minus the standard price already charged, never negative),
+// under the lease's policy version, for the renter's tier on the day of the
+// extension, within what is left of their annual subsidy cap. No new deposit
+// is asked. Payments must total exactly the extension's DueNowFen.
+func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
+	if days < 1 || days > MaxDays {
+		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
+	}
+	l, head, err := s.stable(ctx, scope, leaseID)
+	if err != nil {
+		return Lease{}, err
+	}
+	if !l.State.Out() {
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s and cannot be extended: %w", l.ID, l.State, ErrConflict)
+	}
+	if l.Days+days > 3*MaxDays {
+		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("a lease may run at most %d days in all", 3*MaxDays)))
+	}
+	waiting, err := s.reservationWaits(ctx, l.StationID, l.ProductID)
+	if err != nil {
+		return Lease{}, err
+	}
+	if waiting {
+		return Lease{}, fmt.Errorf("rentals: someone has reserved this product at station %s and no other unit is free there, so lease %s cannot be extended; please return it on %s: %w", l.StationID, l.ID, l.DueOn, ErrConflict)
+	}
+	st, err := s.units.Station(ctx, l.StationID)
+	if err != nil {
+		return Lease{}, fmt.Errorf("rentals: %w", err)
+	}
+	pol, err := s.policies.Version(ctx, l.PolicyVersion)
+	if err != nil {
+		return Lease{}, err
+	}
+	renter, err := s.currentRenter(ctx, l.RenterID)
+	if err != nil {
+		return Lease{}, err
+	}
+	now, today := s.today()
+	tier := renter.Tier.On(now)
+	base := extensionQuote(l, days, tier, pol)
+	var (
+		q      Quote
+		plan   *grantPlan
+		marker eventlog.Pending
+	)
+	for attempt := 0; ; attempt++ {
+		if attempt == 10 {
+			_ = s.leaseLg.Done(ctx, marker)
+			return Lease{}, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", l.RenterID, ErrConflict)
+		}
+		if q, plan, err = s.planGrant(ctx, base, pol, l.RenterID, l.ID, now); err != nil {
+			return Lease{}, err
+		}
+		pe := &valid.Error{}
+		checkPayments(pe, "payments", payments, q.DueNowFen)
+		if err := pe.Err(); err != nil {
+			_ = s.leaseLg.Done(ctx, marker)
+			return Lease{}, fmt.Errorf("rentals: extend: %w", err)
+		}
+		if marker.ID == "" {
+			if marker, err = s.leaseLg.BeginMany(ctx, l.ID, []string{subsidyMarker + subsidyEntity(l.RenterID, now)}); err != nil {
+				return Lease{}, fmt.Errorf("rentals: %w", err)
+			}
+			if err := s.crashPoint("extend:marked"); err != nil {
+				return Lease{}, err
+			}
+		}
+		if plan == nil {
+			break
+		}
+		plan.event.OperatorID, plan.event.StationID = l.OperatorID, l.StationID
+		_, err := s.subsidy.Append(ctx, plan.entity, plan.seq, plan.event)
+		if errors.Is(err, eventlog.ErrTaken) {
+			continue
+		}
+		if err != nil {
+			return Lease{}, fmt.Errorf("rentals: %w", err)
+		}
+		if err := s.crashPoint("extend:subsidy"); err != nil {
+			return Lease{}, err
+		}
+		break
+	}
+	eb := entryBase(l, today, by)
+	eb.Tier = tier
+	var entries []LedgerEntry
+	if q.StandardFen > 0 {
+		x := eb
+		x.Kind, x.AmountFen, x.Note = EntryExtension, q.StandardFen, fmt.Sprintf("%d more days", days)
+		entries = append(entries, x)
+	}
+	if q.SubsidyFen > 0 {
+		x := eb
+		x.Kind, x.AmountFen, x.Note = EntrySubsidy, q.SubsidyFen, string(tier)
+		entries = append(entries, x)
+	}
+	entries = append(entries, paymentEntries(eb, payments)...)
+	next := l
+	next.Days += days
+	next.DueOn = dueOn(st.Hours, mustDate(l.StartOn), next.Days)
+	next.StandardFen += q.StandardFen
+	next.RenterFen += q.RenterFen
+	next.SubsidyFen += q.SubsidyFen
+	next.Extensions++
+	next.Payments = append(append([]Payment(nil), l.Payments...), payments...)
+	next.BalanceFen = l.BalanceFen + Balance(entries)
+	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
+	next.State = LeaseActive
+	if next.DueOn < today {
+		next.State = LeaseOverdue
+	}
+	var grant *SubsidyGrant
+	if plan != nil {
+		grant = &SubsidyGrant{Entity: plan.entity, Seq: plan.seq, AmountFen: plan.event.AmountFen}
+		next.Grants = append(append([]SubsidyGrant(nil), l.Grants...), *grant)
+	}
+	ev := leaseEvent{Kind: kindExtended, From: l.State, Lease: next, By: by, Why: fmt.Sprintf("%d days", days),
+		LedgerFrom: l.LedgerSeq + 1, Ledger: entries}
+	return s.runFlowMarked(ctx, "extend", marker, head, ev, grant)
+}
+
+func mustDate(s string) time.Time {
+	t, err := parseDate(s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// extensionQuote prices days more of lease l for tier under policy p: the
+// standard price of the whole new term minus what was charged (never
+// negative), the tier's share of that, no deposit.
+func extensionQuote(l Lease, days int, tier Tier, p Policy) Quote {
+	rule, ok := p.Tiers[tier]
+	if !ok {
+		rule = TierRule{ShareBP: 10000}
+	}
+	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: l.Rate, ShareBP: rule.ShareBP, CapRemainingFen: -1}
+	var total int64
+	q.Blocks, q.Singles, total = l.Rate.Cheapest(l.Days + days)
+	q.StandardFen = max(total-l.StandardFen, 0)
+	q.RenterFen = RenterShare(q.StandardFen, rule.ShareBP)
+	q.SubsidyFen = q.StandardFen - q.RenterFen
+	q.DueNowFen = q.RenterFen
+	q.Why = []string{"extension"}
+	switch {
+	case rule.ShareBP == 0:
+		q.Why = append(q.Why, "rent_free")
+	case rule.ShareBP < 10000:
+		q.Why = append(q.Why, "rent_share")
+	}
+	return q
+}
+
+// ExtensionQuote shows what Extend would charge for days more, without
+// writing anything.
+func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leaseID string, days int) (Quote, error) {
+	if days < 1 || days > MaxDays {
+		return Quote{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
+	}
+	l, err := s.Lease(ctx, scope, leaseID)
+	if err != nil {
+		return Quote{}, err
+	}
+	pol, err := s.policies.Version(ctx, l.PolicyVersion)
+	if err != nil {
+		return Quote{}, err
+	}
+	renter, err := s.currentRenter(ctx, l.RenterID)
+	if err != nil {
+		return Quote{}, err
+	}
+	now := s.now()
+	q, _, err := s.planGrant(ctx, extensionQuote(l, days, renter.Tier.On(now), pol), pol, l.RenterID, l.ID, now)
+	return q, err
+}
+
+// reservationWaits reports whether a reservation waits for product at the
+// station: a unit of it reserved there and none available (the minimal
+// reservation model until online reservations exist).
+func (s *Service) reservationWaits(ctx context.Context, stationID, productID string) (bool, error) {
+	units, err := s.units.UnitsAt(ctx, stationID)
+	if err != nil {
+		return false, fmt.Errorf("rentals: %w", err)
+	}
+	reserved, available := 0, 0
+	for _, u := range units {
+		if u.ProductID != productID || u.StationID != stationID {
+			continue
+		}
+		switch u.State {
+		case stations.Reserved:
+			reserved++
+		case stations.Available:
+			available++
+		}
+	}
+	return reserved > 0 && available == 0, nil
+}

@@ -1,0 +1,437 @@
+package rentals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"fuju/internal/eventlog"
+	"fuju/stations"
+)
+
+// leaseEvent is one entry of a lease's log: what happened, the lease as it
+// is after, and what the later steps of the flow need, so any process can
+// finish them: the ledger entries and the sequence number of the first, the
+// unit's sequence number when the move was decided and where it goes, the
+// subsidy grant.
+type leaseEvent struct {
+	Kind       string         `bson:"kind"`
+	From       LeaseState     `bson:"from"`
+	Lease      Lease          `bson:"lease"`
+	By         stations.Actor `bson:"by"`
+	Why        string         `bson:"why,omitempty"`
+	LedgerFrom int64          `bson:"ledger_from,omitempty"`
+	Ledger     []LedgerEntry  `bson:"ledger,omitempty"`
+	UnitSeq    int64          `bson:"unit_seq,omitempty"`
+	UnitTo     stations.State `bson:"unit_to,omitempty"`
+}
+
+// Lease event kinds.
+const (
+	kindOpened    = "opened"    // checkout decided; the unit has not moved yet
+	kindActivated = "activated" // the unit is out: the lease is real
+	kindCancelled = "cancelled" // the checkout did not happen
+	kindExtended  = "extended"
+	kindOverdue   = "overdue"
+	kindCheckin   = "checkin" // decided; the unit's moves may follow
+	kindPayment   = "payment"
+	kindLost      = "lost" // decided; the unit's move may follow
+	kindClosed    = "closed"
+	kindFenced    = "fenced" // the reconciler closed a sequence number an abandoned writer held
+)
+
+// How advance may act on a lease whose flow is unfinished.
+const (
+	// modeWriter is the flow's own writer: it performs a checkout's unit move.
+	modeWriter = iota
+	// modeInline is another desk operation that found the lease: it finishes
+	// what was decided but never starts a checkout's unit move nor cancels a
+	// young checkout.
+	modeInline
+	// modeRepair is the reconciler: like inline, but a checkout whose unit did
+	// not move is cancelled.
+	modeRepair
+)
+
+func leaseOf(e eventlog.Entry[leaseEvent]) Lease {
+	l := e.Event.Lease
+	l.Seq = e.Seq
+	return l
+}
+
+// appendLease records ev as the event after head. Before that it makes sure
+// head's ledger entries are written, so plans are always written in order and
+// a later event never sits on top of an unwritten plan.
+//
+// An opened checkout's plan is the exception: it is written only once the
+// unit is rented to the lease (advance), never before cancelling it.
+func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEvent], ev leaseEvent) (eventlog.Entry[leaseEvent], error) {
+	if head.Event.Kind != kindOpened {
+		if err := s.writeLedger(ctx, head.Event); err != nil {
+			return eventlog.Entry[leaseEvent]{}, err
+		}
+	}
+	ev.Lease.UpdatedAt = s.now()
+	e, err := s.leaseLg.Append(ctx, ev.Lease.ID, head.Seq+1, ev)
+	if err != nil && !errors.Is(err, eventlog.ErrTaken) {
+		return e, fmt.Errorf("rentals: %w", err)
+	}
+	return e, err
+}
+
+// writeLedger writes an event's planned entries at their fixed sequence
+// numbers; numbers already taken were written by an earlier try.
+func (s *Service) writeLedger(ctx context.Context, ev leaseEvent) error {
+	if len(ev.Ledger) == 0 {
+		return nil
+	}
+	items := make([]eventlog.Item[LedgerEntry], len(ev.Ledger))
+	for i, e := range ev.Ledger {
+		items[i] = eventlog.Item[LedgerEntry]{Entity: ev.Lease.ID, Seq: ev.LedgerFrom + int64(i), Event: e}
+	}
+	errs, err := s.ledger.AppendMany(ctx, items)
+	if err != nil {
+		return fmt.Errorf("rentals: ledger: %w", err)
+	}
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, eventlog.ErrTaken) {
+			return fmt.Errorf("rentals: ledger: %w", e)
+		}
+	}
+	return nil
+}
+
+// advance brings a lease to a stable state from its log: it performs the
+// steps its latest event still needs (unit moves, ledger entries, the closing
+// event), projects it, and returns it with the head it ended at. Every step
+// is idempotent, so the writer, another desk and the reconciler may run it at
+// once. A checkout that lost its unit ends cancelled and advance returns the
+// unit's error (wrapping stations.ErrUnavailable).
+func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, eventlog.Entry[leaseEvent], error) {
+	var known int64
+	if stored, ok, err := s.leaseDB.lease(ctx, id); err != nil {
+		return Lease{}, eventlog.Entry[leaseEvent]{}, err
+	} else if ok {
+		known = stored.Seq
+	}
+	var unitErr error
+	for range 30 {
+		head, err := s.leaseLg.Head(ctx, id, known)
+		if err != nil {
+			return Lease{}, head, fmt.Errorf("rentals: %w", err)
+		}
+		if head.Seq == 0 {
+			return Lease{}, head, fmt.Errorf("rentals: lease %s: %w", id, ErrNotFound)
+		}
+		known = head.Seq
+		ev, l := head.Event, leaseOf(head)
+		switch ev.Kind {
+		case kindOpened:
+			moved, err := s.checkoutUnit(ctx, head, mode)
+			if err != nil && !errors.Is(err, stations.ErrUnavailable) {
+				return l, head, err
+			}
+			if !moved {
+				unitErr = err
+				reason := "unit_unavailable"
+				if err == nil {
+					reason = "abandoned"
+				}
+				next := l
+				next.State, next.EndReason, next.ClosedAt = LeaseCancelled, reason, s.now()
+				if _, err := s.appendLease(ctx, head, leaseEvent{Kind: kindCancelled, From: l.State, Lease: next, By: ev.By, Why: reason}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+					return l, head, err
+				}
+				continue
+			}
+			if err := s.crashPoint("checkout:unit"); err != nil {
+				return l, head, err
+			}
+			if err := s.writeLedger(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.crashPoint("checkout:ledger"); err != nil {
+				return l, head, err
+			}
+			next := l
+			next.State, next.Listed = LeaseActive, true
+			if _, err := s.appendLease(ctx, head, leaseEvent{Kind: kindActivated, From: l.State, Lease: next, By: ev.By}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+				return l, head, err
+			}
+			if err := s.crashPoint("checkout:activated"); err != nil {
+				return l, head, err
+			}
+			continue
+
+		case kindCancelled:
+			for _, g := range l.Grants {
+				if err := s.releaseGrant(ctx, id, g); err != nil {
+					return l, head, err
+				}
+			}
+			if err := s.revertCheckout(ctx, l); err != nil {
+				return l, head, err
+			}
+
+		case kindCheckin, kindLost:
+			flow := "checkin"
+			if ev.Kind == kindLost {
+				flow = "lost"
+			}
+			if err := s.returnUnit(ctx, head, flow); err != nil {
+				return l, head, err
+			}
+			if err := s.writeLedger(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.crashPoint(flow + ":ledger"); err != nil {
+				return l, head, err
+			}
+			if l.BalanceFen == 0 {
+				if err := s.close(ctx, head); err != nil {
+					return l, head, err
+				}
+				if err := s.crashPoint(flow + ":closed"); err != nil {
+					return l, head, err
+				}
+				continue
+			}
+
+		case kindPayment:
+			if err := s.writeLedger(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.crashPoint("settle:ledger"); err != nil {
+				return l, head, err
+			}
+			if l.BalanceFen == 0 && (l.State == LeaseReturned || l.State == LeaseLost) {
+				if err := s.close(ctx, head); err != nil {
+					return l, head, err
+				}
+				if err := s.crashPoint("settle:closed"); err != nil {
+					return l, head, err
+				}
+				continue
+			}
+
+		default: // activated, extended, overdue, closed, fenced
+			if err := s.writeLedger(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if ev.Kind == kindExtended {
+				if err := s.crashPoint("extend:ledger"); err != nil {
+					return l, head, err
+				}
+			}
+		}
+		projected, err := s.project(ctx, id, head)
+		if err != nil {
+			return l, head, err
+		}
+		if projected.State == LeaseCancelled && unitErr != nil {
+			return projected, head, unitErr
+		}
+		return projected, head, nil
+	}
+	return Lease{}, eventlog.Entry[leaseEvent]{}, fmt.Errorf("rentals: lease %s is being changed by others; try again: %w", id, ErrConflict)
+}
+
+// close appends the closing event after a return or loss whose balance is
+// zero.
+func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) error {
+	l := leaseOf(head)
+	next := l
+	next.State, next.ClosedAt = LeaseClosed, s.now()
+	if next.EndReason == "" {
+		next.EndReason = "returned"
+	}
+	_, err := s.appendLease(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
+	if errors.Is(err, eventlog.ErrTaken) {
+		return nil // someone else closed it or moved on; the caller re-reads
+	}
+	return err
+}
+
+// checkoutUnit makes sure the unit of an opened lease is rented to it. It
+// reports moved=false when the checkout must be cancelled: the unit moved on
+// for someone else (err wraps stations.ErrUnavailable), or the reconciler
+// found it never moved (err nil).
+func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEvent], mode int) (bool, error) {
+	ev, l := head.Event, leaseOf(head)
+	u, err := s.units.Unit(ctx, l.UnitTag)
+	if err != nil {
+		return false, fmt.Errorf("rentals: %w", err)
+	}
+	if u.State == stations.Rented && u.LeaseID == l.ID {
+		return true, nil
+	}
+	if u.Seq != ev.UnitSeq {
+		return false, fmt.Errorf("rentals: unit %s is %s now: %w", l.UnitTag, u.State, stations.ErrUnavailable)
+	}
+	switch mode {
+	case modeRepair:
+		return false, nil
+	case modeInline:
+		return false, fmt.Errorf("rentals: lease %s is being checked out at a desk; try again in a minute: %w", l.ID, ErrConflict)
+	}
+	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{
+		To: stations.Rented, Kind: "checkout", LeaseID: l.ID, By: ev.By, Why: "lease " + l.ID,
+		Details: map[string]string{"lease": l.ID},
+		Check: func(cur stations.Unit) error {
+			if cur.Seq != ev.UnitSeq {
+				return fmt.Errorf("rentals: unit %s was changed just now: %w", l.UnitTag, stations.ErrUnavailable)
+			}
+			// The reconciler cancels an abandoned checkout by taking the
+			// lease's next sequence number; a writer that slow stops here.
+			if _, taken, err := s.leaseLg.Get(ctx, l.ID, head.Seq+1); err != nil || taken {
+				return fmt.Errorf("rentals: checkout %s was abandoned; try again: %w", l.ID, stations.ErrUnavailable)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		if errors.Is(err, stations.ErrUnavailable) {
+			return false, err
+		}
+		return false, fmt.Errorf("rentals: %w", err)
+	}
+	return true, nil
+}
+
+// revertCheckout puts back a unit rented to a lease that ended cancelled:
+// only possible when a writer's unit move won against the reconciler's
+// cancellation. The unit goes through returned to cleaning, never straight
+// back to available.
+func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
+	if l.UnitTag == "" {
+		return nil // the reconciler's cancellation of a checkout never written
+	}
+	u, err := s.units.Unit(ctx, l.UnitTag)
+	if err != nil {
+		return fmt.Errorf("rentals: %w", err)
+	}
+	if u.State != stations.Rented || u.LeaseID != l.ID {
+		return nil
+	}
+	seq := u.Seq
+	u, err = s.units.Move(ctx, l.UnitTag, stations.Move{To: stations.Returned, Kind: "checkout_reverted", By: stations.System,
+		Why: "lease " + l.ID + " was cancelled", Details: map[string]string{"lease": l.ID},
+		Check: func(cur stations.Unit) error {
+			if cur.Seq != seq {
+				return fmt.Errorf("rentals: unit %s changed: %w", l.UnitTag, stations.ErrUnavailable)
+			}
+			return nil
+		}})
+	if err != nil {
+		return fmt.Errorf("rentals: %w", err)
+	}
+	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{To: stations.Cleaning, By: stations.System, Why: "lease " + l.ID + " was cancelled"})
+	if err != nil && !errors.Is(err, stations.ErrUnavailable) {
+		return fmt.Errorf("rentals: %w", err)
+	}
+	return nil
+}
+
+// returnUnit performs the unit moves a check-in or loss decided, by the
+// unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
+// (returned, or lost), event UnitSeq+2 sends a returned unit to cleaning or
+// repair. A move whose sequence number is already used was done.
+func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string) error {
+	ev, l := head.Event, leaseOf(head)
+	at := func(seq int64) func(stations.Unit) error {
+		return func(cur stations.Unit) error {
+			if cur.Seq != seq {
+				return fmt.Errorf("rentals: unit %s changed: %w", l.UnitTag, stations.ErrUnavailable)
+			}
+			return nil
+		}
+	}
+	u, err := s.units.Unit(ctx, l.UnitTag)
+	if err != nil {
+		return fmt.Errorf("rentals: %w", err)
+	}
+	if u.Seq == ev.UnitSeq && u.State == stations.Rented && u.LeaseID == l.ID {
+		m := stations.Move{Kind: "checkin", To: stations.Returned, By: ev.By, Why: "lease " + l.ID,
+			Details: map[string]string{"lease": l.ID}, Check: at(ev.UnitSeq)}
+		if ev.Kind == kindLost {
+			m.Kind, m.To, m.Why = "lost", stations.Lost, "lease "+l.ID+" declared lost"
+		} else if l.Return != nil {
+			m.StationID = l.Return.StationID
+			m.Details["outcome"] = string(l.Return.Outcome)
+		}
+		if _, err := s.units.Move(ctx, l.UnitTag, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
+			return fmt.Errorf("rentals: %w", err)
+		}
+		if u, err = s.units.Unit(ctx, l.UnitTag); err != nil {
+			return fmt.Errorf("rentals: %w", err)
+		}
+	}
+	if ev.Kind == kindLost {
+		return s.crashPoint("lost:unit")
+	}
+	if err := s.crashPoint("checkin:unit-returned"); err != nil {
+		return err
+	}
+	if u.Seq == ev.UnitSeq+1 && u.State == stations.Returned {
+		m := stations.Move{Kind: "inspected", To: ev.UnitTo, By: ev.By, Why: "check-in of lease " + l.ID,
+			Details: map[string]string{"lease": l.ID}, Check: at(ev.UnitSeq + 1)}
+		if l.Return != nil {
+			m.Details["outcome"] = string(l.Return.Outcome)
+			if l.Return.Notes != "" {
+				notes := l.Return.Notes
+				m.Condition = &notes
+			}
+		}
+		if _, err := s.units.Move(ctx, l.UnitTag, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
+			return fmt.Errorf("rentals: %w", err)
+		}
+	}
+	return s.crashPoint("checkin:unit-inspected")
+}
+
+// project writes the leases and open_leases projections of the lease's log
+// head. Like stations' projection it only moves forward and re-reads the log
+// after writing, so when two writers project different events, whoever
+// finishes last writes the latest one, and a closed lease never stays in (or
+// comes back to) open_leases.
+func (s *Service) project(ctx context.Context, id string, head eventlog.Entry[leaseEvent]) (Lease, error) {
+	for range 10 {
+		l := leaseOf(head)
+		if l.Listed {
+			stored, ok, err := s.leaseDB.lease(ctx, id)
+			if err != nil {
+				return l, err
+			}
+			if !ok || stored.Seq < l.Seq {
+				if err := s.leaseDB.putLease(ctx, l); err != nil {
+					return l, err
+				}
+			}
+		}
+		if l.Listed && l.State.Open() {
+			cur, ok, err := s.leaseDB.openOne(ctx, id)
+			if err != nil {
+				return l, err
+			}
+			if !ok || cur.Seq < l.Seq {
+				if err := s.leaseDB.putOpen(ctx, l); err != nil {
+					return l, err
+				}
+			}
+		} else if l.Listed {
+			// Only a listed lease ever had an open_leases document.
+			if err := s.leaseDB.deleteOpen(ctx, id); err != nil {
+				return l, err
+			}
+		}
+		next, err := s.leaseLg.Head(ctx, id, head.Seq)
+		if err != nil {
+			return l, fmt.Errorf("rentals: %w", err)
+		}
+		if next.Seq == head.Seq {
+			return l, nil
+		}
+		head = next
+	}
+	return leaseOf(head), nil
+}

@@ -1,0 +1,331 @@
+package rentals
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fuju/catalog"
+	"fuju/internal/valid"
+	"fuju/stations"
+)
+
+// LeaseState is where a lease is in its life (DESIGN.md, "Leases").
+type LeaseState string
+
+// Lease states. Opening is internal: a checkout between its first write and
+// the unit's move; such a lease is listed nowhere and becomes active or
+// cancelled. A lease that never became active and was cancelled lists
+// nowhere either (only its log remains, as history of the attempt).
+const (
+	LeaseOpening   LeaseState = "opening"
+	LeaseReserved  LeaseState = "reserved"
+	LeaseActive    LeaseState = "active"
+	LeaseOverdue   LeaseState = "overdue"
+	LeaseReturned  LeaseState = "returned"
+	LeaseLost      LeaseState = "lost"
+	LeaseClosed    LeaseState = "closed"
+	LeaseCancelled LeaseState = "cancelled"
+)
+
+// Open reports whether a lease in state s is kept in open_leases: it still
+// needs the desk (a unit out, or money to settle).
+func (s LeaseState) Open() bool {
+	switch s {
+	case LeaseReserved, LeaseActive, LeaseOverdue, LeaseReturned, LeaseLost:
+		return true
+	}
+	return false
+}
+
+// Out reports whether the unit is with the renter.
+func (s LeaseState) Out() bool { return s == LeaseActive || s == LeaseOverdue }
+
+// Payment methods at the desk. Online payments (Stripe) come later.
+const (
+	PayCash          = "cash"
+	PayOfflineMobile = "offline_mobile" // a transfer to the operator's account, with its reference
+	PayWaived        = "waived"
+)
+
+// Payment is money taken (or, for waived, forgiven) at the desk.
+type Payment struct {
+	Method    string `json:"method" bson:"method"`
+	AmountFen int64  `json:"amount_fen" bson:"amount_fen"`
+	Reference string `json:"reference,omitempty" bson:"reference,omitempty"`
+}
+
+// Terms is the rental agreement the renter (or their family) accepted.
+type Terms struct {
+	Version      string    `json:"version" bson:"version"`
+	AcceptedName string    `json:"accepted_name" bson:"accepted_name"`
+	AcceptedAt   time.Time `json:"accepted_at" bson:"accepted_at"`
+}
+
+// Outcome is the inspection result at check-in.
+type Outcome string
+
+// Check-in outcomes. Ok and needs_cleaning send the unit to cleaning, the rest
+// to repair; nothing is lent again uncleaned.
+const (
+	OutcomeOK            Outcome = "ok"
+	OutcomeNeedsCleaning Outcome = "needs_cleaning"
+	OutcomeNeedsRepair   Outcome = "needs_repair"
+	OutcomeDamaged       Outcome = "damaged"
+	OutcomeMissingParts  Outcome = "missing_parts"
+)
+
+// Outcomes lists every outcome.
+var Outcomes = []Outcome{OutcomeOK, OutcomeNeedsCleaning, OutcomeNeedsRepair, OutcomeDamaged, OutcomeMissingParts}
+
+// UnitState is where the unit goes after the inspection.
+func (o Outcome) UnitState() stations.State {
+	if o == OutcomeOK || o == OutcomeNeedsCleaning {
+		return stations.Cleaning
+	}
+	return stations.Repair
+}
+
+func (o Outcome) valid() bool {
+	for _, x := range Outcomes {
+		if o == x {
+			return true
+		}
+	}
+	return false
+}
+
+// Return records a check-in.
+type Return struct {
+	At         time.Time      `json:"at" bson:"at"`
+	Day        string         `json:"day" bson:"day"`
+	StationID  string         `json:"station_id" bson:"station_id"`
+	Outcome    Outcome        `json:"outcome" bson:"outcome"`
+	Notes      string         `json:"notes,omitempty" bson:"notes,omitempty"`
+	LateDays   int            `json:"late_days" bson:"late_days"`
+	LateFeeFen int64          `json:"late_fee_fen" bson:"late_fee_fen"`
+	DamageFen  int64          `json:"damage_fen" bson:"damage_fen"`
+	By         stations.Actor `json:"by" bson:"by"`
+}
+
+// SubsidyGrant is one addition to a renter's yearly subsidy total.
+type SubsidyGrant struct {
+	// Entity is the renter's year log, "<renter id>-<year>".
+	Entity    string `json:"entity" bson:"entity"`
+	Seq       int64  `json:"seq" bson:"seq"`
+	AmountFen int64  `json:"amount_fen" bson:"amount_fen"`
+}
+
+// Lease is one unit lent to one renter. It snapshots what it was made with:
+// the tier and policy version, the rate plan and quote, the terms.
+type Lease struct {
+	ID          string     `json:"id" bson:"id"`
+	State       LeaseState `json:"state" bson:"state"`
+	UnitTag     string     `json:"unit_tag" bson:"unit_tag"`
+	ProductID   string     `json:"product_id" bson:"product_id"`
+	StationID   string     `json:"station_id" bson:"station_id"`
+	OperatorID  string     `json:"operator_id" bson:"operator_id"`
+	RenterID    string     `json:"renter_id" bson:"renter_id"`
+	RenterName  string     `json:"renter_name" bson:"renter_name"`
+	RenterPhone string     `json:"renter_phone" bson:"renter_phone"`
+	Tier        Tier       `json:"tier" bson:"tier"`
+	// PolicyVersion prices the lease and its extensions; LateFees and
+	// LostAfterDays are that version's rules for the tier.
+	PolicyVersion int              `json:"policy_version" bson:"policy_version"`
+	LateFees      bool             `json:"late_fees" bson:"late_fees"`
+	LostAfterDays int              `json:"lost_after_days" bson:"lost_after_days"`
+	Rate          catalog.RatePlan `json:"rate" bson:"rate"`
+	Quote         Quote            `json:"quote" bson:"quote"`
+	// Days is the paid term, extensions included.
+	Days      int       `json:"days" bson:"days"`
+	StartedAt time.Time `json:"started_at" bson:"started_at"`
+	StartOn   string    `json:"start_on" bson:"start_on"`
+	DueOn     string    `json:"due_on" bson:"due_on"`
+	Terms     Terms     `json:"terms" bson:"terms"`
+	Payments  []Payment `json:"payments" bson:"payments"`
+	// Charged so far over the whole term (rent and extensions): the
+	// standard price, the renter's part, the subsidy.
+	StandardFen int64 `json:"standard_fen" bson:"standard_fen"`
+	RenterFen   int64 `json:"renter_fen" bson:"renter_fen"`
+	SubsidyFen  int64 `json:"subsidy_fen" bson:"subsidy_fen"`
+	// DepositFen is the deposit held (0 once returned or kept).
+	DepositFen int64 `json:"deposit_fen" bson:"deposit_fen"`
+	// BalanceFen is the ledger's balance once every planned entry is
+	// written; LedgerSeq the number of planned entries.
+	BalanceFen int64          `json:"balance_fen" bson:"balance_fen"`
+	LedgerSeq  int64          `json:"ledger_seq" bson:"ledger_seq"`
+	Grants     []SubsidyGrant `json:"grants,omitempty" bson:"grants,omitempty"`
+	Extensions int            `json:"extensions" bson:"extensions"`
+	Return     *Return        `json:"return,omitempty" bson:"return,omitempty"`
+	ClosedAt   time.Time      `json:"closed_at,omitempty" bson:"closed_at,omitempty"`
+	// EndReason says why a lease ended: returned, lost, or for a cancelled
+	// one the cause (unit_unavailable, abandoned).
+	EndReason string         `json:"end_reason,omitempty" bson:"end_reason,omitempty"`
+	By        stations.Actor `json:"by" bson:"by"`
+	// Listed is set once the lease is real (the unit was handed over):
+	// only listed leases are projected into leases and open_leases.
+	Listed    bool      `json:"-" bson:"listed"`
+	Seq       int64     `json:"seq" bson:"-"`
+	CreatedAt time.Time `json:"created_at" bson:"created_at"`
+	UpdatedAt time.Time `json:"updated_at" bson:"updated_at"`
+}
+
+// DaysOverdue returns how many days past its due date the lease is on day.
+func (l Lease) DaysOverdue(day time.Time) int {
+	return max(daysBetween(l.DueOn, Date(day)), 0)
+}
+
+// LeaseChange is one entry of a lease's history.
+type LeaseChange struct {
+	Seq  int64          `json:"seq"`
+	At   time.Time      `json:"at"`
+	Kind string         `json:"kind"`
+	From LeaseState     `json:"from"`
+	To   LeaseState     `json:"to"`
+	By   stations.Actor `json:"by"`
+	Why  string         `json:"why,omitempty"`
+}
+
+// CheckoutRequest is a desk checkout: a unit handed to a renter now.
+type CheckoutRequest struct {
+	UnitTag  string `json:"unit_tag"`
+	RenterID string `json:"renter_id"`
+	// Days, or DueOn (YYYY-MM-DD) from which the days are counted. The due
+	// date moves to the station's next open day.
+	Days         int       `json:"days"`
+	DueOn        string    `json:"due_on"`
+	Payments     []Payment `json:"payments"`
+	TermsVersion string    `json:"terms_version"`
+	AcceptedName string    `json:"accepted_name"`
+	// StationID is the desk's station.
+	StationID string `json:"station_id"`
+}
+
+// CheckinRequest is a desk check-in with its inspection.
+type CheckinRequest struct {
+	UnitTag string `json:"unit_tag"`
+	// StationID is the desk's station: any station of the lease's operator.
+	StationID string  `json:"station_id"`
+	Outcome   Outcome `json:"outcome"`
+	Notes     string  `json:"notes"`
+	// DamageFen is what staff charge for damage or missing parts.
+	DamageFen int64 `json:"damage_fen"`
+	// Payments settle charges beyond the deposit.
+	Payments []Payment `json:"payments"`
+	// RefundMethod pays back what the renter is owed: cash or
+	// offline_mobile (with RefundReference).
+	RefundMethod    string `json:"refund_method"`
+	RefundReference string `json:"refund_reference"`
+}
+
+// OpenLease is the summary of an open lease that desk lists show.
+type OpenLease struct {
+	ID          string     `json:"id"`
+	State       LeaseState `json:"state"`
+	UnitTag     string     `json:"unit_tag"`
+	ProductID   string     `json:"product_id"`
+	StationID   string     `json:"station_id"`
+	OperatorID  string     `json:"operator_id"`
+	RenterID    string     `json:"renter_id"`
+	RenterName  string     `json:"renter_name"`
+	RenterPhone string     `json:"renter_phone"`
+	Tier        Tier       `json:"tier"`
+	DueOn       string     `json:"due_on"`
+	BalanceFen  int64      `json:"balance_fen"`
+	// ReturnStationID is where a returned lease's unit came back.
+	ReturnStationID string `json:"return_station_id,omitempty"`
+	// DaysOverdue is filled by Overdue and Queues.
+	DaysOverdue int `json:"days_overdue,omitempty"`
+}
+
+// Queues is a station desk's work for a day.
+type Queues struct {
+	StationID string `json:"station_id"`
+	Day       string `json:"day"`
+	// Pickups are reservations to hand over (none until online reservations
+	// exist).
+	Pickups   []OpenLease `json:"pickups"`
+	DueToday  []OpenLease `json:"due_today"`
+	Overdue   []OpenLease `json:"overdue"`
+	Unsettled []OpenLease `json:"unsettled"`
+	// Units waiting for work at the station, and units travelling.
+	Returned     []stations.Unit `json:"returned"`
+	Cleaning     []stations.Unit `json:"cleaning"`
+	Repair       []stations.Unit `json:"repair"`
+	InTransitIn  []stations.Unit `json:"in_transit_in"`
+	InTransitOut []stations.Unit `json:"in_transit_out"`
+}
+
+// checkPayments validates payments that must total exactly dueFen.
+// offline_mobile needs a reference; waived is allowed only when nothing is
+// due, with amount 0.
+func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
+	var sum int64
+	for _, p := range ps {
+		switch p.Method {
+		case PayCash, PayOfflineMobile:
+			if p.AmountFen <= 0 {
+				e.Add(field, "amount", "each payment must be more than 0 fen")
+				return
+			}
+			if p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "" {
+				e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
+				return
+			}
+		case PayWaived:
+			if dueFen != 0 || p.AmountFen != 0 {
+				e.Add(field, "waived", "waived is only for when nothing is due, with amount 0")
+				return
+			}
+		default:
+			e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
+			return
+		}
+		if len(p.Reference) > 100 {
+			e.Add(field, "reference", "a reference must be at most 100 characters")
+			return
+		}
+		sum += p.AmountFen
+	}
+	if sum != dueFen {
+		e.Addf(field, "total", "must total exactly %d fen (¥%s), not %d", dueFen, yuan(dueFen), sum)
+	}
+}
+
+// checkSettlement validates payments toward a balance: at most the balance;
+// waived forgives an amount (a waiver entry).
+func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int64) {
+	var sum int64
+	for _, p := range ps {
+		switch p.Method {
+		case PayCash, PayOfflineMobile, PayWaived:
+		default:
+			e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
+			return
+		}
+		if p.AmountFen <= 0 {
+			e.Add(field, "amount", "each payment must be more than 0 fen")
+			return
+		}
+		if p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "" {
+			e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
+			return
+		}
+		if len(p.Reference) > 100 {
+			e.Add(field, "reference", "a reference must be at most 100 characters")
+			return
+		}
+		sum += p.AmountFen
+	}
+	if sum > max(balanceFen, 0) {
+		e.Addf(field, "total", "must total at most the %d fen (¥%s) owed, not %d", max(balanceFen, 0), yuan(max(balanceFen, 0)), sum)
+	}
+}
+
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
+}

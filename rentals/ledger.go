@@ -1,0 +1,138 @@
+package rentals
+
+import (
+	"fuju/stations"
+)
+
+// The ledger of a lease is one log (eventlog kind "ledger", entity = lease
+// id) of typed entries in integer fen. Its rules:
+//
+//	balance = debits − credits = what the renter still owes the operator
+//	          (negative: what the operator owes back).
+//
+//	debits   rent, extension, late_fee, damage, lost, deposit (the deposit
+//	         asked), refund (money paid back to the renter)
+//	credits  payment (method, reference), subsidy (what the city owes the
+//	         operator for this renter), waiver (a charge the operator
+//	         forgave), deposit_return (at check-in or loss the held deposit
+//	         goes back to the renter's account)
+//
+// Examples (tested): a standard 30-day lease is rent 9000 + deposit 30000 −
+// payment 39000 = 0; low_income is rent 9000 − subsidy 7200 − payment 1800 =
+// 0; a check-in with damage 5000 adds damage 5000 − deposit_return 30000 +
+// refund 25000 = 0, and the lease closes. A lease closes only at balance zero.
+// A lost unit adds deposit_return and an equal lost charge: the deposit is
+// kept.
+//
+// Entries are written only from plans recorded in lease events: each event
+// that moves money lists its entries and the sequence number of the first
+// (LedgerFrom); the lease log serialises events, so plans never overlap, and
+// writing a plan again after a crash skips the numbers already taken and never
+// duplicates an entry.
+
+// EntryKind is the type of a ledger entry.
+type EntryKind string
+
+// Debits.
+const (
+	EntryRent      EntryKind = "rent"
+	EntryExtension EntryKind = "extension"
+	EntryLateFee   EntryKind = "late_fee"
+	EntryDamage    EntryKind = "damage"
+	EntryLost      EntryKind = "lost"
+	EntryDeposit   EntryKind = "deposit"
+	EntryRefund    EntryKind = "refund"
+)
+
+// Credits.
+const (
+	EntryPayment       EntryKind = "payment"
+	EntrySubsidy       EntryKind = "subsidy"
+	EntryWaiver        EntryKind = "waiver"
+	EntryDepositReturn EntryKind = "deposit_return"
+)
+
+// Debit reports whether entries of kind k add to what the renter owes.
+func (k EntryKind) Debit() bool {
+	switch k {
+	case EntryRent, EntryExtension, EntryLateFee, EntryDamage, EntryLost, EntryDeposit, EntryRefund:
+		return true
+	}
+	return false
+}
+
+// Valid reports whether k is a known kind.
+func (k EntryKind) Valid() bool {
+	switch k {
+	case EntryPayment, EntrySubsidy, EntryWaiver, EntryDepositReturn:
+		return true
+	}
+	return k.Debit()
+}
+
+// Signed returns the entry's effect on the balance.
+func (e LedgerEntry) Signed() int64 {
+	if e.Kind.Debit() {
+		return e.AmountFen
+	}
+	return -e.AmountFen
+}
+
+// LedgerEntry is one line of a lease's ledger. Every entry carries who it
+// concerns, so subsidy claims (operator, station, renter, tier, policy version,
+// day) can be reported from the entries alone.
+type LedgerEntry struct {
+	Seq       int64     `json:"seq" bson:"-"`
+	Kind      EntryKind `json:"kind" bson:"kind"`
+	AmountFen int64     `json:"amount_fen" bson:"amount_fen"`
+	// Method and Reference describe a payment or refund: cash,
+	// offline_mobile (with the transfer's reference), waived.
+	Method        string         `json:"method,omitempty" bson:"method,omitempty"`
+	Reference     string         `json:"reference,omitempty" bson:"reference,omitempty"`
+	Note          string         `json:"note,omitempty" bson:"note,omitempty"`
+	LeaseID       string         `json:"lease_id" bson:"lease_id"`
+	OperatorID    string         `json:"operator_id" bson:"operator_id"`
+	StationID     string         `json:"station_id" bson:"station_id"`
+	RenterID      string         `json:"renter_id" bson:"renter_id"`
+	Tier          Tier           `json:"tier" bson:"tier"`
+	PolicyVersion int            `json:"policy_version" bson:"policy_version"`
+	Day           string         `json:"day" bson:"day"`
+	By            stations.Actor `json:"by" bson:"by"`
+}
+
+// Ledger is a lease's entries and their balance.
+type Ledger struct {
+	LeaseID    string        `json:"lease_id"`
+	Entries    []LedgerEntry `json:"entries"`
+	DebitsFen  int64         `json:"debits_fen"`
+	CreditsFen int64         `json:"credits_fen"`
+	BalanceFen int64         `json:"balance_fen"`
+	// Complete is false while a desk operation's entries are still being
+	// written (or wait for the reconciler).
+	Complete bool `json:"complete"`
+}
+
+// Balance sums entries: debits − credits.
+func Balance(entries []LedgerEntry) int64 {
+	var b int64
+	for _, e := range entries {
+		b += e.Signed()
+	}
+	return b
+}
+
+func newLedger(leaseID string, entries []LedgerEntry, complete bool) Ledger {
+	l := Ledger{LeaseID: leaseID, Entries: entries, Complete: complete}
+	if l.Entries == nil {
+		l.Entries = []LedgerEntry{}
+	}
+	for _, e := range entries {
+		if e.Kind.Debit() {
+			l.DebitsFen += e.AmountFen
+		} else {
+			l.CreditsFen += e.AmountFen
+		}
+	}
+	l.BalanceFen = l.DebitsFen - l.CreditsFen
+	return l
+}

@@ -1,0 +1,147 @@
+package rentals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"fuju/catalog"
+	"fuju/internal/eventlog"
+	"fuju/stations"
+)
+
+// unitMover is what the desk needs from the stations package: units read and
+// moved through their log (the unit's log is what makes a checkout exclusive),
+// stations for hours and tenancy, and the units at a station for the queues.
+// *stations.Service satisfies it.
+type unitMover interface {
+	Unit(ctx context.Context, tag string) (stations.Unit, error)
+	Move(ctx context.Context, tag string, m stations.Move) (stations.Unit, error)
+	Station(ctx context.Context, id string) (stations.Station, error)
+	UnitsAt(ctx context.Context, stationID string) ([]stations.Unit, error)
+}
+
+// productSource looks products up for their rate plans; *catalog.Service
+// satisfies it (from its in-process read model).
+type productSource interface {
+	Lookup(id string) (catalog.Product, bool)
+}
+
+// Service runs renters, tiers, leases and the ledger.
+type Service struct {
+	units    unitMover
+	products productSource
+	policies *Policies
+	seal     *sealer
+	logger   *slog.Logger
+	now      func() time.Time
+	// crash, when set by tests, is called between the writes of a flow;
+	// returning an error abandons the flow there, as a crash would.
+	crash func(point string) error
+
+	renters  *renterStore
+	leaseDB  *leaseStore
+	renterLg *eventlog.Log[renterEvent]
+	access   *eventlog.Log[Access]
+	leaseLg  *eventlog.Log[leaseEvent]
+	ledger   *eventlog.Log[LedgerEntry]
+	subsidy  *eventlog.Log[subsidyEvent]
+}
+
+// NewService returns the rentals service storing in db. units is the
+// stations service, products the catalog, idKey the 32-byte AES-256 key that
+// seals renters' ID numbers (keep it outside the database).
+func NewService(db *mongo.Database, units unitMover, products productSource, policies *Policies, idKey []byte, logger *slog.Logger) (*Service, error) {
+	seal, err := newSealer(idKey)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Service{
+		units:    units,
+		products: products,
+		policies: policies,
+		seal:     seal,
+		logger:   logger,
+		now:      func() time.Time { return time.Now().UTC() },
+		renters:  newRenterStore(db),
+		leaseDB:  newLeaseStore(db),
+		renterLg: eventlog.New[renterEvent](db, "renter"),
+		access:   eventlog.New[Access](db, "renter_access"),
+		leaseLg:  eventlog.New[leaseEvent](db, "lease"),
+		ledger:   eventlog.New[LedgerEntry](db, "ledger"),
+		subsidy:  eventlog.New[subsidyEvent](db, "subsidy"),
+	}, nil
+}
+
+// Init creates the collections, so the embedded engine's _id index (db.Tune)
+// covers them before the first write.
+func (s *Service) Init(ctx context.Context) error {
+	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy} {
+		if err := l.Init(ctx); err != nil {
+			return fmt.Errorf("rentals: %w", err)
+		}
+	}
+	for _, c := range append(s.renters.collections(), s.leaseDB.collections()...) {
+		err := c.Database().CreateCollection(ctx, c.Name())
+		var ce mongo.CommandError
+		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) { // NamespaceExists
+			return fmt.Errorf("rentals: create %s: %w", c.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) crashPoint(point string) error {
+	if s.crash == nil {
+		return nil
+	}
+	return s.crash(point)
+}
+
+// lastEntry returns the latest event of an entity whose sequence numbers have
+// no gaps, in O(log n) lookups by _id: it doubles the probe until a miss, then
+// bisects. Logs that grow without a projection to remember their head (the
+// access log, the yearly subsidy totals) use it instead of eventlog's linear
+// Head.
+func lastEntry[E any](ctx context.Context, l *eventlog.Log[E], entity string) (eventlog.Entry[E], error) {
+	var last eventlog.Entry[E]
+	lo, step, hi := int64(0), int64(1), int64(-1)
+	for hi < 0 {
+		e, ok, err := l.Get(ctx, entity, lo+step)
+		if err != nil {
+			return last, err
+		}
+		if ok {
+			lo, last = lo+step, e
+			step *= 2
+		} else {
+			hi = lo + step
+		}
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		e, ok, err := l.Get(ctx, entity, mid)
+		if err != nil {
+			return last, err
+		}
+		if ok {
+			lo, last = mid, e
+		} else {
+			hi = mid
+		}
+	}
+	return last, nil
+}
+
+// today returns the service's current time and its city date.
+func (s *Service) today() (time.Time, string) {
+	now := s.now()
+	return now, Date(now)
+}

@@ -1,0 +1,1122 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/internal/valid"
+	"fuju/media"
+	"fuju/rentals"
+	"fuju/stations"
+	"fuju/web/auth"
+)
+
+// TermsVersion names the rental terms renters accept at check-out; the text is
+// in the messages (staff.terms.*). Change it whenever the text changes.
+const TermsVersion = "2026-11"
+
+const deskCookie = "fuju_desk"
+
+// deskStations are the stations the caller can work at: a staff member's own,
+// an operator admin's or token's every active station of the operator.
+func (s *Server) deskStations(c *gin.Context) []stations.Station {
+	scope := scopeOf(c)
+	var out []stations.Station
+	for _, st := range s.stations.Index().Stations() {
+		if scope.Station(st.OperatorID, st.ID) && !scope.Platform {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// deskStation is the station this desk works at: the one asked for (query,
+// form or JSON), else the one remembered in a cookie, else the caller's first.
+// A station outside the caller's scope is not found.
+func (s *Server) deskStation(c *gin.Context, asked string) (stations.Station, error) {
+	mine := s.deskStations(c)
+	if len(mine) == 0 {
+		return stations.Station{}, fmt.Errorf("web: no station to work at: %w", errForbidden)
+	}
+	if asked == "" {
+		if v, err := c.Cookie(deskCookie); err == nil {
+			asked = v
+		}
+	}
+	for _, st := range mine {
+		if st.ID == asked {
+			return st, nil
+		}
+	}
+	if asked != "" && c.Query("station") != "" {
+		return stations.Station{}, fmt.Errorf("web: station %s: %w", asked, errNotFound)
+	}
+	return mine[0], nil
+}
+
+func (s *Server) productName(b *base, id string) string {
+	if p, ok := s.catalog.Lookup(id); ok {
+		return b.Tx(p.Name)
+	}
+	return id
+}
+
+// yuanToFen parses an amount typed in yuan ("12", "12.5", "12.50").
+func amountFen(field, v string) (int64, error) {
+	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "¥"))
+	if v == "" {
+		return 0, nil
+	}
+	whole, frac, _ := strings.Cut(v, ".")
+	if len(frac) > 2 {
+		return 0, valid.Field(field, "format", "at most two decimals")
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	y, err1 := strconv.ParseInt(whole, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if err1 != nil || err2 != nil || y < 0 || y > 10_000_000 {
+		return 0, valid.Field(field, "format", "must be an amount in yuan such as 12.50")
+	}
+	return y*100 + f, nil
+}
+
+// ---- JSON API (staff session, operator admin, or a token with the desk scope)
+
+type deskRenterRequest struct {
+	Name             string          `json:"name"`
+	Phone            string          `json:"phone"`
+	IDNumber         string          `json:"id_number"`
+	Address          string          `json:"address"`
+	Age              int             `json:"age"`
+	MobilityNeeds    string          `json:"mobility_needs"`
+	EmergencyContact rentals.Contact `json:"emergency_contact"`
+	StationID        string          `json:"station_id"`
+}
+
+func (s *Server) registerRenterAPI(c *gin.Context) error {
+	var req deskRenterRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.deskStation(c, req.StationID)
+	if err != nil {
+		return err
+	}
+	r, err := s.rentals.RegisterRenter(c.Request.Context(), scopeOf(c), rentals.Renter{Name: req.Name, Phone: req.Phone,
+		IDNumber: req.IDNumber, Address: req.Address, Age: req.Age, MobilityNeeds: req.MobilityNeeds,
+		EmergencyContact: req.EmergencyContact, HomeStationID: st.ID, HomeOperatorID: st.OperatorID}, actorOf(c))
+	if err != nil {
+		return err
+	}
+	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, r, "id_number_masked")
+	c.JSON(http.StatusCreated, r)
+	return nil
+}
+
+func (s *Server) findRenterAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only("phone")
+	phone := p.str("phone", 30)
+	if phone == "" {
+		p.errs.Add("phone", "required", "is required")
+	}
+	if err := p.err(); err != nil {
+		return err
+	}
+	r, err := s.rentals.RenterByPhone(c.Request.Context(), scopeOf(c), phone, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, whole([]rentals.Renter{r}))
+	return nil
+}
+
+func (s *Server) showRenterAPI(c *gin.Context) error {
+	r, err := s.rentals.Renter(c.Request.Context(), scopeOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, r)
+	return nil
+}
+
+// tierForm is a tier verification; the proof photo comes as a multipart file
+// "proof_photo" (pages and API) and is stored in the private media area.
+type tierForm struct {
+	Tier        string `json:"tier" form:"tier"`
+	ProofType   string `json:"proof_type" form:"proof_type"`
+	ProofNumber string `json:"proof_number" form:"proof_number"`
+	ExpiresOn   string `json:"expires_on" form:"expires_on"`
+	Note        string `json:"note" form:"note"`
+}
+
+// readTierForm reads a tier verification from JSON or a multipart form, and
+// stores the proof photo privately when there is one.
+func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, error) {
+	var f tierForm
+	var photo []byte
+	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	switch mt {
+	case "application/json":
+		if err := bindJSON(c, &f); err != nil {
+			return rentals.TierProof{}, err
+		}
+	case "multipart/form-data":
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.media.Pipeline().MaxBytes+64<<10)
+		if err := c.Request.ParseMultipartForm(1 << 20); err != nil {
+			return rentals.TierProof{}, uploadReadError(err)
+		}
+		f = tierForm{Tier: c.Request.FormValue("tier"), ProofType: c.Request.FormValue("proof_type"),
+			ProofNumber: c.Request.FormValue("proof_number"), ExpiresOn: c.Request.FormValue("expires_on"), Note: c.Request.FormValue("note")}
+		if file, _, err := c.Request.FormFile("proof_photo"); err == nil {
+			photo, err = io.ReadAll(file)
+			file.Close()
+			if err != nil {
+				return rentals.TierProof{}, uploadReadError(err)
+			}
+		}
+	default:
+		return rentals.TierProof{}, fmt.Errorf("web: %w", errUnsupportedMedia)
+	}
+	p := rentals.TierProof{Tier: rentals.Tier(f.Tier), ProofType: f.ProofType, ProofNumber: f.ProofNumber, ExpiresOn: f.ExpiresOn, Note: f.Note}
+	if len(photo) > 0 {
+		saved, err := s.media.SavePhoto(c.Request.Context(), media.Private, bytes.NewReader(photo))
+		if err != nil {
+			return rentals.TierProof{}, err
+		}
+		p.ProofPhotoKey = media.VariantKey(saved.Hash, saved.Variants[len(saved.Variants)-1].Width)
+	}
+	return p, nil
+}
+
+func (s *Server) verifyTierAPI(c *gin.Context) error {
+	proof, err := s.readTierForm(c)
+	if err != nil {
+		return err
+	}
+	before, _ := s.rentals.Renter(c.Request.Context(), scopeOf(c), c.Param("id"))
+	r, err := s.rentals.VerifyTier(c.Request.Context(), scopeOf(c), c.Param("id"), proof, actorOf(c))
+	if err != nil {
+		return err
+	}
+	s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, before.TierStatus, r.TierStatus, "proof.proof_number")
+	c.JSON(http.StatusOK, r)
+	return nil
+}
+
+func (s *Server) staffQuoteAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only("unit", "renter", "days", "tier")
+	tag := p.str("unit", 30)
+	renter := p.str("renter", 64)
+	days, ok := p.integer("days", 1, rentals.MaxDays)
+	if !ok && p.v.Get("days") == "" {
+		p.errs.Add("days", "required", "is required")
+	}
+	if tag == "" {
+		p.errs.Add("unit", "required", "is required")
+	}
+	tier := rentals.Tier(p.str("tier", 20))
+	if err := p.err(); err != nil {
+		return err
+	}
+	u, err := s.stations.UnitInScope(c.Request.Context(), scopeOf(c), tag)
+	if err != nil {
+		return err
+	}
+	q, err := s.rentals.QuoteFor(c.Request.Context(), scopeOf(c), rentals.QuoteRequest{RenterID: renter, Tier: tier,
+		ProductID: u.ProductID, Days: int(days), Day: s.now()})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, q)
+	return nil
+}
+
+type checkoutAPIRequest struct {
+	Unit         string            `json:"unit"`
+	RenterID     string            `json:"renter_id"`
+	Days         int               `json:"days"`
+	DueOn        string            `json:"due_on"`
+	Payments     []rentals.Payment `json:"payments"`
+	TermsVersion string            `json:"terms_version"`
+	AcceptedName string            `json:"accepted_name"`
+	StationID    string            `json:"station_id"`
+}
+
+func (s *Server) checkoutAPI(c *gin.Context) error {
+	var req checkoutAPIRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.deskStation(c, req.StationID)
+	if err != nil {
+		return err
+	}
+	l, err := s.rentals.Checkout(c.Request.Context(), scopeOf(c), rentals.CheckoutRequest{UnitTag: req.Unit, RenterID: req.RenterID,
+		Days: req.Days, DueOn: req.DueOn, Payments: req.Payments, TermsVersion: req.TermsVersion, AcceptedName: req.AcceptedName,
+		StationID: st.ID}, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, l)
+	return nil
+}
+
+type checkinAPIRequest struct {
+	Unit            string            `json:"unit"`
+	Outcome         string            `json:"outcome"`
+	Notes           string            `json:"notes"`
+	DamageFen       int64             `json:"damage_fen"`
+	Payments        []rentals.Payment `json:"payments"`
+	RefundMethod    string            `json:"refund_method"`
+	RefundReference string            `json:"refund_reference"`
+	StationID       string            `json:"station_id"`
+}
+
+func (s *Server) checkinAPI(c *gin.Context) error {
+	var req checkinAPIRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.deskStation(c, req.StationID)
+	if err != nil {
+		return err
+	}
+	l, err := s.rentals.Checkin(c.Request.Context(), scopeOf(c), rentals.CheckinRequest{UnitTag: req.Unit, StationID: st.ID,
+		Outcome: rentals.Outcome(req.Outcome), Notes: req.Notes, DamageFen: req.DamageFen, Payments: req.Payments,
+		RefundMethod: req.RefundMethod, RefundReference: req.RefundReference}, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+// unitView is a unit with its history and open lease, as the desk shows it.
+type unitView struct {
+	stations.Unit
+	ProductName stations.Text           `json:"product_name"`
+	History     []stations.HistoryEntry `json:"history"`
+	Lease       *rentals.Lease          `json:"lease,omitempty"`
+}
+
+func (s *Server) unitView(ctx context.Context, scope stations.Scope, tag string) (unitView, error) {
+	u, err := s.stations.UnitInScope(ctx, scope, tag)
+	if err != nil {
+		return unitView{}, err
+	}
+	v := unitView{Unit: u}
+	if p, ok := s.catalog.Lookup(u.ProductID); ok {
+		v.ProductName = p.Name
+	}
+	if v.History, err = s.stations.History(ctx, u.Tag); err != nil {
+		return unitView{}, err
+	}
+	if u.LeaseID != "" {
+		if l, err := s.rentals.Lease(ctx, scope, u.LeaseID); err == nil {
+			v.Lease = &l
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) showUnitAPI(c *gin.Context) error {
+	v, err := s.unitView(c.Request.Context(), scopeOf(c), c.Param("tag"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+type unitActionRequest struct {
+	Method    string   `json:"method"`
+	Checklist []string `json:"checklist"`
+	Notes     string   `json:"notes"`
+	Issue     string   `json:"issue"`
+	CostFen   int64    `json:"cost_fen"`
+	Reason    string   `json:"reason"`
+	ToStation string   `json:"to_station"`
+	StationID string   `json:"station_id"`
+}
+
+// unitAction runs one desk action on a unit; the same code serves the API
+// and the pages.
+func (s *Server) unitAction(c *gin.Context, action, tag string, req unitActionRequest) (stations.Unit, error) {
+	ctx, scope, by := c.Request.Context(), scopeOf(c), actorOf(c)
+	before, _ := s.stations.UnitInScope(ctx, scope, tag)
+	var u stations.Unit
+	var err error
+	switch action {
+	case "clean":
+		u, err = s.stations.Clean(ctx, scope, tag, stations.CleaningRecord{Method: req.Method, Checklist: req.Checklist, Notes: req.Notes}, by)
+	case "repair":
+		u, err = s.stations.SendToRepair(ctx, scope, tag, req.Issue, by)
+	case "repaired":
+		u, err = s.stations.Repaired(ctx, scope, tag, req.Notes, req.CostFen, by)
+	case "retire":
+		u, err = s.stations.RetireUnit(ctx, scope, tag, req.Reason, by)
+	case "transfer":
+		u, err = s.stations.Transfer(ctx, scope, tag, req.ToStation, req.Reason, by)
+	case "receive":
+		var st stations.Station
+		if st, err = s.deskStation(c, req.StationID); err == nil {
+			u, err = s.stations.Receive(ctx, scope, tag, st.ID, by)
+		}
+	default:
+		return stations.Unit{}, errNotFound
+	}
+	if err != nil {
+		return stations.Unit{}, err
+	}
+	s.audit(c, u.OperatorID, "unit."+action, "unit/"+u.Tag, before, u)
+	return u, nil
+}
+
+func (s *Server) unitActionAPI(c *gin.Context) error {
+	var req unitActionRequest
+	if c.Request.ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	u, err := s.unitAction(c, c.Param("action"), c.Param("tag"), req)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, u)
+	return nil
+}
+
+// leaseView is a lease with its ledger and history.
+type leaseView struct {
+	rentals.Lease
+	Ledger  rentals.Ledger        `json:"ledger"`
+	History []rentals.LeaseChange `json:"history"`
+}
+
+func (s *Server) leaseView(ctx context.Context, scope stations.Scope, id string) (leaseView, error) {
+	l, err := s.rentals.Lease(ctx, scope, id)
+	if err != nil {
+		return leaseView{}, err
+	}
+	v := leaseView{Lease: l}
+	if v.Ledger, err = s.rentals.Ledger(ctx, scope, id); err != nil {
+		return leaseView{}, err
+	}
+	if v.History, err = s.rentals.LeaseHistory(ctx, scope, id); err != nil {
+		return leaseView{}, err
+	}
+	return v, nil
+}
+
+func (s *Server) showLeaseAPI(c *gin.Context) error {
+	v, err := s.leaseView(c.Request.Context(), scopeOf(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, v)
+	return nil
+}
+
+type extendRequest struct {
+	Days     int               `json:"days"`
+	Payments []rentals.Payment `json:"payments"`
+}
+
+func (s *Server) extendLeaseAPI(c *gin.Context) error {
+	var req extendRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	l, err := s.rentals.Extend(c.Request.Context(), scopeOf(c), c.Param("id"), req.Days, req.Payments, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) lostLeaseAPI(c *gin.Context) error {
+	l, err := s.rentals.DeclareLost(c.Request.Context(), scopeOf(c), c.Param("id"), actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+type settleRequest struct {
+	Payments []rentals.Payment `json:"payments"`
+}
+
+func (s *Server) settleLeaseAPI(c *gin.Context) error {
+	var req settleRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	l, err := s.rentals.SettleLease(c.Request.Context(), scopeOf(c), c.Param("id"), req.Payments, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+func (s *Server) queuesAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only("station")
+	if err := p.err(); err != nil {
+		return err
+	}
+	st, err := s.deskStation(c, c.Query("station"))
+	if err != nil {
+		return err
+	}
+	q, err := s.rentals.Queues(c.Request.Context(), scopeOf(c), st.ID, s.now())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, q)
+	return nil
+}
+
+// ---- Pages
+
+type deskBase struct {
+	base
+	Station  stations.Station
+	Stations []stations.Station
+}
+
+func (s *Server) deskBase(c *gin.Context, title string) (deskBase, error) {
+	d := deskBase{base: s.base(c, title, "console"), Stations: s.deskStations(c)}
+	st, err := s.deskStation(c, c.Query("station"))
+	if err != nil {
+		return d, err
+	}
+	if c.Query("station") != "" {
+		s.setCookie(c, deskCookie, st.ID, 30*24*3600)
+	}
+	d.Station = st
+	return d, nil
+}
+
+// StationName names a station of the city.
+func (b *base) StationName(id string) string {
+	if st, ok := b.srv.stations.Index().Station(id); ok {
+		return b.Tx(st.Name)
+	}
+	return id
+}
+
+// ProductName names a product.
+func (b *base) ProductName(id string) string { return b.srv.productName(b, id) }
+
+// Date formats a time as a city date and time.
+func (b *base) Date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(stations.Local).Format("2006-01-02 15:04")
+}
+
+type staffHome struct {
+	deskBase
+	Queues rentals.Queues
+	// ScanError says why the last scanned tag was not found.
+	ScanError string
+	Tag       string
+}
+
+func (s *Server) showStaffHome(c *gin.Context) error {
+	d, err := s.deskBase(c, "staff.title")
+	if err != nil {
+		return err
+	}
+	p := staffHome{deskBase: d}
+	if p.Queues, err = s.rentals.Queues(c.Request.Context(), scopeOf(c), d.Station.ID, s.now()); err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if code := c.Query("scan_error"); code != "" {
+		p.ScanError, p.Tag, status = p.T("staff.scan.notfound"), c.Query("unit"), http.StatusNotFound
+	}
+	return s.render(c, status, "staff_home", &p)
+}
+
+// scan takes a typed or scanned tag to the unit's page.
+func (s *Server) scan(c *gin.Context) error {
+	tag := stations.NormalizeTag(c.Query("unit"))
+	if _, err := s.stations.UnitInScope(c.Request.Context(), scopeOf(c), tag); err != nil {
+		if errors.Is(err, stations.ErrNotFound) || errors.Is(err, valid.ErrInvalid) {
+			c.Redirect(http.StatusSeeOther, "/staff?scan_error=1&unit="+url.QueryEscape(tag))
+			return nil
+		}
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, "/staff/units/"+url.PathEscape(tag))
+	return nil
+}
+
+type staffUnitPage struct {
+	deskBase
+	Unit      unitView
+	Form      form
+	Action    string
+	Methods   []string
+	Checklist []string
+	Targets   []stations.Station
+}
+
+func (s *Server) staffUnitPage(c *gin.Context, status int, p *staffUnitPage) error {
+	d, err := s.deskBase(c, "staff.unit.title")
+	if err != nil {
+		return err
+	}
+	p.deskBase = d
+	if p.Unit, err = s.unitView(c.Request.Context(), scopeOf(c), c.Param("tag")); err != nil {
+		return err
+	}
+	p.Title = p.Unit.Tag
+	p.Methods, p.Checklist = stations.CleaningMethods, stations.CleaningChecklist
+	for _, st := range s.stations.Index().Stations() {
+		if st.OperatorID == p.Unit.OperatorID && st.ID != p.Unit.StationID {
+			p.Targets = append(p.Targets, st)
+		}
+	}
+	return s.render(c, status, "staff_unit", p)
+}
+
+func (s *Server) showStaffUnit(c *gin.Context) error {
+	return s.staffUnitPage(c, http.StatusOK, &staffUnitPage{})
+}
+
+// unitActionPage runs a desk action from the unit page's forms.
+func (s *Server) unitActionPage(c *gin.Context) error {
+	f := newForm(c)
+	action := c.Param("action")
+	cost, err := amountFen("cost", f.Get("cost"))
+	if err == nil {
+		_, err = s.unitAction(c, action, c.Param("tag"), unitActionRequest{Method: f.Get("method"),
+			Checklist: f.Values["checklist"], Notes: f.Get("notes"), Issue: f.Get("issue"), CostFen: cost,
+			Reason: f.Get("reason"), ToStation: f.Get("to_station"), StationID: f.Get("station_id")})
+	}
+	if err != nil {
+		if f.fail(err, "method", "checklist", "issue", "cost", "reason", "to_station") {
+			return s.staffUnitPage(c, http.StatusBadRequest, &staffUnitPage{Form: f, Action: action})
+		}
+		return err
+	}
+	s.flash(c, "staff.done."+action)
+	c.Redirect(http.StatusSeeOther, "/staff/units/"+url.PathEscape(stations.NormalizeTag(c.Param("tag"))))
+	return nil
+}
+
+type checkoutPage struct {
+	deskBase
+	Unit    unitView
+	Renter  *rentals.Renter
+	Quote   *rentals.Quote
+	Days    int
+	DueOn   string
+	Form    form
+	Lookup  form
+	Found   []rentals.Renter
+	Phone   string
+	Methods []string
+	Terms   string
+	// Tiers for a renter registered here now.
+	RegisterForm form
+}
+
+// checkoutPage builds the check-out screens: 1) find or register the renter,
+// 2) term, quote, payment and acceptance; the third is the lease page.
+func (s *Server) checkoutPage(c *gin.Context, status int, p *checkoutPage) error {
+	ctx, scope := c.Request.Context(), scopeOf(c)
+	d, err := s.deskBase(c, "staff.checkout.title")
+	if err != nil {
+		return err
+	}
+	p.deskBase = d
+	tag := c.Query("unit")
+	if tag == "" {
+		tag = p.Form.Get("unit")
+	}
+	if p.Unit, err = s.unitView(ctx, scope, tag); err != nil {
+		return err
+	}
+	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile, rentals.PayWaived}
+	p.Terms = TermsVersion
+	renterID := c.Query("renter")
+	if renterID == "" {
+		renterID = p.Form.Get("renter_id")
+	}
+	if renterID != "" {
+		r, err := s.rentals.Renter(ctx, scope, renterID)
+		if err != nil {
+			return err
+		}
+		p.Renter = &r
+		if p.Days == 0 {
+			p.Days = 30
+			if d, err := strconv.Atoi(c.Query("days")); err == nil && d > 0 && d <= rentals.MaxDays {
+				p.Days = d
+			}
+		}
+		if q, err := s.rentals.QuoteFor(ctx, scope, rentals.QuoteRequest{RenterID: r.ID, ProductID: p.Unit.ProductID, Days: p.Days, Day: s.now()}); err == nil {
+			p.Quote = &q
+		}
+	} else if phone := c.Query("phone"); phone != "" {
+		p.Phone = phone
+		r, err := s.rentals.RenterByPhone(ctx, scope, phone, actorOf(c))
+		switch {
+		case err == nil:
+			p.Found = []rentals.Renter{r}
+		case errors.Is(err, rentals.ErrNotFound), errors.Is(err, valid.ErrInvalid):
+			if p.RegisterForm.Values == nil {
+				p.RegisterForm.Values = url.Values{"phone": {phone}}
+			}
+		default:
+			return err
+		}
+	}
+	return s.render(c, status, "staff_checkout", p)
+}
+
+func (s *Server) showCheckout(c *gin.Context) error {
+	return s.checkoutPage(c, http.StatusOK, &checkoutPage{})
+}
+
+// registerRenterPage registers a walk-in renter from the check-out screen and
+// goes back to it with the renter chosen.
+func (s *Server) registerRenterPage(c *gin.Context) error {
+	f := newForm(c)
+	st, err := s.deskStation(c, "")
+	if err != nil {
+		return err
+	}
+	age, _ := strconv.Atoi(f.Get("age"))
+	r, err := s.rentals.RegisterRenter(c.Request.Context(), scopeOf(c), rentals.Renter{Name: f.Get("name"), Phone: f.Get("phone"),
+		IDNumber: f.Get("id_number"), Address: f.Get("address"), Age: age, MobilityNeeds: f.Get("mobility_needs"),
+		EmergencyContact: rentals.Contact{Name: f.Get("emergency_name"), Phone: f.Get("emergency_phone")},
+		HomeStationID:    st.ID, HomeOperatorID: st.OperatorID}, actorOf(c))
+	next := f.Get("next")
+	if err != nil {
+		if f.fail(err, "name", "phone", "id_number", "age", "address", "mobility_needs", "emergency_contact.name", "emergency_contact.phone") {
+			f.rename("emergency_contact.name", "emergency_name")
+			f.rename("emergency_contact.phone", "emergency_phone")
+			if unit := f.Get("unit"); unit != "" {
+				c.Request.URL.RawQuery = url.Values{"unit": {unit}, "phone": {f.Get("phone")}}.Encode()
+				return s.checkoutPage(c, http.StatusBadRequest, &checkoutPage{RegisterForm: f})
+			}
+			return s.rentersPage(c, http.StatusBadRequest, &rentersPage{Register: f})
+		}
+		return err
+	}
+	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, r)
+	s.flash(c, "staff.renter.registered")
+	if unit := f.Get("unit"); unit != "" {
+		c.Redirect(http.StatusSeeOther, "/staff/checkout?"+url.Values{"unit": {unit}, "renter": {r.ID}}.Encode())
+		return nil
+	}
+	if next == "" {
+		next = "/staff/renters/" + r.ID
+	}
+	c.Redirect(http.StatusSeeOther, localPath(next))
+	return nil
+}
+
+// payments reads the payment rows of a desk form: method, amount in yuan,
+// reference (one row is enough at the desk).
+func payments(f form) ([]rentals.Payment, error) {
+	method := f.Get("pay_method")
+	if method == "" {
+		return nil, nil
+	}
+	amount, err := amountFen("pay_amount", f.Get("pay_amount"))
+	if err != nil {
+		return nil, err
+	}
+	return []rentals.Payment{{Method: method, AmountFen: amount, Reference: f.Get("pay_reference")}}, nil
+}
+
+func (s *Server) checkout(c *gin.Context) error {
+	f := newForm(c)
+	st, err := s.deskStation(c, "")
+	if err != nil {
+		return err
+	}
+	days, _ := strconv.Atoi(f.Get("days"))
+	pays, err := payments(f)
+	if err == nil && f.Get("accept") == "" {
+		err = valid.Field("accept", "required", "the renter must accept the rental terms")
+	}
+	var l rentals.Lease
+	if err == nil {
+		l, err = s.rentals.Checkout(c.Request.Context(), scopeOf(c), rentals.CheckoutRequest{UnitTag: f.Get("unit"),
+			RenterID: f.Get("renter_id"), Days: days, DueOn: f.Get("due_on"), Payments: pays, TermsVersion: TermsVersion,
+			AcceptedName: f.Get("accepted_name"), StationID: st.ID}, actorOf(c))
+	}
+	if err != nil {
+		if f.fail(err, "days", "due_on", "pay_method", "pay_amount", "payments", "pay_reference", "accept", "accepted_name") {
+			c.Request.URL.RawQuery = url.Values{"unit": {f.Get("unit")}, "renter": {f.Get("renter_id")}, "days": {f.Get("days")}}.Encode()
+			return s.checkoutPage(c, http.StatusBadRequest, &checkoutPage{Form: f, Days: max(days, 1)})
+		}
+		return err
+	}
+	s.audit(c, l.OperatorID, "lease.checkout", "lease/"+l.ID, nil, l)
+	s.flash(c, "staff.done.checkout")
+	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID)
+	return nil
+}
+
+type checkinPage struct {
+	deskBase
+	Unit      unitView
+	Lease     rentals.Lease
+	LateDays  int
+	LateFee   int64
+	Outcomes  []rentals.Outcome
+	Methods   []string
+	Form      form
+	DeskToday string
+}
+
+func (s *Server) checkinPage(c *gin.Context, status int, p *checkinPage) error {
+	ctx, scope := c.Request.Context(), scopeOf(c)
+	d, err := s.deskBase(c, "staff.checkin.title")
+	if err != nil {
+		return err
+	}
+	p.deskBase = d
+	tag := c.Query("unit")
+	if tag == "" {
+		tag = p.Form.Get("unit")
+	}
+	if p.Unit, err = s.unitView(ctx, scope, tag); err != nil {
+		return err
+	}
+	if p.Unit.Lease == nil || !p.Unit.Lease.State.Out() {
+		return fmt.Errorf("web: unit %s is not rented out: %w", p.Unit.Tag, stations.ErrUnavailable)
+	}
+	p.Lease = *p.Unit.Lease
+	p.LateDays = p.Lease.DaysOverdue(s.now())
+	if p.Lease.LateFees {
+		p.LateFee = int64(p.LateDays) * p.Lease.Rate.DailyFen
+	}
+	p.Outcomes = rentals.Outcomes
+	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile}
+	return s.render(c, status, "staff_checkin", p)
+}
+
+func (s *Server) showCheckin(c *gin.Context) error {
+	return s.checkinPage(c, http.StatusOK, &checkinPage{})
+}
+
+func (s *Server) checkin(c *gin.Context) error {
+	f := newForm(c)
+	st, err := s.deskStation(c, "")
+	if err != nil {
+		return err
+	}
+	damage, err := amountFen("damage", f.Get("damage"))
+	var pays []rentals.Payment
+	if err == nil {
+		pays, err = payments(f)
+	}
+	var l rentals.Lease
+	if err == nil {
+		l, err = s.rentals.Checkin(c.Request.Context(), scopeOf(c), rentals.CheckinRequest{UnitTag: f.Get("unit"), StationID: st.ID,
+			Outcome: rentals.Outcome(f.Get("outcome")), Notes: f.Get("notes"), DamageFen: damage, Payments: pays,
+			RefundMethod: f.Get("refund_method"), RefundReference: f.Get("refund_reference")}, actorOf(c))
+	}
+	if err != nil {
+		if f.fail(err, "outcome", "notes", "damage", "damage_fen", "pay_method", "pay_amount", "payments", "refund_method", "refund_reference") {
+			c.Request.URL.RawQuery = url.Values{"unit": {f.Get("unit")}}.Encode()
+			return s.checkinPage(c, http.StatusBadRequest, &checkinPage{Form: f})
+		}
+		return err
+	}
+	s.audit(c, l.OperatorID, "lease.checkin", "lease/"+l.ID, nil, l.Return)
+	s.flash(c, "staff.done.checkin")
+	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID)
+	return nil
+}
+
+type leasePage struct {
+	deskBase
+	Lease       leaseView
+	Form        form
+	Methods     []string
+	CanLose     bool
+	DaysOverdue int
+}
+
+func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
+	d, err := s.deskBase(c, "staff.lease.title")
+	if err != nil {
+		return err
+	}
+	p.deskBase = d
+	if p.Lease, err = s.leaseView(c.Request.Context(), scopeOf(c), c.Param("id")); err != nil {
+		return err
+	}
+	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile}
+	p.DaysOverdue = p.Lease.DaysOverdue(s.now())
+	p.CanLose = p.Lease.State == rentals.LeaseOverdue && p.DaysOverdue >= p.Lease.LostAfterDays
+	return s.render(c, status, "staff_lease", p)
+}
+
+func (s *Server) showLease(c *gin.Context) error { return s.leasePage(c, http.StatusOK, &leasePage{}) }
+
+func (s *Server) leaseActionPage(c *gin.Context) error {
+	f := newForm(c)
+	ctx, scope, by, id := c.Request.Context(), scopeOf(c), actorOf(c), c.Param("id")
+	pays, err := payments(f)
+	if err == nil {
+		switch c.Param("action") {
+		case "extend":
+			days, _ := strconv.Atoi(f.Get("days"))
+			_, err = s.rentals.Extend(ctx, scope, id, days, pays, by)
+		case "settle":
+			_, err = s.rentals.SettleLease(ctx, scope, id, pays, by)
+		case "lost":
+			_, err = s.rentals.DeclareLost(ctx, scope, id, by)
+		default:
+			return errNotFound
+		}
+	}
+	if err != nil {
+		if f.fail(err, "days", "pay_method", "pay_amount", "payments", "pay_reference") {
+			return s.leasePage(c, http.StatusBadRequest, &leasePage{Form: f})
+		}
+		return err
+	}
+	if l, err := s.rentals.Lease(ctx, scope, id); err == nil {
+		s.audit(c, l.OperatorID, "lease."+c.Param("action"), "lease/"+id, nil, map[string]any{"state": l.State, "due_on": l.DueOn, "balance_fen": l.BalanceFen})
+	}
+	s.flash(c, "staff.done."+c.Param("action"))
+	c.Redirect(http.StatusSeeOther, "/staff/leases/"+id)
+	return nil
+}
+
+type rentersPage struct {
+	deskBase
+	Phone    string
+	Found    *rentals.Renter
+	Missing  bool
+	Register form
+}
+
+func (s *Server) rentersPage(c *gin.Context, status int, p *rentersPage) error {
+	d, err := s.deskBase(c, "staff.renters.title")
+	if err != nil {
+		return err
+	}
+	p.deskBase = d
+	if phone := c.Query("phone"); phone != "" {
+		p.Phone = phone
+		r, err := s.rentals.RenterByPhone(c.Request.Context(), scopeOf(c), phone, actorOf(c))
+		switch {
+		case err == nil:
+			p.Found = &r
+		case errors.Is(err, rentals.ErrNotFound), errors.Is(err, valid.ErrInvalid):
+			p.Missing = true
+			if p.Register.Values == nil {
+				p.Register.Values = url.Values{"phone": {phone}}
+			}
+		default:
+			return err
+		}
+	}
+	return s.render(c, status, "staff_renters", p)
+}
+
+func (s *Server) showRenters(c *gin.Context) error {
+	return s.rentersPage(c, http.StatusOK, &rentersPage{})
+}
+
+type renterPage struct {
+	deskBase
+	Renter     rentals.Renter
+	History    []rentals.TierChange
+	Revealed   string
+	Form       form
+	Tiers      []rentals.Tier
+	ProofTypes []string
+	ProofURL   string
+}
+
+func (s *Server) renterPage(c *gin.Context, status int, p *renterPage) error {
+	ctx, scope := c.Request.Context(), scopeOf(c)
+	d, err := s.deskBase(c, "staff.renter.title")
+	if err != nil {
+		return err
+	}
+	p.deskBase = d
+	if p.Renter, err = s.rentals.Renter(ctx, scope, c.Param("id")); err != nil {
+		return err
+	}
+	p.Title = p.Renter.Name
+	if p.Renter.View == rentals.ViewFull {
+		if p.History, err = s.rentals.TierHistory(ctx, scope, p.Renter.ID); err != nil {
+			return err
+		}
+	}
+	p.Tiers, p.ProofTypes = rentals.Tiers, rentals.ProofTypes
+	c.Header("Cache-Control", "no-store")
+	return s.render(c, status, "staff_renter", p)
+}
+
+func (s *Server) showRenter(c *gin.Context) error {
+	return s.renterPage(c, http.StatusOK, &renterPage{})
+}
+
+// revealRenter shows the full ID number or the proof photo once, after the
+// service checked the caller may and logged the access with the reason.
+func (s *Server) revealRenter(c *gin.Context) error {
+	f := newForm(c)
+	ctx, scope, by, id := c.Request.Context(), scopeOf(c), actorOf(c), c.Param("id")
+	p := &renterPage{Form: f}
+	switch f.Get("what") {
+	case "id_number":
+		v, err := s.rentals.RevealIDNumber(ctx, scope, id, f.Get("reason"), by)
+		if err != nil {
+			if f.fail(err, "reason") {
+				return s.renterPage(c, http.StatusBadRequest, p)
+			}
+			return err
+		}
+		p.Revealed = v
+	case "proof_photo":
+		key, err := s.rentals.ProofPhotoKey(ctx, scope, id, f.Get("reason"), by)
+		if err != nil {
+			if f.fail(err, "reason") {
+				return s.renterPage(c, http.StatusBadRequest, p)
+			}
+			return err
+		}
+		if p.ProofURL, err = s.media.SignedURL(ctx, key, 2*time.Minute); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("web: %w", valid.Field("what", "oneof", "must be id_number or proof_photo"))
+	}
+	return s.renterPage(c, http.StatusOK, p)
+}
+
+func (s *Server) verifyTierPage(c *gin.Context) error {
+	proof, err := s.readTierForm(c)
+	if err == nil {
+		var r rentals.Renter
+		r, err = s.rentals.VerifyTier(c.Request.Context(), scopeOf(c), c.Param("id"), proof, actorOf(c))
+		if err == nil {
+			s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, nil, r.TierStatus, "proof.proof_number")
+		}
+	}
+	if err != nil {
+		f := form{Values: c.Request.PostForm}
+		if c.Request.MultipartForm != nil {
+			f.Values = url.Values(c.Request.MultipartForm.Value)
+		}
+		if f.fail(err, "tier", "proof_type", "proof_number", "expires_on", "proof_photo_key", "proof_photo") {
+			f.rename("proof_photo_key", "proof_photo")
+			return s.renterPage(c, http.StatusBadRequest, &renterPage{Form: f})
+		}
+		return err
+	}
+	s.flash(c, "staff.done.tier")
+	c.Redirect(http.StatusSeeOther, "/staff/renters/"+c.Param("id"))
+	return nil
+}
+
+// deskRoles may work at a station desk.
+var deskRoles = []auth.Role{auth.Staff, auth.OperatorAdmin}
+
+func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
+	desk := s.requireRole(auth.ScopeDesk, deskRoles...)
+	api := v1.Group("/staff", desk)
+	api.POST("/renters", s.api(s.registerRenterAPI))
+	api.GET("/renters", s.api(s.findRenterAPI))
+	api.GET("/renters/:id", s.api(s.showRenterAPI))
+	api.POST("/renters/:id/tier", s.api(s.verifyTierAPI))
+	api.GET("/quote", s.api(s.staffQuoteAPI))
+	api.POST("/checkouts", s.api(s.checkoutAPI))
+	api.POST("/checkins", s.api(s.checkinAPI))
+	api.GET("/units/:tag", s.api(s.showUnitAPI))
+	api.POST("/units/:tag/:action", s.api(s.unitActionAPI))
+	api.GET("/leases/:id", s.api(s.showLeaseAPI))
+	api.POST("/leases/:id/extend", s.api(s.extendLeaseAPI))
+	api.POST("/leases/:id/lost", s.api(s.lostLeaseAPI))
+	api.POST("/leases/:id/settle", s.api(s.settleLeaseAPI))
+	api.GET("/queues", s.api(s.queuesAPI))
+
+	pages := r.Group("/staff", desk)
+	pages.GET("", s.page(s.showStaffHome))
+	pages.GET("/scan", s.page(s.scan))
+	pages.GET("/units/:tag", s.page(s.showStaffUnit))
+	pages.POST("/units/:tag/:action", s.page(s.unitActionPage))
+	pages.GET("/checkout", s.page(s.showCheckout))
+	pages.POST("/checkout", s.page(s.checkout))
+	pages.GET("/checkin", s.page(s.showCheckin))
+	pages.POST("/checkin", s.page(s.checkin))
+	pages.GET("/leases/:id", s.page(s.showLease))
+	pages.POST("/leases/:id/:action", s.page(s.leaseActionPage))
+	pages.GET("/renters", s.page(s.showRenters))
+	pages.POST("/renters", s.page(s.registerRenterPage))
+	pages.GET("/renters/:id", s.page(s.showRenter))
+	pages.POST("/renters/:id/reveal", s.page(s.revealRenter))
+	pages.POST("/renters/:id/tier", s.page(s.verifyTierPage))
+}
+
+type leaseList struct {
+	B *base
+	L []rentals.OpenLease
+}
+
+// Leases prepares a desk list of leases.
+func (b *base) Leases(l []rentals.OpenLease) leaseList { return leaseList{B: b, L: l} }
+
+type unitList struct {
+	B *base
+	U []stations.Unit
+}
+
+// Units prepares a desk list of units.
+func (b *base) Units(u []stations.Unit) unitList { return unitList{B: b, U: u} }
+
+type registerFields struct {
+	B    *base
+	F    form
+	Unit string
+}
+
+// RegisterFields prepares the walk-in registration form; with unit, it goes
+// back to that unit's check-out.
+func (b *base) RegisterFields(f form, unit string) registerFields {
+	return registerFields{B: b, F: f, Unit: unit}
+}
+
+// IsDebit reports whether a ledger entry kind adds to what the renter owes.
+func (b *base) IsDebit(k rentals.EntryKind) bool {
+	switch k {
+	case rentals.EntryPayment, rentals.EntrySubsidy, rentals.EntryWaiver, rentals.EntryDepositReturn:
+		return false
+	}
+	return true
+}
