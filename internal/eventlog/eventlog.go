@@ -18,7 +18,13 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"fuju/internal/db"
 )
+
+// writeAttempts bounds retries of a write the embedded engine refused because
+// SQLite's writer lock stayed busy (see db.Retry).
+const writeAttempts = 8
 
 // ErrTaken means another writer appended the same sequence number first.
 var ErrTaken = errors.New("eventlog: sequence already taken")
@@ -128,7 +134,10 @@ func (l *Log[E]) Append(ctx context.Context, entity string, seq int64, ev E) (En
 		return Entry[E]{}, fmt.Errorf("eventlog: %s %s: sequence %d < 1", l.kind, entity, seq)
 	}
 	r := record[E]{ID: ID(entity, seq), Entity: entity, Seq: seq, At: l.now(), Event: ev}
-	_, err := l.events.InsertOne(ctx, r)
+	err := db.Retry(ctx, writeAttempts, func() error {
+		_, err := l.events.InsertOne(ctx, r)
+		return err
+	})
 	if mongo.IsDuplicateKeyError(err) {
 		return Entry[E]{}, fmt.Errorf("eventlog: %s %s event %d: %w", l.kind, entity, seq, ErrTaken)
 	}
@@ -173,7 +182,7 @@ func (l *Log[E]) Begin(ctx context.Context, entity string) (Pending, error) {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	p := Pending{ID: l.kind + "/" + entity + "/" + hex.EncodeToString(b[:]), Kind: l.kind, Entity: entity, At: l.now()}
-	if _, err := l.pending.InsertOne(ctx, p); err != nil {
+	if err := db.Retry(ctx, writeAttempts, func() error { _, err := l.pending.InsertOne(ctx, p); return err }); err != nil {
 		return Pending{}, fmt.Errorf("eventlog: mark %s %s pending: %w", l.kind, entity, err)
 	}
 	return p, nil
@@ -185,7 +194,7 @@ func (l *Log[E]) BeginMany(ctx context.Context, batch string, entities []string)
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	p := Pending{ID: l.kind + "/" + batch + "/" + hex.EncodeToString(b[:]), Kind: l.kind, Entity: batch, At: l.now(), Entities: entities}
-	if _, err := l.pending.InsertOne(ctx, p); err != nil {
+	if err := db.Retry(ctx, writeAttempts, func() error { _, err := l.pending.InsertOne(ctx, p); return err }); err != nil {
 		return Pending{}, fmt.Errorf("eventlog: mark %s batch %s pending: %w", l.kind, batch, err)
 	}
 	return p, nil
@@ -211,7 +220,10 @@ func (l *Log[E]) AppendMany(ctx context.Context, items []Item[E]) ([]error, erro
 	for i, it := range items {
 		docs[i] = record[E]{ID: ID(it.Entity, it.Seq), Entity: it.Entity, Seq: it.Seq, At: at, Event: it.Event}
 	}
-	_, err := l.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	err := db.Retry(ctx, writeAttempts, func() error {
+		_, err := l.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+		return err
+	})
 	if err == nil {
 		return errs, nil
 	}
@@ -239,7 +251,11 @@ func (l *Log[E]) Done(ctx context.Context, p Pending) error {
 	if p.ID == "" {
 		return nil
 	}
-	_, err := l.pending.DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: p.ID}})
+	ctx = context.WithoutCancel(ctx)
+	err := db.Retry(ctx, writeAttempts, func() error {
+		_, err := l.pending.DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID}})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("eventlog: clear pending %s: %w", p.ID, err)
 	}
