@@ -125,12 +125,14 @@ type Result struct {
 	PerPage int   `json:"per_page"`
 }
 
-// search runs q over products and availability. q must be normalized.
-func search(products []Product, stock map[string]map[string]stations.Stock, sts map[string]stations.Station, q Query) Result {
+// search runs q over products and availability, leaving out the listings of
+// suspended operators. q must be normalized.
+func search(products []Product, stock map[string]map[string]stations.Stock, sts map[string]stations.Station,
+	suspended func(operatorID string) bool, q Query) Result {
 	terms := strings.Fields(strings.ToLower(q.Text))
 	hits := make([]Hit, 0, len(products))
 	for _, p := range products {
-		if p.Status != Active {
+		if p.Status != Active || suspended(p.OperatorID) {
 			continue
 		}
 		if q.Category != "" && p.Category != q.Category {

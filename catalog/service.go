@@ -28,6 +28,8 @@ type Publisher interface {
 type stockIndex interface {
 	Stock() map[string]map[string]stations.Stock
 	Stations() []stations.Station
+	// OperatorSuspended hides a suspended operator's listings.
+	OperatorSuspended(operatorID string) bool
 }
 
 // Service manages products and answers catalog searches.
@@ -432,7 +434,7 @@ func (s *Service) Public(id string) (Product, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	p, ok := s.products[id]
-	if !ok || p.Status != Active {
+	if !ok || p.Status != Active || s.stock.OperatorSuspended(p.OperatorID) {
 		return Product{}, false
 	}
 	return p, true
@@ -464,7 +466,7 @@ func (s *Service) Search(q Query) (Result, error) {
 			return Result{}, fmt.Errorf("catalog: search: %w", fieldErr("station", "not_found", "is not a known station"))
 		}
 	}
-	return search(products, s.stock.Stock(), sts, q), nil
+	return search(products, s.stock.Stock(), sts, s.stock.OperatorSuspended, q), nil
 }
 
 // CategoryCount is a category with how many active products it has.
@@ -479,7 +481,7 @@ func (s *Service) CategoryCounts() []CategoryCount {
 	defer s.mu.RUnlock()
 	n := map[string]int{}
 	for _, p := range s.sorted {
-		if p.Status == Active {
+		if p.Status == Active && !s.stock.OperatorSuspended(p.OperatorID) {
 			n[p.Category]++
 		}
 	}

@@ -14,6 +14,9 @@ type Index struct {
 	units    map[string]unitLite
 	avail    map[string]map[string]int // station → product → available units
 	total    map[string]map[string]int // station → product → units not retired or lost
+	// suspended operators' stations are left out of every public answer
+	// (operators.go).
+	suspended map[string]bool
 }
 
 type unitLite struct {
@@ -23,10 +26,11 @@ type unitLite struct {
 
 func newIndex() *Index {
 	return &Index{
-		stations: map[string]Station{},
-		units:    map[string]unitLite{},
-		avail:    map[string]map[string]int{},
-		total:    map[string]map[string]int{},
+		stations:  map[string]Station{},
+		units:     map[string]unitLite{},
+		avail:     map[string]map[string]int{},
+		total:     map[string]map[string]int{},
+		suspended: map[string]bool{},
 	}
 }
 
@@ -34,6 +38,7 @@ func (ix *Index) replace(fresh *Index) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	ix.stations, ix.units, ix.avail, ix.total = fresh.stations, fresh.units, fresh.avail, fresh.total
+	ix.suspended = fresh.suspended
 }
 
 func (ix *Index) setStation(st Station) {
@@ -88,11 +93,15 @@ func (ix *Index) countLocked(l unitLite, d int) {
 	}
 }
 
-// Station returns a station by id.
+// Station returns a station by id; a suspended operator's stations are not
+// found.
 func (ix *Index) Station(id string) (Station, bool) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	st, ok := ix.stations[id]
+	if ok && ix.suspended[st.OperatorID] {
+		return Station{}, false
+	}
 	return st, ok
 }
 
@@ -102,7 +111,7 @@ func (ix *Index) Stations() []Station {
 	defer ix.mu.RUnlock()
 	out := make([]Station, 0, len(ix.stations))
 	for _, st := range ix.stations {
-		if st.Active {
+		if ix.listedLocked(st) {
 			out = append(out, st)
 		}
 	}
@@ -122,7 +131,7 @@ func (ix *Index) Inventory(stationID string) map[string]Stock {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	out := map[string]Stock{}
-	if st, ok := ix.stations[stationID]; !ok || !st.Active {
+	if st, ok := ix.stations[stationID]; !ok || !ix.listedLocked(st) {
 		return out
 	}
 	for p, n := range ix.total[stationID] {
@@ -138,7 +147,7 @@ func (ix *Index) AvailableAt(productID string) map[string]int {
 	defer ix.mu.RUnlock()
 	out := map[string]int{}
 	for st, byProduct := range ix.avail {
-		if n := byProduct[productID]; n > 0 && ix.stations[st].Active {
+		if n := byProduct[productID]; n > 0 && ix.listedLocked(ix.stations[st]) {
 			out[st] = n
 		}
 	}
@@ -152,7 +161,7 @@ func (ix *Index) Stock() map[string]map[string]Stock {
 	defer ix.mu.RUnlock()
 	out := map[string]map[string]Stock{}
 	for st, byProduct := range ix.total {
-		if !ix.stations[st].Active {
+		if !ix.listedLocked(ix.stations[st]) {
 			continue
 		}
 		for p, n := range byProduct {

@@ -92,6 +92,9 @@ func (s *Service) Rebuild(ctx context.Context) error {
 		return err
 	}
 	fresh := newIndex()
+	if fresh.suspended, err = s.suspendedOperators(ctx); err != nil {
+		return err
+	}
 	for _, st := range sts {
 		fresh.setStation(st)
 	}

@@ -1,0 +1,75 @@
+package stations
+
+import (
+	"context"
+	"fmt"
+)
+
+// Suspension. The platform admin suspends an operator (a contract ended, a
+// complaint is being investigated) without deleting anything: its stations and
+// through them its listings leave the read model (Index), so the public stops
+// seeing them; whatever else reads the Index (the station desk) stops seeing
+// them too. The flag lives on the operator only, so resuming restores exactly
+// what the operator had made public, and the stations' own Active switch stays
+// the operator's to set.
+
+// SetOperatorStatus suspends (OperatorSuspended) or resumes (OperatorActive)
+// an operator. The public read model follows at once on this instance; other
+// instances rebuild theirs when they apply the change.
+func (s *Service) SetOperatorStatus(ctx context.Context, id, status string) (Operator, error) {
+	o, err := s.store.operator(ctx, id)
+	if err != nil {
+		return Operator{}, err
+	}
+	o.Status = status
+	if o, err = s.UpdateOperator(ctx, o); err != nil {
+		return Operator{}, err
+	}
+	s.index.setSuspended(o.ID, o.Status == OperatorSuspended)
+	// A rare, city-level change: a full rebuild of the read model on each
+	// instance ("unit-batch" is the change that triggers one) is cheaper to
+	// get right than a new change kind every instance must learn.
+	s.publish(ctx, "unit-batch", o.ID)
+	return o, nil
+}
+
+// suspendedOperators returns the ids of suspended operators, for Rebuild. The
+// operators collection holds one document per organisation, so listing it is
+// cheap even where every find scans.
+func (s *Service) suspendedOperators(ctx context.Context) (map[string]bool, error) {
+	ops, err := s.store.listOperators(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("stations: read model: %w", err)
+	}
+	out := map[string]bool{}
+	for _, o := range ops {
+		if o.Status == OperatorSuspended {
+			out[o.ID] = true
+		}
+	}
+	return out, nil
+}
+
+// OperatorSuspended reports whether operator id is suspended, so the catalog
+// can hide its listings too.
+func (ix *Index) OperatorSuspended(id string) bool {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.suspended[id]
+}
+
+func (ix *Index) setSuspended(id string, on bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if on {
+		ix.suspended[id] = true
+	} else {
+		delete(ix.suspended, id)
+	}
+}
+
+// listedLocked reports whether the public may see st: the operator switched it
+// on and the operator is not suspended. The caller holds ix.mu.
+func (ix *Index) listedLocked(st Station) bool {
+	return st.Active && !ix.suspended[st.OperatorID]
+}

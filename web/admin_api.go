@@ -1,0 +1,205 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/stations"
+	"fuju/web/auth"
+)
+
+// The admin JSON API (/api/v1/admin). Handlers bind and check the request
+// shape; the rules live in admin.go and the services.
+
+func (s *Server) listOperatorsAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only()
+	if err := p.err(); err != nil {
+		return err
+	}
+	ops, err := s.stations.Operators(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, whole(ops))
+	return nil
+}
+
+type createOperatorRequest struct {
+	ID    string        `json:"id" binding:"max=63"`
+	Name  stations.Text `json:"name"`
+	Phone string        `json:"phone" binding:"max=30"`
+}
+
+func (s *Server) createOperatorAPI(c *gin.Context) error {
+	var req createOperatorRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	o, err := s.createOperator(c, operatorInput(req))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, o)
+	return nil
+}
+
+func (s *Server) showOperatorAPI(c *gin.Context) error {
+	o, err := s.stations.Operator(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+type updateOperatorRequest struct {
+	Name   *stations.Text `json:"name"`
+	Phone  *string        `json:"phone" binding:"omitempty,max=30"`
+	Status *string        `json:"status" binding:"omitempty,oneof=active suspended"`
+}
+
+func (s *Server) updateOperatorAPI(c *gin.Context) error {
+	var req updateOperatorRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	o, err := s.updateOperator(c, c.Param("id"), operatorPatch(req))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, o)
+	return nil
+}
+
+func (s *Server) listUsersAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only("q", "role", "operator", "page", "per_page")
+	f := auth.UserFilter{Text: p.str("q", 100), Role: auth.Role(p.str("role", 20)), OperatorID: p.str("operator", 64)}
+	if f.Role != "" && !f.Role.Valid() {
+		p.errs.Add("role", "oneof", "must be one of: renter, staff, operator_admin, platform_admin")
+	}
+	page, perPage := pageParams(p, 50, 200)
+	if err := p.err(); err != nil {
+		return err
+	}
+	users, err := s.auth.Users(c.Request.Context(), f)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, pageOf(users, page, perPage))
+	return nil
+}
+
+type createUserRequest struct {
+	Role       auth.Role `json:"role" binding:"required"`
+	Name       string    `json:"name" binding:"required,max=60"`
+	Phone      string    `json:"phone" binding:"max=30"`
+	Email      string    `json:"email" binding:"max=254"`
+	Password   string    `json:"password" binding:"max=512"`
+	OperatorID string    `json:"operator_id" binding:"max=63"`
+	StationIDs []string  `json:"station_ids" binding:"max=100,dive,max=63"`
+}
+
+// userCreated is the answer to creating a user: the one-time password
+// appears here once and nowhere else.
+type userCreated struct {
+	User            auth.User `json:"user"`
+	OneTimePassword string    `json:"one_time_password,omitempty"`
+}
+
+func (s *Server) createUserAPI(c *gin.Context) error {
+	var req createUserRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	u, pw, err := s.createUser(c, userInput(req))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusCreated, userCreated{User: u, OneTimePassword: pw})
+	return nil
+}
+
+func (s *Server) showUserAPI(c *gin.Context) error {
+	u, err := s.auth.User(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, u)
+	return nil
+}
+
+type updateUserRequest struct {
+	Name       *string  `json:"name" binding:"omitempty,max=60"`
+	Status     *string  `json:"status" binding:"omitempty,oneof=active disabled"`
+	StationIDs []string `json:"station_ids" binding:"omitempty,max=100,dive,max=63"`
+}
+
+func (s *Server) updateUserAPI(c *gin.Context) error {
+	var req updateUserRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := s.updateUser(c, c.Param("id"), userPatch(req))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, u)
+	return nil
+}
+
+type passwordReset struct {
+	User            auth.User `json:"user"`
+	OneTimePassword string    `json:"one_time_password"`
+}
+
+func (s *Server) resetPasswordAPI(c *gin.Context) error {
+	u, pw, err := s.resetPassword(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, passwordReset{User: u, OneTimePassword: pw})
+	return nil
+}
+
+func (s *Server) listAuditAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only("operator", "page", "per_page")
+	op := p.str("operator", 64)
+	page, perPage := pageParams(p, 50, 200)
+	if err := p.err(); err != nil {
+		return err
+	}
+	entries, total, err := s.auth.Audit(c.Request.Context(), auth.AuditFilter{OperatorID: op,
+		Limit: int64(perPage), Skip: int64((page - 1) * perPage)})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, list[auth.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
+	return nil
+}
+
+// pageParams reads page (from 1) and per_page (1 to max, default def).
+func pageParams(p *params, def, max int) (page, perPage int) {
+	page, perPage = 1, def
+	if n, ok := p.integer("page", 1, 100_000); ok {
+		page = int(n)
+	}
+	if n, ok := p.integer("per_page", 1, int64(max)); ok {
+		perPage = int(n)
+	}
+	return page, perPage
+}
+
+// pageOf cuts one page out of a list that is small enough to hold whole.
+func pageOf[T any](items []T, page, perPage int) list[T] {
+	out := list[T]{Items: []T{}, Total: len(items), Page: page, PerPage: perPage}
+	if from := (page - 1) * perPage; from < len(items) {
+		out.Items = items[from:min(from+perPage, len(items))]
+	}
+	return out
+}

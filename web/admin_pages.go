@@ -1,0 +1,679 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/internal/valid"
+	"fuju/rentals"
+	"fuju/stations"
+	"fuju/web/auth"
+)
+
+// The platform admin console (/admin): pages that post, redirect with a
+// flash on success, and re-render with the typed values and the problems
+// next to their fields otherwise.
+
+// adminBase is what every console page carries: the page basics and which
+// section of the console it is.
+type adminBase struct {
+	base
+	Section string
+}
+
+func (s *Server) adminBase(c *gin.Context, title, section string) adminBase {
+	return adminBase{base: s.base(c, title, "console"), Section: section}
+}
+
+type adminLink struct {
+	URL, Label string
+	Current    bool
+}
+
+// AdminNav lists the console's sections.
+func (b *adminBase) AdminNav() []adminLink {
+	links := []adminLink{
+		{URL: "/admin", Label: b.T("admin.nav.home")},
+		{URL: "/admin/operators", Label: b.T("admin.nav.operators")},
+		{URL: "/admin/users", Label: b.T("admin.nav.users")},
+		{URL: "/admin/tier-policy", Label: b.T("admin.nav.policy")},
+		{URL: "/admin/audit", Label: b.T("admin.nav.audit")},
+	}
+	sections := []string{"home", "operators", "users", "policy", "audit"}
+	for i := range links {
+		links[i].Current = sections[i] == b.Section
+	}
+	return links
+}
+
+// RoleName is a role in the page's language.
+func (b *adminBase) RoleName(r auth.Role) string { return b.T("role." + string(r)) }
+
+// Form field names of the console. They carry the area's prefix so their
+// labels (field.<name>) cannot clash with another area's messages; name,
+// phone, email and password share the account pages' labels.
+const (
+	fOpID       = "adm_op_id"
+	fOpNameZh   = "adm_op_name_zh"
+	fOpNameEn   = "adm_op_name_en"
+	fOpPhone    = "adm_op_phone"
+	fRole       = "adm_role"
+	fOperator   = "adm_operator"
+	fStationIDs = "adm_stations"
+)
+
+// remap renames the fields of a validation error from the service's names to
+// the form's.
+func remap(err error, names map[string]string) error {
+	probs, ok := valid.Fields(err)
+	if !ok {
+		return err
+	}
+	out := &valid.Error{}
+	for k, p := range probs {
+		if n, ok := names[k]; ok {
+			k = n
+		}
+		out.Add(k, p.Code, p.Message)
+	}
+	return out
+}
+
+var operatorFields = map[string]string{"id": fOpID, "name.zh": fOpNameZh, "name.en": fOpNameEn, "phone": fOpPhone}
+
+var userFields = map[string]string{"role": fRole, "operator_id": fOperator, "station_ids": fStationIDs}
+
+// Dashboard.
+
+type roleCount struct {
+	Role auth.Role
+	N    int
+}
+
+type adminHomePage struct {
+	adminBase
+	Operators, Suspended int
+	Roles                []roleCount
+	Policy               rentals.Policy
+	Recent               []auditRow
+}
+
+func (s *Server) showAdminHome(c *gin.Context) error {
+	ctx := c.Request.Context()
+	p := adminHomePage{adminBase: s.adminBase(c, "admin.home.title", "home"), Policy: s.policies.Current()}
+	ops, err := s.stations.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range ops {
+		p.Operators++
+		if o.Status == stations.OperatorSuspended {
+			p.Suspended++
+		}
+	}
+	// One query per role: renters are many, and the people who run the
+	// service should not be counted among them.
+	for _, r := range adminRoles {
+		us, err := s.auth.Users(ctx, auth.UserFilter{Role: r})
+		if err != nil {
+			return err
+		}
+		p.Roles = append(p.Roles, roleCount{Role: r, N: len(us)})
+	}
+	entries, _, err := s.auth.Audit(ctx, auth.AuditFilter{Limit: 10})
+	if err != nil {
+		return err
+	}
+	p.Recent = s.auditRows(&p.base, entries, operatorNames(ops))
+	return s.render(c, http.StatusOK, "admin_home", &p)
+}
+
+// Operators.
+
+type operatorRow struct {
+	stations.Operator
+	Stations int
+}
+
+type adminOperatorsPage struct {
+	adminBase
+	Operators []operatorRow
+	Form      form
+}
+
+func (s *Server) operatorsPage(c *gin.Context, status int, f form) error {
+	ctx := c.Request.Context()
+	p := adminOperatorsPage{adminBase: s.adminBase(c, "admin.operators.title", "operators"), Form: f}
+	ops, err := s.stations.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	sts, err := s.stations.Stations(ctx, "")
+	if err != nil {
+		return err
+	}
+	n := map[string]int{}
+	for _, st := range sts {
+		n[st.OperatorID]++
+	}
+	for _, o := range ops {
+		p.Operators = append(p.Operators, operatorRow{Operator: o, Stations: n[o.ID]})
+	}
+	return s.render(c, status, "admin_operators", &p)
+}
+
+func (s *Server) showAdminOperators(c *gin.Context) error {
+	return s.operatorsPage(c, http.StatusOK, form{})
+}
+
+func (s *Server) createAdminOperator(c *gin.Context) error {
+	f := newForm(c)
+	o, err := s.createOperator(c, operatorInput{ID: f.Get(fOpID), Name: stations.Text{Zh: f.Get(fOpNameZh), En: f.Get(fOpNameEn)},
+		Phone: f.Get(fOpPhone)})
+	if errors.Is(err, stations.ErrConflict) {
+		err = valid.Field(fOpID, "adm_taken", "is already the id of another operator")
+	}
+	if err != nil {
+		if f.fail(remap(err, operatorFields), fOpNameZh, fOpNameEn, fOpPhone, fOpID) {
+			return s.operatorsPage(c, http.StatusBadRequest, f)
+		}
+		return err
+	}
+	s.flash(c, "admin.flash.operator_created")
+	c.Redirect(http.StatusSeeOther, "/admin/operators/"+url.PathEscape(o.ID))
+	return nil
+}
+
+type adminOperatorPage struct {
+	adminBase
+	Operator stations.Operator
+	Stations []stations.Station
+	Users    []auth.User
+	Form     form
+}
+
+func (s *Server) operatorPage(c *gin.Context, status int, f form) error {
+	ctx := c.Request.Context()
+	o, err := s.stations.Operator(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p := adminOperatorPage{adminBase: s.adminBase(c, "admin.operator.title", "operators"), Operator: o, Form: f}
+	p.Title = p.Tx(o.Name)
+	if p.Form.Values == nil {
+		p.Form.Values = url.Values{fOpNameZh: {o.Name.Zh}, fOpNameEn: {o.Name.En}, fOpPhone: {o.Phone}}
+	}
+	if p.Stations, err = s.stations.Stations(ctx, o.ID); err != nil {
+		return err
+	}
+	if p.Users, err = s.auth.Users(ctx, auth.UserFilter{OperatorID: o.ID}); err != nil {
+		return err
+	}
+	return s.render(c, status, "admin_operator", &p)
+}
+
+func (s *Server) showAdminOperator(c *gin.Context) error {
+	return s.operatorPage(c, http.StatusOK, form{})
+}
+
+func (s *Server) updateAdminOperator(c *gin.Context) error {
+	f := newForm(c)
+	name, phone := stations.Text{Zh: f.Get(fOpNameZh), En: f.Get(fOpNameEn)}, f.Get(fOpPhone)
+	_, err := s.updateOperator(c, c.Param("id"), operatorPatch{Name: &name, Phone: &phone})
+	if err != nil {
+		if f.fail(remap(err, operatorFields), fOpNameZh, fOpNameEn, fOpPhone) {
+			return s.operatorPage(c, http.StatusBadRequest, f)
+		}
+		return err
+	}
+	s.flash(c, "flash.saved")
+	c.Redirect(http.StatusSeeOther, "/admin/operators/"+url.PathEscape(c.Param("id")))
+	return nil
+}
+
+type operatorStatusPage struct {
+	adminBase
+	Operator stations.Operator
+	// To is the status the admin is asked to confirm.
+	To       string
+	Stations int
+	Products int
+}
+
+// confirmOperatorStatus asks before suspending or resuming: a form button
+// would do it in one slip, and the pages work without JavaScript, so the
+// question is a page of its own.
+func (s *Server) confirmOperatorStatus(c *gin.Context) error {
+	ctx := c.Request.Context()
+	o, err := s.stations.Operator(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p := operatorStatusPage{adminBase: s.adminBase(c, "admin.status.title", "operators"), Operator: o, To: c.Query("to")}
+	if p.To != stations.OperatorActive && p.To != stations.OperatorSuspended {
+		p.To = stations.OperatorSuspended
+		if o.Status == stations.OperatorSuspended {
+			p.To = stations.OperatorActive
+		}
+	}
+	sts, err := s.stations.Stations(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	p.Stations = len(sts)
+	prods, err := s.catalog.List(ctx, stations.OperatorScope(o.ID))
+	if err != nil {
+		return err
+	}
+	p.Products = len(prods)
+	if p.To == stations.OperatorSuspended {
+		p.Title = p.T("admin.status.suspend.heading", p.Tx(o.Name))
+	} else {
+		p.Title = p.T("admin.status.resume.heading", p.Tx(o.Name))
+	}
+	return s.render(c, http.StatusOK, "admin_operator_status", &p)
+}
+
+func (s *Server) setAdminOperatorStatus(c *gin.Context) error {
+	f := newForm(c)
+	to := f.Get("status")
+	o, err := s.updateOperator(c, c.Param("id"), operatorPatch{Status: &to})
+	if err != nil {
+		return err
+	}
+	if o.Status == stations.OperatorSuspended {
+		s.flash(c, "admin.flash.operator_suspended")
+	} else {
+		s.flash(c, "admin.flash.operator_resumed")
+	}
+	c.Redirect(http.StatusSeeOther, "/admin/operators/"+url.PathEscape(o.ID))
+	return nil
+}
+
+// Users.
+
+type adminUsersPage struct {
+	adminBase
+	Q, Role, Operator string
+	Roles             []auth.Role
+	Operators         []stations.Operator
+	OpNames           map[string]stations.Text
+	Users             []auth.User
+	Total             int
+	Pages             []pageLink
+	Prev, Next        string
+}
+
+const adminPerPage = 50
+
+func (s *Server) showAdminUsers(c *gin.Context) error {
+	ctx := c.Request.Context()
+	prm := newParams(c)
+	p := adminUsersPage{adminBase: s.adminBase(c, "admin.users.title", "users"), Roles: auth.Roles,
+		Q: prm.str("q", 100), Role: prm.str("role", 20), Operator: prm.str("operator", 64)}
+	if p.Role != "" && !auth.Role(p.Role).Valid() {
+		prm.errs.Add("role", "oneof", "is not a role")
+	}
+	page := 1
+	if n, ok := prm.integer("page", 1, 100_000); ok {
+		page = int(n)
+	}
+	if err := prm.err(); err != nil {
+		return err
+	}
+	ops, err := s.stations.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	p.Operators, p.OpNames = ops, operatorNames(ops)
+	users, err := s.auth.Users(ctx, auth.UserFilter{Text: p.Q, Role: auth.Role(p.Role), OperatorID: p.Operator})
+	if err != nil {
+		return err
+	}
+	res := pageOf(users, page, adminPerPage)
+	p.Users, p.Total = res.Items, res.Total
+	p.Pages, p.Prev, p.Next = pager(res.Total, page, adminPerPage, func(n int) string {
+		q := url.Values{"q": {p.Q}, "role": {p.Role}, "operator": {p.Operator}, "page": {strconv.Itoa(n)}}
+		return "/admin/users?" + q.Encode()
+	})
+	return s.render(c, http.StatusOK, "admin_users", &p)
+}
+
+// stationChoice is a station offered as a checkbox.
+type stationChoice struct {
+	stations.Station
+	OperatorName string
+	Checked      bool
+}
+
+func (s *Server) stationChoices(c *gin.Context, b *base, operatorID string, checked []string, ops []stations.Operator) ([]stationChoice, error) {
+	sts, err := s.stations.Stations(c.Request.Context(), operatorID)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, o := range ops {
+		names[o.ID] = b.Tx(o.Name)
+	}
+	out := make([]stationChoice, len(sts))
+	for i, st := range sts {
+		out[i] = stationChoice{Station: st, OperatorName: names[st.OperatorID], Checked: slices.Contains(checked, st.ID)}
+	}
+	return out, nil
+}
+
+type newUserPage struct {
+	adminBase
+	Form      form
+	Roles     []auth.Role
+	Operators []stations.Operator
+	Stations  []stationChoice
+}
+
+func (s *Server) newUserPage(c *gin.Context, status int, f form) error {
+	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: adminRoles}
+	var err error
+	if p.Operators, err = s.stations.Operators(c.Request.Context()); err != nil {
+		return err
+	}
+	if p.Stations, err = s.stationChoices(c, &p.base, "", f.Values[fStationIDs], p.Operators); err != nil {
+		return err
+	}
+	return s.render(c, status, "admin_user_new", &p)
+}
+
+// showNewAdminUser offers the form, prefilled from ?role= and ?operator= (the
+// operator page links here to add that operator's admin).
+func (s *Server) showNewAdminUser(c *gin.Context) error {
+	f := form{Values: url.Values{}}
+	if r := c.Query("role"); r != "" {
+		f.Values.Set(fRole, r)
+	}
+	if o := c.Query("operator"); o != "" {
+		f.Values.Set(fOperator, o)
+	}
+	return s.newUserPage(c, http.StatusOK, f)
+}
+
+func (s *Server) createAdminUser(c *gin.Context) error {
+	f := newForm(c)
+	in := userInput{Role: auth.Role(f.Get(fRole)), Name: f.Get("name"), Phone: f.Get("phone"), Email: f.Get("email"),
+		Password: f.Values.Get("password"), OperatorID: f.Get(fOperator), StationIDs: f.Values[fStationIDs]}
+	if in.Role != auth.Staff {
+		// The form shows every station; only staff are assigned any.
+		in.StationIDs = nil
+	}
+	if in.Role == auth.PlatformAdmin {
+		in.OperatorID = ""
+	}
+	u, pw, err := s.createUser(c, in)
+	if err != nil {
+		if f.fail(remap(err, userFields), fRole, "name", "phone", "email", "password", fOperator, fStationIDs) {
+			return s.newUserPage(c, http.StatusBadRequest, f)
+		}
+		return err
+	}
+	if pw != "" {
+		if err := s.handOver(c, u.ID, pw); err != nil {
+			return err
+		}
+	}
+	s.flash(c, "admin.flash.user_created")
+	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	return nil
+}
+
+type adminUserPage struct {
+	adminBase
+	Account  auth.User
+	Operator *stations.Operator
+	// OneTime is a password just made for the account, shown this once.
+	OneTime  string
+	Self     bool
+	Form     form
+	Stations []stationChoice
+}
+
+func (s *Server) userPage(c *gin.Context, status int, f form) error {
+	ctx := c.Request.Context()
+	u, err := s.auth.User(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	me, _ := userOf(c)
+	p := adminUserPage{adminBase: s.adminBase(c, "admin.user.title", "users"), Account: u, Form: f, Self: me.ID == u.ID}
+	p.Title = u.Name
+	if u.OperatorID != "" {
+		o, err := s.stations.Operator(ctx, u.OperatorID)
+		if err != nil {
+			return err
+		}
+		p.Operator = &o
+	}
+	if p.Form.Values == nil {
+		p.Form.Values = url.Values{"name": {u.Name}, fStationIDs: u.StationIDs}
+	}
+	if u.Role == auth.Staff {
+		var ops []stations.Operator
+		if p.Operator != nil {
+			ops = []stations.Operator{*p.Operator}
+		}
+		if p.Stations, err = s.stationChoices(c, &p.base, u.OperatorID, p.Form.Values[fStationIDs], ops); err != nil {
+			return err
+		}
+	}
+	if p.OneTime = s.takeOver(c, u.ID); p.OneTime != "" {
+		c.Writer = noStore{c.Writer}
+	}
+	return s.render(c, status, "admin_user", &p)
+}
+
+func (s *Server) showAdminUser(c *gin.Context) error {
+	return s.userPage(c, http.StatusOK, form{})
+}
+
+func (s *Server) updateAdminUser(c *gin.Context) error {
+	ctx := c.Request.Context()
+	u, err := s.auth.User(ctx, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f := newForm(c)
+	name := f.Get("name")
+	patch := userPatch{Name: &name}
+	if u.Role == auth.Staff {
+		patch.StationIDs = f.Values[fStationIDs]
+		if patch.StationIDs == nil {
+			// No box ticked: an empty, not a missing, list, so the service
+			// says staff need a station.
+			patch.StationIDs = []string{}
+		}
+	}
+	if _, err := s.updateUser(c, u.ID, patch); err != nil {
+		if f.fail(remap(err, userFields), "name", fStationIDs) {
+			return s.userPage(c, http.StatusBadRequest, f)
+		}
+		return err
+	}
+	s.flash(c, "flash.saved")
+	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	return nil
+}
+
+func (s *Server) setAdminUserStatus(c *gin.Context) error {
+	to := c.PostForm("status")
+	u, err := s.updateUser(c, c.Param("id"), userPatch{Status: &to})
+	if err != nil {
+		return err
+	}
+	if u.Status == auth.Disabled {
+		s.flash(c, "admin.flash.user_disabled")
+	} else {
+		s.flash(c, "admin.flash.user_enabled")
+	}
+	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	return nil
+}
+
+func (s *Server) resetAdminUserPassword(c *gin.Context) error {
+	u, pw, err := s.resetPassword(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.handOver(c, u.ID, pw); err != nil {
+		return err
+	}
+	s.flash(c, "admin.flash.password_reset")
+	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	return nil
+}
+
+// Audit log.
+
+// auditRow is an audit entry as the console shows it.
+type auditRow struct {
+	At, Who, Role, Operator, Action, Target, RequestID string
+	Changes                                            []string
+}
+
+func operatorNames(ops []stations.Operator) map[string]stations.Text {
+	out := make(map[string]stations.Text, len(ops))
+	for _, o := range ops {
+		out[o.ID] = o.Name
+	}
+	return out
+}
+
+func (s *Server) auditRows(b *base, entries []auth.Entry, ops map[string]stations.Text) []auditRow {
+	out := make([]auditRow, len(entries))
+	for i, e := range entries {
+		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
+			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
+		if n, ok := ops[e.OperatorID]; ok {
+			r.Operator = b.Tx(n)
+		}
+		if m, ok := b.msgs["role."+e.Actor.Role]; ok {
+			r.Role = m
+		}
+		for _, ch := range e.Changes {
+			r.Changes = append(r.Changes, fmt.Sprintf("%s: %s → %s", ch.Field, auditValue(ch.Before), auditValue(ch.After)))
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func auditValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "—"
+	case string:
+		if v == "" {
+			return `""`
+		}
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = auditValue(x)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return fmt.Sprint(v)
+}
+
+type adminAuditPage struct {
+	adminBase
+	Rows       []auditRow
+	Operators  []stations.Operator
+	Operator   string
+	Total      int
+	Pages      []pageLink
+	Prev, Next string
+}
+
+func (s *Server) showAdminAudit(c *gin.Context) error {
+	ctx := c.Request.Context()
+	prm := newParams(c)
+	p := adminAuditPage{adminBase: s.adminBase(c, "admin.audit.title", "audit"), Operator: prm.str("operator", 64)}
+	page := 1
+	if n, ok := prm.integer("page", 1, 100_000); ok {
+		page = int(n)
+	}
+	if err := prm.err(); err != nil {
+		return err
+	}
+	ops, err := s.stations.Operators(ctx)
+	if err != nil {
+		return err
+	}
+	p.Operators = ops
+	entries, total, err := s.auth.Audit(ctx, auth.AuditFilter{OperatorID: p.Operator, Limit: adminPerPage,
+		Skip: int64((page - 1) * adminPerPage)})
+	if err != nil {
+		return err
+	}
+	p.Rows, p.Total = s.auditRows(&p.base, entries, operatorNames(ops)), int(total)
+	p.Pages, p.Prev, p.Next = pager(p.Total, page, adminPerPage, func(n int) string {
+		q := url.Values{"page": {strconv.Itoa(n)}}
+		if p.Operator != "" {
+			q.Set("operator", p.Operator)
+		}
+		return "/admin/audit?" + q.Encode()
+	})
+	return s.render(c, http.StatusOK, "admin_audit", &p)
+}
+
+// pager links to the pages around the current one.
+func pager(total, page, perPage int, link func(int) string) (links []pageLink, prev, next string) {
+	pages := (total + perPage - 1) / perPage
+	if pages <= 1 {
+		return nil, "", ""
+	}
+	for n := max(1, page-4); n <= min(pages, page+4); n++ {
+		links = append(links, pageLink{N: n, URL: link(n), Current: n == page})
+	}
+	if page > 1 && page <= pages {
+		prev = link(page - 1)
+	}
+	if page < pages {
+		next = link(page + 1)
+	}
+	return links, prev, next
+}
+
+// FieldError is the translated problem with field name of f, or "".
+func (b *adminBase) FieldError(f form, name string) string {
+	code, bad := f.Errors[name]
+	if !bad {
+		return ""
+	}
+	return b.ErrorText(code, f.Messages[name])
+}
+
+// Zone is the city's time zone, for showing times.
+func (b *adminBase) Zone() *time.Location { return stations.Local }
+
+// Percent shows basis points as a percentage.
+func (b *adminBase) Percent(bp int) string { return bpToPercent(bp) + "%" }
+
+// YesNo shows a flag in words.
+func (b *adminBase) YesNo(v bool) string {
+	if v {
+		return b.T("admin.yes")
+	}
+	return b.T("admin.no")
+}
+
+// TierOrder lists the tiers most supported first, the order the policy is read in.
+func (b *adminBase) TierOrder() []rentals.Tier { return rentals.Tiers }

@@ -1,0 +1,490 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/text/width"
+
+	"fuju/internal/valid"
+	"fuju/rentals"
+)
+
+// The income-tier policy. Each save is a new version (rentals.Policies.Put);
+// the editor names the version it started from, so two admins editing at once
+// cannot silently overwrite each other: the second gets 409 and the latest
+// values. Leases keep the version they were made with; a new version applies
+// to quotes and leases made after it.
+
+// maxPolicyVersions bounds the history shown with the current policy; older
+// versions stay readable one by one.
+const maxPolicyVersions = 100
+
+// policyVersion is one line of the policy's history.
+type policyVersion struct {
+	Version int       `json:"version"`
+	At      time.Time `json:"at"`
+	By      string    `json:"by"`
+	Note    string    `json:"note"`
+}
+
+type policyOverview struct {
+	Current  rentals.Policy  `json:"current"`
+	Versions []policyVersion `json:"versions"`
+}
+
+// policyHistory lists versions newest first, each read by _id.
+func (s *Server) policyHistory(ctx context.Context, cur rentals.Policy) ([]policyVersion, error) {
+	out := make([]policyVersion, 0, min(cur.Version, maxPolicyVersions))
+	for n := cur.Version; n >= 1 && len(out) < maxPolicyVersions; n-- {
+		p := cur
+		if n != cur.Version {
+			var err error
+			if p, err = s.policies.Version(ctx, n); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, policyVersion{Version: p.Version, At: p.At, By: p.By.Name, Note: p.Note})
+	}
+	return out, nil
+}
+
+// latestPolicy re-reads the policy from the database, so an instance that has
+// not yet applied another instance's save still answers with the newest.
+func (s *Server) latestPolicy(ctx context.Context) (rentals.Policy, error) {
+	if err := s.policies.Reload(ctx, ""); err != nil {
+		return rentals.Policy{}, err
+	}
+	return s.policies.Current(), nil
+}
+
+func (s *Server) showPolicyAPI(c *gin.Context) error {
+	p := newParams(c)
+	p.only()
+	if err := p.err(); err != nil {
+		return err
+	}
+	cur, err := s.latestPolicy(c.Request.Context())
+	if err != nil {
+		return err
+	}
+	vs, err := s.policyHistory(c.Request.Context(), cur)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, policyOverview{Current: cur, Versions: vs})
+	return nil
+}
+
+func (s *Server) showPolicyVersionAPI(c *gin.Context) error {
+	n, err := versionParam(c)
+	if err != nil {
+		return err
+	}
+	p, err := s.policies.Version(c.Request.Context(), n)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, p)
+	return nil
+}
+
+func versionParam(c *gin.Context) (int, error) {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("web: %w", valid.Field("n", "integer", "must be a version number from 1"))
+	}
+	return n, nil
+}
+
+// tierRuleRequest spells out every field: a forgotten share must not mean
+// "rents free".
+type tierRuleRequest struct {
+	ShareBP      *int  `json:"share_bp"`
+	WaiveDeposit *bool `json:"waive_deposit"`
+	LateFees     *bool `json:"late_fees"`
+}
+
+type policyRequest struct {
+	Version       int                              `json:"version" binding:"required,min=1"`
+	Tiers         map[rentals.Tier]tierRuleRequest `json:"tiers" binding:"required"`
+	AnnualCapFen  int64                            `json:"annual_cap_fen"`
+	LostAfterDays int                              `json:"lost_after_days"`
+	Note          string                           `json:"note" binding:"max=500"`
+}
+
+func (s *Server) putPolicyAPI(c *gin.Context) error {
+	var req policyRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	e := &valid.Error{}
+	p := rentals.Policy{Tiers: map[rentals.Tier]rentals.TierRule{}, AnnualCapFen: req.AnnualCapFen,
+		LostAfterDays: req.LostAfterDays, Note: strings.TrimSpace(req.Note)}
+	for t, r := range req.Tiers {
+		f := "tiers." + string(t)
+		if r.ShareBP == nil {
+			e.Add(f+".share_bp", "required", "is required")
+		}
+		if r.WaiveDeposit == nil {
+			e.Add(f+".waive_deposit", "required", "is required")
+		}
+		if r.LateFees == nil {
+			e.Add(f+".late_fees", "required", "is required")
+		}
+		if r.ShareBP != nil && r.WaiveDeposit != nil && r.LateFees != nil {
+			p.Tiers[t] = rentals.TierRule{ShareBP: *r.ShareBP, WaiveDeposit: *r.WaiveDeposit, LateFees: *r.LateFees}
+		}
+	}
+	if p.Note == "" {
+		e.Add("note", "required", "say what changed and why; it is shown in the history")
+	}
+	if err := e.Err(); err != nil {
+		return fmt.Errorf("web: policy: %w", err)
+	}
+	saved, err := s.putPolicy(c, req.Version, p)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, saved)
+	return nil
+}
+
+// putPolicy saves p as the version after base and records the change.
+func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.Policy, error) {
+	ctx := c.Request.Context()
+	before, err := s.policies.Version(ctx, base)
+	if errors.Is(err, rentals.ErrNotFound) {
+		return rentals.Policy{}, fmt.Errorf("web: %w", valid.Field("version", "not_found", "is not a version of the policy"))
+	}
+	if err != nil {
+		return rentals.Policy{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return rentals.Policy{}, fmt.Errorf("web: policy: %w", err)
+	}
+	p.By = actorOf(c)
+	saved, err := s.policies.Put(ctx, base, p)
+	if errors.Is(err, rentals.ErrConflict) {
+		latest, lerr := s.latestPolicy(ctx)
+		if lerr != nil {
+			return rentals.Policy{}, lerr
+		}
+		return rentals.Policy{}, fmt.Errorf("web: someone saved version %d of the tier policy after version %d; load it, apply your change again and save: %w",
+			latest.Version, base, err)
+	}
+	if err != nil {
+		return rentals.Policy{}, err
+	}
+	s.audit(c, "", "policy.update", fmt.Sprintf("tier-policy/%d", saved.Version), policyFields(before), policyFields(saved))
+	return saved, nil
+}
+
+// policyFields is what the audit log compares between versions: the rules,
+// not who saved them or when.
+func policyFields(p rentals.Policy) any {
+	return struct {
+		Tiers         map[rentals.Tier]rentals.TierRule `json:"tiers"`
+		AnnualCapFen  int64                             `json:"annual_cap_fen"`
+		LostAfterDays int                               `json:"lost_after_days"`
+		Note          string                            `json:"note"`
+	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note}
+}
+
+// Pages.
+
+// Policy form fields. Names carry the area's prefix so their labels
+// (field.<name>) cannot clash with another area's messages.
+const (
+	fShare   = "adm_share_"
+	fWaive   = "adm_waive_"
+	fLate    = "adm_late_"
+	fCap     = "adm_cap"
+	fLost    = "adm_lost_days"
+	fNote    = "adm_note"
+	fVersion = "adm_version"
+)
+
+type policyTierRow struct {
+	Tier                   rentals.Tier
+	Share, Waive, Late     string // form field names
+	ShareInput             inputField
+	WaiveChecked, LateFees bool
+}
+
+// policyChange is one field where the admin's rejected values differ from the
+// version saved in between.
+type policyChange struct {
+	Label, Yours, Latest string
+}
+
+type policyPage struct {
+	adminBase
+	Form     form
+	Current  rentals.Policy
+	Base     int
+	Tiers    []policyTierRow
+	Versions []policyVersion
+	// Conflict: someone saved in between; the form shows their version and
+	// Yours lists what this admin had typed differently.
+	Conflict bool
+	Yours    []policyChange
+}
+
+// policyForm fills a form with p's values for editing.
+func policyForm(p rentals.Policy) form {
+	v := map[string][]string{fCap: {fenToYuan(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
+		fVersion: {strconv.Itoa(p.Version)}}
+	for _, t := range rentals.Tiers {
+		r := p.Tiers[t]
+		v[fShare+string(t)] = []string{bpToPercent(r.ShareBP)}
+		if r.WaiveDeposit {
+			v[fWaive+string(t)] = []string{"1"}
+		}
+		if r.LateFees {
+			v[fLate+string(t)] = []string{"1"}
+		}
+	}
+	return form{Values: v}
+}
+
+func (s *Server) policyPage(c *gin.Context, status int, p *policyPage) error {
+	ctx := c.Request.Context()
+	cur, err := s.latestPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	if p.Lang == "" {
+		p.adminBase = s.adminBase(c, "admin.policy.title", "policy")
+	}
+	p.Current = cur
+	if p.Form.Values == nil {
+		p.Form = policyForm(cur)
+	}
+	if p.Base == 0 {
+		p.Base = cur.Version
+	}
+	for _, t := range rentals.Tiers {
+		row := policyTierRow{Tier: t, Share: fShare + string(t), Waive: fWaive + string(t), Late: fLate + string(t)}
+		row.ShareInput = p.Input(p.Form, row.Share, "text", "field."+row.Share, "off", true)
+		row.ShareInput.Inputmode = "decimal"
+		row.WaiveChecked = p.Form.Get(row.Waive) != ""
+		row.LateFees = p.Form.Get(row.Late) != ""
+		p.Tiers = append(p.Tiers, row)
+	}
+	if p.Versions, err = s.policyHistory(ctx, cur); err != nil {
+		return err
+	}
+	return s.render(c, status, "admin_policy", p)
+}
+
+func (s *Server) showPolicyEditor(c *gin.Context) error {
+	return s.policyPage(c, http.StatusOK, &policyPage{})
+}
+
+// readPolicyForm turns the editor's fields into a policy, with problems named
+// by form field.
+func readPolicyForm(f form) (rentals.Policy, int, error) {
+	e := &valid.Error{}
+	p := rentals.Policy{Tiers: map[rentals.Tier]rentals.TierRule{}, Note: f.Get(fNote)}
+	base, err := strconv.Atoi(f.Get(fVersion))
+	if err != nil || base < 1 {
+		e.Add(fVersion, "required", "the form lost its version; reload the page")
+	}
+	for _, t := range rentals.Tiers {
+		bp, ok := percentToBP(f.Get(fShare + string(t)))
+		if !ok {
+			e.Add(fShare+string(t), "adm_percent", "must be a percentage from 0 to 100 with at most two decimals")
+		}
+		p.Tiers[t] = rentals.TierRule{ShareBP: bp, WaiveDeposit: f.Get(fWaive+string(t)) != "", LateFees: f.Get(fLate+string(t)) != ""}
+	}
+	if fen, ok := yuanToFen(f.Get(fCap)); ok {
+		p.AnnualCapFen = fen
+	} else {
+		e.Add(fCap, "adm_yuan", "must be an amount in yuan, such as 1200 or 1200.50; 0 means no cap")
+	}
+	if n, err := strconv.Atoi(f.Get(fLost)); err == nil {
+		p.LostAfterDays = n
+	} else {
+		e.Add(fLost, "integer", "must be a whole number of days")
+	}
+	if p.Note == "" {
+		e.Add(fNote, "required", "say what changed and why")
+	}
+	return p, base, e.Err()
+}
+
+// policyFormField maps the policy's own field names to the editor's.
+func policyFormField(k string) string {
+	switch {
+	case strings.HasPrefix(k, "tiers."):
+		t, _, _ := strings.Cut(strings.TrimPrefix(k, "tiers."), ".")
+		return fShare + t
+	case k == "annual_cap_fen":
+		return fCap
+	case k == "lost_after_days":
+		return fLost
+	case k == "note":
+		return fNote
+	}
+	return k
+}
+
+var policyOrder = []string{fShare + "subsistence", fShare + "low_income", fShare + "standard", fCap, fLost, fNote}
+
+func (s *Server) savePolicy(c *gin.Context) error {
+	f := newForm(c)
+	p, base, err := readPolicyForm(f)
+	if err == nil {
+		_, err = s.putPolicy(c, base, p)
+	}
+	switch {
+	case err == nil:
+		s.flash(c, "admin.flash.policy_saved")
+		c.Redirect(http.StatusSeeOther, "/admin/tier-policy")
+		return nil
+	case errors.Is(err, rentals.ErrConflict):
+		latest, lerr := s.latestPolicy(c.Request.Context())
+		if lerr != nil {
+			return lerr
+		}
+		pg := &policyPage{Conflict: true, Form: policyForm(latest), Base: latest.Version}
+		// The note is this admin's own words; keep it for the second try.
+		pg.Form.Values[fNote] = []string{p.Note}
+		pg.adminBase = s.adminBase(c, "admin.policy.title", "policy")
+		pg.Yours = policyDiff(&pg.adminBase.base, p, latest)
+		return s.policyPage(c, http.StatusConflict, pg)
+	}
+	if probs, ok := valid.Fields(err); ok {
+		mapped := &valid.Error{}
+		for k, pr := range probs {
+			mapped.Add(policyFormField(k), pr.Code, pr.Message)
+		}
+		f.fail(mapped, policyOrder...)
+		return s.policyPage(c, http.StatusBadRequest, &policyPage{Form: f, Base: base})
+	}
+	return err
+}
+
+// policyDiff lists where mine differs from latest, in the page's words.
+func policyDiff(b *base, mine, latest rentals.Policy) []policyChange {
+	var out []policyChange
+	yes := func(v bool) string {
+		if v {
+			return b.T("admin.yes")
+		}
+		return b.T("admin.no")
+	}
+	for _, t := range rentals.Tiers {
+		m, l := mine.Tiers[t], latest.Tiers[t]
+		tier := b.T("tier." + string(t))
+		if m.ShareBP != l.ShareBP {
+			out = append(out, policyChange{tier + " · " + b.T("admin.policy.share"), bpToPercent(m.ShareBP) + "%", bpToPercent(l.ShareBP) + "%"})
+		}
+		if m.WaiveDeposit != l.WaiveDeposit {
+			out = append(out, policyChange{tier + " · " + b.T("admin.policy.waive"), yes(m.WaiveDeposit), yes(l.WaiveDeposit)})
+		}
+		if m.LateFees != l.LateFees {
+			out = append(out, policyChange{tier + " · " + b.T("admin.policy.late"), yes(m.LateFees), yes(l.LateFees)})
+		}
+	}
+	if mine.AnnualCapFen != latest.AnnualCapFen {
+		out = append(out, policyChange{b.T("field." + fCap), fenToYuan(mine.AnnualCapFen), fenToYuan(latest.AnnualCapFen)})
+	}
+	if mine.LostAfterDays != latest.LostAfterDays {
+		out = append(out, policyChange{b.T("field." + fLost), strconv.Itoa(mine.LostAfterDays), strconv.Itoa(latest.LostAfterDays)})
+	}
+	return out
+}
+
+type policyVersionPage struct {
+	adminBase
+	Policy rentals.Policy
+	Latest int
+}
+
+func (s *Server) showPolicyVersion(c *gin.Context) error {
+	n, err := versionParam(c)
+	if err != nil {
+		return fmt.Errorf("web: %w", errNotFound)
+	}
+	pol, err := s.policies.Version(c.Request.Context(), n)
+	if err != nil {
+		return err
+	}
+	p := policyVersionPage{adminBase: s.adminBase(c, "admin.policy.version.title", "policy"), Policy: pol,
+		Latest: s.policies.Current().Version}
+	p.Title = p.T("admin.policy.version.heading", n)
+	return s.render(c, http.StatusOK, "admin_policy_version", &p)
+}
+
+// Numbers as people type them. Full-width digits and points (from a Chinese
+// input method) count as their ASCII twins.
+
+var decimal2 = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,2})?$`)
+
+// hundredths parses a non-negative number with at most two decimals into
+// hundredths: "20" → 2000, "12.5" → 1250.
+func hundredths(s string, suffixes ...string) (int64, bool) {
+	s = strings.TrimSpace(width.Narrow.String(s))
+	for _, suf := range suffixes {
+		s = strings.TrimSpace(strings.TrimSuffix(s, suf))
+	}
+	if !decimal2.MatchString(s) {
+		return 0, false
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	f, _ := strconv.ParseInt((frac + "00")[:2], 10, 64)
+	return n*100 + f, true
+}
+
+// percentToBP reads a share typed in percent ("20", "12.5", "0.25%") as basis
+// points (2000, 1250, 25).
+func percentToBP(s string) (int, bool) {
+	n, ok := hundredths(s, "%")
+	if !ok || n > 10000 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// bpToPercent shows basis points as a percentage without needless zeros.
+func bpToPercent(bp int) string {
+	return trimCents(int64(bp))
+}
+
+// yuanToFen reads an amount in yuan ("1200", "1200.5", "¥1200") as fen, up to
+// one million yuan.
+func yuanToFen(s string) (int64, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(width.Narrow.String(s)), "¥")
+	n, ok := hundredths(s, "元")
+	if !ok || n > 100_000_000 {
+		return 0, false
+	}
+	return n, true
+}
+
+// fenToYuan shows fen as yuan for editing: "1200", "1200.50".
+func fenToYuan(fen int64) string {
+	if fen%100 == 0 {
+		return strconv.FormatInt(fen/100, 10)
+	}
+	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
+}
+
+func trimCents(n int64) string {
+	s := fmt.Sprintf("%d.%02d", n/100, n%100)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
+}
