@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"fuju/media"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -129,4 +131,23 @@ func (s *Server) measure(c *gin.Context) {
 	}
 	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
 	s.metrics.latency.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+}
+
+// limitBody caps every request body before anything reads it (the CSRF check
+// parses forms): an upload form gets the photo limit plus room for its fields,
+// anything else 8 MiB (a CSV of thousands of units fits). Handlers may cap
+// lower.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.Body != nil && c.Request.ContentLength != 0 {
+		limit := int64(8 << 20)
+		if strings.HasPrefix(c.GetHeader("Content-Type"), "multipart/") && s.media != nil {
+			limit = s.media.Pipeline().MaxBytes + 1<<20
+		}
+		if c.Request.ContentLength > limit {
+			s.fail(c, fmt.Errorf("web: body of %d bytes: %w", c.Request.ContentLength, media.ErrTooLarge), wantsJSON(c))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	}
+	c.Next()
 }

@@ -15,7 +15,7 @@ import (
 // routes registers every route in one place.
 func (s *Server) routes() {
 	r := s.engine
-	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders, s.identify, s.checkCSRF)
+	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders, s.limitBody, s.identify, s.checkCSRF)
 	r.NoRoute(s.notFoundPage)
 	r.NoMethod(s.notFoundPage)
 	r.HandleMethodNotAllowed = false
