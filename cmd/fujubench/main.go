@@ -9,7 +9,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -32,6 +34,7 @@ import (
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
+	"fuju/stations"
 	"fuju/web"
 )
 
@@ -57,6 +60,8 @@ func run(args []string, out io.Writer) error {
 	clients := fs.Int("clients", 50, "concurrent clients")
 	requests := fs.Int("requests", 4000, "requests per measurement")
 	scalesFlag := fs.String("scales", "1,10,100", "unit multipliers of the demo city to measure")
+	desks := fs.Int("desks", 20, "concurrent station desks in the check-out/check-in measurement (0 skips it)")
+	cycles := fs.Int("cycles", 400, "check-out + check-in + cleaning cycles in all")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -115,6 +120,11 @@ func run(args []string, out io.Writer) error {
 		for _, r := range results {
 			fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
 		}
+		if i == 0 && *desks > 0 {
+			if err := measureDesk(out, env, *desks, *cycles); err != nil {
+				return err
+			}
+		}
 		if i == 0 {
 			ceil, floor := results[0].rps(), results[1].rps()
 			fmt.Fprintln(out, "\nthroughput relative to the references:")
@@ -154,7 +164,8 @@ func startCity(scale int) (*city, error) {
 	if err != nil {
 		return nil, err
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Errors only, so a failing request in the run is explained.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	ctx := context.Background()
 	cfg := config.Config{DataDir: dir, Database: "fuju", PollInterval: time.Second}
 	a, err := app.Open(ctx, cfg, logger)
@@ -166,7 +177,7 @@ func startCity(scale int) (*city, error) {
 		return nil, err
 	}
 	seed := time.Since(t0)
-	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Media: a.Media, DB: a.DB,
+	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB,
 		Auth: a.Auth, SecretKey: a.SecretKey, Logger: logger})
 	if err != nil {
 		return nil, err
@@ -266,4 +277,130 @@ func measure(name, url string, clients, n int) result {
 	elapsed := time.Since(start)
 	slices.Sort(lat)
 	return result{name: name, n: n, errors: errs.Load(), elapsed: elapsed, p50: lat[n/2], p99: lat[n*99/100]}
+}
+
+// measureDesk runs check-out → check-in → cleaning cycles from desks
+// concurrent desks, each lending its own unit to its own renter through the
+// HTTP API, and reports cycles per second and the latency of each step.
+func measureDesk(out io.Writer, c *city, desks, cycles int) error {
+	ctx := context.Background()
+	a := c.app
+	secret, _, err := a.Auth.CreateToken(ctx, "op-kangning", "bench", []string{"desk"}, stations.System)
+	if err != nil {
+		return err
+	}
+	units, _, err := a.Stations.Units(ctx, stations.UnitFilter{OperatorID: "op-kangning", State: stations.Available}, 0, int64(desks))
+	if err != nil {
+		return err
+	}
+	if len(units) < desks {
+		return fmt.Errorf("only %d available units for %d desks", len(units), desks)
+	}
+	tr := &http.Transport{MaxIdleConns: desks, MaxIdleConnsPerHost: desks}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	defer tr.CloseIdleConnections()
+	call := func(method, path string, body any, into any) (time.Duration, error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, c.url+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		t0 := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		d := time.Since(t0)
+		if resp.StatusCode >= 300 {
+			msg, _ := io.ReadAll(resp.Body)
+			return d, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, msg)
+		}
+		if into != nil {
+			return d, json.NewDecoder(resp.Body).Decode(into)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return d, nil
+	}
+	type deskSetup struct {
+		unit   stations.Unit
+		renter string
+		due    int64
+	}
+	setups := make([]deskSetup, desks)
+	for i := range setups {
+		u := units[i]
+		var r struct {
+			ID string `json:"id"`
+		}
+		phone := fmt.Sprintf("1370000%04d", i)
+		if _, err := call("POST", "/api/v1/staff/renters", map[string]any{"name": "测试", "phone": phone,
+			"id_number": "11010519491231002X", "station_id": u.StationID}, &r); err != nil {
+			return err
+		}
+		var q struct {
+			DueNowFen int64 `json:"due_now_fen"`
+		}
+		if _, err := call("GET", "/api/v1/staff/quote?unit="+u.Tag+"&renter="+r.ID+"&days=30", nil, &q); err != nil {
+			return err
+		}
+		setups[i] = deskSetup{unit: u, renter: r.ID, due: q.DueNowFen}
+	}
+	var (
+		mu                      sync.Mutex
+		outLat, inLat, cleanLat []time.Duration
+		next, failures          atomic.Int64
+		firstErr                error
+	)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range setups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := setups[i]
+			for next.Add(1) <= int64(cycles) {
+				d1, err := call("POST", "/api/v1/staff/checkouts", map[string]any{"unit": st.unit.Tag, "renter_id": st.renter, "days": 30,
+					"station_id": st.unit.StationID, "payments": []map[string]any{{"method": "cash", "amount_fen": st.due}},
+					"terms_version": "bench", "accepted_name": "测试"}, nil)
+				var d2, d3 time.Duration
+				if err == nil {
+					d2, err = call("POST", "/api/v1/staff/checkins", map[string]any{"unit": st.unit.Tag, "outcome": "ok",
+						"station_id": st.unit.StationID, "refund_method": "cash"}, nil)
+				}
+				if err == nil {
+					d3, err = call("POST", "/api/v1/staff/units/"+st.unit.Tag+"/clean", map[string]any{"method": "uv",
+						"checklist": stations.CleaningChecklist, "station_id": st.unit.StationID}, nil)
+				}
+				mu.Lock()
+				if err != nil {
+					failures.Add(1)
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				outLat, inLat, cleanLat = append(outLat, d1), append(inLat, d2), append(cleanLat, d3)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		fmt.Fprintf(out, "desk cycles failed (%d desks stopped): %v\n", failures.Load(), firstErr)
+	}
+	pct := func(l []time.Duration, p int) time.Duration {
+		if len(l) == 0 {
+			return 0
+		}
+		slices.Sort(l)
+		return l[len(l)*p/100].Round(100 * time.Microsecond)
+	}
+	fmt.Fprintf(out, "\nstation desk: %d desks, %d check-out → check-in → cleaning cycles in %s = %.1f cycles/s\n",
+		desks, len(outLat), elapsed.Round(time.Millisecond), float64(len(outLat))/elapsed.Seconds())
+	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "check-out", pct(outLat, 50), pct(outLat, 99))
+	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "check-in", pct(inLat, 50), pct(inLat, 99))
+	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "cleaning", pct(cleanLat, 50), pct(cleanLat, 99))
+	return nil
 }
