@@ -127,55 +127,102 @@ const maxFieldBytes = 2 << 10
 // text for screen readers in "alt_zh" and "alt_en". The whole request is read
 // and checked before anything is stored, so a bad field stores nothing.
 func (s *Server) uploadProductPhoto(c *gin.Context) error {
-	scope, by := scopeOf(c), actorOf(c)
-	prod, err := s.catalog.Get(c.Request.Context(), scope, c.Param("id"))
+	prod, err := s.catalog.Get(c.Request.Context(), scopeOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
+	up, err := s.readPhotoUpload(c)
+	if err != nil {
+		return err
+	}
+	prod, err = s.addProductPhoto(c, prod.ID, up)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, s.productView(prod))
+	return nil
+}
+
+// photoUpload is a read and checked upload: the image's bytes and its alt
+// text in both languages.
+type photoUpload struct {
+	photo []byte
+	alt   catalog.Text
+}
+
+// readPhotoUpload reads a photo upload form, the API's and the operator
+// console's alike. A console form arrives already parsed (the CSRF check read
+// its token field), the API's is streamed under a byte cap.
+func (s *Server) readPhotoUpload(c *gin.Context) (photoUpload, error) {
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if mt != "multipart/form-data" {
-		return fmt.Errorf("web: upload: %w", errUnsupportedMedia)
+		return photoUpload{}, fmt.Errorf("web: upload: %w", errUnsupportedMedia)
 	}
 	maxBytes := s.media.Pipeline().MaxBytes
 	if maxBytes == 0 {
 		maxBytes = media.DefaultMaxBytes
 	}
-	// The cap covers the image plus the form's small fields and boundaries;
-	// Gin's MaxMultipartMemory is not a cap.
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes+64<<10)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		return fmt.Errorf("web: upload: %w", valid.Field("photo", "required", "send multipart/form-data with the image in the field \"photo\""))
-	}
 	var photo []byte
 	fields := map[string]string{}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
+	if mf := c.Request.MultipartForm; mf != nil {
+		if fhs := mf.File["photo"]; len(fhs) > 0 {
+			if fhs[0].Size > maxBytes {
+				return photoUpload{}, fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+			}
+			f, err := fhs[0].Open()
+			if err != nil {
+				return photoUpload{}, uploadReadError(err)
+			}
+			photo, err = io.ReadAll(io.LimitReader(f, maxBytes+1))
+			f.Close()
+			if err != nil {
+				return photoUpload{}, uploadReadError(err)
+			}
 		}
+		for _, name := range []string{"alt_zh", "alt_en"} {
+			if v := mf.Value[name]; len(v) > 0 {
+				fields[name] = strings.TrimSpace(v[0])
+			}
+		}
+	} else {
+		// The cap covers the image plus the form's small fields and
+		// boundaries; Gin's MaxMultipartMemory is not a cap.
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes+64<<10)
+		mr, err := c.Request.MultipartReader()
 		if err != nil {
-			return uploadReadError(err)
+			return photoUpload{}, fmt.Errorf("web: upload: %w", valid.Field("photo", "required", "send multipart/form-data with the image in the field \"photo\""))
 		}
-		name := part.FormName()
-		switch {
-		case name == "photo" && photo == nil:
-			b, err := io.ReadAll(io.LimitReader(part, maxBytes+1))
+		for {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				break
+			}
 			if err != nil {
-				return uploadReadError(err)
+				return photoUpload{}, uploadReadError(err)
 			}
-			if int64(len(b)) > maxBytes {
-				return fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+			name := part.FormName()
+			switch {
+			case name == "photo" && photo == nil:
+				b, err := io.ReadAll(io.LimitReader(part, maxBytes+1))
+				if err != nil {
+					return photoUpload{}, uploadReadError(err)
+				}
+				if int64(len(b)) > maxBytes {
+					return photoUpload{}, fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+				}
+				photo = b
+			case name == "alt_zh" || name == "alt_en":
+				b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+				if err != nil {
+					return photoUpload{}, uploadReadError(err)
+				}
+				fields[name] = strings.TrimSpace(string(b))
 			}
-			photo = b
-		case name == "alt_zh" || name == "alt_en":
-			b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-			if err != nil {
-				return uploadReadError(err)
-			}
-			fields[name] = strings.TrimSpace(string(b))
+			part.Close()
 		}
-		part.Close()
+	}
+	if int64(len(photo)) > maxBytes {
+		return photoUpload{}, fmt.Errorf("web: upload: %w", media.ErrTooLarge)
 	}
 	ve := &valid.Error{}
 	if photo == nil {
@@ -190,24 +237,33 @@ func (s *Server) uploadProductPhoto(c *gin.Context) error {
 		}
 	}
 	if err := ve.Err(); err != nil {
-		return err
+		return photoUpload{}, err
 	}
-	saved, err := s.media.SavePhoto(c.Request.Context(), media.Public, bytes.NewReader(photo))
+	return photoUpload{photo: photo, alt: catalog.Text{Zh: fields["alt_zh"], En: fields["alt_en"]}}, nil
+}
+
+// addProductPhoto stores an upload's image and adds it to the product.
+func (s *Server) addProductPhoto(c *gin.Context, id string, up photoUpload) (catalog.Product, error) {
+	scope, by := scopeOf(c), actorOf(c)
+	before, err := s.catalog.Get(c.Request.Context(), scope, id)
 	if err != nil {
-		return err
+		return catalog.Product{}, err
+	}
+	saved, err := s.media.SavePhoto(c.Request.Context(), media.Public, bytes.NewReader(up.photo))
+	if err != nil {
+		return catalog.Product{}, err
 	}
 	widths := make([]int, len(saved.Variants))
 	for i, v := range saved.Variants {
 		widths[i] = v.Width
 	}
-	ph := catalog.Photo{Key: saved.Hash, Alt: catalog.Text{Zh: fields["alt_zh"], En: fields["alt_en"]},
-		Widths: widths, Width: saved.Width, Height: saved.Height}
-	prod, err = s.catalog.AddPhoto(c.Request.Context(), scope, prod.ID, ph, by)
+	ph := catalog.Photo{Key: saved.Hash, Alt: up.alt, Widths: widths, Width: saved.Width, Height: saved.Height}
+	after, err := s.catalog.AddPhoto(c.Request.Context(), scope, id, ph, by)
 	if err != nil {
-		return err
+		return catalog.Product{}, err
 	}
-	c.JSON(http.StatusCreated, s.productView(prod))
-	return nil
+	s.audit(c, after.OperatorID, "product.photo_add", "product/"+id, before, after)
+	return after, nil
 }
 
 func uploadReadError(err error) error {
@@ -227,12 +283,27 @@ func (s *Server) reorderProductPhotos(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	prod, err := s.catalog.ReorderPhotos(c.Request.Context(), scopeOf(c), c.Param("id"), req.Keys, actorOf(c))
+	prod, err := s.reorderPhotos(c, c.Param("id"), req.Keys)
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, s.productView(prod))
 	return nil
+}
+
+// reorderPhotos puts a product's photos in the order of keys (the API's and
+// the console's path).
+func (s *Server) reorderPhotos(c *gin.Context, id string, keys []string) (catalog.Product, error) {
+	before, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id)
+	if err != nil {
+		return catalog.Product{}, err
+	}
+	after, err := s.catalog.ReorderPhotos(c.Request.Context(), scopeOf(c), id, keys, actorOf(c))
+	if err != nil {
+		return catalog.Product{}, err
+	}
+	s.audit(c, after.OperatorID, "product.photo_order", "product/"+id, before, after)
+	return after, nil
 }
 
 type altRequest struct {
@@ -247,8 +318,7 @@ func (s *Server) setProductPhotoAlt(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	prod, err := s.catalog.SetPhotoAlt(c.Request.Context(), scopeOf(c), c.Param("id"), c.Param("key"),
-		catalog.Text{Zh: req.Alt.Zh, En: req.Alt.En}, actorOf(c))
+	prod, err := s.setPhotoAlt(c, c.Param("id"), c.Param("key"), catalog.Text{Zh: req.Alt.Zh, En: req.Alt.En})
 	if err != nil {
 		return err
 	}
@@ -256,14 +326,41 @@ func (s *Server) setProductPhotoAlt(c *gin.Context) error {
 	return nil
 }
 
+// setPhotoAlt changes a photo's text for screen readers.
+func (s *Server) setPhotoAlt(c *gin.Context, id, key string, alt catalog.Text) (catalog.Product, error) {
+	before, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id)
+	if err != nil {
+		return catalog.Product{}, err
+	}
+	after, err := s.catalog.SetPhotoAlt(c.Request.Context(), scopeOf(c), id, key, alt, actorOf(c))
+	if err != nil {
+		return catalog.Product{}, err
+	}
+	s.audit(c, after.OperatorID, "product.photo_alt", "product/"+id, before, after)
+	return after, nil
+}
+
 // deleteProductPhoto removes a photo from the product and, when no product
 // uses it any more, its stored objects.
 func (s *Server) deleteProductPhoto(c *gin.Context) error {
-	key := c.Param("key")
-	_, inUse, err := s.catalog.RemovePhoto(c.Request.Context(), scopeOf(c), c.Param("id"), key, actorOf(c))
+	if err := s.removePhoto(c, c.Param("id"), c.Param("key")); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// removePhoto is deleteProductPhoto's work, shared with the console.
+func (s *Server) removePhoto(c *gin.Context, id, key string) error {
+	before, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id)
 	if err != nil {
 		return err
 	}
+	after, inUse, err := s.catalog.RemovePhoto(c.Request.Context(), scopeOf(c), id, key, actorOf(c))
+	if err != nil {
+		return err
+	}
+	s.audit(c, after.OperatorID, "product.photo_remove", "product/"+id, before, after)
 	if !inUse {
 		if err := s.media.DeletePhoto(c.Request.Context(), media.Public, key); err != nil {
 			// The product no longer shows it; a leftover object is only
@@ -271,6 +368,5 @@ func (s *Server) deleteProductPhoto(c *gin.Context) error {
 			s.logger.WarnContext(c.Request.Context(), "delete photo objects", "key", key, "err", err, "request_id", requestID(c))
 		}
 	}
-	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -1,0 +1,360 @@
+package web
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/stations"
+)
+
+// operatorPartials holds the form partials the operator console's pages share
+// ("op_select", "op_textarea", …). It is parsed into every operator_* page at
+// start (setupOperatorPages), because each page is its own template set.
+const operatorPartials = "operator_partials"
+
+// setupOperatorPages adds the console's shared partials to its pages and the
+// console's script to the hashed assets. It runs once, while the server is
+// built and before any request, so nothing else reads the renderer yet.
+func (s *Server) setupOperatorPages() error {
+	for name, t := range s.pages.pages {
+		if !strings.HasPrefix(name, "operator_") || name == operatorPartials {
+			continue
+		}
+		if _, err := t.ParseFS(templateFS, "templates/"+operatorPartials+".html"); err != nil {
+			return fmt.Errorf("web: %s: %w", name, err)
+		}
+	}
+	delete(s.pages.pages, operatorPartials)
+	b, err := fs.ReadFile(staticFS, "static/operator.js")
+	if err != nil {
+		return fmt.Errorf("web: operator.js: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	s.pages.assets["operator.js"] = "/static/operator.js?v=" + hex.EncodeToString(sum[:6])
+	return nil
+}
+
+// opConsole is what every operator console page carries.
+type opConsole struct {
+	base
+	// Section is the console area, for the console's menu.
+	Section string
+	// Platform is set for the city's administrator, who works for every
+	// operator and names one when creating.
+	Platform  bool
+	Operators []stations.Operator
+}
+
+func (s *Server) opConsole(c *gin.Context, title, section string) opConsole {
+	p := opConsole{base: s.base(c, title, "console"), Section: section}
+	p.Platform = scopeOf(c).Platform
+	if p.Platform {
+		p.Operators, _ = s.stations.Operators(c.Request.Context())
+	}
+	return p
+}
+
+// OperatorName names an operator for the platform's lists.
+func (p *opConsole) OperatorName(id string) string {
+	for _, o := range p.Operators {
+		if o.ID == id {
+			return p.Tx(o.Name)
+		}
+	}
+	return id
+}
+
+// Field describes input name of f, labelled "op.field.<name>" (with an
+// optional ".hint"), its error translated from "op.err.<code>" when the
+// opConsole has its own wording.
+func (p *opConsole) Field(f form, name, kind string, required bool) inputField {
+	in := p.Input(f, name, kind, "op.field."+name, "off", required)
+	in.Autocomplete = ""
+	if code, bad := f.Errors[name]; bad {
+		in.Error = p.errText(code, f.Messages[name])
+	}
+	if kind == "decimal" {
+		in.Type, in.Inputmode = "text", "decimal"
+	}
+	return in
+}
+
+func (p *opConsole) errText(code, fallback string) string {
+	if m, ok := p.msgs["op.err."+code]; ok {
+		return m
+	}
+	return p.ErrorText(code, fallback)
+}
+
+// Sum is the error summary of f, naming fields by their opConsole labels.
+func (p *opConsole) Sum(f form) summary {
+	if len(f.Errors) == 0 {
+		return summary{B: &p.base}
+	}
+	b := p.base
+	b.msgs = maps.Clone(p.msgs)
+	for name, code := range f.Errors {
+		if l, ok := p.msgs["op.field."+name]; ok {
+			b.msgs["field."+name] = l
+		}
+		if m, ok := p.msgs["op.err."+code]; ok {
+			b.msgs["err."+code] = m
+		}
+	}
+	return summary{B: &b, Errors: f.Errors, Messages: f.Messages}
+}
+
+// opChoice is one option of a select or one box of a checkbox group.
+type opChoice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// opChoiceField is a select or a group of checkboxes.
+type opChoiceField struct {
+	inputField
+	Options []opChoice
+}
+
+// Select describes a select of f; options are value/label pairs.
+func (p *opConsole) Select(f form, name string, required bool, options []opChoice) opChoiceField {
+	in := p.Field(f, name, "select", required)
+	cur := f.Get(name)
+	out := opChoiceField{inputField: in, Options: make([]opChoice, len(options))}
+	for i, o := range options {
+		o.Selected = o.Value == cur
+		out.Options[i] = o
+	}
+	return out
+}
+
+// Checks describes a group of checkboxes named name; the boxes whose value f
+// holds are ticked.
+func (p *opConsole) Checks(f form, name string, options []opChoice) opChoiceField {
+	in := p.Field(f, name, "checkbox", false)
+	have := map[string]bool{}
+	for _, v := range f.Values[name] {
+		have[v] = true
+	}
+	out := opChoiceField{inputField: in, Options: make([]opChoice, len(options))}
+	for i, o := range options {
+		o.Selected = have[o.Value]
+		out.Options[i] = o
+	}
+	return out
+}
+
+// Check describes one checkbox of f, ticked when f holds a value for it.
+func (p *opConsole) Check(f form, name string) inputField {
+	in := p.Field(f, name, "checkbox", false)
+	in.Value = ""
+	if f.Get(name) != "" {
+		in.Value = "on"
+	}
+	return in
+}
+
+// OperatorChoices lists the operators for the platform's create forms.
+func (p *opConsole) OperatorChoices() []opChoice {
+	out := []opChoice{{Value: "", Label: p.T("op.choose")}}
+	for _, o := range p.Operators {
+		out = append(out, opChoice{Value: o.ID, Label: p.Tx(o.Name)})
+	}
+	return out
+}
+
+// DistrictChoices lists the city's districts.
+func (p *opConsole) DistrictChoices() []opChoice {
+	out := []opChoice{{Value: "", Label: p.T("op.choose")}}
+	for _, d := range stations.Districts {
+		out = append(out, opChoice{Value: d.ID, Label: p.Tx(d.Name)})
+	}
+	return out
+}
+
+// StateName is a unit state in words.
+func (p *opConsole) StateName(st stations.State) string { return p.T("op.state." + string(st)) }
+
+// Weekdays are the hours form's rows, Monday first as people read a week.
+func (p *opConsole) Weekdays() []int { return []int{1, 2, 3, 4, 5, 6, 0} }
+
+// WeekdayName names weekday d (0 is Sunday).
+func (p *opConsole) WeekdayName(d int) string { return p.T("weekday." + strconv.Itoa(d)) }
+
+// Hour fields of weekday d.
+func (p *opConsole) Hour(f form, kind string, d int) inputField {
+	return p.Field(f, kind+"_"+strconv.Itoa(d), "time", false)
+}
+
+// Closed is the "closed" box of weekday d.
+func (p *opConsole) Closed(f form, d int) inputField { return p.Check(f, "closed_"+strconv.Itoa(d)) }
+
+// opPager is a paged list's position and the links around it.
+type opPager struct {
+	Page, PerPage, Pages int
+	Total                int64
+	// Query is the list's filters, carried by the page links.
+	Query url.Values
+	Path  string
+}
+
+func newOpPager(path string, q url.Values, page, perPage int, total int64) opPager {
+	pages := int((total + int64(perPage) - 1) / int64(perPage))
+	return opPager{Page: page, PerPage: perPage, Pages: max(pages, 1), Total: total, Query: q, Path: path}
+}
+
+// URL links to page n with the same filters.
+func (pg opPager) URL(n int) string {
+	q := url.Values{}
+	for k, v := range pg.Query {
+		if k != "page" && len(v) > 0 && v[0] != "" {
+			q[k] = v
+		}
+	}
+	q.Set("page", strconv.Itoa(n))
+	return pg.Path + "?" + q.Encode()
+}
+
+// Prev and Next are the neighbouring pages, 0 when there is none.
+func (pg opPager) Prev() int {
+	if pg.Page > 1 {
+		return pg.Page - 1
+	}
+	return 0
+}
+
+// Next is the following page, 0 at the end.
+func (pg opPager) Next() int {
+	if pg.Page < pg.Pages {
+		return pg.Page + 1
+	}
+	return 0
+}
+
+// opPageParams reads page and per_page (default perPage, at most 200).
+func opPageParams(p *params, perPage int) (int, int) {
+	page := 1
+	if n, ok := p.integer("page", 1, 1_000_000); ok {
+		page = int(n)
+	}
+	if n, ok := p.integer("per_page", 1, 200); ok {
+		perPage = int(n)
+	}
+	return page, perPage
+}
+
+var yuanRe = regexp.MustCompile(`^(\d{1,9})(?:\.(\d{1,2}))?$`)
+
+// parseYuan reads an amount typed in yuan with at most two decimals ("12",
+// "12.5", "¥12.50") as fen. Money is integer fen everywhere else (DESIGN.md,
+// invariant 7), so the only decimal arithmetic is here, on the digits.
+func parseYuan(s string) (int64, bool) {
+	s = strings.TrimSpace(strings.NewReplacer("¥", "", "￥", "", ",", "", "，", "", " ", "").Replace(s))
+	if s == "" {
+		return 0, true
+	}
+	m := yuanRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	whole, _ := strconv.ParseInt(m[1], 10, 64)
+	frac := m[2]
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	cents, _ := strconv.ParseInt(frac, 10, 64)
+	return whole*100 + cents, true
+}
+
+// yuanField shows fen for editing: "12", "12.50".
+func yuanField(fen int64) string {
+	if fen%100 == 0 {
+		return strconv.FormatInt(fen/100, 10)
+	}
+	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
+}
+
+// One-time secrets (a new staff member's password, a new API token) are shown
+// on the page after the form that made them, and never again. They travel to
+// that page in a short-lived cookie limited to its path and sealed with a key
+// derived from the server's secret, so they are not readable in the browser's
+// cookie store and work on any instance behind the load balancer.
+const revealCookie = "fuju_reveal"
+
+func (s *Server) revealKey() cipher.AEAD {
+	key := sha256.Sum256(append([]byte("fuju reveal cookie\x00"), s.cfg.SecretKey...))
+	block, _ := aes.NewCipher(key[:])
+	aead, _ := cipher.NewGCM(block)
+	return aead
+}
+
+// reveal leaves secret for the page at path, for two minutes.
+func (s *Server) reveal(c *gin.Context, path, secret string) {
+	aead := s.revealKey()
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	sealed := aead.Seal(nonce, nonce, []byte(secret), []byte(path))
+	http.SetCookie(c.Writer, &http.Cookie{Name: revealCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
+		MaxAge: 120, HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
+}
+
+// takeReveal returns the secret left for this page and clears it.
+func (s *Server) takeReveal(c *gin.Context) (string, bool) {
+	v, err := c.Cookie(revealCookie)
+	if err != nil || v == "" {
+		return "", false
+	}
+	path := c.Request.URL.Path
+	http.SetCookie(c.Writer, &http.Cookie{Name: revealCookie, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
+		Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
+	raw, err := base64.RawURLEncoding.DecodeString(v)
+	aead := s.revealKey()
+	if err != nil || len(raw) < aead.NonceSize() {
+		return "", false
+	}
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(path))
+	if err != nil {
+		return "", false
+	}
+	return string(plain), true
+}
+
+// consoleOperator is the operator a console form acts for: the caller's own,
+// or for the platform the one chosen in the form.
+func consoleOperator(c *gin.Context, f form) string {
+	if sc := scopeOf(c); !sc.Platform {
+		return sc.OperatorID
+	}
+	return f.Get("operator_id")
+}
+
+// When shows an instant in the city's time.
+func (p *opConsole) When(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(stations.Local).Format("2006-01-02 15:04")
+}
+
+// WhenPtr is When of an optional instant.
+func (p *opConsole) WhenPtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return p.When(*t)
+}
