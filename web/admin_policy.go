@@ -240,7 +240,7 @@ type policyPage struct {
 
 // policyForm fills a form with p's values for editing.
 func policyForm(p rentals.Policy) form {
-	v := map[string][]string{fCap: {fenToYuan(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
+	v := map[string][]string{fCap: {yuanField(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
 		fVersion: {strconv.Itoa(p.Version)}}
 	for _, t := range rentals.Tiers {
 		r := p.Tiers[t]
@@ -305,7 +305,7 @@ func readPolicyForm(f form) (rentals.Policy, int, error) {
 		}
 		p.Tiers[t] = rentals.TierRule{ShareBP: bp, WaiveDeposit: f.Get(fWaive+string(t)) != "", LateFees: f.Get(fLate+string(t)) != ""}
 	}
-	if fen, ok := yuanToFen(f.Get(fCap)); ok {
+	if fen, ok := parseYuan(f.Get(fCap)); ok && fen <= 100_000_000 {
 		p.AnnualCapFen = fen
 	} else {
 		e.Add(fCap, "adm_yuan", "must be an amount in yuan, such as 1200 or 1200.50; 0 means no cap")
@@ -396,7 +396,7 @@ func policyDiff(b *base, mine, latest rentals.Policy) []policyChange {
 		}
 	}
 	if mine.AnnualCapFen != latest.AnnualCapFen {
-		out = append(out, policyChange{b.T("field." + fCap), fenToYuan(mine.AnnualCapFen), fenToYuan(latest.AnnualCapFen)})
+		out = append(out, policyChange{b.T("field." + fCap), yuanField(mine.AnnualCapFen), yuanField(latest.AnnualCapFen)})
 	}
 	if mine.LostAfterDays != latest.LostAfterDays {
 		out = append(out, policyChange{b.T("field." + fLost), strconv.Itoa(mine.LostAfterDays), strconv.Itoa(latest.LostAfterDays)})
@@ -462,25 +462,6 @@ func percentToBP(s string) (int, bool) {
 // bpToPercent shows basis points as a percentage without needless zeros.
 func bpToPercent(bp int) string {
 	return trimCents(int64(bp))
-}
-
-// yuanToFen reads an amount in yuan ("1200", "1200.5", "¥1200") as fen, up to
-// one million yuan.
-func yuanToFen(s string) (int64, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(width.Narrow.String(s)), "¥")
-	n, ok := hundredths(s, "元")
-	if !ok || n > 100_000_000 {
-		return 0, false
-	}
-	return n, true
-}
-
-// fenToYuan shows fen as yuan for editing: "1200", "1200.50".
-func fenToYuan(fen int64) string {
-	if fen%100 == 0 {
-		return strconv.FormatInt(fen/100, 10)
-	}
-	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
 }
 
 func trimCents(n int64) string {

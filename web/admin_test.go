@@ -740,10 +740,13 @@ func TestAdminPolicyNumbers(t *testing.T) {
 			t.Errorf("bpToPercent(%d) = %q", bp, got)
 		}
 	}
-	if fen, ok := yuanToFen("¥1,200"); ok {
-		t.Errorf("thousands separators accepted as %d", fen)
+	for in, want := range map[string]int64{"¥1,200": 120000, "1200.5元": 120050, "０.5": -1, "12.345": -1, "": 0} {
+		fen, ok := parseYuan(in)
+		if want < 0 && ok || want >= 0 && (!ok || fen != want) {
+			t.Errorf("parseYuan(%q) = %d %v, want %d", in, fen, ok, want)
+		}
 	}
-	if fen, ok := yuanToFen("1200.5元"); !ok || fen != 120050 || fenToYuan(fen) != "1200.50" {
-		t.Errorf("yuanToFen: %d %v", fen, ok)
+	if got := yuanField(120050); got != "1200.50" {
+		t.Errorf("yuanField = %q", got)
 	}
 }

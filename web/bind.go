@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -20,18 +19,7 @@ func init() {
 	// ignored), and validation errors name fields by their JSON name.
 	binding.EnableDecoderDisallowUnknownFields = true
 	if v, ok := binding.Validator.Engine().(*validator.Validate); ok {
-		v.RegisterTagNameFunc(func(f reflect.StructField) string {
-			for _, tag := range []string{"json", "form"} {
-				name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
-				if name == "-" {
-					return ""
-				}
-				if name != "" {
-					return name
-				}
-			}
-			return f.Name
-		})
+		v.RegisterTagNameFunc(valid.FieldName)
 	}
 }
 

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -146,4 +149,35 @@ func (f *form) rename(from, to string) {
 			f.First = to
 		}
 	}
+}
+
+var yuanRe = regexp.MustCompile(`^(\d{1,9})(?:\.(\d{1,2}))?$`)
+
+// parseYuan reads an amount typed in yuan with at most two decimals ("12",
+// "12.5", "¥12.50") as fen. Money is integer fen everywhere else (DESIGN.md,
+// invariant 7), so the only decimal arithmetic is here, on the digits.
+func parseYuan(s string) (int64, bool) {
+	s = strings.TrimSpace(strings.NewReplacer("¥", "", "￥", "", "元", "", ",", "", "，", "", " ", "", "．", ".").Replace(s))
+	if s == "" {
+		return 0, true
+	}
+	m := yuanRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	whole, _ := strconv.ParseInt(m[1], 10, 64)
+	frac := m[2]
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	cents, _ := strconv.ParseInt(frac, 10, 64)
+	return whole*100 + cents, true
+}
+
+// yuanField shows fen for editing: "12", "12.50".
+func yuanField(fen int64) string {
+	if fen%100 == 0 {
+		return strconv.FormatInt(fen/100, 10)
+	}
+	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
 }

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -82,25 +81,14 @@ func (s *Server) productName(b *base, id string) string {
 	return id
 }
 
-// yuanToFen parses an amount typed in yuan ("12", "12.5", "12.50").
+// amountFen reads a desk form's amount in yuan as fen, naming field when it
+// is not one.
 func amountFen(field, v string) (int64, error) {
-	v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), "¥"))
-	if v == "" {
-		return 0, nil
-	}
-	whole, frac, _ := strings.Cut(v, ".")
-	if len(frac) > 2 {
-		return 0, valid.Field(field, "format", "at most two decimals")
-	}
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	y, err1 := strconv.ParseInt(whole, 10, 64)
-	f, err2 := strconv.ParseInt(frac, 10, 64)
-	if err1 != nil || err2 != nil || y < 0 || y > 10_000_000 {
+	fen, ok := parseYuan(v)
+	if !ok || fen > 1_000_000_000 {
 		return 0, valid.Field(field, "format", "must be an amount in yuan such as 12.50")
 	}
-	return y*100 + f, nil
+	return fen, nil
 }
 
 // ---- JSON API (staff session, operator admin, or a token with the desk scope)

@@ -22,27 +22,6 @@ func accountEnv(t *testing.T) map[string]string {
 }
 
 // page drives one browser tab through the real program.
-type page struct {
-	t    *testing.T
-	ctx  context.Context
-	base string
-}
-
-func newPage(t *testing.T, base string) *page {
-	return &page{t: t, ctx: testenv.Browser(t), base: base}
-}
-
-// do runs browser actions, failing the test with name when they do not finish
-// within 15 s.
-func (p *page) do(name string, actions ...chromedp.Action[chromedp.Void]) {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		p.t.Fatalf("%s: %v", name, err)
-	}
-}
-
 func (p *page) open(path, ready string) {
 	p.t.Helper()
 	p.do("open "+path, chromedp.Navigate(p.base+path), chromedp.WaitVisible(chromedp.CSS(ready)))
@@ -78,28 +57,6 @@ func (p *page) waitFor(what, cond string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.t.Fatalf("%s: still at %s, showing:\n%.1500s", what, p.eval("location.href"), p.eval(`document.querySelector("main") ? document.querySelector("main").innerText : ""`))
-}
-
-func (p *page) eval(js string) string {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		p.t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-func (p *page) text(sel string) string {
-	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		p.t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
 }
 
 func (p *page) logout() {

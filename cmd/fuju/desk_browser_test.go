@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -19,7 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"fuju/internal/demo"
-	"fuju/internal/testenv"
 )
 
 // availableAt finds an available unit of the demo city at station, asking the
@@ -62,26 +60,10 @@ func availableAt(t *testing.T, base, station string) string {
 func TestDeskInBrowser(t *testing.T) {
 	in := start(t, map[string]string{"DATA_DIR": t.TempDir(), "FUJU_DEMO": "true"})
 	tag := availableAt(t, in.URL, "jf-minzhu")
-	ctx := testenv.Browser(t)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
-			t.Fatalf("%s: %v\npage:\n%.3000s", name, err, html)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	p := newPage(t, in.URL)
+	ctx := p.ctx
+	step := p.do
+	text := p.text
 	// A photo of the renter's low-income certificate.
 	proof := filepath.Join(t.TempDir(), "proof.jpg")
 	img := image.NewRGBA(image.Rect(0, 0, 640, 480))

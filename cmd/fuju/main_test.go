@@ -274,25 +274,10 @@ func TestDemoIsDeterministic(t *testing.T) {
 // switches to English, and finds a station.
 func TestBrowseInBrowser(t *testing.T) {
 	in := start(t, map[string]string{"DATA_DIR": t.TempDir(), "FUJU_DEMO": "true"})
-	ctx := testenv.Browser(t)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
+	p := newPage(t, in.URL)
+	ctx := p.ctx
+	step := p.do
+	text := p.text
 	step("open home", chromedp.Navigate(in.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#q")))
 	if lang, _ := chromedp.Run(ctx, chromedp.Evaluate[string]("document.documentElement.lang")); lang != "zh-CN" {
 		t.Errorf("home lang %q", lang)

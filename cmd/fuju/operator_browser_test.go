@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"fuju/internal/testenv"
 )
 
 // An operator's admin works the console in a real browser: logs in, creates a
@@ -34,25 +32,10 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 		t.Fatalf("create the operator admin: %v", err)
 	}
 	in := start(t, env)
-	ctx := testenv.Browser(t)
-	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(sctx, actions...); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(sctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return s
-	}
+	p := newPage(t, in.URL)
+	ctx := p.ctx
+	step := p.do
+	eval := p.eval
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	step("log in", chromedp.Navigate(in.URL+"/login"), chromedp.WaitVisible(css("#f-login")),

@@ -101,20 +101,25 @@ var (
 func engine() *validator.Validate {
 	once.Do(func() {
 		v = validator.New(validator.WithRequiredStructEnabled())
-		v.RegisterTagNameFunc(func(f reflect.StructField) string {
-			for _, tag := range []string{"json", "form"} {
-				name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
-				if name == "-" {
-					return ""
-				}
-				if name != "" {
-					return name
-				}
-			}
-			return f.Name
-		})
+		v.RegisterTagNameFunc(FieldName)
 	})
 	return v
+}
+
+// FieldName is the name a client uses for a struct field: its JSON name, else
+// its form name, else the Go name. Register it with any validator whose
+// errors are turned into an *Error.
+func FieldName(f reflect.StructField) string {
+	for _, tag := range []string{"json", "form"} {
+		name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+		if name == "-" {
+			return ""
+		}
+		if name != "" {
+			return name
+		}
+	}
+	return f.Name
 }
 
 // FromValidator converts the validator's errors (from any validator instance
