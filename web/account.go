@@ -10,6 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/internal/valid"
+	"fuju/rentals"
+	"fuju/stations"
 	"fuju/web/auth"
 )
 
@@ -83,6 +85,23 @@ type meResponse struct {
 	CSRFToken string    `json:"csrf_token"`
 }
 
+// joinRenter links a new online account to the renter registered at a desk
+// with the same mobile number: they are one person with one record. Failing
+// to link is logged, not shown: the account works either way.
+func (s *Server) joinRenter(c *gin.Context, u auth.User) {
+	if s.rentals == nil || u.Phone == "" {
+		return
+	}
+	ctx := c.Request.Context()
+	r, err := s.rentals.RenterByPhone(ctx, stations.PlatformScope, u.Phone, u.Actor())
+	if err != nil {
+		return
+	}
+	if _, err := s.rentals.LinkUser(ctx, r.ID, u.ID, u.Actor()); err != nil {
+		s.logger.WarnContext(ctx, "link renter to account", "err", err, "request_id", requestID(c))
+	}
+}
+
 func (s *Server) signupAPI(c *gin.Context) error {
 	var req signupRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -93,6 +112,7 @@ func (s *Server) signupAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	s.joinRenter(c, u)
 	if err := s.startSession(c, u, req.Remember); err != nil {
 		return err
 	}
@@ -216,6 +236,7 @@ func (s *Server) signup(c *gin.Context) error {
 		}
 		return err
 	}
+	s.joinRenter(c, u)
 	if err := s.startSession(c, u, f.Get("remember") != ""); err != nil {
 		return err
 	}
@@ -236,6 +257,10 @@ func (s *Server) logout(c *gin.Context) error {
 
 type accountPage struct {
 	base
+	// Renter is the desk's record of this person, when one is linked.
+	Renter *rentals.Renter
+	// Rentals are their open leases.
+	Rentals  []rentals.OpenLease
 	Account  auth.User
 	Sessions []auth.Session
 	Current  string
@@ -254,6 +279,20 @@ func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
 	}
 	if p.Profile.Values == nil {
 		p.Profile.Values = map[string][]string{"name": {u.Name}}
+	}
+	if u.Role == auth.Renter && s.rentals != nil {
+		if r, err := s.rentals.RenterByUser(c.Request.Context(), u.ID); err == nil {
+			p.Renter = &r
+			open, err := s.rentals.OpenLeases(c.Request.Context(), stations.PlatformScope, "")
+			if err != nil {
+				return err
+			}
+			for _, l := range open {
+				if l.RenterID == r.ID {
+					p.Rentals = append(p.Rentals, l)
+				}
+			}
+		}
 	}
 	return s.render(c, status, "account", p)
 }

@@ -91,6 +91,18 @@ func amountFen(field, v string) (int64, error) {
 	return fen, nil
 }
 
+// joinAccount links a renter just registered at the desk to the online
+// account with the same mobile number, if the family already signed up.
+func (s *Server) joinAccount(c *gin.Context, r rentals.Renter) {
+	uid, err := s.auth.UserIDByPhone(c.Request.Context(), r.Phone)
+	if err != nil {
+		return
+	}
+	if _, err := s.rentals.LinkUser(c.Request.Context(), r.ID, uid, actorOf(c)); err != nil {
+		s.logger.WarnContext(c.Request.Context(), "link renter to account", "err", err, "request_id", requestID(c))
+	}
+}
+
 // ---- JSON API (staff session, operator admin, or a token with the desk scope)
 
 type deskRenterRequest struct {
@@ -120,6 +132,7 @@ func (s *Server) registerRenterAPI(c *gin.Context) error {
 		return err
 	}
 	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, r, "id_number_masked")
+	s.joinAccount(c, r)
 	c.JSON(http.StatusCreated, r)
 	return nil
 }
@@ -727,6 +740,7 @@ func (s *Server) registerRenterPage(c *gin.Context) error {
 		return err
 	}
 	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, r)
+	s.joinAccount(c, r)
 	s.flash(c, "staff.renter.registered")
 	if unit := f.Get("unit"); unit != "" {
 		c.Redirect(http.StatusSeeOther, "/staff/checkout?"+url.Values{"unit": {unit}, "renter": {r.ID}}.Encode())

@@ -265,3 +265,36 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A renter registered at a desk and the family's online account with the same
+// mobile number are one record, whichever came first, and the account shows
+// the current rentals.
+func TestRenterAndAccountAreJoined(t *testing.T) {
+	s := newTestServer(t)
+	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
+
+	// Desk first, then the family signs up.
+	r := registerRenter(t, d, "13912345680")
+	if rec := d.call("POST", "/api/v1/staff/checkouts", checkoutBody("JZ-WC-0001", r.ID, 39000)); rec.Code != http.StatusCreated {
+		t.Fatalf("checkout: %d %s", rec.Code, rec.Body)
+	}
+	fam := newClient(t, s)
+	if rec := fam.post("/signup", map[string][]string{"name": {"赵女士"}, "phone": {"13912345680"}, "password": {pw}}, "/signup"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("signup: %d", rec.Code)
+	}
+	page := fam.get("/account").Body.String()
+	if !strings.Contains(page, "JZ-WC-0001") || !strings.Contains(page, "我的租借") {
+		t.Errorf("the account does not show the rental:\n%.2000s", page)
+	}
+	// Online first, then the desk registers the same phone.
+	other := newClient(t, s)
+	other.post("/signup", map[string][]string{"name": {"钱先生"}, "phone": {"13912345681"}, "password": {pw}}, "/signup")
+	r2 := registerRenter(t, d, "13912345681")
+	uid, _ := s.auth.UserIDByPhone(context.Background(), "13912345681")
+	if got, err := s.rentals.RenterByUser(context.Background(), uid); err != nil || got.ID != r2.ID {
+		t.Errorf("desk registration not joined to the account: %v", err)
+	}
+	if page := other.get("/account").Body.String(); !strings.Contains(page, "现在没有在借的辅具") {
+		t.Errorf("linked account without rentals:\n%.1500s", page)
+	}
+}

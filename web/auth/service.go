@@ -328,3 +328,18 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 func (s *Service) UpdateProfile(ctx context.Context, id, name string) (User, error) {
 	return s.UpdateUser(ctx, "", id, UserUpdate{Name: &name})
 }
+
+// UserIDByPhone returns the id of the account that logs in with a mobile
+// number, so a renter registered at a desk and an online account can be
+// joined.
+func (s *Service) UserIDByPhone(ctx context.Context, phone string) (string, error) {
+	p := NormalizePhone(phone)
+	if p == "" {
+		return "", fmt.Errorf("auth: phone: %w", ErrNotFound)
+	}
+	l, err := s.store.login(ctx, "phone:"+p)
+	if err != nil {
+		return "", err
+	}
+	return l.UserID, nil
+}
