@@ -81,7 +81,16 @@ func TestDeskInBrowser(t *testing.T) {
 	step("log in", chromedp.Navigate(in.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#f-login")),
 		chromedp.SendKeys(chromedp.CSS("#f-login"), "13800000003"), chromedp.SendKeys(chromedp.CSS("#f-password"), demo.DemoPassword),
 		chromedp.Submit(chromedp.CSS("#f-password")), chromedp.WaitVisible(chromedp.CSS(".desk-bar")))
+	// A staff member sees only their own stations.
+	if got := p.eval(`[...document.querySelectorAll("#desk-station option")].map(o => o.value).join(",")`); got != "jf-jiaodong,jf-minzhu" {
+		t.Errorf("the desk offers stations %q", got)
+	}
 	step("choose the station", chromedp.Navigate(in.URL+"/staff?station=jf-minzhu"), chromedp.WaitVisible(chromedp.CSS("#scan-unit")))
+	step("another operator's station is not offered", chromedp.Navigate(in.URL+"/staff?station=sy-tanan"), chromedp.WaitVisible(chromedp.CSS("main")))
+	if got := p.text("h1"); strings.Contains(got, "塔南") || !strings.Contains(got, "404") && !strings.Contains(got, "找不到") {
+		t.Errorf("a station of another operator at the desk: %q", got)
+	}
+	step("back to the station", chromedp.Navigate(in.URL+"/staff?station=jf-minzhu"), chromedp.WaitVisible(chromedp.CSS("#scan-unit")))
 	step("scan the unit", chromedp.SendKeys(chromedp.CSS("#scan-unit"), strings.ToLower(tag)+"\n"),
 		chromedp.WaitVisible(chromedp.CSS(`a[href^="/staff/checkout"]`)))
 	step("start check-out", chromedp.Click(chromedp.CSS(`a[href^="/staff/checkout"]`)), chromedp.WaitVisible(chromedp.CSS("#f-phone-find")))
