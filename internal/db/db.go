@@ -160,8 +160,8 @@ func StartEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*E
 	}
 	engineLog := slog.New(levelFilter{logger.Handler(), slog.LevelError}).With("component", "ferretdb")
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Handler:  "sqlite",
 		// synchronous=NORMAL: in WAL mode a commit no longer waits for an
 		// fsync. A crash of the process loses nothing; a power cut may lose
 		// the last commits but never corrupts the files. Every write here
