@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -51,6 +52,9 @@ type Service struct {
 	index  *Index
 	logger *slog.Logger
 	now    func() time.Time
+	// ownBatches are the unit batches this instance created and already put
+	// in its read model.
+	ownBatches sync.Map
 	// crash, when set by tests, is called between the writes of a transition;
 	// returning an error abandons the transition there, as a crash would.
 	crash func(point string) error
@@ -121,7 +125,14 @@ func (s *Service) ApplyStation(ctx context.Context, id string) error {
 
 // ApplyUnitBatch reloads the read model after another instance imported many
 // units (a change feed handler).
-func (s *Service) ApplyUnitBatch(ctx context.Context, _ string) error { return s.Rebuild(ctx) }
+// This instance already applied its own batches while writing them, so it
+// skips those.
+func (s *Service) ApplyUnitBatch(ctx context.Context, batch string) error {
+	if _, mine := s.ownBatches.LoadAndDelete(batch); mine {
+		return nil
+	}
+	return s.Rebuild(ctx)
+}
 
 // ApplyUnit re-reads one unit into the read model (a change feed handler).
 func (s *Service) ApplyUnit(ctx context.Context, tag string) error {
@@ -422,6 +433,7 @@ func (s *Service) CreateUnits(ctx context.Context, units []Unit, by Actor) ([]er
 		s.index.setUnit(units[i])
 	}
 	if len(created) > 0 {
+		s.ownBatches.Store(p.Entity, true)
 		s.publish(ctx, "unit-batch", p.Entity)
 	}
 	_ = s.log.Done(ctx, p)

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -549,6 +550,8 @@ func (b *base) Date(t time.Time) string {
 type staffHome struct {
 	deskBase
 	Queues rentals.Queues
+	// Out are the station's devices with renters now, soonest due first.
+	Out []rentals.OpenLease
 	// ScanError says why the last scanned tag was not found.
 	ScanError string
 	Tag       string
@@ -563,6 +566,16 @@ func (s *Server) showStaffHome(c *gin.Context) error {
 	if p.Queues, err = s.rentals.Queues(c.Request.Context(), scopeOf(c), d.Station.ID, s.now()); err != nil {
 		return err
 	}
+	open, err := s.rentals.OpenLeases(c.Request.Context(), scopeOf(c), d.Station.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range open {
+		if l.State.Out() {
+			p.Out = append(p.Out, l)
+		}
+	}
+	sort.Slice(p.Out, func(i, j int) bool { return p.Out[i].DueOn < p.Out[j].DueOn })
 	status := http.StatusOK
 	if code := c.Query("scan_error"); code != "" {
 		p.ScanError, p.Tag, status = p.T("staff.scan.notfound"), c.Query("unit"), http.StatusNotFound

@@ -14,6 +14,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/app"
 	"fuju/media"
+	"fuju/rentals"
 	"fuju/stations"
 	"fuju/web/auth"
 )
@@ -321,5 +322,102 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 			return err
 		}
 	}
-	return seedAccounts(ctx, a)
+	if err := seedAccounts(ctx, a); err != nil {
+		return err
+	}
+	return seedLeases(ctx, a)
+}
+
+// demoRenters are elders registered at Kangning's Minzhu Road station, some
+// with a verified income tier, each borrowing one device.
+var demoRenters = []struct {
+	name  string
+	age   int
+	tier  rentals.Tier
+	proof string
+	days  int
+}{
+	{"赵桂兰", 81, rentals.Subsistence, rentals.ProofDibaoCard, 30},
+	{"钱德明", 77, rentals.LowIncome, rentals.ProofLowIncomeCertificate, 60},
+	{"孙秀英", 84, rentals.Subsistence, rentals.ProofTekunCard, 90},
+	{"李建国", 69, rentals.Standard, "", 14},
+	{"周玉珍", 73, rentals.LowIncome, rentals.ProofLowIncomeCertificate, 30},
+	{"吴长林", 88, rentals.Standard, "", 7},
+}
+
+// idNumber makes a valid 18-character resident ID number (with its check
+// character) for a demo renter born in Jiaozuo's Jiefang district.
+func idNumber(born time.Time, seq int) string {
+	body := fmt.Sprintf("410802%s%03d", born.Format("20060102"), seq)
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i, w := range weights {
+		sum += int(body[i]-'0') * w
+	}
+	return body + string("10X98765432"[sum%11])
+}
+
+// seedLeases registers the demo renters and lends each a device at the
+// Minzhu Road desk, so the desk and the ledger have something to show.
+func seedLeases(ctx context.Context, a *app.App) error {
+	scope := stations.OperatorScope("op-kangning")
+	by := stations.Actor{ID: "seed", Name: "Demo data", Role: "system"}
+	units, _, err := a.Stations.Units(ctx, stations.UnitFilter{StationID: "jf-minzhu", State: stations.Available}, 0, 0)
+	if err != nil {
+		return err
+	}
+	// One unit of a different product for each renter where possible.
+	var pick []stations.Unit
+	seen := map[string]bool{}
+	for _, u := range units {
+		if !seen[u.ProductID] {
+			seen[u.ProductID] = true
+			pick = append(pick, u)
+		}
+	}
+	img, err := media.DemoImage("transfer_aid", 999, "Income certificate")
+	if err != nil {
+		return err
+	}
+	proof, err := a.Media.SavePhoto(ctx, media.Private, bytes.NewReader(img))
+	if err != nil {
+		return err
+	}
+	proofKey := media.VariantKey(proof.Hash, proof.Variants[len(proof.Variants)-1].Width)
+	today := time.Now().In(stations.Local)
+	for i, dr := range demoRenters {
+		if i >= len(pick) {
+			break
+		}
+		born := time.Date(today.Year()-dr.age, time.Month(1+i*2), 3+i*4, 0, 0, 0, 0, stations.Local)
+		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: dr.name, Phone: fmt.Sprintf("139000001%02d", i),
+			IDNumber: idNumber(born, 101+i), Age: dr.age, Address: "焦作市解放区民主南路", MobilityNeeds: "行走不便",
+			EmergencyContact: rentals.Contact{Name: "家属", Phone: fmt.Sprintf("138000001%02d", i)},
+			HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
+		if err != nil {
+			return fmt.Errorf("demo renter %s: %w", dr.name, err)
+		}
+		if dr.proof != "" {
+			_, err := a.Rentals.VerifyTier(ctx, scope, r.ID, rentals.TierProof{Tier: dr.tier, ProofType: dr.proof,
+				ProofNumber: fmt.Sprintf("JZ%d-%04d", today.Year(), 300+i), ProofPhotoKey: proofKey,
+				ExpiresOn: today.AddDate(1, 0, 0).Format(time.DateOnly)}, by)
+			if err != nil {
+				return fmt.Errorf("demo tier %s: %w", dr.name, err)
+			}
+		}
+		u := pick[i]
+		q, err := a.Rentals.QuoteFor(ctx, scope, rentals.QuoteRequest{RenterID: r.ID, ProductID: u.ProductID, Days: dr.days, Day: today})
+		if err != nil {
+			return err
+		}
+		pay := rentals.Payment{Method: rentals.PayCash, AmountFen: q.DueNowFen}
+		if q.DueNowFen == 0 {
+			pay.Method = rentals.PayWaived
+		}
+		if _, err := a.Rentals.Checkout(ctx, scope, rentals.CheckoutRequest{UnitTag: u.Tag, RenterID: r.ID, Days: dr.days,
+			Payments: []rentals.Payment{pay}, TermsVersion: "2026-11", AcceptedName: dr.name, StationID: "jf-minzhu"}, by); err != nil {
+			return fmt.Errorf("demo lease %s: %w", dr.name, err)
+		}
+	}
+	return nil
 }
