@@ -96,6 +96,12 @@ func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
 // Public reads are served from memory, so a small pool costs them nothing.
 func embeddedPoolSize() uint64 { return 4 }
 
+// ConnectEmbedded opens a client to an embedded engine with the same bounded
+// pool the service uses (see embeddedPoolSize).
+func ConnectEmbedded(ctx context.Context, uri string) (*mongo.Client, error) {
+	return connect(ctx, uri, embeddedPoolSize())
+}
+
 // connect opens a client; pool, when not 0, bounds its connections.
 func connect(ctx context.Context, uri string, pool uint64) (*mongo.Client, error) {
 	opts := options.Client().ApplyURI(uri).

@@ -92,7 +92,13 @@ func DB(t testing.TB) *mongo.Database {
 	t.Helper()
 	uri := MongoURI(t)
 	clientOnce.Do(func() {
-		client, engineErr = db.Connect(context.Background(), uri)
+		if os.Getenv("FUJU_TEST_MONGODB_URI") != "" {
+			client, engineErr = db.Connect(context.Background(), uri)
+			return
+		}
+		// The same bounded pool as the service, so tests see its behaviour
+		// under concurrency.
+		client, engineErr = db.ConnectEmbedded(context.Background(), uri)
 	})
 	if client == nil {
 		t.Fatalf("testenv: connect: %v", engineErr)
