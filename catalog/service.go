@@ -376,7 +376,14 @@ func (s *Service) RemovePhoto(ctx context.Context, scope stations.Scope, id, key
 	if err != nil {
 		return Product{}, false, err
 	}
-	return p, s.PhotoInUse(key), nil
+	// Ask the database, not this instance's read model: another instance may
+	// have just given the same photo (same bytes, same key) to a listing of
+	// another operator.
+	inUse, err := s.store.photoReferenced(ctx, key)
+	if err != nil {
+		return Product{}, true, err
+	}
+	return p, inUse, nil
 }
 
 // PhotoInUse reports whether any product (in this instance's read model)

@@ -99,3 +99,13 @@ func (s *store) list(ctx context.Context, operatorID string) ([]Product, error) 
 	}
 	return out, nil
 }
+
+// photoReferenced reports whether any product lists the photo with key. It
+// scans the products collection, which is small (listings, not units).
+func (s *store) photoReferenced(ctx context.Context, key string) (bool, error) {
+	n, err := s.products.CountDocuments(ctx, bson.D{{Key: "photos.key", Value: key}}, options.Count().SetLimit(1))
+	if err != nil {
+		return true, translate(err, "photo references")
+	}
+	return n > 0, nil
+}

@@ -256,12 +256,27 @@ type Queues struct {
 	InTransitOut []stations.Unit `json:"in_transit_out"`
 }
 
+// Payment limits. With at most MaxPayments of at most MaxPaymentFen each, a
+// total can never overflow int64, so sums stay exact (DESIGN.md, invariant 7).
+const (
+	MaxPayments   = 5
+	MaxPaymentFen = 100_000_000 // ¥1,000,000
+)
+
 // checkPayments validates payments that must total exactly dueFen.
 // offline_mobile needs a reference; waived is allowed only when nothing is
 // due, with amount 0.
 func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
+	if len(ps) > MaxPayments {
+		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
+		return
+	}
 	var sum int64
 	for _, p := range ps {
+		if p.AmountFen > MaxPaymentFen {
+			e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
+			return
+		}
 		switch p.Method {
 		case PayCash, PayOfflineMobile:
 			if p.AmountFen <= 0 {
@@ -295,8 +310,16 @@ func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
 // checkSettlement validates payments toward a balance: at most the balance;
 // waived forgives an amount (a waiver entry).
 func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int64) {
+	if len(ps) > MaxPayments {
+		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
+		return
+	}
 	var sum int64
 	for _, p := range ps {
+		if p.AmountFen > MaxPaymentFen {
+			e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
+			return
+		}
 		switch p.Method {
 		case PayCash, PayOfflineMobile, PayWaived:
 		default:

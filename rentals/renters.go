@@ -244,6 +244,10 @@ func (r Renter) validate() error {
 }
 
 // validate checks a proof against today's date (city time).
+// Validate checks a proof as VerifyTier will, so a caller can refuse bad input
+// before storing its photo; ProofPhotoKey must be set (to any valid key).
+func (p TierProof) Validate(today time.Time) error { return p.validate(today) }
+
 func (p TierProof) validate(today time.Time) error {
 	e := &valid.Error{}
 	if p.Tier != Subsistence && p.Tier != LowIncome {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -28,45 +29,48 @@ func homeFor(u auth.User) string {
 	return "/account"
 }
 
-// loginAllowed checks the throttles for a login attempt from this client for
-// this account name; both are checked before any password work.
-func (s *Server) loginAllowed(c *gin.Context, login string) error {
-	for _, key := range []string{"ip:" + c.ClientIP(), "acct:" + strings.ToLower(strings.TrimSpace(login))} {
-		l := s.loginByIP
-		if strings.HasPrefix(key, "acct:") {
-			l = s.loginByAccount
+// throttleKeys are the login throttle's keys for an attempt: the account, by
+// its normalised login name (so "+86 138-…" and "138…" share one counter),
+// and the client, by IP address (IPv6 clients by their /64, which one
+// subscriber usually has whole).
+func throttleKeys(c *gin.Context, login string) (account, client string) {
+	account = auth.LoginKey(login)
+	if account == "" {
+		account = strings.ToLower(strings.TrimSpace(login))
+	}
+	ip := c.ClientIP()
+	if addr, err := netip.ParseAddr(ip); err == nil && addr.Is6() && !addr.Is4In6() {
+		if p, err := addr.Prefix(64); err == nil {
+			ip = p.String()
 		}
+	}
+	return "acct:" + account, "ip:" + ip
+}
+
+// authenticate runs a throttled login attempt. The account's attempt is
+// counted before the password is checked, so a burst of parallel guesses is
+// counted too; a success clears it.
+func (s *Server) authenticate(c *gin.Context, login, password string) (auth.User, error) {
+	acct, client := throttleKeys(c, login)
+	for key, l := range map[string]*limiter{acct: s.loginByAccount, client: s.loginByIP} {
 		if blocked, wait := l.Blocked(key); blocked {
 			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			return errTooManyAttempts
+			return auth.User{}, errTooManyAttempts
 		}
 	}
-	return nil
-}
-
-func (s *Server) loginFailed(c *gin.Context, login string) {
-	s.loginByIP.Fail("ip:" + c.ClientIP())
-	s.loginByAccount.Fail("acct:" + strings.ToLower(strings.TrimSpace(login)))
-}
-
-// authenticate runs a throttled login attempt.
-func (s *Server) authenticate(c *gin.Context, login, password string) (auth.User, error) {
-	if err := s.loginAllowed(c, login); err != nil {
-		return auth.User{}, err
-	}
+	s.loginByAccount.Fail(acct)
 	u, err := s.auth.Authenticate(c.Request.Context(), login, password)
 	if errors.Is(err, auth.ErrBadCredentials) {
-		s.loginFailed(c, login)
-		// Never log the password; the login name is logged hashed-free but
-		// only as "attempt failed" without the name, to keep phone numbers out
-		// of logs.
+		s.loginByIP.Fail(client)
+		// Neither the password nor the login name is logged: the name is
+		// often a phone number.
 		s.logger.InfoContext(c.Request.Context(), "login failed", "request_id", requestID(c), "client_ip", c.ClientIP())
 		return auth.User{}, err
 	}
 	if err != nil {
 		return auth.User{}, err
 	}
-	s.loginByAccount.Reset("acct:" + strings.ToLower(strings.TrimSpace(login)))
+	s.loginByAccount.Reset(acct)
 	return u, nil
 }
 
@@ -85,21 +89,22 @@ type meResponse struct {
 	CSRFToken string    `json:"csrf_token"`
 }
 
-// joinRenter links a new online account to the renter registered at a desk
-// with the same mobile number: they are one person with one record. Failing
-// to link is logged, not shown: the account works either way.
-func (s *Server) joinRenter(c *gin.Context, u auth.User) {
-	if s.rentals == nil || u.Phone == "" {
-		return
+// linkCode is the code a family reads from their account page to the desk, so
+// staff can join the online account to the renter they registered: it proves
+// the person at the desk controls the account (a phone number alone does not,
+// anyone can type one in at sign-up).
+func (s *Server) linkCode(userID string) string {
+	sum := s.mac("link:" + userID)
+	var b strings.Builder
+	for i := 0; b.Len() < 8 && i < len(sum); i++ {
+		if c := sum[i]; c >= '0' && c <= '9' {
+			b.WriteByte(c)
+		}
 	}
-	ctx := c.Request.Context()
-	r, err := s.rentals.RenterByPhone(ctx, stations.PlatformScope, u.Phone, u.Actor())
-	if err != nil {
-		return
+	for b.Len() < 8 {
+		b.WriteByte('0')
 	}
-	if _, err := s.rentals.LinkUser(ctx, r.ID, u.ID, u.Actor()); err != nil {
-		s.logger.WarnContext(ctx, "link renter to account", "err", err, "request_id", requestID(c))
-	}
+	return b.String()
 }
 
 func (s *Server) signupAPI(c *gin.Context) error {
@@ -112,7 +117,6 @@ func (s *Server) signupAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.joinRenter(c, u)
 	if err := s.startSession(c, u, req.Remember); err != nil {
 		return err
 	}
@@ -236,7 +240,6 @@ func (s *Server) signup(c *gin.Context) error {
 		}
 		return err
 	}
-	s.joinRenter(c, u)
 	if err := s.startSession(c, u, f.Get("remember") != ""); err != nil {
 		return err
 	}
@@ -260,7 +263,9 @@ type accountPage struct {
 	// Renter is the desk's record of this person, when one is linked.
 	Renter *rentals.Renter
 	// Rentals are their open leases.
-	Rentals  []rentals.OpenLease
+	Rentals []rentals.OpenLease
+	// LinkCode joins the account to the desk's record (shown until linked).
+	LinkCode string
 	Account  auth.User
 	Sessions []auth.Session
 	Current  string
@@ -281,6 +286,7 @@ func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
 		p.Profile.Values = map[string][]string{"name": {u.Name}}
 	}
 	if u.Role == auth.Renter && s.rentals != nil {
+		p.LinkCode = s.linkCode(u.ID)
 		if r, err := s.rentals.RenterByUser(c.Request.Context(), u.ID); err == nil {
 			p.Renter = &r
 			open, err := s.rentals.OpenLeases(c.Request.Context(), stations.PlatformScope, "")

@@ -263,6 +263,15 @@ func TestLoginThrottling(t *testing.T) {
 	if rec := attempt("13812345678", pw); rec.Code != 200 {
 		t.Fatalf("after the lockout: %d %s", rec.Code, rec.Body)
 	}
+	// Spelling the number differently does not get around the lock.
+	now = now.Add(16 * time.Minute)
+	for _, spelling := range []string{"13812345678", "+86 138 1234 5678", "138-1234-5678", "0086 13812345678", "(138)12345678"} {
+		attempt(spelling, "nope-nope-nope")
+	}
+	if rec := attempt("13812345678", pw); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("five spellings of one number were not counted together: %d", rec.Code)
+	}
+	now = now.Add(16 * time.Minute)
 	// One client guessing many accounts is throttled by IP.
 	for i := 0; i < 25; i++ {
 		attempt("137000000"+string(rune('0'+i/10))+string(rune('0'+i%10)), "nope-nope-nope")

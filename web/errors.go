@@ -17,14 +17,15 @@ import (
 
 // Errors the web layer itself raises.
 var (
-	errNotFound         = errors.New("not found")
-	errBadRequest       = errors.New("bad request")
-	errUnauthorized     = errors.New("authentication required")
-	errForbidden        = errors.New("forbidden")
-	errForbiddenCSRF    = errors.New("the form expired or came from another site; reload the page and try again")
-	errTooManyAttempts  = errors.New("too many attempts")
-	errBadLogin         = errors.New("wrong login or password")
-	errUnsupportedMedia = errors.New("send multipart/form-data with the image in the field \"photo\"")
+	errNotFound           = errors.New("not found")
+	errBadRequest         = errors.New("bad request")
+	errUnauthorized       = errors.New("authentication required")
+	errForbidden          = errors.New("forbidden")
+	errForbiddenCSRF      = errors.New("the form expired or came from another site; reload the page and try again")
+	errTooManyAttempts    = errors.New("too many attempts")
+	errBadLogin           = errors.New("wrong login or password")
+	errMustChangePassword = errors.New("change the one-time password first, on the account page")
+	errUnsupportedMedia   = errors.New("send multipart/form-data with the image in the field \"photo\"")
 )
 
 // apiError is the body of every error response (DESIGN.md, "HTTP conventions").
@@ -58,6 +59,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errForbiddenCSRF):
 		return http.StatusForbidden, "csrf"
+	case errors.Is(err, errMustChangePassword):
+		return http.StatusForbidden, "password_change_required"
 	case errors.Is(err, errTooManyAttempts):
 		return http.StatusTooManyRequests, "too_many_attempts"
 	case errors.Is(err, errBadLogin):
@@ -118,6 +121,8 @@ func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 		msg = "Your account may not do this."
 	case errors.Is(err, errForbiddenCSRF):
 		msg = errForbiddenCSRF.Error()
+	case errors.Is(err, errMustChangePassword):
+		msg = "Change the one-time password first, on the account page."
 	case errors.Is(err, errTooManyAttempts):
 		msg = "Too many failed attempts. Wait a few minutes and try again."
 	case errors.Is(err, errBadLogin):

@@ -264,6 +264,13 @@ func opPageParams(p *params, perPage int) (int, int) {
 // cookie store and work on any instance behind the load balancer.
 const revealCookie = "fuju_reveal"
 
+// revealAD binds a sealed secret to its page and to the session that made
+// it, so another person at the same shared desk cannot open it.
+func (s *Server) revealAD(c *gin.Context, path string) []byte {
+	sess, _ := sessionOf(c)
+	return []byte(path + "\x00" + sess.ID)
+}
+
 func (s *Server) revealKey() cipher.AEAD {
 	key := sha256.Sum256(append([]byte("fuju reveal cookie\x00"), s.cfg.SecretKey...))
 	block, _ := aes.NewCipher(key[:])
@@ -276,7 +283,7 @@ func (s *Server) reveal(c *gin.Context, path, secret string) {
 	aead := s.revealKey()
 	nonce := make([]byte, aead.NonceSize())
 	_, _ = rand.Read(nonce)
-	sealed := aead.Seal(nonce, nonce, []byte(secret), []byte(path))
+	sealed := aead.Seal(nonce, nonce, []byte(secret), s.revealAD(c, path))
 	http.SetCookie(c.Writer, &http.Cookie{Name: revealCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
 		MaxAge: 120, HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
 }
@@ -295,7 +302,7 @@ func (s *Server) takeReveal(c *gin.Context) (string, bool) {
 	if err != nil || len(raw) < aead.NonceSize() {
 		return "", false
 	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], []byte(path))
+	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], s.revealAD(c, path))
 	if err != nil {
 		return "", false
 	}

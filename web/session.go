@@ -208,6 +208,12 @@ func (s *Server) requireRole(tokenScope string, roles ...auth.Role) gin.HandlerF
 		}
 		// The account page and its password form are where the one-time
 		// password gets changed, so they must stay reachable.
+		if u.MustChangePassword && wantsJSON(c) {
+			// A one-time password opens nothing but the account page, where
+			// it is changed; the API waits until then.
+			s.fail(c, errMustChangePassword, true)
+			return
+		}
 		if u.MustChangePassword && !wantsJSON(c) && c.Request.URL.Path != "/account" && c.Request.URL.Path != "/account/password" {
 			s.flash(c, "flash.mustchange")
 			c.Redirect(http.StatusSeeOther, "/account#password")

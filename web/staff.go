@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -92,16 +94,70 @@ func amountFen(field, v string) (int64, error) {
 	return fen, nil
 }
 
-// joinAccount links a renter just registered at the desk to the online
-// account with the same mobile number, if the family already signed up.
-func (s *Server) joinAccount(c *gin.Context, r rentals.Renter) {
-	uid, err := s.auth.UserIDByPhone(c.Request.Context(), r.Phone)
+// linkAccount joins a renter to the family's online account: the person at
+// the desk reads the code shown on their account page, for the account that
+// logs in with phone.
+func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rentals.Renter, error) {
+	e := &valid.Error{}
+	uid, err := s.auth.UserIDByPhone(c.Request.Context(), phone)
 	if err != nil {
-		return
+		e.Add("phone", "not_found", "no online account logs in with this mobile number")
+	} else if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(code)), []byte(s.linkCode(uid))) != 1 {
+		e.Add("code", "wrong", "is not the code on that account's page")
 	}
-	if _, err := s.rentals.LinkUser(c.Request.Context(), r.ID, uid, actorOf(c)); err != nil {
-		s.logger.WarnContext(c.Request.Context(), "link renter to account", "err", err, "request_id", requestID(c))
+	if err := e.Err(); err != nil {
+		return rentals.Renter{}, fmt.Errorf("web: link account: %w", err)
 	}
+	before, err := s.rentals.Renter(c.Request.Context(), scopeOf(c), renterID)
+	if err != nil {
+		return rentals.Renter{}, err
+	}
+	if before.View != rentals.ViewFull {
+		return rentals.Renter{}, fmt.Errorf("web: renter %s: %w", renterID, errForbidden)
+	}
+	r, err := s.rentals.LinkUser(c.Request.Context(), renterID, uid, actorOf(c))
+	if err != nil {
+		return rentals.Renter{}, err
+	}
+	s.audit(c, r.HomeOperatorID, "renter.link_account", "renter/"+r.ID, nil, map[string]string{"user_id": uid})
+	return r, nil
+}
+
+type linkRequest struct {
+	Phone string `json:"phone" binding:"required,max=30"`
+	Code  string `json:"code" binding:"required,max=20"`
+}
+
+func (s *Server) linkAccountAPI(c *gin.Context) error {
+	var req linkRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	r, err := s.linkAccount(c, c.Param("id"), req.Phone, req.Code)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, r)
+	return nil
+}
+
+func (s *Server) linkAccountPage(c *gin.Context) error {
+	f := newForm(c)
+	if _, err := s.linkAccount(c, c.Param("id"), f.Get("phone"), f.Get("code")); err != nil {
+		if f.fail(err, "phone", "code") {
+			return s.renterPage(c, http.StatusBadRequest, &renterPage{Form: f})
+		}
+		return err
+	}
+	s.flash(c, "staff.done.link")
+	c.Redirect(http.StatusSeeOther, "/staff/renters/"+c.Param("id"))
+	return nil
+}
+
+// renterAudit is what the audit log keeps of a renter: who, not their personal
+// details, which only the renter's page shows (with access logged).
+func renterAudit(r rentals.Renter) map[string]string {
+	return map[string]string{"id": r.ID, "name": r.Name, "home_station_id": r.HomeStationID}
 }
 
 // ---- JSON API (staff session, operator admin, or a token with the desk scope)
@@ -132,8 +188,7 @@ func (s *Server) registerRenterAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, r, "id_number_masked")
-	s.joinAccount(c, r)
+	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, renterAudit(r))
 	c.JSON(http.StatusCreated, r)
 	return nil
 }
@@ -175,21 +230,20 @@ type tierForm struct {
 	Note        string `json:"note" form:"note"`
 }
 
-// readTierForm reads a tier verification from JSON or a multipart form, and
-// stores the proof photo privately when there is one.
-func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, error) {
+// readTierForm reads a tier verification from JSON or a multipart form with
+// the proof photo in "proof_photo".
+func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error) {
 	var f tierForm
 	var photo []byte
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	switch mt {
 	case "application/json":
 		if err := bindJSON(c, &f); err != nil {
-			return rentals.TierProof{}, err
+			return rentals.TierProof{}, nil, err
 		}
 	case "multipart/form-data":
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.media.Pipeline().MaxBytes+64<<10)
 		if err := c.Request.ParseMultipartForm(1 << 20); err != nil {
-			return rentals.TierProof{}, uploadReadError(err)
+			return rentals.TierProof{}, nil, uploadReadError(err)
 		}
 		f = tierForm{Tier: c.Request.FormValue("tier"), ProofType: c.Request.FormValue("proof_type"),
 			ProofNumber: c.Request.FormValue("proof_number"), ExpiresOn: c.Request.FormValue("expires_on"), Note: c.Request.FormValue("note")}
@@ -197,34 +251,59 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, error) {
 			photo, err = io.ReadAll(file)
 			file.Close()
 			if err != nil {
-				return rentals.TierProof{}, uploadReadError(err)
+				return rentals.TierProof{}, nil, uploadReadError(err)
 			}
 		}
 	default:
-		return rentals.TierProof{}, fmt.Errorf("web: %w", errUnsupportedMedia)
+		return rentals.TierProof{}, nil, fmt.Errorf("web: %w", errUnsupportedMedia)
 	}
-	p := rentals.TierProof{Tier: rentals.Tier(f.Tier), ProofType: f.ProofType, ProofNumber: f.ProofNumber, ExpiresOn: f.ExpiresOn, Note: f.Note}
+	return rentals.TierProof{Tier: rentals.Tier(f.Tier), ProofType: f.ProofType, ProofNumber: f.ProofNumber,
+		ExpiresOn: f.ExpiresOn, Note: f.Note}, photo, nil
+}
+
+// verifyTier checks the renter and the proof first, and only then stores the
+// photo privately and records the tier: bad input stores nothing.
+func (s *Server) verifyTier(c *gin.Context) (rentals.Renter, error) {
+	ctx, scope, id := c.Request.Context(), scopeOf(c), c.Param("id")
+	proof, photo, err := s.readTierForm(c)
+	if err != nil {
+		return rentals.Renter{}, err
+	}
+	before, err := s.rentals.Renter(ctx, scope, id)
+	if err != nil {
+		return rentals.Renter{}, err
+	}
+	check := proof
 	if len(photo) > 0 {
-		saved, err := s.media.SavePhoto(c.Request.Context(), media.Private, bytes.NewReader(photo))
-		if err != nil {
-			return rentals.TierProof{}, err
-		}
-		p.ProofPhotoKey = media.VariantKey(saved.Hash, saved.Variants[len(saved.Variants)-1].Width)
+		check.ProofPhotoKey = "p/pending.jpg"
 	}
-	return p, nil
+	if err := check.Validate(s.now()); err != nil {
+		if fields, ok := valid.Fields(err); ok {
+			if p, bad := fields["proof_photo_key"]; bad {
+				delete(fields, "proof_photo_key")
+				fields["proof_photo"] = valid.Problem{Code: "required", Message: "a photo of the proof is required", Param: p.Param}
+			}
+		}
+		return rentals.Renter{}, fmt.Errorf("web: tier proof: %w", err)
+	}
+	saved, err := s.media.SavePhoto(ctx, media.Private, bytes.NewReader(photo))
+	if err != nil {
+		return rentals.Renter{}, err
+	}
+	proof.ProofPhotoKey = media.VariantKey(saved.Hash, saved.Variants[len(saved.Variants)-1].Width)
+	r, err := s.rentals.VerifyTier(ctx, scope, id, proof, actorOf(c))
+	if err != nil {
+		return rentals.Renter{}, err
+	}
+	s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, before.TierStatus, r.TierStatus, "proof.proof_number", "proof.proof_photo_key")
+	return r, nil
 }
 
 func (s *Server) verifyTierAPI(c *gin.Context) error {
-	proof, err := s.readTierForm(c)
+	r, err := s.verifyTier(c)
 	if err != nil {
 		return err
 	}
-	before, _ := s.rentals.Renter(c.Request.Context(), scopeOf(c), c.Param("id"))
-	r, err := s.rentals.VerifyTier(c.Request.Context(), scopeOf(c), c.Param("id"), proof, actorOf(c))
-	if err != nil {
-		return err
-	}
-	s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, before.TierStatus, r.TierStatus, "proof.proof_number")
 	c.JSON(http.StatusOK, r)
 	return nil
 }
@@ -653,17 +732,21 @@ func (s *Server) unitActionPage(c *gin.Context) error {
 
 type checkoutPage struct {
 	deskBase
-	Unit    unitView
-	Renter  *rentals.Renter
-	Quote   *rentals.Quote
-	Days    int
-	DueOn   string
-	Form    form
-	Lookup  form
-	Found   []rentals.Renter
-	Phone   string
-	Methods []string
-	Terms   string
+	// lookupPhone is the phone number posted to the find form: looking a
+	// renter up is a POST because it is logged, and for another operator's
+	// renter it records the link.
+	lookupPhone string
+	Unit        unitView
+	Renter      *rentals.Renter
+	Quote       *rentals.Quote
+	Days        int
+	DueOn       string
+	Form        form
+	Lookup      form
+	Found       []rentals.Renter
+	Phone       string
+	Methods     []string
+	Terms       string
 	// Tiers for a renter registered here now.
 	RegisterForm form
 }
@@ -705,7 +788,7 @@ func (s *Server) checkoutPage(c *gin.Context, status int, p *checkoutPage) error
 		if q, err := s.rentals.QuoteFor(ctx, scope, rentals.QuoteRequest{RenterID: r.ID, ProductID: p.Unit.ProductID, Days: p.Days, Day: s.now()}); err == nil {
 			p.Quote = &q
 		}
-	} else if phone := c.Query("phone"); phone != "" {
+	} else if phone := p.lookupPhone; phone != "" {
 		p.Phone = phone
 		r, err := s.rentals.RenterByPhone(ctx, scope, phone, actorOf(c))
 		switch {
@@ -724,6 +807,13 @@ func (s *Server) checkoutPage(c *gin.Context, status int, p *checkoutPage) error
 
 func (s *Server) showCheckout(c *gin.Context) error {
 	return s.checkoutPage(c, http.StatusOK, &checkoutPage{})
+}
+
+// findCheckoutRenter looks the renter up by phone on the check-out screen.
+func (s *Server) findCheckoutRenter(c *gin.Context) error {
+	f := newForm(c)
+	c.Request.URL.RawQuery = url.Values{"unit": {f.Get("unit")}}.Encode()
+	return s.checkoutPage(c, http.StatusOK, &checkoutPage{lookupPhone: f.Get("phone")})
 }
 
 // registerRenterPage registers a walk-in renter from the check-out screen and
@@ -745,15 +835,14 @@ func (s *Server) registerRenterPage(c *gin.Context) error {
 			f.rename("emergency_contact.name", "emergency_name")
 			f.rename("emergency_contact.phone", "emergency_phone")
 			if unit := f.Get("unit"); unit != "" {
-				c.Request.URL.RawQuery = url.Values{"unit": {unit}, "phone": {f.Get("phone")}}.Encode()
-				return s.checkoutPage(c, http.StatusBadRequest, &checkoutPage{RegisterForm: f})
+				c.Request.URL.RawQuery = url.Values{"unit": {unit}}.Encode()
+				return s.checkoutPage(c, http.StatusBadRequest, &checkoutPage{RegisterForm: f, Phone: f.Get("phone")})
 			}
 			return s.rentersPage(c, http.StatusBadRequest, &rentersPage{Register: f})
 		}
 		return err
 	}
-	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, r)
-	s.joinAccount(c, r)
+	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, renterAudit(r))
 	s.flash(c, "staff.renter.registered")
 	if unit := f.Get("unit"); unit != "" {
 		c.Redirect(http.StatusSeeOther, "/staff/checkout?"+url.Values{"unit": {unit}, "renter": {r.ID}}.Encode())
@@ -942,10 +1031,13 @@ func (s *Server) leaseActionPage(c *gin.Context) error {
 
 type rentersPage struct {
 	deskBase
-	Phone    string
-	Found    *rentals.Renter
-	Missing  bool
-	Register form
+	// lookupPhone is the phone number posted to the find form (see
+	// checkoutPage).
+	lookupPhone string
+	Phone       string
+	Found       *rentals.Renter
+	Missing     bool
+	Register    form
 }
 
 func (s *Server) rentersPage(c *gin.Context, status int, p *rentersPage) error {
@@ -954,7 +1046,7 @@ func (s *Server) rentersPage(c *gin.Context, status int, p *rentersPage) error {
 		return err
 	}
 	p.deskBase = d
-	if phone := c.Query("phone"); phone != "" {
+	if phone := p.lookupPhone; phone != "" {
 		p.Phone = phone
 		r, err := s.rentals.RenterByPhone(c.Request.Context(), scopeOf(c), phone, actorOf(c))
 		switch {
@@ -974,6 +1066,11 @@ func (s *Server) rentersPage(c *gin.Context, status int, p *rentersPage) error {
 
 func (s *Server) showRenters(c *gin.Context) error {
 	return s.rentersPage(c, http.StatusOK, &rentersPage{})
+}
+
+// findRenter looks a renter up by exact phone number.
+func (s *Server) findRenter(c *gin.Context) error {
+	return s.rentersPage(c, http.StatusOK, &rentersPage{lookupPhone: newForm(c).Get("phone")})
 }
 
 type renterPage struct {
@@ -1046,21 +1143,12 @@ func (s *Server) revealRenter(c *gin.Context) error {
 }
 
 func (s *Server) verifyTierPage(c *gin.Context) error {
-	proof, err := s.readTierForm(c)
-	if err == nil {
-		var r rentals.Renter
-		r, err = s.rentals.VerifyTier(c.Request.Context(), scopeOf(c), c.Param("id"), proof, actorOf(c))
-		if err == nil {
-			s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, nil, r.TierStatus, "proof.proof_number")
-		}
-	}
-	if err != nil {
+	if _, err := s.verifyTier(c); err != nil {
 		f := form{Values: c.Request.PostForm}
 		if c.Request.MultipartForm != nil {
 			f.Values = url.Values(c.Request.MultipartForm.Value)
 		}
-		if f.fail(err, "tier", "proof_type", "proof_number", "expires_on", "proof_photo_key", "proof_photo") {
-			f.rename("proof_photo_key", "proof_photo")
+		if f.fail(err, "tier", "proof_type", "proof_number", "expires_on", "proof_photo") {
 			return s.renterPage(c, http.StatusBadRequest, &renterPage{Form: f})
 		}
 		return err
@@ -1080,6 +1168,7 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	api.GET("/renters", s.api(s.findRenterAPI))
 	api.GET("/renters/:id", s.api(s.showRenterAPI))
 	api.POST("/renters/:id/tier", s.api(s.verifyTierAPI))
+	api.POST("/renters/:id/link", s.api(s.linkAccountAPI))
 	api.GET("/quote", s.api(s.staffQuoteAPI))
 	api.POST("/checkouts", s.api(s.checkoutAPI))
 	api.POST("/checkins", s.api(s.checkinAPI))
@@ -1091,22 +1180,27 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	api.POST("/leases/:id/settle", s.api(s.settleLeaseAPI))
 	api.GET("/queues", s.api(s.queuesAPI))
 
-	pages := r.Group("/staff", desk)
+	// The pages are for people at a desk: sessions only. A desk token
+	// works the JSON API, which has no route showing a full ID number.
+	pages := r.Group("/staff", s.requireRole("", deskRoles...))
 	pages.GET("", s.page(s.showStaffHome))
 	pages.GET("/scan", s.page(s.scan))
 	pages.GET("/units/:tag", s.page(s.showStaffUnit))
 	pages.POST("/units/:tag/:action", s.page(s.unitActionPage))
 	pages.GET("/checkout", s.page(s.showCheckout))
 	pages.POST("/checkout", s.page(s.checkout))
+	pages.POST("/checkout/find", s.page(s.findCheckoutRenter))
 	pages.GET("/checkin", s.page(s.showCheckin))
 	pages.POST("/checkin", s.page(s.checkin))
 	pages.GET("/leases/:id", s.page(s.showLease))
 	pages.POST("/leases/:id/:action", s.page(s.leaseActionPage))
 	pages.GET("/renters", s.page(s.showRenters))
 	pages.POST("/renters", s.page(s.registerRenterPage))
+	pages.POST("/renters/find", s.page(s.findRenter))
 	pages.GET("/renters/:id", s.page(s.showRenter))
 	pages.POST("/renters/:id/reveal", s.page(s.revealRenter))
 	pages.POST("/renters/:id/tier", s.page(s.verifyTierPage))
+	pages.POST("/renters/:id/link", s.page(s.linkAccountPage))
 }
 
 type leaseList struct {

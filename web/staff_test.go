@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/color"
 	"log/slog"
+	"math"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -247,6 +253,16 @@ func TestDeskTenancy(t *testing.T) {
 	if rec := get(t, s, "/api/v1/staff/queues"); rec.Code != http.StatusUnauthorized {
 		t.Errorf("anonymous desk: %d", rec.Code)
 	}
+	// A desk token works the API, not the pages (which can show a full ID
+	// number to a person).
+	req := httptest.NewRequest("POST", "/staff/renters/"+r.ID+"/reveal", strings.NewReader("what=id_number&reason=check"))
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "11010519491231002X") {
+		t.Errorf("desk token on the reveal page: %d", rec.Code)
+	}
 }
 
 type syncBuf struct {
@@ -266,14 +282,12 @@ func (s *syncBuf) String() string {
 	return s.b.String()
 }
 
-// A renter registered at a desk and the family's online account with the same
-// mobile number are one record, whichever came first, and the account shows
-// the current rentals.
-func TestRenterAndAccountAreJoined(t *testing.T) {
+// A renter registered at a desk and the family's online account are joined
+// only with the code shown on that account's page: a phone number alone proves
+// nothing, since anyone can sign up with any number.
+func TestRenterAndAccountAreJoinedByCode(t *testing.T) {
 	s := newTestServer(t)
 	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
-
-	// Desk first, then the family signs up.
 	r := registerRenter(t, d, "13912345680")
 	if rec := d.call("POST", "/api/v1/staff/checkouts", checkoutBody("JZ-WC-0001", r.ID, 39000)); rec.Code != http.StatusCreated {
 		t.Fatalf("checkout: %d %s", rec.Code, rec.Body)
@@ -283,18 +297,94 @@ func TestRenterAndAccountAreJoined(t *testing.T) {
 		t.Fatalf("signup: %d", rec.Code)
 	}
 	page := fam.get("/account").Body.String()
-	if !strings.Contains(page, "JZ-WC-0001") || !strings.Contains(page, "我的租借") {
-		t.Errorf("the account does not show the rental:\n%.2000s", page)
+	if strings.Contains(page, "JZ-WC-0001") {
+		t.Fatal("signing up with a renter's phone number showed their rental")
 	}
-	// Online first, then the desk registers the same phone.
-	other := newClient(t, s)
-	other.post("/signup", map[string][]string{"name": {"钱先生"}, "phone": {"13912345681"}, "password": {pw}}, "/signup")
-	r2 := registerRenter(t, d, "13912345681")
-	uid, _ := s.auth.UserIDByPhone(context.Background(), "13912345681")
-	if got, err := s.rentals.RenterByUser(context.Background(), uid); err != nil || got.ID != r2.ID {
-		t.Errorf("desk registration not joined to the account: %v", err)
+	m := regexp.MustCompile(`class="tag">(\d{8})<`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no link code on the account page:\n%.1500s", page)
 	}
-	if page := other.get("/account").Body.String(); !strings.Contains(page, "现在没有在借的辅具") {
-		t.Errorf("linked account without rentals:\n%.1500s", page)
+	if rec := d.call("POST", "/api/v1/staff/renters/"+r.ID+"/link", map[string]string{"phone": "13912345680", "code": "00000000"}); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"code"`) {
+		t.Fatalf("wrong code: %d %s", rec.Code, rec.Body)
+	}
+	if rec := d.call("POST", "/api/v1/staff/renters/"+r.ID+"/link", map[string]string{"phone": "13912345689", "code": m[1]}); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"phone"`) {
+		t.Fatalf("unknown phone: %d %s", rec.Code, rec.Body)
+	}
+	if rec := d.call("POST", "/api/v1/staff/renters/"+r.ID+"/link", map[string]string{"phone": "13912345680", "code": m[1]}); rec.Code != 200 {
+		t.Fatalf("link: %d %s", rec.Code, rec.Body)
+	}
+	if page := fam.get("/account").Body.String(); !strings.Contains(page, "JZ-WC-0001") || !strings.Contains(page, "我的租借") {
+		t.Errorf("the linked account does not show the rental:\n%.2000s", page)
+	}
+}
+
+func TestPaymentsCannotOverflow(t *testing.T) {
+	s := newTestServer(t)
+	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
+	r := registerRenter(t, d, "13912345690")
+	body := checkoutBody("JZ-WC-0001", r.ID, 0)
+	body["payments"] = []map[string]any{{"method": "cash", "amount_fen": int64(math.MaxInt64)}, {"method": "cash", "amount_fen": int64(math.MaxInt64)}, {"method": "cash", "amount_fen": 39002}}
+	if rec := d.call("POST", "/api/v1/staff/checkouts", body); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"payments"`) {
+		t.Fatalf("overflowing payments: %d %s", rec.Code, rec.Body)
+	}
+	if u, _ := s.stations.Unit(context.Background(), "JZ-WC-0001"); u.State != stations.Available {
+		t.Fatalf("unit moved: %+v", u)
+	}
+}
+
+// A tier verification with bad input, or for a renter the desk cannot see,
+// stores no proof photo.
+func TestTierProofStoredOnlyWhenValid(t *testing.T) {
+	s := newTestServer(t)
+	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
+	r := registerRenter(t, d, "13912345691")
+	post := func(renter string, fields map[string]string, photo bool) *httptest.ResponseRecorder {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		if photo {
+			w, _ := mw.CreateFormFile("proof_photo", "proof.jpg")
+			w.Write(testJPEG(t, 400, 300, color.RGBA{10, 200, 30, 255}))
+		}
+		mw.Close()
+		req := httptest.NewRequest("POST", "/api/v1/staff/renters/"+renter+"/tier", &b)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+d.token)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec
+	}
+	private := func() int {
+		n := 0
+		for _, err := range s.media.Store().List(context.Background(), media.Private, "") {
+			if err == nil {
+				n++
+			}
+		}
+		return n
+	}
+	good := map[string]string{"tier": "low_income", "proof_type": "low_income_certificate", "proof_number": "JZ-1",
+		"expires_on": time.Now().AddDate(1, 0, 0).Format(time.DateOnly)}
+	if rec := post("r-nobody", good, true); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown renter: %d", rec.Code)
+	}
+	bad := map[string]string{"tier": "bogus", "proof_type": "low_income_certificate", "proof_number": "JZ-1", "expires_on": "2020-01-01"}
+	if rec := post(r.ID, bad, true); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"tier"`) || !strings.Contains(rec.Body.String(), `"expires_on"`) {
+		t.Errorf("bad proof: %d %s", rec.Code, rec.Body)
+	}
+	if rec := post(r.ID, good, false); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"proof_photo"`) {
+		t.Errorf("no photo: %d %s", rec.Code, rec.Body)
+	}
+	if n := private(); n != 0 {
+		t.Fatalf("refused verifications stored %d private objects", n)
+	}
+	rec := post(r.ID, good, true)
+	if rec.Code != 200 || decode[rentals.Renter](t, rec).TierStatus.Tier != rentals.LowIncome {
+		t.Fatalf("verification: %d %s", rec.Code, rec.Body)
+	}
+	if private() == 0 {
+		t.Error("the proof photo was not stored")
 	}
 }

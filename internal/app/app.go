@@ -143,6 +143,9 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				if _, err := a.Auth.PurgeSessions(ctx); err != nil {
 					a.Logger.Warn("purge sessions", "err", err)
 				}
+				if _, err := a.Auth.ReconcilePending(ctx, 5*time.Minute); err != nil {
+					a.Logger.Warn("reconcile half-made accounts", "err", err)
+				}
 				if n, err := a.Rentals.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile leases", "err", err)
 				} else if n > 0 {

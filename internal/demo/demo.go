@@ -393,7 +393,7 @@ func seedLeases(ctx context.Context, a *app.App) error {
 		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: dr.name, Phone: fmt.Sprintf("139000001%02d", i),
 			IDNumber: idNumber(born, 101+i), Age: dr.age, Address: "焦作市解放区民主南路", MobilityNeeds: "行走不便",
 			EmergencyContact: rentals.Contact{Name: "家属", Phone: fmt.Sprintf("138000001%02d", i)},
-			HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
+			HomeStationID:    "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
 		if err != nil {
 			return fmt.Errorf("demo renter %s: %w", dr.name, err)
 		}

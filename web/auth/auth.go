@@ -127,9 +127,9 @@ func NormalizeEmail(s string) string {
 	return s
 }
 
-// loginKey is the _id of the claim on a login name: "phone:…" or "email:…";
+// LoginKey is the _id of the claim on a login name: "phone:…" or "email:…";
 // "" when login is neither.
-func loginKey(login string) string {
+func LoginKey(login string) string {
 	if strings.Contains(login, "@") {
 		if e := NormalizeEmail(login); e != "" {
 			return "email:" + e

@@ -293,3 +293,48 @@ func TestAuditDiff(t *testing.T) {
 		t.Errorf("platform audit total %d", all)
 	}
 }
+
+// A sign-up that stopped between its user document and its login claim does
+// not hold the phone number for good.
+func TestReconcilePendingReleasesClaims(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	now := time.Now().UTC()
+	if err := s.store.insertUser(ctx, userDoc{ID: "u-half", Name: "X", Phone: "13700002222", Role: Renter, Status: pending, CreatedAt: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.claimLogin(ctx, "phone:13700002222", "u-half", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Name: "Real", Phone: "13700002222", Password: goodPassword, Role: Renter}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("before reconciling: %v", err)
+	}
+	if n, err := s.ReconcilePending(ctx, 10*time.Minute); err != nil || n != 1 {
+		t.Fatalf("reconcile: %d %v", n, err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Name: "Real", Phone: "13700002222", Password: goodPassword, Role: Renter}); err != nil {
+		t.Fatalf("after reconciling: %v", err)
+	}
+	if n, _ := s.ReconcilePending(ctx, 10*time.Minute); n != 0 {
+		t.Errorf("a finished account was reconciled")
+	}
+}
+
+// Disabling an account while its user changes the password: the change does
+// not bring the account back.
+func TestPasswordChangeKeepsDisable(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	u, _ := s.CreateUser(ctx, NewUser{Name: "S", Phone: "13700003333", Password: goodPassword, Role: Renter})
+	d, _ := s.store.user(ctx, u.ID) // the password change read the user…
+	st := Disabled
+	if _, err := s.UpdateUser(ctx, "", u.ID, UserUpdate{Status: &st}); err != nil { // …then an admin disabled it
+		t.Fatal(err)
+	}
+	if err := s.setPassword(ctx, d, "another-"+goodPassword, false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, u.ID); got.Status != Disabled {
+		t.Fatalf("status after the password change: %s", got.Status)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"fuju/internal/ids"
@@ -169,7 +170,7 @@ func (s *Service) Authenticate(ctx context.Context, login, password string) (Use
 	if len(password) > MaxPasswordLen*4 {
 		password = password[:MaxPasswordLen*4]
 	}
-	key := loginKey(login)
+	key := LoginKey(login)
 	var d userDoc
 	var err error
 	found := false
@@ -261,9 +262,19 @@ func (s *Service) setPassword(ctx context.Context, d userDoc, pw string, mustCha
 	if err != nil {
 		return err
 	}
-	d.PasswordHash, d.PasswordChangedAt, d.MustChangePassword, d.UpdatedAt = hash, s.now(), mustChange, s.now()
-	if err := s.store.replaceUser(ctx, d); err != nil {
+	now := s.now()
+	// Only the password fields are written, so an administrator disabling
+	// the account meanwhile is not undone.
+	if err := s.store.setUser(ctx, d.ID, bson.D{{Key: "password_hash", Value: hash}, {Key: "password_changed_at", Value: now},
+		{Key: "must_change_password", Value: mustChange}, {Key: "updated_at", Value: now}}); err != nil {
 		return err
+	}
+	// Sessions older than the password stop working (Session checks it);
+	// the one the user changed it from is renewed and kept.
+	if keepSession != "" {
+		if err := s.store.setSession(ctx, keepSession, bson.D{{Key: "created_at", Value: now}}); err != nil {
+			return err
+		}
 	}
 	return s.EndAllSessions(ctx, d.ID, keepSession)
 }
@@ -286,12 +297,17 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 		return User{}, fmt.Errorf("auth: user %s: %w", id, ErrNotFound)
 	}
 	e := &valid.Error{}
+	// Only the fields being changed are written, so two administrators
+	// changing different things (or a user changing their password) do not
+	// undo each other.
+	set := bson.D{}
 	if up.Name != nil {
 		n := strings.TrimSpace(*up.Name)
 		if n == "" || utf8.RuneCountInString(n) > 60 {
 			e.Add("name", "range", "must be 1 to 60 characters")
 		}
 		d.Name = n
+		set = append(set, bson.E{Key: "name", Value: n})
 	}
 	if up.StationIDs != nil {
 		if d.Role != Staff {
@@ -302,18 +318,21 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 			return User{}, fmt.Errorf("auth: %w", err)
 		}
 		d.StationIDs = slices.Clone(up.StationIDs)
+		set = append(set, bson.E{Key: "station_ids", Value: d.StationIDs})
 	}
 	if up.Status != nil {
 		if *up.Status != Active && *up.Status != Disabled {
 			e.Add("status", "oneof", "must be one of: active, disabled")
 		}
 		d.Status = *up.Status
+		set = append(set, bson.E{Key: "status", Value: d.Status})
 	}
 	if err := e.Err(); err != nil {
 		return User{}, fmt.Errorf("auth: %w", err)
 	}
 	d.UpdatedAt = s.now()
-	if err := s.store.replaceUser(ctx, d); err != nil {
+	set = append(set, bson.E{Key: "updated_at", Value: d.UpdatedAt})
+	if err := s.store.setUser(ctx, d.ID, set); err != nil {
 		return User{}, err
 	}
 	if d.Status == Disabled {
@@ -342,4 +361,33 @@ func (s *Service) UserIDByPhone(ctx context.Context, phone string) (string, erro
 		return "", err
 	}
 	return l.UserID, nil
+}
+
+// ReconcilePending removes accounts whose creation stopped half-way (a crash
+// between the user document and its login claims) once they are older than
+// age, releasing the login names they claimed, so a phone number is never
+// blocked for good. Safe to run on several instances at once.
+func (s *Service) ReconcilePending(ctx context.Context, age time.Duration) (int, error) {
+	cur, err := s.store.users.Find(ctx, bson.D{{Key: "status", Value: pending},
+		{Key: "created_at", Value: bson.D{{Key: "$lt", Value: s.now().Add(-age)}}}})
+	if err != nil {
+		return 0, translate(err, "pending users")
+	}
+	var docs []userDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return 0, translate(err, "pending users")
+	}
+	for _, d := range docs {
+		for _, key := range []string{"phone:" + d.Phone, "email:" + d.Email} {
+			if l, err := s.store.login(ctx, key); err == nil && l.UserID == d.ID {
+				if err := s.store.releaseLogin(ctx, key); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if err := s.store.deleteUser(ctx, d.ID); err != nil {
+			return 0, err
+		}
+	}
+	return len(docs), nil
 }

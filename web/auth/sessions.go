@@ -101,7 +101,9 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 		return Session{}, User{}, ErrSessionEnded
 	}
 	d, err := s.store.user(ctx, sess.UserID)
-	if err != nil || d.Status != Active {
+	// A session older than the password (a reset, a change elsewhere) is
+	// over, even if deleting it raced with its creation.
+	if err != nil || d.Status != Active || sess.CreatedAt.Before(d.PasswordChangedAt) {
 		if err != nil && !isNotFound(err) {
 			return Session{}, User{}, err
 		}

@@ -109,6 +109,21 @@ func (s *store) replaceUser(ctx context.Context, d userDoc) error {
 	return translate(err, "user "+d.ID)
 }
 
+// setUser changes some fields of a user, by _id only.
+func (s *store) setUser(ctx context.Context, id string, set bson.D) error {
+	res, err := s.users.UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}})
+	if err == nil && res.MatchedCount == 0 {
+		err = mongo.ErrNoDocuments
+	}
+	return translate(err, "user "+id)
+}
+
+// setSession changes some fields of a session, by _id only.
+func (s *store) setSession(ctx context.Context, id string, set bson.D) error {
+	_, err := s.sessions.UpdateOne(ctx, byID(id), bson.D{{Key: "$set", Value: set}})
+	return translate(err, "session")
+}
+
 func (s *store) deleteUser(ctx context.Context, id string) error {
 	_, err := s.users.DeleteOne(ctx, byID(id))
 	return translate(err, "user "+id)
