@@ -145,9 +145,6 @@ func BenchmarkScalers(b *testing.B) {
 // than the ~35 dB PSNR at which differences become visible, while
 // ApproxBiLinear, the fast alternative, does not.
 func TestScalingIsFaithful(t *testing.T) {
-	if testing.Short() {
-		t.Skip("decodes a 12 MP image")
-	}
 	src, err := jpeg.Decode(bytes.NewReader(phonePhoto(t)))
 	if err != nil {
 		t.Fatal(err)

@@ -185,50 +185,9 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 		return Lease{}, err
 	}
 	id := ids.New("l")
-	var (
-		q      Quote
-		plan   *grantPlan
-		marker eventlog.Pending
-	)
-	for attempt := 0; ; attempt++ {
-		if attempt == 10 {
-			_ = s.leaseLg.Done(ctx, marker)
-			return Lease{}, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", renter.ID, ErrConflict)
-		}
-		if q, plan, err = s.planGrant(ctx, base, pol, renter.ID, id, now); err != nil {
-			return Lease{}, err
-		}
-		pe := &valid.Error{}
-		checkPayments(pe, "payments", req.Payments, q.DueNowFen)
-		if err := pe.Err(); err != nil {
-			_ = s.leaseLg.Done(ctx, marker)
-			return Lease{}, fmt.Errorf("rentals: checkout: %w", err)
-		}
-		if marker.ID == "" {
-			// The marker names the renter's year log, so the reconciler can
-			// release a grant whose lease event was never written.
-			if marker, err = s.leaseLg.BeginMany(ctx, id, []string{subsidyMarker + subsidyEntity(renter.ID, now)}); err != nil {
-				return Lease{}, fmt.Errorf("rentals: %w", err)
-			}
-			if err := s.crashPoint("checkout:marked"); err != nil {
-				return Lease{}, err
-			}
-		}
-		if plan == nil {
-			break
-		}
-		plan.event.OperatorID, plan.event.StationID = st.OperatorID, st.ID
-		_, err := s.subsidy.Append(ctx, plan.entity, plan.seq, plan.event)
-		if errors.Is(err, eventlog.ErrTaken) {
-			continue
-		}
-		if err != nil {
-			return Lease{}, fmt.Errorf("rentals: %w", err)
-		}
-		if err := s.crashPoint("checkout:subsidy"); err != nil {
-			return Lease{}, err
-		}
-		break
+	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, renter.ID, id, st.OperatorID, st.ID, now)
+	if err != nil {
+		return Lease{}, err
 	}
 	rule := pol.Tiers[tier]
 	l := Lease{
@@ -579,48 +538,9 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 	now, today := s.today()
 	tier := renter.Tier.On(now)
 	base := extensionQuote(l, days, tier, pol)
-	var (
-		q      Quote
-		plan   *grantPlan
-		marker eventlog.Pending
-	)
-	for attempt := 0; ; attempt++ {
-		if attempt == 10 {
-			_ = s.leaseLg.Done(ctx, marker)
-			return Lease{}, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", l.RenterID, ErrConflict)
-		}
-		if q, plan, err = s.planGrant(ctx, base, pol, l.RenterID, l.ID, now); err != nil {
-			return Lease{}, err
-		}
-		pe := &valid.Error{}
-		checkPayments(pe, "payments", payments, q.DueNowFen)
-		if err := pe.Err(); err != nil {
-			_ = s.leaseLg.Done(ctx, marker)
-			return Lease{}, fmt.Errorf("rentals: extend: %w", err)
-		}
-		if marker.ID == "" {
-			if marker, err = s.leaseLg.BeginMany(ctx, l.ID, []string{subsidyMarker + subsidyEntity(l.RenterID, now)}); err != nil {
-				return Lease{}, fmt.Errorf("rentals: %w", err)
-			}
-			if err := s.crashPoint("extend:marked"); err != nil {
-				return Lease{}, err
-			}
-		}
-		if plan == nil {
-			break
-		}
-		plan.event.OperatorID, plan.event.StationID = l.OperatorID, l.StationID
-		_, err := s.subsidy.Append(ctx, plan.entity, plan.seq, plan.event)
-		if errors.Is(err, eventlog.ErrTaken) {
-			continue
-		}
-		if err != nil {
-			return Lease{}, fmt.Errorf("rentals: %w", err)
-		}
-		if err := s.crashPoint("extend:subsidy"); err != nil {
-			return Lease{}, err
-		}
-		break
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, pol, payments, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
+	if err != nil {
+		return Lease{}, err
 	}
 	eb := entryBase(l, today, by)
 	eb.Tier = tier
@@ -737,4 +657,54 @@ func (s *Service) reservationWaits(ctx context.Context, stationID, productID str
 		}
 	}
 	return reserved > 0 && available == 0, nil
+}
+
+// grantSubsidy prices base for the renter within what is left of the yearly
+// subsidy cap, checks payments against that price, marks the flow pending
+// (the marker names the renter's year log, so the reconciler can release a
+// grant whose lease event was never written) and appends the grant to the
+// year log. Desks racing for the same renter's allowance collide on the
+// year log's next sequence number; the loser prices again. flow names the
+// crash points ("<flow>:marked", "<flow>:subsidy") and errors. plan is nil
+// when there is no subsidy.
+func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol Policy, payments []Payment,
+	renterID, leaseID, operatorID, stationID string, now time.Time) (Quote, *grantPlan, eventlog.Pending, error) {
+	var marker eventlog.Pending
+	for attempt := 0; attempt < 10; attempt++ {
+		q, plan, err := s.planGrant(ctx, base, pol, renterID, leaseID, now)
+		if err != nil {
+			return Quote{}, nil, marker, err
+		}
+		pe := &valid.Error{}
+		checkPayments(pe, "payments", payments, q.DueNowFen)
+		if err := pe.Err(); err != nil {
+			_ = s.leaseLg.Done(ctx, marker)
+			return Quote{}, nil, marker, fmt.Errorf("rentals: %s: %w", flow, err)
+		}
+		if marker.ID == "" {
+			if marker, err = s.leaseLg.BeginMany(ctx, leaseID, []string{subsidyMarker + subsidyEntity(renterID, now)}); err != nil {
+				return Quote{}, nil, marker, fmt.Errorf("rentals: %w", err)
+			}
+			if err := s.crashPoint(flow + ":marked"); err != nil {
+				return Quote{}, nil, marker, err
+			}
+		}
+		if plan == nil {
+			return q, nil, marker, nil
+		}
+		plan.event.OperatorID, plan.event.StationID = operatorID, stationID
+		_, err = s.subsidy.Append(ctx, plan.entity, plan.seq, plan.event)
+		if errors.Is(err, eventlog.ErrTaken) {
+			continue
+		}
+		if err != nil {
+			return Quote{}, nil, marker, fmt.Errorf("rentals: %w", err)
+		}
+		if err := s.crashPoint(flow + ":subsidy"); err != nil {
+			return Quote{}, nil, marker, err
+		}
+		return q, plan, marker, nil
+	}
+	_ = s.leaseLg.Done(ctx, marker)
+	return Quote{}, nil, marker, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", renterID, ErrConflict)
 }

@@ -263,46 +263,51 @@ const (
 	MaxPaymentFen = 100_000_000 // ¥1,000,000
 )
 
+// checkPayment validates one payment's method, amount and reference; waived
+// is allowed with any amount when waiveAny (settling, where it forgives part
+// of a balance), else only with amount 0 when nothing is due.
+func checkPayment(e *valid.Error, field string, p Payment, waiveAny bool, dueFen int64) bool {
+	switch {
+	case p.AmountFen > MaxPaymentFen:
+		e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
+	case p.Method != PayCash && p.Method != PayOfflineMobile && p.Method != PayWaived:
+		e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
+	case p.Method == PayWaived && !waiveAny && (dueFen != 0 || p.AmountFen != 0):
+		e.Add(field, "waived", "waived is only for when nothing is due, with amount 0")
+	case p.AmountFen <= 0 && (p.Method != PayWaived || waiveAny):
+		e.Add(field, "amount", "each payment must be more than 0 fen")
+	case p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "":
+		e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
+	case len(p.Reference) > 100:
+		e.Add(field, "reference", "a reference must be at most 100 characters")
+	default:
+		return true
+	}
+	return false
+}
+
+// sumPayments checks every payment and their number, and returns the total,
+// which cannot overflow within the limits; ok is false after an error.
+func sumPayments(e *valid.Error, field string, ps []Payment, waiveAny bool, dueFen int64) (int64, bool) {
+	if len(ps) > MaxPayments {
+		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
+		return 0, false
+	}
+	var sum int64
+	for _, p := range ps {
+		if !checkPayment(e, field, p, waiveAny, dueFen) {
+			return 0, false
+		}
+		sum += p.AmountFen
+	}
+	return sum, true
+}
+
 // checkPayments validates payments that must total exactly dueFen.
 // offline_mobile needs a reference; waived is allowed only when nothing is
 // due, with amount 0.
 func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
-	if len(ps) > MaxPayments {
-		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
-		return
-	}
-	var sum int64
-	for _, p := range ps {
-		if p.AmountFen > MaxPaymentFen {
-			e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
-			return
-		}
-		switch p.Method {
-		case PayCash, PayOfflineMobile:
-			if p.AmountFen <= 0 {
-				e.Add(field, "amount", "each payment must be more than 0 fen")
-				return
-			}
-			if p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "" {
-				e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
-				return
-			}
-		case PayWaived:
-			if dueFen != 0 || p.AmountFen != 0 {
-				e.Add(field, "waived", "waived is only for when nothing is due, with amount 0")
-				return
-			}
-		default:
-			e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
-			return
-		}
-		if len(p.Reference) > 100 {
-			e.Add(field, "reference", "a reference must be at most 100 characters")
-			return
-		}
-		sum += p.AmountFen
-	}
-	if sum != dueFen {
+	if sum, ok := sumPayments(e, field, ps, false, dueFen); ok && sum != dueFen {
 		e.Addf(field, "total", "must total exactly %d fen (¥%s), not %d", dueFen, yuan(dueFen), sum)
 	}
 }
@@ -310,38 +315,9 @@ func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
 // checkSettlement validates payments toward a balance: at most the balance;
 // waived forgives an amount (a waiver entry).
 func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int64) {
-	if len(ps) > MaxPayments {
-		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
-		return
-	}
-	var sum int64
-	for _, p := range ps {
-		if p.AmountFen > MaxPaymentFen {
-			e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
-			return
-		}
-		switch p.Method {
-		case PayCash, PayOfflineMobile, PayWaived:
-		default:
-			e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
-			return
-		}
-		if p.AmountFen <= 0 {
-			e.Add(field, "amount", "each payment must be more than 0 fen")
-			return
-		}
-		if p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "" {
-			e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
-			return
-		}
-		if len(p.Reference) > 100 {
-			e.Add(field, "reference", "a reference must be at most 100 characters")
-			return
-		}
-		sum += p.AmountFen
-	}
-	if sum > max(balanceFen, 0) {
-		e.Addf(field, "total", "must total at most the %d fen (¥%s) owed, not %d", max(balanceFen, 0), yuan(max(balanceFen, 0)), sum)
+	owed := max(balanceFen, 0)
+	if sum, ok := sumPayments(e, field, ps, true, owed); ok && sum > owed {
+		e.Addf(field, "total", "must total at most the %d fen (¥%s) owed, not %d", owed, yuan(owed), sum)
 	}
 }
 

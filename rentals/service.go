@@ -2,7 +2,6 @@ package rentals
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"fuju/catalog"
+	"fuju/internal/db"
 	"fuju/internal/eventlog"
 	"fuju/stations"
 )
@@ -88,12 +88,8 @@ func (s *Service) Init(ctx context.Context) error {
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
-	for _, c := range append(s.renters.collections(), s.leaseDB.collections()...) {
-		err := c.Database().CreateCollection(ctx, c.Name())
-		var ce mongo.CommandError
-		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) { // NamespaceExists
-			return fmt.Errorf("rentals: create %s: %w", c.Name(), err)
-		}
+	if err := db.EnsureCollections(ctx, append(s.renters.collections(), s.leaseDB.collections()...)...); err != nil {
+		return fmt.Errorf("rentals: %w", err)
 	}
 	return nil
 }

@@ -228,3 +228,16 @@ func (h levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
 func (h levelFilter) WithGroup(n string) slog.Handler {
 	return levelFilter{h.Handler.WithGroup(n), h.min}
 }
+
+// EnsureCollections creates the collections that do not exist yet, so they
+// exist (and Tune indexes them) before their first write.
+func EnsureCollections(ctx context.Context, colls ...*mongo.Collection) error {
+	for _, c := range colls {
+		err := c.Database().CreateCollection(ctx, c.Name())
+		var ce mongo.CommandError
+		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) { // NamespaceExists
+			return fmt.Errorf("db: create %s: %w", c.Name(), err)
+		}
+	}
+	return nil
+}

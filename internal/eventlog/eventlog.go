@@ -71,12 +71,8 @@ func New[E any](db *mongo.Database, kind string) *Log[E] {
 // Init creates the log's collections if they do not exist yet, so they exist
 // (and can be indexed, see db.Tune) before the first event.
 func (l *Log[E]) Init(ctx context.Context) error {
-	for _, c := range []*mongo.Collection{l.events, l.pending} {
-		err := c.Database().CreateCollection(ctx, c.Name())
-		var ce mongo.CommandError
-		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) { // NamespaceExists
-			return fmt.Errorf("eventlog: create %s: %w", c.Name(), err)
-		}
+	if err := db.EnsureCollections(ctx, l.events, l.pending); err != nil {
+		return fmt.Errorf("eventlog: %w", err)
 	}
 	return nil
 }

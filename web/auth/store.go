@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"fuju/internal/db"
 )
 
 type store struct {
@@ -44,12 +46,8 @@ func (s *store) ensureIndexes(ctx context.Context) error {
 			return fmt.Errorf("auth: create index on %s: %w", ix.c.Name(), err)
 		}
 	}
-	for _, c := range []*mongo.Collection{s.logins} {
-		err := c.Database().CreateCollection(ctx, c.Name())
-		var ce mongo.CommandError
-		if err != nil && !(errors.As(err, &ce) && ce.Code == 48) {
-			return fmt.Errorf("auth: create %s: %w", c.Name(), err)
-		}
+	if err := db.EnsureCollections(ctx, s.logins); err != nil {
+		return fmt.Errorf("auth: %w", err)
 	}
 	return nil
 }
