@@ -66,7 +66,7 @@ func dueOn(h stations.Hours, start time.Time, days int) string {
 func checkTag(e *valid.Error, tag string) string {
 	tag = stations.NormalizeTag(tag)
 	if !stations.ValidTag(tag) {
-		e.Add("unit_tag", "format", "must be an asset tag like JZ-WC-0001")
+		e.Add("unit", "format", "must be an asset tag like JZ-WC-0001")
 	}
 	return tag
 }

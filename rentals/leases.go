@@ -188,7 +188,7 @@ type LeaseChange struct {
 
 // CheckoutRequest is a desk checkout: a unit handed to a renter now.
 type CheckoutRequest struct {
-	UnitTag  string `json:"unit_tag"`
+	UnitTag  string `json:"unit"`
 	RenterID string `json:"renter_id"`
 	// Days, or DueOn (YYYY-MM-DD) from which the days are counted. The due
 	// date moves to the station's next open day.
@@ -203,7 +203,7 @@ type CheckoutRequest struct {
 
 // CheckinRequest is a desk check-in with its inspection.
 type CheckinRequest struct {
-	UnitTag string `json:"unit_tag"`
+	UnitTag string `json:"unit"`
 	// StationID is the desk's station: any station of the lease's operator.
 	StationID string  `json:"station_id"`
 	Outcome   Outcome `json:"outcome"`

@@ -297,27 +297,7 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 		StationID: cur.StationID, ToStation: cur.ToStation, LeaseID: cur.LeaseID,
 		Condition: next.Condition, AcquiredOn: next.AcquiredOn, By: by, Why: e.Why,
 	}
-	p, err := s.log.Begin(ctx, tag)
-	if err != nil {
-		return Unit{}, err
-	}
-	entry, err := s.log.Append(ctx, tag, cur.Seq+1, ev)
-	if errors.Is(err, eventlog.ErrTaken) {
-		_ = s.log.Done(ctx, p)
-		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else just now: %w", tag, ErrConflict)
-	}
-	if err != nil {
-		_ = s.log.Done(ctx, p)
-		return Unit{}, fmt.Errorf("stations: %w", err)
-	}
-	after := applyEvent(cur, entry)
-	if err := s.project(ctx, after); err != nil {
-		// The event is the truth; the reconciler finishes the projection.
-		s.logger.Warn("project unit", "tag", tag, "err", err)
-		return after, nil
-	}
-	_ = s.log.Done(ctx, p)
-	return after, nil
+	return s.record(ctx, tag, cur, ev, ErrConflict, "unit-edited:event")
 }
 
 // RetireUnitIn takes a unit the scope manages out of service for good, with the

@@ -513,6 +513,14 @@ func (s *Service) Move(ctx context.Context, tag string, m Move) (Unit, error) {
 	case InTransit:
 		ev.ToStation = m.ToStation
 	}
+	return s.record(ctx, tag, cur, ev, ErrUnavailable, "unit-moved:event")
+}
+
+// record appends ev as the unit's next event under a pending marker, then
+// projects it. A writer that loses the append to another gets taken
+// (ErrUnavailable for moves, ErrConflict for edits) and writes nothing else.
+// crashAt is the test crash point between the event and the projection.
+func (s *Service) record(ctx context.Context, tag string, cur Unit, ev UnitEvent, taken error, crashAt string) (Unit, error) {
 	p, err := s.log.Begin(ctx, tag)
 	if err != nil {
 		return Unit{}, err
@@ -520,14 +528,14 @@ func (s *Service) Move(ctx context.Context, tag string, m Move) (Unit, error) {
 	entry, err := s.log.Append(ctx, tag, cur.Seq+1, ev)
 	if errors.Is(err, eventlog.ErrTaken) {
 		_ = s.log.Done(ctx, p)
-		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else just now: %w", tag, ErrUnavailable)
+		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else just now: %w", tag, taken)
 	}
 	if err != nil {
 		_ = s.log.Done(ctx, p)
 		return Unit{}, fmt.Errorf("stations: %w", err)
 	}
 	after := applyEvent(cur, entry)
-	if err := s.crashPoint("unit-moved:event"); err != nil {
+	if err := s.crashPoint(crashAt); err != nil {
 		return Unit{}, err
 	}
 	if err := s.project(ctx, after); err != nil {

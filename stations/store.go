@@ -259,28 +259,7 @@ func (f UnitFilter) bson() bson.D {
 }
 
 func (s *store) listUnits(ctx context.Context, f UnitFilter, skip, limit int64) ([]Unit, int64, error) {
-	filter := f.bson()
-	total, err := s.units.CountDocuments(ctx, filter)
-	if err != nil {
-		return nil, 0, translate(err, "count units")
-	}
-	opts := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetSkip(skip)
-	if limit > 0 {
-		opts.SetLimit(limit)
-	}
-	cur, err := s.units.Find(ctx, filter, opts)
-	if err != nil {
-		return nil, 0, translate(err, "list units")
-	}
-	var docs []unitDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, translate(err, "list units")
-	}
-	out := make([]Unit, len(docs))
-	for i, d := range docs {
-		out[i] = d.toUnit()
-	}
-	return out, total, nil
+	return s.listUnitsIn(ctx, f, nil, skip, limit)
 }
 
 // eachUnit streams every unit's projection, for building the read model.

@@ -337,19 +337,10 @@ func (s *Server) staffQuoteAPI(c *gin.Context) error {
 	return nil
 }
 
-type checkoutAPIRequest struct {
-	Unit         string            `json:"unit"`
-	RenterID     string            `json:"renter_id"`
-	Days         int               `json:"days"`
-	DueOn        string            `json:"due_on"`
-	Payments     []rentals.Payment `json:"payments"`
-	TermsVersion string            `json:"terms_version"`
-	AcceptedName string            `json:"accepted_name"`
-	StationID    string            `json:"station_id"`
-}
-
+// checkoutAPI takes rentals.CheckoutRequest as JSON; station_id, when
+// given, must be one of the caller's stations.
 func (s *Server) checkoutAPI(c *gin.Context) error {
-	var req checkoutAPIRequest
+	var req rentals.CheckoutRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
@@ -357,9 +348,8 @@ func (s *Server) checkoutAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.rentals.Checkout(c.Request.Context(), scopeOf(c), rentals.CheckoutRequest{UnitTag: req.Unit, RenterID: req.RenterID,
-		Days: req.Days, DueOn: req.DueOn, Payments: req.Payments, TermsVersion: req.TermsVersion, AcceptedName: req.AcceptedName,
-		StationID: st.ID}, actorOf(c))
+	req.StationID = st.ID
+	l, err := s.rentals.Checkout(c.Request.Context(), scopeOf(c), req, actorOf(c))
 	if err != nil {
 		return err
 	}
@@ -367,19 +357,9 @@ func (s *Server) checkoutAPI(c *gin.Context) error {
 	return nil
 }
 
-type checkinAPIRequest struct {
-	Unit            string            `json:"unit"`
-	Outcome         string            `json:"outcome"`
-	Notes           string            `json:"notes"`
-	DamageFen       int64             `json:"damage_fen"`
-	Payments        []rentals.Payment `json:"payments"`
-	RefundMethod    string            `json:"refund_method"`
-	RefundReference string            `json:"refund_reference"`
-	StationID       string            `json:"station_id"`
-}
-
+// checkinAPI takes rentals.CheckinRequest as JSON, like checkoutAPI.
 func (s *Server) checkinAPI(c *gin.Context) error {
-	var req checkinAPIRequest
+	var req rentals.CheckinRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
@@ -387,9 +367,8 @@ func (s *Server) checkinAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := s.rentals.Checkin(c.Request.Context(), scopeOf(c), rentals.CheckinRequest{UnitTag: req.Unit, StationID: st.ID,
-		Outcome: rentals.Outcome(req.Outcome), Notes: req.Notes, DamageFen: req.DamageFen, Payments: req.Payments,
-		RefundMethod: req.RefundMethod, RefundReference: req.RefundReference}, actorOf(c))
+	req.StationID = st.ID
+	l, err := s.rentals.Checkin(c.Request.Context(), scopeOf(c), req, actorOf(c))
 	if err != nil {
 		return err
 	}
