@@ -119,13 +119,14 @@ func paymentEntries(base LedgerEntry, ps []Payment) []LedgerEntry {
 
 // Checkout hands a unit to a renter at the desk: the unit must be available
 // at the desk's station (which scope must cover), the payments must total
-// exactly the quote's DueNowFen. The unit's log makes it exclusive: of N
+// exactly the quote's DueNowFen (a payment without an amount is none). The unit's log makes it exclusive: of N
 // desks checking out the last unit at once, one gets the lease and the others
 // an error wrapping stations.ErrUnavailable (409). A loser leaves no lease
 // anyone can list and no ledger entry: only its lease log (opened, then
 // cancelled) and, for a subsidised renter, a subsidy grant and its release.
 func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req CheckoutRequest, by stations.Actor) (Lease, error) {
 	now, today := s.today()
+	req.Payments = givenPayments(req.Payments)
 	e := &valid.Error{}
 	tag := checkTag(e, req.UnitTag)
 	if req.RenterID == "" {
@@ -275,112 +276,45 @@ func lateDailyFen(r catalog.RatePlan) int64 {
 }
 
 // Checkin takes a unit back at any station of its operator, with the
-// inspection. Late days (after the due date, city dates) cost the full daily
-// rate each for tiers whose policy charges late fees (not subsistence);
-// damage is what staff enter. Charges are settled against the deposit: what
-// is left is refunded (RefundMethod), what exceeds it is paid (Payments) or
-// stays as the lease's balance, and the lease stays returned until
-// SettleLease brings it to zero. The unit goes to cleaning (ok,
-// needs_cleaning) or repair (the rest), never straight to available.
+// inspection. The money is settled by settle (see Settlement), the one
+// computation PreviewCheckin shows: late days (after the due date, city
+// dates) cost the daily rate each for tiers whose policy charges late fees
+// (not subsistence); damage is what staff enter. Charges are settled against
+// the deposit: what is left is refunded (RefundMethod), what exceeds it is
+// paid (Payments; rows without an amount are no payment) or stays as the
+// lease's balance, and the lease stays returned until SettleLease brings it
+// to zero. The unit goes to cleaning (ok, needs_cleaning) or repair (the
+// rest), never straight to available.
 func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req CheckinRequest, by stations.Actor) (Lease, error) {
 	now, today := s.today()
-	e := &valid.Error{}
-	tag := checkTag(e, req.UnitTag)
-	if req.StationID == "" {
-		e.Add("station_id", "required", "is required")
+	req, tag, err := checkCheckin(req)
+	if err != nil {
+		return Lease{}, err
 	}
-	if !req.Outcome.valid() {
-		e.Add("outcome", "oneof", "must be one of: ok, needs_cleaning, needs_repair, damaged, missing_parts")
+	r, err := s.returningUnit(ctx, scope, tag, req.StationID)
+	if err != nil {
+		return Lease{}, err
 	}
-	req.Notes = strings.TrimSpace(req.Notes)
-	if textLen(req.Notes) > 1000 {
-		e.Add("notes", "max_length", "must be at most 1000 characters")
-	}
-	switch {
-	case req.DamageFen < 0 || req.DamageFen > 100_000_000:
-		e.Add("damage_fen", "range", "must be between 0 and 100000000")
-	case req.DamageFen > 0 && req.Outcome.UnitState() != stations.Repair:
-		e.Add("damage_fen", "outcome", "damage is charged only with outcome needs_repair, damaged or missing_parts")
-	case req.DamageFen > 0 && req.Notes == "":
-		e.Add("notes", "required", "say what is damaged or missing")
-	}
-	if err := e.Err(); err != nil {
+	l := r.lease
+	set := settle(l, now, req, entryBase(l, today, by))
+	if err := set.checkMoney(req); err != nil {
 		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
 	}
-	st, err := s.deskStation(ctx, scope, req.StationID)
-	if err != nil {
-		return Lease{}, err
+	if req.ExpectOwedFen != nil && *req.ExpectOwedFen != set.OwedFen {
+		return Lease{}, fmt.Errorf("rentals: lease %s now settles at %d fen, not the %d fen shown; look at it again: %w",
+			l.ID, set.OwedFen, *req.ExpectOwedFen, ErrSettlementChanged)
 	}
-	u, err := s.deskUnit(ctx, st, tag)
-	if err != nil {
-		return Lease{}, err
-	}
-	if u.State != stations.Rented || u.LeaseID == "" {
-		return Lease{}, fmt.Errorf("rentals: unit %s is %s, not rented: %w", tag, u.State, stations.ErrUnavailable)
-	}
-	l, head, err := s.advance(ctx, u.LeaseID, modeInline)
-	if err != nil {
-		return Lease{}, err
-	}
-	if l.OperatorID != st.OperatorID {
-		return Lease{}, fmt.Errorf("rentals: unit %s: %w", tag, ErrNotFound)
-	}
-	if !l.State.Out() {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
-	}
-	// The unit as the lease's log saw it, after any unfinished checkout.
-	if u, err = s.units.Unit(ctx, tag); err != nil {
-		return Lease{}, fmt.Errorf("rentals: %w", err)
-	}
-	if u.State != stations.Rented || u.LeaseID != l.ID {
-		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
-	}
-	ret := &Return{At: now, Day: today, StationID: st.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen, By: by}
-	ret.LateDays = l.DaysOverdue(now)
-	if l.LateFees {
-		ret.LateFeeFen = int64(ret.LateDays) * lateDailyFen(l.Rate)
-	}
-	eb := entryBase(l, today, by)
-	var entries []LedgerEntry
-	add := func(kind EntryKind, fen int64, note, method, ref string) {
-		if fen > 0 {
-			x := eb
-			x.Kind, x.AmountFen, x.Note, x.Method, x.Reference = kind, fen, note, method, ref
-			entries = append(entries, x)
-		}
-	}
-	add(EntryLateFee, ret.LateFeeFen, fmt.Sprintf("%d late days", ret.LateDays), "", "")
-	add(EntryDamage, ret.DamageFen, req.Notes, "", "")
-	add(EntryDepositReturn, l.DepositFen, "", "", "")
-	owed := l.BalanceFen + Balance(entries)
-	pe := &valid.Error{}
-	refundRef := strings.TrimSpace(req.RefundReference)
-	if owed < 0 {
-		switch {
-		case len(req.Payments) > 0:
-			pe.Addf("payments", "nothing_due", "nothing is due: the renter gets %d fen (¥%s) back", -owed, yuan(-owed))
-		case req.RefundMethod != PayCash && req.RefundMethod != PayOfflineMobile:
-			pe.Addf("refund_method", "oneof", "the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", -owed, yuan(-owed))
-		case req.RefundMethod == PayOfflineMobile && refundRef == "":
-			pe.Add("refund_reference", "required", "an offline_mobile refund needs the transfer's reference")
-		}
-		add(EntryRefund, -owed, "", req.RefundMethod, refundRef)
-	} else {
-		checkSettlement(pe, "payments", req.Payments, owed)
-		entries = append(entries, paymentEntries(eb, req.Payments)...)
-	}
-	if err := pe.Err(); err != nil {
-		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
-	}
+	ret := &Return{At: now, Day: today, StationID: r.station.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen,
+		LateDays: set.LateDays, LateFeeFen: set.LateFeeFen, By: by}
 	next := l
 	next.State, next.Return, next.DepositFen = LeaseReturned, ret, 0
 	next.Payments = append(append([]Payment(nil), l.Payments...), req.Payments...)
-	next.BalanceFen = l.BalanceFen + Balance(entries)
-	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
+	next.BalanceFen = set.BalanceFen
+	next.LedgerSeq = l.LedgerSeq + int64(len(set.Entries))
 	next.EndReason = "returned"
 	ev := leaseEvent{Kind: kindCheckin, From: l.State, Lease: next, By: by, Why: string(req.Outcome),
-		LedgerFrom: l.LedgerSeq + 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: req.Outcome.UnitState()}
-	return s.runFlow(ctx, "checkin", head, ev, nil)
+		LedgerFrom: l.LedgerSeq + 1, Ledger: set.Entries, UnitSeq: r.unit.Seq, UnitTo: req.Outcome.UnitState()}
+	return s.runFlow(ctx, "checkin", r.head, ev, nil)
 }
 
 // runFlow appends ev after head under a pending marker and advances the
@@ -428,8 +362,9 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 
 // SettleLease takes later payments toward a returned (or lost) lease's
 // balance; at zero the lease closes. A waived payment forgives that amount
-// (a waiver entry).
+// (a waiver entry); a payment without an amount is none.
 func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
+	payments = givenPayments(payments)
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
 		return Lease{}, err
@@ -501,8 +436,10 @@ func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID
 // all the days, minus the standard price already charged, never negative),
 // under the lease's policy version, for the renter's tier on the day of the
 // extension, within what is left of their annual subsidy cap. No new deposit
-// is asked. Payments must total exactly the extension's DueNowFen.
+// is asked. Payments must total exactly the extension's DueNowFen (a payment
+// without an amount is none).
 func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
+	payments = givenPayments(payments)
 	if days < 1 || days > MaxDays {
 		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
 	}

@@ -192,8 +192,10 @@ type CheckoutRequest struct {
 	RenterID string `json:"renter_id"`
 	// Days, or DueOn (YYYY-MM-DD) from which the days are counted. The due
 	// date moves to the station's next open day.
-	Days         int       `json:"days"`
-	DueOn        string    `json:"due_on"`
+	Days  int    `json:"days"`
+	DueOn string `json:"due_on"`
+	// Payments must total the quote's DueNowFen; items without an amount
+	// are no payment.
 	Payments     []Payment `json:"payments"`
 	TermsVersion string    `json:"terms_version"`
 	AcceptedName string    `json:"accepted_name"`
@@ -210,12 +212,18 @@ type CheckinRequest struct {
 	Notes     string  `json:"notes"`
 	// DamageFen is what staff charge for damage or missing parts.
 	DamageFen int64 `json:"damage_fen"`
-	// Payments settle charges beyond the deposit.
+	// Payments settle charges beyond the deposit; items without an amount
+	// are no payment.
 	Payments []Payment `json:"payments"`
 	// RefundMethod pays back what the renter is owed: cash or
 	// offline_mobile (with RefundReference).
 	RefundMethod    string `json:"refund_method"`
 	RefundReference string `json:"refund_reference"`
+	// ExpectOwedFen, when set, is the settlement's OwedFen staff were shown
+	// (PreviewCheckin). If the return now settles differently (a day
+	// passed, a payment came in), Checkin refuses with ErrConflict rather
+	// than write a settlement nobody saw.
+	ExpectOwedFen *int64 `json:"expect_owed_fen,omitempty"`
 }
 
 // OpenLease is the summary of an open lease that desk lists show.

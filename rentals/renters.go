@@ -84,6 +84,10 @@ const (
 	ProofOther                = "other"
 )
 
+// VerifiedTiers are the tiers staff verify with a proof; everyone else pays
+// the standard price, which needs none.
+var VerifiedTiers = []Tier{Subsistence, LowIncome}
+
 // ProofTypes lists the accepted proof types.
 var ProofTypes = []string{ProofDibaoCard, ProofTekunCard, ProofLowIncomeCertificate, ProofOther}
 
