@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -284,4 +285,53 @@ func fieldIs(err error, field string) bool {
 	fields, _ := valid.Fields(err)
 	_, ok := fields[field]
 	return ok
+}
+
+// Each category has its own cleaning checklist, naming only parts a device of
+// that kind has.
+func TestCleaningChecklists(t *testing.T) {
+	for _, c := range Categories {
+		checks := CleaningChecklist(c.ID)
+		if len(checks) < 3 || checks[len(checks)-1] != CheckLabels {
+			t.Errorf("%s: checklist %v (at least three checks, the asset label last)", c.ID, checks)
+		}
+		seen := map[string]bool{}
+		for _, k := range checks {
+			if seen[k] {
+				t.Errorf("%s: %s twice", c.ID, k)
+			}
+			seen[k] = true
+		}
+	}
+	has := func(cat, check string) bool { return slices.Contains(CleaningChecklist(cat), check) }
+	for _, tc := range []struct {
+		category, check string
+		want            bool
+	}{
+		{"manual_wheelchair", CheckSeat, true},
+		{"manual_wheelchair", CheckWheelsBrakes, true},
+		{"walker", CheckSeat, false},
+		{"walker", CheckWheelsBrakes, false},
+		{"walker", CheckRubberTips, true},
+		{"rollator", CheckWheelsBrakes, true},
+		{"cane", CheckFrame, false},
+		{"pressure_mattress", CheckFrame, false},
+		{"electric_wheelchair", CheckBatteryCharge, true},
+	} {
+		if got := has(tc.category, tc.check); got != tc.want {
+			t.Errorf("%s has %s: %v, want %v", tc.category, tc.check, got, tc.want)
+		}
+	}
+	// A caller changing the list it got does not change the category's.
+	CleaningChecklist("walker")[0] = "x"
+	if CleaningChecklist("walker")[0] != CheckFrame {
+		t.Error("the walker's checklist was changed through a returned slice")
+	}
+	if got := CleaningChecklist("jetpack"); !slices.Equal(got, genericChecks) {
+		t.Errorf("unknown category: %v", got)
+	}
+	f := setup(t)
+	if got := f.cat.CleaningChecklistOf("walker-basic"); !slices.Equal(got, CleaningChecklist("walker")) {
+		t.Errorf("walker product: %v", got)
+	}
 }

@@ -48,8 +48,27 @@ var ErrForbidden = fmt.Errorf("not allowed")
 // CleaningMethods are how a device may be cleaned.
 var CleaningMethods = []string{"wipe_disinfect", "steam", "uv", "ozone", "wash"}
 
-// CleaningChecklist are the checks a cleaner confirms.
-var CleaningChecklist = []string{"frame", "seat", "wheels_brakes", "moving_parts", "labels"}
+// Checklists says which checks cleaning a unit of a product takes: the
+// parts a device of its category has. The catalog, which knows each
+// product's category, answers (cmd wires it with UseChecklists).
+type Checklists interface {
+	CleaningChecklistOf(productID string) []string
+}
+
+// DefaultChecklist is asked before UseChecklists wired the catalog.
+var DefaultChecklist = []string{"frame", "moving_parts", "labels"}
+
+// UseChecklists sets where the cleaning checklists come from.
+func (s *Service) UseChecklists(c Checklists) { s.checklists = c }
+
+// CleaningChecklist returns the checks a cleaner confirms for a unit of
+// product before it is lent again.
+func (s *Service) CleaningChecklist(productID string) []string {
+	if s.checklists == nil {
+		return DefaultChecklist
+	}
+	return s.checklists.CleaningChecklistOf(productID)
+}
 
 // CleaningRecord is what a cleaner records when a device is ready to lend
 // again.
@@ -60,15 +79,27 @@ type CleaningRecord struct {
 }
 
 // Clean marks a unit in cleaning as cleaned: it becomes available. Every item
-// of the checklist must be confirmed.
+// of the checklist of the unit's product (CleaningChecklist) must be
+// confirmed.
 func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c CleaningRecord, by Actor) (Unit, error) {
+	u, err := s.UnitInScope(ctx, scope, tag)
+	if err != nil {
+		return Unit{}, err
+	}
 	e := &valid.Error{}
 	if !slices.Contains(CleaningMethods, c.Method) {
 		e.Add("method", "oneof", "must be one of: "+strings.Join(CleaningMethods, ", "))
 	}
-	for _, item := range CleaningChecklist {
+	checks := s.CleaningChecklist(u.ProductID)
+	for _, item := range checks {
 		if !slices.Contains(c.Checklist, item) {
-			e.Add("checklist", "incomplete", "confirm every check: "+strings.Join(CleaningChecklist, ", "))
+			e.Add("checklist", "incomplete", "confirm every check: "+strings.Join(checks, ", "))
+			break
+		}
+	}
+	for _, item := range c.Checklist {
+		if !slices.Contains(checks, item) {
+			e.Add("checklist", "unknown", "is not a check of this device: "+item)
 			break
 		}
 	}

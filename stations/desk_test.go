@@ -23,7 +23,7 @@ func TestDeskCare(t *testing.T) {
 	if _, err := f.svc.UnitInScope(ctx, staff2, u.Tag); err != nil {
 		t.Fatalf("same operator, other station: %v", err)
 	}
-	all := CleaningRecord{Method: "wipe_disinfect", Checklist: CleaningChecklist}
+	all := CleaningRecord{Method: "wipe_disinfect", Checklist: DefaultChecklist}
 	if _, err := f.svc.Clean(ctx, staff2, u.Tag, all, by); !errors.Is(err, ErrForbidden) {
 		t.Fatalf("staff of another station cleans: %v", err)
 	}

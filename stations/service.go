@@ -52,6 +52,8 @@ type Service struct {
 	index  *Index
 	logger *slog.Logger
 	now    func() time.Time
+	// checklists answer which checks cleaning a product's units takes.
+	checklists Checklists
 	// ownBatches are the unit batches this instance created and already put
 	// in its read model.
 	ownBatches sync.Map

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,24 +56,32 @@ func (s *Server) deskStations(c *gin.Context) []stations.Station {
 
 // deskStation is the station this desk works at: the one asked for (query,
 // form or JSON), else the one remembered in a cookie, else the caller's first.
-// A station outside the caller's scope is not found.
+// A station asked for that is not one of the caller's is not found: it is
+// never swapped for another, so nothing lands at a station nobody chose. Only
+// a remembered station that is no longer the caller's falls back to the first.
 func (s *Server) deskStation(c *gin.Context, asked string) (stations.Station, error) {
 	mine := s.deskStations(c)
 	if len(mine) == 0 {
 		return stations.Station{}, fmt.Errorf("web: no station to work at: %w", errForbidden)
 	}
-	if asked == "" {
-		if v, err := c.Cookie(deskCookie); err == nil {
-			asked = v
+	pick := func(id string) (stations.Station, bool) {
+		for _, st := range mine {
+			if st.ID == id {
+				return st, true
+			}
 		}
+		return stations.Station{}, false
 	}
-	for _, st := range mine {
-		if st.ID == asked {
+	if asked != "" {
+		if st, ok := pick(asked); ok {
 			return st, nil
 		}
-	}
-	if asked != "" && c.Query("station") != "" {
 		return stations.Station{}, fmt.Errorf("web: station %s: %w", asked, errNotFound)
+	}
+	if v, err := c.Cookie(deskCookie); err == nil {
+		if st, ok := pick(v); ok {
+			return st, nil
+		}
 	}
 	return mine[0], nil
 }
@@ -263,8 +272,8 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error)
 
 // verifyTier checks the renter and the proof first, and only then stores the
 // photo privately and records the tier: bad input stores nothing.
-func (s *Server) verifyTier(c *gin.Context) (rentals.Renter, error) {
-	ctx, scope, id := c.Request.Context(), scopeOf(c), c.Param("id")
+func (s *Server) verifyTier(c *gin.Context, id string) (rentals.Renter, error) {
+	ctx, scope := c.Request.Context(), scopeOf(c)
 	proof, photo, err := s.readTierForm(c)
 	if err != nil {
 		return rentals.Renter{}, err
@@ -300,7 +309,7 @@ func (s *Server) verifyTier(c *gin.Context) (rentals.Renter, error) {
 }
 
 func (s *Server) verifyTierAPI(c *gin.Context) error {
-	r, err := s.verifyTier(c)
+	r, err := s.verifyTier(c, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -373,6 +382,26 @@ func (s *Server) checkinAPI(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, l)
+	return nil
+}
+
+// previewCheckinAPI takes a check-in like checkinAPI and answers the
+// rentals.Settlement it would write now, writing nothing.
+func (s *Server) previewCheckinAPI(c *gin.Context) error {
+	var req rentals.CheckinRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	st, err := s.deskStation(c, req.StationID)
+	if err != nil {
+		return err
+	}
+	req.StationID = st.ID
+	set, err := s.rentals.PreviewCheckin(c.Request.Context(), scopeOf(c), req)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, set)
 	return nil
 }
 
@@ -675,7 +704,7 @@ func (s *Server) staffUnitPage(c *gin.Context, status int, p *staffUnitPage) err
 		return err
 	}
 	p.Title = p.Unit.Tag
-	p.Methods, p.Checklist = stations.CleaningMethods, stations.CleaningChecklist
+	p.Methods, p.Checklist = stations.CleaningMethods, s.stations.CleaningChecklist(p.Unit.ProductID)
 	for _, st := range s.stations.Index().Stations() {
 		if st.OperatorID == p.Unit.OperatorID && st.ID != p.Unit.StationID {
 			p.Targets = append(p.Targets, st)
@@ -726,19 +755,36 @@ type checkoutPage struct {
 	Phone       string
 	Methods     []string
 	Terms       string
+	// Tiers and ProofTypes fill the inline tier verification; TierOpen
+	// shows it unfolded (after a failed verification).
+	Tiers      []rentals.Tier
+	ProofTypes []string
+	TierOpen   bool
+	// done is the message key of what the last button did, shown on top.
+	done string
 	// Tiers for a renter registered here now.
 	RegisterForm form
 }
 
 // checkoutPage builds the check-out screens: 1) find or register the renter,
-// 2) term, quote, payment and acceptance; the third is the lease page.
+// 2) term, quote, tier verification, payment and acceptance, all one form
+// (every button of it posts what was typed and ticked, so nothing is lost);
+// the third is the lease's receipt (receiptPage).
 func (s *Server) checkoutPage(c *gin.Context, status int, p *checkoutPage) error {
 	ctx, scope := c.Request.Context(), scopeOf(c)
 	d, err := s.deskBase(c, "staff.checkout.title")
 	if err != nil {
 		return err
 	}
+	if id := p.Form.Get("station_id"); id != "" {
+		if d.Station, err = s.deskStation(c, id); err != nil {
+			return err
+		}
+	}
 	p.deskBase = d
+	if p.done != "" {
+		p.Flash = p.T(p.done)
+	}
 	tag := c.Query("unit")
 	if tag == "" {
 		tag = p.Form.Get("unit")
@@ -758,6 +804,7 @@ func (s *Server) checkoutPage(c *gin.Context, status int, p *checkoutPage) error
 			return err
 		}
 		p.Renter = &r
+		p.Tiers, p.ProofTypes = rentals.VerifiedTiers, rentals.ProofTypes
 		if p.Days == 0 {
 			p.Days = 30
 			if d, err := strconv.Atoi(c.Query("days")); err == nil && d > 0 && d <= rentals.MaxDays {
@@ -799,7 +846,7 @@ func (s *Server) findCheckoutRenter(c *gin.Context) error {
 // goes back to it with the renter chosen.
 func (s *Server) registerRenterPage(c *gin.Context) error {
 	f := newForm(c)
-	st, err := s.deskStation(c, "")
+	st, err := s.deskStation(c, f.Get("station_id"))
 	if err != nil {
 		return err
 	}
@@ -850,7 +897,7 @@ func payments(f form) ([]rentals.Payment, error) {
 
 func (s *Server) checkout(c *gin.Context) error {
 	f := newForm(c)
-	st, err := s.deskStation(c, "")
+	st, err := s.deskStation(c, f.Get("station_id"))
 	if err != nil {
 		return err
 	}
@@ -873,21 +920,55 @@ func (s *Server) checkout(c *gin.Context) error {
 		return err
 	}
 	s.audit(c, l.OperatorID, "lease.checkout", "lease/"+l.ID, nil, l)
-	s.flash(c, "staff.done.checkout")
-	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID)
+	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID+"/receipt")
 	return nil
 }
 
+// checkinPage is the check-in in two steps on one address: the inspection
+// (GET /staff/checkin?unit=…), then, with review=1, the settlement of that
+// inspection exactly as the service will write it, to confirm (POST).
 type checkinPage struct {
 	deskBase
-	Unit      unitView
-	Lease     rentals.Lease
-	LateDays  int
-	LateFee   int64
-	Outcomes  []rentals.Outcome
-	Methods   []string
-	Form      form
-	DeskToday string
+	Unit  unitView
+	Lease rentals.Lease
+	// Plain is the settlement of a return in good condition today, shown
+	// with the lease before anything is entered.
+	Plain rentals.Settlement
+	// Review is the settlement of the inspection entered (second step).
+	Review   *rentals.Settlement
+	Outcomes []rentals.Outcome
+	Methods  []string
+	Form     form
+	// EditURL goes back to the inspection with what was entered.
+	EditURL string
+	// Changed says the settlement changed between the review and the
+	// confirmation, so it is shown again.
+	Changed bool
+}
+
+// inspectionFields are the first step's fields, in the page's order.
+var inspectionFields = []string{"outcome", "notes", "damage", "damage_fen"}
+
+// checkinRequest reads a check-in form (query or post): the inspection,
+// and on the second step the payment, refund and the settlement shown.
+func checkinRequest(f form, station string) (rentals.CheckinRequest, error) {
+	req := rentals.CheckinRequest{UnitTag: f.Get("unit"), StationID: station, Outcome: rentals.Outcome(f.Get("outcome")),
+		Notes: f.Get("notes"), RefundMethod: f.Get("refund_method"), RefundReference: f.Get("refund_reference")}
+	var err error
+	if req.DamageFen, err = amountFen("damage", f.Get("damage")); err != nil {
+		return req, err
+	}
+	if req.Payments, err = payments(f); err != nil {
+		return req, err
+	}
+	if v := f.Get("expect_owed"); v != "" {
+		owed, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return req, valid.Field("expect_owed", "integer", "must be a whole number of fen")
+		}
+		req.ExpectOwedFen = &owed
+	}
+	return req, nil
 }
 
 func (s *Server) checkinPage(c *gin.Context, status int, p *checkinPage) error {
@@ -896,54 +977,104 @@ func (s *Server) checkinPage(c *gin.Context, status int, p *checkinPage) error {
 	if err != nil {
 		return err
 	}
-	p.deskBase = d
-	tag := c.Query("unit")
-	if tag == "" {
-		tag = p.Form.Get("unit")
+	if id := p.Form.Get("station_id"); id != "" {
+		if d.Station, err = s.deskStation(c, id); err != nil {
+			return err
+		}
 	}
-	if p.Unit, err = s.unitView(ctx, scope, tag); err != nil {
+	p.deskBase = d
+	if p.Unit, err = s.unitView(ctx, scope, p.Form.Get("unit")); err != nil {
 		return err
 	}
 	if p.Unit.Lease == nil || !p.Unit.Lease.State.Out() {
 		return fmt.Errorf("web: unit %s is not rented out: %w", p.Unit.Tag, stations.ErrUnavailable)
 	}
 	p.Lease = *p.Unit.Lease
-	p.LateDays = p.Lease.DaysOverdue(s.now())
-	if p.Lease.LateFees {
-		p.LateFee = int64(p.LateDays) * p.Lease.Rate.DailyFen
+	if p.Plain, err = s.rentals.PreviewCheckin(ctx, scope, rentals.CheckinRequest{UnitTag: p.Unit.Tag, StationID: d.Station.ID,
+		Outcome: rentals.OutcomeOK}); err != nil {
+		return err
 	}
 	p.Outcomes = rentals.Outcomes
 	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile}
+	back := url.Values{"unit": {p.Unit.Tag}, "station_id": {d.Station.ID}}
+	for _, k := range []string{"outcome", "notes", "damage"} {
+		if v := p.Form.Get(k); v != "" {
+			back.Set(k, v)
+		}
+	}
+	p.EditURL = "/staff/checkin?" + back.Encode()
 	return s.render(c, status, "staff_checkin", p)
 }
 
+// showCheckin shows the inspection form, or with review=1 the settlement of
+// the inspection entered. Both only read, so they are GETs.
 func (s *Server) showCheckin(c *gin.Context) error {
-	return s.checkinPage(c, http.StatusOK, &checkinPage{})
-}
-
-func (s *Server) checkin(c *gin.Context) error {
-	f := newForm(c)
-	st, err := s.deskStation(c, "")
+	f := form{Values: c.Request.URL.Query()}
+	p := &checkinPage{Form: f}
+	if f.Get("review") == "" {
+		return s.checkinPage(c, http.StatusOK, p)
+	}
+	set, err := s.previewCheckin(c, f)
 	if err != nil {
-		return err
-	}
-	damage, err := amountFen("damage", f.Get("damage"))
-	var pays []rentals.Payment
-	if err == nil {
-		pays, err = payments(f)
-	}
-	var l rentals.Lease
-	if err == nil {
-		l, err = s.rentals.Checkin(c.Request.Context(), scopeOf(c), rentals.CheckinRequest{UnitTag: f.Get("unit"), StationID: st.ID,
-			Outcome: rentals.Outcome(f.Get("outcome")), Notes: f.Get("notes"), DamageFen: damage, Payments: pays,
-			RefundMethod: f.Get("refund_method"), RefundReference: f.Get("refund_reference")}, actorOf(c))
-	}
-	if err != nil {
-		if f.fail(err, "outcome", "notes", "damage", "damage_fen", "pay_method", "pay_amount", "payments", "refund_method", "refund_reference") {
-			c.Request.URL.RawQuery = url.Values{"unit": {f.Get("unit")}}.Encode()
-			return s.checkinPage(c, http.StatusBadRequest, &checkinPage{Form: f})
+		if p.Form.fail(err, inspectionFields...) {
+			p.Form.rename("damage_fen", "damage")
+			return s.checkinPage(c, http.StatusBadRequest, p)
 		}
 		return err
+	}
+	p.Review = &set
+	return s.checkinPage(c, http.StatusOK, p)
+}
+
+// previewCheckin is the settlement of the check-in form f.
+func (s *Server) previewCheckin(c *gin.Context, f form) (rentals.Settlement, error) {
+	st, err := s.deskStation(c, f.Get("station_id"))
+	if err != nil {
+		return rentals.Settlement{}, err
+	}
+	req, err := checkinRequest(f, st.ID)
+	if err != nil {
+		return rentals.Settlement{}, err
+	}
+	return s.rentals.PreviewCheckin(c.Request.Context(), scopeOf(c), req)
+}
+
+// checkin confirms a reviewed check-in. A wrong inspection goes back to the
+// first step, a wrong payment or refund to the second; a settlement that
+// changed since the review (a day passed) is shown again to confirm.
+func (s *Server) checkin(c *gin.Context) error {
+	f := newForm(c)
+	st, err := s.deskStation(c, f.Get("station_id"))
+	if err != nil {
+		return err
+	}
+	req, err := checkinRequest(f, st.ID)
+	var l rentals.Lease
+	if err == nil {
+		l, err = s.rentals.Checkin(c.Request.Context(), scopeOf(c), req, actorOf(c))
+	}
+	if err != nil {
+		p := &checkinPage{Form: f}
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(err, rentals.ErrSettlementChanged):
+			p.Changed, status = true, http.StatusConflict
+			p.Form.Values.Del("expect_owed")
+			p.Form.Values.Del("pay_amount")
+		case p.Form.fail(err, append(inspectionFields, "pay_method", "pay_amount", "payments", "pay_reference", "refund_method", "refund_reference")...):
+			p.Form.rename("damage_fen", "damage")
+			if slices.Contains(inspectionFields, p.Form.First) {
+				return s.checkinPage(c, status, p)
+			}
+		default:
+			return err
+		}
+		set, perr := s.previewCheckin(c, f)
+		if perr != nil {
+			return perr
+		}
+		p.Review = &set
+		return s.checkinPage(c, status, p)
 	}
 	s.audit(c, l.OperatorID, "lease.checkin", "lease/"+l.ID, nil, l.Return)
 	s.flash(c, "staff.done.checkin")
@@ -1079,7 +1210,7 @@ func (s *Server) renterPage(c *gin.Context, status int, p *renterPage) error {
 			return err
 		}
 	}
-	p.Tiers, p.ProofTypes = rentals.Tiers, rentals.ProofTypes
+	p.Tiers, p.ProofTypes = rentals.VerifiedTiers, rentals.ProofTypes
 	c.Header("Cache-Control", "no-store")
 	return s.render(c, status, "staff_renter", p)
 }
@@ -1122,12 +1253,9 @@ func (s *Server) revealRenter(c *gin.Context) error {
 }
 
 func (s *Server) verifyTierPage(c *gin.Context) error {
-	if _, err := s.verifyTier(c); err != nil {
-		f := form{Values: c.Request.PostForm}
-		if c.Request.MultipartForm != nil {
-			f.Values = url.Values(c.Request.MultipartForm.Value)
-		}
-		if f.fail(err, "tier", "proof_type", "proof_number", "expires_on", "proof_photo") {
+	if _, err := s.verifyTier(c, c.Param("id")); err != nil {
+		f := postedForm(c)
+		if f.fail(err, tierFields...) {
 			return s.renterPage(c, http.StatusBadRequest, &renterPage{Form: f})
 		}
 		return err
@@ -1151,6 +1279,7 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	api.GET("/quote", s.api(s.staffQuoteAPI))
 	api.POST("/checkouts", s.api(s.checkoutAPI))
 	api.POST("/checkins", s.api(s.checkinAPI))
+	api.POST("/checkins/preview", s.api(s.previewCheckinAPI))
 	api.GET("/units/:tag", s.api(s.showUnitAPI))
 	api.POST("/units/:tag/:action", s.api(s.unitActionAPI))
 	api.GET("/leases/:id", s.api(s.showLeaseAPI))
@@ -1169,9 +1298,12 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	pages.GET("/checkout", s.page(s.showCheckout))
 	pages.POST("/checkout", s.page(s.checkout))
 	pages.POST("/checkout/find", s.page(s.findCheckoutRenter))
+	pages.POST("/checkout/quote", s.page(s.requoteCheckout))
+	pages.POST("/checkout/tier", s.page(s.verifyTierAtCheckout))
 	pages.GET("/checkin", s.page(s.showCheckin))
 	pages.POST("/checkin", s.page(s.checkin))
 	pages.GET("/leases/:id", s.page(s.showLease))
+	pages.GET("/leases/:id/receipt", s.page(s.showReceipt))
 	pages.POST("/leases/:id/:action", s.page(s.leaseActionPage))
 	pages.GET("/renters", s.page(s.showRenters))
 	pages.POST("/renters", s.page(s.registerRenterPage))
@@ -1199,15 +1331,16 @@ type unitList struct {
 func (b *base) Units(u []stations.Unit) unitList { return unitList{B: b, U: u} }
 
 type registerFields struct {
-	B    *base
-	F    form
-	Unit string
+	B       *base
+	F       form
+	Unit    string
+	Station string
 }
 
-// RegisterFields prepares the walk-in registration form; with unit, it goes
-// back to that unit's check-out.
-func (b *base) RegisterFields(f form, unit string) registerFields {
-	return registerFields{B: b, F: f, Unit: unit}
+// RegisterFields prepares the walk-in registration form at the desk's
+// station; with unit, it goes back to that unit's check-out.
+func (b *base) RegisterFields(f form, unit, station string) registerFields {
+	return registerFields{B: b, F: f, Unit: unit, Station: station}
 }
 
 // IsDebit reports whether a ledger entry kind adds to what the renter owes.

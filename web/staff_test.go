@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"fuju/catalog"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
@@ -193,7 +194,7 @@ func TestDeskAPIFlow(t *testing.T) {
 	if rec := d.call("POST", "/api/v1/staff/units/JZ-WC-0001/clean", map[string]any{"method": "uv"}); rec.Code != 400 || !strings.Contains(rec.Body.String(), "checklist") {
 		t.Errorf("cleaning without the checklist: %d %s", rec.Code, rec.Body)
 	}
-	rec = d.call("POST", "/api/v1/staff/units/JZ-WC-0001/clean", map[string]any{"method": "uv", "checklist": stations.CleaningChecklist})
+	rec = d.call("POST", "/api/v1/staff/units/JZ-WC-0001/clean", map[string]any{"method": "uv", "checklist": catalog.CleaningChecklist("manual_wheelchair")})
 	if rec.Code != 200 || decode[stations.Unit](t, rec).State != stations.Available {
 		t.Fatalf("clean: %d %s", rec.Code, rec.Body)
 	}
@@ -234,7 +235,7 @@ func TestDeskTenancy(t *testing.T) {
 	} {
 		var body any
 		if tt.method == "POST" {
-			body = map[string]any{"method": "uv", "checklist": stations.CleaningChecklist, "to_station": "b-one"}
+			body = map[string]any{"method": "uv", "checklist": catalog.CleaningChecklist("manual_wheelchair"), "to_station": "b-one"}
 		}
 		if rec := b.call(tt.method, tt.path, body); rec.Code != http.StatusNotFound {
 			t.Errorf("B's desk %s %s: %d %s", tt.method, tt.path, rec.Code, rec.Body)

@@ -369,7 +369,7 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) error {
 				}
 				if err == nil {
 					d3, err = call("POST", "/api/v1/staff/units/"+st.unit.Tag+"/clean", map[string]any{"method": "uv",
-						"checklist": stations.CleaningChecklist, "station_id": st.unit.StationID}, nil)
+						"checklist": a.Stations.CleaningChecklist(st.unit.ProductID), "station_id": st.unit.StationID}, nil)
 				}
 				mu.Lock()
 				if err != nil {

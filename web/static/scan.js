@@ -161,3 +161,16 @@
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
 })();
+
+// Desk receipts: a print button where scripts run (elsewhere the browser's own
+// print command prints the same page).
+(function () {
+  "use strict";
+  function init() {
+    document.querySelectorAll(".js-print").forEach(function (btn) {
+      btn.hidden = false;
+      btn.addEventListener("click", function () { window.print(); });
+    });
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); } else { init(); }
+})();
