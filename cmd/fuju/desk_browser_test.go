@@ -9,8 +9,6 @@ import (
 	"image/jpeg"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +52,22 @@ func availableAt(t *testing.T, base, station string) string {
 	return ""
 }
 
+// testJPEG is a 640×480 photo, standing in for a renter's certificate.
+func testJPEG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
+	for y := 0; y < 480; y++ {
+		for x := 0; x < 640; x++ {
+			img.Set(x, y, color.RGBA{200, uint8(x / 3), 80, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // The station desk in a real browser: staff lend a demo wheelchair to a
 // walk-in low-income renter, take it back damaged, repair and clean it, and it
 // is available again, with its full history and a ledger that balances.
@@ -64,19 +78,7 @@ func TestDeskInBrowser(t *testing.T) {
 	ctx := p.ctx
 	step := p.do
 	text := p.text
-	// A photo of the renter's low-income certificate.
-	proof := filepath.Join(t.TempDir(), "proof.jpg")
-	img := image.NewRGBA(image.Rect(0, 0, 640, 480))
-	for y := 0; y < 480; y++ {
-		for x := 0; x < 640; x++ {
-			img.Set(x, y, color.RGBA{200, uint8(x / 3), 80, 255})
-		}
-	}
-	var jb bytes.Buffer
-	_ = jpeg.Encode(&jb, img, nil)
-	if err := os.WriteFile(proof, jb.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	proof := proofPhoto(t)
 
 	step("log in", chromedp.Navigate(in.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#f-login")),
 		chromedp.SendKeys(chromedp.CSS("#f-login"), "13800000003"), chromedp.SendKeys(chromedp.CSS("#f-password"), demo.DemoPassword),
@@ -119,14 +121,18 @@ func TestDeskInBrowser(t *testing.T) {
 		t.Errorf("low-income quote (20%% of ¥80, subsidy ¥64, no deposit): %q", quote)
 	}
 	step("pay and accept", chromedp.Click(chromedp.CSS(`input[name="accept"]`)), chromedp.SendKeys(chromedp.CSS("#f-accepted_name"), "赵大爷"),
-		chromedp.Submit(chromedp.CSS("#f-accepted_name")), chromedp.WaitVisible(chromedp.CSS(".badge.lease-active")))
+		chromedp.Submit(chromedp.CSS("#f-accepted_name")), chromedp.WaitVisible(chromedp.CSS(".receipt")))
 	leaseURL, _ := chromedp.Run(ctx, chromedp.Location())
+	leaseURL = strings.TrimSuffix(leaseURL, "/receipt")
 
 	step("check in damaged", chromedp.Navigate(in.URL+"/staff/checkin?unit="+tag), chromedp.WaitVisible(chromedp.CSS(`input[value="damaged"]`)),
 		chromedp.Click(chromedp.CSS(`input[value="damaged"]`)), chromedp.SetValue(chromedp.CSS("#f-damage"), "50"),
 		chromedp.SendKeys(chromedp.CSS("#f-notes"), "扶手裂了"),
-		chromedp.Click(chromedp.CSS("details.more summary")), chromedp.SetValue(chromedp.CSS("#f-pay_amount"), "50"),
-		chromedp.Submit(chromedp.CSS("#f-notes")), chromedp.WaitVisible(chromedp.CSS(".badge.lease-closed")))
+		chromedp.Submit(chromedp.CSS("#f-notes")), chromedp.WaitVisible(chromedp.CSS("#f-pay_amount")))
+	if got := p.eval(`document.querySelector("#f-pay_amount").value`); got != "50" {
+		t.Errorf("¥50 of damage with no deposit: the form asks %q", got)
+	}
+	step("collect the damage", chromedp.Submit(chromedp.CSS("#f-pay_amount")), chromedp.WaitVisible(chromedp.CSS(".badge.lease-closed")))
 	if got := text("table.desk tfoot"); !strings.Contains(got, "¥0") {
 		t.Errorf("ledger does not balance after check-in: %q", got)
 	}
