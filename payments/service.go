@@ -280,10 +280,13 @@ func (s *Service) projectOnce(ctx context.Context, prev, t Tab, full bool) error
 	if err != nil {
 		return err
 	}
-	if stored < t.Seq {
-		if err := put(ctx, s.store.tabs, id, tabDoc{ID: id, Seq: t.Seq, OperatorID: t.OperatorID, Tab: t}); err != nil {
-			return err
-		}
+	if stored >= t.Seq && !full {
+		// A later event's writer projects; project re-reads the log and
+		// writes that event in full if this one was the later.
+		return nil
+	}
+	if err := put(ctx, s.store.tabs, id, tabDoc{ID: id, Seq: t.Seq, OperatorID: t.OperatorID, Tab: t}); err != nil {
+		return err
 	}
 	for _, p := range t.Payments {
 		if !full {
@@ -291,15 +294,9 @@ func (s *Service) projectOnce(ctx context.Context, prev, t Tab, full bool) error
 				continue
 			}
 		}
-		d, ok, err := s.store.payment(ctx, p.ID)
-		if err != nil {
+		if err := put(ctx, s.store.payments, p.ID, paymentDoc{ID: p.ID, Seq: t.Seq, LeaseID: p.LeaseID,
+			OperatorID: p.OperatorID, CreatedAt: p.CreatedAt, Payment: public(p)}); err != nil {
 			return err
-		}
-		if !ok || d.Seq < t.Seq {
-			if err := put(ctx, s.store.payments, p.ID, paymentDoc{ID: p.ID, Seq: t.Seq, LeaseID: p.LeaseID,
-				OperatorID: p.OperatorID, CreatedAt: p.CreatedAt, Payment: public(p)}); err != nil {
-				return err
-			}
 		}
 	}
 	known := prev.stripeIDs()
@@ -337,18 +334,12 @@ func (s *Service) projectOnce(ctx context.Context, prev, t Tab, full bool) error
 			}
 		}
 	}
-	var cur openDoc
-	listed, err := get(ctx, s.store.open, id, &cur)
-	if err != nil {
-		return err
-	}
-	if listed && cur.Seq > t.Seq {
-		return nil
-	}
-	if since, ok := t.unsettled(); ok {
-		return put(ctx, s.store.open, id, openDoc{ID: id, Seq: t.Seq, OperatorID: t.OperatorID, Since: since, CheckedAt: cur.CheckedAt})
-	}
-	if listed {
+	since, waiting := t.unsettled()
+	was, wasWaiting := prev.unsettled()
+	switch {
+	case waiting && (full || !wasWaiting || !since.Equal(was)):
+		return s.store.listOpen(ctx, id, t.OperatorID, t.Seq, since)
+	case !waiting && (full || wasWaiting):
 		return remove(ctx, s.store.open, id)
 	}
 	return nil

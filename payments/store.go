@@ -207,6 +207,21 @@ func operatorFilter(operatorID string) bson.D {
 	return bson.D{{Key: "operator_id", Value: operatorID}}
 }
 
+// listOpen lists a tab as waiting on Stripe since since, keeping when the
+// reconciler last asked about it.
+func (s *store) listOpen(ctx context.Context, leaseID, operatorID string, seq int64, since time.Time) error {
+	err := retry(ctx, func() error {
+		_, err := s.open.UpdateOne(ctx, byID(leaseID), bson.D{{Key: "$set", Value: bson.D{
+			{Key: "seq", Value: seq}, {Key: "operator_id", Value: operatorID}, {Key: "since", Value: since},
+		}}}, options.UpdateOne().SetUpsert(true))
+		if mongo.IsDuplicateKeyError(err) {
+			return nil
+		}
+		return err
+	})
+	return translate(err, "list open tab "+leaseID)
+}
+
 // checked records that the reconciler asked Stripe about a tab at.
 func (s *store) checked(ctx context.Context, leaseID string, at time.Time) error {
 	err := retry(ctx, func() error {

@@ -641,7 +641,6 @@ func (t Tab) stripeIDs() []string {
 			add(a.SessionID)
 			add(a.IntentID)
 		}
-		add(p.ChargeID)
 	}
 	for _, r := range t.Refunds {
 		for _, part := range r.Parts {

@@ -475,7 +475,13 @@ func (c *clock) add(d time.Duration) {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: context.Background(), db: testenv.DB(t), w: newWorld(t), ledger: newLedger(), audit: &memAudit{}, logs: &logs{},
+	return newHarnessOn(t, testenv.DB(t))
+}
+
+// newHarnessOn is newHarness on database d.
+func newHarnessOn(t testing.TB, d *mongo.Database) *harness {
+	t.Helper()
+	h := &harness{t: t, ctx: context.Background(), db: d, w: newWorld(t), ledger: newLedger(), audit: &memAudit{}, logs: &logs{},
 		clock: &clock{at: time.Now().UTC().Truncate(time.Second)}}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := NewService(h.db, Config{SecretKey: "sk_test_fuju", WebhookSecrets: []string{"whsec_other", testSecret}, APIBase: h.w.base,
