@@ -133,7 +133,11 @@ func (s *Service) ConnectAccount(ctx context.Context, scope stations.Scope, by s
 			}
 		case a.StripeID == "":
 			if !mine && s.now().Sub(a.RequestedAt) < inflightFor && s.now().Before(waitUntil) {
-				time.Sleep(50 * time.Millisecond)
+				select {
+				case <-ctx.Done():
+					return Account{}, ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
 				continue
 			}
 			info, err := s.gw.createAccount(ctx, operatorID, a.Key)

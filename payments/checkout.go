@@ -85,10 +85,9 @@ func (s *Service) start(ctx context.Context, by stations.Actor, r PaymentRequest
 		return Attempt{}, err
 	}
 	a, mine, err := s.startLoop(ctx, by, r, ch, acct.StripeID)
-	if errors.Is(err, errCrashed) {
-		return Attempt{}, err
+	if settled(err) {
+		done(ctx, s, s.tabs, mark)
 	}
-	done(ctx, s, s.tabs, mark)
 	if mine {
 		s.record(ctx, by, r.OperatorID, "payments.start", "lease/"+r.LeaseID, map[string]any{
 			"payment": r.Ref, "purpose": r.Purpose, "amount_fen": r.AmountFen, "channel": ch, "attempt": a.N})
@@ -160,7 +159,11 @@ func (s *Service) startLoop(ctx context.Context, by stations.Actor, r PaymentReq
 				}
 				continue
 			}
-			if err := s.create(ctx, by, cur, i, a); err != nil {
+			err := s.create(ctx, by, cur, i, a)
+			if errors.Is(err, ErrStripeRefused) && s.now().Sub(a.RequestedAt) >= inflightFor {
+				continue // an old attempt Stripe would not make now is ended: start a fresh one
+			}
+			if err != nil {
 				return Attempt{}, mine, err
 			}
 		case Open:
@@ -221,11 +224,14 @@ func (s *Service) update(ctx context.Context, leaseID string, ev tabEvent, point
 }
 
 // create makes attempt a of payment i at Stripe, with the attempt's key,
-// and records the answer. A Checkout attempt too old for its fixed expiry
-// is ended instead (Stripe would refuse it, and nobody holds its page).
+// and records the answer. Made again after a crash, the call returns the
+// object Stripe made the first time (for 24 hours); if Stripe never made it
+// and its fixed parameters are no longer acceptable (a Checkout expiry less
+// than 30 minutes ahead), Stripe refuses and the attempt is ended. A Checkout
+// attempt past its expiry is ended without asking: nobody holds its page.
 func (s *Service) create(ctx context.Context, by stations.Actor, cur Tab, i int, a Attempt) error {
 	p := cur.Payments[i]
-	if a.Channel == Checkout && s.now().After(a.ExpiresAt.Add(-31*time.Minute)) {
+	if a.Channel == Checkout && !s.now().Before(a.ExpiresAt) {
 		return s.endAttempt(ctx, cur.LeaseID, p.ID, a.N, "abandoned")
 	}
 	var o opened

@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"fuju/stations"
@@ -48,11 +47,10 @@ func (s *Service) Refund(ctx context.Context, scope stations.Scope, by stations.
 		t.Refunds = append(t.Refunds, ref)
 		return true, nil
 	})
-	if errors.Is(err, errCrashed) {
-		return Refund{}, err
-	}
 	if err != nil {
-		done(ctx, s, s.tabs, mark)
+		if settled(err) {
+			done(ctx, s, s.tabs, mark)
+		}
 		return Refund{}, err
 	}
 	k := next.refund(r.Ref)
@@ -62,7 +60,7 @@ func (s *Service) Refund(ctx context.Context, scope stations.Scope, by stations.
 			"refund": r.Ref, "amount_fen": x.AmountFen, "parts": len(x.Parts), "reason": r.Reason})
 	}
 	if err := s.driveRefund(ctx, r.LeaseID, r.Ref); err != nil {
-		if !errors.Is(err, errCrashed) {
+		if settled(err) {
 			done(ctx, s, s.tabs, mark)
 		}
 		return Refund{}, err
@@ -156,9 +154,16 @@ func (s *Service) Acknowledge(ctx context.Context, scope stations.Scope, by stat
 	if !ok || !scope.Operator(d.OperatorID) {
 		return fmt.Errorf("payments: queue item %s: %w", id, ErrNotFound)
 	}
+	mark, err := s.tabs.Begin(ctx, d.LeaseID)
+	if err != nil {
+		return fmt.Errorf("payments: %w", err)
+	}
 	_, changed, err := s.update(ctx, d.LeaseID, tabEvent{Kind: "acknowledged", Ref: id, By: by}, "", func(t *Tab) (bool, error) {
 		return t.acknowledge(id), nil
 	})
+	if settled(err) {
+		done(ctx, s, s.tabs, mark)
+	}
 	if err != nil {
 		return err
 	}

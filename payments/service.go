@@ -13,6 +13,7 @@ import (
 
 	"fuju/internal/db"
 	"fuju/internal/eventlog"
+	"fuju/internal/valid"
 	"fuju/stations"
 )
 
@@ -247,10 +248,40 @@ func (s *Service) notify(ctx context.Context, prev, next Tab) error {
 			err = s.ledger.Disputed(ctx, o.Outcome)
 		}
 		if err != nil {
-			return fmt.Errorf("payments: deliver %s %s to the ledger: %w", o.kind, o.Key, err)
+			return &undelivered{what: o.kind + " " + o.Key, err: err}
 		}
 	}
 	return nil
+}
+
+// undelivered is an outcome the Ledger did not take. It deliberately hides
+// the Ledger's error from errors.Is, so no caller mistakes it for one of
+// this package's decisions; the flow's marker stays and the reconciler
+// delivers the outcome again.
+type undelivered struct {
+	what string
+	err  error
+}
+
+func (e *undelivered) Error() string {
+	return fmt.Sprintf("payments: deliver %s to the ledger: %v", e.what, e.err)
+}
+
+// settled reports whether a flow that ended with err left nothing for the
+// reconciler: it succeeded, or stopped at a decision (refused, conflicting,
+// Stripe unreachable) after finishing every write it made. Anything else (a
+// crash, a database failure, an outcome the Ledger did not take) keeps the
+// flow's pending marker.
+func settled(err error) bool {
+	if err == nil {
+		return true
+	}
+	for _, decided := range []error{ErrConflict, ErrNotFound, ErrRefundTooLarge, ErrPayAtStation, ErrStripeUnavailable, ErrStripeRefused, valid.ErrInvalid} {
+		if errors.Is(err, decided) {
+			return true
+		}
+	}
+	return false
 }
 
 // project writes the projections of the tab next: the tab, its payments,

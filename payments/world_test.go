@@ -145,8 +145,8 @@ func (w *world) forward(req *http.Request, body []byte, form url.Values) (reply,
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if status, msg := w.learn(req.Method, req.URL.Path, form, obj); status != 0 {
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": "unexpected_state", "message": msg}})
+	if status, code := w.learn(req.Method, req.URL.Path, form, obj); status != 0 {
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": "invalid_request_error", "code": code, "message": "refused by the simulated Stripe: " + code}})
 		return reply{status: status, body: b}, nil
 	}
 	w.overlay(obj)
@@ -174,9 +174,21 @@ func num(form url.Values, k string) any {
 	return nil
 }
 
+func toInt(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return 0
+}
+
 // learn remembers what a write created or changed, as Stripe would. A
-// non-zero status refuses the write (expiring a paid session, canceling a
-// paid intent).
+// non-zero status refuses the write with an error code (expiring a paid
+// session, canceling a paid intent, refunding more than a payment has left).
 func (w *world) learn(method, path string, form url.Values, obj map[string]any) (int, string) {
 	id, _ := obj["id"].(string)
 	if method != http.MethodPost {
@@ -197,6 +209,16 @@ func (w *world) learn(method, path string, form url.Values, obj map[string]any) 
 			"client_secret": id + "_secret_sim", "amount_received": 0, "latest_charge": nil}
 		return 0, ""
 	case "/v1/refunds":
+		pi := w.objects[form.Get("payment_intent")]
+		left := toInt(pi["amount_received"])
+		for oid, o := range w.objects {
+			if strings.HasPrefix(oid, "re_") && o["payment_intent"] == form.Get("payment_intent") && o["status"] != "failed" && o["status"] != "canceled" {
+				left -= toInt(o["amount"])
+			}
+		}
+		if pi != nil && toInt(num(form, "amount")) > left {
+			return http.StatusBadRequest, "amount_too_large"
+		}
 		w.objects[id] = map[string]any{"amount": num(form, "amount"), "payment_intent": form.Get("payment_intent"), "currency": "cny",
 			"metadata": metadataOf(form, ""), "status": w.refundStatus, "failure_reason": nil}
 		return 0, ""
@@ -216,12 +238,12 @@ func (w *world) learn(method, path string, form url.Values, obj map[string]any) 
 	switch m[4] {
 	case "expire":
 		if st["status"] != "open" {
-			return http.StatusBadRequest, "session is not open"
+			return http.StatusBadRequest, "checkout_session_not_open"
 		}
 		st["status"] = "expired"
 	case "cancel":
 		if st["status"] == "succeeded" || st["status"] == "canceled" {
-			return http.StatusBadRequest, "payment intent cannot be canceled"
+			return http.StatusBadRequest, "payment_intent_unexpected_state"
 		}
 		st["status"] = "canceled"
 	}
