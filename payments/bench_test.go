@@ -33,7 +33,7 @@ func BenchmarkWebhook(b *testing.B) {
 			h.w.pay(sids[i])
 		}
 		var next atomic.Int64
-		b.SetParallelism(1)
+		b.SetParallelism(2)
 		b.ResetTimer()
 		start := time.Now()
 		b.RunParallel(func(pb *testing.PB) {
@@ -59,7 +59,7 @@ func BenchmarkWebhook(b *testing.B) {
 		if err := h.svc.HandleWebhook(h.ctx, payload, sig); err != nil {
 			b.Fatal(err)
 		}
-		b.SetParallelism(1)
+		b.SetParallelism(2)
 		b.ResetTimer()
 		start := time.Now()
 		b.RunParallel(func(pb *testing.PB) {

@@ -231,12 +231,6 @@ func (s *store) checked(ctx context.Context, leaseID string, at time.Time) error
 	return translate(err, "mark open tab "+leaseID+" checked")
 }
 
-func toQueueDoc(q QueueItem) queueDoc {
-	return queueDoc{ID: q.ID, Kind: q.Kind, OperatorID: q.OperatorID, LeaseID: q.LeaseID, PaymentID: q.PaymentID,
-		RefundID: q.RefundID, AmountFen: q.AmountFen, Reason: q.Reason, At: q.At}
-}
+func toQueueDoc(q QueueItem) queueDoc { return queueDoc(q) }
 
-func (d queueDoc) item() QueueItem {
-	return QueueItem{ID: d.ID, Kind: d.Kind, OperatorID: d.OperatorID, LeaseID: d.LeaseID, PaymentID: d.PaymentID,
-		RefundID: d.RefundID, AmountFen: d.AmountFen, Reason: d.Reason, At: d.At}
-}
+func (d queueDoc) item() QueueItem { return QueueItem(d) }

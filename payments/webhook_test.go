@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -226,6 +227,22 @@ func TestForeignAndUnknownObjects(t *testing.T) {
 	for _, personal := range []string{family.Name, adminA.Name} {
 		if strings.Contains(logs, personal) {
 			t.Errorf("log has personal data %q", personal)
+		}
+	}
+}
+
+// The README and docs/payments.md list every event type the endpoint must
+// send, so a Stripe endpoint set up from them misses none.
+func TestDocsListWebhookEvents(t *testing.T) {
+	for _, doc := range []string{"../README.md", "../docs/payments.md"} {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, typ := range HandledEvents() {
+			if !strings.Contains(string(b), "`"+typ+"`") {
+				t.Errorf("%s does not list %s", doc, typ)
+			}
 		}
 	}
 }
