@@ -109,7 +109,7 @@ func (s *Service) ConnectAccount(ctx context.Context, scope stations.Scope, by s
 		return Account{}, fmt.Errorf("payments: %w", err)
 	}
 	mine := false
-	waitUntil := s.now().Add(inflightWait)
+	waitUntil := time.Now().Add(inflightWait) // real time, whatever the service clock says
 	for range 60 {
 		a, err := s.accountHead(ctx, operatorID)
 		if err != nil {
@@ -132,7 +132,7 @@ func (s *Service) ConnectAccount(ctx context.Context, scope stations.Scope, by s
 				return Account{}, err
 			}
 		case a.StripeID == "":
-			if !mine && s.now().Sub(a.RequestedAt) < inflightFor && s.now().Before(waitUntil) {
+			if !mine && s.now().Sub(a.RequestedAt) < inflightFor && time.Now().Before(waitUntil) {
 				select {
 				case <-ctx.Done():
 					return Account{}, ctx.Err()

@@ -111,7 +111,7 @@ func (s *Service) crashed(point string) error {
 func (s *Service) startLoop(ctx context.Context, by stations.Actor, r PaymentRequest, ch Channel, dest string) (Attempt, bool, error) {
 	fee := ApplicationFee(r.AmountFen, s.cfg.FeeBP)
 	mine := false
-	waitUntil := s.now().Add(inflightWait)
+	waitUntil := time.Now().Add(inflightWait) // real time, whatever the service clock says
 	for range 60 {
 		cur, err := s.head(ctx, r.LeaseID)
 		if err != nil {
@@ -151,7 +151,7 @@ func (s *Service) startLoop(ctx context.Context, by stations.Actor, r PaymentReq
 		case Processing:
 			return a, mine, fmt.Errorf("payments: %s is being confirmed by the payment method: %w", p.ID, ErrConflict)
 		case Requested:
-			if !mine && s.now().Sub(a.RequestedAt) < inflightFor && s.now().Before(waitUntil) {
+			if !mine && s.now().Sub(a.RequestedAt) < inflightFor && time.Now().Before(waitUntil) {
 				select {
 				case <-ctx.Done():
 					return Attempt{}, mine, ctx.Err()

@@ -263,6 +263,13 @@ func TestReconcilerSettlesFromStripe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.paid("reservation/r-4/prepay", "l-4", "op-a", 10000)
+	h.w.refundStatus = "pending"
+	r, err := h.svc.Refund(h.ctx, scopeA, adminA, RefundRequest{Ref: "lease/l-4/deposit-return", LeaseID: "l-4", AmountFen: 10000})
+	if err != nil || r.State() != RefundPending {
+		t.Fatalf("refund %+v, %v", r, err)
+	}
+	h.w.set(r.Parts[0].StripeID, map[string]any{"status": "succeeded"}) // the webhook never comes
 	// Nothing is older than 30 minutes yet: nothing is asked.
 	reads := h.w.count("GET", "/v1/")
 	if _, err := h.svc.Reconcile(h.ctx, -1, 30*60e9); err != nil {
@@ -278,11 +285,15 @@ func TestReconcilerSettlesFromStripe(t *testing.T) {
 			t.Errorf("%s: %s, want %s", lease, p.State, want)
 		}
 	}
+	if r := h.tab("l-4").Refunds[0]; r.State() != RefundSucceeded {
+		t.Errorf("pending refund after reconcile: %+v", r)
+	}
 	if c := h.w.posts("/v1/payment_intents/" + mi.IntentID + "/cancel"); len(c) != 1 {
 		t.Fatalf("stale intent not canceled: %d calls", len(c))
 	}
-	if got := h.ledger.entries(); !slices.Equal(got, []string{"paid reservation/r-1/prepay 10000"}) {
-		t.Fatalf("ledger %v", got)
+	want := []string{"paid reservation/r-4/prepay 10000", "paid reservation/r-1/prepay 10000", "refunded lease/l-4/deposit-return/1 10000"}
+	if got := h.ledger.entries(); !slices.Equal(got, want) {
+		t.Fatalf("ledger %v, want %v", got, want)
 	}
 	if n := h.countDocs("payment_open"); n != 0 {
 		t.Fatalf("%d tabs still waiting", n)

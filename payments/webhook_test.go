@@ -181,6 +181,24 @@ func TestEventsOutOfOrder(t *testing.T) {
 	}
 }
 
+// A dispute that names only the charge is traced to its payment through
+// the charge's PaymentIntent.
+func TestDisputeByCharge(t *testing.T) {
+	h := newHarness(t)
+	h.connect("op-a")
+	pi := h.paid("reservation/r-6/prepay", "l-6", "op-a", 25000)
+	ch := h.tab("l-6").Payments[0].ChargeID
+	dp := h.w.newObject("dp", map[string]any{"payment_intent": nil, "charge": ch, "amount": 25000, "status": "warning_needs_response", "reason": "general"})
+	h.mustDeliver("charge.dispute.created", "dispute", dp)
+	tab := h.tab("l-6")
+	if len(tab.Disputes) != 1 || !tab.Payments[0].Disputed || tab.Payments[0].IntentID != pi || h.w.count("GET", "/v1/charges/"+ch) != 1 {
+		t.Fatalf("dispute by charge: %+v", tab.Disputes)
+	}
+	if o, ok := h.ledger.got[dp+"/warning_needs_response"]; !ok || o.Ref != "reservation/r-6/prepay" || o.AmountFen != 25000 {
+		t.Fatalf("ledger %v", h.ledger.entries())
+	}
+}
+
 // Events about objects that are not ours, or are another operator's, are
 // acknowledged, ignored and logged by id only.
 func TestForeignAndUnknownObjects(t *testing.T) {

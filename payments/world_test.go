@@ -291,6 +291,7 @@ func (w *world) pay(sessionID string) string {
 		"latest_charge": ch, "metadata": metadataOf(form, "payment_intent_data"),
 		"application_fee_amount": num(form, "payment_intent_data[application_fee_amount]"),
 		"transfer_data":          map[string]any{"destination": form.Get("payment_intent_data[transfer_data][destination]")}}
+	w.objects[ch] = map[string]any{"payment_intent": pi, "amount": amount, "currency": "cny", "status": "succeeded"}
 	s := w.objects[sessionID]
 	s["status"], s["payment_status"], s["payment_intent"] = "complete", "paid", pi
 	return pi
@@ -301,7 +302,9 @@ func (w *world) payIntent(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	st := w.objects[id]
-	st["status"], st["amount_received"], st["latest_charge"] = "succeeded", st["amount"], w.next("ch")
+	ch := w.next("ch")
+	st["status"], st["amount_received"], st["latest_charge"] = "succeeded", st["amount"], ch
+	w.objects[ch] = map[string]any{"payment_intent": id, "amount": st["amount"], "currency": "cny", "status": "succeeded"}
 }
 
 // set changes what Stripe says about an object.
