@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"fuju/internal/config"
 	"fuju/internal/db"
 	"fuju/media"
+	"fuju/payments"
 	"fuju/rentals"
 	"fuju/stations"
 	"fuju/web/auth"
@@ -30,6 +32,8 @@ type App struct {
 	Rentals  *rentals.Service
 	Media    *media.Service
 	Auth     *auth.Service
+	// Payments is nil when online payment is off (no STRIPE_SECRET_KEY).
+	Payments *payments.Service
 	// SecretKey signs form tokens (from config or DATA_DIR/secrets).
 	SecretKey []byte
 	Logger    *slog.Logger
@@ -90,6 +94,20 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		st, err := a.Stations.Station(ctx, id)
 		return st.OperatorID, err
 	}
+	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init}
+	if cfg.StripeSecretKey != "" {
+		a.Payments, err = payments.NewService(d.Database, payments.Config{
+			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
+		}, unwiredLedger{logger}, paymentsAudit{a.Auth}, logger)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		steps = append(steps, a.Payments.Init)
+		logger.Info("online payment on", "stripe_api", cmp.Or(cfg.StripeAPIBase, "https://api.stripe.com"), "platform_fee_bp", cfg.PlatformFeeBP)
+	} else {
+		logger.Info("online payment off (no STRIPE_SECRET_KEY)")
+	}
 	a.Feed.Handle("station", a.Stations.ApplyStation)
 	a.Feed.Handle("unit", a.Stations.ApplyUnit)
 	a.Feed.Handle("unit-batch", a.Stations.ApplyUnitBatch)
@@ -101,7 +119,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	for _, step := range []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, d.Tune} {
+	for _, step := range append(steps, d.Tune) {
 		if err := step(ctx); err != nil {
 			a.Close()
 			return nil, err
@@ -161,6 +179,15 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 					a.Logger.Warn("reconcile units", "err", err)
 				} else if n > 0 {
 					a.Logger.Info("reconciled units", "fixed", n)
+				}
+				if a.Payments != nil {
+					// Flows stopped for a minute are repaired; what waits on
+					// Stripe for 30 minutes is asked about.
+					if n, err := a.Payments.Reconcile(ctx, time.Minute, 30*time.Minute); err != nil {
+						a.Logger.Warn("reconcile payments", "err", err)
+					} else if n > 0 {
+						a.Logger.Info("reconciled payments", "fixed", n)
+					}
 				}
 			case <-full.C:
 				if err := a.Stations.Rebuild(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -53,6 +54,18 @@ type Config struct {
 	// IDKey encrypts renters' ID numbers (32 bytes, AES-256); empty means a
 	// key kept in DataDir/secrets.
 	IDKey []byte
+
+	// Online payment through Stripe is on only when StripeSecretKey is set.
+	StripeSecretKey string
+	// StripeWebhookSecrets are the signing secrets of the Stripe webhook
+	// endpoints (the platform's and, for connected accounts' events, the
+	// Connect endpoint's); an event signed with any of them is accepted.
+	StripeWebhookSecrets []string
+	// StripeAPIBase replaces https://api.stripe.com (stripe-mock in tests).
+	StripeAPIBase string
+	// PlatformFeeBP is the platform's application fee on online payments in
+	// basis points; the fee is rounded down to the fen.
+	PlatformFeeBP int
 }
 
 // Vars documents each environment variable with its flag and default; the
@@ -80,6 +93,10 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_MEDIA_MAX_BYTES", "media-max-bytes", "10485760", "largest accepted upload in bytes"},
 	{"FUJU_SECRET_KEY", "secret-key", "", "key (32+ characters) signing form tokens; empty keeps one in DATA_DIR/secrets; instances must share it"},
 	{"FUJU_ID_KEY", "id-key", "", "64 hex characters (AES-256) encrypting renters' ID numbers; empty keeps one in DATA_DIR/secrets"},
+	{"STRIPE_SECRET_KEY", "stripe-secret-key", "", "Stripe secret key (sk_live_…, sk_test_… or a restricted rk_…); empty turns online payment off"},
+	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint (whsec_…); several, comma-separated, for a platform and a Connect endpoint; needed with STRIPE_SECRET_KEY"},
+	{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL; empty is https://api.stripe.com (tests point it at stripe-mock)"},
+	{"FUJU_PLATFORM_FEE_BP", "platform-fee-bp", "0", "platform application fee on online payments in basis points (250 = 2.5%), rounded down to the fen; 0 to 5000"},
 }
 
 // Load reads the environment through getenv, then flags from args.
@@ -170,6 +187,29 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("FUJU_S3_ACCESS_KEY and FUJU_S3_SECRET_KEY: needed with FUJU_S3_ENDPOINT"))
+	}
+	c.StripeSecretKey = get("STRIPE_SECRET_KEY")
+	c.StripeAPIBase = get("STRIPE_API_BASE")
+	for _, w := range strings.Split(get("STRIPE_WEBHOOK_SECRET"), ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			c.StripeWebhookSecrets = append(c.StripeWebhookSecrets, w)
+		}
+	}
+	if c.StripeSecretKey != "" {
+		if !strings.HasPrefix(c.StripeSecretKey, "sk_") && !strings.HasPrefix(c.StripeSecretKey, "rk_") {
+			errs = append(errs, errors.New("STRIPE_SECRET_KEY: must be a secret key starting with sk_ or rk_ (never the publishable pk_ key)"))
+		}
+		if len(c.StripeWebhookSecrets) == 0 {
+			errs = append(errs, errors.New("STRIPE_WEBHOOK_SECRET: needed with STRIPE_SECRET_KEY, or webhook events cannot be verified"))
+		}
+	}
+	if c.StripeAPIBase != "" {
+		if u, err := url.Parse(c.StripeAPIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("STRIPE_API_BASE: want a URL such as http://127.0.0.1:12111, got %q", c.StripeAPIBase))
+		}
+	}
+	if c.PlatformFeeBP, err = strconv.Atoi(get("FUJU_PLATFORM_FEE_BP")); err != nil || c.PlatformFeeBP < 0 || c.PlatformFeeBP > 5000 {
+		errs = append(errs, fmt.Errorf("FUJU_PLATFORM_FEE_BP: want basis points between 0 and 5000, got %q", get("FUJU_PLATFORM_FEE_BP")))
 	}
 	if c.MongoURI == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("DATA_DIR: needed for the embedded database when MONGODB_URI is empty"))

@@ -43,6 +43,31 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 	}
 }
 
+func TestStripeSettings(t *testing.T) {
+	c, err := Load("fuju", nil, env(nil), io.Discard)
+	if err != nil || c.StripeSecretKey != "" || c.PlatformFeeBP != 0 {
+		t.Fatalf("online payment must be off by default: %+v, %v", c, err)
+	}
+	c, err = Load("fuju", []string{"-platform-fee-bp", "250"}, env(map[string]string{
+		"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_WEBHOOK_SECRET": "whsec_a, whsec_b", "STRIPE_API_BASE": "http://127.0.0.1:12111",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StripeSecretKey != "sk_test_123" || len(c.StripeWebhookSecrets) != 2 || c.StripeWebhookSecrets[1] != "whsec_b" ||
+		c.StripeAPIBase != "http://127.0.0.1:12111" || c.PlatformFeeBP != 250 {
+		t.Errorf("stripe settings %+v", c)
+	}
+	_, err = Load("fuju", nil, env(map[string]string{
+		"STRIPE_SECRET_KEY": "pk_test_123", "STRIPE_API_BASE": "stripe-mock", "FUJU_PLATFORM_FEE_BP": "9000",
+	}), io.Discard)
+	for _, v := range []string{"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE", "FUJU_PLATFORM_FEE_BP"} {
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("error does not name %s: %v", v, err)
+		}
+	}
+}
+
 // The README documents every setting.
 func TestREADMEListsEverySetting(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,9 +40,9 @@ var (
 // MinIO returns the MinIO server of this test binary, starting it on first
 // use: one server per binary, on a free 127.0.0.1 port, with its data in a
 // temporary directory removed at exit (Main), and ready for S3 calls when
-// MinIO returns. The binary is $FUJU_MINIO_BIN,
-// else minio on PATH, else $(go env GOPATH)/bin/minio; when none exists it is
-// installed with go install, which takes 2–3 minutes the first time. Tests
+// MinIO returns. The binary is found by findTool ($FUJU_MINIO_BIN, PATH,
+// GOPATH/bin); when none exists it is installed with go install, which takes
+// 2–3 minutes the first time. Tests
 // never skip for want of MinIO: object storage is a real part.
 func MinIO(t testing.TB) MinIOServer {
 	t.Helper()
@@ -71,38 +70,7 @@ func (MinIOServer) BucketName(t testing.TB, suffix string) string {
 }
 
 func findMinIO(logf func(string, ...any)) (string, error) {
-	if p := os.Getenv("FUJU_MINIO_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("FUJU_MINIO_BIN=%s: %w", p, err)
-		}
-		return p, nil
-	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p, nil
-	}
-	gopath, err := exec.Command("go", "env", "GOPATH").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOPATH: %w", err)
-	}
-	p := filepath.Join(strings.TrimSpace(strings.SplitN(string(gopath), string(os.PathListSeparator), 2)[0]), "bin", "minio")
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	logf("testenv: MinIO not found; installing %s (takes 2–3 minutes the first time)", minioModule)
-	cmd := exec.Command("go", "install", minioModule)
-	// Outside the module, so go.mod is neither read nor touched.
-	cmd.Dir = os.TempDir()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install %s: %w\n%s", minioModule, err, minioTail(out.Bytes(), 4000))
-	}
-	logf("testenv: installed MinIO in %s", time.Since(start).Round(time.Second))
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("go install %s succeeded but %s is missing (is GOBIN set? then set FUJU_MINIO_BIN)", minioModule, p)
-	}
-	return p, nil
+	return findTool(logf, "FUJU_MINIO_BIN", "minio", minioModule, "takes 2–3 minutes the first time")
 }
 
 func minioPort() (int, error) {
@@ -175,7 +143,7 @@ func startMinIO(t testing.TB) (MinIOServer, error) {
 		_ = cmd.Process.Kill()
 		<-exited
 		logged, _ := os.ReadFile(logPath)
-		lastErr := fmt.Errorf("MinIO at %s did not become ready: %w\n%s", srv.Endpoint, err, minioTail(logged, 4000))
+		lastErr := fmt.Errorf("MinIO at %s did not become ready: %w\n%s", srv.Endpoint, err, lastBytes(logged, 4000))
 		if attempt == 2 {
 			_ = os.RemoveAll(dir)
 			return MinIOServer{}, lastErr
@@ -212,11 +180,4 @@ func waitReady(endpoint string, exited <-chan struct{}, timeout time.Duration) e
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func minioTail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }
