@@ -158,6 +158,8 @@ func (s *Service) deliver(ctx context.Context, d dueDoc) (bool, error) {
 	ev := head.Event
 	if head.Seq > 0 {
 		switch {
+		case ev.state().Final() && now.Sub(ev.At) < s.claimTTL/4:
+			return false, nil // just ended: its worker is writing the projections
 		case ev.state().Final():
 			// A worker ended it but stopped before its projections.
 			return true, s.project(ctx, d.ID, head)
@@ -276,6 +278,9 @@ func (s *Service) end(ctx context.Context, id string, head eventlog.Entry[event]
 	}
 	if err != nil {
 		return fmt.Errorf("messages: %w", err)
+	}
+	if err := s.crashPoint("ended"); err != nil {
+		return err
 	}
 	return s.project(ctx, id, e)
 }

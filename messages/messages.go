@@ -38,7 +38,6 @@ package messages
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -444,8 +443,6 @@ type Message struct {
 	// FinishedAt is when it was sent or otherwise ended.
 	FinishedAt time.Time `json:"finished_at,omitzero"`
 }
-
-func (m Message) String() string { return fmt.Sprintf("message %s (%s, %s)", m.ID, m.Kind, m.State) }
 
 // Actor is who changed something, as the audit log records it;
 // stations.Actor converts to it directly.

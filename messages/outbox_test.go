@@ -186,6 +186,40 @@ func TestCrashAfterSendResendsWithTheSameID(t *testing.T) {
 	}
 }
 
+// A crash after the final event and before its projections leaves the
+// message in the outbox; another worker finishes the projections, without
+// sending it again.
+func TestCrashBeforeProjectionsIsRepaired(t *testing.T) {
+	e := newEnv(t, "2026-03-01 10:00")
+	g := newGateway(t)
+	crashing := e.service(t, g.sender(t, time.Second), Options{ClaimTTL: time.Minute})
+	crashing.crash = func(point string) error {
+		if point == "ended" {
+			return errStopped
+		}
+		return nil
+	}
+	other := e.service(t, g.sender(t, time.Second), Options{ClaimTTL: time.Minute})
+	m := mustEnqueue(t, crashing, reminder("lease/l-1/due-3d", "r-1"))
+	drain(t, crashing, 1)
+	if n := e.count(t, "outbox_due", nil); n != 1 {
+		t.Fatalf("outbox holds %d", n)
+	}
+	// Fresh, the final event is left to its own worker.
+	drain(t, other, 2)
+	if n := e.count(t, "message_outcomes", nil); n != 0 {
+		t.Fatal("another worker raced the projections of a fresh outcome")
+	}
+	e.clock.Advance(time.Minute)
+	drain(t, other, 2)
+	if n := e.count(t, "outbox_due", nil); n != 0 || g.count(m.ID) != 1 {
+		t.Errorf("after repair: %d in the outbox, sent %d times", n, g.count(m.ID))
+	}
+	if got := mustMessage(t, other, m.ID); got.State != Sent {
+		t.Errorf("state %s", got.State)
+	}
+}
+
 // A reminder enqueued at 22:00 goes out at 08:00; a phone code at once.
 func TestQuietHoursHoldRemindersNotCodes(t *testing.T) {
 	ctx := context.Background()
@@ -332,6 +366,16 @@ func TestInboxNewestFirstPaged(t *testing.T) {
 	if none, total, err := s.Inbox(ctx, RenterKey("r-404"), 0, 10); err != nil || total != 0 || len(none) != 0 {
 		t.Errorf("empty inbox: %v %d %v", none, total, err)
 	}
+	one, err := s.InboxMessage(ctx, RenterKey("r-1"), page1[0].ID)
+	if err != nil || one.ID != page1[0].ID || one.Phone != "138****0005" {
+		t.Errorf("InboxMessage = %+v, %v", one, err)
+	}
+	if _, err := s.InboxMessage(ctx, RenterKey("r-2"), page1[0].ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("someone else's message: %v", err)
+	}
+	if _, err := s.InboxMessage(ctx, RenterKey("r-1"), "login/att-1/renter-r-1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a phone code through the inbox: %v", err)
+	}
 	if _, _, err := s.Inbox(ctx, "r/../x", 0, 10); err == nil {
 		t.Error("a path accepted as a recipient key")
 	}
@@ -386,6 +430,17 @@ func TestStationLogTenancy(t *testing.T) {
 	}
 	if items, _, _ := s.StationLog(ctx, stations.OperatorScope("op-b"), "op-b", "st-9", 0, 20); len(items) != 1 || items[0].Phone != "139****0009" {
 		t.Errorf("op-b's own log: %+v", items)
+	}
+	// One message with its history, for the same scopes only.
+	id := ID(a.Event, a.To.Key)
+	m, steps, err := s.StationMessage(ctx, stations.StaffScope("op-a", []string{"st-1"}), id)
+	if err != nil || m.Phone != "138****0005" || len(steps) != 2 || steps[0].State != Sending || steps[1].State != Sent {
+		t.Errorf("StationMessage = %+v, %+v, %v", m, steps, err)
+	}
+	for _, who := range []stations.Scope{stations.OperatorScope("op-b"), stations.StaffScope("op-a", []string{"st-2"})} {
+		if _, _, err := s.StationMessage(ctx, who, id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%+v sees %s: %v", who, id, err)
+		}
 	}
 	if _, _, err := s.StationLog(ctx, stations.PlatformScope, "op-a", "st-1/../x", 0, 20); err == nil {
 		t.Error("a path accepted as a station id")

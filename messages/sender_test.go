@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"fuju/stations"
 )
 
 // The http sender posts {"id","to","text","lang"} with the bearer token and
@@ -155,6 +157,11 @@ func TestServerErrorRetriedWithBackoff(t *testing.T) {
 	got = mustMessage(t, s, m.ID)
 	if g.count(m.ID) != 2 || got.State != Sent || got.Attempts != 2 {
 		t.Errorf("after the retry: sent %d times, %+v", g.count(m.ID), got)
+	}
+	_, steps, err := s.StationMessage(context.Background(), stations.OperatorScope("op-a"), m.ID)
+	if err != nil || len(steps) != 4 || steps[1].State != Retrying || steps[1].Status != http.StatusInternalServerError ||
+		steps[3].State != Sent || steps[3].Attempt != 2 {
+		t.Errorf("history %+v, %v", steps, err)
 	}
 }
 

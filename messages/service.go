@@ -166,9 +166,6 @@ func (s *Service) Enqueue(ctx context.Context, in NewMessage) (Message, error) {
 	if m.SendBy.IsZero() && in.Kind == PhoneCode {
 		m.SendBy = m.SendAt.Add(time.Duration(in.Params.Minutes) * time.Minute)
 	}
-	if len(m.ID) > 250 {
-		return Message{}, valid.Field("event", "max_length", "with the recipient's key must be at most 250 characters")
-	}
 	marker, err := s.log.Begin(ctx, m.ID)
 	if err != nil {
 		return Message{}, fmt.Errorf("messages: %w", err)
@@ -215,6 +212,63 @@ func (s *Service) Message(ctx context.Context, id string) (Message, error) {
 		return Message{}, fmt.Errorf("messages: message %s: %w", id, ErrNotFound)
 	}
 	return s.view(ctx, m)
+}
+
+// InboxMessage returns one message of the recipient with key, as their inbox
+// shows it; ErrNotFound for anyone else's message and for phone codes.
+func (s *Service) InboxMessage(ctx context.Context, key, id string) (Message, error) {
+	if err := checkKey(key); err != nil {
+		return Message{}, err
+	}
+	m, ok, err := s.store.message(ctx, id)
+	if err != nil {
+		return Message{}, err
+	}
+	if !ok || m.Recipient != key || m.Kind.Secret() {
+		return Message{}, fmt.Errorf("messages: message %s: %w", id, ErrNotFound)
+	}
+	return s.view(ctx, m)
+}
+
+// Step is one entry of a message's history: a send claimed, its outcome, or
+// how the message ended without one.
+type Step struct {
+	At      time.Time `json:"at"`
+	State   State     `json:"state"`
+	Attempt int       `json:"attempt"`
+	// Status is the gateway's HTTP status, when it answered with an error.
+	Status int    `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// StationMessage returns one message of a station's log and its history, for
+// staff and admins whose scope covers the station; ErrNotFound otherwise, and
+// for messages that belong to no station.
+func (s *Service) StationMessage(ctx context.Context, who scope, id string) (Message, []Step, error) {
+	m, ok, err := s.store.message(ctx, id)
+	if err != nil {
+		return Message{}, nil, err
+	}
+	if !ok || m.OperatorID == "" || who == nil || !who.Station(m.OperatorID, m.StationID) {
+		return Message{}, nil, fmt.Errorf("messages: message %s: %w", id, ErrNotFound)
+	}
+	v, err := s.view(ctx, m)
+	if err != nil {
+		return Message{}, nil, err
+	}
+	head, err := s.log.Head(ctx, id, 0)
+	if err != nil {
+		return Message{}, nil, fmt.Errorf("messages: %w", err)
+	}
+	hist, err := s.log.History(ctx, id, head.Seq)
+	if err != nil {
+		return Message{}, nil, fmt.Errorf("messages: %w", err)
+	}
+	steps := make([]Step, len(hist))
+	for i, e := range hist {
+		steps[i] = Step{At: e.Event.At, State: e.Event.state(), Attempt: e.Event.Attempt, Status: e.Event.Status, Error: e.Event.Error}
+	}
+	return v, steps, nil
 }
 
 // view reads a message's state from its projections: how it ended, else its
