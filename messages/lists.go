@@ -129,13 +129,23 @@ func (s *Service) listHead(ctx context.Context, list string, known int64) (int64
 }
 
 // Inbox returns the messages of the recipient with key, newest first, and how
-// many there are: what the family sees on their account. Numbers are masked
-// and phone codes are never listed.
+// many there are: what the family sees on their account. Numbers are masked,
+// phone codes are never listed, and gateway errors are left to staff.
 func (s *Service) Inbox(ctx context.Context, key string, skip, limit int64) ([]Message, int64, error) {
 	if err := checkKey(key); err != nil {
 		return nil, 0, err
 	}
-	return s.page(ctx, inboxList(key), skip, limit)
+	items, total, err := s.page(ctx, inboxList(key), skip, limit)
+	for i := range items {
+		items[i] = familyView(items[i])
+	}
+	return items, total, err
+}
+
+// familyView leaves out what only staff need: the gateway's error text.
+func familyView(m Message) Message {
+	m.Error = ""
+	return m
 }
 
 // StationLog returns the messages sent on behalf of a station, newest first,

@@ -247,6 +247,13 @@ func TestFailures(t *testing.T) {
 	if got := mustMessage(t, s, refused.ID); got.State != Failed || g.count(refused.ID) != 1 || !strings.Contains(got.Error, "138****0005 is on the blocklist") {
 		t.Errorf("refused: %+v after %d requests", got, g.count(refused.ID))
 	}
+	// Staff see why; the family sees that it failed.
+	if inbox, _, _ := s.Inbox(context.Background(), RenterKey("r-1"), 0, 10); len(inbox) != 2 || inbox[0].State != Failed || inbox[0].Error != "" {
+		t.Errorf("inbox %+v", inbox)
+	}
+	if log, _, _ := s.StationLog(context.Background(), stations.OperatorScope("op-a"), "op-a", "st-1", 0, 10); len(log) != 2 || log[0].Error == "" {
+		t.Errorf("station log %+v", log)
+	}
 	for _, m := range []Message{got, mustMessage(t, s, refused.ID)} {
 		if strings.Contains(m.Error, phone) {
 			t.Errorf("error shows the number: %s", m.Error)

@@ -43,7 +43,9 @@ type Options struct {
 	Batch int
 	// Workers is how many sends one instance runs at once (4).
 	Workers int
-	// Poll is how often the job looks for due messages when idle (1 s).
+	// Poll is how often the job looks for due messages (5 s). A local
+	// Enqueue starts a pass at once, so this bounds only how late a
+	// scheduled message, a retry or another instance's message may go.
 	Poll time.Duration
 }
 
@@ -106,7 +108,7 @@ func NewService(d *mongo.Database, sender Sender, audit auditor, o Options) (*Se
 		o.Workers = 4
 	}
 	if o.Poll <= 0 {
-		o.Poll = time.Second
+		o.Poll = 5 * time.Second
 	}
 	return &Service{
 		store: newStore(d), log: eventlog.New[event](d, "message"),
@@ -227,7 +229,8 @@ func (s *Service) InboxMessage(ctx context.Context, key, id string) (Message, er
 	if !ok || m.Recipient != key || m.Kind.Secret() {
 		return Message{}, fmt.Errorf("messages: message %s: %w", id, ErrNotFound)
 	}
-	return s.view(ctx, m)
+	v, err := s.view(ctx, m)
+	return familyView(v), err
 }
 
 // Step is one entry of a message's history: a send claimed, its outcome, or

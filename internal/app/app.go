@@ -132,7 +132,7 @@ func openMessages(d *db.DB, cfg config.Config, audit *auth.Service, logger *slog
 		logger.Info("messages are written to the log, not sent (FUJU_SMS_SENDER=log)")
 	}
 	return messages.NewService(d.Database, sender, auditor{audit}, messages.Options{
-		Logger: logger, Poll: cfg.PollInterval, ClaimTTL: max(2*time.Minute, 4*cfg.SMSTimeout),
+		Logger: logger, ClaimTTL: max(2*time.Minute, 4*cfg.SMSTimeout),
 	})
 }
 
