@@ -16,8 +16,8 @@ import (
 
 // BenchmarkOutbox measures the outbox on the embedded engine as the service
 // runs it (with db.Tune's _id index): enqueueing, and delivering through the
-// http sender to a gateway on 127.0.0.1 that answers at once or after 20 ms.
-// Each op is one message; msgs/s is the figure to read. (Several instances
+// http sender to a gateway on 127.0.0.1 that answers at once or after 20 ms,
+// with the default 4 workers and with one. Each op is one message; msgs/s is the figure to read. (Several instances
 // need MongoDB, so one instance is what the embedded engine serves.)
 // Run: go test ./messages -run '^$' -bench Outbox -benchtime 400x
 func BenchmarkOutbox(b *testing.B) {
@@ -43,13 +43,17 @@ func BenchmarkOutbox(b *testing.B) {
 	// A daytime clock, so quiet hours never hold the benchmark's reminders.
 	start, base := time.Now(), cityTime("2026-03-02 10:00")
 	now := func() time.Time { return base.Add(time.Since(start)) }
-	first, err := NewService(d.Database, sender, nil, Options{Now: now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
+	newService := func(workers int) *Service {
+		s, err := NewService(d.Database, sender, nil, Options{Workers: workers, Now: now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Init(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return s
 	}
-	if err := first.Init(ctx); err != nil {
-		b.Fatal(err)
-	}
+	first := newService(0)
 	if err := d.Tune(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -79,14 +83,18 @@ func BenchmarkOutbox(b *testing.B) {
 			}
 		}
 	})
-	for _, lat := range []time.Duration{0, 20 * time.Millisecond} {
-		b.Run(fmt.Sprintf("deliver/gateway=%s", lat), func(b *testing.B) {
-			latency.Store(int64(lat))
+	for _, c := range []struct {
+		workers int
+		latency time.Duration
+	}{{4, 0}, {1, 0}, {4, 20 * time.Millisecond}, {1, 20 * time.Millisecond}} {
+		b.Run(fmt.Sprintf("deliver/workers=%d/gateway=%s", c.workers, c.latency), func(b *testing.B) {
+			latency.Store(int64(c.latency))
+			s := newService(c.workers)
 			enqueue(b, first, b.N)
 			before := received.Load()
 			b.ResetTimer()
 			for {
-				n, err := first.Deliver(ctx)
+				n, err := s.Deliver(ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
