@@ -51,7 +51,7 @@ type Retry struct {
 }
 
 // DefaultRetry retries after about 30 s, 1 min, 2 min, … up to 30 min between
-// sends, 8 sends in all (about an hour and a half of trying).
+// sends, 8 sends in all (up to about an hour of trying).
 var DefaultRetry = Retry{Base: 30 * time.Second, Max: 30 * time.Minute, Attempts: 8}
 
 // MaxRetryAfter bounds how long a gateway's Retry-After may hold a message.
