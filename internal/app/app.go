@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"fuju/internal/config"
 	"fuju/internal/db"
 	"fuju/media"
+	"fuju/messages"
 	"fuju/payments"
 	"fuju/rentals"
 	"fuju/stations"
@@ -34,6 +36,8 @@ type App struct {
 	Auth     *auth.Service
 	// Payments is nil when online payment is off (no STRIPE_SECRET_KEY).
 	Payments *payments.Service
+	// Messages is the outbox every message to a person goes through.
+	Messages *messages.Service
 	// SecretKey signs form tokens (from config or DATA_DIR/secrets).
 	SecretKey []byte
 	Logger    *slog.Logger
@@ -94,7 +98,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		st, err := a.Stations.Station(ctx, id)
 		return st.OperatorID, err
 	}
-	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init}
+	if a.Messages, err = openMessages(d, cfg, a.Auth, logger); err != nil {
+		a.Close()
+		return nil, err
+	}
+	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init}
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
@@ -128,6 +136,47 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	return a, nil
 }
 
+// openMessages builds the outbox with the configured sender. A claim on a
+// message must outlast a send, so it is at least four gateway timeouts.
+func openMessages(d *db.DB, cfg config.Config, audit *auth.Service, logger *slog.Logger) (*messages.Service, error) {
+	var sender messages.Sender = messages.NewLogSender(logger)
+	if cfg.SMSSender == config.SMSHTTP {
+		h, err := messages.NewHTTPSender(messages.HTTPConfig{URL: cfg.SMSURL, Token: cfg.SMSToken, Timeout: cfg.SMSTimeout})
+		if err != nil {
+			return nil, err
+		}
+		sender = h
+		logger.Info("messages go to the SMS gateway", "url", redactURL(cfg.SMSURL))
+	} else {
+		logger.Info("messages are written to the log, not sent (FUJU_SMS_SENDER=log)")
+	}
+	return messages.NewService(d.Database, sender, auditor{audit}, messages.Options{
+		Logger: logger, ClaimTTL: max(2*time.Minute, 4*cfg.SMSTimeout),
+	})
+}
+
+// auditor writes the outbox's audit entries to the audit log: field names
+// only, never values.
+type auditor struct{ auth *auth.Service }
+
+func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
+	changes := make([]auth.Change, len(e.Fields))
+	for i, f := range e.Fields {
+		changes[i] = auth.Change{Field: f}
+	}
+	return a.auth.Record(ctx, auth.Entry{Actor: stations.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+		Target: e.Target, Changes: changes})
+}
+
+// redactURL keeps a URL's scheme, host and path for the log.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unreadable)"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
 // Close disconnects and stops the embedded database.
 func (a *App) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -141,10 +190,11 @@ func (a *App) Close() {
 }
 
 // Background runs the jobs every instance runs: following the change feed,
-// finishing abandoned transitions, and a periodic full reload of the read
-// models as a safety net.
+// delivering messages, finishing abandoned transitions, and a periodic full
+// reload of the read models as a safety net.
 func (a *App) Background(ctx context.Context, cfg config.Config) {
 	go a.Feed.Run(ctx, cfg.PollInterval)
+	go a.Messages.Run(ctx)
 	go func() {
 		t := time.NewTicker(30 * time.Second)
 		defer t.Stop()
@@ -174,6 +224,11 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 					a.Logger.Warn("mark overdue leases", "err", err)
 				} else if n > 0 {
 					a.Logger.Info("leases now overdue", "count", n)
+				}
+				if n, err := a.Messages.Reconcile(ctx, time.Minute); err != nil {
+					a.Logger.Warn("reconcile messages", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("reconciled messages", "fixed", n)
 				}
 				if n, err := a.Stations.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile units", "err", err)

@@ -66,7 +66,21 @@ type Config struct {
 	// PlatformFeeBP is the platform's application fee on online payments in
 	// basis points; the fee is rounded down to the fen.
 	PlatformFeeBP int
+	// SMSSender is how messages to people leave: "log" (the default: written
+	// to the log with numbers masked) or "http" (posted to SMSURL).
+	SMSSender string
+	SMSURL    string
+	// SMSToken is the gateway's bearer secret.
+	SMSToken string
+	// SMSTimeout bounds one request to the gateway.
+	SMSTimeout time.Duration
 }
+
+// SMS senders.
+const (
+	SMSLog  = "log"
+	SMSHTTP = "http"
+)
 
 // Vars documents each environment variable with its flag and default; the
 // README's configuration table is written from it.
@@ -97,6 +111,10 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint (whsec_…); several, comma-separated, for a platform and a Connect endpoint; needed with STRIPE_SECRET_KEY"},
 	{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL; empty is https://api.stripe.com (tests point it at stripe-mock)"},
 	{"FUJU_PLATFORM_FEE_BP", "platform-fee-bp", "0", "platform application fee on online payments in basis points (250 = 2.5%), rounded down to the fen; 0 to 5000"},
+	{"FUJU_SMS_SENDER", "sms-sender", "log", "how messages to people are sent: log (written to the log, numbers masked) or http (posted to the SMS gateway)"},
+	{"FUJU_SMS_URL", "sms-url", "", "the SMS gateway's URL; each message is POSTed to it as JSON (with FUJU_SMS_SENDER=http)"},
+	{"FUJU_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway (a secret: set it in the environment)"},
+	{"FUJU_SMS_TIMEOUT", "sms-timeout", "10s", "how long one request to the SMS gateway may take"},
 }
 
 // Load reads the environment through getenv, then flags from args.
@@ -184,6 +202,22 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.MediaMaxBytes, err = strconv.ParseInt(get("FUJU_MEDIA_MAX_BYTES"), 10, 64); err != nil || c.MediaMaxBytes < 1<<10 || c.MediaMaxBytes > 100<<20 {
 		errs = append(errs, fmt.Errorf("FUJU_MEDIA_MAX_BYTES: want a byte count between 1024 and 104857600, got %q", get("FUJU_MEDIA_MAX_BYTES")))
+	}
+	c.SMSSender, c.SMSURL, c.SMSToken = get("FUJU_SMS_SENDER"), get("FUJU_SMS_URL"), get("FUJU_SMS_TOKEN")
+	switch c.SMSSender {
+	case SMSLog:
+	case SMSHTTP:
+		if u, err := url.Parse(c.SMSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("FUJU_SMS_URL: want the gateway's http(s) URL with FUJU_SMS_SENDER=http, got %q", c.SMSURL))
+		}
+		if c.SMSToken == "" {
+			errs = append(errs, errors.New("FUJU_SMS_TOKEN: needed with FUJU_SMS_SENDER=http"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("FUJU_SMS_SENDER: want log or http, got %q", c.SMSSender))
+	}
+	if c.SMSTimeout, err = time.ParseDuration(get("FUJU_SMS_TIMEOUT")); err != nil || c.SMSTimeout <= 0 || c.SMSTimeout > 2*time.Minute {
+		errs = append(errs, fmt.Errorf("FUJU_SMS_TIMEOUT: want a duration between 1ms and 2m such as 10s, got %q", get("FUJU_SMS_TIMEOUT")))
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("FUJU_S3_ACCESS_KEY and FUJU_S3_SECRET_KEY: needed with FUJU_S3_ENDPOINT"))

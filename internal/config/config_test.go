@@ -16,7 +16,8 @@ func TestDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.Demo || c.MongoURI != "" || c.PollInterval != time.Second || c.MediaMaxBytes != 10<<20 {
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.Demo || c.MongoURI != "" || c.PollInterval != time.Second || c.MediaMaxBytes != 10<<20 ||
+		c.SMSSender != SMSLog || c.SMSTimeout != 10*time.Second {
 		t.Errorf("defaults %+v", c)
 	}
 	c, err = Load("fuju", []string{"-addr", ":9000", "-demo"}, env(map[string]string{"FUJU_ADDR": ":7000", "FUJU_DEMO": "false", "FUJU_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1"}), io.Discard)
@@ -25,6 +26,28 @@ func TestDefaultsAndOverrides(t *testing.T) {
 	}
 	if c.Addr != ":9000" || !c.Demo || len(c.TrustedProxies) != 2 {
 		t.Errorf("flags must override the environment: %+v", c)
+	}
+}
+
+func TestSMSGateway(t *testing.T) {
+	c, err := Load("fuju", []string{"-sms-timeout", "3s"}, env(map[string]string{
+		"FUJU_SMS_SENDER": "http", "FUJU_SMS_URL": "https://sms.example.cn/send", "FUJU_SMS_TOKEN": "tok",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMSSender != SMSHTTP || c.SMSURL != "https://sms.example.cn/send" || c.SMSToken != "tok" || c.SMSTimeout != 3*time.Second {
+		t.Errorf("gateway settings %+v", c)
+	}
+	for name, vars := range map[string]map[string]string{
+		"FUJU_SMS_URL":     {"FUJU_SMS_SENDER": "http", "FUJU_SMS_URL": "sms.example.cn", "FUJU_SMS_TOKEN": "tok"},
+		"FUJU_SMS_TOKEN":   {"FUJU_SMS_SENDER": "http", "FUJU_SMS_URL": "https://sms.example.cn/send"},
+		"FUJU_SMS_SENDER":  {"FUJU_SMS_SENDER": "carrier-pigeon"},
+		"FUJU_SMS_TIMEOUT": {"FUJU_SMS_TIMEOUT": "0s"},
+	} {
+		if _, err := Load("fuju", nil, env(vars), io.Discard); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%v: error %v does not name %s", vars, err, name)
+		}
 	}
 }
 
