@@ -196,11 +196,15 @@ func (s *Server) showProducts(c *gin.Context) error {
 		}
 	}
 	p.Query, p.Result = q, res
-	// A category alone (a tile on the home page) shows results first.
+	// A category alone (a tile on the home page) shows results first; the
+	// panel stays open once a filter or a sort in it was used.
 	for _, k := range []string{"station", "max_price", "available", "foldable"} {
 		if p.Form.Get(k) != "" {
 			p.FiltersOpen = true
 		}
+	}
+	if srt := p.Form.Get("sort"); srt != "" && srt != string(catalog.ByRelevance) {
+		p.FiltersOpen = true
 	}
 	for f := range p.Errors {
 		// A wrong tier is shown beside the tier control, the rest in the
