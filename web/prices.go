@@ -22,8 +22,12 @@ import (
 // tierCookie remembers the choice for a year.
 const tierCookie = "tier"
 
-// renterChoice prefixes a linked renter's id in the tier parameter.
-const renterChoice = "renter:"
+// renterChoice prefixes a linked renter's id in the tier parameter;
+// accountChoice marks a remembered choice made while signed in.
+const (
+	renterChoice  = "renter:"
+	accountChoice = "a:"
+)
 
 // priceChoice is the tier whose prices a page shows.
 type priceChoice struct {
@@ -82,19 +86,31 @@ func (s *Server) choosePrice(c *gin.Context, b *base, errs *valid.Error) (priceC
 		t := rentals.Tier(v)
 		return priceChoice{Value: v, Tier: t}, t.Valid()
 	}
+	// A choice made while signed in is remembered as the account's
+	// ("a:…"): a family's renter's tier is not overridden by what a visitor
+	// once chose on the same phone, and a visitor after logout does not
+	// see the family's choice of a renter.
+	signedIn := b.User != nil
 	var pc priceChoice
 	found := false
 	if asked := strings.TrimSpace(c.Query("tier")); asked != "" {
 		if pc, found = parse(asked); found {
+			remembered := asked
+			if signedIn {
+				remembered = accountChoice + asked
+			}
 			c.SetSameSite(http.SameSiteLaxMode)
-			c.SetCookie(tierCookie, asked, 365*24*3600, "/", "", c.Request.TLS != nil, true)
+			c.SetCookie(tierCookie, remembered, 365*24*3600, "/", "", c.Request.TLS != nil, true)
 		} else {
 			errs.Add("tier", "oneof", "is not one of the tiers offered")
 		}
 	}
 	if !found {
 		if v, err := c.Cookie(tierCookie); err == nil {
-			pc, found = parse(v)
+			v, mine := strings.CutPrefix(v, accountChoice)
+			if mine || !signedIn || len(linked) == 0 {
+				pc, found = parse(v)
+			}
 		}
 	}
 	if !found && len(linked) > 0 {

@@ -380,8 +380,10 @@ func TestPriceFollowsTheFamily(t *testing.T) {
 		t.Errorf("someone else's renter as tier: %d", bad.Code)
 	}
 
-	// A family whose account is linked to a verified father.
+	// A family whose account is linked to a verified father, on a phone
+	// where a visitor once chose the standard price.
 	fam := newFamily(t, s, "13900000031", rentals.LowIncome)
+	fam.cookies[tierCookie] = &http.Cookie{Name: tierCookie, Value: "standard"}
 	body = fam.get("/products").Body.String()
 	if !strings.Contains(body, "按父亲 王** 的低收入档位") || !strings.Contains(body, `<option value="renter:`+fam.renter.ID+`" selected>父亲 王**（低收入）`) {
 		t.Errorf("family list:\n%s", body)
@@ -390,8 +392,11 @@ func TestPriceFollowsTheFamily(t *testing.T) {
 	if !strings.Contains(prod, "<strong>¥1</strong>/天") || !strings.Contains(prod, "按父亲 王** 的低收入档位") {
 		t.Errorf("family product headline:\n%s", prod)
 	}
-	// They may look at another tier; their choice is remembered.
+	// They may look at another tier; their choice is remembered, as theirs.
 	fam.get("/products?tier=standard")
+	if c := fam.cookies[tierCookie]; c == nil || c.Value != url.QueryEscape("a:standard") {
+		t.Errorf("the family's choice is remembered as %+v", c)
+	}
 	if prod := fam.get("/products/wc").Body.String(); !strings.Contains(prod, "<strong>¥5</strong>/天") || !strings.Contains(prod, "标准价（未认证收入档位）") {
 		t.Error("the family's choice of the standard price")
 	}

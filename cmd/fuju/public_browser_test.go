@@ -138,15 +138,25 @@ func TestFamilyPagesInBrowser(t *testing.T) {
 		if got := p.text("#family ~ .family"); !strings.Contains(got, "父亲 · 王**") || !strings.Contains(got, "低收入") {
 			t.Errorf("the account's family: %q", got)
 		}
+		// Signed in, the prices are the father's by default (what the
+		// visitor chose on this phone before is not the family's choice).
 		p.open("/products/wc-alu-light", ".price-summary")
-		// Signed in, the family's own choice (low income, chosen above)
-		// stays; choosing the father names him.
+		if got := p.text(".price-summary"); !strings.Contains(got, "按父亲 王** 的低收入档位") || !strings.Contains(got, "¥1.20/天") {
+			t.Errorf("the family's headline: %q", got)
+		}
+		// Looking at the standard price, then back to the father's.
+		p.set("#f-tier", "standard")
+		p.do("show standard prices", chromedp.Click(chromedp.CSS(`form.tierbar button[type="submit"]`)))
+		p.waitFor("standard prices", `location.search.includes("tier=standard") && document.readyState === "complete"`)
+		if got := p.text(".price-summary"); !strings.Contains(got, "¥6/天") {
+			t.Errorf("standard headline: %q", got)
+		}
 		p.do("choose the father's tier", chromedp.Evaluate[chromedp.Void](`(() => {
 			const sel = document.querySelector("#f-tier");
 			sel.value = [...sel.options].find(o => o.value.startsWith("renter:")).value;
 		})()`), chromedp.Click(chromedp.CSS(`form.tierbar button[type="submit"]`)))
 		p.waitFor("the father's prices", `location.search.includes("tier=renter") && document.readyState === "complete"`)
-		if got := p.text(".price-summary"); !strings.Contains(got, "按父亲 王** 的低收入档位") || !strings.Contains(got, "¥1.20/天") {
+		if got := p.text(".price-summary"); !strings.Contains(got, "按父亲 王** 的低收入档位") {
 			t.Errorf("the family's headline: %q", got)
 		}
 		p.open("/products", "#f-tier")
@@ -161,14 +171,25 @@ func TestFamilyPagesInBrowser(t *testing.T) {
 		if got := p.text(".tierbar .whose"); got != "Low income prices, as verified for your father 王**" {
 			t.Errorf("in English: %q", got)
 		}
-		// The header stays on one line on a phone, signed in.
-		if got := p.eval(`(() => {
+		// The header stays on one line on a 360 px phone, signed in, in
+		// both languages.
+		p.do("a 360 px phone", chromedp.EmulateViewport(360, 780), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".tierbar")))
+		p.headerFits("English")
+		p.do("switch to Chinese", chromedp.Click(chromedp.CSS(`a[hreflang="zh-CN"]`)), chromedp.WaitVisible(chromedp.CSS(".tierbar")))
+		p.headerFits("Chinese")
+	})
+}
+
+// headerFits checks that the header's links are on one line and nothing
+// makes the page scroll sideways.
+func (p *page) headerFits(what string) {
+	p.t.Helper()
+	if got := p.eval(`(() => {
 			const bar = document.querySelector("header.site .bar"), links = [...bar.querySelectorAll("a, button")].filter(e => e.offsetParent !== null);
 			const tops = new Set(links.map(e => Math.round(e.getBoundingClientRect().top)));
 			return tops.size === 1 && document.documentElement.scrollWidth <= window.innerWidth ? "one line" :
 				"lines at " + [...tops].join(",") + "; page " + document.documentElement.scrollWidth + " px wide, window " + window.innerWidth;
 		})()`); got != "one line" {
-			t.Errorf("the header on a phone, signed in: %s", got)
-		}
-	})
+		p.t.Errorf("the header on a phone, signed in (%s): %s", what, got)
+	}
 }
