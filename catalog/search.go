@@ -127,11 +127,15 @@ type Result struct {
 
 // search runs q over products and availability, leaving out the listings of
 // suspended operators. q must be normalized.
-func search(products []Product, stock map[string]map[string]stations.Stock, sts map[string]stations.Station,
+func search(products []Product, ix *searchIndex, stock map[string]map[string]stations.Stock, sts map[string]stations.Station,
 	suspended func(operatorID string) bool, q Query) Result {
-	terms := strings.Fields(strings.ToLower(q.Text))
+	terms := ix.prepare(q.Text)
 	hits := make([]Hit, 0, len(products))
-	for _, p := range products {
+	// scores[k] are hit k's scores for each term; strongest the best score
+	// of each term over all hits.
+	var scores [][]int
+	strongest := make([]int, len(terms))
+	for i, p := range products {
 		if p.Status != Active || suspended(p.OperatorID) {
 			continue
 		}
@@ -141,11 +145,11 @@ func search(products []Product, stock map[string]map[string]stations.Stock, sts 
 		if q.Foldable && !p.Specs.Foldable {
 			continue
 		}
-		score, ok := relevance(p, terms)
+		termScores, ok := ix.docs[i].relevance(terms)
 		if !ok {
 			continue
 		}
-		h := Hit{Product: p, score: score, NearestKM: -1}
+		h := Hit{Product: p, NearestKM: -1}
 		if q.Station != "" && stock[p.ID][q.Station].Total == 0 {
 			continue // the station does not carry it
 		}
@@ -174,8 +178,14 @@ func search(products []Product, stock map[string]map[string]stations.Stock, sts 
 		if h.NearestKM >= 0 {
 			h.NearestKM = math.Round(h.NearestKM*10) / 10
 		}
+		for k, sc := range termScores {
+			h.score += sc
+			strongest[k] = max(strongest[k], sc)
+		}
 		hits = append(hits, h)
+		scores = append(scores, termScores)
 	}
+	hits = dropWeak(hits, scores, strongest)
 	sortHits(hits, q.Sort)
 	res := Result{Total: len(hits), Page: q.Page, PerPage: q.PerPage}
 	from := (q.Page - 1) * q.PerPage
@@ -189,49 +199,24 @@ func search(products []Product, stock map[string]map[string]stations.Stock, sts 
 	return res
 }
 
-// relevance scores p for the query terms; every term must match somewhere.
-// Matching is plain substring comparison on lower-cased text, never a regular
-// expression, so no input can be an expensive or match-all pattern.
-func relevance(p Product, terms []string) (int, bool) {
-	if len(terms) == 0 {
-		return 0, true
-	}
-	cat, _ := CategoryByID(p.Category)
-	names := []string{strings.ToLower(p.Name.Zh), strings.ToLower(p.Name.En)}
-	total := 0
-	for _, t := range terms {
-		best := 0
-		for _, n := range names {
-			switch {
-			case n == t:
-				best = max(best, 100)
-			case strings.HasPrefix(n, t):
-				best = max(best, 60)
-			case strings.Contains(n, t):
-				best = max(best, 40)
+// dropWeak leaves out hits that match a term only weakly (a typo, a word in
+// the description) when other hits match that term properly: a search for
+// 轮椅 lists wheelchairs, not the shower chair whose description mentions
+// one, while a search whose only matches are weak still finds something.
+func dropWeak(hits []Hit, scores [][]int, strongest []int) []Hit {
+	out := hits[:0]
+	for k, h := range hits {
+		keep := true
+		for t, sc := range scores[k] {
+			if sc <= scoreWeak && strongest[t] > scoreWeak {
+				keep = false
 			}
 		}
-		for _, k := range p.Keywords {
-			k = strings.ToLower(k)
-			switch {
-			case k == t:
-				best = max(best, 30)
-			case strings.Contains(k, t):
-				best = max(best, 20)
-			}
+		if keep {
+			out = append(out, h)
 		}
-		if strings.Contains(strings.ToLower(cat.Name.Zh), t) || strings.Contains(strings.ToLower(cat.Name.En), t) {
-			best = max(best, 15)
-		}
-		if best == 0 && (strings.Contains(strings.ToLower(p.Description.Zh), t) || strings.Contains(strings.ToLower(p.Description.En), t)) {
-			best = 5
-		}
-		if best == 0 {
-			return 0, false
-		}
-		total += best
 	}
-	return total, true
+	return out
 }
 
 func categoryOrder(id string) int {

@@ -44,6 +44,7 @@ type Service struct {
 	mu       sync.RWMutex
 	products map[string]Product // every product, active or hidden
 	sorted   []Product          // the same, by id, rebuilt on change
+	index    *searchIndex       // search's view of sorted
 }
 
 // NewService returns a catalog service reading availability from stock.
@@ -59,6 +60,7 @@ func NewService(db *mongo.Database, stock stockIndex, feed Publisher, logger *sl
 		logger:   logger,
 		now:      func() time.Time { return time.Now().UTC() },
 		products: map[string]Product{},
+		index:    newSearchIndex(nil),
 	}
 }
 
@@ -114,6 +116,7 @@ func (s *Service) resortLocked() {
 	}
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
 	s.sorted = sorted
+	s.index = newSearchIndex(sorted)
 }
 
 func (s *Service) remember(ctx context.Context, p Product) {
@@ -462,7 +465,7 @@ func (s *Service) Search(q Query) (Result, error) {
 		return Result{}, fmt.Errorf("catalog: search: %w", err)
 	}
 	s.mu.RLock()
-	products := s.sorted
+	products, index := s.sorted, s.index
 	s.mu.RUnlock()
 	sts := map[string]stations.Station{}
 	for _, st := range s.stock.Stations() {
@@ -473,7 +476,7 @@ func (s *Service) Search(q Query) (Result, error) {
 			return Result{}, fmt.Errorf("catalog: search: %w", fieldErr("station", "not_found", "is not a known station"))
 		}
 	}
-	return search(products, s.stock.Stock(), sts, s.stock.OperatorSuspended, q), nil
+	return search(products, index, s.stock.Stock(), sts, s.stock.OperatorSuspended, q), nil
 }
 
 // CategoryCount is a category with how many active products it has.

@@ -402,6 +402,13 @@ func (s *Service) project(ctx context.Context, id string, head eventlog.Entry[le
 			if err != nil {
 				return l, err
 			}
+			if !ok {
+				// The renter's lease index first: a lease is never listed
+				// without it (family.go).
+				if err := s.indexLease(ctx, l.RenterID, l.ID, false); err != nil {
+					return l, err
+				}
+			}
 			if !ok || stored.Seq < l.Seq {
 				if err := s.leaseDB.putLease(ctx, l); err != nil {
 					return l, err

@@ -11,7 +11,12 @@
 //
 //	renters            _id = renter id        projection of the "renter" log
 //	renter_phones      _id = mobile phone     claim: one renter per phone city-wide
-//	renter_users       _id = user id          claim: one renter per online account
+//	renter_users       _id = user id          an account's first link, from before
+//	                   accounts could look after several renters (read only)
+//	account_renter_events  the "account_renter" log: renters an online
+//	                   account looks after, and who they are to it (family.go)
+//	renter_lease_events    the "renter_lease" log: every lease of a renter,
+//	                   so an account reads its rentals by _id (family.go)
 //	renter_links       _id = operator/renter  an operator's desk met the renter
 //	renter_events      the "renter" log: registration, tier proofs, links
 //	renter_access_events  the "renter_access" log: every reveal of an ID

@@ -248,14 +248,17 @@ func (s *Service) RenterByPhone(ctx context.Context, scope stations.Scope, phone
 	return present(d, view), nil
 }
 
-// RenterByUser returns the renter linked to an online account, for the
-// renter's own pages (the caller has authenticated userID).
+// RenterByUser returns the first renter linked to an online account, for
+// the renter's own pages (the caller has authenticated userID).
 func (s *Service) RenterByUser(ctx context.Context, userID string) (Renter, error) {
-	c, err := claimed(ctx, s.renters.users, userID)
+	linked, err := s.LinkedRenters(ctx, userID)
 	if err != nil {
+		return Renter{}, err
+	}
+	if len(linked) == 0 {
 		return Renter{}, fmt.Errorf("rentals: no renter linked to user %s: %w", userID, ErrNotFound)
 	}
-	d, err := s.currentRenter(ctx, c.RenterID)
+	d, err := s.currentRenter(ctx, linked[0].ID)
 	if err != nil {
 		return Renter{}, err
 	}
@@ -469,8 +472,13 @@ func (s *Service) TierHistory(ctx context.Context, scope stations.Scope, renterI
 }
 
 // LinkUser links an online account to a renter (after the web layer checked
-// the account holder controls the renter's phone). One account per renter and
-// one renter per account; linking again the same pair is a no-op.
+// the account holder controls the account). A renter has at most one
+// account; an account may look after several renters (family.go). Linking
+// the same pair again is a no-op.
+//
+// The account's log is written first and the renter's record second: two
+// accounts racing for one renter both write their log, and the renter's log
+// decides which link counts (LinkedRenters checks the renter's side).
 func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by stations.Actor) (Renter, error) {
 	if userID == "" || len(userID) > 100 {
 		return Renter{}, fmt.Errorf("rentals: %w", valid.Field("user_id", "required", "is required"))
@@ -479,17 +487,14 @@ func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by stat
 	if err != nil {
 		return Renter{}, err
 	}
-	if d.UserID == userID {
-		return present(d, ViewFull), nil
-	}
-	if d.UserID != "" {
+	if d.UserID != "" && d.UserID != userID {
 		return Renter{}, fmt.Errorf("rentals: renter %s is already linked to another account: %w", renterID, ErrConflict)
 	}
-	if err := claim(ctx, s.renters.users, userID, renterID, s.now()); err != nil {
-		c, cerr := claimed(ctx, s.renters.users, userID)
-		if !errors.Is(err, ErrConflict) || cerr != nil || c.RenterID != renterID {
-			return Renter{}, fmt.Errorf("rentals: that account is already linked to a renter: %w", ErrConflict)
-		}
+	if err := s.recordAccountLink(ctx, userID, renterID); err != nil {
+		return Renter{}, err
+	}
+	if d.UserID == userID {
+		return present(d, ViewFull), nil
 	}
 	d, err = s.mutateRenter(ctx, renterID, "user_linked", "", by, func(d *renterDoc) error {
 		if d.UserID != "" && d.UserID != userID {

@@ -50,6 +50,10 @@ type Service struct {
 	leaseLg  *eventlog.Log[leaseEvent]
 	ledger   *eventlog.Log[LedgerEntry]
 	subsidy  *eventlog.Log[subsidyEvent]
+	// Families' accounts and the renters' lease index (family.go).
+	accountLg     *eventlog.Log[accountRenterEvent]
+	renterLeaseLg *eventlog.Log[renterLeaseEvent]
+	migrations    *eventlog.Log[migrationEvent]
 }
 
 // NewService returns the rentals service storing in db. units is the
@@ -77,13 +81,17 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		leaseLg:  eventlog.New[leaseEvent](db, "lease"),
 		ledger:   eventlog.New[LedgerEntry](db, "ledger"),
 		subsidy:  eventlog.New[subsidyEvent](db, "subsidy"),
+
+		accountLg:     eventlog.New[accountRenterEvent](db, "account_renter"),
+		renterLeaseLg: eventlog.New[renterLeaseEvent](db, "renter_lease"),
+		migrations:    eventlog.New[migrationEvent](db, "rentals_migration"),
 	}, nil
 }
 
 // Init creates the collections, so the embedded engine's _id index (db.Tune)
 // covers them before the first write.
 func (s *Service) Init(ctx context.Context) error {
-	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy} {
+	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.accountLg, s.renterLeaseLg, s.migrations} {
 		if err := l.Init(ctx); err != nil {
 			return fmt.Errorf("rentals: %w", err)
 		}
@@ -91,7 +99,7 @@ func (s *Service) Init(ctx context.Context) error {
 	if err := db.EnsureCollections(ctx, append(s.renters.collections(), s.leaseDB.collections()...)...); err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
-	return nil
+	return s.backfillLeaseIndex(ctx)
 }
 
 func (s *Service) crashPoint(point string) error {

@@ -94,6 +94,30 @@ func (h Hours) NextOpenDay(t time.Time) time.Time {
 	return day
 }
 
+// NextOpening returns when the station next opens after instant t: today's
+// opening time if that is still ahead, otherwise the opening time of the
+// next day it opens (holidays skipped). ok is false when it opens on no day
+// within a year.
+func (h Hours) NextOpening(t time.Time) (time.Time, bool) {
+	t = t.In(Local)
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, Local)
+	for i := 0; i < 366; i++ {
+		d := day.AddDate(0, 0, i)
+		if !h.OpenOn(d) {
+			continue
+		}
+		open, err := time.ParseInLocation("15:04", h.Week[d.Weekday()].Open, Local)
+		if err != nil {
+			continue
+		}
+		at := time.Date(d.Year(), d.Month(), d.Day(), open.Hour(), open.Minute(), 0, 0, Local)
+		if at.After(t) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // StandardHours are weekday hours most community stations keep.
 func StandardHours() Hours {
 	var h Hours

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -260,11 +261,15 @@ func (s *Server) logout(c *gin.Context) error {
 
 type accountPage struct {
 	base
-	// Renter is the desk's record of this person, when one is linked.
-	Renter *rentals.Renter
-	// Rentals are their open leases.
-	Rentals []rentals.OpenLease
-	// LinkCode joins the account to the desk's record (shown until linked).
+	// Family are the renters linked to this account (an elder, or both
+	// parents), Rentals their leases and totals; Past is cut to the newest
+	// pastShown unless AllPast.
+	Family    []rentals.LinkedRenter
+	Rentals   rentals.AccountRentals
+	Past      []rentals.Lease
+	AllPast   bool
+	Relations []rentals.Relation
+	// LinkCode joins the account to a renter the desk registered.
 	LinkCode string
 	Account  auth.User
 	Sessions []auth.Session
@@ -272,6 +277,10 @@ type accountPage struct {
 	Profile  form
 	Password form
 }
+
+// pastShown is how many past rentals the account page lists before "show
+// all".
+const pastShown = 10
 
 func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
 	u, _ := userOf(c)
@@ -287,20 +296,49 @@ func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
 	}
 	if u.Role == auth.Renter && s.rentals != nil {
 		p.LinkCode = s.linkCode(u.ID)
-		if r, err := s.rentals.RenterByUser(c.Request.Context(), u.ID); err == nil {
-			p.Renter = &r
-			open, err := s.rentals.OpenLeases(c.Request.Context(), stations.PlatformScope, "")
-			if err != nil {
-				return err
-			}
-			for _, l := range open {
-				if l.RenterID == r.ID {
-					p.Rentals = append(p.Rentals, l)
-				}
-			}
+		p.Relations = rentals.Relations
+		// Only this account's renters and their leases, read by _id.
+		if p.Rentals, err = s.rentals.AccountRentals(c.Request.Context(), u.ID); err != nil {
+			return err
+		}
+		p.Family = p.Rentals.Renters
+		p.AllPast = c.Query("past") == "all"
+		p.Past = p.Rentals.Past
+		if !p.AllPast && len(p.Past) > pastShown {
+			p.Past = p.Past[:pastShown]
 		}
 	}
 	return s.render(c, status, "account", p)
+}
+
+// RenterOf names the linked renter a lease is for ("父亲 王**").
+func (p *accountPage) RenterOf(id string) string {
+	for _, r := range p.Family {
+		if r.ID == id {
+			if w := p.who(r); w != "" {
+				return w
+			}
+			return p.T("relation.you")
+		}
+	}
+	return ""
+}
+
+// Now is the time the page was made.
+func (b *base) Now() time.Time { return b.srv.now() }
+
+// RelationName is a relation in words.
+func (b *base) RelationName(r rentals.Relation) string { return b.T("relation." + relationKey(r)) }
+
+// TierToday is the tier in force for a linked renter now.
+func (b *base) TierToday(r rentals.LinkedRenter) rentals.Tier { return r.TierOn(b.srv.now()) }
+
+// StationPhone is a station's phone number, for calling about a rental.
+func (b *base) StationPhone(id string) string {
+	if st, ok := b.srv.stations.Index().Station(id); ok {
+		return st.Phone
+	}
+	return ""
 }
 
 func (s *Server) showAccount(c *gin.Context) error {
@@ -345,6 +383,73 @@ func (s *Server) endSession(c *gin.Context) error {
 	s.flash(c, "flash.sessionended")
 	c.Redirect(http.StatusSeeOther, "/account#sessions")
 	return nil
+}
+
+// setRelation records who a linked renter is to the account holder.
+func (s *Server) setRelation(c *gin.Context) error {
+	u, _ := userOf(c)
+	if s.rentals == nil {
+		return errNotFound
+	}
+	err := s.rentals.SetRelation(c.Request.Context(), u.ID, c.Param("id"), rentals.Relation(c.PostForm("relation")))
+	if err != nil {
+		return err
+	}
+	s.flash(c, "flash.saved")
+	c.Redirect(http.StatusSeeOther, "/account#family")
+	return nil
+}
+
+type familyReceiptPage struct {
+	base
+	Lease    rentals.Lease
+	Ledger   rentals.Ledger
+	Renter   rentals.LinkedRenter
+	Station  stations.Station
+	Operator stations.Operator
+	// Paid is what the family paid, Refunded what came back.
+	Paid, Refunded int64
+}
+
+// showFamilyReceipt is a printable receipt of one rental of the family's: what it
+// was, when, at which station, and every charge, subsidy and payment.
+func (s *Server) showFamilyReceipt(c *gin.Context) error {
+	u, _ := userOf(c)
+	if s.rentals == nil || u.Role != auth.Renter {
+		return errNotFound
+	}
+	l, led, who, err := s.rentals.AccountLease(c.Request.Context(), u.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	p := familyReceiptPage{base: s.base(c, "receipt.title", "account"), Lease: l, Ledger: led, Renter: who}
+	p.Title = p.T("receipt.title") + " " + l.ID
+	if st, ok := s.stations.Index().Station(l.StationID); ok {
+		p.Station = st
+	}
+	if op, err := s.stations.Operator(c.Request.Context(), l.OperatorID); err == nil {
+		p.Operator = op
+	}
+	for _, e := range led.Entries {
+		switch e.Kind {
+		case rentals.EntryPayment:
+			if e.Method != rentals.PayWaived {
+				p.Paid += e.AmountFen
+			}
+		case rentals.EntryRefund:
+			p.Refunded += e.AmountFen
+		}
+	}
+	return s.render(c, http.StatusOK, "receipt", &p)
+}
+
+// ForWhom names the renter of the receipt for the account holder:
+// "父亲 王**".
+func (p *familyReceiptPage) ForWhom() string {
+	if w := p.who(p.Renter); w != "" {
+		return w
+	}
+	return p.T("relation.you") + " " + p.Renter.MaskedName
 }
 
 func (s *Server) endOtherSessions(c *gin.Context) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -118,6 +119,7 @@ type homePage struct {
 
 func (s *Server) showHome(c *gin.Context) error {
 	p := homePage{base: s.base(c, "home.title", "home"), Categories: s.catalog.CategoryCounts()}
+	p.Title = p.T("home.heading")
 	p.TierNotes = s.tierNotes(p.base)
 	s.locate(c, &p.base)
 	if p.Near != nil {
@@ -131,13 +133,15 @@ func (s *Server) showHome(c *gin.Context) error {
 
 type productsPage struct {
 	base
-	Form       url.Values
-	Query      catalog.Query
-	Tier       rentals.Tier
+	Form  url.Values
+	Query catalog.Query
+	// Price is the tier the prices are for; TierKeep the search the tier
+	// form carries along.
+	Price      priceChoice
+	TierKeep   map[string]string
 	Result     catalog.Result
 	Categories []catalog.Category
 	Stations   []stations.Station
-	Tiers      []rentals.Tier
 	Heading    string
 	Errors     map[string]string
 	// FiltersOpen shows the filter panel when any filter is in use.
@@ -154,17 +158,23 @@ type pageLink struct {
 
 func (s *Server) showProducts(c *gin.Context) error {
 	p := productsPage{base: s.base(c, "products.title", "products"), Form: c.Request.URL.Query(),
-		Categories: catalog.Categories, Stations: s.stations.Index().Stations(), Tiers: rentals.Tiers}
+		Categories: catalog.Categories, Stations: s.stations.Index().Stations()}
 	s.locate(c, &p.base)
 	prm := newParams(c)
-	q, tier := s.searchQuery(prm, true)
+	q, _ := s.searchQuery(prm, true)
+	price, err := s.choosePrice(c, &p.base, &prm.errs)
+	if err != nil {
+		return err
+	}
+	p.Price = price
+	p.TierKeep = keepQuery(p.Form, "tier", "page", "lang")
+	q.Price = rentals.PriceFunc(price.Tier, s.policies.Current())
 	if q.Near == nil && p.Near != nil {
 		q.Near = p.Near
 	}
 	if q.Sort == "" && q.Near != nil && q.Text == "" {
 		q.Sort = catalog.ByDistance
 	}
-	p.Tier = tier
 	status := http.StatusOK
 	if err := prm.err(); err != nil {
 		// Show the form with what is wrong next to it, and everything else.
@@ -186,24 +196,37 @@ func (s *Server) showProducts(c *gin.Context) error {
 		}
 	}
 	p.Query, p.Result = q, res
-	// A category alone (a tile on the home page) shows results first.
-	for _, k := range []string{"station", "tier", "max_price", "available", "foldable"} {
+	// A category alone (a tile on the home page) shows results first; the
+	// panel stays open once a filter or a sort in it was used.
+	for _, k := range []string{"station", "max_price", "available", "foldable"} {
 		if p.Form.Get(k) != "" {
 			p.FiltersOpen = true
 		}
 	}
-	if p.Errors != nil {
+	if srt := p.Form.Get("sort"); srt != "" && srt != string(catalog.ByRelevance) {
 		p.FiltersOpen = true
+	}
+	for f := range p.Errors {
+		// A wrong tier is shown beside the tier control, the rest in the
+		// filters.
+		p.FiltersOpen = p.FiltersOpen || f != "tier"
 	}
 	if cat, ok := catalog.CategoryByID(q.Category); ok {
 		p.Heading = p.Tx(cat.Name)
 		p.Title = p.Heading
 	}
+	p.Description = p.T("meta.products", res.Total)
+	if q.Text != "" {
+		p.Title = p.T("products.title.search", q.Text)
+		if p.Heading == "" {
+			p.Heading = p.Title
+		}
+	}
 	pages := (res.Total + res.PerPage - 1) / res.PerPage
 	link := func(n int) string {
 		v := c.Request.URL.Query()
 		v.Set("page", strconv.Itoa(n))
-		return "/products?" + v.Encode()
+		return "/products?" + v.Encode() + "#results"
 	}
 	for n := 1; n <= pages && pages > 1; n++ {
 		p.Pages = append(p.Pages, pageLink{N: n, URL: link(n), Current: n == res.Page})
@@ -232,6 +255,13 @@ type productPage struct {
 	Stations  []stationStock
 	Specs     []specLine
 	TierNotes []tierNote
+	// Price is the chosen tier; DayFen, MonthFen and DepositFen its prices,
+	// the page's headline.
+	Price      priceChoice
+	TierError  bool
+	DayFen     int64
+	MonthFen   int64
+	DepositFen int64
 }
 
 type specLine struct{ Label, Value string }
@@ -245,6 +275,12 @@ func (s *Server) showProduct(c *gin.Context) error {
 	p.Title = p.Tx(prod.Name)
 	p.Category, _ = catalog.CategoryByID(prod.Category)
 	s.locate(c, &p.base)
+	var errs valid.Error
+	price, err := s.choosePrice(c, &p.base, &errs)
+	if err != nil {
+		return err
+	}
+	p.Price, p.TierError = price, errs.Err() != nil
 	pol := s.policies.Current()
 	for _, t := range rentals.Tiers {
 		row := priceRow{Tier: t}
@@ -258,10 +294,62 @@ func (s *Server) showProduct(c *gin.Context) error {
 		}
 		p.Prices = append(p.Prices, row)
 	}
+	for _, d := range []int{1, 30} {
+		q, err := rentals.NewQuote(prod.Rate, d, price.Tier, pol)
+		if err != nil {
+			return err
+		}
+		if d == 1 {
+			p.DayFen = q.RenterFen
+		} else {
+			p.MonthFen, p.DepositFen = q.RenterFen, q.DepositFen
+		}
+	}
 	p.Stations = s.productStock(prod.ID, p.Near)
 	p.Specs = specLines(p.base, prod.Specs)
 	p.TierNotes = s.tierNotes(p.base)
-	return s.render(c, http.StatusOK, "product", &p)
+	// What a shared link shows: the device, its photo and its standard
+	// price (never the family's own tier: the preview is public).
+	available, at := 0, 0
+	for _, st := range p.Stations {
+		if st.Available > 0 {
+			available, at = available+st.Available, at+1
+		}
+	}
+	p.Description = s.productSummary(&p.base, prod, available, at)
+	p.Share = s.productShare(&p.base, prod)
+	status := http.StatusOK
+	if p.TierError {
+		status = http.StatusBadRequest
+	}
+	return s.render(c, status, "product", &p)
+}
+
+// productSummary is a product's description for previews and search
+// engines: its price, who pays less, where it is free now, and its own text.
+func (s *Server) productSummary(b *base, prod catalog.Product, available, stations int) string {
+	parts := []string{b.T("meta.product.price", yuan(prod.Rate.DailyFen), yuan(prod.Rate.Block30Fen))}
+	if prod.Rate.DepositFen > 0 {
+		parts = append(parts, b.T("meta.product.deposit", yuan(prod.Rate.DepositFen)))
+	}
+	for _, n := range s.tierNotes(*b) {
+		if n.Tier != rentals.Standard {
+			parts = append(parts, b.T("tier."+string(n.Tier))+b.T("colon")+n.Text)
+		}
+	}
+	if available > 0 {
+		parts = append(parts, b.T("meta.product.available", available)+b.T("meta.product.at", stations))
+	} else {
+		parts = append(parts, b.T("stock.none"))
+	}
+	out := b.Tx(prod.Name) + b.T("colon") + strings.Join(parts, b.T("meta.sep")) + b.T("meta.end")
+	if d := b.Tx(prod.Description); d != "" {
+		out += " " + d
+	}
+	if r := []rune(out); len(r) > 160 {
+		out = string(r[:159]) + "…"
+	}
+	return out
 }
 
 func specLines(b base, sp catalog.Specs) []specLine {
@@ -306,6 +394,7 @@ func (s *Server) showStations(c *gin.Context) error {
 	}
 	p.Filter = filter
 	p.Stations = s.stationList(p.Near, filter)
+	p.Description = p.T("meta.stations", len(p.Stations))
 	return s.render(c, http.StatusOK, "stations", &p)
 }
 
@@ -319,7 +408,7 @@ type stationPage struct {
 	base
 	Station   stations.Station
 	District  stations.District
-	OpenNow   bool
+	Open      openStatus
 	Hours     []hoursLine
 	Closures  []string
 	Inventory []inventoryLine
@@ -337,7 +426,7 @@ func (s *Server) showStation(c *gin.Context) error {
 	s.locate(c, &p.base)
 	p.District, _ = stations.DistrictByID(st.District)
 	now := s.now().In(stations.Local)
-	p.OpenNow = st.Hours.OpenAt(now)
+	p.Open = p.OpenStatus(st.Hours)
 	// Monday first, as calendars in China are.
 	for _, wd := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
 		p.Hours = append(p.Hours, hoursLine{Day: p.T("weekday." + strconv.Itoa(int(wd))), Hours: st.Hours.Week[wd], Today: wd == now.Weekday()})
@@ -355,7 +444,65 @@ func (s *Server) showStation(c *gin.Context) error {
 		d := stations.DistanceKM(*p.Near, stations.Point{Lat: st.Lat, Lng: st.Lng})
 		p.Distance = &d
 	}
+	available := 0
+	for _, l := range p.Inventory {
+		available += l.Available
+	}
+	p.Description = p.T("meta.station", p.Tx(st.Name), p.Tx(st.Address)) + p.T("meta.station.available", available)
+	if st.Phone != "" {
+		p.Description += p.T("meta.station.phone", st.Phone)
+	}
 	return s.render(c, http.StatusOK, "station", &p)
+}
+
+// Dist says how far a station is: from the visitor ("距您 330 m") only when
+// the location is theirs (their device's), otherwise from the centre of the
+// district they chose ("距 解放区中心 1.2 km").
+func (b *base) Dist(d float64) string {
+	if dd, ok := stations.DistrictByID(b.District); ok && b.District != "" {
+		return b.T("distance.district", b.Tx(dd.Name), km(d))
+	}
+	return b.T("distance.you", km(d))
+}
+
+// Nearest says how far the nearest station with a device is, the same way.
+func (b *base) Nearest(d float64) string {
+	if dd, ok := stations.DistrictByID(b.District); ok && b.District != "" {
+		return b.T("nearest.district", b.Tx(dd.Name), km(d))
+	}
+	return b.T("nearest.you", km(d))
+}
+
+// openStatus is whether a station is open now, in words: "正在营业 · 17:30 关门",
+// "现在休息 · 明天 08:30 开门".
+type openStatus struct {
+	Open bool
+	Text string
+}
+
+// OpenStatus says whether a station is open now and, when it is closed,
+// when it opens next, in the city's time.
+func (b *base) OpenStatus(h stations.Hours) openStatus {
+	now := b.srv.now().In(stations.Local)
+	if h.OpenAt(now) {
+		return openStatus{Open: true, Text: b.T("open.until", h.Week[now.Weekday()].Close)}
+	}
+	next, ok := h.NextOpening(now)
+	if !ok {
+		return openStatus{Text: b.T("open.closed")}
+	}
+	at := next.Format("15:04")
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, stations.Local)
+	switch days := int(next.Sub(today).Hours() / 24); {
+	case days == 0:
+		return openStatus{Text: b.T("open.next.today", at)}
+	case days == 1:
+		return openStatus{Text: b.T("open.next.tomorrow", at)}
+	case days < 7:
+		return openStatus{Text: b.T("open.next.weekday", b.T("weekday.short."+strconv.Itoa(int(next.Weekday()))), at)}
+	default:
+		return openStatus{Text: b.T("open.next.date", b.T("date.short", b.T("month."+strconv.Itoa(int(next.Month()))), next.Day()), at)}
+	}
 }
 
 func (s *Server) notFoundPage(c *gin.Context) {

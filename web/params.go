@@ -149,7 +149,12 @@ func (s *Server) searchQuery(p *params, page bool) (catalog.Query, rentals.Tier)
 	if d := p.district("district"); d != nil && q.Near == nil {
 		q.Near = &stations.Point{Lat: d.Lat, Lng: d.Lng}
 	}
-	tier := p.tier("tier")
+	// Pages choose the tier themselves (choosePrice): a family may price by
+	// a linked renter's tier.
+	tier := rentals.Standard
+	if !page {
+		tier = p.tier("tier")
+	}
 	if page {
 		if y, ok := p.integer("max_price", 0, 1_000_000); ok {
 			q.MaxMonthFen = y * 100

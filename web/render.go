@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/text/language"
 
 	"fuju/catalog"
 	"fuju/stations"
@@ -78,7 +79,7 @@ func newRenderer() (*renderer, error) {
 		}
 		r.icons[strings.TrimSuffix(path.Base(f), ".svg")] = template.HTML(b) // our own files
 	}
-	for _, f := range []string{"app.css", "app.js", "console.css", "scan.js"} {
+	for _, f := range []string{"app.css", "app.js", "console.css", "scan.js", "favicon.svg", "share.png"} {
 		b, err := staticFS.ReadFile("static/" + f)
 		if err != nil {
 			return nil, err
@@ -168,18 +169,45 @@ type base struct {
 	CSRF string
 	// Flash is a one-time message after a redirect (post/redirect/get).
 	Flash string
+	// Description is the page's summary for search engines and link
+	// previews; Share the rest of what a shared link shows (share.go).
+	Description string
+	Share       share
+	// Private pages (the account, the desk, the consoles) ask search
+	// engines not to index them.
+	Private bool
+	// site is the absolute address of the site, for links that leave it
+	// (language alternates, previews).
+	site string
 }
 
-// T translates key; args fill %s/%d verbs in the message.
+// T translates key; args fill %s/%d verbs in the message. When the first
+// argument is the number 1 and the language has a singular form of the
+// message (key + ".one", "%d day" beside "%d days"), that form is used.
 func (b *base) T(key string, args ...any) string {
 	m, ok := b.msgs[key]
 	if !ok {
 		return key
 	}
 	if len(args) > 0 {
+		if isOne(args[0]) {
+			if one, ok := b.msgs[key+".one"]; ok {
+				m = one
+			}
+		}
 		return fmt.Sprintf(m, args...)
 	}
 	return m
+}
+
+func isOne(v any) bool {
+	switch n := v.(type) {
+	case int:
+		return n == 1
+	case int64:
+		return n == 1
+	}
+	return false
 }
 
 // Tx returns the text in the page's language.
@@ -187,7 +215,37 @@ func (b *base) Tx(t stations.Text) string { return t.In(b.Lang) }
 
 // LangURL is the link that switches to lang and comes back here.
 func (b *base) LangURL(lang string) string {
-	return "/lang/" + lang + "?next=" + url.QueryEscape(b.Path)
+	return "/lang/" + lang + "?next=" + url.QueryEscape(withoutLang(b.Path))
+}
+
+// AltURL is this page's address in lang, for the hreflang alternates: the
+// lang parameter shows a page in a language without changing the visitor's
+// choice. An empty lang gives the address without it (x-default: the
+// visitor's choice, or their browser's).
+func (b *base) AltURL(lang string) string {
+	u, err := url.Parse(b.Path)
+	if err != nil {
+		return b.site + "/"
+	}
+	q := u.Query()
+	q.Del("lang")
+	if lang != "" {
+		q.Set("lang", lang)
+	}
+	u.RawQuery = q.Encode()
+	return b.site + u.RequestURI()
+}
+
+// withoutLang drops the lang parameter from a path and query.
+func withoutLang(p string) string {
+	u, err := url.Parse(p)
+	if err != nil || !u.Query().Has("lang") {
+		return p
+	}
+	q := u.Query()
+	q.Del("lang")
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
 }
 
 // stationCard is what the station card partial renders.
@@ -267,9 +325,37 @@ func (b *base) placeholder(p catalog.Product, size string) template.HTML {
 // Districts lists the city's districts for pickers.
 func (b *base) Districts() []stations.District { return stations.Districts }
 
+// langOf is the page's language: the lang parameter (links to one
+// language, as the hreflang alternates are), else the language the visitor
+// chose (a cookie), else the first of theirs we have (Accept-Language),
+// else Chinese.
 func langOf(c *gin.Context) string {
-	if l, err := c.Cookie("lang"); err == nil && l == "en" {
-		return "en"
+	switch c.Query("lang") {
+	case "zh", "en":
+		return c.Query("lang")
+	}
+	if l, err := c.Cookie("lang"); err == nil && (l == "en" || l == "zh") {
+		return l
+	}
+	return acceptLanguage(c.GetHeader("Accept-Language"))
+}
+
+// acceptLanguage picks zh or en from an Accept-Language header: the first
+// language, by the browser's preference, that is Chinese (any script: a
+// reader of traditional characters reads simplified better than English) or
+// English; Chinese when there is none.
+func acceptLanguage(header string) string {
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil {
+		return "zh"
+	}
+	for _, t := range tags {
+		switch base, _ := t.Base(); base.String() {
+		case "zh":
+			return "zh"
+		case "en":
+			return "en"
+		}
 	}
 	return "zh"
 }
@@ -289,6 +375,9 @@ func (s *Server) base(c *gin.Context, title, nav string) base {
 	if key := s.takeFlash(c); key != "" {
 		b.Flash = b.T(key)
 	}
+	b.site = s.siteURL(c)
+	b.Description = b.T("meta.description")
+	b.Private = privatePath(c.Request.URL.Path)
 	return b
 }
 
@@ -312,7 +401,13 @@ func (s *Server) render(c *gin.Context, status int, name string, data any) error
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
 	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-cache")
+	if _, signedIn := userOf(c); signedIn || privatePath(c.Request.URL.Path) {
+		// The page may show who is signed in and their family's data.
+		c.Header("Cache-Control", "no-store")
+	} else {
+		c.Header("Cache-Control", "no-cache")
+	}
+	c.Header("Vary", "Cookie, Accept-Language")
 	c.Header("Content-Language", map[string]string{"zh": "zh-CN", "en": "en"}[langOf(c)])
 	c.Status(status)
 	_, err := c.Writer.Write(buf.Bytes())

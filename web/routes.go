@@ -15,7 +15,7 @@ import (
 // routes registers every route in one place.
 func (s *Server) routes() {
 	r := s.engine
-	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders, s.limitBody, s.identify, s.checkCSRF)
+	r.Use(withRequestID, s.recoverPanics, s.measure, s.logRequests, securityHeaders, noStorePrivate, s.limitBody, s.identify, s.checkCSRF)
 	r.NoRoute(s.notFoundPage)
 	r.NoMethod(s.notFoundPage)
 	r.HandleMethodNotAllowed = false
@@ -31,6 +31,10 @@ func (s *Server) routes() {
 		c.Header("Cache-Control", "public, max-age=31536000, immutable")
 		fileServer.ServeHTTP(c.Writer, c.Request)
 	})
+
+	r.GET("/favicon.ico", serveIcon("favicon.ico", "image/x-icon"))
+	r.GET("/apple-touch-icon.png", serveIcon("apple-touch-icon.png", "image/png"))
+	r.GET("/apple-touch-icon-precomposed.png", serveIcon("apple-touch-icon.png", "image/png"))
 
 	r.GET("/media/*key", s.serveMedia)
 	r.HEAD("/media/*key", s.serveMedia)
@@ -70,6 +74,8 @@ func (s *Server) routes() {
 	r.POST("/logout", s.page(s.logout))
 	anyone := s.requireRole("", auth.Roles...)
 	r.GET("/account", anyone, s.page(s.showAccount))
+	r.GET("/account/rentals/:id", anyone, s.page(s.showFamilyReceipt))
+	r.POST("/account/renters/:id/relation", anyone, s.page(s.setRelation))
 	r.POST("/account/profile", anyone, s.page(s.updateProfile))
 	r.POST("/account/password", anyone, s.page(s.changePassword))
 	r.POST("/account/sessions/end", anyone, s.page(s.endSession))

@@ -47,6 +47,10 @@ type Config struct {
 	// SecretKey signs form tokens; at least 32 bytes, the same on every
 	// instance.
 	SecretKey []byte
+	// PublicURL is the site's address as visitors see it
+	// (https://fuju.example.cn), for absolute links in shared-link previews
+	// and language alternates; empty uses the request's host.
+	PublicURL string
 }
 
 // Server serves Fuju over HTTP.

@@ -237,17 +237,18 @@ func TestPages(t *testing.T) {
 		status int
 		want   []string
 	}{
-		{"/", nil, 200, []string{`<html lang="zh-CN">`, "手动轮椅", `href="/products?category=manual_wheelchair"`, `name="district"`}},
+		{"/", nil, 200, []string{`<html lang="zh-CN">`, "手动轮椅", `href="/products?category=manual_wheelchair#results"`, `name="district"`}},
 		{"/", en, 200, []string{`<html lang="en">`, "Manual wheelchair", "Use my location"}},
 		{"/products", nil, 200, []string{"共找到 2 种辅具", "轻便轮椅", "¥5</strong>/天"}},
-		{"/products?tier=subsistence&q=wheelchair", en, 200, []string{"1 devices found", "Free", "Light wheelchair"}},
+		{"/products?tier=subsistence&q=wheelchair", en, 200, []string{"1 device found", "Free", "Light wheelchair"}},
 		{"/products?available=1", nil, 200, []string{"共找到 1 种辅具"}},
 		{"/products?max_price=abc", nil, 400, []string{`aria-invalid="true"`, "请输入整数", "共找到 2 种辅具"}},
 		{"/products/wc", nil, 200, []string{"<h1>轻便轮椅</h1>", "北站", "南站", "免押金", "¥90", "座宽"}},
 		{"/products/wc", en, 200, []string{"Light wheelchair", "Seat width", "Rent by tier", "No deposit"}},
-		{"/products/wc?district=shanyang", nil, 200, []string{"距您"}},
+		{"/products/wc?district=shanyang", nil, 200, []string{"距山阳区中心"}},
+		{"/products/wc?near=35.2,113.24", nil, 200, []string{"距您"}},
 		{"/stations", nil, 200, []string{"共 2 个服务站", `href="tel:0391-3561234"`, "正在营业"}},
-		{"/stations?near=35.2,113.24", en, 200, []string{"nearest first", "km away"}},
+		{"/stations?near=35.2,113.24", en, 200, []string{"nearest first", "km from you"}},
 		{"/stations/north", nil, 200, []string{"<h1>北站</h1>", "uri.amap.com", "星期一", `class="today"`, "现有 1 台可借", "本站暂无空闲"}},
 		{"/stations/north", en, 200, []string{"Opening hours", "Monday", "Walker"}},
 		{"/products/nope", nil, 404, []string{"找不到这个页面"}},

@@ -287,7 +287,7 @@ func TestBrowseInBrowser(t *testing.T) {
 	if got := text(".count"); !strings.Contains(got, "2") {
 		t.Errorf("search count %q", got)
 	}
-	step("open product", chromedp.Click(chromedp.CSS(".products h2 a")), chromedp.WaitVisible(chromedp.CSS("table.prices")))
+	step("open product", chromedp.Click(chromedp.CSS(".products h3 a")), chromedp.WaitVisible(chromedp.CSS("table.prices")))
 	if got := text("table.prices tbody tr:first-child td"); got != "免费" {
 		t.Errorf("subsistence 7-day price %q", got)
 	}

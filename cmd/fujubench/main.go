@@ -98,6 +98,9 @@ func run(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "== demo city ×%d: %d units (seeded in %s)\n", scale, units, env.seedTime.Round(time.Millisecond))
 		targets := []struct{ name, path string }{
 			{"API product search", "/api/v1/products?category=manual_wheelchair&available=1&near=35.215,113.242&sort=distance&tier=low_income"},
+			{"API text search 轮椅", "/api/v1/products?q=%E8%BD%AE%E6%A4%85&tier=low_income"},
+			{"API text search 助行器 折叠", "/api/v1/products?q=%E5%8A%A9%E8%A1%8C%E5%99%A8+%E6%8A%98%E5%8F%A0"},
+			{"API text search zxq", "/api/v1/products?q=zxq"},
 			{"product page", "/products/wc-alu-light"},
 			{"station list page", "/stations"},
 			{"station page", "/stations/jf-minzhu"},
@@ -133,7 +136,7 @@ func run(args []string, out io.Writer) error {
 			}
 		}
 		for _, r := range results {
-			if r.name == "API product search" || r.name == "station page" {
+			if r.name == "API product search" || r.name == "API text search 轮椅" || r.name == "station page" {
 				scaling = append(scaling, fmt.Sprintf("  ×%-4d %7d units  %-20s %8.0f req/s  p99 %s", scale, units, r.name, r.rps(), r.p99.Round(10*time.Microsecond)))
 			}
 		}

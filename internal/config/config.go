@@ -32,6 +32,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// PollInterval is how often read models look for other instances' changes.
 	PollInterval time.Duration
+	// PublicURL is the site's address as visitors see it, for absolute links
+	// in shared-link previews and language alternates; empty uses the
+	// request's host.
+	PublicURL string
 
 	// Object storage; S3 is used when S3Endpoint is set, a directory under
 	// DataDir otherwise.
@@ -86,6 +90,7 @@ const (
 // README's configuration table is written from it.
 var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_ADDR", "addr", "127.0.0.1:8080", "address to listen on"},
+	{"FUJU_PUBLIC_URL", "public-url", "", "the site's address as visitors see it (https://fuju.example.cn), for shared-link previews and language links; empty uses the request's host"},
 	{"MONGODB_URI", "mongodb-uri", "", "MongoDB URI; empty starts the embedded FerretDB (SQLite) in DATA_DIR"},
 	{"DATA_DIR", "data-dir", "./data", "directory for the embedded database and local media"},
 	{"FUJU_DB_NAME", "db-name", "fuju", "database name"},
@@ -151,6 +156,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		LogFormat: get("FUJU_LOG_FORMAT"),
 	}
 	var err error
+	if c.PublicURL, err = publicURL(get("FUJU_PUBLIC_URL")); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Demo, err = strconv.ParseBool(get("FUJU_DEMO")); err != nil {
 		errs = append(errs, fmt.Errorf("FUJU_DEMO: want true or false, got %q", get("FUJU_DEMO")))
 	}
@@ -252,6 +260,19 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 		errs = append(errs, errors.New("FUJU_DB_NAME: must not be empty"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// publicURL checks the site's address: http or https, a host, no query; a
+// trailing slash is dropped.
+func publicURL(s string) (string, error) {
+	if s == "" {
+		return "", nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("FUJU_PUBLIC_URL: want an address such as https://fuju.example.cn, got %q", s)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 // Secret returns the secret called name kept in dataDir/secrets, creating it

@@ -27,6 +27,10 @@ func TestDefaultsAndOverrides(t *testing.T) {
 	if c.Addr != ":9000" || !c.Demo || len(c.TrustedProxies) != 2 {
 		t.Errorf("flags must override the environment: %+v", c)
 	}
+	c, err = Load("fuju", nil, env(map[string]string{"FUJU_PUBLIC_URL": "https://fuju.example.cn/"}), io.Discard)
+	if err != nil || c.PublicURL != "https://fuju.example.cn" {
+		t.Errorf("public URL %q %v", c.PublicURL, err)
+	}
 }
 
 func TestSMSGateway(t *testing.T) {
@@ -55,11 +59,12 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 	_, err := Load("fuju", nil, env(map[string]string{
 		"FUJU_DEMO": "maybe", "FUJU_LOG_LEVEL": "loud", "FUJU_POLL_INTERVAL": "-1s",
 		"FUJU_S3_ENDPOINT": "127.0.0.1:9000", "FUJU_MEDIA_MAX_BYTES": "12", "FUJU_MEDIA_SIGNING_KEY": "short",
+		"FUJU_PUBLIC_URL": "fuju.example.cn/path?x=1",
 	}), io.Discard)
 	if err == nil {
 		t.Fatal("bad settings accepted")
 	}
-	for _, v := range []string{"FUJU_DEMO", "FUJU_LOG_LEVEL", "FUJU_POLL_INTERVAL", "FUJU_S3_ACCESS_KEY", "FUJU_MEDIA_MAX_BYTES", "FUJU_MEDIA_SIGNING_KEY"} {
+	for _, v := range []string{"FUJU_DEMO", "FUJU_LOG_LEVEL", "FUJU_POLL_INTERVAL", "FUJU_S3_ACCESS_KEY", "FUJU_MEDIA_MAX_BYTES", "FUJU_MEDIA_SIGNING_KEY", "FUJU_PUBLIC_URL"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("error does not name %s: %v", v, err)
 		}

@@ -325,7 +325,10 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := seedAccounts(ctx, a); err != nil {
 		return err
 	}
-	return seedLeases(ctx, a)
+	if err := seedLeases(ctx, a); err != nil {
+		return err
+	}
+	return seedFamily(ctx, a)
 }
 
 // demoRenters are elders registered at Kangning's Minzhu Road station, some
@@ -417,6 +420,98 @@ func seedLeases(ctx context.Context, a *app.App) error {
 		if _, err := a.Rentals.Checkout(ctx, scope, rentals.CheckoutRequest{UnitTag: u.Tag, RenterID: r.ID, Days: dr.days,
 			Payments: []rentals.Payment{pay}, TermsVersion: "2026-11", AcceptedName: dr.name, StationID: "jf-minzhu"}, by); err != nil {
 			return fmt.Errorf("demo lease %s: %w", dr.name, err)
+		}
+	}
+	return nil
+}
+
+// seedFamily links the demo family account (王芳, 13800000005) to the parents
+// she looks after, registered at the Minzhu Road desk: her father, with a
+// verified low-income tier and a wheelchair out now, and her mother, who
+// borrowed a walking frame at the standard price and brought it back.
+func seedFamily(ctx context.Context, a *app.App) error {
+	scope := stations.OperatorScope("op-kangning")
+	by := stations.Actor{ID: "seed", Name: "Demo data", Role: "system"}
+	uid, err := a.Auth.UserIDByPhone(ctx, "13800000005")
+	if err != nil {
+		return fmt.Errorf("demo family: %w", err)
+	}
+	today := time.Now().In(stations.Local)
+	parents := []struct {
+		name     string
+		age      int
+		relation rentals.Relation
+		tier     rentals.Tier
+		product  string
+		days     int
+		returned bool
+	}{
+		{"王建国", 79, rentals.RelationFather, rentals.LowIncome, "wc-alu-light", 30, false},
+		{"刘桂兰", 76, rentals.RelationMother, rentals.Standard, "walker-frame", 7, true},
+	}
+	for i, pr := range parents {
+		born := time.Date(today.Year()-pr.age, time.Month(3+i*4), 8+i*7, 0, 0, 0, 0, stations.Local)
+		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: pr.name, Phone: fmt.Sprintf("139000002%02d", i),
+			IDNumber: idNumber(born, 201+i), Age: pr.age, Address: "焦作市解放区民主南路", MobilityNeeds: "行走不便",
+			EmergencyContact: rentals.Contact{Name: "王芳", Phone: "13800000005"}, HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
+		if err != nil {
+			return fmt.Errorf("demo family %s: %w", pr.name, err)
+		}
+		if pr.tier != rentals.Standard {
+			// The same certificate photo as the other demo renters' (stored
+			// by its content, so once).
+			img, err := media.DemoImage("transfer_aid", 999, "Income certificate")
+			if err != nil {
+				return err
+			}
+			proof, err := a.Media.SavePhoto(ctx, media.Private, bytes.NewReader(img))
+			if err != nil {
+				return err
+			}
+			_, err = a.Rentals.VerifyTier(ctx, scope, r.ID, rentals.TierProof{Tier: pr.tier, ProofType: rentals.ProofLowIncomeCertificate,
+				ProofNumber: fmt.Sprintf("JZ%d-%04d", today.Year(), 400+i), ProofPhotoKey: media.VariantKey(proof.Hash, proof.Variants[len(proof.Variants)-1].Width),
+				ExpiresOn: today.AddDate(1, 0, 0).Format(time.DateOnly)}, by)
+			if err != nil {
+				return fmt.Errorf("demo family tier %s: %w", pr.name, err)
+			}
+		}
+		if _, err := a.Rentals.LinkUser(ctx, r.ID, uid, by); err != nil {
+			return err
+		}
+		if err := a.Rentals.SetRelation(ctx, uid, r.ID, pr.relation); err != nil {
+			return err
+		}
+		units, _, err := a.Stations.Units(ctx, stations.UnitFilter{StationID: "jf-minzhu", State: stations.Available}, 0, 0)
+		if err != nil {
+			return err
+		}
+		var tag string
+		for _, u := range units {
+			if u.ProductID == pr.product {
+				tag = u.Tag
+				break
+			}
+		}
+		if tag == "" {
+			continue
+		}
+		q, err := a.Rentals.QuoteFor(ctx, scope, rentals.QuoteRequest{RenterID: r.ID, ProductID: pr.product, Days: pr.days, Day: today})
+		if err != nil {
+			return err
+		}
+		pay := rentals.Payment{Method: rentals.PayCash, AmountFen: q.DueNowFen}
+		if q.DueNowFen == 0 {
+			pay.Method = rentals.PayWaived
+		}
+		if _, err := a.Rentals.Checkout(ctx, scope, rentals.CheckoutRequest{UnitTag: tag, RenterID: r.ID, Days: pr.days,
+			Payments: []rentals.Payment{pay}, TermsVersion: "2026-11", AcceptedName: "王芳", StationID: "jf-minzhu"}, by); err != nil {
+			return fmt.Errorf("demo family lease %s: %w", pr.name, err)
+		}
+		if pr.returned {
+			if _, err := a.Rentals.Checkin(ctx, scope, rentals.CheckinRequest{UnitTag: tag, StationID: "jf-minzhu",
+				Outcome: rentals.OutcomeOK, RefundMethod: rentals.PayCash}, by); err != nil {
+				return fmt.Errorf("demo family return %s: %w", pr.name, err)
+			}
 		}
 	}
 	return nil

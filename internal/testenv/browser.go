@@ -62,6 +62,10 @@ func Browser(t testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("lang", "zh-CN"),
+		// Headless Chromium sends its own Accept-Language (en-US) whatever
+		// --lang says; pages follow it on a first visit, so say Chinese,
+		// as the city's phones do.
+		chromedp.Flag("accept-lang", "zh-CN,zh"),
 		chromedp.WindowSize(390, 844),
 		chromedp.UserDataDir(t.TempDir()),
 	)

@@ -1,4 +1,6 @@
-// Fuju pages work without this file; it only adds "use my location".
+// Fuju pages work without this file; it only adds "use my location", the
+// "swipe to see more" line over tables wider than the screen, and the print
+// button of receipts.
 (function () {
   "use strict";
   function round(x) { return Math.round(x * 1000) / 1000; }
@@ -14,7 +16,7 @@
         url.searchParams.delete("page");
         url.searchParams.set("near", round(pos.coords.latitude) + "," + round(pos.coords.longitude));
         if (url.pathname === "/") { url.pathname = "/stations"; }
-        if (url.pathname === "/products") { url.searchParams.set("sort", "distance"); }
+        if (url.pathname === "/products") { url.searchParams.set("sort", "distance"); url.hash = "results"; }
         window.location.assign(url.toString());
       }, function () {
         btn.disabled = false;
@@ -23,5 +25,19 @@
         if (sel) { sel.focus(); }
       }, { timeout: 10000, maximumAge: 600000 });
     });
+  });
+  var scrollers = document.querySelectorAll(".table-wrap.scroller");
+  function hints() {
+    scrollers.forEach(function (wrap) {
+      var hint = wrap.previousElementSibling;
+      if (hint && hint.classList.contains("scroll-hint")) {
+        hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+      }
+    });
+  }
+  if (scrollers.length) { hints(); window.addEventListener("resize", hints); }
+  document.querySelectorAll(".js-print").forEach(function (btn) {
+    btn.hidden = false;
+    btn.addEventListener("click", function () { window.print(); });
   });
 })();
