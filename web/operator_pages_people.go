@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -184,6 +185,15 @@ type opTokensPage struct {
 	opConsole
 	Tokens []auth.Token
 	Form   form
+	now    time.Time
+}
+
+// Expired reports whether t no longer works because it expired.
+func (p *opTokensPage) Expired(t auth.Token) bool { return t.Expired(p.now) }
+
+// LastDay is the last day t works, Beijing time.
+func (p *opTokensPage) LastDay(t auth.Token) string {
+	return t.ExpiresAt.In(stations.Local).AddDate(0, 0, -1).Format(time.DateOnly)
 }
 
 // ScopeBoxes are the scope checkboxes of the new-token form.
@@ -210,7 +220,7 @@ func tokenScopeKey(sc string) string {
 }
 
 func (s *Server) tokensPage(c *gin.Context, status int, f form) error {
-	p := opTokensPage{opConsole: s.opConsole(c, "op.tokens.title", "tokens"), Form: f}
+	p := opTokensPage{opConsole: s.opConsole(c, "op.tokens.title", "tokens"), Form: f, now: s.now()}
 	var err error
 	if p.Tokens, err = s.opTokens(c); err != nil {
 		return err
@@ -219,14 +229,17 @@ func (s *Server) tokensPage(c *gin.Context, status int, f form) error {
 }
 
 func (s *Server) showOpTokens(c *gin.Context) error {
-	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {auth.ScopeInventoryRead}}})
+	// A year is offered; the admin may pick another day or clear it.
+	year := s.now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)
+	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {auth.ScopeInventoryRead}, "expires_on": {year}}})
 }
 
 func (s *Server) createOpTokenPage(c *gin.Context) error {
 	f := newForm(c)
-	t, secret, err := s.opCreateToken(c, tokenInput{OperatorID: f.Get("operator_id"), Name: f.Get("name"), Scopes: f.Values["scopes"]})
+	t, secret, err := s.opCreateToken(c, tokenInput{OperatorID: f.Get("operator_id"), Name: f.Get("name"), Scopes: f.Values["scopes"],
+		ExpiresOn: f.Get("expires_on")})
 	if err != nil {
-		if f.fail(err, "operator_id", "name", "scopes") {
+		if f.fail(err, "operator_id", "name", "scopes", "expires_on") {
 			return s.tokensPage(c, http.StatusBadRequest, f)
 		}
 		return err

@@ -556,6 +556,29 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	wantField(t, w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "x", "scopes": []string{"root"}}), 400, "scopes", "bad scope")
 	wantStatus(t, w.call(t, w.adminA, "DELETE", "/api/v1/operator/tokens/"+nt.Token.ID, nil), 200, "revoke")
 	wantStatus(t, w.call(t, erp, "GET", "/api/v1/operator/units", nil), 401, "revoked token")
+	// Tokens may expire: the list shows when; an expired token is a 401
+	// that says so.
+	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Year", "scopes": []string{"desk"}, "expires_on": "2099-12-31"})
+	wantField(t, rec, 400, "expires_on", "expiry too far ahead")
+	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Old", "scopes": []string{"desk"}, "expires_on": "2020-01-01"})
+	wantField(t, rec, 400, "expires_on", "expiry in the past")
+	tomorrow := time.Now().In(stations.Local).AddDate(0, 0, 1)
+	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Short", "scopes": []string{"inventory:read"}, "expires_on": tomorrow.Format(time.DateOnly)})
+	wantStatus(t, rec, http.StatusCreated, "token with an expiry")
+	if exp := decode[tokenCreated](t, rec).Token.ExpiresAt; exp == nil || exp.In(stations.Local).Format("2006-01-02 15:04") != tomorrow.AddDate(0, 0, 1).Format("2006-01-02")+" 00:00" {
+		t.Errorf("expires at %v, want the end of %s in Beijing", exp, tomorrow.Format(time.DateOnly))
+	}
+	soon, _, err := w.s.auth.IssueToken(ctx, auth.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{auth.ScopeInventoryRead},
+		ExpiresAt: time.Now().Add(time.Second)}, stations.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, w.call(t, opCaller{bearer: soon}, "GET", "/api/v1/operator/units", nil), 200, "token before expiry")
+	time.Sleep(1100 * time.Millisecond)
+	rec = w.call(t, opCaller{bearer: soon}, "GET", "/api/v1/operator/units", nil)
+	if e := decode[apiError](t, rec); rec.Code != http.StatusUnauthorized || e.Error.Code != "token_expired" || !strings.Contains(e.Error.Message, "expired on") {
+		t.Errorf("expired token: %d %+v", rec.Code, e)
+	}
 	// Tokens cannot mint tokens or accounts.
 	wantStatus(t, w.call(t, w.writeA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "x", "scopes": []string{"desk"}}), 403, "token minting a token")
 	wantStatus(t, w.call(t, w.writeA, "GET", "/api/v1/operator/staff", nil), 403, "token listing staff")

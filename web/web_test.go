@@ -52,6 +52,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	feed := changefeed.New(db, "catalog", nil)
 	st := stations.NewService(db, feed, nil)
 	cat := catalog.NewService(db, st.Index(), feed, nil)
+	st.ProductsNamed = cat.Named
 	pol := rentals.NewPolicies(db)
 	au := auth.NewService(db, nil)
 	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)

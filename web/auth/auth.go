@@ -29,6 +29,8 @@ var (
 	// ErrSessionEnded means the session expired, was ended, or its user was
 	// disabled.
 	ErrSessionEnded = errors.New("session ended")
+	// ErrTokenExpired means an API token was right but has expired.
+	ErrTokenExpired = errors.New("token expired")
 )
 
 // Role is what a user may do.

@@ -255,6 +255,32 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// TestTokenExpiry: a token stops at its expiry, answering ErrTokenExpired
+// (not a wrong token); expiries in the past or too far ahead are refused.
+func TestTokenExpiry(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	by := stations.Actor{ID: "u1"}
+	secret, tok, err := s.IssueToken(ctx, NewToken{OperatorID: "op-a", Name: "ERP", Scopes: []string{ScopeDesk}, ExpiresAt: now.Add(24 * time.Hour)}, by)
+	if err != nil || tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(now.Add(24*time.Hour)) {
+		t.Fatalf("issue: %+v %v", tok, err)
+	}
+	if _, err := s.TokenAuth(ctx, secret); err != nil {
+		t.Fatalf("before expiry: %v", err)
+	}
+	now = now.Add(24 * time.Hour)
+	if got, err := s.TokenAuth(ctx, secret); !errors.Is(err, ErrTokenExpired) || got.ID != tok.ID {
+		t.Errorf("at expiry: %+v %v", got, err)
+	}
+	for _, exp := range []time.Time{now.Add(-time.Minute), now, now.Add(MaxTokenLife + time.Hour)} {
+		if _, _, err := s.IssueToken(ctx, NewToken{OperatorID: "op-a", Name: "x", Scopes: []string{ScopeDesk}, ExpiresAt: exp}, by); fieldOf(err, "expires_on") == "" {
+			t.Errorf("expiry %v accepted: %v", exp, err)
+		}
+	}
+}
+
 func TestAuditDiff(t *testing.T) {
 	type p struct {
 		Name  string            `json:"name"`

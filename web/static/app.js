@@ -1,4 +1,5 @@
-// Fuju pages work without this file; it only adds "use my location".
+// Fuju pages work without this file; it only adds "use my location" and
+// the copy buttons next to secrets shown once.
 (function () {
   "use strict";
   function round(x) { return Math.round(x * 1000) / 1000; }
@@ -22,6 +23,29 @@
         var sel = btn.parentNode.querySelector("select");
         if (sel) { sel.focus(); }
       }, { timeout: 10000, maximumAge: 600000 });
+    });
+  });
+})();
+
+(function () {
+  "use strict";
+  document.querySelectorAll(".js-copy").forEach(function (btn) {
+    var field = document.querySelector(btn.getAttribute("data-copy"));
+    if (!field) { return; }
+    var status = btn.parentNode.querySelector(".js-copy-status");
+    btn.hidden = false;
+    function say(key) { if (status) { status.textContent = btn.getAttribute(key); } }
+    function fallback() {
+      field.focus();
+      field.select();
+      try { say(document.execCommand("copy") ? "data-copied" : "data-failed"); } catch (e) { say("data-failed"); }
+    }
+    btn.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(function () { say("data-copied"); }, fallback);
+      } else {
+        fallback();
+      }
     });
   });
 })();
