@@ -527,6 +527,19 @@ func TestOperatorPeopleAPI(t *testing.T) {
 		t.Error("a disabled member's session still works")
 	}
 	wantField(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "gone"}), 400, "status", "bad status")
+	// The platform's disable wins: the operator admin cannot lift it.
+	wantStatus(t, w.call(t, w.platform, "PATCH", "/api/v1/admin/users/"+created.User.ID, map[string]any{"status": "disabled"}), 200, "platform disables")
+	wantField(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "active"}), 400, "status", "operator re-enables a platform disable")
+	if u, _ := w.s.auth.User(ctx, created.User.ID); u.Status != auth.Disabled || !u.DisabledByPlatform {
+		t.Errorf("after the operator's attempt: %+v", u)
+	}
+	wantBody(t, w.page(t, w.adminA, "/operator/staff/"+created.User.ID), 200, "staff page of a platform-disabled member", `id="platform-disabled"`)
+	wantStatus(t, w.call(t, w.platform, "PATCH", "/api/v1/admin/users/"+created.User.ID, map[string]any{"status": "active"}), 200, "platform enables")
+	rec = w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "active"})
+	if u := decode[auth.User](t, rec); rec.Code != 200 || u.Status != auth.Active {
+		t.Errorf("operator enables after the platform lifted its disable: %d %+v", rec.Code, u)
+	}
+	wantStatus(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "disabled"}), 200, "disable again")
 	rec = w.call(t, w.adminA, "POST", path+"/password", nil)
 	wantStatus(t, rec, 200, "reset password")
 	if pw := decode[staffCreated](t, rec).Password; pw == "" || pw == created.Password {

@@ -69,6 +69,9 @@ type User struct {
 	OperatorID string   `json:"operator_id,omitempty"`
 	StationIDs []string `json:"station_ids,omitempty"`
 	Status     string   `json:"status"`
+	// DisabledByPlatform says the platform admin disabled the account; only
+	// the platform admin can enable it again.
+	DisabledByPlatform bool `json:"disabled_by_platform,omitempty"`
 	// MustChangePassword is set on accounts created with a one-time
 	// password; the pages send such a user to change it first.
 	MustChangePassword bool      `json:"must_change_password"`

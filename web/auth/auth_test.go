@@ -364,3 +364,47 @@ func TestPasswordChangeKeepsDisable(t *testing.T) {
 		t.Fatalf("status after the password change: %s", got.Status)
 	}
 }
+
+// TestPlatformDisableWins: an operator admin cannot re-enable an account the
+// platform admin disabled, not even by writing the status in a race; the
+// platform can.
+func TestPlatformDisableWins(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	u, err := s.CreateUser(ctx, NewUser{Name: "王", Phone: "13900003333", Password: "a long enough pass 1", Role: Staff, OperatorID: "op-a", StationIDs: []string{"north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled, active := Disabled, Active
+	if got, err := s.UpdateUser(ctx, "", u.ID, UserUpdate{Status: &disabled}); err != nil || got.Status != Disabled || !got.DisabledByPlatform {
+		t.Fatalf("platform disable: %+v %v", got, err)
+	}
+	if _, err := s.UpdateUser(ctx, "op-a", u.ID, UserUpdate{Status: &active}); fieldOf(err, "status") == "" {
+		t.Fatalf("operator re-enabled a platform-disabled account: %v", err)
+	}
+	// A race: the operator's enable read the account before the platform
+	// disabled it and writes the status afterwards.
+	if err := s.store.setUser(ctx, u.ID, bson.D{{Key: "status", Value: Active}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, u.ID); got.Status != Disabled {
+		t.Errorf("after the racing enable the account is %s", got.Status)
+	}
+	if _, err := s.Authenticate(ctx, "13900003333", "a long enough pass 1"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("login after the racing enable: %v", err)
+	}
+	// The operator's own disable and enable still work; the platform's
+	// enable lifts its disable.
+	if got, err := s.UpdateUser(ctx, "", u.ID, UserUpdate{Status: &active}); err != nil || got.Status != Active || got.DisabledByPlatform {
+		t.Fatalf("platform enable: %+v %v", got, err)
+	}
+	if _, err := s.UpdateUser(ctx, "op-a", u.ID, UserUpdate{Status: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UpdateUser(ctx, "op-a", u.ID, UserUpdate{Status: &active}); err != nil || got.Status != Active {
+		t.Errorf("operator re-enables its own disable: %+v %v", got, err)
+	}
+	if _, err := s.Authenticate(ctx, "13900003333", "a long enough pass 1"); err != nil {
+		t.Errorf("login after enabling: %v", err)
+	}
+}
