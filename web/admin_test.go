@@ -384,7 +384,7 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 	if !strings.Contains(body, `"field":"password","before":"(hidden)","after":"(hidden)"`) {
 		t.Error("the password reset is not recorded as a hidden change")
 	}
-	if e := actions["user.disable"]; len(e) != 1 || e[0].OperatorID != "jz-kangfu" || fmt.Sprint(e[0].Changes) != "[{status active disabled}]" {
+	if e := actions["user.disable"]; len(e) != 1 || e[0].OperatorID != "jz-kangfu" || fmt.Sprint(e[0].Changes) != "[{disabled_by_platform <nil> true} {status active disabled}]" {
 		t.Errorf("user.disable entry %+v", e)
 	}
 }
@@ -697,7 +697,26 @@ func TestAdminPages(t *testing.T) {
 	form := url.Values{"adm_version": {"1"}, "adm_share_subsistence": {"0"}, "adm_share_low_income": {"12.5"}, "adm_share_standard": {"１００"},
 		"adm_waive_subsistence": {"1"}, "adm_waive_low_income": {"1"}, "adm_late_low_income": {"1"}, "adm_late_standard": {"1"},
 		"adm_cap": {"1200.50"}, "adm_lost_days": {"30"}, "adm_note": {"低收入 12.5%"}}
+	// Saving first shows the difference from the version in force and
+	// asks to confirm; going back keeps the values; confirming saves.
+	confirm = c.do(http.MethodPost, "/admin/tier-policy", form)
+	admStatus(t, confirm, http.StatusOK, "policy confirmation")
+	body(confirm, "确认分档政策的修改", `id="policy-diff"`, "<td>20%</td><td><strong>12.5%</strong></td>", "保存后立即生效",
+		`name="adm_confirm" value="1"`, `name="adm_share_low_income" value="12.5"`)
+	if p := f.s.policies.Latest(); p.Version != 1 {
+		t.Fatalf("saved before confirming: version %d", p.Version)
+	}
+	back := url.Values{"adm_back": {"1"}, "adm_confirm": {"1"}}
+	for k, v := range form {
+		back[k] = v
+	}
+	body(c.do(http.MethodPost, "/admin/tier-policy", back), `name="adm_share_low_income" type="text" value="12.5"`, `name="adm_version" value="1"`)
+	if p := f.s.policies.Latest(); p.Version != 1 {
+		t.Fatalf("saved on going back: version %d", p.Version)
+	}
+	form.Set("adm_confirm", "1")
 	page = c.follow(c.do(http.MethodPost, "/admin/tier-policy", form))
+	form.Del("adm_confirm")
 	body(page, "已保存为分档政策的新版本", `name="adm_version" value="2"`, `value="12.5"`, `value="1200.50"`)
 	if p := f.s.policies.Current(); p.Version != 2 || p.Tiers[rentals.LowIncome].ShareBP != 1250 || p.AnnualCapFen != 120050 || p.Tiers[rentals.Standard].ShareBP != 10000 {
 		t.Errorf("saved %+v", p)
@@ -712,6 +731,24 @@ func TestAdminPages(t *testing.T) {
 	rec = c.do(http.MethodPost, "/admin/tier-policy", form)
 	admStatus(t, rec, http.StatusBadRequest, "bad policy form")
 	body(rec, `href="#f-adm_share_low_income"`, `href="#f-adm_cap"`, `value="12.345"`, "最多两位小数", `name="adm_version" value="2"`)
+	// A version may take effect at a later date: the editor and the history
+	// say which is in force and which is scheduled.
+	form.Set("adm_share_low_income", "10")
+	form.Set("adm_cap", "1200.50")
+	form.Set("adm_effective", "2026/12/1")
+	form.Set("adm_note", "低收入 10%，12 月起")
+	body(c.do(http.MethodPost, "/admin/tier-policy", form), "2026-12-01 零点", "<td>12.5%</td><td><strong>10%</strong></td>")
+	form.Set("adm_confirm", "1")
+	page = c.follow(c.do(http.MethodPost, "/admin/tier-policy", form))
+	form.Del("adm_confirm")
+	body(page, `id="policy-scheduled"`, "第 3 版已排期，将于 2026-12-01 生效", "待生效", "现行第 2 版", `name="adm_version" value="3"`, `name="adm_effective" type="date" value="2026-12-01"`)
+	if cur, latest := f.s.policies.Current(), f.s.policies.Latest(); cur.Version != 2 || latest.Version != 3 || cur.Tiers[rentals.LowIncome].ShareBP != 1250 {
+		t.Errorf("in force %d, latest %d", cur.Version, latest.Version)
+	}
+	body(c.get("/admin/tier-policy/versions/3"), "待生效", "2026-12-01 00:00")
+	form.Set("adm_version", "3")
+	form.Set("adm_effective", "2026-11-30")
+	body(c.do(http.MethodPost, "/admin/tier-policy", form), `href="#f-adm_effective"`)
 	version := c.get("/admin/tier-policy/versions/1")
 	body(version, "分档政策第 1 版", "已被取代", "<td>20%</td>")
 	admStatus(t, c.get("/admin/tier-policy/versions/9"), http.StatusNotFound, "version 9 page")
