@@ -62,6 +62,10 @@ type Operator struct {
 	Phone     string    `json:"phone"`
 	Status    string    `json:"status"` // active, suspended
 	CreatedAt time.Time `json:"created_at"`
+	// SuspendedReason says why the platform suspended the operator; its
+	// people see it on every console and desk page. SuspendedAt is when.
+	SuspendedReason string     `json:"suspended_reason,omitempty"`
+	SuspendedAt     *time.Time `json:"suspended_at,omitempty"`
 }
 
 // Operator statuses.

@@ -246,18 +246,24 @@ type operatorStatusPage struct {
 	To       string
 	Stations int
 	Products int
+	// Form is the reason form after a failed post.
+	Form form
 }
 
 // confirmOperatorStatus asks before suspending or resuming: a form button
 // would do it in one slip, and the pages work without JavaScript, so the
 // question is a page of its own.
 func (s *Server) confirmOperatorStatus(c *gin.Context) error {
+	return s.operatorStatusPage(c, http.StatusOK, c.Query("to"), form{})
+}
+
+func (s *Server) operatorStatusPage(c *gin.Context, status int, to string, f form) error {
 	ctx := c.Request.Context()
 	o, err := s.stations.Operator(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	p := operatorStatusPage{adminBase: s.adminBase(c, "admin.status.title", "operators"), Operator: o, To: c.Query("to")}
+	p := operatorStatusPage{adminBase: s.adminBase(c, "admin.status.title", "operators"), Operator: o, To: to, Form: f}
 	if p.To != stations.OperatorActive && p.To != stations.OperatorSuspended {
 		p.To = stations.OperatorSuspended
 		if o.Status == stations.OperatorSuspended {
@@ -279,14 +285,17 @@ func (s *Server) confirmOperatorStatus(c *gin.Context) error {
 	} else {
 		p.Title = p.T("admin.status.resume.heading", p.Tx(o.Name))
 	}
-	return s.render(c, http.StatusOK, "admin_operator_status", &p)
+	return s.render(c, status, "admin_operator_status", &p)
 }
 
 func (s *Server) setAdminOperatorStatus(c *gin.Context) error {
 	f := newForm(c)
-	to := f.Get("status")
-	o, err := s.updateOperator(c, c.Param("id"), operatorPatch{Status: &to})
+	to, reason := f.Get("status"), f.Get("reason")
+	o, err := s.updateOperator(c, c.Param("id"), operatorPatch{Status: &to, Reason: &reason})
 	if err != nil {
+		if f.fail(err, "reason") {
+			return s.operatorStatusPage(c, http.StatusBadRequest, to, f)
+		}
 		return err
 	}
 	if o.Status == stations.OperatorSuspended {

@@ -563,9 +563,39 @@ func TestAdminSuspendHidesOperator(t *testing.T) {
 		}
 	}
 	visible(true)
+	admin := admSession(t, f.s, f.user(t, auth.OperatorAdmin, "13900000071", "op-b"))
+	desk := admSession(t, f.s, f.user(t, auth.Staff, "13900000072", "op-b", "east"))
+	if strings.Contains(admin.get("/operator").Body.String(), `id="suspended-banner"`) {
+		t.Error("a banner before the suspension")
+	}
 	rec := c.do(http.MethodPatch, "/api/v1/admin/operators/op-b", map[string]any{"status": "suspended"})
+	wantField(t, rec, http.StatusBadRequest, "reason", "suspend without a reason")
+	rec = c.do(http.MethodPatch, "/api/v1/admin/operators/op-b", map[string]any{"status": "suspended", "reason": "合同到期，正在续签"})
 	admStatus(t, rec, http.StatusOK, "suspend")
+	if o := decode[stations.Operator](t, rec); o.SuspendedReason != "合同到期，正在续签" || o.SuspendedAt == nil {
+		t.Errorf("suspended %+v", o)
+	}
 	visible(false)
+	// Its people see why on every console and desk page; the public sees
+	// the station closed, not unknown.
+	for who, cl := range map[string]*admClient{"operator admin": admin, "staff": desk} {
+		for _, target := range []string{"/operator", "/operator/units", "/staff", "/account"} {
+			rec := cl.get(target)
+			if rec.Code == http.StatusOK && !strings.Contains(rec.Body.String(), "合同到期，正在续签") {
+				t.Errorf("%s at %s: no suspension banner", who, target)
+			}
+		}
+	}
+	if !strings.Contains(desk.get("/staff").Body.String(), `id="suspended-banner"`) {
+		t.Error("the desk lacks the banner")
+	}
+	closed := get(t, f.s, "/stations/east")
+	if closed.Code != http.StatusNotFound || !strings.Contains(closed.Body.String(), "东站暂停服务") {
+		t.Errorf("closed station page: %d %.300s", closed.Code, closed.Body)
+	}
+	if unknown := get(t, f.s, "/stations/nowhere").Body.String(); strings.Contains(unknown, "暂停服务") {
+		t.Error("an unknown station is called closed")
+	}
 	if err := f.s.stations.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -577,7 +607,7 @@ func TestAdminSuspendHidesOperator(t *testing.T) {
 	admStatus(t, c.do(http.MethodPatch, "/api/v1/admin/operators/op-b", map[string]any{"status": "active"}), http.StatusOK, "resume")
 	visible(true)
 	actions, _ := admAudit(t, c)
-	if e := actions["operator.suspend"]; len(e) != 1 || fmt.Sprint(e[0].Changes) != "[{status active suspended}]" || e[0].OperatorID != "op-b" {
+	if e := actions["operator.suspend"]; len(e) != 1 || !strings.Contains(fmt.Sprint(e[0].Changes), "{status active suspended}") || e[0].OperatorID != "op-b" {
 		t.Errorf("operator.suspend entries %+v", e)
 	}
 	if len(actions["operator.resume"]) != 1 {
@@ -632,7 +662,8 @@ func TestAdminPages(t *testing.T) {
 	confirm := c.get("/admin/operators/kangle/status?to=suspended")
 	admStatus(t, confirm, http.StatusOK, "confirm suspension")
 	body(confirm, "暂停“康乐”？", `name="_csrf"`, `name="status" value="suspended"`)
-	page = c.follow(c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"suspended"}}))
+	admStatus(t, c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"suspended"}}), http.StatusBadRequest, "suspend without a reason")
+	page = c.follow(c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"suspended"}, "reason": {"投诉调查中"}}))
 	body(page, "已暂停该机构", "adm-banner")
 	page = c.follow(c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"active"}}))
 	body(page, "已恢复该机构")

@@ -168,6 +168,15 @@ type base struct {
 	CSRF string
 	// Flash is a one-time message after a redirect (post/redirect/get).
 	Flash string
+	// Suspended is set on every page of a suspended operator's people: the
+	// banner says so and why.
+	Suspended *suspendedNotice
+}
+
+// suspendedNotice is what the banner of a suspended operator's people says.
+type suspendedNotice struct {
+	Reason string
+	Since  string
 }
 
 // T translates key; args fill %s/%d verbs in the message.
@@ -284,12 +293,26 @@ func (s *Server) base(c *gin.Context, title, nav string) base {
 	b.Title = b.T(title)
 	if u, ok := userOf(c); ok {
 		b.User = &u
+		if o, suspended := s.suspension(c, u.OperatorID); suspended {
+			b.Suspended = &suspendedNotice{Reason: o.SuspendedReason}
+			if o.SuspendedAt != nil {
+				b.Suspended.Since = o.SuspendedAt.In(stations.Local).Format("2006-01-02")
+			}
+		}
 	}
 	b.CSRF = s.csrfToken(c)
 	if key := s.takeFlash(c); key != "" {
 		b.Flash = b.T(key)
 	}
 	return b
+}
+
+// suspension reports the suspension of the user's operator, if any.
+func (s *Server) suspension(c *gin.Context, operatorID string) (stations.Operator, bool) {
+	if s.stations == nil {
+		return stations.Operator{}, false
+	}
+	return s.stations.Suspension(c.Request.Context(), operatorID)
 }
 
 // HomeURL is where the logged-in user's work is.
