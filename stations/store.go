@@ -44,9 +44,9 @@ func (s *store) ensureIndexes(ctx context.Context) error {
 }
 
 type operatorDoc struct {
-	ID        string    `bson:"_id"`
-	Name      Text      `bson:"name"`
-	Phone     string    `bson:"phone"`
+	ID              string     `bson:"_id"`
+	Name            Text       `bson:"name"`
+	Phone           string     `bson:"phone"`
 	Status          string     `bson:"status"`
 	CreatedAt       time.Time  `bson:"created_at"`
 	SuspendedReason string     `bson:"suspended_reason,omitempty"`
