@@ -785,9 +785,15 @@ func TestAdminPages(t *testing.T) {
 	admStatus(t, c.get("/admin/tier-policy/versions/9"), http.StatusNotFound, "version 9 page")
 
 	audit := c.get("/admin/audit")
-	body(audit, "operator.suspend", "user.reset_password", "policy.update", "password: (hidden) → (hidden)", "tiers.low_income.share_bp: 2000 → 1250")
+	// The log reads as sentences in the reader's language, at local times.
+	body(audit, "市管理员 暂停了运营方“康乐”（kangle）", "重置了账号", "保存了分档政策第 2 版", "密码: (hidden) → (hidden)",
+		"低收入档租金比例（万分比）: 2000 → 1250", "operator.suspend")
+	if strings.Contains(audit.Body.String(), "<code>operator.suspend</code>") {
+		t.Error("the audit log still shows raw codes as its text")
+	}
 	en := c.get("/lang/en?next=/admin")
 	body(c.follow(en), "City admin console", "Tier policy version 2")
+	body(c.get("/admin/audit"), "suspended the operator \u201cKangle", "saved tier policy version 2", "Password: (hidden) → (hidden)")
 }
 
 func TestAdminPolicyNumbers(t *testing.T) {

@@ -1,13 +1,9 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -278,28 +274,8 @@ func (s *Server) revokeOpTokenPage(c *gin.Context) error {
 
 type opAuditPage struct {
 	opConsole
-	Entries []auth.Entry
-	Pager   opPager
-}
-
-// Value shows a changed field's value compactly.
-func (p *opAuditPage) Value(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "—"
-	case string:
-		if x == "" {
-			return `""`
-		}
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	s := fmtAny(v)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	Rows  []auditRow
+	Pager opPager
 }
 
 func (s *Server) showOpAudit(c *gin.Context) error {
@@ -313,21 +289,13 @@ func (s *Server) showOpAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Entries = entries
+	var names map[string]stations.Text
+	if p.Platform {
+		if ops, err := s.stations.Operators(c.Request.Context()); err == nil {
+			names = operatorNames(ops)
+		}
+	}
+	p.Rows = s.auditRows(c, &p.base, entries, names)
 	p.Pager = newOpPager("/operator/audit", c.Request.URL.Query(), page, perPage, total)
 	return s.render(c, http.StatusOK, "operator_audit", &p)
-}
-
-// fmtAny shows a stored value: lists item by item, anything else as Go
-// prints it (values come back from the database as its own types).
-func fmtAny(v any) string {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Slice {
-		parts := make([]string, rv.Len())
-		for i := range parts {
-			parts[i] = fmtAny(rv.Index(i).Interface())
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
 }
