@@ -336,3 +336,61 @@ func TestCleaningChecklists(t *testing.T) {
 		t.Errorf("walker product: %v", got)
 	}
 }
+
+// TestReadableIDs: a new listing's id is a slug of its name (or its category
+// when the name is Chinese only), numbered when taken, unique even when many
+// listings of one name are created at once; Named finds listings by name.
+func TestReadableIDs(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	mk := func(zh, en, cat string) Product {
+		t.Helper()
+		p, err := f.cat.Create(ctx, stations.PlatformScope, Product{OperatorID: "op-a", Category: cat,
+			Name: Text{Zh: zh, En: en}, Rate: RatePlan{DailyFen: 100}}, stations.System)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if p := mk("折叠助行架", "Folding walker", "walker"); p.ID != "folding-walker" {
+		t.Errorf("from the English name: %q", p.ID)
+	}
+	if p := mk("折叠助行架", "Folding walker", "walker"); p.ID != "folding-walker-2" {
+		t.Errorf("second of the name: %q", p.ID)
+	}
+	if p := mk("洗澡椅", "", "shower_chair"); p.ID != "shower-chair" || p.Name.En != "" {
+		t.Errorf("Chinese name only: %q %+v", p.ID, p.Name)
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, err := f.cat.Create(ctx, stations.PlatformScope, Product{OperatorID: "op-a", Category: "cane",
+				Name: Text{Zh: "手杖", En: "Quad cane"}, Rate: RatePlan{DailyFen: 100}}, stations.System)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = p.ID
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] || !strings.HasPrefix(id, "quad-cane") {
+			t.Errorf("concurrent ids %v", got)
+			break
+		}
+		seen[id] = true
+	}
+	if ids := f.cat.Named("op-a", " folding  WALKER "); len(ids) != 2 {
+		t.Errorf("Named(folding walker) = %v", ids)
+	}
+	if ids := f.cat.Named("op-a", "洗澡椅"); len(ids) != 1 || ids[0] != "shower-chair" {
+		t.Errorf("Named(洗澡椅) = %v", ids)
+	}
+	if ids := f.cat.Named("op-b", "洗澡椅"); len(ids) != 0 {
+		t.Errorf("another operator's names: %v", ids)
+	}
+}

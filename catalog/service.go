@@ -163,8 +163,9 @@ type productEvent struct {
 
 // Create adds a product to an operator in scope.
 func (s *Service) Create(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
-	if p.ID == "" {
-		p.ID = ids.New("p")
+	readable := p.ID == ""
+	if readable {
+		p.ID = slugBase(p)
 	}
 	if p.Status == "" {
 		p.Status = Active
@@ -183,14 +184,63 @@ func (s *Service) Create(ctx context.Context, scope stations.Scope, p Product, b
 	p.UpdatedAt = p.CreatedAt
 	p.Version = 1
 	// The projection is inserted first: its _id is what makes the id unique.
-	if err := s.store.insert(ctx, p); err != nil {
-		return Product{}, err
+	// A readable id taken by another product gets a number: walker,
+	// walker-2, walker-3…; after that many namesakes, a random tail.
+	base := p.ID
+	for n := 2; ; n++ {
+		err := s.store.insert(ctx, p)
+		if err == nil {
+			break
+		}
+		if !readable || !errors.Is(err, ErrConflict) {
+			return Product{}, err
+		}
+		p.ID = fmt.Sprintf("%s-%d", base, n)
+		if n > 50 {
+			p.ID = ids.New(base)
+		}
 	}
 	if _, err := s.log.Append(ctx, p.ID, 1, productEvent{Kind: "created", By: by, Product: toProductDoc(p)}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
 		return Product{}, fmt.Errorf("catalog: %w", err)
 	}
 	s.remember(ctx, p)
 	return p, nil
+}
+
+// slugBase is the readable id a new product starts from: its English name as
+// a slug ("Folding walker" → folding-walker), else the Latin letters and
+// digits of its Chinese name (a model number), else its category
+// (manual-wheelchair). It never changes afterwards, so links and CSV files
+// that name it keep working when the listing is renamed.
+func slugBase(p Product) string {
+	for _, name := range []string{p.Name.En, p.Name.Zh} {
+		if s := ids.Slug(name, 40); s != "" {
+			return s
+		}
+	}
+	if s := ids.Slug(p.Category, 40); s != "" {
+		return s
+	}
+	return "product"
+}
+
+// Named returns the ids of operator's products whose name, in either
+// language, is name as stations.NameKey compares names: how a CSV file or a
+// person names a product. It reads the read model, not the database.
+func (s *Service) Named(operatorID, name string) []string {
+	key := stations.NameKey(name)
+	if key == "" {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []string
+	for _, p := range s.sorted {
+		if p.OperatorID == operatorID && (stations.NameKey(p.Name.Zh) == key || stations.NameKey(p.Name.En) == key) {
+			out = append(out, p.ID)
+		}
+	}
+	return out
 }
 
 // current returns the product as its log's head says, or the projection when

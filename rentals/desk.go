@@ -37,7 +37,7 @@ func (s *Service) QuoteFor(ctx context.Context, scope stations.Scope, req QuoteR
 	if day.IsZero() {
 		day = s.now()
 	}
-	pol := s.policies.Current()
+	pol := s.policies.InForce(day)
 	tier := req.Tier
 	var d renterDoc
 	if req.RenterID != "" {
@@ -179,7 +179,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	if err != nil {
 		return Lease{}, err
 	}
-	pol := s.policies.Current()
+	pol := s.policies.InForce(now)
 	tier := renter.Tier.On(now)
 	base, err := NewQuote(prod.Rate, days, tier, pol)
 	if err != nil {

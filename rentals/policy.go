@@ -37,6 +37,25 @@ type Policy struct {
 	Note          string         `json:"note" bson:"note"`
 	By            stations.Actor `json:"by" bson:"by"`
 	At            time.Time      `json:"at" bson:"-"`
+	// EffectiveFrom is when the version comes into force: the start of a
+	// day in the city's time zone chosen by the admin, or zero for at once
+	// (when it was saved, At). Quotes and check-outs from then on use it;
+	// leases made before keep the version they were made with.
+	EffectiveFrom time.Time `json:"effective_from,omitzero" bson:"effective_from,omitempty"`
+}
+
+// Effective is when p comes (or came) into force.
+func (p Policy) Effective() time.Time {
+	if p.EffectiveFrom.IsZero() {
+		return p.At
+	}
+	return p.EffectiveFrom
+}
+
+// Scheduled reports whether p is not yet in force at now. A version saved
+// to take effect at once is never scheduled, whatever clock asks.
+func (p Policy) Scheduled(now time.Time) bool {
+	return !p.EffectiveFrom.IsZero() && p.EffectiveFrom.After(now)
 }
 
 // DefaultPolicy is the policy a new city starts with (DESIGN.md, "Pricing").
@@ -84,23 +103,28 @@ func (p Policy) Validate() error {
 }
 
 // Policies keeps the versioned tier policy: each version is an event of the
-// "tier-policy" log, so two admins saving at once cannot both become version N.
+// "tier-policy" log, so two admins saving at once cannot both become version
+// N. A version may take effect at a later date; versions come into force in
+// order (a new one never takes effect before the one before it), so the
+// version in force at any moment is the newest one whose date has come.
 type Policies struct {
 	log *eventlog.Log[Policy]
+	// Now is the clock Current reads; tests set it. Defaults to time.Now.
+	Now func() time.Time
 
-	mu      sync.RWMutex
-	current Policy
+	mu       sync.RWMutex
+	versions []Policy // every version, versions[i].Version == i+1
 }
 
 const policyEntity = "city"
 
 // NewPolicies returns the policy store in db.
 func NewPolicies(db *mongo.Database) *Policies {
-	return &Policies{log: eventlog.New[Policy](db, "tier_policy")}
+	return &Policies{log: eventlog.New[Policy](db, "tier_policy"), Now: time.Now}
 }
 
 // Init stores the default policy as version 1 when there is none, and loads the
-// current version.
+// versions.
 func (ps *Policies) Init(ctx context.Context) error {
 	if err := ps.log.Init(ctx); err != nil {
 		return fmt.Errorf("rentals: policy: %w", err)
@@ -117,10 +141,11 @@ func (ps *Policies) Init(ctx context.Context) error {
 	return ps.Reload(ctx, "")
 }
 
-// Reload reads the latest version (a change feed handler).
+// Reload reads the versions saved since the last load (a change feed
+// handler). Versions never change once saved, so only new ones are read.
 func (ps *Policies) Reload(ctx context.Context, _ string) error {
 	ps.mu.RLock()
-	known := int64(ps.current.Version)
+	known := int64(len(ps.versions))
 	ps.mu.RUnlock()
 	head, err := ps.log.Head(ctx, policyEntity, known)
 	if err != nil {
@@ -129,26 +154,26 @@ func (ps *Policies) Reload(ctx context.Context, _ string) error {
 	if head.Seq == 0 {
 		return fmt.Errorf("rentals: no tier policy stored: %w", ErrNotFound)
 	}
-	p := head.Event
-	p.Version, p.At = int(head.Seq), head.At
-	ps.mu.Lock()
-	if p.Version >= ps.current.Version {
-		ps.current = p
+	var fresh []Policy
+	for n := known + 1; n <= head.Seq; n++ {
+		p, err := ps.read(ctx, n)
+		if err != nil {
+			return err
+		}
+		fresh = append(fresh, p)
 	}
-	ps.mu.Unlock()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, p := range fresh {
+		if p.Version == len(ps.versions)+1 {
+			ps.versions = append(ps.versions, p)
+		}
+	}
 	return nil
 }
 
-// Current returns the policy in force, from memory.
-func (ps *Policies) Current() Policy {
-	ps.mu.RLock()
-	defer ps.mu.RUnlock()
-	return ps.current
-}
-
-// Version returns policy version n.
-func (ps *Policies) Version(ctx context.Context, n int) (Policy, error) {
-	e, ok, err := ps.log.Get(ctx, policyEntity, int64(n))
+func (ps *Policies) read(ctx context.Context, n int64) (Policy, error) {
+	e, ok, err := ps.log.Get(ctx, policyEntity, n)
 	if err != nil {
 		return Policy{}, fmt.Errorf("rentals: policy: %w", err)
 	}
@@ -160,12 +185,90 @@ func (ps *Policies) Version(ctx context.Context, n int) (Policy, error) {
 	return p, nil
 }
 
+// Current returns the policy in force now, from memory.
+func (ps *Policies) Current() Policy { return ps.InForce(ps.Now()) }
+
+// InForce returns the policy in force at t: the newest version whose
+// effective date is not after t (version 1 before anything else).
+func (ps *Policies) InForce(t time.Time) Policy {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	for i := len(ps.versions) - 1; i >= 0; i-- {
+		if !ps.versions[i].Scheduled(t) {
+			return ps.versions[i]
+		}
+	}
+	if len(ps.versions) > 0 {
+		return ps.versions[0]
+	}
+	return Policy{}
+}
+
+// Latest returns the newest version, in force or scheduled: the one a new
+// version is edited from.
+func (ps *Policies) Latest() Policy {
+	ps.mu.RLock()
+	defer ps.mu.RUnlock()
+	if len(ps.versions) == 0 {
+		return Policy{}
+	}
+	return ps.versions[len(ps.versions)-1]
+}
+
+// Version returns policy version n.
+func (ps *Policies) Version(ctx context.Context, n int) (Policy, error) {
+	ps.mu.RLock()
+	if n >= 1 && n <= len(ps.versions) {
+		p := ps.versions[n-1]
+		ps.mu.RUnlock()
+		return p, nil
+	}
+	ps.mu.RUnlock()
+	return ps.read(ctx, int64(n))
+}
+
+// Check reports what Put would refuse in p as the version after base,
+// without saving: the editor shows the difference and asks for confirmation
+// only for a version that can be saved.
+func (ps *Policies) Check(ctx context.Context, base int, p Policy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("rentals: policy: %w", err)
+	}
+	if err := ps.Reload(ctx, ""); err != nil {
+		return err
+	}
+	if latest := ps.Latest().Version; latest != base {
+		return fmt.Errorf("rentals: the tier policy is at version %d, not %d: %w", latest, base, ErrConflict)
+	}
+	prev, err := ps.Version(ctx, base)
+	if err != nil {
+		return err
+	}
+	now := ps.Now()
+	after := func(what string) error {
+		return fmt.Errorf("rentals: policy: %w", valid.Field("effective_from", "after_scheduled",
+			fmt.Sprintf("version %d takes effect on %s; %s", prev.Version, prev.Effective().In(stations.Local).Format(time.DateOnly), what)))
+	}
+	switch {
+	case p.EffectiveFrom.IsZero() && prev.Scheduled(now):
+		return after("choose that date or a later one")
+	case p.EffectiveFrom.IsZero():
+	case !p.EffectiveFrom.After(now):
+		return fmt.Errorf("rentals: policy: %w", valid.Field("effective_from", "future", "must be a later date; leave it empty for at once"))
+	case p.EffectiveFrom.Before(prev.EffectiveFrom):
+		return after("a newer version cannot take effect before it")
+	}
+	return nil
+}
+
 // Put stores p as the next version after base, the version the editor saw. If
 // someone saved in between, it fails with ErrConflict rather than silently
-// overwriting their change.
+// overwriting their change. p.EffectiveFrom, when set, must be in the future
+// and not before the effective date of version base: versions come into
+// force in order.
 func (ps *Policies) Put(ctx context.Context, base int, p Policy) (Policy, error) {
-	if err := p.Validate(); err != nil {
-		return Policy{}, fmt.Errorf("rentals: policy: %w", err)
+	if err := ps.Check(ctx, base, p); err != nil {
+		return Policy{}, err
 	}
 	head, err := ps.log.Head(ctx, policyEntity, int64(base))
 	if err != nil {

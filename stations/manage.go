@@ -1,7 +1,6 @@
 package stations
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -341,9 +340,12 @@ type ImportRow struct {
 
 // ImportProblem is what is wrong with one field of one row.
 type ImportProblem struct {
-	Line    int    `json:"line"`
-	Tag     string `json:"tag"`
-	Field   string `json:"field"`
+	Line  int    `json:"line"`
+	Tag   string `json:"tag"`
+	Field string `json:"field"`
+	// Code says what kind of problem it is (not_found, ambiguous, format,
+	// date, …), so pages can say it in the reader's language.
+	Code    string `json:"code,omitempty"`
 	Message string `json:"message"`
 }
 
@@ -364,12 +366,24 @@ type ImportResult struct {
 // pending marker).
 const ImportBatch = 500
 
-// ParseUnitCSV reads a unit CSV file: a header row naming ImportColumns, then
-// one unit per row. It returns the rows, each row's field problems that need no
-// database to find, and an error when the file as a whole is unusable (no
-// header, unknown columns, more than maxRows rows, broken quoting).
+// ParseUnitCSV reads a unit CSV file: a header row naming ImportColumns (or
+// their Chinese names, see TemplateHeaders), then one unit per row. The file
+// may be UTF-8, UTF-16 or GBK/GB18030 (DecodeCSV); products and stations may
+// be named by id, code or name (ImportUnits resolves them); states may be
+// written in Chinese and dates as Excel writes them (ImportDate). It returns
+// the rows, each row's field problems that need no database to find, and an
+// error when the file as a whole is unusable (wrong encoding, no header,
+// unknown columns, more than maxRows rows, broken quoting).
 func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error) {
-	cr := csv.NewReader(bufio.NewReader(r))
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "malformed", "could not be read"))
+	}
+	text, _, err := DecodeCSV(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	cr := csv.NewReader(strings.NewReader(text))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -381,18 +395,18 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 	}
 	col := map[string]int{}
 	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) // Excel's byte order mark
-		if !slices.Contains(ImportColumns, h) {
-			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("column %d of the first row is %q; the columns are: %s", i+1, h, strings.Join(ImportColumns, ","))))
+		name := importColumn(h)
+		if name == "" {
+			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("column %d of the first row is %q; the columns are: %s (or %s)", i+1, strings.TrimSpace(h), strings.Join(ImportColumns, ","), strings.Join(TemplateHeaders, ","))))
 		}
-		if _, dup := col[h]; dup {
-			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("the column %q is named twice in the first row", h)))
+		if _, dup := col[name]; dup {
+			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("the column %q is named twice in the first row", name)))
 		}
-		col[h] = i
+		col[name] = i
 	}
-	for _, req := range ImportColumns[:3] {
+	for i, req := range ImportColumns[:3] {
 		if _, ok := col[req]; !ok {
-			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("the first row lacks the column %q (columns: %s)", req, strings.Join(ImportColumns, ","))))
+			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("the first row lacks the column %q (%s)", req, TemplateHeaders[i])))
 		}
 	}
 	var rows []ImportRow
@@ -417,20 +431,24 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 			return ""
 		}
 		u := Unit{Tag: NormalizeTag(cell("tag")), ProductID: cell("product_id"), StationID: cell("station_id"),
-			State: State(strings.ToLower(cell("state"))), Condition: cell("condition"), AcquiredOn: cell("acquired_on")}
-		if u.State == "" {
-			u.State = Available
+			State: importState(cell("state")), Condition: cell("condition"), AcquiredOn: cell("acquired_on")}
+		if d, ok := ImportDate(u.AcquiredOn); ok {
+			u.AcquiredOn = d
 		}
 		row := ImportRow{Line: line, Unit: u}
 		bad := false
 		if fields, ok := valid.Fields(u.Validate()); ok {
 			for _, k := range (&valid.Error{Fields: fields}).Keys() {
-				probs = append(probs, ImportProblem{Line: line, Tag: u.Tag, Field: k, Message: fields[k].Message})
+				msg := fields[k].Message
+				if k == "acquired_on" {
+					msg = "is not a date; write it as 2026-01-31, 2026/1/31 or 2026年1月31日"
+				}
+				probs = append(probs, ImportProblem{Line: line, Tag: u.Tag, Field: k, Code: fields[k].Code, Message: msg})
 			}
 			bad = true
 		}
 		if first, dup := firstLine[u.Tag]; dup && u.Tag != "" {
-			probs = append(probs, ImportProblem{Line: line, Tag: u.Tag, Field: "tag", Message: fmt.Sprintf("is also on line %d; each unit once", first)})
+			probs = append(probs, ImportProblem{Line: line, Tag: u.Tag, Field: "tag", Code: "duplicate", Message: fmt.Sprintf("is also on line %d; each unit once", first)})
 			bad = true
 		} else if u.Tag != "" {
 			firstLine[u.Tag] = line
@@ -475,16 +493,22 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 			progress(done)
 		}
 	}
-	fail := func(r ImportRow, field, msg string) {
-		res.Failed = append(res.Failed, ImportProblem{Line: r.Line, Tag: r.Unit.Tag, Field: field, Message: msg})
+	failCode := func(r ImportRow, field, code, msg string) {
+		res.Failed = append(res.Failed, ImportProblem{Line: r.Line, Tag: r.Unit.Tag, Field: field, Code: code, Message: msg})
 	}
+	fail := func(r ImportRow, field, msg string) { failCode(r, field, "", msg) }
 	// Every check that needs no unit lookup comes first: stations are read
 	// once each by _id, products from the catalog's memory.
 	type stationCheck struct {
-		st Station
-		ok bool
+		st        Station
+		ok        bool
+		ambiguous bool
 	}
 	seen := map[string]stationCheck{}
+	names, err := s.stationNames(ctx, scope)
+	if err != nil {
+		return res, err
+	}
 	var fresh, existing []ImportRow
 	for _, r := range rows {
 		u := r.Unit
@@ -495,16 +519,32 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 				return res, err
 			}
 			sc = stationCheck{st: st, ok: err == nil && scope.manages(st.OperatorID)}
+			if !sc.ok {
+				// Not an id: a station's code typed in capitals, or its
+				// name in either language.
+				if named := names[NameKey(u.StationID)]; len(named) == 1 {
+					sc = stationCheck{st: named[0], ok: true}
+				} else if len(named) > 1 {
+					sc.ambiguous = true
+				}
+			}
 			seen[u.StationID] = sc
 		}
-		if !sc.ok {
-			fail(r, "station_id", "is not one of your stations")
+		switch {
+		case sc.ambiguous:
+			failCode(r, "station_id", "ambiguous", fmt.Sprintf("several of your stations are named %q; use the station's code instead", u.StationID))
+			continue
+		case !sc.ok:
+			failCode(r, "station_id", "not_found", fmt.Sprintf("no station of yours has the code or name %q", u.StationID))
 			continue
 		}
-		if op, ok := owner(u.ProductID); !ok || op != sc.st.OperatorID {
-			fail(r, "product_id", "is not one of your products (of the station's operator)")
+		r.Unit.StationID = sc.st.ID
+		pid, code, msg := s.resolveProduct(owner, sc.st.OperatorID, u.ProductID)
+		if code != "" {
+			failCode(r, "product_id", code, msg)
 			continue
 		}
+		r.Unit.ProductID = pid
 		r.Unit.OperatorID = sc.st.OperatorID
 		// The in-process index knows every unit's tag, so new tags (the
 		// usual case) need no database lookup at all.
@@ -612,6 +652,69 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 	sortProblems(res.Failed)
 	return res, nil
 }
+
+// stationNames indexes the stations the scope manages by NameKey of their
+// id and of their names in both languages, for files that name stations as
+// people do. Operators have tens of stations, so one listing per import is
+// cheap.
+func (s *Service) stationNames(ctx context.Context, scope Scope) (map[string][]Station, error) {
+	var all []Station
+	var err error
+	switch {
+	case scope.Platform:
+		all, err = s.store.listStations(ctx, "")
+	case scope.OperatorID != "" && scope.manages(scope.OperatorID):
+		all, err = s.store.listStations(ctx, scope.OperatorID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]Station{}
+	for _, st := range all {
+		keys := map[string]bool{NameKey(st.ID): true, NameKey(st.Name.Zh): true, NameKey(st.Name.En): true}
+		for k := range keys {
+			if k != "" {
+				out[k] = append(out[k], st)
+			}
+		}
+	}
+	return out, nil
+}
+
+// resolveProduct finds the product a row names for operator op: by id (the
+// product's code, in any case), or by its name in either language through
+// ProductsNamed. It returns the id, or a problem code and message.
+func (s *Service) resolveProduct(owner ProductOwner, op, ref string) (id, code, msg string) {
+	for _, cand := range []string{ref, strings.ToLower(strings.TrimSpace(ref))} {
+		if o, ok := owner(cand); ok {
+			if o != op {
+				return "", "not_found", "is not one of your products (of the station's operator)"
+			}
+			return cand, "", ""
+		}
+	}
+	var named []string
+	if s.ProductsNamed != nil {
+		named = s.ProductsNamed(op, ref)
+	}
+	switch len(named) {
+	case 1:
+		return named[0], "", ""
+	case 0:
+		return "", "not_found", fmt.Sprintf("no product of the station's operator has the code or name %q", ref)
+	}
+	return "", "ambiguous", fmt.Sprintf("several products are named %q (%s); use the product's code instead", ref, strings.Join(named, ", "))
+}
+
+// ProductNamer finds an operator's products by name: the ids of those whose
+// name, in either language, has the same NameKey as name. The catalog answers
+// it (stations cannot import catalog).
+type ProductNamer func(operatorID, name string) []string
+
+// NameKey is how a product or station named in a file is compared with the
+// names on record: full-width letters and digits as their ASCII twins, case
+// and runs of spaces ignored.
+func NameKey(s string) string { return refKey(s) }
 
 // sortProblems orders an import's problems by line, keeping each line's
 // fields in the order found.

@@ -105,6 +105,7 @@ type importProblem struct {
 	Line    int    `bson:"line"`
 	Tag     string `bson:"tag"`
 	Field   string `bson:"field"`
+	Code    string `bson:"code,omitempty"`
 	Message string `bson:"message"`
 }
 

@@ -2,7 +2,12 @@ package stations
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"fuju/internal/valid"
 )
 
 // Suspension. The platform admin suspends an operator (a contract ended, a
@@ -13,15 +18,30 @@ import (
 // what the operator had made public, and the stations' own Active switch stays
 // the operator's to set.
 
-// SetOperatorStatus suspends (OperatorSuspended) or resumes (OperatorActive)
-// an operator. The public read model follows at once on this instance; other
-// instances rebuild theirs when they apply the change.
-func (s *Service) SetOperatorStatus(ctx context.Context, id, status string) (Operator, error) {
+// SetOperatorStatus suspends (OperatorSuspended, with the reason its people
+// will read) or resumes (OperatorActive) an operator. The public read model
+// follows at once on this instance; other instances rebuild theirs when they
+// apply the change.
+func (s *Service) SetOperatorStatus(ctx context.Context, id, status, reason string) (Operator, error) {
+	reason = strings.TrimSpace(reason)
+	if status == OperatorSuspended {
+		switch n := utf8.RuneCountInString(reason); {
+		case n == 0:
+			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "required", "say why the operator is suspended; its people will read it"))
+		case n > 500:
+			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "max_length", "must be at most 500 characters"))
+		}
+	}
 	o, err := s.store.operator(ctx, id)
 	if err != nil {
 		return Operator{}, err
 	}
 	o.Status = status
+	o.SuspendedReason, o.SuspendedAt = "", nil
+	if status == OperatorSuspended {
+		now := s.now()
+		o.SuspendedReason, o.SuspendedAt = reason, &now
+	}
 	if o, err = s.UpdateOperator(ctx, o); err != nil {
 		return Operator{}, err
 	}
@@ -72,4 +92,38 @@ func (ix *Index) setSuspended(id string, on bool) {
 // on and the operator is not suspended. The caller holds ix.mu.
 func (ix *Index) listedLocked(st Station) bool {
 	return st.Active && !ix.suspended[st.OperatorID]
+}
+
+// Suspension returns the operator's suspension when it is suspended: what its
+// people's pages tell them. The read model answers whether, so only the
+// people of a suspended operator cost a read by _id.
+func (s *Service) Suspension(ctx context.Context, operatorID string) (Operator, bool) {
+	if operatorID == "" || !s.index.OperatorSuspended(operatorID) {
+		return Operator{}, false
+	}
+	o, err := s.store.operator(ctx, operatorID)
+	if err != nil || o.Status != OperatorSuspended {
+		return Operator{}, false
+	}
+	return o, true
+}
+
+// ClosedStation returns a station that exists but that the public may not
+// see: switched off by its operator, or of a suspended operator. Its public
+// page says it is closed instead of not knowing it.
+func (s *Service) ClosedStation(ctx context.Context, id string) (Station, bool) {
+	if !ValidID(id) {
+		return Station{}, false
+	}
+	st, err := s.store.station(ctx, id)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			s.logger.Warn("read closed station", "station", id, "err", err)
+		}
+		return Station{}, false
+	}
+	if st.Active && !s.index.OperatorSuspended(st.OperatorID) {
+		return Station{}, false
+	}
+	return st, true
 }

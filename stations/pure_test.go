@@ -110,13 +110,26 @@ func TestStationValidate(t *testing.T) {
 	bad.District = "atlantis"
 	bad.Lat = 0
 	bad.Phone = "call me"
-	bad.Name.En = ""
+	bad.Name.Zh = ""
 	bad.Hours.Week[1] = Day{Open: "18:00", Close: "08:00"}
 	err := bad.Validate()
-	for _, f := range []string{"district", "lat", "phone", "name.en", "hours.week.1"} {
+	for _, f := range []string{"district", "lat", "phone", "name.zh", "hours.week.1"} {
 		if !fieldIn(err, f) {
 			t.Errorf("no error for %s: %v", f, err)
 		}
+	}
+}
+
+// TestEnglishOptional: English names are optional; English pages show the
+// Chinese where there is none.
+func TestEnglishOptional(t *testing.T) {
+	st := Station{OperatorID: "op", Name: Text{Zh: "站"}, Address: Text{Zh: "路"},
+		District: "jiefang", Lat: 35.2, Lng: 113.2, Hours: StandardHours()}
+	if err := st.Validate(); err != nil {
+		t.Fatalf("station without English: %v", err)
+	}
+	if got := st.Name.In("en"); got != "站" {
+		t.Errorf("English page shows %q", got)
 	}
 }
 

@@ -60,6 +60,9 @@ type Service struct {
 	// crash, when set by tests, is called between the writes of a transition;
 	// returning an error abandons the transition there, as a crash would.
 	crash func(point string) error
+	// ProductsNamed lets imports name products as people do (set by the
+	// wiring; nil accepts product ids only).
+	ProductsNamed ProductNamer
 }
 
 // NewService returns a service storing in db and announcing changes on feed.
@@ -210,8 +213,9 @@ func (s *Service) UpdateOperator(ctx context.Context, o Operator) (Operator, err
 
 // CreateStation adds a station to its operator.
 func (s *Service) CreateStation(ctx context.Context, st Station) (Station, error) {
-	if st.ID == "" {
-		st.ID = ids.New("st")
+	readable := st.ID == ""
+	if readable {
+		st.ID = stationSlug(st)
 	}
 	if err := st.Validate(); err != nil {
 		return Station{}, fmt.Errorf("stations: station: %w", err)
@@ -221,12 +225,38 @@ func (s *Service) CreateStation(ctx context.Context, st Station) (Station, error
 	}
 	st.CreatedAt = s.now()
 	st.UpdatedAt = st.CreatedAt
-	if err := s.store.insertStation(ctx, st); err != nil {
-		return Station{}, err
+	// The id is the station's short code, typed in CSV files: readable, and
+	// numbered when taken (the unique _id decides, never a prior read).
+	base := st.ID
+	for n := 2; ; n++ {
+		err := s.store.insertStation(ctx, st)
+		if err == nil {
+			break
+		}
+		if !readable || !errors.Is(err, ErrConflict) {
+			return Station{}, err
+		}
+		st.ID = fmt.Sprintf("%s-%d", base, n)
+		if n > 50 {
+			st.ID = ids.New(base)
+		}
 	}
 	s.index.setStation(st)
 	s.publish(ctx, "station", st.ID)
 	return st, nil
+}
+
+// stationSlug is a new station's readable id: its English name as a slug
+// (Minzhu Road Community Station → minzhu-road-community-station), else its
+// district (jiefang, jiefang-2, …).
+func stationSlug(st Station) string {
+	if s := ids.Slug(st.Name.En, 40); s != "" {
+		return s
+	}
+	if s := ids.Slug(st.District, 40); s != "" {
+		return s
+	}
+	return "station"
 }
 
 // UpdateStation replaces a station's details; its operator cannot change.

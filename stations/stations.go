@@ -27,10 +27,12 @@ var (
 // offset is exact and needs no tzdata.
 var Local = time.FixedZone("Asia/Shanghai", 8*60*60)
 
-// Text is a string in both languages of the product.
+// Text is a string in both languages of the product. Chinese is required;
+// English is optional, and pages in English show the Chinese where it is
+// missing (In).
 type Text struct {
 	Zh string `json:"zh" bson:"zh" validate:"required,max=200"`
-	En string `json:"en" bson:"en" validate:"required,max=200"`
+	En string `json:"en" bson:"en" validate:"max=200"`
 }
 
 // In returns the text in lang ("en" or anything else for Chinese), falling back
@@ -60,6 +62,10 @@ type Operator struct {
 	Phone     string    `json:"phone"`
 	Status    string    `json:"status"` // active, suspended
 	CreatedAt time.Time `json:"created_at"`
+	// SuspendedReason says why the platform suspended the operator; its
+	// people see it on every console and desk page. SuspendedAt is when.
+	SuspendedReason string     `json:"suspended_reason,omitempty"`
+	SuspendedAt     *time.Time `json:"suspended_at,omitempty"`
 }
 
 // Operator statuses.

@@ -44,11 +44,13 @@ func (s *store) ensureIndexes(ctx context.Context) error {
 }
 
 type operatorDoc struct {
-	ID        string    `bson:"_id"`
-	Name      Text      `bson:"name"`
-	Phone     string    `bson:"phone"`
-	Status    string    `bson:"status"`
-	CreatedAt time.Time `bson:"created_at"`
+	ID              string     `bson:"_id"`
+	Name            Text       `bson:"name"`
+	Phone           string     `bson:"phone"`
+	Status          string     `bson:"status"`
+	CreatedAt       time.Time  `bson:"created_at"`
+	SuspendedReason string     `bson:"suspended_reason,omitempty"`
+	SuspendedAt     *time.Time `bson:"suspended_at,omitempty"`
 }
 
 func toOperatorDoc(o Operator) operatorDoc { return operatorDoc(o) }

@@ -58,6 +58,8 @@ type operatorPatch struct {
 	Name   *stations.Text
 	Phone  *string
 	Status *string
+	// Reason is why the operator is suspended (required to suspend).
+	Reason *string
 }
 
 // updateOperator renames an operator and/or suspends or resumes it. Every
@@ -82,6 +84,9 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 	if err := next.Validate(); err != nil {
 		return stations.Operator{}, fmt.Errorf("web: operator %s: %w", id, err)
 	}
+	if next.Status == stations.OperatorSuspended && old.Status != stations.OperatorSuspended && (p.Reason == nil || strings.TrimSpace(*p.Reason) == "") {
+		return stations.Operator{}, fmt.Errorf("web: operator %s: %w", id, valid.Field("reason", "required", "say why the operator is suspended; its people will read it"))
+	}
 	cur := old
 	if next.Name != old.Name || next.Phone != old.Phone {
 		renamed := next
@@ -93,7 +98,11 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 	}
 	if next.Status != old.Status {
 		before := cur
-		if cur, err = s.stations.SetOperatorStatus(ctx, id, next.Status); err != nil {
+		reason := ""
+		if p.Reason != nil {
+			reason = *p.Reason
+		}
+		if cur, err = s.stations.SetOperatorStatus(ctx, id, next.Status, reason); err != nil {
 			return stations.Operator{}, err
 		}
 		action := "operator.resume"

@@ -58,6 +58,8 @@ type updateOperatorRequest struct {
 	Name   *stations.Text `json:"name"`
 	Phone  *string        `json:"phone" binding:"omitempty,max=30"`
 	Status *string        `json:"status" binding:"omitempty,oneof=active suspended"`
+	// Reason says why, when suspending; the operator's people read it.
+	Reason *string `json:"reason" binding:"omitempty,max=2000"`
 }
 
 func (s *Server) updateOperatorAPI(c *gin.Context) error {

@@ -2,12 +2,10 @@ package web
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -132,7 +130,7 @@ func (s *Server) showAdminHome(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Recent = s.auditRows(&p.base, entries, operatorNames(ops))
+	p.Recent = s.auditRows(c, &p.base, entries, operatorNames(ops))
 	return s.render(c, http.StatusOK, "admin_home", &p)
 }
 
@@ -246,18 +244,24 @@ type operatorStatusPage struct {
 	To       string
 	Stations int
 	Products int
+	// Form is the reason form after a failed post.
+	Form form
 }
 
 // confirmOperatorStatus asks before suspending or resuming: a form button
 // would do it in one slip, and the pages work without JavaScript, so the
 // question is a page of its own.
 func (s *Server) confirmOperatorStatus(c *gin.Context) error {
+	return s.operatorStatusPage(c, http.StatusOK, c.Query("to"), form{})
+}
+
+func (s *Server) operatorStatusPage(c *gin.Context, status int, to string, f form) error {
 	ctx := c.Request.Context()
 	o, err := s.stations.Operator(ctx, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	p := operatorStatusPage{adminBase: s.adminBase(c, "admin.status.title", "operators"), Operator: o, To: c.Query("to")}
+	p := operatorStatusPage{adminBase: s.adminBase(c, "admin.status.title", "operators"), Operator: o, To: to, Form: f}
 	if p.To != stations.OperatorActive && p.To != stations.OperatorSuspended {
 		p.To = stations.OperatorSuspended
 		if o.Status == stations.OperatorSuspended {
@@ -279,14 +283,17 @@ func (s *Server) confirmOperatorStatus(c *gin.Context) error {
 	} else {
 		p.Title = p.T("admin.status.resume.heading", p.Tx(o.Name))
 	}
-	return s.render(c, http.StatusOK, "admin_operator_status", &p)
+	return s.render(c, status, "admin_operator_status", &p)
 }
 
 func (s *Server) setAdminOperatorStatus(c *gin.Context) error {
 	f := newForm(c)
-	to := f.Get("status")
-	o, err := s.updateOperator(c, c.Param("id"), operatorPatch{Status: &to})
+	to, reason := f.Get("status"), f.Get("reason")
+	o, err := s.updateOperator(c, c.Param("id"), operatorPatch{Status: &to, Reason: &reason})
 	if err != nil {
+		if f.fail(err, "reason") {
+			return s.operatorStatusPage(c, http.StatusBadRequest, to, f)
+		}
 		return err
 	}
 	if o.Status == stations.OperatorSuspended {
@@ -538,60 +545,6 @@ func (s *Server) resetAdminUserPassword(c *gin.Context) error {
 
 // Audit log.
 
-// auditRow is an audit entry as the console shows it.
-type auditRow struct {
-	At, Who, Role, Operator, Action, Target, RequestID string
-	Changes                                            []string
-}
-
-func operatorNames(ops []stations.Operator) map[string]stations.Text {
-	out := make(map[string]stations.Text, len(ops))
-	for _, o := range ops {
-		out[o.ID] = o.Name
-	}
-	return out
-}
-
-func (s *Server) auditRows(b *base, entries []auth.Entry, ops map[string]stations.Text) []auditRow {
-	out := make([]auditRow, len(entries))
-	for i, e := range entries {
-		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
-			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
-		if n, ok := ops[e.OperatorID]; ok {
-			r.Operator = b.Tx(n)
-		}
-		if m, ok := b.msgs["role."+e.Actor.Role]; ok {
-			r.Role = m
-		}
-		for _, ch := range e.Changes {
-			r.Changes = append(r.Changes, fmt.Sprintf("%s: %s → %s", ch.Field, auditValue(ch.Before), auditValue(ch.After)))
-		}
-		out[i] = r
-	}
-	return out
-}
-
-func auditValue(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "—"
-	case string:
-		if v == "" {
-			return `""`
-		}
-		return v
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case []any:
-		parts := make([]string, len(v))
-		for i, x := range v {
-			parts[i] = auditValue(x)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
-}
-
 type adminAuditPage struct {
 	adminBase
 	Rows       []auditRow
@@ -623,7 +576,7 @@ func (s *Server) showAdminAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Rows, p.Total = s.auditRows(&p.base, entries, operatorNames(ops)), int(total)
+	p.Rows, p.Total = s.auditRows(c, &p.base, entries, operatorNames(ops)), int(total)
 	p.Pages, p.Prev, p.Next = pager(p.Total, page, adminPerPage, func(n int) string {
 		q := url.Values{"page": {strconv.Itoa(n)}}
 		if p.Operator != "" {

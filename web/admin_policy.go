@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"fuju/internal/valid"
 	"fuju/rentals"
+	"fuju/stations"
 )
 
 // The income-tier policy. Each save is a new version (rentals.Policies.Put);
@@ -27,42 +30,64 @@ import (
 // versions stay readable one by one.
 const maxPolicyVersions = 100
 
+// Version states in the history.
+const (
+	policyInForce    = "in_force"
+	policyScheduled  = "scheduled"
+	policySuperseded = "superseded"
+)
+
 // policyVersion is one line of the policy's history.
 type policyVersion struct {
-	Version int       `json:"version"`
-	At      time.Time `json:"at"`
-	By      string    `json:"by"`
-	Note    string    `json:"note"`
+	Version   int       `json:"version"`
+	At        time.Time `json:"at"`
+	Effective time.Time `json:"effective"`
+	// State is in_force, scheduled (takes effect later) or superseded.
+	State string `json:"state"`
+	By    string `json:"by"`
+	Note  string `json:"note"`
 }
 
 type policyOverview struct {
-	Current  rentals.Policy  `json:"current"`
+	// Current is the version in force now.
+	Current rentals.Policy `json:"current"`
+	// Latest is the newest version, which a new one is based on; it is
+	// Current unless a version is scheduled.
+	Latest   rentals.Policy  `json:"latest"`
 	Versions []policyVersion `json:"versions"`
 }
 
-// policyHistory lists versions newest first, each read by _id.
-func (s *Server) policyHistory(ctx context.Context, cur rentals.Policy) ([]policyVersion, error) {
-	out := make([]policyVersion, 0, min(cur.Version, maxPolicyVersions))
-	for n := cur.Version; n >= 1 && len(out) < maxPolicyVersions; n-- {
-		p := cur
-		if n != cur.Version {
-			var err error
-			if p, err = s.policies.Version(ctx, n); err != nil {
-				return nil, err
-			}
+// policyHistory lists versions newest first, saying which is in force and
+// which are scheduled.
+func (s *Server) policyHistory(ctx context.Context, latest rentals.Policy) ([]policyVersion, error) {
+	now := s.now()
+	inForce := s.policies.InForce(now).Version
+	out := make([]policyVersion, 0, min(latest.Version, maxPolicyVersions))
+	for n := latest.Version; n >= 1 && len(out) < maxPolicyVersions; n-- {
+		p, err := s.policies.Version(ctx, n)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, policyVersion{Version: p.Version, At: p.At, By: p.By.Name, Note: p.Note})
+		v := policyVersion{Version: p.Version, At: p.At, Effective: p.Effective(), State: policySuperseded, By: p.By.Name, Note: p.Note}
+		switch {
+		case p.Scheduled(now):
+			v.State = policyScheduled
+		case p.Version == inForce:
+			v.State = policyInForce
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
 
 // latestPolicy re-reads the policy from the database, so an instance that has
-// not yet applied another instance's save still answers with the newest.
+// not yet applied another instance's save still answers with the newest
+// version (in force or scheduled).
 func (s *Server) latestPolicy(ctx context.Context) (rentals.Policy, error) {
 	if err := s.policies.Reload(ctx, ""); err != nil {
 		return rentals.Policy{}, err
 	}
-	return s.policies.Current(), nil
+	return s.policies.Latest(), nil
 }
 
 func (s *Server) showPolicyAPI(c *gin.Context) error {
@@ -71,15 +96,15 @@ func (s *Server) showPolicyAPI(c *gin.Context) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	cur, err := s.latestPolicy(c.Request.Context())
+	latest, err := s.latestPolicy(c.Request.Context())
 	if err != nil {
 		return err
 	}
-	vs, err := s.policyHistory(c.Request.Context(), cur)
+	vs, err := s.policyHistory(c.Request.Context(), latest)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, policyOverview{Current: cur, Versions: vs})
+	c.JSON(http.StatusOK, policyOverview{Current: s.policies.InForce(s.now()), Latest: latest, Versions: vs})
 	return nil
 }
 
@@ -118,6 +143,9 @@ type policyRequest struct {
 	AnnualCapFen  int64                            `json:"annual_cap_fen"`
 	LostAfterDays int                              `json:"lost_after_days"`
 	Note          string                           `json:"note" binding:"max=500"`
+	// EffectiveOn is the day (Asia/Shanghai) the version takes effect, as
+	// 2026-07-01; empty is at once.
+	EffectiveOn string `json:"effective_on" binding:"max=32"`
 }
 
 func (s *Server) putPolicyAPI(c *gin.Context) error {
@@ -146,6 +174,11 @@ func (s *Server) putPolicyAPI(c *gin.Context) error {
 	if p.Note == "" {
 		e.Add("note", "required", "say what changed and why; it is shown in the history")
 	}
+	if from, ok := effectiveDay(req.EffectiveOn); ok {
+		p.EffectiveFrom = from
+	} else {
+		e.Add("effective_on", "date", "must be a date like 2026-07-01, or empty for at once")
+	}
 	if err := e.Err(); err != nil {
 		return fmt.Errorf("web: policy: %w", err)
 	}
@@ -166,9 +199,6 @@ func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.
 	}
 	if err != nil {
 		return rentals.Policy{}, err
-	}
-	if err := p.Validate(); err != nil {
-		return rentals.Policy{}, fmt.Errorf("web: policy: %w", err)
 	}
 	p.By = actorOf(c)
 	saved, err := s.policies.Put(ctx, base, p)
@@ -195,7 +225,23 @@ func policyFields(p rentals.Policy) any {
 		AnnualCapFen  int64                             `json:"annual_cap_fen"`
 		LostAfterDays int                               `json:"lost_after_days"`
 		Note          string                            `json:"note"`
-	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note}
+		EffectiveFrom time.Time                         `json:"effective_from,omitzero"`
+	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note, p.EffectiveFrom}
+}
+
+// effectiveDay reads the day a policy version takes effect: the start of
+// that day in the city's time zone; empty is at once (zero).
+func effectiveDay(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, true
+	}
+	d, ok := stations.ImportDate(v)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(time.DateOnly, d, stations.Local)
+	return t, err == nil
 }
 
 // Pages.
@@ -210,6 +256,10 @@ const (
 	fLost    = "adm_lost_days"
 	fNote    = "adm_note"
 	fVersion = "adm_version"
+	// fEffective is the day the version takes effect; fConfirm marks the
+	// second post, after the admin saw the difference.
+	fEffective = "adm_effective"
+	fConfirm   = "adm_confirm"
 )
 
 type policyTierRow struct {
@@ -227,8 +277,11 @@ type policyChange struct {
 
 type policyPage struct {
 	adminBase
-	Form     form
+	Form form
+	// Current is the version in force; Latest the newest (scheduled when
+	// it differs).
 	Current  rentals.Policy
+	Latest   rentals.Policy
 	Base     int
 	Tiers    []policyTierRow
 	Versions []policyVersion
@@ -239,9 +292,14 @@ type policyPage struct {
 }
 
 // policyForm fills a form with p's values for editing.
-func policyForm(p rentals.Policy) form {
+func policyForm(p rentals.Policy, now time.Time) form {
 	v := map[string][]string{fCap: {yuanField(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
 		fVersion: {strconv.Itoa(p.Version)}}
+	if p.Scheduled(now) {
+		// Based on a scheduled version: a new one cannot take effect
+		// before it, so its day is offered.
+		v[fEffective] = []string{p.EffectiveFrom.In(stations.Local).Format(time.DateOnly)}
+	}
 	for _, t := range rentals.Tiers {
 		r := p.Tiers[t]
 		v[fShare+string(t)] = []string{bpToPercent(r.ShareBP)}
@@ -257,19 +315,19 @@ func policyForm(p rentals.Policy) form {
 
 func (s *Server) policyPage(c *gin.Context, status int, p *policyPage) error {
 	ctx := c.Request.Context()
-	cur, err := s.latestPolicy(ctx)
+	latest, err := s.latestPolicy(ctx)
 	if err != nil {
 		return err
 	}
 	if p.Lang == "" {
 		p.adminBase = s.adminBase(c, "admin.policy.title", "policy")
 	}
-	p.Current = cur
+	p.Current, p.Latest = s.policies.InForce(s.now()), latest
 	if p.Form.Values == nil {
-		p.Form = policyForm(cur)
+		p.Form = policyForm(latest, s.now())
 	}
 	if p.Base == 0 {
-		p.Base = cur.Version
+		p.Base = latest.Version
 	}
 	for _, t := range rentals.Tiers {
 		row := policyTierRow{Tier: t, Share: fShare + string(t), Waive: fWaive + string(t), Late: fLate + string(t)}
@@ -279,7 +337,7 @@ func (s *Server) policyPage(c *gin.Context, status int, p *policyPage) error {
 		row.LateFees = p.Form.Get(row.Late) != ""
 		p.Tiers = append(p.Tiers, row)
 	}
-	if p.Versions, err = s.policyHistory(ctx, cur); err != nil {
+	if p.Versions, err = s.policyHistory(ctx, latest); err != nil {
 		return err
 	}
 	return s.render(c, status, "admin_policy", p)
@@ -318,6 +376,11 @@ func readPolicyForm(f form) (rentals.Policy, int, error) {
 	if p.Note == "" {
 		e.Add(fNote, "required", "say what changed and why")
 	}
+	if from, ok := effectiveDay(f.Get(fEffective)); ok {
+		p.EffectiveFrom = from
+	} else {
+		e.Add(fEffective, "date", "must be a date like 2026-07-01, or empty for at once")
+	}
 	return p, base, e.Err()
 }
 
@@ -333,15 +396,31 @@ func policyFormField(k string) string {
 		return fLost
 	case k == "note":
 		return fNote
+	case k == "effective_from":
+		return fEffective
 	}
 	return k
 }
 
-var policyOrder = []string{fShare + "subsistence", fShare + "low_income", fShare + "standard", fCap, fLost, fNote}
+var policyOrder = []string{fShare + "subsistence", fShare + "low_income", fShare + "standard", fCap, fLost, fEffective, fNote}
 
+// savePolicy saves the editor's version in two steps: the first post checks
+// it and shows how it differs from the version in force (and from a
+// scheduled one), asking for confirmation; the confirmed post saves. A
+// change of mind goes back to the editor with the values kept.
 func (s *Server) savePolicy(c *gin.Context) error {
 	f := newForm(c)
 	p, base, err := readPolicyForm(f)
+	back := f.Get("adm_back") != ""
+	confirmed := f.Get(fConfirm) == "1" && !back
+	if err == nil && back {
+		return s.policyPage(c, http.StatusOK, &policyPage{Form: withoutConfirm(f), Base: base})
+	}
+	if err == nil && !confirmed {
+		if err = s.policies.Check(c.Request.Context(), base, p); err == nil {
+			return s.confirmPolicy(c, f, p)
+		}
+	}
 	if err == nil {
 		_, err = s.putPolicy(c, base, p)
 	}
@@ -355,7 +434,7 @@ func (s *Server) savePolicy(c *gin.Context) error {
 		if lerr != nil {
 			return lerr
 		}
-		pg := &policyPage{Conflict: true, Form: policyForm(latest), Base: latest.Version}
+		pg := &policyPage{Conflict: true, Form: policyForm(latest, s.now()), Base: latest.Version}
 		// The note is this admin's own words; keep it for the second try.
 		pg.Form.Values[fNote] = []string{p.Note}
 		pg.adminBase = s.adminBase(c, "admin.policy.title", "policy")
@@ -367,6 +446,7 @@ func (s *Server) savePolicy(c *gin.Context) error {
 		for k, pr := range probs {
 			mapped.Add(policyFormField(k), pr.Code, pr.Message)
 		}
+		f = withoutConfirm(f)
 		f.fail(mapped, policyOrder...)
 		return s.policyPage(c, http.StatusBadRequest, &policyPage{Form: f, Base: base})
 	}
@@ -404,10 +484,64 @@ func policyDiff(b *base, mine, latest rentals.Policy) []policyChange {
 	return out
 }
 
+// withoutConfirm drops the confirmation marks from a form shown again.
+func withoutConfirm(f form) form {
+	v := maps.Clone(f.Values)
+	delete(v, fConfirm)
+	delete(v, "adm_back")
+	delete(v, csrfField)
+	f.Values = v
+	return f
+}
+
+// policyConfirmPage shows what a new version changes and asks to confirm.
+type policyConfirmPage struct {
+	adminBase
+	// Fields are the editor's values, carried in hidden fields.
+	Fields  []policyHidden
+	Current rentals.Policy
+	Latest  rentals.Policy
+	New     rentals.Policy
+	// Changes are the differences from the version in force; FromLatest
+	// those from a scheduled version, when there is one.
+	Changes    []policyChange
+	FromLatest []policyChange
+}
+
+type policyHidden struct{ Name, Value string }
+
+func (s *Server) confirmPolicy(c *gin.Context, f form, p rentals.Policy) error {
+	pg := policyConfirmPage{adminBase: s.adminBase(c, "admin.policy.confirm.title", "policy"), New: p}
+	pg.Current, pg.Latest = s.policies.InForce(s.now()), s.policies.Latest()
+	pg.Changes = policyDiff(&pg.base, p, pg.Current)
+	if pg.Latest.Version != pg.Current.Version {
+		pg.FromLatest = policyDiff(&pg.base, p, pg.Latest)
+	}
+	names := slices.Sorted(maps.Keys(f.Values))
+	for _, k := range names {
+		if k == csrfField || k == fConfirm || k == "adm_back" {
+			continue
+		}
+		for _, v := range f.Values[k] {
+			pg.Fields = append(pg.Fields, policyHidden{k, v})
+		}
+	}
+	return s.render(c, http.StatusOK, "admin_policy_confirm", &pg)
+}
+
+// EffectiveText says when the new version takes effect.
+func (p *policyConfirmPage) EffectiveText() string {
+	if p.New.EffectiveFrom.IsZero() {
+		return p.T("admin.policy.effective.now")
+	}
+	return p.T("admin.policy.effective.on", p.New.EffectiveFrom.In(stations.Local).Format(time.DateOnly))
+}
+
 type policyVersionPage struct {
 	adminBase
 	Policy rentals.Policy
-	Latest int
+	// State is in_force, scheduled or superseded.
+	State string
 }
 
 func (s *Server) showPolicyVersion(c *gin.Context) error {
@@ -419,8 +553,13 @@ func (s *Server) showPolicyVersion(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p := policyVersionPage{adminBase: s.adminBase(c, "admin.policy.version.title", "policy"), Policy: pol,
-		Latest: s.policies.Current().Version}
+	p := policyVersionPage{adminBase: s.adminBase(c, "admin.policy.version.title", "policy"), Policy: pol, State: policySuperseded}
+	switch now := s.now(); {
+	case pol.Scheduled(now):
+		p.State = policyScheduled
+	case pol.Version == s.policies.InForce(now).Version:
+		p.State = policyInForce
+	}
 	p.Title = p.T("admin.policy.version.heading", n)
 	return s.render(c, http.StatusOK, "admin_policy_version", &p)
 }

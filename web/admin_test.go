@@ -384,7 +384,7 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 	if !strings.Contains(body, `"field":"password","before":"(hidden)","after":"(hidden)"`) {
 		t.Error("the password reset is not recorded as a hidden change")
 	}
-	if e := actions["user.disable"]; len(e) != 1 || e[0].OperatorID != "jz-kangfu" || fmt.Sprint(e[0].Changes) != "[{status active disabled}]" {
+	if e := actions["user.disable"]; len(e) != 1 || e[0].OperatorID != "jz-kangfu" || fmt.Sprint(e[0].Changes) != "[{disabled_by_platform <nil> true} {status active disabled}]" {
 		t.Errorf("user.disable entry %+v", e)
 	}
 }
@@ -563,9 +563,39 @@ func TestAdminSuspendHidesOperator(t *testing.T) {
 		}
 	}
 	visible(true)
+	admin := admSession(t, f.s, f.user(t, auth.OperatorAdmin, "13900000071", "op-b"))
+	desk := admSession(t, f.s, f.user(t, auth.Staff, "13900000072", "op-b", "east"))
+	if strings.Contains(admin.get("/operator").Body.String(), `id="suspended-banner"`) {
+		t.Error("a banner before the suspension")
+	}
 	rec := c.do(http.MethodPatch, "/api/v1/admin/operators/op-b", map[string]any{"status": "suspended"})
+	wantField(t, rec, http.StatusBadRequest, "reason", "suspend without a reason")
+	rec = c.do(http.MethodPatch, "/api/v1/admin/operators/op-b", map[string]any{"status": "suspended", "reason": "合同到期，正在续签"})
 	admStatus(t, rec, http.StatusOK, "suspend")
+	if o := decode[stations.Operator](t, rec); o.SuspendedReason != "合同到期，正在续签" || o.SuspendedAt == nil {
+		t.Errorf("suspended %+v", o)
+	}
 	visible(false)
+	// Its people see why on every console and desk page; the public sees
+	// the station closed, not unknown.
+	for who, cl := range map[string]*admClient{"operator admin": admin, "staff": desk} {
+		for _, target := range []string{"/operator", "/operator/units", "/staff", "/account"} {
+			rec := cl.get(target)
+			if rec.Code == http.StatusOK && !strings.Contains(rec.Body.String(), "合同到期，正在续签") {
+				t.Errorf("%s at %s: no suspension banner", who, target)
+			}
+		}
+	}
+	if !strings.Contains(desk.get("/staff").Body.String(), `id="suspended-banner"`) {
+		t.Error("the desk lacks the banner")
+	}
+	closed := get(t, f.s, "/stations/east")
+	if closed.Code != http.StatusNotFound || !strings.Contains(closed.Body.String(), "东站暂停服务") {
+		t.Errorf("closed station page: %d %.300s", closed.Code, closed.Body)
+	}
+	if unknown := get(t, f.s, "/stations/nowhere").Body.String(); strings.Contains(unknown, "暂停服务") {
+		t.Error("an unknown station is called closed")
+	}
 	if err := f.s.stations.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -577,7 +607,7 @@ func TestAdminSuspendHidesOperator(t *testing.T) {
 	admStatus(t, c.do(http.MethodPatch, "/api/v1/admin/operators/op-b", map[string]any{"status": "active"}), http.StatusOK, "resume")
 	visible(true)
 	actions, _ := admAudit(t, c)
-	if e := actions["operator.suspend"]; len(e) != 1 || fmt.Sprint(e[0].Changes) != "[{status active suspended}]" || e[0].OperatorID != "op-b" {
+	if e := actions["operator.suspend"]; len(e) != 1 || !strings.Contains(fmt.Sprint(e[0].Changes), "{status active suspended}") || e[0].OperatorID != "op-b" {
 		t.Errorf("operator.suspend entries %+v", e)
 	}
 	if len(actions["operator.resume"]) != 1 {
@@ -632,7 +662,8 @@ func TestAdminPages(t *testing.T) {
 	confirm := c.get("/admin/operators/kangle/status?to=suspended")
 	admStatus(t, confirm, http.StatusOK, "confirm suspension")
 	body(confirm, "暂停“康乐”？", `name="_csrf"`, `name="status" value="suspended"`)
-	page = c.follow(c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"suspended"}}))
+	admStatus(t, c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"suspended"}}), http.StatusBadRequest, "suspend without a reason")
+	page = c.follow(c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"suspended"}, "reason": {"投诉调查中"}}))
 	body(page, "已暂停该机构", "adm-banner")
 	page = c.follow(c.do(http.MethodPost, "/admin/operators/kangle/status", url.Values{"status": {"active"}}))
 	body(page, "已恢复该机构")
@@ -697,7 +728,26 @@ func TestAdminPages(t *testing.T) {
 	form := url.Values{"adm_version": {"1"}, "adm_share_subsistence": {"0"}, "adm_share_low_income": {"12.5"}, "adm_share_standard": {"１００"},
 		"adm_waive_subsistence": {"1"}, "adm_waive_low_income": {"1"}, "adm_late_low_income": {"1"}, "adm_late_standard": {"1"},
 		"adm_cap": {"1200.50"}, "adm_lost_days": {"30"}, "adm_note": {"低收入 12.5%"}}
+	// Saving first shows the difference from the version in force and
+	// asks to confirm; going back keeps the values; confirming saves.
+	confirm = c.do(http.MethodPost, "/admin/tier-policy", form)
+	admStatus(t, confirm, http.StatusOK, "policy confirmation")
+	body(confirm, "确认分档政策的修改", `id="policy-diff"`, "<td>20%</td><td><strong>12.5%</strong></td>", "保存后立即生效",
+		`name="adm_confirm" value="1"`, `name="adm_share_low_income" value="12.5"`)
+	if p := f.s.policies.Latest(); p.Version != 1 {
+		t.Fatalf("saved before confirming: version %d", p.Version)
+	}
+	back := url.Values{"adm_back": {"1"}, "adm_confirm": {"1"}}
+	for k, v := range form {
+		back[k] = v
+	}
+	body(c.do(http.MethodPost, "/admin/tier-policy", back), `name="adm_share_low_income" type="text" value="12.5"`, `name="adm_version" value="1"`)
+	if p := f.s.policies.Latest(); p.Version != 1 {
+		t.Fatalf("saved on going back: version %d", p.Version)
+	}
+	form.Set("adm_confirm", "1")
 	page = c.follow(c.do(http.MethodPost, "/admin/tier-policy", form))
+	form.Del("adm_confirm")
 	body(page, "已保存为分档政策的新版本", `name="adm_version" value="2"`, `value="12.5"`, `value="1200.50"`)
 	if p := f.s.policies.Current(); p.Version != 2 || p.Tiers[rentals.LowIncome].ShareBP != 1250 || p.AnnualCapFen != 120050 || p.Tiers[rentals.Standard].ShareBP != 10000 {
 		t.Errorf("saved %+v", p)
@@ -712,14 +762,38 @@ func TestAdminPages(t *testing.T) {
 	rec = c.do(http.MethodPost, "/admin/tier-policy", form)
 	admStatus(t, rec, http.StatusBadRequest, "bad policy form")
 	body(rec, `href="#f-adm_share_low_income"`, `href="#f-adm_cap"`, `value="12.345"`, "最多两位小数", `name="adm_version" value="2"`)
+	// A version may take effect at a later date: the editor and the history
+	// say which is in force and which is scheduled.
+	form.Set("adm_share_low_income", "10")
+	form.Set("adm_cap", "1200.50")
+	form.Set("adm_effective", "2026/12/1")
+	form.Set("adm_note", "低收入 10%，12 月起")
+	body(c.do(http.MethodPost, "/admin/tier-policy", form), "2026-12-01 零点", "<td>12.5%</td><td><strong>10%</strong></td>")
+	form.Set("adm_confirm", "1")
+	page = c.follow(c.do(http.MethodPost, "/admin/tier-policy", form))
+	form.Del("adm_confirm")
+	body(page, `id="policy-scheduled"`, "第 3 版已排期，将于 2026-12-01 生效", "待生效", "现行第 2 版", `name="adm_version" value="3"`, `name="adm_effective" type="date" value="2026-12-01"`)
+	if cur, latest := f.s.policies.Current(), f.s.policies.Latest(); cur.Version != 2 || latest.Version != 3 || cur.Tiers[rentals.LowIncome].ShareBP != 1250 {
+		t.Errorf("in force %d, latest %d", cur.Version, latest.Version)
+	}
+	body(c.get("/admin/tier-policy/versions/3"), "待生效", "2026-12-01 00:00")
+	form.Set("adm_version", "3")
+	form.Set("adm_effective", "2026-11-30")
+	body(c.do(http.MethodPost, "/admin/tier-policy", form), `href="#f-adm_effective"`)
 	version := c.get("/admin/tier-policy/versions/1")
 	body(version, "分档政策第 1 版", "已被取代", "<td>20%</td>")
 	admStatus(t, c.get("/admin/tier-policy/versions/9"), http.StatusNotFound, "version 9 page")
 
 	audit := c.get("/admin/audit")
-	body(audit, "operator.suspend", "user.reset_password", "policy.update", "password: (hidden) → (hidden)", "tiers.low_income.share_bp: 2000 → 1250")
+	// The log reads as sentences in the reader's language, at local times.
+	body(audit, "市管理员 暂停了运营方“康乐”（kangle）", "重置了账号", "保存了分档政策第 2 版", "密码: (hidden) → (hidden)",
+		"低收入档租金比例（万分比）: 2000 → 1250", "operator.suspend")
+	if strings.Contains(audit.Body.String(), "<code>operator.suspend</code>") {
+		t.Error("the audit log still shows raw codes as its text")
+	}
 	en := c.get("/lang/en?next=/admin")
 	body(c.follow(en), "City admin console", "Tier policy version 2")
+	body(c.get("/admin/audit"), "suspended the operator \u201cKangle", "saved tier policy version 2", "Password: (hidden) → (hidden)")
 }
 
 func TestAdminPolicyNumbers(t *testing.T) {

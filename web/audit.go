@@ -1,8 +1,15 @@
 package web
 
 import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/gin-gonic/gin"
 
+	"fuju/stations"
 	"fuju/web/auth"
 )
 
@@ -21,4 +28,156 @@ func (s *Server) audit(c *gin.Context, operatorID, action, target string, before
 		s.logger.ErrorContext(c.Request.Context(), "audit log write failed", "err", err, "action", action,
 			"target", target, "request_id", requestID(c))
 	}
+}
+
+// Reading the audit log. The log stores codes (product.update,
+// product/wc-alu-light) so that it never holds personal data or one
+// language's words; the pages turn each entry into a sentence in the
+// reader's language ("audit.action.<code>" with the actor and the record),
+// with local times (Asia/Shanghai) and the changed fields by their names.
+// TestAuditSentences fails when an action recorded anywhere in this package
+// has no sentence in either language.
+
+// auditRow is an audit entry as the consoles show it.
+type auditRow struct {
+	At, Who, Role, Operator, Action, Target, RequestID string
+	// Sentence says what happened, in the reader's language.
+	Sentence string
+	Changes  []string
+}
+
+func operatorNames(ops []stations.Operator) map[string]stations.Text {
+	out := make(map[string]stations.Text, len(ops))
+	for _, o := range ops {
+		out[o.ID] = o.Name
+	}
+	return out
+}
+
+// auditRows turns entries into rows for the reader of page b. Records are
+// named as the reader knows them (a listing or station by its name, a user
+// by theirs) when they still exist; otherwise by their id.
+func (s *Server) auditRows(c *gin.Context, b *base, entries []auth.Entry, ops map[string]stations.Text) []auditRow {
+	users := map[string]string{}
+	out := make([]auditRow, len(entries))
+	for i, e := range entries {
+		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
+			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
+		if n, ok := ops[e.OperatorID]; ok {
+			r.Operator = b.Tx(n)
+		}
+		if m, ok := b.msgs["role."+e.Actor.Role]; ok {
+			r.Role = m
+		}
+		if r.Who == "" {
+			r.Who = b.T("audit.someone")
+		}
+		what := s.auditTarget(c, b, e.Target, users)
+		if m, ok := b.msgs["audit.action."+e.Action]; ok {
+			r.Sentence = fmt.Sprintf(m, r.Who, what)
+		} else {
+			r.Sentence = r.Who + " · " + e.Action + " · " + what
+		}
+		for _, ch := range e.Changes {
+			r.Changes = append(r.Changes, auditFieldName(b, ch.Field)+": "+auditValue(b, ch.Before)+" → "+auditValue(b, ch.After))
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// auditTarget names the record an entry is about.
+func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[string]string) string {
+	kind, id, ok := strings.Cut(target, "/")
+	if !ok {
+		return target
+	}
+	name := ""
+	switch kind {
+	case "product":
+		if p, found := s.catalog.Lookup(id); found {
+			name = b.Tx(p.Name)
+		}
+	case "station":
+		if st, err := s.stations.Station(c.Request.Context(), id); err == nil {
+			name = b.Tx(st.Name)
+		}
+	case "operator":
+		if o, err := s.stations.Operator(c.Request.Context(), id); err == nil {
+			name = b.Tx(o.Name)
+		}
+	case "user":
+		n, seen := users[id]
+		if !seen && s.auth != nil {
+			if u, err := s.auth.User(c.Request.Context(), id); err == nil {
+				n = u.Name
+			}
+			users[id] = n
+		}
+		name = n
+	case "tier-policy":
+		if n, err := strconv.Atoi(id); err == nil {
+			return b.T("audit.target.tier-policy", n)
+		}
+	}
+	label := b.T("audit.target." + kind)
+	if label == "audit.target."+kind {
+		label = kind
+	}
+	switch {
+	case name != "" && b.Lang == "en":
+		return label + " \u201c" + name + "\u201d (" + id + ")"
+	case name != "":
+		return label + "“" + name + "”（" + id + "）"
+	}
+	return label + " " + id
+}
+
+// auditFieldName names a changed field: by its message when one exists
+// (audit.field.<name>, with dots as underscores), else as recorded.
+func auditFieldName(b *base, field string) string {
+	if m, ok := b.msgs["audit.field."+strings.ReplaceAll(field, ".", "_")]; ok {
+		return m
+	}
+	return field
+}
+
+// auditValue shows a changed value compactly: yes/no, times in the city's
+// zone, lists joined.
+func auditValue(b *base, v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "—"
+	case bool:
+		if v {
+			return b.T("audit.yes")
+		}
+		return b.T("audit.no")
+	case string:
+		if v == "" {
+			return `""`
+		}
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t.In(stations.Local).Format("2006-01-02 15:04")
+		}
+		if len(v) > 200 {
+			return v[:200] + "…"
+		}
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	// Lists come back from the database as its own slice types.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice {
+		parts := make([]string, rv.Len())
+		for i := range parts {
+			parts[i] = auditValue(b, rv.Index(i).Interface())
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	s := fmt.Sprint(v)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }

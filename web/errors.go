@@ -26,6 +26,7 @@ var (
 	errBadLogin           = errors.New("wrong login or password")
 	errMustChangePassword = errors.New("change the one-time password first, on the account page")
 	errUnsupportedMedia   = errors.New("send multipart/form-data with the image in the field \"photo\"")
+	errTokenExpired       = errors.New("this API token expired")
 )
 
 // apiError is the body of every error response (DESIGN.md, "HTTP conventions").
@@ -53,6 +54,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, media.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, errTokenExpired):
+		return http.StatusUnauthorized, "token_expired"
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden):
@@ -115,6 +118,8 @@ func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 		fields = map[string]string{ie.Field: msg}
 	}
 	switch {
+	case errors.Is(err, errTokenExpired):
+		msg = strings.TrimPrefix(err.Error(), "web: ")
 	case errors.Is(err, errUnauthorized):
 		msg = "Sign in, or send a valid bearer token."
 	case errors.Is(err, errForbidden):

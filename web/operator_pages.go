@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -343,11 +344,27 @@ type opPhotosPage struct {
 	Upload, Alt form
 	AltKey      string
 	Max         int
+	ctx         *gin.Context
 }
 
 // PhotoImg shows a photo of the listing in the console's list.
 func (p *opPhotosPage) PhotoImg(ph catalog.Photo) template.HTML {
 	return p.srv.img(ph, p.Tx(ph.Alt), "160px", "", false)
+}
+
+// Pending is the photo chosen in a failed upload and kept on the server, or
+// nil.
+func (p *opPhotosPage) Pending() *catalog.Photo {
+	ph, ok := p.srv.openPendingPhoto(p.ctx, p.Upload.Get("pending_photo"))
+	if !ok {
+		return nil
+	}
+	return &catalog.Photo{Key: ph.Hash, Widths: variantWidths(ph), Width: ph.Width, Height: ph.Height}
+}
+
+// PendingImg shows the kept photo.
+func (p *opPhotosPage) PendingImg(ph *catalog.Photo) template.HTML {
+	return p.srv.img(*ph, p.T("op.photos.pending.alt"), "240px", "", true)
 }
 
 // AltForm is the alt-text form of photo ph: the typed values after a failed
@@ -365,7 +382,7 @@ func (s *Server) photosPage(c *gin.Context, status int, p *opPhotosPage) error {
 		return err
 	}
 	p.opConsole = s.opConsole(c, "op.photos.title", "products")
-	p.Product, p.Max = pr, catalog.MaxPhotos
+	p.Product, p.Max, p.ctx = pr, catalog.MaxPhotos, c
 	return s.render(c, status, "operator_photos", p)
 }
 
@@ -373,39 +390,83 @@ func (s *Server) showOpPhotos(c *gin.Context) error {
 	return s.photosPage(c, http.StatusOK, &opPhotosPage{})
 }
 
+// uploadOpPhotoPage adds a photo from the console's upload form. A browser
+// cannot refill a file input, so when the image is fine but another field is
+// not (the Chinese description is missing), the image is stored at once and
+// the form comes back with it shown and referenced by a signed hidden field
+// (pending_photo): the operator fixes the text and saves without choosing
+// the file again.
 func (s *Server) uploadOpPhotoPage(c *gin.Context) error {
 	pr, err := s.catalog.Get(c.Request.Context(), scopeOf(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
 	f := form{Values: url.Values{}}
+	var file []byte
 	if mf := c.Request.MultipartForm; mf != nil {
-		f.Values["alt_zh"], f.Values["alt_en"] = mf.Value["alt_zh"], mf.Value["alt_en"]
-	}
-	up, err := s.readPhotoUpload(c)
-	if err == nil {
-		_, err = s.addProductPhoto(c, pr.ID, up)
-	}
-	if err != nil {
-		status, code := statusOf(err)
-		switch {
-		case f.fail(err, "photo", "alt_zh", "alt_en"):
-			return s.photosPage(c, http.StatusBadRequest, &opPhotosPage{Upload: f})
-		case status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType || status == http.StatusUnprocessableEntity:
-			// The image itself is the problem: say so next to the file.
-			msg := err.Error()
-			var ie *media.InputError
-			if errors.As(err, &ie) {
-				msg = strings.TrimPrefix(ie.Error(), "media: ")
+		for _, name := range []string{"alt_zh", "alt_en", "pending_photo"} {
+			if v := mf.Value[name]; len(v) > 0 {
+				f.Values.Set(name, strings.TrimSpace(v[0]))
 			}
-			f.fail(valid.Field("photo", code, msg), "photo")
-			return s.photosPage(c, status, &opPhotosPage{Upload: f})
 		}
-		return err
+		if fhs := mf.File["photo"]; len(fhs) > 0 && fhs[0].Size > 0 {
+			if file, err = s.readFormFile(fhs[0]); err != nil {
+				return s.photoUploadFailed(c, f, err)
+			}
+		}
+	}
+	var saved media.Photo
+	switch {
+	case file != nil:
+		if saved, err = s.media.SavePhoto(c.Request.Context(), media.Public, bytes.NewReader(file)); err != nil {
+			f.Values.Del("pending_photo")
+			return s.photoUploadFailed(c, f, err)
+		}
+	case f.Get("pending_photo") != "":
+		var ok bool
+		if saved, ok = s.openPendingPhoto(c, f.Get("pending_photo")); !ok {
+			f.Values.Del("pending_photo")
+			return s.photoUploadFailed(c, f, valid.Field("photo", "required", "choose the photo again"))
+		}
+	}
+	ve := &valid.Error{}
+	if saved.Hash == "" {
+		ve.Add("photo", "required", "is required: the image file in the field \"photo\"")
+	}
+	alt := catalog.Text{Zh: f.Get("alt_zh"), En: f.Get("alt_en")}
+	checkAlt(ve, alt.Zh, alt.En)
+	if err := ve.Err(); err != nil {
+		if saved.Hash != "" {
+			f.Values.Set("pending_photo", s.sealPendingPhoto(c, saved))
+		}
+		return s.photoUploadFailed(c, f, err)
+	}
+	if _, err := s.attachPhoto(c, pr.ID, saved, alt); err != nil {
+		return s.photoUploadFailed(c, f, err)
 	}
 	s.flash(c, "op.flash.photo_added")
 	c.Redirect(http.StatusSeeOther, "/operator/products/"+pr.ID+"/photos")
 	return nil
+}
+
+// photoUploadFailed shows the photos page again with the upload form's
+// problems, or fails the request when err is not about the form.
+func (s *Server) photoUploadFailed(c *gin.Context, f form, err error) error {
+	status, code := statusOf(err)
+	switch {
+	case f.fail(err, "photo", "alt_zh", "alt_en"):
+		return s.photosPage(c, http.StatusBadRequest, &opPhotosPage{Upload: f})
+	case status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType || status == http.StatusUnprocessableEntity:
+		// The image itself is the problem: say so next to the file.
+		msg := err.Error()
+		var ie *media.InputError
+		if errors.As(err, &ie) {
+			msg = strings.TrimPrefix(ie.Error(), "media: ")
+		}
+		f.fail(valid.Field("photo", code, msg), "photo")
+		return s.photosPage(c, status, &opPhotosPage{Upload: f})
+	}
+	return err
 }
 
 func (s *Server) moveOpPhotoPage(c *gin.Context) error {
@@ -444,14 +505,7 @@ func (s *Server) altOpPhotoPage(c *gin.Context) error {
 	f := newForm(c)
 	key := c.Param("key")
 	ve := &valid.Error{}
-	for _, name := range []string{"alt_zh", "alt_en"} {
-		switch n := len([]rune(f.Get(name))); {
-		case n == 0:
-			ve.Add(name, "required", "is required: describe the photo for people who cannot see it")
-		case n > 200:
-			ve.Add(name, "max_length", "must be at most 200 characters")
-		}
-	}
+	checkAlt(ve, f.Get("alt_zh"), f.Get("alt_en"))
 	err := ve.Err()
 	if err == nil {
 		_, err = s.setPhotoAlt(c, c.Param("id"), key, catalog.Text{Zh: f.Get("alt_zh"), En: f.Get("alt_en")})

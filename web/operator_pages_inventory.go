@@ -487,6 +487,24 @@ func (s *Server) newOpImportPage(c *gin.Context) error {
 	return s.importNewPage(c, http.StatusOK, form{})
 }
 
+// showImportTemplate sends the CSV template: Chinese column names and one
+// example row naming one of the caller's products and stations by their
+// Chinese names, as the operator's staff would write them.
+func (s *Server) showImportTemplate(c *gin.Context) error {
+	ctx, scope := c.Request.Context(), scopeOf(c)
+	product, station := "钢制标准手动轮椅", "解放区民主路社区辅具站"
+	if sts, err := s.stations.StationsIn(ctx, scope); err == nil && len(sts) > 0 {
+		station = sts[0].Name.Zh
+		if prods, err := s.catalog.List(ctx, stations.OperatorScope(sts[0].OperatorID)); err == nil && len(prods) > 0 {
+			product = prods[0].Name.Zh
+		}
+	}
+	c.Header("Content-Disposition", `attachment; filename="units-template.csv"; filename*=UTF-8''%E8%AE%BE%E5%A4%87%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.csv`)
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", stations.ImportTemplate(product, station))
+	return nil
+}
+
 // createOpImportPage takes the uploaded file, checks it as a whole (size,
 // columns, CSV syntax) while the operator waits, and runs the rows in the
 // background; the import's page shows the progress.
@@ -535,6 +553,27 @@ type opImportPage struct {
 	Job         stations.ImportJob
 	Running     bool
 	Interrupted bool
+}
+
+// FieldName names a column of the file in the reader's language.
+func (p *opImportPage) FieldName(field string) string {
+	if m, ok := p.msgs["op.import.col."+field]; ok {
+		return m
+	}
+	return field
+}
+
+// Problem says what is wrong with a row in the reader's language: the
+// problems the console knows by code are translated, naming what the file
+// said; others keep the service's (English) words.
+func (p *opImportPage) Problem(pr stations.ImportProblem) string {
+	if m, ok := p.msgs["op.import.problem."+pr.Field+"."+pr.Code]; ok {
+		return m
+	}
+	if m, ok := p.msgs["op.import.problem."+pr.Code]; ok {
+		return m
+	}
+	return pr.Message
 }
 
 // Percent is how far the import is.

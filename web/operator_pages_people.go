@@ -1,13 +1,10 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
-	"strconv"
-	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -184,6 +181,15 @@ type opTokensPage struct {
 	opConsole
 	Tokens []auth.Token
 	Form   form
+	now    time.Time
+}
+
+// Expired reports whether t no longer works because it expired.
+func (p *opTokensPage) Expired(t auth.Token) bool { return t.Expired(p.now) }
+
+// LastDay is the last day t works, Beijing time.
+func (p *opTokensPage) LastDay(t auth.Token) string {
+	return t.ExpiresAt.In(stations.Local).AddDate(0, 0, -1).Format(time.DateOnly)
 }
 
 // ScopeBoxes are the scope checkboxes of the new-token form.
@@ -210,7 +216,7 @@ func tokenScopeKey(sc string) string {
 }
 
 func (s *Server) tokensPage(c *gin.Context, status int, f form) error {
-	p := opTokensPage{opConsole: s.opConsole(c, "op.tokens.title", "tokens"), Form: f}
+	p := opTokensPage{opConsole: s.opConsole(c, "op.tokens.title", "tokens"), Form: f, now: s.now()}
 	var err error
 	if p.Tokens, err = s.opTokens(c); err != nil {
 		return err
@@ -219,14 +225,17 @@ func (s *Server) tokensPage(c *gin.Context, status int, f form) error {
 }
 
 func (s *Server) showOpTokens(c *gin.Context) error {
-	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {auth.ScopeInventoryRead}}})
+	// A year is offered; the admin may pick another day or clear it.
+	year := s.now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)
+	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {auth.ScopeInventoryRead}, "expires_on": {year}}})
 }
 
 func (s *Server) createOpTokenPage(c *gin.Context) error {
 	f := newForm(c)
-	t, secret, err := s.opCreateToken(c, tokenInput{OperatorID: f.Get("operator_id"), Name: f.Get("name"), Scopes: f.Values["scopes"]})
+	t, secret, err := s.opCreateToken(c, tokenInput{OperatorID: f.Get("operator_id"), Name: f.Get("name"), Scopes: f.Values["scopes"],
+		ExpiresOn: f.Get("expires_on")})
 	if err != nil {
-		if f.fail(err, "operator_id", "name", "scopes") {
+		if f.fail(err, "operator_id", "name", "scopes", "expires_on") {
 			return s.tokensPage(c, http.StatusBadRequest, f)
 		}
 		return err
@@ -265,28 +274,8 @@ func (s *Server) revokeOpTokenPage(c *gin.Context) error {
 
 type opAuditPage struct {
 	opConsole
-	Entries []auth.Entry
-	Pager   opPager
-}
-
-// Value shows a changed field's value compactly.
-func (p *opAuditPage) Value(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "—"
-	case string:
-		if x == "" {
-			return `""`
-		}
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	s := fmtAny(v)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	Rows  []auditRow
+	Pager opPager
 }
 
 func (s *Server) showOpAudit(c *gin.Context) error {
@@ -300,21 +289,13 @@ func (s *Server) showOpAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Entries = entries
+	var names map[string]stations.Text
+	if p.Platform {
+		if ops, err := s.stations.Operators(c.Request.Context()); err == nil {
+			names = operatorNames(ops)
+		}
+	}
+	p.Rows = s.auditRows(c, &p.base, entries, names)
 	p.Pager = newOpPager("/operator/audit", c.Request.URL.Query(), page, perPage, total)
 	return s.render(c, http.StatusOK, "operator_audit", &p)
-}
-
-// fmtAny shows a stored value: lists item by item, anything else as Go
-// prints it (values come back from the database as its own types).
-func fmtAny(v any) string {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() == reflect.Slice {
-		parts := make([]string, rv.Len())
-		for i := range parts {
-			parts[i] = fmtAny(rv.Index(i).Interface())
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return fmt.Sprint(v)
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/text/encoding/simplifiedchinese"
+
 	"fuju/catalog"
 	"fuju/stations"
 	"fuju/web/auth"
@@ -101,21 +103,21 @@ func TestOperatorConsolePages(t *testing.T) {
 	wantBody(t, w.page(t, w.platform, "/operator/products/new"), 200, "platform's new listing", `name="operator_id"`)
 
 	// A listing: bad input keeps what was typed, names each field, focuses
-	// the first; prices are typed in yuan.
-	bad := url.Values{"name_zh": {"电动护理床"}, "name_en": {""}, "category": {"hospital_bed"}, "status": {"active"},
+	// the first; prices are typed in yuan; the English name is optional.
+	bad := url.Values{"name_zh": {""}, "name_en": {"Electric bed"}, "category": {"hospital_bed"}, "status": {"active"},
 		"daily_yuan": {"12.345"}, "block30_yuan": {"abc"}, "deposit_yuan": {"500"}, "seat_width_cm": {"wide"}}
-	body := wantBody(t, w.form(t, a, "/operator/products", bad), 400, "bad listing", `value="电动护理床"`, `value="12.345"`,
-		`id="e-name_en"`, `id="e-daily_yuan"`, `id="e-block30_yuan"`, `id="e-seat_width_cm"`, `href="#f-daily_yuan"`, "元")
-	if !regexp.MustCompile(`id="f-name_en"[^>]*autofocus`).MatchString(body) {
+	body := wantBody(t, w.form(t, a, "/operator/products", bad), 400, "bad listing", `value="Electric bed"`, `value="12.345"`,
+		`id="e-name_zh"`, `id="e-daily_yuan"`, `id="e-block30_yuan"`, `id="e-seat_width_cm"`, `href="#f-daily_yuan"`, "元")
+	if !regexp.MustCompile(`id="f-name_zh"[^>]*autofocus`).MatchString(body) {
 		t.Error("focus is not on the first wrong field")
 	}
-	if strings.Contains(body, `id="e-deposit_yuan"`) {
-		t.Error("a good price is marked wrong")
+	if strings.Contains(body, `id="e-deposit_yuan"`) || strings.Contains(body, `id="e-name_en"`) {
+		t.Error("a good price or the optional English name is marked wrong")
 	}
 	good := url.Values{"name_zh": {"电动护理床"}, "name_en": {"Electric bed"}, "category": {"hospital_bed"}, "status": {"active"},
 		"description_zh": {"三功能"}, "description_en": {"Three functions"}, "daily_yuan": {"12.5"}, "block30_yuan": {"¥300"},
 		"deposit_yuan": {"1,000.05"}, "keywords": {"电动, 护理床，bed"}, "width_cm": {"95"}, "weight_kg": {"62.5"}, "adjustable_height": {"on"}}
-	loc := wantRedirect(t, w.form(t, a, "/operator/products", good), "/operator/products/p-", "create listing")
+	loc := wantRedirect(t, w.form(t, a, "/operator/products", good), "/operator/products/electric-bed/photos", "create listing (a readable id)")
 	id := strings.TrimSuffix(strings.TrimPrefix(loc, "/operator/products/"), "/photos")
 	pr, err := w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id)
 	if err != nil {
@@ -141,8 +143,26 @@ func TestOperatorConsolePages(t *testing.T) {
 	// Photos: upload through the page (the API's code path), describe,
 	// reorder, delete after confirming.
 	jpg := testJPEG(t, 800, 600, color.RGBA{10, 120, 200, 255})
-	wantBody(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床"}, "photo", "bed.jpg", jpg), 400,
-		"upload without English alt", `id="e-alt_en"`, `value="床"`)
+	// A missing Chinese description sends the form back with the chosen
+	// photo kept on the server: saving again needs no file. English is
+	// optional. A forged reference is refused.
+	body = wantBody(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_en": "Bed"}, "photo", "bed.jpg", jpg), 400,
+		"upload without Chinese alt", `id="e-alt_zh"`, `value="Bed"`, `id="pending-photo"`, "不用重新选择")
+	if strings.Contains(body, `id="e-alt_en"`) {
+		t.Error("the optional English description is marked wrong")
+	}
+	pending := regexp.MustCompile(`name="pending_photo" value="([^"]+)"`).FindStringSubmatch(body)
+	if pending == nil {
+		t.Fatal("no pending photo field")
+	}
+	forged := strings.Replace(pending[1], ".800.", ".801.", 1)
+	wantBody(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床", "pending_photo": forged}, "", "", nil), 400,
+		"forged pending photo", `id="e-photo"`)
+	wantRedirect(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床", "pending_photo": pending[1]}, "", "", nil),
+		"/operator/products/"+id+"/photos", "upload the kept photo")
+	if pr, _ := w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id); len(pr.Photos) != 1 || pr.Photos[0].Alt != (catalog.Text{Zh: "床"}) || pr.Photos[0].Width != 800 {
+		t.Fatalf("photos after the kept upload: %+v", pr.Photos)
+	}
 	wantBody(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床", "alt_en": "Bed"}, "photo", "x.gif", gifBytes(t)), 415,
 		"upload a GIF", `id="e-photo"`)
 	for i, c := range []color.RGBA{{10, 120, 200, 255}, {200, 20, 20, 255}} {
@@ -216,7 +236,7 @@ func TestOperatorConsolePages(t *testing.T) {
 	file := unitsCSV(60, 1, "wc", "south", "new") + "JZ-WC-99999,walker,nowhere,available,,\n"
 	loc = wantRedirect(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.csv", []byte(file)), "/operator/imports/imp-", "import")
 	page := waitImport(t, w, a, loc)
-	for _, want := range []string{`id="count-created">60<`, `id="count-failed">1<`, "labels.pdf?import=", "station_id", "JZ-WC-99999"} {
+	for _, want := range []string{`id="count-created">60<`, `id="count-failed">1<`, "labels.pdf?import=", "<td>站点</td>", "JZ-WC-99999"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("import report lacks %q", want)
 		}
@@ -225,6 +245,34 @@ func TestOperatorConsolePages(t *testing.T) {
 	if page := waitImport(t, w, a, loc); !strings.Contains(page, `id="count-unchanged">60<`) || !strings.Contains(page, `id="count-created">0<`) {
 		t.Error("re-running the import changed something")
 	}
+	// As offices make it: the template (Chinese columns, one example row
+	// naming the operator's product and station), filled in and saved by
+	// Excel in GBK, products and stations by name or code, Excel's dates.
+	tpl := w.page(t, a, "/operator/imports/template.csv")
+	if tpl.Code != 200 || !strings.HasPrefix(tpl.Body.String(), "\ufeff资产编号,产品,站点,状态,状况备注,购入日期\r\n") ||
+		!strings.Contains(tpl.Header().Get("Content-Disposition"), "attachment") {
+		t.Fatalf("template: %d %q %q", tpl.Code, tpl.Header().Get("Content-Disposition"), tpl.Body)
+	}
+	office := "资产编号,产品,站点,状态,状况备注,购入日期\r\n" +
+		"JZ-WC-8001,轻便轮椅,北站,可借,新购,2026/1/5\r\n" +
+		"JZ-WC-8002,WC,South,待清洁,,2026年1月6日\r\n" +
+		"JZ-WC-8003,助行架,西站,,,46027\r\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(office)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc = wantRedirect(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.csv", []byte(gbk)), "/operator/imports/imp-", "GBK import")
+	page = waitImport(t, w, a, loc)
+	for _, want := range []string{`id="count-created">2<`, `id="count-failed">1<`, "找不到这个站点"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("GBK import report lacks %q", want)
+		}
+	}
+	if u, err := w.s.stations.Unit(ctx, "JZ-WC-8002"); err != nil || u.ProductID != "wc" || u.StationID != "south" || u.State != stations.Cleaning || u.AcquiredOn != "2026-01-06" {
+		t.Errorf("unit from the GBK file: %+v %v", u, err)
+	}
+	wantBody(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.csv", []byte("tag,product_id,station_id\nJZ-WC-1,caf\xe9,s\xf6d\n")), 400,
+		"latin-1 file", `id="e-file"`, "CSV UTF-8")
 	wantBody(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.csv", []byte("colour\nred\n")), 400, "bad header", `id="e-file"`)
 	wantBody(t, w.multipartForm(t, a, "/operator/imports", nil, "", "", nil), 400, "no file", `id="e-file"`)
 	if rec := w.page(t, w.adminB, loc); rec.Code != 404 {
@@ -257,24 +305,35 @@ func TestOperatorConsolePages(t *testing.T) {
 	wantRedirect(t, w.form(t, a, "/operator/staff/"+staffID+"/password", url.Values{}), "/operator/staff/"+staffID+"/password", "reset")
 
 	// Tokens: create shows the secret once; revoke.
-	wantBody(t, w.form(t, a, "/operator/tokens", url.Values{"name": {""}}), 400, "bad token", `id="e-name"`, `id="e-scopes"`)
-	loc = wantRedirect(t, w.form(t, a, "/operator/tokens", url.Values{"name": {"仓库系统"}, "scopes": {"inventory:read", "inventory:write"}}), "/operator/tokens/tok-", "create token")
-	m = pwRe.FindStringSubmatch(w.follow(t, a, loc).Body.String())
+	wantBody(t, w.page(t, a, "/operator/tokens"), 200, "token form", "令牌名称", `name="expires_on" type="date"`,
+		`value="`+w.s.now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)+`"`)
+	wantBody(t, w.form(t, a, "/operator/tokens", url.Values{"name": {""}, "expires_on": {"2020-01-01"}}), 400, "bad token", `id="e-name"`, `id="e-scopes"`, `id="e-expires_on"`)
+	nextYear := time.Now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)
+	loc = wantRedirect(t, w.form(t, a, "/operator/tokens", url.Values{"name": {"仓库系统"}, "scopes": {"inventory:read", "inventory:write"}, "expires_on": {nextYear}}),
+		"/operator/tokens/tok-", "create token")
+	secretPage := w.follow(t, a, loc).Body.String()
+	m = pwRe.FindStringSubmatch(secretPage)
 	if m == nil || !strings.HasPrefix(m[1], "fuju_") {
 		t.Fatal("token secret not shown")
+	}
+	for _, want := range []string{`class="button secondary js-copy" data-copy="#secret"`, "<noscript>"} {
+		if !strings.Contains(secretPage, want) {
+			t.Errorf("secret page lacks %q", want)
+		}
 	}
 	if rec := w.call(t, opCaller{bearer: m[1]}, "GET", "/api/v1/operator/units", nil); rec.Code != 200 {
 		t.Errorf("the shown token does not work: %d", rec.Code)
 	}
 	tokID := strings.TrimSuffix(strings.TrimPrefix(loc, "/operator/tokens/"), "/secret")
-	wantBody(t, w.page(t, a, "/operator/tokens"), 200, "tokens", "仓库系统", "读取库存")
+	wantBody(t, w.page(t, a, "/operator/tokens"), 200, "tokens", "仓库系统", "读取库存", "有效期至", nextYear)
 	wantRedirect(t, w.form(t, a, "/operator/tokens/"+tokID+"/revoke", url.Values{}), "/operator/tokens", "revoke")
 	if rec := w.call(t, opCaller{bearer: m[1]}, "GET", "/api/v1/operator/units", nil); rec.Code != 401 {
 		t.Errorf("revoked token: %d", rec.Code)
 	}
 
 	// The audit log shows who changed what.
-	body = wantBody(t, w.page(t, a, "/operator/audit"), 200, "audit", "product.update", "name.en", "Electric care bed", "staff.disable", "token.revoke", "admin A")
+	body = wantBody(t, w.page(t, a, "/operator/audit"), 200, "audit", "admin A 修改了品类“电动护理床”（electric-bed）", "英文名称: Electric bed → Electric care bed",
+		"admin A 停用了员工账号", "admin A 吊销了API 令牌", "admin A 批量导入了设备", "2026-")
 	if strings.Contains(body, "op-b") {
 		t.Error("A's audit page shows B")
 	}

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"fuju/internal/valid"
+	"fuju/stations"
 	"fuju/web/auth"
 )
 
@@ -252,6 +254,27 @@ type tokenInput struct {
 	OperatorID string   `json:"operator_id,omitempty" binding:"max=64"`
 	Name       string   `json:"name" binding:"required,max=60"`
 	Scopes     []string `json:"scopes" binding:"required,min=1,max=3,dive,max=32"`
+	// ExpiresOn is the last day the token works (Beijing time), as
+	// 2026-12-31; empty never expires.
+	ExpiresOn string `json:"expires_on,omitempty" binding:"max=32"`
+}
+
+// tokenExpiry reads the last day a token works: it stops at the end of that
+// day in the city's time zone. Empty is no expiry.
+func tokenExpiry(day string) (time.Time, error) {
+	day = strings.TrimSpace(day)
+	if day == "" {
+		return time.Time{}, nil
+	}
+	d, ok := stations.ImportDate(day)
+	if !ok || d == "" {
+		return time.Time{}, valid.Field("expires_on", "date", "must be a date like 2026-12-31")
+	}
+	t, err := time.ParseInLocation(time.DateOnly, d, stations.Local)
+	if err != nil {
+		return time.Time{}, valid.Field("expires_on", "date", "must be a date like 2026-12-31")
+	}
+	return t.AddDate(0, 0, 1), nil
 }
 
 // tokenCreated carries the token's secret, shown this once.
@@ -294,7 +317,11 @@ func (s *Server) opCreateToken(c *gin.Context, in tokenInput) (auth.Token, strin
 	if _, err := s.stations.Operator(c.Request.Context(), op); err != nil {
 		return auth.Token{}, "", fmt.Errorf("web: token: %w", valid.Field("operator_id", "not_found", "is not an operator"))
 	}
-	secret, t, err := s.auth.CreateToken(c.Request.Context(), op, in.Name, in.Scopes, actorOf(c))
+	exp, err := tokenExpiry(in.ExpiresOn)
+	if err != nil {
+		return auth.Token{}, "", fmt.Errorf("web: token: %w", err)
+	}
+	secret, t, err := s.auth.IssueToken(c.Request.Context(), auth.NewToken{OperatorID: op, Name: in.Name, Scopes: in.Scopes, ExpiresAt: exp}, actorOf(c))
 	if err != nil {
 		return auth.Token{}, "", err
 	}

@@ -78,6 +78,7 @@ func (s *Server) operatorRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	con.GET("/units/:tag/retire", s.page(s.retireOpUnitForm))
 	con.POST("/units/:tag/retire", s.page(s.retireOpUnitPage))
 	con.GET("/imports/new", s.page(s.newOpImportPage))
+	con.GET("/imports/template.csv", s.page(s.showImportTemplate))
 	con.POST("/imports", s.page(s.createOpImportPage))
 	con.GET("/imports/:id", s.page(s.showOpImport))
 	con.GET("/staff", s.page(s.showOpStaffList))

@@ -527,6 +527,19 @@ func TestOperatorPeopleAPI(t *testing.T) {
 		t.Error("a disabled member's session still works")
 	}
 	wantField(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "gone"}), 400, "status", "bad status")
+	// The platform's disable wins: the operator admin cannot lift it.
+	wantStatus(t, w.call(t, w.platform, "PATCH", "/api/v1/admin/users/"+created.User.ID, map[string]any{"status": "disabled"}), 200, "platform disables")
+	wantField(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "active"}), 400, "status", "operator re-enables a platform disable")
+	if u, _ := w.s.auth.User(ctx, created.User.ID); u.Status != auth.Disabled || !u.DisabledByPlatform {
+		t.Errorf("after the operator's attempt: %+v", u)
+	}
+	wantBody(t, w.page(t, w.adminA, "/operator/staff/"+created.User.ID), 200, "staff page of a platform-disabled member", `id="platform-disabled"`)
+	wantStatus(t, w.call(t, w.platform, "PATCH", "/api/v1/admin/users/"+created.User.ID, map[string]any{"status": "active"}), 200, "platform enables")
+	rec = w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "active"})
+	if u := decode[auth.User](t, rec); rec.Code != 200 || u.Status != auth.Active {
+		t.Errorf("operator enables after the platform lifted its disable: %d %+v", rec.Code, u)
+	}
+	wantStatus(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "disabled"}), 200, "disable again")
 	rec = w.call(t, w.adminA, "POST", path+"/password", nil)
 	wantStatus(t, rec, 200, "reset password")
 	if pw := decode[staffCreated](t, rec).Password; pw == "" || pw == created.Password {
@@ -556,6 +569,29 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	wantField(t, w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "x", "scopes": []string{"root"}}), 400, "scopes", "bad scope")
 	wantStatus(t, w.call(t, w.adminA, "DELETE", "/api/v1/operator/tokens/"+nt.Token.ID, nil), 200, "revoke")
 	wantStatus(t, w.call(t, erp, "GET", "/api/v1/operator/units", nil), 401, "revoked token")
+	// Tokens may expire: the list shows when; an expired token is a 401
+	// that says so.
+	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Year", "scopes": []string{"desk"}, "expires_on": "2099-12-31"})
+	wantField(t, rec, 400, "expires_on", "expiry too far ahead")
+	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Old", "scopes": []string{"desk"}, "expires_on": "2020-01-01"})
+	wantField(t, rec, 400, "expires_on", "expiry in the past")
+	tomorrow := time.Now().In(stations.Local).AddDate(0, 0, 1)
+	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Short", "scopes": []string{"inventory:read"}, "expires_on": tomorrow.Format(time.DateOnly)})
+	wantStatus(t, rec, http.StatusCreated, "token with an expiry")
+	if exp := decode[tokenCreated](t, rec).Token.ExpiresAt; exp == nil || exp.In(stations.Local).Format("2006-01-02 15:04") != tomorrow.AddDate(0, 0, 1).Format("2006-01-02")+" 00:00" {
+		t.Errorf("expires at %v, want the end of %s in Beijing", exp, tomorrow.Format(time.DateOnly))
+	}
+	soon, _, err := w.s.auth.IssueToken(ctx, auth.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{auth.ScopeInventoryRead},
+		ExpiresAt: time.Now().Add(time.Second)}, stations.System)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, w.call(t, opCaller{bearer: soon}, "GET", "/api/v1/operator/units", nil), 200, "token before expiry")
+	time.Sleep(1100 * time.Millisecond)
+	rec = w.call(t, opCaller{bearer: soon}, "GET", "/api/v1/operator/units", nil)
+	if e := decode[apiError](t, rec); rec.Code != http.StatusUnauthorized || e.Error.Code != "token_expired" || !strings.Contains(e.Error.Message, "expired on") {
+		t.Errorf("expired token: %d %+v", rec.Code, e)
+	}
 	// Tokens cannot mint tokens or accounts.
 	wantStatus(t, w.call(t, w.writeA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "x", "scopes": []string{"desk"}}), 403, "token minting a token")
 	wantStatus(t, w.call(t, w.writeA, "GET", "/api/v1/operator/staff", nil), 403, "token listing staff")

@@ -333,3 +333,24 @@ func (p *opConsole) WhenPtr(t *time.Time) string {
 	}
 	return p.When(*t)
 }
+
+// closedStationPage is the public page of a station that exists but is not
+// open to the public: switched off by its operator or of a suspended
+// operator.
+type closedStationPage struct {
+	base
+	Station stations.Station
+}
+
+// showClosedStation answers a station page the public cannot see: when the
+// station exists, a page saying it is closed (still a 404, so nothing
+// indexes it as open); otherwise notFound, the original error.
+func (s *Server) showClosedStation(c *gin.Context, notFound error) error {
+	st, ok := s.stations.ClosedStation(c.Request.Context(), c.Param("id"))
+	if !ok {
+		return notFound
+	}
+	p := closedStationPage{base: s.base(c, "op.station.closed.title", "stations"), Station: st}
+	p.Title = p.T("op.station.closed.heading", p.Tx(st.Name))
+	return s.render(c, http.StatusNotFound, "station_closed", &p)
+}

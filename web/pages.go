@@ -419,7 +419,7 @@ type stationPage struct {
 func (s *Server) showStation(c *gin.Context) error {
 	st, err := s.publicStation(c.Param("id"))
 	if err != nil {
-		return err
+		return s.showClosedStation(c, err)
 	}
 	p := stationPage{base: s.base(c, "station.title", "stations"), Station: st}
 	p.Title = p.Tx(st.Name)

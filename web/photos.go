@@ -2,11 +2,13 @@ package web
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -228,42 +230,135 @@ func (s *Server) readPhotoUpload(c *gin.Context) (photoUpload, error) {
 	if photo == nil {
 		ve.Add("photo", "required", "is required: the image file in the field \"photo\"")
 	}
-	for _, f := range []string{"alt_zh", "alt_en"} {
-		switch n := len([]rune(fields[f])); {
-		case n == 0:
-			ve.Add(f, "required", "is required: describe the photo for people who cannot see it")
-		case n > 200 || len(fields[f]) > maxFieldBytes:
-			ve.Add(f, "max_length", "must be at most 200 characters")
-		}
-	}
+	checkAlt(ve, fields["alt_zh"], fields["alt_en"])
 	if err := ve.Err(); err != nil {
 		return photoUpload{}, err
 	}
 	return photoUpload{photo: photo, alt: catalog.Text{Zh: fields["alt_zh"], En: fields["alt_en"]}}, nil
 }
 
+// checkAlt checks a photo's text for people who cannot see it: Chinese is
+// required, English optional (English pages fall back to the Chinese).
+func checkAlt(ve *valid.Error, zh, en string) {
+	switch n := len([]rune(zh)); {
+	case n == 0:
+		ve.Add("alt_zh", "required", "is required: describe the photo for people who cannot see it")
+	case n > 200 || len(zh) > maxFieldBytes:
+		ve.Add("alt_zh", "max_length", "must be at most 200 characters")
+	}
+	if len([]rune(en)) > 200 || len(en) > maxFieldBytes {
+		ve.Add("alt_en", "max_length", "must be at most 200 characters")
+	}
+}
+
 // addProductPhoto stores an upload's image and adds it to the product.
 func (s *Server) addProductPhoto(c *gin.Context, id string, up photoUpload) (catalog.Product, error) {
-	scope, by := scopeOf(c), actorOf(c)
-	before, err := s.catalog.Get(c.Request.Context(), scope, id)
-	if err != nil {
+	if _, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id); err != nil {
 		return catalog.Product{}, err
 	}
 	saved, err := s.media.SavePhoto(c.Request.Context(), media.Public, bytes.NewReader(up.photo))
 	if err != nil {
 		return catalog.Product{}, err
 	}
-	widths := make([]int, len(saved.Variants))
-	for i, v := range saved.Variants {
-		widths[i] = v.Width
+	return s.attachPhoto(c, id, saved, up.alt)
+}
+
+// attachPhoto adds a stored photo to the product and records it.
+func (s *Server) attachPhoto(c *gin.Context, id string, saved media.Photo, alt catalog.Text) (catalog.Product, error) {
+	scope, by := scopeOf(c), actorOf(c)
+	before, err := s.catalog.Get(c.Request.Context(), scope, id)
+	if err != nil {
+		return catalog.Product{}, err
 	}
-	ph := catalog.Photo{Key: saved.Hash, Alt: up.alt, Widths: widths, Width: saved.Width, Height: saved.Height}
+	ph := catalog.Photo{Key: saved.Hash, Alt: alt, Widths: variantWidths(saved), Width: saved.Width, Height: saved.Height}
 	after, err := s.catalog.AddPhoto(c.Request.Context(), scope, id, ph, by)
 	if err != nil {
 		return catalog.Product{}, err
 	}
 	s.audit(c, after.OperatorID, "product.photo_add", "product/"+id, before, after)
 	return after, nil
+}
+
+func variantWidths(p media.Photo) []int {
+	widths := make([]int, len(p.Variants))
+	for i, v := range p.Variants {
+		widths[i] = v.Width
+	}
+	return widths
+}
+
+// readFormFile reads an uploaded file of a parsed multipart form, capped at
+// the media pipeline's limit.
+func (s *Server) readFormFile(fh *multipart.FileHeader) ([]byte, error) {
+	maxBytes := s.media.Pipeline().MaxBytes
+	if maxBytes == 0 {
+		maxBytes = media.DefaultMaxBytes
+	}
+	if fh.Size > maxBytes {
+		return nil, fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, uploadReadError(err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	if err != nil {
+		return nil, uploadReadError(err)
+	}
+	if int64(len(b)) > maxBytes {
+		return nil, fmt.Errorf("web: upload: %w", media.ErrTooLarge)
+	}
+	return b, nil
+}
+
+// A pending photo is an image stored for a form that came back with another
+// field wrong. The hidden field carries its hash and sizes, signed with the
+// server's key and bound to the session, so it can only name a photo this
+// session uploaded: "hash.width.height.w1-w2-w3.mac".
+
+func (s *Server) sealPendingPhoto(c *gin.Context, p media.Photo) string {
+	ws := make([]string, 0, len(p.Variants))
+	for _, w := range variantWidths(p) {
+		ws = append(ws, strconv.Itoa(w))
+	}
+	body := fmt.Sprintf("%s.%d.%d.%s", p.Hash, p.Width, p.Height, strings.Join(ws, "-"))
+	sess, _ := sessionOf(c)
+	return body + "." + s.mac("pending-photo:"+sess.ID+":"+body)
+}
+
+func (s *Server) openPendingPhoto(c *gin.Context, v string) (media.Photo, bool) {
+	if c == nil || v == "" || len(v) > 400 {
+		return media.Photo{}, false
+	}
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 {
+		return media.Photo{}, false
+	}
+	body, sig := v[:i], v[i+1:]
+	sess, _ := sessionOf(c)
+	if !hmac.Equal([]byte(sig), []byte(s.mac("pending-photo:"+sess.ID+":"+body))) {
+		return media.Photo{}, false
+	}
+	parts := strings.Split(body, ".")
+	if len(parts) != 4 {
+		return media.Photo{}, false
+	}
+	p := media.Photo{Hash: parts[0]}
+	var err1, err2 error
+	p.Width, err1 = strconv.Atoi(parts[1])
+	p.Height, err2 = strconv.Atoi(parts[2])
+	if err1 != nil || err2 != nil {
+		return media.Photo{}, false
+	}
+	for _, w := range strings.Split(parts[3], "-") {
+		n, err := strconv.Atoi(w)
+		if err != nil {
+			return media.Photo{}, false
+		}
+		p.Variants = append(p.Variants, media.Variant{Width: n})
+	}
+	return p, true
 }
 
 func uploadReadError(err error) error {
@@ -309,7 +404,7 @@ func (s *Server) reorderPhotos(c *gin.Context, id string, keys []string) (catalo
 type altRequest struct {
 	Alt struct {
 		Zh string `json:"zh" binding:"required,max=200"`
-		En string `json:"en" binding:"required,max=200"`
+		En string `json:"en" binding:"max=200"`
 	} `json:"alt" binding:"required"`
 }
 

@@ -179,6 +179,15 @@ type base struct {
 	// site is the absolute address of the site, for links that leave it
 	// (language alternates, previews).
 	site string
+	// Suspended is set on every page of a suspended operator's people: the
+	// banner says so and why.
+	Suspended *suspendedNotice
+}
+
+// suspendedNotice is what the banner of a suspended operator's people says.
+type suspendedNotice struct {
+	Reason string
+	Since  string
 }
 
 // T translates key; args fill %s/%d verbs in the message. When the first
@@ -370,6 +379,12 @@ func (s *Server) base(c *gin.Context, title, nav string) base {
 	b.Title = b.T(title)
 	if u, ok := userOf(c); ok {
 		b.User = &u
+		if o, suspended := s.suspension(c, u.OperatorID); suspended {
+			b.Suspended = &suspendedNotice{Reason: o.SuspendedReason}
+			if o.SuspendedAt != nil {
+				b.Suspended.Since = o.SuspendedAt.In(stations.Local).Format("2006-01-02")
+			}
+		}
 	}
 	b.CSRF = s.csrfToken(c)
 	if key := s.takeFlash(c); key != "" {
@@ -379,6 +394,14 @@ func (s *Server) base(c *gin.Context, title, nav string) base {
 	b.Description = b.T("meta.description")
 	b.Private = privatePath(c.Request.URL.Path)
 	return b
+}
+
+// suspension reports the suspension of the user's operator, if any.
+func (s *Server) suspension(c *gin.Context, operatorID string) (stations.Operator, bool) {
+	if s.stations == nil {
+		return stations.Operator{}, false
+	}
+	return s.stations.Suspension(c.Request.Context(), operatorID)
 }
 
 // HomeURL is where the logged-in user's work is.

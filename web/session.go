@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/stations"
 	"fuju/web/auth"
 )
 
@@ -30,6 +32,9 @@ const (
 	userKey    = "user"
 	sessionKey = "session"
 	tokenKey   = "api_token"
+	// expiredTokenKey holds a right but expired token, so the answer can
+	// say that it expired.
+	expiredTokenKey = "expired_api_token"
 )
 
 // secure reports whether the request reached us over TLS, directly or through
@@ -58,10 +63,14 @@ func (s *Server) identify(c *gin.Context) {
 	if h := c.GetHeader("Authorization"); h != "" {
 		secret, ok := strings.CutPrefix(h, "Bearer ")
 		if ok {
-			if tok, err := s.auth.TokenAuth(ctx, strings.TrimSpace(secret)); err == nil {
+			tok, err := s.auth.TokenAuth(ctx, strings.TrimSpace(secret))
+			switch {
+			case err == nil:
 				c.Set(tokenKey, tok)
 				c.Set(scopeKey, tok.Scope())
 				c.Set(actorKey, tok.Actor())
+			case errors.Is(err, auth.ErrTokenExpired):
+				c.Set(expiredTokenKey, tok)
 			}
 		}
 		c.Next()
@@ -193,6 +202,12 @@ func (s *Server) requireRole(tokenScope string, roles ...auth.Role) gin.HandlerF
 			return
 		}
 		u, ok := userOf(c)
+		if v, expired := c.Get(expiredTokenKey); !ok && expired {
+			t := v.(auth.Token)
+			s.fail(c, fmt.Errorf("web: %w on %s (Beijing time); ask your operator admin for a new token",
+				errTokenExpired, t.ExpiresAt.In(stations.Local).Format("2006-01-02 15:04")), true)
+			return
+		}
 		if !ok {
 			if wantsJSON(c) {
 				s.fail(c, errUnauthorized, true)

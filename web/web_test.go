@@ -53,6 +53,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	st := stations.NewService(db, feed, nil)
 	cat := catalog.NewService(db, st.Index(), feed, nil)
 	st.UseChecklists(cat)
+	st.ProductsNamed = cat.Named
 	pol := rentals.NewPolicies(db)
 	au := auth.NewService(db, nil)
 	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)
@@ -95,6 +96,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	}
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
+	pol.Now = func() time.Time { return now }
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
 		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})

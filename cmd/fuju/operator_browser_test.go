@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // An operator's admin works the console in a real browser: logs in, creates a
@@ -52,7 +53,7 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 		chromedp.Click(css("#f-foldable")),
 		chromedp.Click(css("form.op-form button[type=submit]")), chromedp.WaitVisible(css("#f-photo")))
 	productID := strings.TrimSuffix(strings.TrimPrefix(eval("location.pathname"), "/operator/products/"), "/photos")
-	if !strings.HasPrefix(productID, "p-") {
+	if productID != "folding-walker" { // a readable id from the English name
 		t.Fatalf("after creating the listing the admin is at %s", eval("location.pathname"))
 	}
 
@@ -114,6 +115,84 @@ func TestOperatorConsoleInBrowser(t *testing.T) {
 	}
 	if eval(`String(document.querySelector('a[href*="labels.pdf?import="]') !== null)`) != "true" {
 		t.Error("no link to print the imported units' labels")
+	}
+}
+
+// An operator admin of the demo city downloads the import template, fills it
+// in as an office does (products and stations by their Chinese names or
+// codes, Excel's dates), saves it from Excel in GBK, uploads it and reads
+// the per-row report.
+func TestImportOfficeCSVInBrowser(t *testing.T) {
+	in := start(t, map[string]string{"DATA_DIR": t.TempDir(), "FUJU_DEMO": "true"})
+	p := newPage(t, in.URL)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	p.do("log in", chromedp.Navigate(in.URL+"/login"), chromedp.WaitVisible(css("#f-login")),
+		chromedp.SendKeys(css("#f-login"), "13800000002"), chromedp.SendKeys(css("#f-password"), "fuju-demo-2026"),
+		chromedp.Click(css(`form[action="/login"] button[type=submit]`)), chromedp.WaitVisible(css(".op-nav")))
+	p.do("import page", chromedp.Navigate(in.URL+"/operator/imports/new"), chromedp.WaitVisible(css("#import-template")))
+
+	// The template link, fetched as the browser would download it.
+	ctx, cancel := context.WithTimeout(p.ctx, 15*time.Second)
+	tpl, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`fetch(document.getElementById("import-template").href).then(r => r.ok ? r.text() : "status " + r.status)`, chromedp.EvalAwaitPromise))
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(strings.TrimPrefix(tpl, "\ufeff"), "\r\n"), "\r\n")
+	if len(lines) != 2 || lines[0] != "资产编号,产品,站点,状态,状况备注,购入日期" {
+		t.Fatalf("template %q", tpl)
+	}
+	example := strings.Split(lines[1], ",")
+	if len(example) != 6 || example[1] == "" || example[2] == "" || strings.ContainsAny(example[1]+example[2], "abcdefghijklmnopqrstuvwxyz") {
+		t.Fatalf("the example row names no product and station in Chinese: %q", lines[1])
+	}
+	product, station := example[1], example[2]
+
+	// Filled in by the office: the example's names, codes in capitals,
+	// Chinese and serial dates, and one station nobody has.
+	office := lines[0] + "\r\n" +
+		"JZ-GBK-0001," + product + "," + station + ",可借,新购,2026/1/5\r\n" +
+		"JZ-GBK-0002,WC-ALU-LIGHT,JF-JIAODONG,待清洁,,2026年2月3日\r\n" +
+		"JZ-GBK-0003," + product + ",人民公园服务站,,,46027\r\n"
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(office)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "设备导入.csv")
+	if err := os.WriteFile(file, []byte(gbk), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.do("upload the GBK file", chromedp.SetUploadFiles(css("#f-file"), []string{file}),
+		chromedp.Click(css(`form[action="/operator/imports"] button[type=submit]`)), chromedp.WaitVisible(css("#count-created")))
+	deadline := time.Now().Add(30 * time.Second)
+	for p.eval(`String(document.getElementById("import-done") !== null)`) != "true" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the import did not finish: %s", p.eval("document.body.innerText"))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if got := p.text("#count-created"); got != "2" {
+		t.Errorf("created %s units, want 2", got)
+	}
+	if got := p.text("#count-failed"); got != "1" {
+		t.Errorf("%s rows failed, want 1", got)
+	}
+	report := p.text("#fail-h + p + .table-wrap")
+	for _, want := range []string{"4", "JZ-GBK-0003", "站点", "找不到这个站点"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("the per-row report lacks %q: %s", want, report)
+		}
+	}
+	// The unit named by codes in capitals and a Chinese date is stored as
+	// the codes and the date mean.
+	ctx, cancel = context.WithTimeout(p.ctx, 15*time.Second)
+	unit, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch("/api/v1/operator/units/JZ-GBK-0002").then(r => r.text())`, chromedp.EvalAwaitPromise))
+	cancel()
+	for _, want := range []string{`"product_id":"wc-alu-light"`, `"station_id":"jf-jiaodong"`, `"state":"cleaning"`, `"acquired_on":"2026-02-03"`} {
+		if err != nil || !strings.Contains(unit, want) {
+			t.Errorf("imported unit lacks %s: %s %v", want, unit, err)
+		}
 	}
 }
 

@@ -81,6 +81,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Stations = stations.NewService(d.Database, a.Feed, logger)
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
 	a.Stations.UseChecklists(a.Catalog)
+	a.Stations.ProductsNamed = a.Catalog.Named
 	a.Policies = rentals.NewPolicies(d.Database)
 	idKey := cfg.IDKey
 	if len(idKey) == 0 {

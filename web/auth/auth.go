@@ -29,6 +29,8 @@ var (
 	// ErrSessionEnded means the session expired, was ended, or its user was
 	// disabled.
 	ErrSessionEnded = errors.New("session ended")
+	// ErrTokenExpired means an API token was right but has expired.
+	ErrTokenExpired = errors.New("token expired")
 )
 
 // Role is what a user may do.
@@ -67,6 +69,9 @@ type User struct {
 	OperatorID string   `json:"operator_id,omitempty"`
 	StationIDs []string `json:"station_ids,omitempty"`
 	Status     string   `json:"status"`
+	// DisabledByPlatform says the platform admin disabled the account; only
+	// the platform admin can enable it again.
+	DisabledByPlatform bool `json:"disabled_by_platform,omitempty"`
 	// MustChangePassword is set on accounts created with a one-time
 	// password; the pages send such a user to change it first.
 	MustChangePassword bool      `json:"must_change_password"`

@@ -255,6 +255,32 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// TestTokenExpiry: a token stops at its expiry, answering ErrTokenExpired
+// (not a wrong token); expiries in the past or too far ahead are refused.
+func TestTokenExpiry(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	by := stations.Actor{ID: "u1"}
+	secret, tok, err := s.IssueToken(ctx, NewToken{OperatorID: "op-a", Name: "ERP", Scopes: []string{ScopeDesk}, ExpiresAt: now.Add(24 * time.Hour)}, by)
+	if err != nil || tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(now.Add(24*time.Hour)) {
+		t.Fatalf("issue: %+v %v", tok, err)
+	}
+	if _, err := s.TokenAuth(ctx, secret); err != nil {
+		t.Fatalf("before expiry: %v", err)
+	}
+	now = now.Add(24 * time.Hour)
+	if got, err := s.TokenAuth(ctx, secret); !errors.Is(err, ErrTokenExpired) || got.ID != tok.ID {
+		t.Errorf("at expiry: %+v %v", got, err)
+	}
+	for _, exp := range []time.Time{now.Add(-time.Minute), now, now.Add(MaxTokenLife + time.Hour)} {
+		if _, _, err := s.IssueToken(ctx, NewToken{OperatorID: "op-a", Name: "x", Scopes: []string{ScopeDesk}, ExpiresAt: exp}, by); fieldOf(err, "expires_on") == "" {
+			t.Errorf("expiry %v accepted: %v", exp, err)
+		}
+	}
+}
+
 func TestAuditDiff(t *testing.T) {
 	type p struct {
 		Name  string            `json:"name"`
@@ -336,5 +362,49 @@ func TestPasswordChangeKeepsDisable(t *testing.T) {
 	}
 	if got, _ := s.User(ctx, u.ID); got.Status != Disabled {
 		t.Fatalf("status after the password change: %s", got.Status)
+	}
+}
+
+// TestPlatformDisableWins: an operator admin cannot re-enable an account the
+// platform admin disabled, not even by writing the status in a race; the
+// platform can.
+func TestPlatformDisableWins(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	u, err := s.CreateUser(ctx, NewUser{Name: "王", Phone: "13900003333", Password: "a long enough pass 1", Role: Staff, OperatorID: "op-a", StationIDs: []string{"north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled, active := Disabled, Active
+	if got, err := s.UpdateUser(ctx, "", u.ID, UserUpdate{Status: &disabled}); err != nil || got.Status != Disabled || !got.DisabledByPlatform {
+		t.Fatalf("platform disable: %+v %v", got, err)
+	}
+	if _, err := s.UpdateUser(ctx, "op-a", u.ID, UserUpdate{Status: &active}); fieldOf(err, "status") == "" {
+		t.Fatalf("operator re-enabled a platform-disabled account: %v", err)
+	}
+	// A race: the operator's enable read the account before the platform
+	// disabled it and writes the status afterwards.
+	if err := s.store.setUser(ctx, u.ID, bson.D{{Key: "status", Value: Active}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.User(ctx, u.ID); got.Status != Disabled {
+		t.Errorf("after the racing enable the account is %s", got.Status)
+	}
+	if _, err := s.Authenticate(ctx, "13900003333", "a long enough pass 1"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("login after the racing enable: %v", err)
+	}
+	// The operator's own disable and enable still work; the platform's
+	// enable lifts its disable.
+	if got, err := s.UpdateUser(ctx, "", u.ID, UserUpdate{Status: &active}); err != nil || got.Status != Active || got.DisabledByPlatform {
+		t.Fatalf("platform enable: %+v %v", got, err)
+	}
+	if _, err := s.UpdateUser(ctx, "op-a", u.ID, UserUpdate{Status: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.UpdateUser(ctx, "op-a", u.ID, UserUpdate{Status: &active}); err != nil || got.Status != Active {
+		t.Errorf("operator re-enables its own disable: %+v %v", got, err)
+	}
+	if _, err := s.Authenticate(ctx, "13900003333", "a long enough pass 1"); err != nil {
+		t.Errorf("login after enabling: %v", err)
 	}
 }

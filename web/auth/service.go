@@ -192,7 +192,7 @@ func (s *Service) Authenticate(ctx context.Context, login, password string) (Use
 	if verr != nil && found {
 		s.logger.Error("stored password hash is unreadable", "user", d.ID)
 	}
-	if !found || !ok || d.Status != Active {
+	if !found || !ok || d.status() != Active {
 		return User{}, ErrBadCredentials
 	}
 	return d.toUser(), nil
@@ -321,8 +321,18 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 		set = append(set, bson.E{Key: "station_ids", Value: d.StationIDs})
 	}
 	if up.Status != nil {
-		if *up.Status != Active && *up.Status != Disabled {
+		switch {
+		case *up.Status != Active && *up.Status != Disabled:
 			e.Add("status", "oneof", "must be one of: active, disabled")
+		case operatorID != "" && *up.Status == Active && d.PlatformDisabled:
+			// The city disabled this account; its operator cannot
+			// overrule that.
+			e.Add("status", "platform_disabled", "the platform admin disabled this account; only the platform admin can enable it again")
+		case operatorID == "":
+			// The platform's own switch, apart from the status, so its
+			// disable wins over an operator's enable in any order.
+			d.PlatformDisabled = *up.Status == Disabled
+			set = append(set, bson.E{Key: "platform_disabled", Value: d.PlatformDisabled})
 		}
 		d.Status = *up.Status
 		set = append(set, bson.E{Key: "status", Value: d.Status})
@@ -335,7 +345,7 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 	if err := s.store.setUser(ctx, d.ID, set); err != nil {
 		return User{}, err
 	}
-	if d.Status == Disabled {
+	if d.status() == Disabled {
 		if err := s.EndAllSessions(ctx, d.ID, ""); err != nil {
 			return User{}, err
 		}

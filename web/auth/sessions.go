@@ -103,7 +103,7 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 	d, err := s.store.user(ctx, sess.UserID)
 	// A session older than the password (a reset, a change elsewhere) is
 	// over, even if deleting it raced with its creation.
-	if err != nil || d.Status != Active || sess.CreatedAt.Before(d.PasswordChangedAt) {
+	if err != nil || d.status() != Active || sess.CreatedAt.Before(d.PasswordChangedAt) {
 		if err != nil && !isNotFound(err) {
 			return Session{}, User{}, err
 		}

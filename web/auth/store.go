@@ -67,14 +67,18 @@ func translate(err error, what string) error {
 }
 
 type userDoc struct {
-	ID                 string    `bson:"_id"`
-	Name               string    `bson:"name"`
-	Phone              string    `bson:"phone,omitempty"`
-	Email              string    `bson:"email,omitempty"`
-	Role               Role      `bson:"role"`
-	OperatorID         string    `bson:"operator_id,omitempty"`
-	StationIDs         []string  `bson:"station_ids,omitempty"`
-	Status             string    `bson:"status"`
+	ID         string   `bson:"_id"`
+	Name       string   `bson:"name"`
+	Phone      string   `bson:"phone,omitempty"`
+	Email      string   `bson:"email,omitempty"`
+	Role       Role     `bson:"role"`
+	OperatorID string   `bson:"operator_id,omitempty"`
+	StationIDs []string `bson:"station_ids,omitempty"`
+	Status     string   `bson:"status"`
+	// PlatformDisabled is set while the platform admin has disabled the
+	// account. It is a flag apart from Status so that an operator admin
+	// re-enabling their staff member, even in a race, cannot undo it.
+	PlatformDisabled   bool      `bson:"platform_disabled,omitempty"`
 	MustChangePassword bool      `bson:"must_change_password"`
 	CreatedAt          time.Time `bson:"created_at"`
 	UpdatedAt          time.Time `bson:"updated_at"`
@@ -82,9 +86,18 @@ type userDoc struct {
 	PasswordChangedAt  time.Time `bson:"password_changed_at"`
 }
 
+// status is the account's status as everyone sees it: a platform disable
+// wins over whatever else was written.
+func (d userDoc) status() string {
+	if d.PlatformDisabled && d.Status == Active {
+		return Disabled
+	}
+	return d.Status
+}
+
 func (d userDoc) toUser() User {
 	return User{ID: d.ID, Name: d.Name, Phone: d.Phone, Email: d.Email, Role: d.Role, OperatorID: d.OperatorID,
-		StationIDs: d.StationIDs, Status: d.Status, MustChangePassword: d.MustChangePassword,
+		StationIDs: d.StationIDs, Status: d.status(), DisabledByPlatform: d.PlatformDisabled, MustChangePassword: d.MustChangePassword,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt}
 }
 

@@ -43,6 +43,24 @@ type Token struct {
 	CreatedAt  time.Time      `json:"created_at" bson:"created_at"`
 	LastUsedAt *time.Time     `json:"last_used_at,omitempty" bson:"last_used_at,omitempty"`
 	RevokedAt  *time.Time     `json:"revoked_at,omitempty" bson:"revoked_at,omitempty"`
+	// ExpiresAt is when the token stops working; nil never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty" bson:"expires_at,omitempty"`
+}
+
+// Expired reports whether the token has expired at now.
+func (t Token) Expired(now time.Time) bool { return t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) }
+
+// MaxTokenLife is the longest a token may be made to last.
+const MaxTokenLife = 5 * 366 * 24 * time.Hour
+
+// NewToken is what making a token takes.
+type NewToken struct {
+	OperatorID string
+	Name       string
+	Scopes     []string
+	// ExpiresAt, when not zero, is when the token stops working: in the
+	// future, and within MaxTokenLife.
+	ExpiresAt time.Time
 }
 
 // Has reports whether the token carries scope; write implies read.
@@ -61,10 +79,21 @@ func (t Token) Actor() stations.Actor {
 	return stations.Actor{ID: "token:" + t.ID, Name: "API token " + t.Name, Role: "api_token"}
 }
 
-// CreateToken makes a token for an operator and returns its secret, which is
-// never shown again.
+// CreateToken makes a token that does not expire for an operator and returns
+// its secret, which is never shown again.
 func (s *Service) CreateToken(ctx context.Context, operatorID, name string, scopes []string, by stations.Actor) (string, Token, error) {
+	return s.IssueToken(ctx, NewToken{OperatorID: operatorID, Name: name, Scopes: scopes}, by)
+}
+
+// IssueToken makes a token as n says and returns its secret, which is never
+// shown again.
+func (s *Service) IssueToken(ctx context.Context, n NewToken, by stations.Actor) (string, Token, error) {
+	operatorID, name, scopes := n.OperatorID, n.Name, n.Scopes
 	e := &valid.Error{}
+	now := s.now()
+	if !n.ExpiresAt.IsZero() && (!n.ExpiresAt.After(now) || n.ExpiresAt.Sub(now) > MaxTokenLife) {
+		e.Add("expires_on", "range", "must be a date after today and within five years")
+	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 60 {
 		e.Add("name", "range", "must be 1 to 60 characters")
@@ -86,7 +115,11 @@ func (s *Service) CreateToken(ctx context.Context, operatorID, name string, scop
 	}
 	secret := tokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 	t := Token{ID: ids.New("tok"), Hash: sessionID(secret), OperatorID: operatorID,
-		Name: name, Scopes: slices.Compact(slices.Sorted(slices.Values(scopes))), CreatedBy: by, CreatedAt: s.now()}
+		Name: name, Scopes: slices.Compact(slices.Sorted(slices.Values(scopes))), CreatedBy: by, CreatedAt: now}
+	if !n.ExpiresAt.IsZero() {
+		exp := n.ExpiresAt.UTC()
+		t.ExpiresAt = &exp
+	}
 	if _, err := s.store.tokens.InsertOne(ctx, t); err != nil {
 		return "", Token{}, translate(err, "token")
 	}
@@ -110,6 +143,11 @@ func (s *Service) TokenAuth(ctx context.Context, secret string) (Token, error) {
 		return Token{}, ErrSessionEnded
 	}
 	now := s.now()
+	if t.Expired(now) {
+		// Said apart from a wrong token, so the caller learns to ask for
+		// a new one rather than to check how it sends this one.
+		return t, fmt.Errorf("auth: token %s expired at %s: %w", t.ID, t.ExpiresAt.Format(time.RFC3339), ErrTokenExpired)
+	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= touchEvery {
 		t.LastUsedAt = &now
 		_, _ = s.store.tokens.UpdateOne(ctx, byID(t.Hash), bson.D{{Key: "$set", Value: bson.D{{Key: "last_used_at", Value: now}}}})

@@ -1,6 +1,6 @@
 // Fuju pages work without this file; it only adds "use my location", the
-// "swipe to see more" line over tables wider than the screen, and the print
-// button of receipts.
+// "swipe to see more" line over tables wider than the screen, the print
+// button of receipts and the copy buttons next to secrets shown once.
 (function () {
   "use strict";
   function round(x) { return Math.round(x * 1000) / 1000; }
@@ -39,5 +39,28 @@
   document.querySelectorAll(".js-print").forEach(function (btn) {
     btn.hidden = false;
     btn.addEventListener("click", function () { window.print(); });
+  });
+})();
+
+(function () {
+  "use strict";
+  document.querySelectorAll(".js-copy").forEach(function (btn) {
+    var field = document.querySelector(btn.getAttribute("data-copy"));
+    if (!field) { return; }
+    var status = btn.parentNode.querySelector(".js-copy-status");
+    btn.hidden = false;
+    function say(key) { if (status) { status.textContent = btn.getAttribute(key); } }
+    function fallback() {
+      field.focus();
+      field.select();
+      try { say(document.execCommand("copy") ? "data-copied" : "data-failed"); } catch (e) { say("data-failed"); }
+    }
+    btn.addEventListener("click", function () {
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(function () { say("data-copied"); }, fallback);
+      } else {
+        fallback();
+      }
+    });
   });
 })();
