@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func crashPolicy() *Policy {
 // Reconcile into a consistent lease — completed when the unit moved,
 // otherwise cancelled with its subsidy released.
 func TestCheckoutCrashPoints(t *testing.T) {
-	points := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:ledger", "checkout:activated", "checkout:projected"}
+	points := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:activated", "checkout:ledger", "checkout:projected"}
 	for i, point := range points {
 		t.Run(point, func(t *testing.T) {
 			ctx := context.Background()
@@ -436,4 +437,93 @@ func (d *desk) makeAvailable(tag string) bool {
 		}
 	}
 	return false
+}
+
+// Defect 3: a check-out writer that stalls after its unit check while the
+// reconciler cancels its lease (and releases the subsidy) must not write
+// the lease's ledger when it wakes: a cancelled lease has no entries, the
+// unit goes back through cleaning, the renter's subsidy is not counted.
+// The crash tests stop writers; this one stalls one around the reconciler.
+func TestCheckoutWriterStallsAroundReconciler(t *testing.T) {
+	ctx := context.Background()
+	d := newDesk(t, crashPolicy())
+	r := d.renter(d.staffA1, d.a1, "慢")
+	d.verify(r, LowIncome)
+	tag := d.unit(d.a1, d.wcA)
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	d.svc.crash = func(p string) error {
+		if p == "checkout:unit-checked" {
+			once.Do(func() {
+				close(reached)
+				<-release
+			})
+		}
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
+		done <- err
+	}()
+	<-reached
+	// The writer checked the unit and the lease, then stalled; the
+	// reconciler finds its marker and cancels the checkout.
+	if _, err := d.svc.Reconcile(ctx, -time.Second); err != nil {
+		t.Fatal(err)
+	}
+	leases := d.leaseIDs()
+	if len(leases) != 1 {
+		t.Fatalf("leases %v", leases)
+	}
+	close(release)
+	err := <-done
+	if err == nil || !errors.Is(err, ErrConflict) {
+		t.Fatalf("the stalled writer says %v, want a conflict (try again)", err)
+	}
+	d.svc.crash = nil
+	d.reconcile()
+	l := d.consistent(leases[0])
+	if l.State != LeaseCancelled {
+		t.Fatalf("lease %s", l.State)
+	}
+	if n := count(t, d.db.Collection("ledger_events"), bson.D{}); n != 0 {
+		t.Fatalf("%d ledger entries written for a cancelled checkout", n)
+	}
+	if used, _ := d.svc.SubsidyUsed(ctx, r.ID, 2026); used != 0 {
+		t.Fatalf("subsidy %d counted for a cancelled checkout", used)
+	}
+	if u := d.unitNow(tag); u.State != stations.Cleaning && u.State != stations.Available {
+		t.Fatalf("unit %s after the cancelled checkout", u.State)
+	}
+	// The desk tries again and it works, with one set of entries.
+	d.makeAvailable(tag)
+	again, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.consistent(again.ID)
+	if got := entries(d.ledger(again.ID)); !slices.Equal(got, []string{"rent 9000", "deposit 30000", "subsidy 7200", "payment 31800"}) {
+		t.Fatalf("ledger %v", got)
+	}
+}
+
+// leaseIDs lists every lease that has a first event.
+func (d *desk) leaseIDs() []string {
+	d.t.Helper()
+	cur, err := d.db.Collection("lease_events").Find(context.Background(), bson.D{{Key: "seq", Value: 1}})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var evs []struct {
+		Entity string `bson:"entity"`
+	}
+	if err := cur.All(context.Background(), &evs); err != nil {
+		d.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Entity)
+	}
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"fuju/catalog"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/valid"
@@ -37,7 +36,7 @@ func (s *Service) QuoteFor(ctx context.Context, scope stations.Scope, req QuoteR
 	if day.IsZero() {
 		day = s.now()
 	}
-	pol := s.policies.Current()
+	pol := s.policies.InForce(day)
 	tier := req.Tier
 	var d renterDoc
 	if req.RenterID != "" {
@@ -178,7 +177,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	if err != nil {
 		return Lease{}, err
 	}
-	pol := s.policies.Current()
+	pol := s.policies.InForce(now)
 	tier := renter.Tier.On(now)
 	base, err := NewQuote(prod.Rate, days, tier, pol)
 	if err != nil {
@@ -264,16 +263,6 @@ func (s *Service) stable(ctx context.Context, scope stations.Scope, id string) (
 	return l, head, err
 }
 
-// lateDailyFen is the daily rate late days are charged at: the plan's daily
-// price, or a thirtieth of the 30-day price (rounded down) for block-only
-// plans.
-func lateDailyFen(r catalog.RatePlan) int64 {
-	if r.DailyFen > 0 {
-		return r.DailyFen
-	}
-	return r.Block30Fen / 30
-}
-
 // Checkin takes a unit back at any station of its operator, with the
 // inspection. Late days (after the due date, city dates) cost the full daily
 // rate each for tiers whose policy charges late fees (not subsistence);
@@ -336,10 +325,12 @@ func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req Checkin
 		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
 	}
 	ret := &Return{At: now, Day: today, StationID: st.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen, By: by}
-	ret.LateDays = l.DaysOverdue(now)
-	if l.LateFees {
-		ret.LateFeeFen = int64(ret.LateDays) * lateDailyFen(l.Rate)
+	// Late fees follow the renter's tier on the return day (rule 7).
+	late, err := s.lateFees(ctx, l, now)
+	if err != nil {
+		return Lease{}, err
 	}
+	ret.LateDays, ret.LateFeeFen, ret.Tier = late.Days, late.FeeFen, late.Tier
 	eb := entryBase(l, today, by)
 	var entries []LedgerEntry
 	add := func(kind EntryKind, fen int64, note, method, ref string) {
@@ -499,9 +490,12 @@ func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID
 // of the product reserved there and none available. The extension is priced
 // over the whole new term (the cheapest combination of blocks and days for
 // all the days, minus the standard price already charged, never negative),
-// under the lease's policy version, for the renter's tier on the day of the
-// extension, within what is left of their annual subsidy cap. No new deposit
-// is asked. Payments must total exactly the extension's DueNowFen.
+// with the share of the lease's policy version for the renter's tier on the
+// day of the extension, within what is left of their cap for the year under
+// the policy in force. No new deposit is asked. An overdue lease pays its
+// late days up to today as late fees and the extension starts today (rule
+// 6); otherwise the due date moves by the days paid for, then off closures.
+// Payments must total exactly the quote's DueNowFen.
 func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
 	if days < 1 || days > MaxDays {
 		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
@@ -527,38 +521,33 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 	if err != nil {
 		return Lease{}, fmt.Errorf("rentals: %w", err)
 	}
-	pol, err := s.policies.Version(ctx, l.PolicyVersion)
-	if err != nil {
-		return Lease{}, err
-	}
-	renter, err := s.currentRenter(ctx, l.RenterID)
-	if err != nil {
-		return Lease{}, err
-	}
 	now, today := s.today()
-	tier := renter.Tier.On(now)
-	base := extensionQuote(l, days, tier, pol)
-	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, pol, payments, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
+	base, err := s.extensionBase(ctx, l, days, now)
+	if err != nil {
+		return Lease{}, err
+	}
+	tier := base.Tier
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
 	if err != nil {
 		return Lease{}, err
 	}
 	eb := entryBase(l, today, by)
 	eb.Tier = tier
 	var entries []LedgerEntry
-	if q.StandardFen > 0 {
-		x := eb
-		x.Kind, x.AmountFen, x.Note = EntryExtension, q.StandardFen, fmt.Sprintf("%d more days", days)
-		entries = append(entries, x)
+	add := func(kind EntryKind, fen int64, note string) {
+		if fen > 0 {
+			x := eb
+			x.Kind, x.AmountFen, x.Note = kind, fen, note
+			entries = append(entries, x)
+		}
 	}
-	if q.SubsidyFen > 0 {
-		x := eb
-		x.Kind, x.AmountFen, x.Note = EntrySubsidy, q.SubsidyFen, string(tier)
-		entries = append(entries, x)
-	}
+	add(EntryLateFee, q.LateFeeFen, fmt.Sprintf("%d late days", q.LateDays))
+	add(EntryExtension, q.StandardFen, fmt.Sprintf("%d more days", days))
+	add(EntrySubsidy, q.SubsidyFen, string(tier))
 	entries = append(entries, paymentEntries(eb, payments)...)
 	next := l
 	next.Days += days
-	next.DueOn = dueOn(st.Hours, mustDate(l.StartOn), next.Days)
+	next.DueOn = extendedDue(st.Hours, l.DueOn, today, days)
 	next.StandardFen += q.StandardFen
 	next.RenterFen += q.RenterFen
 	next.SubsidyFen += q.SubsidyFen
@@ -588,31 +577,6 @@ func mustDate(s string) time.Time {
 	return t
 }
 
-// extensionQuote prices days more of lease l for tier under policy p: the
-// standard price of the whole new term minus what was charged (never
-// negative), the tier's share of that, no deposit.
-func extensionQuote(l Lease, days int, tier Tier, p Policy) Quote {
-	rule, ok := p.Tiers[tier]
-	if !ok {
-		rule = TierRule{ShareBP: 10000}
-	}
-	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: l.Rate, ShareBP: rule.ShareBP, CapRemainingFen: -1}
-	var total int64
-	q.Blocks, q.Singles, total = l.Rate.Cheapest(l.Days + days)
-	q.StandardFen = max(total-l.StandardFen, 0)
-	q.RenterFen = RenterShare(q.StandardFen, rule.ShareBP)
-	q.SubsidyFen = q.StandardFen - q.RenterFen
-	q.DueNowFen = q.RenterFen
-	q.Why = []string{"extension"}
-	switch {
-	case rule.ShareBP == 0:
-		q.Why = append(q.Why, "rent_free")
-	case rule.ShareBP < 10000:
-		q.Why = append(q.Why, "rent_share")
-	}
-	return q
-}
-
 // ExtensionQuote shows what Extend would charge for days more, without
 // writing anything.
 func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leaseID string, days int) (Quote, error) {
@@ -623,16 +587,12 @@ func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leas
 	if err != nil {
 		return Quote{}, err
 	}
-	pol, err := s.policies.Version(ctx, l.PolicyVersion)
-	if err != nil {
-		return Quote{}, err
-	}
-	renter, err := s.currentRenter(ctx, l.RenterID)
-	if err != nil {
-		return Quote{}, err
-	}
 	now := s.now()
-	q, _, err := s.planGrant(ctx, extensionQuote(l, days, renter.Tier.On(now), pol), pol, l.RenterID, l.ID, now)
+	base, err := s.extensionBase(ctx, l, days, now)
+	if err != nil {
+		return Quote{}, err
+	}
+	q, _, err := s.planGrant(ctx, base, s.policies.InForce(now), l.RenterID, l.ID, now)
 	return q, err
 }
 

@@ -61,15 +61,12 @@ func leaseOf(e eventlog.Entry[leaseEvent]) Lease {
 
 // appendLease records ev as the event after head. Before that it makes sure
 // head's ledger entries are written, so plans are always written in order and
-// a later event never sits on top of an unwritten plan.
-//
-// An opened checkout's plan is the exception: it is written only once the
-// unit is rented to the lease (advance), never before cancelling it.
+// a later event never sits on top of an unwritten plan. (An opened
+// checkout's plan is written by its activation, never before cancelling it:
+// see writeLedger.)
 func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEvent], ev leaseEvent) (eventlog.Entry[leaseEvent], error) {
-	if head.Event.Kind != kindOpened {
-		if err := s.writeLedger(ctx, head.Event); err != nil {
-			return eventlog.Entry[leaseEvent]{}, err
-		}
+	if err := s.writeLedger(ctx, head.Event); err != nil {
+		return eventlog.Entry[leaseEvent]{}, err
 	}
 	ev.Lease.UpdatedAt = s.now()
 	e, err := s.leaseLg.Append(ctx, ev.Lease.ID, head.Seq+1, ev)
@@ -80,9 +77,11 @@ func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEven
 }
 
 // writeLedger writes an event's planned entries at their fixed sequence
-// numbers; numbers already taken were written by an earlier try.
+// numbers; numbers already taken were written by an earlier try. An opened
+// checkout's plan is never written from the opened event: its activation
+// carries it (see advance).
 func (s *Service) writeLedger(ctx context.Context, ev leaseEvent) error {
-	if len(ev.Ledger) == 0 {
+	if len(ev.Ledger) == 0 || ev.Kind == kindOpened {
 		return nil
 	}
 	items := make([]eventlog.Item[LedgerEntry], len(ev.Ledger))
@@ -147,15 +146,15 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 			if err := s.crashPoint("checkout:unit"); err != nil {
 				return l, head, err
 			}
-			if err := s.writeLedger(ctx, ev); err != nil {
-				return l, head, err
-			}
-			if err := s.crashPoint("checkout:ledger"); err != nil {
-				return l, head, err
-			}
+			// The checkout's entries are written only by the activation
+			// that wins the lease's next sequence number: a writer that
+			// stalled while the reconciler cancelled the checkout loses
+			// this append and writes nothing (the next turn puts its unit
+			// back). So the activation carries the plan.
 			next := l
 			next.State, next.Listed = LeaseActive, true
-			if _, err := s.appendLease(ctx, head, leaseEvent{Kind: kindActivated, From: l.State, Lease: next, By: ev.By}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+			act := leaseEvent{Kind: kindActivated, From: l.State, Lease: next, By: ev.By, LedgerFrom: ev.LedgerFrom, Ledger: ev.Ledger}
+			if _, err := s.appendLease(ctx, head, act); err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return l, head, err
 			}
 			if err := s.crashPoint("checkout:activated"); err != nil {
@@ -218,8 +217,13 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 			if err := s.writeLedger(ctx, ev); err != nil {
 				return l, head, err
 			}
-			if ev.Kind == kindExtended {
+			switch ev.Kind {
+			case kindExtended:
 				if err := s.crashPoint("extend:ledger"); err != nil {
+					return l, head, err
+				}
+			case kindActivated:
+				if err := s.crashPoint("checkout:ledger"); err != nil {
 					return l, head, err
 				}
 			}
@@ -286,7 +290,8 @@ func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEve
 			if _, taken, err := s.leaseLg.Get(ctx, l.ID, head.Seq+1); err != nil || taken {
 				return fmt.Errorf("rentals: checkout %s was abandoned; try again: %w", l.ID, stations.ErrUnavailable)
 			}
-			return nil
+			// Tests stall the writer here, between its check and its move.
+			return s.crashPoint("checkout:unit-checked")
 		},
 	})
 	if err != nil {

@@ -97,15 +97,18 @@ func (o Outcome) valid() bool {
 
 // Return records a check-in.
 type Return struct {
-	At         time.Time      `json:"at" bson:"at"`
-	Day        string         `json:"day" bson:"day"`
-	StationID  string         `json:"station_id" bson:"station_id"`
-	Outcome    Outcome        `json:"outcome" bson:"outcome"`
-	Notes      string         `json:"notes,omitempty" bson:"notes,omitempty"`
-	LateDays   int            `json:"late_days" bson:"late_days"`
-	LateFeeFen int64          `json:"late_fee_fen" bson:"late_fee_fen"`
-	DamageFen  int64          `json:"damage_fen" bson:"damage_fen"`
-	By         stations.Actor `json:"by" bson:"by"`
+	At         time.Time `json:"at" bson:"at"`
+	Day        string    `json:"day" bson:"day"`
+	StationID  string    `json:"station_id" bson:"station_id"`
+	Outcome    Outcome   `json:"outcome" bson:"outcome"`
+	Notes      string    `json:"notes,omitempty" bson:"notes,omitempty"`
+	LateDays   int       `json:"late_days" bson:"late_days"`
+	LateFeeFen int64     `json:"late_fee_fen" bson:"late_fee_fen"`
+	// Tier is the renter's tier on the return day, which decides the late
+	// fee (rule 7 of docs/pricing.md).
+	Tier      Tier           `json:"tier,omitempty" bson:"tier,omitempty"`
+	DamageFen int64          `json:"damage_fen" bson:"damage_fen"`
+	By        stations.Actor `json:"by" bson:"by"`
 }
 
 // SubsidyGrant is one addition to a renter's yearly subsidy total.
@@ -130,7 +133,8 @@ type Lease struct {
 	RenterPhone string     `json:"renter_phone" bson:"renter_phone"`
 	Tier        Tier       `json:"tier" bson:"tier"`
 	// PolicyVersion prices the lease and its extensions; LateFees and
-	// LostAfterDays are that version's rules for the tier.
+	// LostAfterDays are that version's rules for the check-out tier (late
+	// fees are charged by the tier on the day, see LateCharge).
 	PolicyVersion int              `json:"policy_version" bson:"policy_version"`
 	LateFees      bool             `json:"late_fees" bson:"late_fees"`
 	LostAfterDays int              `json:"lost_after_days" bson:"lost_after_days"`

@@ -15,7 +15,8 @@ import (
 // crash at each one; the reconciler must repair every one):
 //
 //	register:  marked · claimed · event · projected
-//	checkout:  marked · subsidy · opened · unit · ledger · activated · projected
+//	checkout:  marked · subsidy · opened · unit · activated · ledger · projected
+//	overdue:   marked · event · projected
 //	checkin:   marked · event · unit-returned · unit-inspected · ledger · closed · projected
 //	extend:    marked · subsidy · event · ledger · projected
 //	settle:    marked · event · ledger · closed · projected
@@ -30,10 +31,12 @@ import (
 //   - a lease with no event: the reconciler writes "cancelled" at sequence 1
 //     for the same reason; the lease is listed nowhere.
 //   - a checkout (lease "opened"): completed when the unit was moved to rented
-//     for this lease (ledger entries, then "activated"); otherwise cancelled,
-//     and the subsidy grant released. A writer that moves the unit after the
-//     reconciler cancelled finds the lease's next sequence number taken and
-//     stops; if its move won anyway, the unit is put back through returned to
+//     for this lease ("activated", which carries the ledger plan, then the
+//     entries); otherwise cancelled, and the subsidy grant released. A writer
+//     that moves the unit after the reconciler cancelled finds the lease's
+//     next sequence number taken and stops; if it was past that check when
+//     it stalled, its move may still win, but its activation loses, so it
+//     writes no entry, and the unit is put back through returned to
 //     cleaning.
 //   - a check-in or loss: always completed (the decision is in the log): the
 //     unit moves by its sequence numbers, the ledger entries, the closing
@@ -134,9 +137,8 @@ func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error 
 			return fmt.Errorf("rentals: %w", err)
 		}
 		for _, e := range hist {
-			if e.Event.Kind == kindOpened && !l.Listed {
-				continue // a cancelled checkout's plan is never written
-			}
+			// An opened checkout's plan is skipped by writeLedger: only
+			// its activation writes it, so a cancelled one has none.
 			if err := s.writeLedger(ctx, e.Event); err != nil {
 				return err
 			}
