@@ -418,8 +418,8 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 }
 
 // SettleLease takes later payments toward a returned (or lost) lease's
-// balance; at zero the lease closes. A waived payment forgives that amount
-// (a waiver entry).
+// balance; at zero the lease closes. Forgiving part of it is a waiver
+// (Waive), not a payment.
 func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
@@ -444,45 +444,6 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
 	ev := leaseEvent{Kind: kindPayment, From: l.State, Lease: next, By: by, LedgerFrom: l.LedgerSeq + 1, Ledger: entries}
 	return s.runFlow(ctx, "settle", head, ev, nil)
-}
-
-// DeclareLost ends a lease whose unit has not come back LostAfterDays (the
-// lease's policy) after its due date: the deposit is kept (deposit_return
-// and an equal lost charge), the unit becomes lost, the lease closes.
-func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID string, by stations.Actor) (Lease, error) {
-	l, head, err := s.stable(ctx, scope, leaseID)
-	if err != nil {
-		return Lease{}, err
-	}
-	now, today := s.today()
-	if !l.State.Out() {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
-	}
-	if late := l.DaysOverdue(now); late < l.LostAfterDays {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %d days overdue; a unit can be declared lost after %d: %w", l.ID, late, l.LostAfterDays, ErrConflict)
-	}
-	u, err := s.units.Unit(ctx, l.UnitTag)
-	if err != nil {
-		return Lease{}, fmt.Errorf("rentals: %w", err)
-	}
-	if u.State != stations.Rented || u.LeaseID != l.ID {
-		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", l.UnitTag, u.State, stations.ErrUnavailable)
-	}
-	eb := entryBase(l, today, by)
-	var entries []LedgerEntry
-	if l.DepositFen > 0 {
-		ret, lost := eb, eb
-		ret.Kind, ret.AmountFen = EntryDepositReturn, l.DepositFen
-		lost.Kind, lost.AmountFen, lost.Note = EntryLost, l.DepositFen, "deposit kept"
-		entries = append(entries, ret, lost)
-	}
-	next := l
-	next.State, next.DepositFen, next.EndReason = LeaseLost, 0, "lost"
-	next.BalanceFen = l.BalanceFen + Balance(entries)
-	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
-	ev := leaseEvent{Kind: kindLost, From: l.State, Lease: next, By: by, Why: "not returned",
-		LedgerFrom: l.LedgerSeq + 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: stations.Lost}
-	return s.runFlow(ctx, "lost", head, ev, nil)
 }
 
 // Extend lengthens an active or overdue lease by days. It is refused (409)

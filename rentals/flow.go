@@ -24,6 +24,8 @@ type leaseEvent struct {
 	Ledger     []LedgerEntry  `bson:"ledger,omitempty"`
 	UnitSeq    int64          `bson:"unit_seq,omitempty"`
 	UnitTo     stations.State `bson:"unit_to,omitempty"`
+	// Waiver is the waiver a "waived" event applies.
+	Waiver *Waiver `bson:"waiver,omitempty"`
 }
 
 // Lease event kinds.
@@ -35,7 +37,9 @@ const (
 	kindOverdue   = "overdue"
 	kindCheckin   = "checkin" // decided; the unit's moves may follow
 	kindPayment   = "payment"
-	kindLost      = "lost" // decided; the unit's move may follow
+	kindWaived    = "waived" // a waiver applied (its ledger entry may follow)
+	kindLost      = "lost"   // decided; the unit's move may follow
+	kindFound     = "found"  // a lost unit back: decided; its moves may follow
 	kindClosed    = "closed"
 	kindFenced    = "fenced" // the reconciler closed a sequence number an abandoned writer held
 )
@@ -172,15 +176,15 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 				return l, head, err
 			}
 
-		case kindCheckin, kindLost:
-			flow := "checkin"
-			if ev.Kind == kindLost {
-				flow = "lost"
-			}
+		case kindCheckin, kindLost, kindFound:
+			flow := ev.Kind
 			if err := s.returnUnit(ctx, head, flow); err != nil {
 				return l, head, err
 			}
 			if err := s.writeLedger(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.recordLoss(ctx, l, head.Seq); err != nil {
 				return l, head, err
 			}
 			if err := s.crashPoint(flow + ":ledger"); err != nil {
@@ -196,18 +200,25 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 				continue
 			}
 
-		case kindPayment:
+		case kindPayment, kindWaived:
+			flow := "settle"
+			if ev.Kind == kindWaived {
+				flow = "waive"
+			}
 			if err := s.writeLedger(ctx, ev); err != nil {
 				return l, head, err
 			}
-			if err := s.crashPoint("settle:ledger"); err != nil {
+			if err := s.recordWaiver(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.crashPoint(flow + ":ledger"); err != nil {
 				return l, head, err
 			}
 			if l.BalanceFen == 0 && (l.State == LeaseReturned || l.State == LeaseLost) {
 				if err := s.close(ctx, head); err != nil {
 					return l, head, err
 				}
-				if err := s.crashPoint("settle:closed"); err != nil {
+				if err := s.crashPoint(flow + ":closed"); err != nil {
 					return l, head, err
 				}
 				continue
@@ -337,10 +348,11 @@ func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
 	return nil
 }
 
-// returnUnit performs the unit moves a check-in or loss decided, by the
-// unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
-// (returned, or lost), event UnitSeq+2 sends a returned unit to cleaning or
-// repair. A move whose sequence number is already used was done.
+// returnUnit performs the unit moves a check-in, loss or find decided, by
+// the unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
+// (returned, or lost) or out of lost (found: returned), event UnitSeq+2
+// sends a returned unit to cleaning or repair. A move whose sequence number
+// is already used was done. flow names the crash points.
 func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string) error {
 	ev, l := head.Event, leaseOf(head)
 	at := func(seq int64) func(stations.Unit) error {
@@ -355,12 +367,17 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 	if err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
-	if u.Seq == ev.UnitSeq && u.State == stations.Rented && u.LeaseID == l.ID {
+	first := u.Seq == ev.UnitSeq && (u.State == stations.Rented && u.LeaseID == l.ID || ev.Kind == kindFound && u.State == stations.Lost)
+	if first {
 		m := stations.Move{Kind: "checkin", To: stations.Returned, By: ev.By, Why: "lease " + l.ID,
 			Details: map[string]string{"lease": l.ID}, Check: at(ev.UnitSeq)}
-		if ev.Kind == kindLost {
+		switch {
+		case ev.Kind == kindLost:
 			m.Kind, m.To, m.Why = "lost", stations.Lost, "lease "+l.ID+" declared lost"
-		} else if l.Return != nil {
+		case ev.Kind == kindFound:
+			m.Kind, m.Why = "found", "lost on lease "+l.ID+", found"
+		}
+		if ev.Kind != kindLost && l.Return != nil {
 			m.StationID = l.Return.StationID
 			m.Details["outcome"] = string(l.Return.Outcome)
 		}
@@ -374,7 +391,7 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 	if ev.Kind == kindLost {
 		return s.crashPoint("lost:unit")
 	}
-	if err := s.crashPoint("checkin:unit-returned"); err != nil {
+	if err := s.crashPoint(flow + ":unit-returned"); err != nil {
 		return err
 	}
 	if u.Seq == ev.UnitSeq+1 && u.State == stations.Returned {
@@ -391,7 +408,7 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
-	return s.crashPoint("checkin:unit-inspected")
+	return s.crashPoint(flow + ":unit-inspected")
 }
 
 // project writes the leases and open_leases projections of the lease's log

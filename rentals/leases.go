@@ -160,10 +160,16 @@ type Lease struct {
 	LedgerSeq  int64          `json:"ledger_seq" bson:"ledger_seq"`
 	Grants     []SubsidyGrant `json:"grants,omitempty" bson:"grants,omitempty"`
 	Extensions int            `json:"extensions" bson:"extensions"`
-	Return     *Return        `json:"return,omitempty" bson:"return,omitempty"`
-	ClosedAt   time.Time      `json:"closed_at,omitempty" bson:"closed_at,omitempty"`
-	// EndReason says why a lease ended: returned, lost, or for a cancelled
-	// one the cause (unit_unavailable, abandoned).
+	// WaivedFen is what waivers forgave on this lease.
+	WaivedFen int64   `json:"waived_fen" bson:"waived_fen"`
+	Return    *Return `json:"return,omitempty" bson:"return,omitempty"`
+	// Loss records a declared loss: what it cost the renter and the
+	// operator, and the day the device was found, if it was.
+	Loss     *Loss     `json:"loss,omitempty" bson:"loss,omitempty"`
+	ClosedAt time.Time `json:"closed_at,omitempty" bson:"closed_at,omitempty"`
+	// EndReason says why a lease ended: returned, lost, found (lost, then
+	// brought back), or for a cancelled one the cause (unit_unavailable,
+	// abandoned).
 	EndReason string         `json:"end_reason,omitempty" bson:"end_reason,omitempty"`
 	By        stations.Actor `json:"by" bson:"by"`
 	// Listed is set once the lease is real (the unit was handed over):
@@ -268,17 +274,18 @@ const (
 )
 
 // checkPayment validates one payment's method, amount and reference; waived
-// is allowed with any amount when waiveAny (settling, where it forgives part
-// of a balance), else only with amount 0 when nothing is due.
-func checkPayment(e *valid.Error, field string, p Payment, waiveAny bool, dueFen int64) bool {
+// is allowed only with amount 0 when nothing is due (a subsistence renter's
+// free lease). Forgiving what is owed is a waiver, with its reason and
+// limit (Waive), never a payment.
+func checkPayment(e *valid.Error, field string, p Payment, dueFen int64) bool {
 	switch {
 	case p.AmountFen > MaxPaymentFen:
 		e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
 	case p.Method != PayCash && p.Method != PayOfflineMobile && p.Method != PayWaived:
 		e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
-	case p.Method == PayWaived && !waiveAny && (dueFen != 0 || p.AmountFen != 0):
-		e.Add(field, "waived", "waived is only for when nothing is due, with amount 0")
-	case p.AmountFen <= 0 && (p.Method != PayWaived || waiveAny):
+	case p.Method == PayWaived && (dueFen != 0 || p.AmountFen != 0):
+		e.Add(field, "waived", "waived is only for when nothing is due, with amount 0; to forgive what is owed, record a waiver with its reason")
+	case p.AmountFen <= 0 && p.Method != PayWaived:
 		e.Add(field, "amount", "each payment must be more than 0 fen")
 	case p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "":
 		e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
@@ -292,14 +299,14 @@ func checkPayment(e *valid.Error, field string, p Payment, waiveAny bool, dueFen
 
 // sumPayments checks every payment and their number, and returns the total,
 // which cannot overflow within the limits; ok is false after an error.
-func sumPayments(e *valid.Error, field string, ps []Payment, waiveAny bool, dueFen int64) (int64, bool) {
+func sumPayments(e *valid.Error, field string, ps []Payment, dueFen int64) (int64, bool) {
 	if len(ps) > MaxPayments {
 		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
 		return 0, false
 	}
 	var sum int64
 	for _, p := range ps {
-		if !checkPayment(e, field, p, waiveAny, dueFen) {
+		if !checkPayment(e, field, p, dueFen) {
 			return 0, false
 		}
 		sum += p.AmountFen
@@ -311,16 +318,15 @@ func sumPayments(e *valid.Error, field string, ps []Payment, waiveAny bool, dueF
 // offline_mobile needs a reference; waived is allowed only when nothing is
 // due, with amount 0.
 func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
-	if sum, ok := sumPayments(e, field, ps, false, dueFen); ok && sum != dueFen {
+	if sum, ok := sumPayments(e, field, ps, dueFen); ok && sum != dueFen {
 		e.Addf(field, "total", "must total exactly %d fen (¥%s), not %d", dueFen, yuan(dueFen), sum)
 	}
 }
 
-// checkSettlement validates payments toward a balance: at most the balance;
-// waived forgives an amount (a waiver entry).
+// checkSettlement validates payments toward a balance: at most the balance.
 func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int64) {
 	owed := max(balanceFen, 0)
-	if sum, ok := sumPayments(e, field, ps, true, owed); ok && sum > owed {
+	if sum, ok := sumPayments(e, field, ps, owed); ok && sum > owed {
 		e.Addf(field, "total", "must total at most the %d fen (¥%s) owed, not %d", owed, yuan(owed), sum)
 	}
 }

@@ -21,6 +21,10 @@ import (
 //	extend:    marked · subsidy · event · ledger · projected
 //	settle:    marked · event · ledger · closed · projected
 //	lost:      marked · event · unit · ledger · closed · projected
+//	found:     marked · event · unit-returned · unit-inspected · ledger · closed · projected
+//	waive:     marked · event · ledger · closed · projected
+//	approve:   decided · (the waive steps) · applied
+//	request:   event
 //
 // Reconcile's rules, for each pending marker older than age:
 //
@@ -38,9 +42,12 @@ import (
 //     it stalled, its move may still win, but its activation loses, so it
 //     writes no entry, and the unit is put back through returned to
 //     cleaning.
-//   - a check-in or loss: always completed (the decision is in the log): the
-//     unit moves by its sequence numbers, the ledger entries, the closing
-//     event when the balance is zero.
+//   - a check-in, loss or find: always completed (the decision is in the
+//     log): the unit moves by its sequence numbers, the ledger entries, the
+//     loss report line, the closing event when the balance is zero.
+//   - a waiver approval (the lease's marker names the waiver): an approved
+//     waiver no lease event carries is applied, or lapses when nothing is
+//     owed; a waiver request's report line is written from its log.
 //   - every lease touched: every ledger plan in its log is written again
 //     (taken sequence numbers are skipped, so nothing is duplicated), the
 //     projections (leases, open_leases) are rewritten from the log's head,
@@ -63,6 +70,19 @@ func (s *Service) Reconcile(ctx context.Context, age time.Duration) (int, error)
 			return fixed, err
 		}
 		if err := s.renterLg.Done(ctx, p); err != nil {
+			return fixed, fmt.Errorf("rentals: %w", err)
+		}
+		fixed++
+	}
+	stale, err = s.waiverLg.Stale(ctx, age)
+	if err != nil {
+		return fixed, fmt.Errorf("rentals: %w", err)
+	}
+	for _, p := range stale {
+		if err := s.reconcileRequest(ctx, p); err != nil {
+			return fixed, err
+		}
+		if err := s.waiverLg.Done(ctx, p); err != nil {
 			return fixed, fmt.Errorf("rentals: %w", err)
 		}
 		fixed++
@@ -142,6 +162,15 @@ func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error 
 			if err := s.writeLedger(ctx, e.Event); err != nil {
 				return err
 			}
+			if err := s.recordLoss(ctx, leaseOf(e), e.Seq); err != nil {
+				return err
+			}
+			if err := s.recordWaiver(ctx, e.Event); err != nil {
+				return err
+			}
+		}
+		if err := s.reconcileWaivers(ctx, p.Entities); err != nil {
+			return err
 		}
 		orphans, err := s.orphanGrants(ctx, id, p.Entities, l)
 		if err != nil {

@@ -16,11 +16,13 @@ import (
 
 // unitMover is what the desk needs from the stations package: units read and
 // moved through their log (the unit's log is what makes a checkout exclusive),
-// stations for hours and tenancy, and the units at a station for the queues.
+// a unit's history (which lease lost it), stations for hours and tenancy, and
+// the units at a station for the queues.
 // *stations.Service satisfies it.
 type unitMover interface {
 	Unit(ctx context.Context, tag string) (stations.Unit, error)
 	Move(ctx context.Context, tag string, m stations.Move) (stations.Unit, error)
+	History(ctx context.Context, tag string) ([]stations.HistoryEntry, error)
 	Station(ctx context.Context, id string) (stations.Station, error)
 	UnitsAt(ctx context.Context, stationID string) ([]stations.Unit, error)
 }
@@ -45,11 +47,13 @@ type Service struct {
 
 	renters  *renterStore
 	leaseDB  *leaseStore
+	reports  *reportStore
 	renterLg *eventlog.Log[renterEvent]
 	access   *eventlog.Log[Access]
 	leaseLg  *eventlog.Log[leaseEvent]
 	ledger   *eventlog.Log[LedgerEntry]
 	subsidy  *eventlog.Log[subsidyEvent]
+	waiverLg *eventlog.Log[waiverEvent]
 }
 
 // NewService returns the rentals service storing in db. units is the
@@ -72,23 +76,26 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		now:      func() time.Time { return time.Now().UTC() },
 		renters:  newRenterStore(db),
 		leaseDB:  newLeaseStore(db),
+		reports:  newReportStore(db),
 		renterLg: eventlog.New[renterEvent](db, "renter"),
 		access:   eventlog.New[Access](db, "renter_access"),
 		leaseLg:  eventlog.New[leaseEvent](db, "lease"),
 		ledger:   eventlog.New[LedgerEntry](db, "ledger"),
 		subsidy:  eventlog.New[subsidyEvent](db, "subsidy"),
+		waiverLg: eventlog.New[waiverEvent](db, "waiver"),
 	}, nil
 }
 
 // Init creates the collections, so the embedded engine's _id index (db.Tune)
 // covers them before the first write.
 func (s *Service) Init(ctx context.Context) error {
-	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy} {
+	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.waiverLg} {
 		if err := l.Init(ctx); err != nil {
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
-	if err := db.EnsureCollections(ctx, append(s.renters.collections(), s.leaseDB.collections()...)...); err != nil {
+	cols := append(append(s.renters.collections(), s.leaseDB.collections()...), s.reports.collections()...)
+	if err := db.EnsureCollections(ctx, cols...); err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
 	return nil
