@@ -91,7 +91,7 @@ type RatePlan struct {
 	Block30Fen int64 `json:"block30_fen" bson:"block30_fen" validate:"min=0,max=100000000"`
 	DepositFen int64 `json:"deposit_fen" bson:"deposit_fen" validate:"min=0,max=100000000"`
 	// ReplacementFen is what a new unit costs the operator: the value a lost
-	// device is charged and reported against (docs/pricing.md, rule 9). 0
+	// device is charged and reported against (docs/pricing.md, rule 13). 0
 	// means not set; the deposit then stands in (Replacement).
 	ReplacementFen int64 `json:"replacement_fen" bson:"replacement_fen" validate:"min=0,max=100000000"`
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Charges that follow the day they are made, not the day the lease began
-// (docs/pricing.md, rules 6, 7 and 9): late fees follow the renter's tier on
+// (docs/pricing.md, rules 10, 11 and 13): late fees follow the renter's tier on
 // the day they are charged, an extension is priced at the tier of its day
 // and starts from today when the lease is overdue, a lost device costs what
 // the tier of the day's rule says. The share of rent stays with the lease's
@@ -84,9 +84,9 @@ func (s *Service) LateFees(ctx context.Context, scope stations.Scope, leaseID st
 }
 
 // extendedDue is the due date after paying for days more: counted from the
-// due date, or from today when the lease is already past it (rule 6), then
+// due date, or from today when the lease is already past it (rule 10), then
 // moved to the station's next open day. Days the due date gained by moving
-// off a closure are kept (rule 4 of docs/desk.md).
+// off a closure are kept (rule 9 of docs/pricing.md).
 func extendedDue(h stations.Hours, due, today string, days int) string {
 	from := due
 	if from < today {

@@ -325,7 +325,7 @@ func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req Checkin
 		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
 	}
 	ret := &Return{At: now, Day: today, StationID: st.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen, By: by}
-	// Late fees follow the renter's tier on the return day (rule 7).
+	// Late fees follow the renter's tier on the return day (rule 11).
 	late, err := s.lateFees(ctx, l, now)
 	if err != nil {
 		return Lease{}, err

@@ -105,7 +105,7 @@ type Return struct {
 	LateDays   int       `json:"late_days" bson:"late_days"`
 	LateFeeFen int64     `json:"late_fee_fen" bson:"late_fee_fen"`
 	// Tier is the renter's tier on the return day, which decides the late
-	// fee (rule 7 of docs/pricing.md).
+	// fee (rule 11 of docs/pricing.md).
 	Tier      Tier           `json:"tier,omitempty" bson:"tier,omitempty"`
 	DamageFen int64          `json:"damage_fen" bson:"damage_fen"`
 	By        stations.Actor `json:"by" bson:"by"`

@@ -2,6 +2,7 @@ package rentals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -9,7 +10,7 @@ import (
 	"fuju/stations"
 )
 
-// Lost devices (docs/pricing.md, rules 2 and 9). A lease whose unit has not
+// Lost devices (docs/pricing.md, rules 13 and 14). A lease whose unit has not
 // come back LostAfterDays after its due date can be declared lost: the
 // renter is charged what the tier's rule of the day says (the deposit, the
 // tier's share of the replacement value, or nothing), settled from the
@@ -48,7 +49,7 @@ type LossReport struct {
 
 // DeclareLost ends a lease whose unit has not come back LostAfterDays (the
 // lease's policy) after its due date. The renter is charged what the rule
-// of their tier on the day says (rule 9), settled from the deposit held; the
+// of their tier on the day says (rule 13), settled from the deposit held; the
 // unit becomes lost. At balance zero the lease closes; otherwise it stays
 // lost until the rest is paid (or refunded, when the deposit held was more).
 func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID string, by stations.Actor) (Lease, error) {
@@ -361,4 +362,30 @@ func (s *Service) RefundLease(ctx context.Context, scope stations.Scope, leaseID
 	next.BalanceFen, next.LedgerSeq = 0, l.LedgerSeq+1
 	ev := leaseEvent{Kind: kindPayment, From: l.State, Lease: next, By: by, Why: "refund", LedgerFrom: l.LedgerSeq + 1, Ledger: []LedgerEntry{x}}
 	return s.runFlow(ctx, "settle", head, ev, nil)
+}
+
+// LostWith returns the lease a lost unit of scope's operator was lost on,
+// for the desk's "found" screen; nil when the unit was lost off any lease
+// or is not lost.
+func (s *Service) LostWith(ctx context.Context, scope stations.Scope, tag string) (*Lease, error) {
+	tag = stations.NormalizeTag(tag)
+	u, err := s.units.Unit(ctx, tag)
+	if errors.Is(err, stations.ErrNotFound) || err == nil && !scope.Operator(u.OperatorID) {
+		return nil, fmt.Errorf("rentals: unit %s: %w", tag, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rentals: %w", err)
+	}
+	if u.State != stations.Lost {
+		return nil, nil
+	}
+	id, err := s.lostOn(ctx, tag)
+	if err != nil || id == "" {
+		return nil, err
+	}
+	l, err := s.Lease(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	return &l, nil
 }

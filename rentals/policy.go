@@ -23,7 +23,7 @@ type TierRule struct {
 	// LateFees says whether late days are charged to this tier.
 	LateFees bool `json:"late_fees" bson:"late_fees"`
 	// LostCharge is what a lost device costs this tier (docs/pricing.md,
-	// rule 9); empty means the tier's default (DefaultLostCharge), so
+	// rule 13); empty means the tier's default (DefaultLostCharge), so
 	// versions saved before the rule existed keep working.
 	LostCharge LostCharge `json:"lost_charge,omitempty" bson:"lost_charge,omitempty"`
 }

@@ -28,7 +28,7 @@ type Quote struct {
 	// DepositFen is the refundable deposit this renter pays (0 when waived).
 	DepositFen int64 `json:"deposit_fen"`
 	// LateDays and LateFeeFen are, for an extension of an overdue lease,
-	// the days past the due date up to today and their late fee (rule 6 of
+	// the days past the due date up to today and their late fee (rule 10 of
 	// docs/pricing.md); they are paid with the extension.
 	LateDays   int   `json:"late_days,omitempty"`
 	LateFeeFen int64 `json:"late_fee_fen,omitempty"`

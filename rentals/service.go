@@ -143,6 +143,10 @@ func lastEntry[E any](ctx context.Context, l *eventlog.Log[E], entity string) (e
 	return last, nil
 }
 
+// SetClock replaces the service's clock. The demo city uses it, before the
+// service serves anyone, to seed leases that began weeks ago.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
 // today returns the service's current time and its city date.
 func (s *Service) today() (time.Time, string) {
 	now := s.now()

@@ -14,7 +14,7 @@ import (
 	"fuju/stations"
 )
 
-// Waivers (docs/pricing.md, rule 8). Forgiving part of what a renter owes is
+// Waivers (docs/pricing.md, rule 12). Forgiving part of what a renter owes is
 // a waiver: an amount, a reason from WaiverReasons and, for "other", a note.
 // Staff may waive up to the operator's limit per lease (Settings,
 // DefaultWaiverLimitFen unless the operator set another) at once; above it
@@ -191,7 +191,7 @@ func (s *Service) Waive(ctx context.Context, scope stations.Scope, leaseID strin
 		return Waiver{}, Lease{}, fmt.Errorf("rentals: lease %s owes nothing to waive: %w", l.ID, ErrConflict)
 	}
 	if req.AmountFen > l.BalanceFen {
-		return Waiver{}, Lease{}, fmt.Errorf("rentals: waiver: %w", valid.Field("amount_fen", "range",
+		return Waiver{}, Lease{}, fmt.Errorf("rentals: waiver: %w", valid.Field("amount_fen", "owed",
 			fmt.Sprintf("at most the %d fen (¥%s) owed", l.BalanceFen, yuan(l.BalanceFen))))
 	}
 	set, err := s.settingsOf(ctx, l.OperatorID)

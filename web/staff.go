@@ -657,7 +657,9 @@ func (s *Server) scan(c *gin.Context) error {
 
 type staffUnitPage struct {
 	deskBase
-	Unit      unitView
+	Unit unitView
+	// LostWith is the lease a lost unit was lost on.
+	LostWith  *rentals.Lease
 	Form      form
 	Action    string
 	Methods   []string
@@ -675,6 +677,11 @@ func (s *Server) staffUnitPage(c *gin.Context, status int, p *staffUnitPage) err
 		return err
 	}
 	p.Title = p.Unit.Tag
+	if p.Unit.State == stations.Lost {
+		if p.LostWith, err = s.rentals.LostWith(c.Request.Context(), scopeOf(c), p.Unit.Tag); err != nil {
+			return err
+		}
+	}
 	p.Methods, p.Checklist = stations.CleaningMethods, stations.CleaningChecklist
 	for _, st := range s.stations.Index().Stations() {
 		if st.OperatorID == p.Unit.OperatorID && st.ID != p.Unit.StationID {
@@ -908,10 +915,12 @@ func (s *Server) checkinPage(c *gin.Context, status int, p *checkinPage) error {
 		return fmt.Errorf("web: unit %s is not rented out: %w", p.Unit.Tag, stations.ErrUnavailable)
 	}
 	p.Lease = *p.Unit.Lease
-	p.LateDays = p.Lease.DaysOverdue(s.now())
-	if p.Lease.LateFees {
-		p.LateFee = int64(p.LateDays) * p.Lease.Rate.DailyFen
+	// Late fees follow the renter's tier on the return day (rule 11).
+	late, err := s.rentals.LateFees(ctx, scope, p.Lease.ID, s.now())
+	if err != nil {
+		return err
 	}
+	p.LateDays, p.LateFee = late.Days, late.FeeFen
 	p.Outcomes = rentals.Outcomes
 	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile}
 	return s.render(c, status, "staff_checkin", p)
@@ -958,6 +967,13 @@ type leasePage struct {
 	Methods     []string
 	CanLose     bool
 	DaysOverdue int
+	// The rules of the day (staff_rules.go): late fees at today's tier,
+	// the lease's waivers and what staff may still waive on it.
+	Late        rentals.LateCharge
+	Waivers     []rentals.Waiver
+	WaiverLimit int64
+	WaiverLeft  int64
+	Reasons     []string
 }
 
 func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
@@ -972,12 +988,21 @@ func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
 	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile}
 	p.DaysOverdue = p.Lease.DaysOverdue(s.now())
 	p.CanLose = p.Lease.State == rentals.LeaseOverdue && p.DaysOverdue >= p.Lease.LostAfterDays
+	if err := s.leaseRules(c, p); err != nil {
+		return err
+	}
 	return s.render(c, status, "staff_lease", p)
 }
 
 func (s *Server) showLease(c *gin.Context) error { return s.leasePage(c, http.StatusOK, &leasePage{}) }
 
 func (s *Server) leaseActionPage(c *gin.Context) error {
+	switch c.Param("action") {
+	case "waive":
+		return s.waiveLeasePage(c)
+	case "refund":
+		return s.refundLeasePage(c)
+	}
 	f := newForm(c)
 	ctx, scope, by, id := c.Request.Context(), scopeOf(c), actorOf(c), c.Param("id")
 	pays, err := payments(f)
@@ -1157,6 +1182,10 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	api.POST("/leases/:id/extend", s.api(s.extendLeaseAPI))
 	api.POST("/leases/:id/lost", s.api(s.lostLeaseAPI))
 	api.POST("/leases/:id/settle", s.api(s.settleLeaseAPI))
+	api.POST("/leases/:id/waivers", s.api(s.waiveAPI))
+	api.GET("/leases/:id/waivers", s.api(s.leaseWaiversAPI))
+	api.POST("/leases/:id/refund", s.api(s.refundLeaseAPI))
+	api.POST("/found", s.api(s.foundAPI))
 	api.GET("/queues", s.api(s.queuesAPI))
 
 	// The pages are for people at a desk: sessions only. A desk token
@@ -1171,6 +1200,8 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	pages.POST("/checkout/find", s.page(s.findCheckoutRenter))
 	pages.GET("/checkin", s.page(s.showCheckin))
 	pages.POST("/checkin", s.page(s.checkin))
+	pages.GET("/found", s.page(s.showFound))
+	pages.POST("/found", s.page(s.foundForm))
 	pages.GET("/leases/:id", s.page(s.showLease))
 	pages.POST("/leases/:id/:action", s.page(s.leaseActionPage))
 	pages.GET("/renters", s.page(s.showRenters))
