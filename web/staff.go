@@ -842,7 +842,9 @@ func (s *Server) registerRenterPage(c *gin.Context) error {
 }
 
 // payments reads the payment rows of a desk form: method, amount in yuan,
-// reference (one row is enough at the desk).
+// reference (one row is enough at the desk). A row left at 0 is no payment
+// (the method select always sends a value), except "waived", which is how a
+// free lease is accepted.
 func payments(f form) ([]rentals.Payment, error) {
 	method := f.Get("pay_method")
 	if method == "" {
@@ -851,6 +853,9 @@ func payments(f form) ([]rentals.Payment, error) {
 	amount, err := amountFen("pay_amount", f.Get("pay_amount"))
 	if err != nil {
 		return nil, err
+	}
+	if amount == 0 && method != rentals.PayWaived {
+		return nil, nil
 	}
 	return []rentals.Payment{{Method: method, AmountFen: amount, Reference: f.Get("pay_reference")}}, nil
 }

@@ -307,3 +307,14 @@ func TestPolicyLostCharge(t *testing.T) {
 	// The editor's form keeps each tier's rule.
 	wantBody(t, w.page(t, w.platform, "/admin/tier-policy"), http.StatusOK, "policy editor", `name="adm_lostcharge_low_income"`, `<option value="deposit" selected>`)
 }
+
+// The desk's payment row keeps its default amount of 0 when nothing more is
+// collected: that is no payment, so a deposit can be refunded from the
+// check-in and found pages without clearing the row.
+func TestZeroPaymentRowIsNoPayment(t *testing.T) {
+	w := newRulesWorld(t)
+	l := w.lease(t, "JZ-WC-0001", "13912340005", 5)
+	rec := w.form(t, w.staffA, "/staff/checkin", url.Values{"unit": {"JZ-WC-0001"}, "outcome": {"ok"}, "damage": {"0"},
+		"pay_method": {"cash"}, "pay_amount": {"0"}, "refund_method": {"cash"}})
+	wantRedirect(t, rec, "/staff/leases/"+l.ID, "check-in with the default payment row")
+}
