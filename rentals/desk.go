@@ -454,8 +454,9 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 // with the share of the lease's policy version for the renter's tier on the
 // day of the extension, within what is left of their cap for the year under
 // the policy in force. No new deposit is asked. An overdue lease pays its
-// late days up to today as late fees and the extension starts today (rule
-// 6); otherwise the due date moves by the days paid for, then off closures.
+// late days up to today as late fees and the extension starts today;
+// otherwise the due date moves by the days paid for, then off closures
+// (docs/pricing.md, rules 8 to 11).
 // Payments must total exactly the quote's DueNowFen.
 func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
 	if days < 1 || days > MaxDays {
