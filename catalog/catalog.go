@@ -90,6 +90,19 @@ type RatePlan struct {
 	DailyFen   int64 `json:"daily_fen" bson:"daily_fen" validate:"min=0,max=10000000"`
 	Block30Fen int64 `json:"block30_fen" bson:"block30_fen" validate:"min=0,max=100000000"`
 	DepositFen int64 `json:"deposit_fen" bson:"deposit_fen" validate:"min=0,max=100000000"`
+	// ReplacementFen is what a new unit costs the operator: the value a lost
+	// device is charged and reported against (docs/pricing.md, rule 13). 0
+	// means not set; the deposit then stands in (Replacement).
+	ReplacementFen int64 `json:"replacement_fen" bson:"replacement_fen" validate:"min=0,max=100000000"`
+}
+
+// Replacement is the value of one unit: the replacement value when set,
+// else the deposit.
+func (r RatePlan) Replacement() int64 {
+	if r.ReplacementFen > 0 {
+		return r.ReplacementFen
+	}
+	return r.DepositFen
 }
 
 // Photo is one picture of a product, stored in object storage by key.

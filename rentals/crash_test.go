@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,7 +74,7 @@ func crashPolicy() *Policy {
 // Reconcile into a consistent lease — completed when the unit moved,
 // otherwise cancelled with its subsidy released.
 func TestCheckoutCrashPoints(t *testing.T) {
-	points := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:ledger", "checkout:activated", "checkout:projected"}
+	points := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:activated", "checkout:ledger", "checkout:projected"}
 	for i, point := range points {
 		t.Run(point, func(t *testing.T) {
 			ctx := context.Background()
@@ -224,6 +225,81 @@ func TestOtherCrashPoints(t *testing.T) {
 					}
 				}
 		}},
+		"found": {[]string{"found:marked", "found:event", "found:unit-returned", "found:unit-inspected", "found:ledger", "found:closed", "found:projected"}, func(d *desk) (func() error, func(bool)) {
+			r := d.renter(d.staffA1, d.a1, "寻")
+			tag := d.unit(d.a1, d.wcA)
+			l := d.mustCheckout(d.a1, tag, r, 5)
+			d.clk.addDays(40)
+			if _, err := d.svc.DeclareLost(context.Background(), d.staffA1, l.ID, d.clerk); err != nil {
+				d.t.Fatal(err)
+			}
+			return func() error {
+					_, err := d.svc.Found(context.Background(), d.staffA2, CheckinRequest{UnitTag: tag, StationID: d.a2.ID, Outcome: OutcomeNeedsRepair,
+						DamageFen: 1000, Notes: "scratched", RefundMethod: PayCash}, d.clerk)
+					return err
+				}, func(decided bool) {
+					got := d.consistent(l.ID)
+					u := d.unitNow(tag)
+					if !decided {
+						if got.EndReason != "lost" || u.State != stations.Lost {
+							d.t.Fatalf("not decided: lease %s (%s), unit %s", got.State, got.EndReason, u.State)
+						}
+						return
+					}
+					want := []string{"recovered 30000", "late_fee 17500", "damage 1000", "refund 11500"}
+					if got.State != LeaseClosed || got.EndReason != "found" || u.State != stations.Repair || u.StationID != d.a2.ID ||
+						!slices.Equal(entries(d.ledger(l.ID))[5:], want) {
+						d.t.Fatalf("lease %s (%s), unit %s at %s, ledger %v", got.State, got.EndReason, u.State, u.StationID, entries(d.ledger(l.ID)))
+					}
+					losses, _ := d.svc.Losses(context.Background(), d.adminA)
+					if len(losses) != 1 || losses[0].Loss.FoundOn == "" {
+						d.t.Fatalf("losses report %+v", losses)
+					}
+				}
+		}},
+		"waive": {[]string{"waive:marked", "waive:event", "waive:ledger", "waive:closed", "waive:projected"}, func(d *desk) (func() error, func(bool)) {
+			r := d.renter(d.staffA1, d.a1, "免")
+			tag := d.unit(d.a1, d.wcA)
+			l := d.mustCheckout(d.a1, tag, r, 30)
+			if _, err := d.svc.Checkin(context.Background(), d.staffA1, CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeDamaged, DamageFen: 34000, Notes: "frame"}, d.clerk); err != nil {
+				d.t.Fatal(err)
+			}
+			return func() error {
+					_, _, err := d.svc.Waive(context.Background(), d.staffA1, l.ID, WaiverRequest{AmountFen: 4000, Reason: "hardship"}, d.clerk)
+					return err
+				}, func(decided bool) {
+					got := d.consistent(l.ID)
+					ws, _ := d.svc.Waivers(context.Background(), d.adminA, WaiverApplied, "")
+					if decided != (got.State == LeaseClosed && len(ws) == 1) {
+						d.t.Fatalf("decided %v: lease %s, waivers %+v", decided, got.State, ws)
+					}
+				}
+		}},
+		"approve": {[]string{"approve:decided", "approve:applied"}, func(d *desk) (func() error, func(bool)) {
+			r := d.renter(d.staffA1, d.a1, "批")
+			tag := d.unit(d.a1, d.wcA)
+			l := d.mustCheckout(d.a1, tag, r, 30)
+			if _, err := d.svc.Checkin(context.Background(), d.staffA1, CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeDamaged, DamageFen: 40000, Notes: "frame"}, d.clerk); err != nil {
+				d.t.Fatal(err)
+			}
+			w, _, err := d.svc.Waive(context.Background(), d.staffA1, l.ID, WaiverRequest{AmountFen: 10000, Reason: "device_fault"}, d.clerk)
+			if err != nil || w.State != WaiverPending {
+				d.t.Fatalf("request %+v %v", w, err)
+			}
+			admin := stations.Actor{ID: "u-admin", Name: "Admin", Role: ApproverRole}
+			return func() error {
+					_, err := d.svc.DecideWaiver(context.Background(), d.adminA, w.ID, true, "", admin)
+					return err
+				}, func(bool) {
+					// The approval is the decision: after any crash the
+					// waiver is applied once and the lease closes.
+					got := d.consistent(l.ID)
+					ws, _ := d.svc.Waivers(context.Background(), d.adminA, "", "")
+					if got.State != LeaseClosed || got.WaivedFen != 10000 || len(ws) != 1 || ws[0].State != WaiverApplied {
+						d.t.Fatalf("lease %s waived %d, waivers %+v", got.State, got.WaivedFen, ws)
+					}
+				}
+		}},
 	}
 	for name, f := range flows {
 		for i, point := range f.points {
@@ -243,6 +319,30 @@ func TestOtherCrashPoints(t *testing.T) {
 			})
 		}
 	}
+	// A waiver request stopped after its event is listed by the reconciler.
+	t.Run("request:event", func(t *testing.T) {
+		ctx := context.Background()
+		d := newDesk(t, nil)
+		r := d.renter(d.staffA1, d.a1, "请")
+		tag := d.unit(d.a1, d.wcA)
+		l := d.mustCheckout(d.a1, tag, r, 30)
+		if _, err := d.svc.Checkin(ctx, d.staffA1, CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeDamaged, DamageFen: 40000, Notes: "frame"}, d.clerk); err != nil {
+			t.Fatal(err)
+		}
+		hit := d.crashAt("request:event")
+		_, _, err := d.svc.Waive(ctx, d.staffA1, l.ID, WaiverRequest{AmountFen: 10000, Reason: "hardship"}, d.clerk)
+		d.svc.crash = nil
+		if !*hit || !errors.Is(err, errCrash) {
+			t.Fatalf("crash: reached %v, err %v", *hit, err)
+		}
+		if q, _ := d.svc.Waivers(ctx, d.adminA, WaiverPending, ""); len(q) != 0 {
+			t.Fatalf("listed before the reconciler %+v", q)
+		}
+		d.reconcile()
+		if q, _ := d.svc.Waivers(ctx, d.adminA, WaiverPending, ""); len(q) != 1 {
+			t.Fatalf("queue after the reconciler %+v", q)
+		}
+	})
 	for _, point := range []string{"register:marked", "register:claimed", "register:event", "register:projected"} {
 		t.Run(point, func(t *testing.T) {
 			ctx := context.Background()
@@ -277,14 +377,27 @@ func TestOtherCrashPoints(t *testing.T) {
 	}
 }
 
-// The ledger's rules hold over random sequences of desk operations: the
-// balance is debits − credits of the written entries, equals what the lease
-// says, and a lease never closes with a balance.
+// The ledger's rules hold over random sequences of desk operations, policy
+// changes (caps, shares, deposits, lost-device rules), losses and
+// recoveries, waivers, refunds, extensions across station closures and the
+// turn of the year: the balance is debits − credits of the written
+// entries, equals what the lease says, a lease never closes with a balance,
+// and a cancelled lease has no entry (consistent checks each).
 func TestLedgerProperty(t *testing.T) {
 	ctx := context.Background()
 	pol := crashPolicy()
 	pol.AnnualCapFen = 20000
+	pol.LostAfterDays = 3 // so that losses, and finds, happen often
 	d := newDesk(t, pol)
+	// Mid-November, so the random walk crosses 31 December; the station is
+	// closed for a few holidays on the way.
+	d.clk.set(time.Date(2026, 11, 16, 10, 0, 0, 0, stations.Local))
+	st := d.a1
+	st.Hours.ClosedOn = []string{"2026-11-30", "2026-12-24", "2026-12-25", "2026-12-26", "2027-01-01", "2027-01-02", "2027-01-04", "2027-02-16", "2027-02-17"}
+	if _, err := d.st.UpdateStation(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	admin := stations.Actor{ID: "u-admin", Name: "Admin", Role: ApproverRole}
 	rng := rand.New(rand.NewPCG(7, 11))
 	var renters []Renter
 	for i, tier := range []Tier{Standard, LowIncome, Subsistence, LowIncome} {
@@ -295,19 +408,19 @@ func TestLedgerProperty(t *testing.T) {
 		renters = append(renters, r)
 	}
 	var tags []string
-	for range 6 {
+	for range 7 {
 		tags = append(tags, d.unit(d.a1, d.wcA))
 	}
 	var leases []string
 	ops := map[string]int{}
-	pick := func(states ...LeaseState) (Lease, bool) {
+	pick := func(ok func(Lease) bool) (Lease, bool) {
 		var cands []Lease
 		for _, id := range leases {
 			l, err := d.svc.Lease(ctx, d.adminA, id)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if slices.Contains(states, l.State) {
+			if ok(l) {
 				cands = append(cands, l)
 			}
 		}
@@ -316,6 +429,9 @@ func TestLedgerProperty(t *testing.T) {
 		}
 		return cands[rng.IntN(len(cands))], true
 	}
+	in := func(states ...LeaseState) func(Lease) bool {
+		return func(l Lease) bool { return slices.Contains(states, l.State) }
+	}
 	check := func(step int, id string) {
 		l := d.consistent(id)
 		lg := d.ledger(id)
@@ -323,15 +439,17 @@ func TestLedgerProperty(t *testing.T) {
 			t.Fatalf("step %d: lease %s ledger %+v, lease balance %d", step, id, lg, l.BalanceFen)
 		}
 	}
-	for step := 0; step < 90; step++ {
+	years := map[int]bool{}
+	for step := 0; step < 160; step++ {
 		var err error
 		op, touched := "", ""
-		switch rng.IntN(7) {
+		// Weights: checkout 2, time 2, lost 2, the rest 1.
+		switch []int{0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9}[rng.IntN(12)] {
 		case 0, 1:
 			op = "checkout"
 			tag := tags[rng.IntN(len(tags))]
 			if !d.makeAvailable(tag) {
-				continue // still out on a lease: try another step
+				continue // out on a lease, or lost: try another step
 			}
 			r := renters[rng.IntN(len(renters))]
 			days := 1 + rng.IntN(60)
@@ -351,7 +469,7 @@ func TestLedgerProperty(t *testing.T) {
 			}
 		case 2:
 			op = "extend"
-			l, ok := pick(LeaseActive, LeaseOverdue)
+			l, ok := pick(in(LeaseActive, LeaseOverdue))
 			if !ok {
 				continue
 			}
@@ -360,15 +478,19 @@ func TestLedgerProperty(t *testing.T) {
 			if qerr != nil {
 				t.Fatal(qerr)
 			}
-			_, err = d.svc.Extend(ctx, d.staffA1, l.ID, days, cash(q.DueNowFen), d.clerk)
+			var got Lease
+			got, err = d.svc.Extend(ctx, d.staffA1, l.ID, days, cash(q.DueNowFen), d.clerk)
 			touched = l.ID
+			if err == nil && (got.DueOn <= l.DueOn || !st.Hours.OpenOn(mustDate(got.DueOn))) {
+				t.Fatalf("step %d: extension moved the due date from %s to %s", step, l.DueOn, got.DueOn)
+			}
 		case 3:
 			op = "time"
 			d.clk.addDays(rng.IntN(15))
 			_, err = d.svc.MarkOverdue(ctx, d.clk.now())
 		case 4:
 			op = "checkin"
-			l, ok := pick(LeaseActive, LeaseOverdue)
+			l, ok := pick(in(LeaseActive, LeaseOverdue))
 			if !ok {
 				continue
 			}
@@ -381,27 +503,74 @@ func TestLedgerProperty(t *testing.T) {
 			touched = l.ID
 		case 5:
 			op = "settle"
-			l, ok := pick(LeaseReturned, LeaseLost)
+			l, ok := pick(func(l Lease) bool { return in(LeaseReturned, LeaseLost)(l) && l.BalanceFen != 0 })
 			if !ok {
 				continue
 			}
-			amount := 1 + rng.Int64N(l.BalanceFen)
-			method := []string{PayCash, PayWaived, PayOfflineMobile}[rng.IntN(3)]
-			_, err = d.svc.SettleLease(ctx, d.staffA1, l.ID, []Payment{{Method: method, AmountFen: amount, Reference: "R"}}, d.clerk)
+			if l.BalanceFen < 0 {
+				op = "refund"
+				_, err = d.svc.RefundLease(ctx, d.staffA1, l.ID, PayCash, "", d.clerk)
+			} else {
+				amount := 1 + rng.Int64N(l.BalanceFen)
+				method := []string{PayCash, PayOfflineMobile}[rng.IntN(2)]
+				_, err = d.svc.SettleLease(ctx, d.staffA1, l.ID, []Payment{{Method: method, AmountFen: amount, Reference: "R"}}, d.clerk)
+			}
 			touched = l.ID
 		case 6:
 			op = "lost"
-			l, ok := pick(LeaseOverdue)
-			if !ok || l.DaysOverdue(d.clk.now()) < l.LostAfterDays {
+			l, ok := pick(func(l Lease) bool {
+				return l.State.Out() && l.DaysOverdue(d.clk.now()) >= l.LostAfterDays
+			})
+			if !ok {
 				continue
 			}
 			_, err = d.svc.DeclareLost(ctx, d.staffA1, l.ID, d.clerk)
 			touched = l.ID
+		case 7:
+			op = "found"
+			l, ok := pick(func(l Lease) bool { return l.EndReason == "lost" })
+			if !ok {
+				continue
+			}
+			o := Outcomes[rng.IntN(len(Outcomes))]
+			req := CheckinRequest{UnitTag: l.UnitTag, StationID: d.a1.ID, Outcome: o, RefundMethod: PayCash}
+			if o.UnitState() == stations.Repair && rng.IntN(2) == 0 {
+				req.DamageFen, req.Notes = int64(rng.IntN(60000)), "found worn"
+			}
+			_, err = d.svc.Found(ctx, d.staffA1, req, d.clerk)
+			touched = l.ID
+		case 8:
+			op = "waive"
+			l, ok := pick(func(l Lease) bool { return l.BalanceFen > 0 })
+			if !ok {
+				continue
+			}
+			scope, by := d.staffA1, d.clerk
+			if rng.IntN(3) == 0 {
+				scope, by = d.adminA, admin
+			}
+			var w Waiver
+			w, _, err = d.svc.Waive(ctx, scope, l.ID, WaiverRequest{AmountFen: 1 + rng.Int64N(l.BalanceFen), Reason: WaiverReasons[rng.IntN(5)]}, by)
+			if err == nil && w.State == WaiverPending {
+				_, err = d.svc.DecideWaiver(ctx, d.adminA, w.ID, rng.IntN(2) == 0, "", admin)
+			}
+			touched = l.ID
+		case 9:
+			op = "policy"
+			p := d.pol.Current()
+			next := DefaultPolicy()
+			next.AnnualCapFen = []int64{0, 20000, 50000}[rng.IntN(3)]
+			next.Tiers[LowIncome] = TierRule{ShareBP: []int{1000, 2000, 5000}[rng.IntN(3)], WaiveDeposit: rng.IntN(2) == 0,
+				LateFees: true, LostCharge: LostCharges[rng.IntN(len(LostCharges))]}
+			next.LostAfterDays = 3
+			next.Note = fmt.Sprintf("step %d", step)
+			_, err = d.pol.Put(ctx, p.Version, next)
 		}
 		if err != nil {
 			t.Fatalf("step %d %s: %v", step, op, err)
 		}
 		ops[op]++
+		years[d.clk.now().In(stations.Local).Year()] = true
 		if touched != "" {
 			check(step, touched)
 		}
@@ -409,14 +578,20 @@ func TestLedgerProperty(t *testing.T) {
 	for _, id := range leases {
 		check(-1, id)
 	}
-	if ops["checkout"] < 5 || ops["checkin"] < 3 || ops["extend"] < 3 {
-		t.Fatalf("too few operations exercised: %v", ops)
+	for _, op := range []string{"checkout", "checkin", "extend", "lost", "found", "waive", "policy"} {
+		if ops[op] < 2 {
+			t.Fatalf("too few %s operations exercised: %v", op, ops)
+		}
 	}
-	t.Logf("operations: %v over %d leases", ops, len(leases))
+	if !years[2026] || !years[2027] {
+		t.Fatalf("the walk did not cross the year: %v", years)
+	}
+	t.Logf("operations: %v over %d leases, ending %s", ops, len(leases), Date(d.clk.now()))
 }
 
 // makeAvailable works a unit through the stations' queues (repair, cleaning)
-// back to available; false when it is out on a lease.
+// back to available; false when it is out on a lease or lost (a lost unit
+// comes back only by being found).
 func (d *desk) makeAvailable(tag string) bool {
 	d.t.Helper()
 	for range 4 {
@@ -424,7 +599,7 @@ func (d *desk) makeAvailable(tag string) bool {
 		switch d.unitNow(tag).State {
 		case stations.Available:
 			return true
-		case stations.Returned, stations.Repair, stations.Lost:
+		case stations.Returned, stations.Repair:
 			next = stations.Cleaning
 		case stations.Cleaning:
 			next = stations.Available
@@ -436,4 +611,93 @@ func (d *desk) makeAvailable(tag string) bool {
 		}
 	}
 	return false
+}
+
+// Defect 3: a check-out writer that stalls after its unit check while the
+// reconciler cancels its lease (and releases the subsidy) must not write
+// the lease's ledger when it wakes: a cancelled lease has no entries, the
+// unit goes back through cleaning, the renter's subsidy is not counted.
+// The crash tests stop writers; this one stalls one around the reconciler.
+func TestCheckoutWriterStallsAroundReconciler(t *testing.T) {
+	ctx := context.Background()
+	d := newDesk(t, crashPolicy())
+	r := d.renter(d.staffA1, d.a1, "慢")
+	d.verify(r, LowIncome)
+	tag := d.unit(d.a1, d.wcA)
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	d.svc.crash = func(p string) error {
+		if p == "checkout:unit-checked" {
+			once.Do(func() {
+				close(reached)
+				<-release
+			})
+		}
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
+		done <- err
+	}()
+	<-reached
+	// The writer checked the unit and the lease, then stalled; the
+	// reconciler finds its marker and cancels the checkout.
+	if _, err := d.svc.Reconcile(ctx, -time.Second); err != nil {
+		t.Fatal(err)
+	}
+	leases := d.leaseIDs()
+	if len(leases) != 1 {
+		t.Fatalf("leases %v", leases)
+	}
+	close(release)
+	err := <-done
+	if err == nil || !errors.Is(err, ErrConflict) {
+		t.Fatalf("the stalled writer says %v, want a conflict (try again)", err)
+	}
+	d.svc.crash = nil
+	d.reconcile()
+	l := d.consistent(leases[0])
+	if l.State != LeaseCancelled {
+		t.Fatalf("lease %s", l.State)
+	}
+	if n := count(t, d.db.Collection("ledger_events"), bson.D{}); n != 0 {
+		t.Fatalf("%d ledger entries written for a cancelled checkout", n)
+	}
+	if used, _ := d.svc.SubsidyUsed(ctx, r.ID, 2026); used != 0 {
+		t.Fatalf("subsidy %d counted for a cancelled checkout", used)
+	}
+	if u := d.unitNow(tag); u.State != stations.Cleaning && u.State != stations.Available {
+		t.Fatalf("unit %s after the cancelled checkout", u.State)
+	}
+	// The desk tries again and it works, with one set of entries.
+	d.makeAvailable(tag)
+	again, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.consistent(again.ID)
+	if got := entries(d.ledger(again.ID)); !slices.Equal(got, []string{"rent 9000", "deposit 30000", "subsidy 7200", "payment 31800"}) {
+		t.Fatalf("ledger %v", got)
+	}
+}
+
+// leaseIDs lists every lease that has a first event.
+func (d *desk) leaseIDs() []string {
+	d.t.Helper()
+	cur, err := d.db.Collection("lease_events").Find(context.Background(), bson.D{{Key: "seq", Value: 1}})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	var evs []struct {
+		Entity string `bson:"entity"`
+	}
+	if err := cur.All(context.Background(), &evs); err != nil {
+		d.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Entity)
+	}
+	return out
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"fuju/catalog"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/valid"
@@ -265,16 +264,6 @@ func (s *Service) stable(ctx context.Context, scope stations.Scope, id string) (
 	return l, head, err
 }
 
-// lateDailyFen is the daily rate late days are charged at: the plan's daily
-// price, or a thirtieth of the 30-day price (rounded down) for block-only
-// plans.
-func lateDailyFen(r catalog.RatePlan) int64 {
-	if r.DailyFen > 0 {
-		return r.DailyFen
-	}
-	return r.Block30Fen / 30
-}
-
 // Checkin takes a unit back at any station of its operator, with the
 // inspection. The money is settled by settle (see Settlement), the one
 // computation PreviewCheckin shows: late days (after the due date, city
@@ -296,7 +285,12 @@ func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req Checkin
 		return Lease{}, err
 	}
 	l := r.lease
-	set := settle(l, now, req, entryBase(l, today, by))
+	// Late fees follow the renter's tier on the return day (docs/pricing.md).
+	late, err := s.lateFees(ctx, l, now)
+	if err != nil {
+		return Lease{}, err
+	}
+	set := settle(l, late, req, entryBase(l, today, by))
 	if err := set.checkMoney(req); err != nil {
 		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
 	}
@@ -305,7 +299,7 @@ func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req Checkin
 			l.ID, set.OwedFen, *req.ExpectOwedFen, ErrSettlementChanged)
 	}
 	ret := &Return{At: now, Day: today, StationID: r.station.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen,
-		LateDays: set.LateDays, LateFeeFen: set.LateFeeFen, By: by}
+		LateDays: set.LateDays, LateFeeFen: set.LateFeeFen, Tier: late.Tier, By: by}
 	next := l
 	next.State, next.Return, next.DepositFen = LeaseReturned, ret, 0
 	next.Payments = append(append([]Payment(nil), l.Payments...), req.Payments...)
@@ -361,8 +355,8 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 }
 
 // SettleLease takes later payments toward a returned (or lost) lease's
-// balance; at zero the lease closes. A waived payment forgives that amount
-// (a waiver entry); a payment without an amount is none.
+// balance; at zero the lease closes (a payment without an amount is none).
+// Forgiving part of it is a waiver (Waive), not a payment.
 func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
 	payments = givenPayments(payments)
 	l, head, err := s.stable(ctx, scope, leaseID)
@@ -390,54 +384,18 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 	return s.runFlow(ctx, "settle", head, ev, nil)
 }
 
-// DeclareLost ends a lease whose unit has not come back LostAfterDays (the
-// lease's policy) after its due date: the deposit is kept (deposit_return
-// and an equal lost charge), the unit becomes lost, the lease closes.
-func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID string, by stations.Actor) (Lease, error) {
-	l, head, err := s.stable(ctx, scope, leaseID)
-	if err != nil {
-		return Lease{}, err
-	}
-	now, today := s.today()
-	if !l.State.Out() {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
-	}
-	if late := l.DaysOverdue(now); late < l.LostAfterDays {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %d days overdue; a unit can be declared lost after %d: %w", l.ID, late, l.LostAfterDays, ErrConflict)
-	}
-	u, err := s.units.Unit(ctx, l.UnitTag)
-	if err != nil {
-		return Lease{}, fmt.Errorf("rentals: %w", err)
-	}
-	if u.State != stations.Rented || u.LeaseID != l.ID {
-		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", l.UnitTag, u.State, stations.ErrUnavailable)
-	}
-	eb := entryBase(l, today, by)
-	var entries []LedgerEntry
-	if l.DepositFen > 0 {
-		ret, lost := eb, eb
-		ret.Kind, ret.AmountFen = EntryDepositReturn, l.DepositFen
-		lost.Kind, lost.AmountFen, lost.Note = EntryLost, l.DepositFen, "deposit kept"
-		entries = append(entries, ret, lost)
-	}
-	next := l
-	next.State, next.DepositFen, next.EndReason = LeaseLost, 0, "lost"
-	next.BalanceFen = l.BalanceFen + Balance(entries)
-	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
-	ev := leaseEvent{Kind: kindLost, From: l.State, Lease: next, By: by, Why: "not returned",
-		LedgerFrom: l.LedgerSeq + 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: stations.Lost}
-	return s.runFlow(ctx, "lost", head, ev, nil)
-}
-
 // Extend lengthens an active or overdue lease by days. It is refused (409)
 // while a reservation waits for the product at the lease's station: a unit
 // of the product reserved there and none available. The extension is priced
 // over the whole new term (the cheapest combination of blocks and days for
 // all the days, minus the standard price already charged, never negative),
-// under the lease's policy version, for the renter's tier on the day of the
-// extension, within what is left of their annual subsidy cap. No new deposit
-// is asked. Payments must total exactly the extension's DueNowFen (a payment
-// without an amount is none).
+// with the share of the lease's policy version for the renter's tier on the
+// day of the extension, within what is left of their cap for the year under
+// the policy in force. No new deposit is asked. An overdue lease pays its
+// late days up to today as late fees and the extension starts today;
+// otherwise the due date moves by the days paid for, then off closures
+// (docs/pricing.md, rules 8 to 11). Payments must total exactly the quote's
+// DueNowFen (a payment without an amount is none).
 func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
 	payments = givenPayments(payments)
 	if days < 1 || days > MaxDays {
@@ -464,38 +422,33 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 	if err != nil {
 		return Lease{}, fmt.Errorf("rentals: %w", err)
 	}
-	pol, err := s.policies.Version(ctx, l.PolicyVersion)
-	if err != nil {
-		return Lease{}, err
-	}
-	renter, err := s.currentRenter(ctx, l.RenterID)
-	if err != nil {
-		return Lease{}, err
-	}
 	now, today := s.today()
-	tier := renter.Tier.On(now)
-	base := extensionQuote(l, days, tier, pol)
-	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, pol, payments, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
+	base, err := s.extensionBase(ctx, l, days, now)
+	if err != nil {
+		return Lease{}, err
+	}
+	tier := base.Tier
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
 	if err != nil {
 		return Lease{}, err
 	}
 	eb := entryBase(l, today, by)
 	eb.Tier = tier
 	var entries []LedgerEntry
-	if q.StandardFen > 0 {
-		x := eb
-		x.Kind, x.AmountFen, x.Note = EntryExtension, q.StandardFen, fmt.Sprintf("%d more days", days)
-		entries = append(entries, x)
+	add := func(kind EntryKind, fen int64, note string) {
+		if fen > 0 {
+			x := eb
+			x.Kind, x.AmountFen, x.Note = kind, fen, note
+			entries = append(entries, x)
+		}
 	}
-	if q.SubsidyFen > 0 {
-		x := eb
-		x.Kind, x.AmountFen, x.Note = EntrySubsidy, q.SubsidyFen, string(tier)
-		entries = append(entries, x)
-	}
+	add(EntryLateFee, q.LateFeeFen, fmt.Sprintf("%d late days", q.LateDays))
+	add(EntryExtension, q.StandardFen, fmt.Sprintf("%d more days", days))
+	add(EntrySubsidy, q.SubsidyFen, string(tier))
 	entries = append(entries, paymentEntries(eb, payments)...)
 	next := l
 	next.Days += days
-	next.DueOn = dueOn(st.Hours, mustDate(l.StartOn), next.Days)
+	next.DueOn = extendedDue(st.Hours, l.DueOn, today, days)
 	next.StandardFen += q.StandardFen
 	next.RenterFen += q.RenterFen
 	next.SubsidyFen += q.SubsidyFen
@@ -525,31 +478,6 @@ func mustDate(s string) time.Time {
 	return t
 }
 
-// extensionQuote prices days more of lease l for tier under policy p: the
-// standard price of the whole new term minus what was charged (never
-// negative), the tier's share of that, no deposit.
-func extensionQuote(l Lease, days int, tier Tier, p Policy) Quote {
-	rule, ok := p.Tiers[tier]
-	if !ok {
-		rule = TierRule{ShareBP: 10000}
-	}
-	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: l.Rate, ShareBP: rule.ShareBP, CapRemainingFen: -1}
-	var total int64
-	q.Blocks, q.Singles, total = l.Rate.Cheapest(l.Days + days)
-	q.StandardFen = max(total-l.StandardFen, 0)
-	q.RenterFen = RenterShare(q.StandardFen, rule.ShareBP)
-	q.SubsidyFen = q.StandardFen - q.RenterFen
-	q.DueNowFen = q.RenterFen
-	q.Why = []string{"extension"}
-	switch {
-	case rule.ShareBP == 0:
-		q.Why = append(q.Why, "rent_free")
-	case rule.ShareBP < 10000:
-		q.Why = append(q.Why, "rent_share")
-	}
-	return q
-}
-
 // ExtensionQuote shows what Extend would charge for days more, without
 // writing anything.
 func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leaseID string, days int) (Quote, error) {
@@ -560,16 +488,12 @@ func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leas
 	if err != nil {
 		return Quote{}, err
 	}
-	pol, err := s.policies.Version(ctx, l.PolicyVersion)
-	if err != nil {
-		return Quote{}, err
-	}
-	renter, err := s.currentRenter(ctx, l.RenterID)
-	if err != nil {
-		return Quote{}, err
-	}
 	now := s.now()
-	q, _, err := s.planGrant(ctx, extensionQuote(l, days, renter.Tier.On(now), pol), pol, l.RenterID, l.ID, now)
+	base, err := s.extensionBase(ctx, l, days, now)
+	if err != nil {
+		return Quote{}, err
+	}
+	q, _, err := s.planGrant(ctx, base, s.policies.InForce(now), l.RenterID, l.ID, now)
 	return q, err
 }
 

@@ -41,7 +41,7 @@ func (c *clock) addDays(n int) {
 
 // desk is a small city: operator A with stations a1 and a2, operator B with
 // station b1, a wheelchair product of each (¥5 a day, ¥90 for 30 days, ¥300
-// deposit), and the services wired as in production.
+// deposit, ¥1,200 to replace), and the services wired as in production.
 type desk struct {
 	t        *testing.T
 	db       *mongo.Database
@@ -117,7 +117,7 @@ func newDesk(t *testing.T, policy *Policy) *desk {
 	d.staffA2 = stations.StaffScope("op-a", []string{"st-a2"})
 	d.adminA = stations.OperatorScope("op-a")
 	d.staffB1 = stations.StaffScope("op-b", []string{"st-b1"})
-	rate := catalog.RatePlan{DailyFen: 500, Block30Fen: 9000, DepositFen: 30000}
+	rate := catalog.RatePlan{DailyFen: 500, Block30Fen: 9000, DepositFen: 30000, ReplacementFen: 120000}
 	for op, id := range map[string]string{"op-a": "wc-a", "op-b": "wc-b"} {
 		_, err := cat.Create(ctx, stations.PlatformScope, catalog.Product{ID: id, OperatorID: op, Category: "manual_wheelchair",
 			Name: catalog.Text{Zh: "轮椅", En: "Wheelchair"}, Rate: rate}, stations.System)

@@ -24,6 +24,8 @@ type leaseEvent struct {
 	Ledger     []LedgerEntry  `bson:"ledger,omitempty"`
 	UnitSeq    int64          `bson:"unit_seq,omitempty"`
 	UnitTo     stations.State `bson:"unit_to,omitempty"`
+	// Waiver is the waiver a "waived" event applies.
+	Waiver *Waiver `bson:"waiver,omitempty"`
 }
 
 // Lease event kinds.
@@ -35,7 +37,9 @@ const (
 	kindOverdue   = "overdue"
 	kindCheckin   = "checkin" // decided; the unit's moves may follow
 	kindPayment   = "payment"
-	kindLost      = "lost" // decided; the unit's move may follow
+	kindWaived    = "waived" // a waiver applied (its ledger entry may follow)
+	kindLost      = "lost"   // decided; the unit's move may follow
+	kindFound     = "found"  // a lost unit back: decided; its moves may follow
 	kindClosed    = "closed"
 	kindFenced    = "fenced" // the reconciler closed a sequence number an abandoned writer held
 )
@@ -61,15 +65,12 @@ func leaseOf(e eventlog.Entry[leaseEvent]) Lease {
 
 // appendLease records ev as the event after head. Before that it makes sure
 // head's ledger entries are written, so plans are always written in order and
-// a later event never sits on top of an unwritten plan.
-//
-// An opened checkout's plan is the exception: it is written only once the
-// unit is rented to the lease (advance), never before cancelling it.
+// a later event never sits on top of an unwritten plan. (An opened
+// checkout's plan is written by its activation, never before cancelling it:
+// see writeLedger.)
 func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEvent], ev leaseEvent) (eventlog.Entry[leaseEvent], error) {
-	if head.Event.Kind != kindOpened {
-		if err := s.writeLedger(ctx, head.Event); err != nil {
-			return eventlog.Entry[leaseEvent]{}, err
-		}
+	if err := s.writeLedger(ctx, head.Event); err != nil {
+		return eventlog.Entry[leaseEvent]{}, err
 	}
 	ev.Lease.UpdatedAt = s.now()
 	e, err := s.leaseLg.Append(ctx, ev.Lease.ID, head.Seq+1, ev)
@@ -80,9 +81,11 @@ func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEven
 }
 
 // writeLedger writes an event's planned entries at their fixed sequence
-// numbers; numbers already taken were written by an earlier try.
+// numbers; numbers already taken were written by an earlier try. An opened
+// checkout's plan is never written from the opened event: its activation
+// carries it (see advance).
 func (s *Service) writeLedger(ctx context.Context, ev leaseEvent) error {
-	if len(ev.Ledger) == 0 {
+	if len(ev.Ledger) == 0 || ev.Kind == kindOpened {
 		return nil
 	}
 	items := make([]eventlog.Item[LedgerEntry], len(ev.Ledger))
@@ -147,15 +150,15 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 			if err := s.crashPoint("checkout:unit"); err != nil {
 				return l, head, err
 			}
-			if err := s.writeLedger(ctx, ev); err != nil {
-				return l, head, err
-			}
-			if err := s.crashPoint("checkout:ledger"); err != nil {
-				return l, head, err
-			}
+			// The checkout's entries are written only by the activation
+			// that wins the lease's next sequence number: a writer that
+			// stalled while the reconciler cancelled the checkout loses
+			// this append and writes nothing (the next turn puts its unit
+			// back). So the activation carries the plan.
 			next := l
 			next.State, next.Listed = LeaseActive, true
-			if _, err := s.appendLease(ctx, head, leaseEvent{Kind: kindActivated, From: l.State, Lease: next, By: ev.By}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+			act := leaseEvent{Kind: kindActivated, From: l.State, Lease: next, By: ev.By, LedgerFrom: ev.LedgerFrom, Ledger: ev.Ledger}
+			if _, err := s.appendLease(ctx, head, act); err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return l, head, err
 			}
 			if err := s.crashPoint("checkout:activated"); err != nil {
@@ -173,15 +176,15 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 				return l, head, err
 			}
 
-		case kindCheckin, kindLost:
-			flow := "checkin"
-			if ev.Kind == kindLost {
-				flow = "lost"
-			}
+		case kindCheckin, kindLost, kindFound:
+			flow := ev.Kind
 			if err := s.returnUnit(ctx, head, flow); err != nil {
 				return l, head, err
 			}
 			if err := s.writeLedger(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.recordLoss(ctx, l, head.Seq); err != nil {
 				return l, head, err
 			}
 			if err := s.crashPoint(flow + ":ledger"); err != nil {
@@ -197,18 +200,25 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 				continue
 			}
 
-		case kindPayment:
+		case kindPayment, kindWaived:
+			flow := "settle"
+			if ev.Kind == kindWaived {
+				flow = "waive"
+			}
 			if err := s.writeLedger(ctx, ev); err != nil {
 				return l, head, err
 			}
-			if err := s.crashPoint("settle:ledger"); err != nil {
+			if err := s.recordWaiver(ctx, ev); err != nil {
+				return l, head, err
+			}
+			if err := s.crashPoint(flow + ":ledger"); err != nil {
 				return l, head, err
 			}
 			if l.BalanceFen == 0 && (l.State == LeaseReturned || l.State == LeaseLost) {
 				if err := s.close(ctx, head); err != nil {
 					return l, head, err
 				}
-				if err := s.crashPoint("settle:closed"); err != nil {
+				if err := s.crashPoint(flow + ":closed"); err != nil {
 					return l, head, err
 				}
 				continue
@@ -218,8 +228,13 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 			if err := s.writeLedger(ctx, ev); err != nil {
 				return l, head, err
 			}
-			if ev.Kind == kindExtended {
+			switch ev.Kind {
+			case kindExtended:
 				if err := s.crashPoint("extend:ledger"); err != nil {
+					return l, head, err
+				}
+			case kindActivated:
+				if err := s.crashPoint("checkout:ledger"); err != nil {
 					return l, head, err
 				}
 			}
@@ -286,7 +301,8 @@ func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEve
 			if _, taken, err := s.leaseLg.Get(ctx, l.ID, head.Seq+1); err != nil || taken {
 				return fmt.Errorf("rentals: checkout %s was abandoned; try again: %w", l.ID, stations.ErrUnavailable)
 			}
-			return nil
+			// Tests stall the writer here, between its check and its move.
+			return s.crashPoint("checkout:unit-checked")
 		},
 	})
 	if err != nil {
@@ -332,10 +348,11 @@ func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
 	return nil
 }
 
-// returnUnit performs the unit moves a check-in or loss decided, by the
-// unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
-// (returned, or lost), event UnitSeq+2 sends a returned unit to cleaning or
-// repair. A move whose sequence number is already used was done.
+// returnUnit performs the unit moves a check-in, loss or find decided, by
+// the unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
+// (returned, or lost) or out of lost (found: returned), event UnitSeq+2
+// sends a returned unit to cleaning or repair. A move whose sequence number
+// is already used was done. flow names the crash points.
 func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string) error {
 	ev, l := head.Event, leaseOf(head)
 	at := func(seq int64) func(stations.Unit) error {
@@ -350,12 +367,17 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 	if err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
-	if u.Seq == ev.UnitSeq && u.State == stations.Rented && u.LeaseID == l.ID {
+	first := u.Seq == ev.UnitSeq && (u.State == stations.Rented && u.LeaseID == l.ID || ev.Kind == kindFound && u.State == stations.Lost)
+	if first {
 		m := stations.Move{Kind: "checkin", To: stations.Returned, By: ev.By, Why: "lease " + l.ID,
 			Details: map[string]string{"lease": l.ID}, Check: at(ev.UnitSeq)}
-		if ev.Kind == kindLost {
+		switch {
+		case ev.Kind == kindLost:
 			m.Kind, m.To, m.Why = "lost", stations.Lost, "lease "+l.ID+" declared lost"
-		} else if l.Return != nil {
+		case ev.Kind == kindFound:
+			m.Kind, m.Why = "found", "lost on lease "+l.ID+", found"
+		}
+		if ev.Kind != kindLost && l.Return != nil {
 			m.StationID = l.Return.StationID
 			m.Details["outcome"] = string(l.Return.Outcome)
 		}
@@ -369,7 +391,7 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 	if ev.Kind == kindLost {
 		return s.crashPoint("lost:unit")
 	}
-	if err := s.crashPoint("checkin:unit-returned"); err != nil {
+	if err := s.crashPoint(flow + ":unit-returned"); err != nil {
 		return err
 	}
 	if u.Seq == ev.UnitSeq+1 && u.State == stations.Returned {
@@ -386,7 +408,7 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
-	return s.crashPoint("checkin:unit-inspected")
+	return s.crashPoint(flow + ":unit-inspected")
 }
 
 // project writes the leases and open_leases projections of the lease's log

@@ -97,15 +97,18 @@ func (o Outcome) valid() bool {
 
 // Return records a check-in.
 type Return struct {
-	At         time.Time      `json:"at" bson:"at"`
-	Day        string         `json:"day" bson:"day"`
-	StationID  string         `json:"station_id" bson:"station_id"`
-	Outcome    Outcome        `json:"outcome" bson:"outcome"`
-	Notes      string         `json:"notes,omitempty" bson:"notes,omitempty"`
-	LateDays   int            `json:"late_days" bson:"late_days"`
-	LateFeeFen int64          `json:"late_fee_fen" bson:"late_fee_fen"`
-	DamageFen  int64          `json:"damage_fen" bson:"damage_fen"`
-	By         stations.Actor `json:"by" bson:"by"`
+	At         time.Time `json:"at" bson:"at"`
+	Day        string    `json:"day" bson:"day"`
+	StationID  string    `json:"station_id" bson:"station_id"`
+	Outcome    Outcome   `json:"outcome" bson:"outcome"`
+	Notes      string    `json:"notes,omitempty" bson:"notes,omitempty"`
+	LateDays   int       `json:"late_days" bson:"late_days"`
+	LateFeeFen int64     `json:"late_fee_fen" bson:"late_fee_fen"`
+	// Tier is the renter's tier on the return day, which decides the late
+	// fee (rule 11 of docs/pricing.md).
+	Tier      Tier           `json:"tier,omitempty" bson:"tier,omitempty"`
+	DamageFen int64          `json:"damage_fen" bson:"damage_fen"`
+	By        stations.Actor `json:"by" bson:"by"`
 }
 
 // SubsidyGrant is one addition to a renter's yearly subsidy total.
@@ -130,7 +133,8 @@ type Lease struct {
 	RenterPhone string     `json:"renter_phone" bson:"renter_phone"`
 	Tier        Tier       `json:"tier" bson:"tier"`
 	// PolicyVersion prices the lease and its extensions; LateFees and
-	// LostAfterDays are that version's rules for the tier.
+	// LostAfterDays are that version's rules for the check-out tier (late
+	// fees are charged by the tier on the day, see LateCharge).
 	PolicyVersion int              `json:"policy_version" bson:"policy_version"`
 	LateFees      bool             `json:"late_fees" bson:"late_fees"`
 	LostAfterDays int              `json:"lost_after_days" bson:"lost_after_days"`
@@ -156,10 +160,16 @@ type Lease struct {
 	LedgerSeq  int64          `json:"ledger_seq" bson:"ledger_seq"`
 	Grants     []SubsidyGrant `json:"grants,omitempty" bson:"grants,omitempty"`
 	Extensions int            `json:"extensions" bson:"extensions"`
-	Return     *Return        `json:"return,omitempty" bson:"return,omitempty"`
-	ClosedAt   time.Time      `json:"closed_at,omitempty" bson:"closed_at,omitempty"`
-	// EndReason says why a lease ended: returned, lost, or for a cancelled
-	// one the cause (unit_unavailable, abandoned).
+	// WaivedFen is what waivers forgave on this lease.
+	WaivedFen int64   `json:"waived_fen" bson:"waived_fen"`
+	Return    *Return `json:"return,omitempty" bson:"return,omitempty"`
+	// Loss records a declared loss: what it cost the renter and the
+	// operator, and the day the device was found, if it was.
+	Loss     *Loss     `json:"loss,omitempty" bson:"loss,omitempty"`
+	ClosedAt time.Time `json:"closed_at,omitempty" bson:"closed_at,omitempty"`
+	// EndReason says why a lease ended: returned, lost, found (lost, then
+	// brought back), or for a cancelled one the cause (unit_unavailable,
+	// abandoned).
 	EndReason string         `json:"end_reason,omitempty" bson:"end_reason,omitempty"`
 	By        stations.Actor `json:"by" bson:"by"`
 	// Listed is set once the lease is real (the unit was handed over):
@@ -272,17 +282,18 @@ const (
 )
 
 // checkPayment validates one payment's method, amount and reference; waived
-// is allowed with any amount when waiveAny (settling, where it forgives part
-// of a balance), else only with amount 0 when nothing is due.
-func checkPayment(e *valid.Error, field string, p Payment, waiveAny bool, dueFen int64) bool {
+// is allowed only with amount 0 when nothing is due (a subsistence renter's
+// free lease). Forgiving what is owed is a waiver, with its reason and
+// limit (Waive), never a payment.
+func checkPayment(e *valid.Error, field string, p Payment, dueFen int64) bool {
 	switch {
 	case p.AmountFen > MaxPaymentFen:
 		e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
 	case p.Method != PayCash && p.Method != PayOfflineMobile && p.Method != PayWaived:
 		e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
-	case p.Method == PayWaived && !waiveAny && (dueFen != 0 || p.AmountFen != 0):
-		e.Add(field, "waived", "waived is only for when nothing is due, with amount 0")
-	case p.AmountFen <= 0 && (p.Method != PayWaived || waiveAny):
+	case p.Method == PayWaived && (dueFen != 0 || p.AmountFen != 0):
+		e.Add(field, "waived", "waived is only for when nothing is due, with amount 0; to forgive what is owed, record a waiver with its reason")
+	case p.AmountFen <= 0 && p.Method != PayWaived:
 		e.Add(field, "amount", "each payment must be more than 0 fen")
 	case p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "":
 		e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
@@ -296,14 +307,14 @@ func checkPayment(e *valid.Error, field string, p Payment, waiveAny bool, dueFen
 
 // sumPayments checks every payment and their number, and returns the total,
 // which cannot overflow within the limits; ok is false after an error.
-func sumPayments(e *valid.Error, field string, ps []Payment, waiveAny bool, dueFen int64) (int64, bool) {
+func sumPayments(e *valid.Error, field string, ps []Payment, dueFen int64) (int64, bool) {
 	if len(ps) > MaxPayments {
 		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
 		return 0, false
 	}
 	var sum int64
 	for _, p := range ps {
-		if !checkPayment(e, field, p, waiveAny, dueFen) {
+		if !checkPayment(e, field, p, dueFen) {
 			return 0, false
 		}
 		sum += p.AmountFen
@@ -315,16 +326,15 @@ func sumPayments(e *valid.Error, field string, ps []Payment, waiveAny bool, dueF
 // offline_mobile needs a reference; waived is allowed only when nothing is
 // due, with amount 0.
 func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
-	if sum, ok := sumPayments(e, field, ps, false, dueFen); ok && sum != dueFen {
+	if sum, ok := sumPayments(e, field, ps, dueFen); ok && sum != dueFen {
 		e.Addf(field, "total", "must total exactly %d fen (¥%s), not %d", dueFen, yuan(dueFen), sum)
 	}
 }
 
-// checkSettlement validates payments toward a balance: at most the balance;
-// waived forgives an amount (a waiver entry).
+// checkSettlement validates payments toward a balance: at most the balance.
 func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int64) {
 	owed := max(balanceFen, 0)
-	if sum, ok := sumPayments(e, field, ps, true, owed); ok && sum > owed {
+	if sum, ok := sumPayments(e, field, ps, owed); ok && sum > owed {
 		e.Addf(field, "total", "must total at most the %d fen (¥%s) owed, not %d", owed, yuan(owed), sum)
 	}
 }

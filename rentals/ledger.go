@@ -14,15 +14,18 @@ import (
 //	         asked), refund (money paid back to the renter)
 //	credits  payment (method, reference), subsidy (what the city owes the
 //	         operator for this renter), waiver (a charge the operator
-//	         forgave), deposit_return (at check-in or loss the held deposit
-//	         goes back to the renter's account)
+//	         forgave, with its reason), deposit_return (at check-in or loss
+//	         the held deposit goes back to the renter's account), recovered
+//	         (a lost charge cancelled because the device was found)
 //
 // Examples (tested): a standard 30-day lease is rent 9000 + deposit 30000 −
 // payment 39000 = 0; low_income is rent 9000 − subsidy 7200 − payment 1800 =
 // 0; a check-in with damage 5000 adds damage 5000 − deposit_return 30000 +
 // refund 25000 = 0, and the lease closes. A lease closes only at balance zero.
-// A lost unit adds deposit_return and an equal lost charge: the deposit is
-// kept.
+// A lost unit adds deposit_return and the lost charge of the tier's rule
+// (the deposit kept, a share of the replacement value, or nothing); a found
+// one adds recovered (the lost charge back), the late fee and damage allowed,
+// and the refund of the rest.
 //
 // Entries are written only from plans recorded in lease events: each event
 // that moves money lists its entries and the sequence number of the first
@@ -50,6 +53,8 @@ const (
 	EntrySubsidy       EntryKind = "subsidy"
 	EntryWaiver        EntryKind = "waiver"
 	EntryDepositReturn EntryKind = "deposit_return"
+	// EntryRecovered cancels a lost charge when the device is found.
+	EntryRecovered EntryKind = "recovered"
 )
 
 // Debit reports whether entries of kind k add to what the renter owes.
@@ -64,7 +69,7 @@ func (k EntryKind) Debit() bool {
 // Valid reports whether k is a known kind.
 func (k EntryKind) Valid() bool {
 	switch k {
-	case EntryPayment, EntrySubsidy, EntryWaiver, EntryDepositReturn:
+	case EntryPayment, EntrySubsidy, EntryWaiver, EntryDepositReturn, EntryRecovered:
 		return true
 	}
 	return k.Debit()

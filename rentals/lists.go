@@ -183,21 +183,52 @@ func (s *Service) MarkOverdue(ctx context.Context, now time.Time) (int, error) {
 		if l.State != LeaseActive || l.DueOn >= today {
 			continue
 		}
-		next := l
-		next.State = LeaseOverdue
-		_, err = s.appendLease(ctx, head, leaseEvent{Kind: kindOverdue, From: l.State, Lease: next, By: stations.System, Why: "due " + l.DueOn})
-		if errors.Is(err, eventlog.ErrTaken) {
-			continue // another instance, or a desk, got there first
-		}
+		ok, err := s.markOverdue(ctx, head)
 		if err != nil {
 			return marked, err
 		}
-		marked++
-		if _, _, err := s.advance(ctx, d.ID, modeInline); err != nil && !errors.Is(err, ErrConflict) {
-			return marked, err
+		if ok {
+			marked++
 		}
 	}
 	return marked, nil
+}
+
+// markOverdue appends the overdue event after head under a pending marker,
+// like every other flow, so a crash between the event and the projections
+// is found and finished by the reconciler (and lists never keep showing an
+// overdue lease as active). ok is false when another instance or a desk got
+// there first.
+func (s *Service) markOverdue(ctx context.Context, head eventlog.Entry[leaseEvent]) (bool, error) {
+	l := leaseOf(head)
+	marker, err := s.leaseLg.Begin(ctx, l.ID)
+	if err != nil {
+		return false, fmt.Errorf("rentals: %w", err)
+	}
+	if err := s.crashPoint("overdue:marked"); err != nil {
+		return false, err
+	}
+	next := l
+	next.State = LeaseOverdue
+	_, err = s.appendLease(ctx, head, leaseEvent{Kind: kindOverdue, From: l.State, Lease: next, By: stations.System, Why: "due " + l.DueOn})
+	if errors.Is(err, eventlog.ErrTaken) {
+		_ = s.leaseLg.Done(ctx, marker)
+		return false, nil // another instance, or a desk, got there first
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := s.crashPoint("overdue:event"); err != nil {
+		return false, err
+	}
+	if _, _, err := s.advance(ctx, l.ID, modeInline); err != nil && !errors.Is(err, ErrConflict) {
+		return true, err
+	}
+	if err := s.crashPoint("overdue:projected"); err != nil {
+		return true, err
+	}
+	_ = s.leaseLg.Done(ctx, marker)
+	return true, nil
 }
 
 // Queues returns a station desk's work on the day of now: reservations to

@@ -22,6 +22,56 @@ type TierRule struct {
 	WaiveDeposit bool `json:"waive_deposit" bson:"waive_deposit"`
 	// LateFees says whether late days are charged to this tier.
 	LateFees bool `json:"late_fees" bson:"late_fees"`
+	// LostCharge is what a lost device costs this tier (docs/pricing.md,
+	// rule 13); empty means the tier's default (DefaultLostCharge), so
+	// versions saved before the rule existed keep working.
+	LostCharge LostCharge `json:"lost_charge,omitempty" bson:"lost_charge,omitempty"`
+}
+
+// LostCharge says what a renter pays for a device that is not returned.
+type LostCharge string
+
+// What a lost device costs.
+const (
+	// LostDeposit keeps the plan's deposit (settled from the deposit held).
+	LostDeposit LostCharge = "deposit"
+	// LostNothing charges nothing: the operator bears the loss.
+	LostNothing LostCharge = "none"
+	// LostShare charges the tier's share (ShareBP) of the product's
+	// replacement value.
+	LostShare LostCharge = "replacement_share"
+)
+
+// LostCharges lists every lost-device rule.
+var LostCharges = []LostCharge{LostDeposit, LostShare, LostNothing}
+
+// Valid reports whether c is a known rule.
+func (c LostCharge) Valid() bool { return c == LostDeposit || c == LostNothing || c == LostShare }
+
+// DefaultLostCharge is the rule of a tier whose policy does not name one:
+// standard keeps the deposit, subsistence pays nothing, low income pays its
+// share of the replacement value.
+func DefaultLostCharge(t Tier) LostCharge {
+	switch t {
+	case Subsistence:
+		return LostNothing
+	case LowIncome:
+		return LostShare
+	}
+	return LostDeposit
+}
+
+// Rule returns tier t's rule with defaults filled in; an unknown tier pays
+// like standard.
+func (p Policy) Rule(t Tier) TierRule {
+	r, ok := p.Tiers[t]
+	if !ok {
+		r = TierRule{ShareBP: 10000, LateFees: true}
+	}
+	if r.LostCharge == "" {
+		r.LostCharge = DefaultLostCharge(t)
+	}
+	return r
 }
 
 // Policy is one version of the city's income-tier policy. Leases keep the
@@ -62,9 +112,9 @@ func (p Policy) Scheduled(now time.Time) bool {
 func DefaultPolicy() Policy {
 	return Policy{
 		Tiers: map[Tier]TierRule{
-			Subsistence: {ShareBP: 0, WaiveDeposit: true, LateFees: false},
-			LowIncome:   {ShareBP: 2000, WaiveDeposit: true, LateFees: true},
-			Standard:    {ShareBP: 10000, WaiveDeposit: false, LateFees: true},
+			Subsistence: {ShareBP: 0, WaiveDeposit: true, LateFees: false, LostCharge: LostNothing},
+			LowIncome:   {ShareBP: 2000, WaiveDeposit: true, LateFees: true, LostCharge: LostShare},
+			Standard:    {ShareBP: 10000, WaiveDeposit: false, LateFees: true, LostCharge: LostDeposit},
 		},
 		LostAfterDays: 30,
 		Note:          "default policy",
@@ -83,6 +133,8 @@ func (p Policy) Validate() error {
 			e.Add(field, "required", "is required")
 		case rule.ShareBP < 0 || rule.ShareBP > 10000:
 			e.Add(field+".share_bp", "range", "must be between 0 and 10000 (0% to 100%)")
+		case rule.LostCharge != "" && !rule.LostCharge.Valid():
+			e.Add(field+".lost_charge", "oneof", "must be one of: deposit, replacement_share, none")
 		}
 	}
 	for t := range p.Tiers {

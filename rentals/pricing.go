@@ -27,7 +27,13 @@ type Quote struct {
 	SubsidyFen  int64 `json:"subsidy_fen"`
 	// DepositFen is the refundable deposit this renter pays (0 when waived).
 	DepositFen int64 `json:"deposit_fen"`
-	// DueNowFen is what is paid at the start: rent plus deposit.
+	// LateDays and LateFeeFen are, for an extension of an overdue lease,
+	// the days past the due date up to today and their late fee (rule 10 of
+	// docs/pricing.md); they are paid with the extension.
+	LateDays   int   `json:"late_days,omitempty"`
+	LateFeeFen int64 `json:"late_fee_fen,omitempty"`
+	// DueNowFen is what is paid now: rent plus deposit (plus, for an
+	// overdue extension, the late fee).
 	DueNowFen int64 `json:"due_now_fen"`
 	ShareBP   int   `json:"share_bp"`
 	// CappedFen is the subsidy the renter's annual cap left out: it is
@@ -108,7 +114,7 @@ func ApplyCap(q Quote, remainingFen int64) Quote {
 	q.SubsidyFen = remainingFen
 	q.RenterFen += excess
 	q.CappedFen = excess
-	q.DueNowFen = q.RenterFen + q.DepositFen
+	q.DueNowFen = q.RenterFen + q.DepositFen + q.LateFeeFen
 	q.Why = append(append([]string(nil), q.Why...), "subsidy_capped")
 	return q
 }

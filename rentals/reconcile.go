@@ -15,11 +15,16 @@ import (
 // crash at each one; the reconciler must repair every one):
 //
 //	register:  marked · claimed · event · projected
-//	checkout:  marked · subsidy · opened · unit · ledger · activated · projected
+//	checkout:  marked · subsidy · opened · unit · activated · ledger · projected
+//	overdue:   marked · event · projected
 //	checkin:   marked · event · unit-returned · unit-inspected · ledger · closed · projected
 //	extend:    marked · subsidy · event · ledger · projected
 //	settle:    marked · event · ledger · closed · projected
 //	lost:      marked · event · unit · ledger · closed · projected
+//	found:     marked · event · unit-returned · unit-inspected · ledger · closed · projected
+//	waive:     marked · event · ledger · closed · projected
+//	approve:   decided · (the waive steps) · applied
+//	request:   event
 //
 // Reconcile's rules, for each pending marker older than age:
 //
@@ -30,14 +35,19 @@ import (
 //   - a lease with no event: the reconciler writes "cancelled" at sequence 1
 //     for the same reason; the lease is listed nowhere.
 //   - a checkout (lease "opened"): completed when the unit was moved to rented
-//     for this lease (ledger entries, then "activated"); otherwise cancelled,
-//     and the subsidy grant released. A writer that moves the unit after the
-//     reconciler cancelled finds the lease's next sequence number taken and
-//     stops; if its move won anyway, the unit is put back through returned to
+//     for this lease ("activated", which carries the ledger plan, then the
+//     entries); otherwise cancelled, and the subsidy grant released. A writer
+//     that moves the unit after the reconciler cancelled finds the lease's
+//     next sequence number taken and stops; if it was past that check when
+//     it stalled, its move may still win, but its activation loses, so it
+//     writes no entry, and the unit is put back through returned to
 //     cleaning.
-//   - a check-in or loss: always completed (the decision is in the log): the
-//     unit moves by its sequence numbers, the ledger entries, the closing
-//     event when the balance is zero.
+//   - a check-in, loss or find: always completed (the decision is in the
+//     log): the unit moves by its sequence numbers, the ledger entries, the
+//     loss report line, the closing event when the balance is zero.
+//   - a waiver approval (the lease's marker names the waiver): an approved
+//     waiver no lease event carries is applied, or lapses when nothing is
+//     owed; a waiver request's report line is written from its log.
 //   - every lease touched: every ledger plan in its log is written again
 //     (taken sequence numbers are skipped, so nothing is duplicated), the
 //     projections (leases, open_leases) are rewritten from the log's head,
@@ -60,6 +70,19 @@ func (s *Service) Reconcile(ctx context.Context, age time.Duration) (int, error)
 			return fixed, err
 		}
 		if err := s.renterLg.Done(ctx, p); err != nil {
+			return fixed, fmt.Errorf("rentals: %w", err)
+		}
+		fixed++
+	}
+	stale, err = s.waiverLg.Stale(ctx, age)
+	if err != nil {
+		return fixed, fmt.Errorf("rentals: %w", err)
+	}
+	for _, p := range stale {
+		if err := s.reconcileRequest(ctx, p); err != nil {
+			return fixed, err
+		}
+		if err := s.waiverLg.Done(ctx, p); err != nil {
 			return fixed, fmt.Errorf("rentals: %w", err)
 		}
 		fixed++
@@ -134,12 +157,20 @@ func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error 
 			return fmt.Errorf("rentals: %w", err)
 		}
 		for _, e := range hist {
-			if e.Event.Kind == kindOpened && !l.Listed {
-				continue // a cancelled checkout's plan is never written
-			}
+			// An opened checkout's plan is skipped by writeLedger: only
+			// its activation writes it, so a cancelled one has none.
 			if err := s.writeLedger(ctx, e.Event); err != nil {
 				return err
 			}
+			if err := s.recordLoss(ctx, leaseOf(e), e.Seq); err != nil {
+				return err
+			}
+			if err := s.recordWaiver(ctx, e.Event); err != nil {
+				return err
+			}
+		}
+		if err := s.reconcileWaivers(ctx, p.Entities); err != nil {
+			return err
 		}
 		orphans, err := s.orphanGrants(ctx, id, p.Entities, l)
 		if err != nil {

@@ -16,11 +16,13 @@ import (
 
 // unitMover is what the desk needs from the stations package: units read and
 // moved through their log (the unit's log is what makes a checkout exclusive),
-// stations for hours and tenancy, and the units at a station for the queues.
+// a unit's history (which lease lost it), stations for hours and tenancy, and
+// the units at a station for the queues.
 // *stations.Service satisfies it.
 type unitMover interface {
 	Unit(ctx context.Context, tag string) (stations.Unit, error)
 	Move(ctx context.Context, tag string, m stations.Move) (stations.Unit, error)
+	History(ctx context.Context, tag string) ([]stations.HistoryEntry, error)
 	Station(ctx context.Context, id string) (stations.Station, error)
 	UnitsAt(ctx context.Context, stationID string) ([]stations.Unit, error)
 }
@@ -45,6 +47,7 @@ type Service struct {
 
 	renters  *renterStore
 	leaseDB  *leaseStore
+	reports  *reportStore
 	renterLg *eventlog.Log[renterEvent]
 	access   *eventlog.Log[Access]
 	leaseLg  *eventlog.Log[leaseEvent]
@@ -54,6 +57,7 @@ type Service struct {
 	accountLg     *eventlog.Log[accountRenterEvent]
 	renterLeaseLg *eventlog.Log[renterLeaseEvent]
 	migrations    *eventlog.Log[migrationEvent]
+	waiverLg      *eventlog.Log[waiverEvent]
 }
 
 // NewService returns the rentals service storing in db. units is the
@@ -76,6 +80,7 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		now:      func() time.Time { return time.Now().UTC() },
 		renters:  newRenterStore(db),
 		leaseDB:  newLeaseStore(db),
+		reports:  newReportStore(db),
 		renterLg: eventlog.New[renterEvent](db, "renter"),
 		access:   eventlog.New[Access](db, "renter_access"),
 		leaseLg:  eventlog.New[leaseEvent](db, "lease"),
@@ -85,18 +90,20 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		accountLg:     eventlog.New[accountRenterEvent](db, "account_renter"),
 		renterLeaseLg: eventlog.New[renterLeaseEvent](db, "renter_lease"),
 		migrations:    eventlog.New[migrationEvent](db, "rentals_migration"),
+		waiverLg:      eventlog.New[waiverEvent](db, "waiver"),
 	}, nil
 }
 
 // Init creates the collections, so the embedded engine's _id index (db.Tune)
 // covers them before the first write.
 func (s *Service) Init(ctx context.Context) error {
-	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.accountLg, s.renterLeaseLg, s.migrations} {
+	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.accountLg, s.renterLeaseLg, s.migrations, s.waiverLg} {
 		if err := l.Init(ctx); err != nil {
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
-	if err := db.EnsureCollections(ctx, append(s.renters.collections(), s.leaseDB.collections()...)...); err != nil {
+	cols := append(append(s.renters.collections(), s.leaseDB.collections()...), s.reports.collections()...)
+	if err := db.EnsureCollections(ctx, cols...); err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
 	return s.backfillLeaseIndex(ctx)
@@ -143,6 +150,10 @@ func lastEntry[E any](ctx context.Context, l *eventlog.Log[E], entity string) (e
 	}
 	return last, nil
 }
+
+// SetClock replaces the service's clock. The demo city uses it, before the
+// service serves anyone, to seed leases that began weeks ago.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // today returns the service's current time and its city date.
 func (s *Service) today() (time.Time, string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"fuju/internal/eventlog"
 	"fuju/internal/valid"
@@ -53,19 +52,20 @@ func (st Settlement) DueFen() int64 { return max(st.OwedFen, 0) }
 // Closes reports whether the check-in closes the lease.
 func (st Settlement) Closes() bool { return st.BalanceFen == 0 }
 
-// settle computes the settlement of lease l returned at now with req's
-// damage, payments and refund method; base carries what every entry
+// settle computes the settlement of lease l returned with its late days
+// priced at the tier of the return day (late) and req's damage, payments and
+// refund method; base carries what every entry
 // records (day, desk, actor). Late days cost lateDailyFen each for tiers
 // whose policy charges late fees; the deposit goes back against the
 // charges; a negative rest is refunded, a positive one is paid by
 // req.Payments as far as they go.
-func settle(l Lease, now time.Time, req CheckinRequest, base LedgerEntry) Settlement {
-	st := Settlement{LeaseID: l.ID, Tier: l.Tier, LateDays: l.DaysOverdue(now), DamageFen: req.DamageFen,
+func settle(l Lease, late LateCharge, req CheckinRequest, base LedgerEntry) Settlement {
+	st := Settlement{LeaseID: l.ID, Tier: late.Tier, LateDays: late.Days, DamageFen: req.DamageFen,
 		DepositFen: l.DepositFen, PriorFen: l.BalanceFen, Entries: []LedgerEntry{}}
-	if l.LateFees {
-		st.LateDailyFen = lateDailyFen(l.Rate)
+	if late.Charged {
+		st.LateDailyFen = late.DailyFen
 	}
-	st.LateFeeFen = int64(st.LateDays) * st.LateDailyFen
+	st.LateFeeFen = late.FeeFen
 	add := func(kind EntryKind, fen int64, note, method, ref string) {
 		if fen > 0 {
 			x := base
@@ -210,5 +210,9 @@ func (s *Service) PreviewCheckin(ctx context.Context, scope stations.Scope, req 
 	if err != nil {
 		return Settlement{}, err
 	}
-	return settle(r.lease, now, req, entryBase(r.lease, today, stations.Actor{})), nil
+	late, err := s.lateFees(ctx, r.lease, now)
+	if err != nil {
+		return Settlement{}, err
+	}
+	return settle(r.lease, late, req, entryBase(r.lease, today, stations.Actor{})), nil
 }

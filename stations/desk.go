@@ -140,13 +140,18 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 		Details: map[string]string{"cost_fen": strconv.FormatInt(costFen, 10)}}, Repair)
 }
 
-// RetireUnit takes a unit out of service for good, with the reason.
+// RetireUnit takes a unit out of service for good, with the reason. A lost
+// unit retired is written off (its history says so).
 func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > 500 {
 		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "say why the unit is retired (at most 500 characters)"))
 	}
-	return s.deskMove(ctx, scope, tag, Move{To: Retired, Kind: "retired", By: by, Why: reason}, "")
+	kind := "retired"
+	if u, err := s.UnitInScope(ctx, scope, tag); err == nil && u.State == Lost {
+		kind = "written_off"
+	}
+	return s.deskMove(ctx, scope, tag, Move{To: Retired, Kind: kind, By: by, Why: reason}, "")
 }
 
 // Transfer sends an available unit to another active station of the same

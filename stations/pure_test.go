@@ -34,7 +34,12 @@ func TestStateMachine(t *testing.T) {
 		{Rented, Rented, false},
 		{Retired, Available, false},
 		{Lost, Available, false},
+		{Lost, Rented, false},
 		{InTransit, Rented, false},
+		// A lost unit found goes to inspection, or is written off.
+		{Lost, Returned, true},
+		{Lost, Repair, true},
+		{Lost, Retired, true},
 	}
 	for _, tt := range tests {
 		if got := tt.from.CanMoveTo(tt.to); got != tt.ok {

@@ -31,7 +31,10 @@ var moves = map[State][]State{
 	Repair:    {Cleaning, Retired},
 	InTransit: {Available, Lost},
 	Retired:   {},
-	Lost:      {Cleaning},
+	// A lost unit that is found goes through inspection like a return
+	// (returned), or straight to cleaning or repair when it was lost off a
+	// lease; one never found is written off (retired).
+	Lost: {Returned, Cleaning, Repair, Retired},
 }
 
 // CanMoveTo reports whether the state machine allows from → to.

@@ -135,6 +135,8 @@ type tierRuleRequest struct {
 	ShareBP      *int  `json:"share_bp"`
 	WaiveDeposit *bool `json:"waive_deposit"`
 	LateFees     *bool `json:"late_fees"`
+	// LostCharge may be left out: the tier's default (rentals.DefaultLostCharge).
+	LostCharge rentals.LostCharge `json:"lost_charge"`
 }
 
 type policyRequest struct {
@@ -168,7 +170,7 @@ func (s *Server) putPolicyAPI(c *gin.Context) error {
 			e.Add(f+".late_fees", "required", "is required")
 		}
 		if r.ShareBP != nil && r.WaiveDeposit != nil && r.LateFees != nil {
-			p.Tiers[t] = rentals.TierRule{ShareBP: *r.ShareBP, WaiveDeposit: *r.WaiveDeposit, LateFees: *r.LateFees}
+			p.Tiers[t] = rentals.TierRule{ShareBP: *r.ShareBP, WaiveDeposit: *r.WaiveDeposit, LateFees: *r.LateFees, LostCharge: r.LostCharge}
 		}
 	}
 	if p.Note == "" {
@@ -252,6 +254,7 @@ const (
 	fShare   = "adm_share_"
 	fWaive   = "adm_waive_"
 	fLate    = "adm_late_"
+	fLostFee = "adm_lostcharge_"
 	fCap     = "adm_cap"
 	fLost    = "adm_lost_days"
 	fNote    = "adm_note"
@@ -263,10 +266,12 @@ const (
 )
 
 type policyTierRow struct {
-	Tier                   rentals.Tier
-	Share, Waive, Late     string // form field names
-	ShareInput             inputField
-	WaiveChecked, LateFees bool
+	Tier                        rentals.Tier
+	Share, Waive, Late, LostFee string // form field names
+	ShareInput                  inputField
+	WaiveChecked, LateFees      bool
+	LostCharge                  rentals.LostCharge
+	LostCharges                 []rentals.LostCharge
 }
 
 // policyChange is one field where the admin's rejected values differ from the
@@ -309,6 +314,7 @@ func policyForm(p rentals.Policy, now time.Time) form {
 		if r.LateFees {
 			v[fLate+string(t)] = []string{"1"}
 		}
+		v[fLostFee+string(t)] = []string{string(p.Rule(t).LostCharge)}
 	}
 	return form{Values: v}
 }
@@ -330,7 +336,8 @@ func (s *Server) policyPage(c *gin.Context, status int, p *policyPage) error {
 		p.Base = latest.Version
 	}
 	for _, t := range rentals.Tiers {
-		row := policyTierRow{Tier: t, Share: fShare + string(t), Waive: fWaive + string(t), Late: fLate + string(t)}
+		row := policyTierRow{Tier: t, Share: fShare + string(t), Waive: fWaive + string(t), Late: fLate + string(t),
+			LostFee: fLostFee + string(t), LostCharge: rentals.LostCharge(p.Form.Get(fLostFee + string(t))), LostCharges: rentals.LostCharges}
 		row.ShareInput = p.Input(p.Form, row.Share, "text", "field."+row.Share, "off", true)
 		row.ShareInput.Inputmode = "decimal"
 		row.WaiveChecked = p.Form.Get(row.Waive) != ""
@@ -361,7 +368,8 @@ func readPolicyForm(f form) (rentals.Policy, int, error) {
 		if !ok {
 			e.Add(fShare+string(t), "adm_percent", "must be a percentage from 0 to 100 with at most two decimals")
 		}
-		p.Tiers[t] = rentals.TierRule{ShareBP: bp, WaiveDeposit: f.Get(fWaive+string(t)) != "", LateFees: f.Get(fLate+string(t)) != ""}
+		p.Tiers[t] = rentals.TierRule{ShareBP: bp, WaiveDeposit: f.Get(fWaive+string(t)) != "", LateFees: f.Get(fLate+string(t)) != "",
+			LostCharge: rentals.LostCharge(f.Get(fLostFee + string(t)))}
 	}
 	if fen, ok := parseYuan(f.Get(fCap)); ok && fen <= 100_000_000 {
 		p.AnnualCapFen = fen
@@ -387,6 +395,9 @@ func readPolicyForm(f form) (rentals.Policy, int, error) {
 // policyFormField maps the policy's own field names to the editor's.
 func policyFormField(k string) string {
 	switch {
+	case strings.HasPrefix(k, "tiers.") && strings.HasSuffix(k, ".lost_charge"):
+		t, _, _ := strings.Cut(strings.TrimPrefix(k, "tiers."), ".")
+		return fLostFee + t
 	case strings.HasPrefix(k, "tiers."):
 		t, _, _ := strings.Cut(strings.TrimPrefix(k, "tiers."), ".")
 		return fShare + t
@@ -473,6 +484,9 @@ func policyDiff(b *base, mine, latest rentals.Policy) []policyChange {
 		}
 		if m.LateFees != l.LateFees {
 			out = append(out, policyChange{tier + " · " + b.T("admin.policy.late"), yes(m.LateFees), yes(l.LateFees)})
+		}
+		if mr, lr := mine.Rule(t).LostCharge, latest.Rule(t).LostCharge; mr != lr {
+			out = append(out, policyChange{tier + " · " + b.T("admin.policy.lostcharge"), b.T("lostcharge." + string(mr)), b.T("lostcharge." + string(lr))})
 		}
 	}
 	if mine.AnnualCapFen != latest.AnnualCapFen {

@@ -58,7 +58,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "token_expired"
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
-	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden), errors.Is(err, rentals.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errForbiddenCSRF):
 		return http.StatusForbidden, "csrf"

@@ -173,11 +173,11 @@ var opSpecInts = []string{"seat_width_cm", "seat_height_cm", "width_cm", "length
 func (p *opProductPage) SpecInts() []string { return opSpecInts }
 
 var productFormFields = map[string]string{"rate.daily_fen": "daily_yuan", "rate.block30_fen": "block30_yuan",
-	"rate.deposit_fen": "deposit_yuan", "specs": "seat_width_cm"}
+	"rate.deposit_fen": "deposit_yuan", "rate.replacement_fen": "replacement_yuan", "specs": "seat_width_cm"}
 
 // productFormOrder is the form's order, for focusing the first wrong field.
 var productFormOrder = append([]string{"operator_id", "name_zh", "name_en", "category", "status", "description_zh",
-	"description_en", "daily_yuan", "block30_yuan", "deposit_yuan"}, append(opSpecInts, "weight_kg", "keywords")...)
+	"description_en", "daily_yuan", "block30_yuan", "deposit_yuan", "replacement_yuan"}, append(opSpecInts, "weight_kg", "keywords")...)
 
 func productFormValues(pr catalog.Product) url.Values {
 	v := url.Values{}
@@ -191,6 +191,7 @@ func productFormValues(pr catalog.Product) url.Values {
 	v.Set("daily_yuan", yuanField(pr.Rate.DailyFen))
 	v.Set("block30_yuan", yuanField(pr.Rate.Block30Fen))
 	v.Set("deposit_yuan", yuanField(pr.Rate.DepositFen))
+	v.Set("replacement_yuan", yuanField(pr.Rate.ReplacementFen))
 	v.Set("keywords", strings.Join(pr.Keywords, ", "))
 	sp := pr.Specs
 	for name, n := range map[string]int{"seat_width_cm": sp.SeatWidthCM, "seat_height_cm": sp.SeatHeightCM, "width_cm": sp.WidthCM,
@@ -222,7 +223,8 @@ func productFromForm(f form) (catalog.Product, error) {
 	for _, m := range []struct {
 		name string
 		to   *int64
-	}{{"daily_yuan", &pr.Rate.DailyFen}, {"block30_yuan", &pr.Rate.Block30Fen}, {"deposit_yuan", &pr.Rate.DepositFen}} {
+	}{{"daily_yuan", &pr.Rate.DailyFen}, {"block30_yuan", &pr.Rate.Block30Fen}, {"deposit_yuan", &pr.Rate.DepositFen},
+		{"replacement_yuan", &pr.Rate.ReplacementFen}} {
 		fen, ok := parseYuan(f.Get(m.name))
 		if !ok {
 			ve.Add(m.name, "yuan", "must be an amount in yuan with at most two decimals, such as 12.50")

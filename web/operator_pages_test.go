@@ -116,21 +116,21 @@ func TestOperatorConsolePages(t *testing.T) {
 	}
 	good := url.Values{"name_zh": {"电动护理床"}, "name_en": {"Electric bed"}, "category": {"hospital_bed"}, "status": {"active"},
 		"description_zh": {"三功能"}, "description_en": {"Three functions"}, "daily_yuan": {"12.5"}, "block30_yuan": {"¥300"},
-		"deposit_yuan": {"1,000.05"}, "keywords": {"电动, 护理床，bed"}, "width_cm": {"95"}, "weight_kg": {"62.5"}, "adjustable_height": {"on"}}
+		"deposit_yuan": {"1,000.05"}, "replacement_yuan": {"6800"}, "keywords": {"电动, 护理床，bed"}, "width_cm": {"95"}, "weight_kg": {"62.5"}, "adjustable_height": {"on"}}
 	loc := wantRedirect(t, w.form(t, a, "/operator/products", good), "/operator/products/electric-bed/photos", "create listing (a readable id)")
 	id := strings.TrimSuffix(strings.TrimPrefix(loc, "/operator/products/"), "/photos")
 	pr, err := w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pr.Rate != (catalog.RatePlan{DailyFen: 1250, Block30Fen: 30000, DepositFen: 100005}) || pr.Specs.WidthCM != 95 || pr.Specs.WeightKG != 62.5 ||
+	if pr.Rate != (catalog.RatePlan{DailyFen: 1250, Block30Fen: 30000, DepositFen: 100005, ReplacementFen: 680000}) || pr.Specs.WidthCM != 95 || pr.Specs.WeightKG != 62.5 ||
 		!pr.Specs.AdjustableHeight || pr.Specs.Foldable || strings.Join(pr.Keywords, "|") != "电动|护理床|bed" || pr.OperatorID != "op-a" {
 		t.Errorf("created from the form: %+v", pr)
 	}
 	wantBody(t, w.follow(t, a, loc), 200, "photos page after create", "品类已创建")
 	// Editing: the form carries the version; a stale one is a clear conflict
 	// that keeps the typed values.
-	wantBody(t, w.page(t, a, "/operator/products/"+id), 200, "edit listing", `name="version" value="1"`, `value="12.50"`, `value="1000.05"`)
+	wantBody(t, w.page(t, a, "/operator/products/"+id), 200, "edit listing", `name="version" value="1"`, `value="12.50"`, `value="1000.05"`, `name="replacement_yuan" type="text" value="6800"`)
 	good.Set("version", "1")
 	good.Set("name_en", "Electric care bed")
 	wantRedirect(t, w.form(t, a, "/operator/products/"+id, good), "/operator/products", "edit listing")

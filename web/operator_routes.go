@@ -13,7 +13,9 @@ import (
 // inventory:read for reads and inventory:write for writes. People (staff,
 // tokens) and the audit log take a session only. Tenancy is the services'
 // business: each call passes the caller's scope, and another operator's
-// records are 404. The photo routes of a listing are in routes.go.
+// records are 404. The photo routes of a listing are in routes.go. Money
+// rules and reports (settings, waivers, losses) take a session too; only an
+// operator admin approves waivers or sets the limit.
 func (s *Server) operatorRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	if err := s.setupOperatorPages(); err != nil {
 		// The templates are embedded: this fails in every test run, never
@@ -51,6 +53,11 @@ func (s *Server) operatorRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	op.PATCH("/staff/:id", admin, s.api(s.patchOpStaff))
 	op.POST("/staff/:id/password", admin, s.api(s.resetOpStaffPassword))
 	op.GET("/audit", admin, s.api(s.listOpAudit))
+	op.GET("/settings", admin, s.api(s.showOpSettingsAPI))
+	op.PUT("/settings", admin, s.api(s.putOpSettingsAPI))
+	op.GET("/waivers", admin, s.api(s.listOpWaiversAPI))
+	op.POST("/waivers/:id/:decision", admin, s.api(s.decideWaiverAPI))
+	op.GET("/losses", admin, s.api(s.listOpLossesAPI))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
@@ -93,4 +100,9 @@ func (s *Server) operatorRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	con.GET("/tokens/:id/secret", s.page(s.showOpTokenSecret))
 	con.POST("/tokens/:id/revoke", s.page(s.revokeOpTokenPage))
 	con.GET("/audit", s.page(s.showOpAudit))
+	con.GET("/settings", s.page(s.showOpSettings))
+	con.POST("/settings", s.page(s.saveOpSettings))
+	con.GET("/waivers", s.page(s.showOpWaivers))
+	con.POST("/waivers/:id/:decision", s.page(s.decideOpWaiverPage))
+	con.GET("/losses", s.page(s.showOpLosses))
 }

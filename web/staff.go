@@ -686,7 +686,9 @@ func (s *Server) scan(c *gin.Context) error {
 
 type staffUnitPage struct {
 	deskBase
-	Unit      unitView
+	Unit unitView
+	// LostWith is the lease a lost unit was lost on.
+	LostWith  *rentals.Lease
 	Form      form
 	Action    string
 	Methods   []string
@@ -704,6 +706,11 @@ func (s *Server) staffUnitPage(c *gin.Context, status int, p *staffUnitPage) err
 		return err
 	}
 	p.Title = p.Unit.Tag
+	if p.Unit.State == stations.Lost {
+		if p.LostWith, err = s.rentals.LostWith(c.Request.Context(), scopeOf(c), p.Unit.Tag); err != nil {
+			return err
+		}
+	}
 	p.Methods, p.Checklist = stations.CleaningMethods, s.stations.CleaningChecklist(p.Unit.ProductID)
 	for _, st := range s.stations.Index().Stations() {
 		if st.OperatorID == p.Unit.OperatorID && st.ID != p.Unit.StationID {
@@ -882,7 +889,9 @@ func (s *Server) registerRenterPage(c *gin.Context) error {
 }
 
 // payments reads the payment rows of a desk form: method, amount in yuan,
-// reference (one row is enough at the desk).
+// reference (one row is enough at the desk). A row left at 0 is no payment
+// (the method select always sends a value), except "waived", which is how a
+// free lease is accepted.
 func payments(f form) ([]rentals.Payment, error) {
 	method := f.Get("pay_method")
 	if method == "" {
@@ -891,6 +900,9 @@ func payments(f form) ([]rentals.Payment, error) {
 	amount, err := amountFen("pay_amount", f.Get("pay_amount"))
 	if err != nil {
 		return nil, err
+	}
+	if amount == 0 && method != rentals.PayWaived {
+		return nil, nil
 	}
 	return []rentals.Payment{{Method: method, AmountFen: amount, Reference: f.Get("pay_reference")}}, nil
 }
@@ -1089,6 +1101,13 @@ type leasePage struct {
 	Methods     []string
 	CanLose     bool
 	DaysOverdue int
+	// The rules of the day (staff_rules.go): late fees at today's tier,
+	// the lease's waivers and what staff may still waive on it.
+	Late        rentals.LateCharge
+	Waivers     []rentals.Waiver
+	WaiverLimit int64
+	WaiverLeft  int64
+	Reasons     []string
 }
 
 func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
@@ -1103,12 +1122,21 @@ func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
 	p.Methods = []string{rentals.PayCash, rentals.PayOfflineMobile}
 	p.DaysOverdue = p.Lease.DaysOverdue(s.now())
 	p.CanLose = p.Lease.State == rentals.LeaseOverdue && p.DaysOverdue >= p.Lease.LostAfterDays
+	if err := s.leaseRules(c, p); err != nil {
+		return err
+	}
 	return s.render(c, status, "staff_lease", p)
 }
 
 func (s *Server) showLease(c *gin.Context) error { return s.leasePage(c, http.StatusOK, &leasePage{}) }
 
 func (s *Server) leaseActionPage(c *gin.Context) error {
+	switch c.Param("action") {
+	case "waive":
+		return s.waiveLeasePage(c)
+	case "refund":
+		return s.refundLeasePage(c)
+	}
 	f := newForm(c)
 	ctx, scope, by, id := c.Request.Context(), scopeOf(c), actorOf(c), c.Param("id")
 	pays, err := payments(f)
@@ -1286,6 +1314,10 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	api.POST("/leases/:id/extend", s.api(s.extendLeaseAPI))
 	api.POST("/leases/:id/lost", s.api(s.lostLeaseAPI))
 	api.POST("/leases/:id/settle", s.api(s.settleLeaseAPI))
+	api.POST("/leases/:id/waivers", s.api(s.waiveAPI))
+	api.GET("/leases/:id/waivers", s.api(s.leaseWaiversAPI))
+	api.POST("/leases/:id/refund", s.api(s.refundLeaseAPI))
+	api.POST("/found", s.api(s.foundAPI))
 	api.GET("/queues", s.api(s.queuesAPI))
 
 	// The pages are for people at a desk: sessions only. A desk token
@@ -1302,6 +1334,8 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	pages.POST("/checkout/tier", s.page(s.verifyTierAtCheckout))
 	pages.GET("/checkin", s.page(s.showCheckin))
 	pages.POST("/checkin", s.page(s.checkin))
+	pages.GET("/found", s.page(s.showFound))
+	pages.POST("/found", s.page(s.foundForm))
 	pages.GET("/leases/:id", s.page(s.showLease))
 	pages.GET("/leases/:id/receipt", s.page(s.showReceipt))
 	pages.POST("/leases/:id/:action", s.page(s.leaseActionPage))
