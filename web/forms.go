@@ -16,10 +16,11 @@ import (
 // typed and what is wrong, field by field (post/redirect/get on success).
 type form struct {
 	Values url.Values
-	// Errors maps a field name to a problem code, translated as "err.<code>".
+	// Errors maps a field name to its problem's code.
 	Errors map[string]string
-	// Messages keep the service's own message for codes without a translation.
-	Messages map[string]string
+	// Messages are the fields' problems with their parameters, which pages
+	// show in the reader's words (ErrorText).
+	Messages map[string]valid.Problem
 	// First is the first wrong field in the form's order; it gets focus.
 	First string
 }
@@ -32,14 +33,14 @@ func newForm(c *gin.Context) form {
 // fail records err's field problems on the form, in the order of fields; it
 // reports false when err is not a validation error.
 func (f *form) fail(err error, order ...string) bool {
-	probs, ok := valid.Fields(err)
+	probs, ok := problemsOf(err)
 	if !ok {
 		return false
 	}
-	f.Errors, f.Messages = map[string]string{}, map[string]string{}
+	f.Errors, f.Messages = map[string]string{}, map[string]valid.Problem{}
 	for k, p := range probs {
 		f.Errors[k] = p.Code
-		f.Messages[k] = p.Message
+		f.Messages[k] = p
 	}
 	for _, k := range order {
 		if _, bad := f.Errors[k]; bad {
@@ -90,15 +91,15 @@ func (b *base) Input(f form, name, kind, labelKey, autocomplete string, required
 	return in
 }
 
-// ErrorText translates a problem code, falling back to the service's message.
-func (b *base) ErrorText(code, fallback string) string {
-	if m, ok := b.msgs["err."+code]; ok {
-		return m
+// ErrorText is a field's problem in the reader's words: p is the form's
+// Messages entry for the field (a valid.Problem, with its parameters), code
+// its code, used alone when p is not a problem.
+func (b *base) ErrorText(code string, p any) string {
+	pr, ok := p.(valid.Problem)
+	if !ok || pr.Code == "" {
+		pr = valid.Problem{Code: code}
 	}
-	if fallback != "" {
-		return fallback
-	}
-	return b.T("err.invalid")
+	return b.words().Problem(pr)
 }
 
 // summary is what the "errorsummary" template shows: every wrong field,
@@ -106,7 +107,7 @@ func (b *base) ErrorText(code, fallback string) string {
 type summary struct {
 	B        *base
 	Errors   map[string]string
-	Messages map[string]string
+	Messages map[string]valid.Problem
 }
 
 // Summary prepares the error summary of f.

@@ -13,7 +13,6 @@ import (
 
 	"fuju/catalog"
 	"fuju/internal/valid"
-	"fuju/media"
 	"fuju/stations"
 )
 
@@ -29,11 +28,11 @@ func withRules(typed error, rules error) error {
 	probs, _ := valid.Fields(typed)
 	out := &valid.Error{}
 	for k, p := range probs {
-		out.Add(k, p.Code, p.Message)
+		out.Put(k, p)
 	}
 	more, _ := valid.Fields(rules)
 	for k, p := range more {
-		out.Add(k, p.Code, p.Message)
+		out.Put(k, p)
 	}
 	return out.Err()
 }
@@ -52,7 +51,7 @@ func opRemap(err error, names map[string]string) error {
 		if !ok {
 			name = strings.ReplaceAll(k, ".", "_")
 		}
-		out.Add(name, p.Code, p.Message)
+		out.Put(name, p)
 	}
 	return out
 }
@@ -387,19 +386,14 @@ func (s *Server) uploadOpPhotoPage(c *gin.Context) error {
 		_, err = s.addProductPhoto(c, pr.ID, up)
 	}
 	if err != nil {
-		status, code := statusOf(err)
+		status, _ := statusOf(err)
 		switch {
-		case f.fail(err, "photo", "alt_zh", "alt_en"):
-			return s.photosPage(c, http.StatusBadRequest, &opPhotosPage{Upload: f})
 		case status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType || status == http.StatusUnprocessableEntity:
 			// The image itself is the problem: say so next to the file.
-			msg := err.Error()
-			var ie *media.InputError
-			if errors.As(err, &ie) {
-				msg = strings.TrimPrefix(ie.Error(), "media: ")
-			}
-			f.fail(valid.Field("photo", code, msg), "photo")
+			f.fail(asFieldError("photo", err), "photo")
 			return s.photosPage(c, status, &opPhotosPage{Upload: f})
+		case f.fail(err, "photo", "alt_zh", "alt_en"):
+			return s.photosPage(c, http.StatusBadRequest, &opPhotosPage{Upload: f})
 		}
 		return err
 	}
@@ -449,7 +443,7 @@ func (s *Server) altOpPhotoPage(c *gin.Context) error {
 		case n == 0:
 			ve.Add(name, "required", "is required: describe the photo for people who cannot see it")
 		case n > 200:
-			ve.Add(name, "max_length", "must be at most 200 characters")
+			ve.Add(name, "max_length", "must be at most 200 characters", "max", 200)
 		}
 	}
 	err := ve.Err()

@@ -190,7 +190,7 @@ func (s *Server) readPhotoUpload(c *gin.Context) (photoUpload, error) {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes+64<<10)
 		mr, err := c.Request.MultipartReader()
 		if err != nil {
-			return photoUpload{}, fmt.Errorf("web: upload: %w", valid.Field("photo", "required", "send multipart/form-data with the image in the field \"photo\""))
+			return photoUpload{}, fmt.Errorf("web: upload: %w", valid.Field("photo", "multipart", "send multipart/form-data with the image in the field \"photo\""))
 		}
 		for {
 			part, err := mr.NextPart()
@@ -233,7 +233,7 @@ func (s *Server) readPhotoUpload(c *gin.Context) (photoUpload, error) {
 		case n == 0:
 			ve.Add(f, "required", "is required: describe the photo for people who cannot see it")
 		case n > 200 || len(fields[f]) > maxFieldBytes:
-			ve.Add(f, "max_length", "must be at most 200 characters")
+			ve.Add(f, "max_length", "must be at most 200 characters", "max", 200)
 		}
 	}
 	if err := ve.Err(); err != nil {

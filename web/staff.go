@@ -89,7 +89,7 @@ func (s *Server) productName(b *base, id string) string {
 func amountFen(field, v string) (int64, error) {
 	fen, ok := parseYuan(v)
 	if !ok || fen > 1_000_000_000 {
-		return 0, valid.Field(field, "format", "must be an amount in yuan such as 12.50")
+		return 0, valid.Field(field, "yuan", "must be an amount in yuan such as 12.50")
 	}
 	return fen, nil
 }
@@ -101,7 +101,7 @@ func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rent
 	e := &valid.Error{}
 	uid, err := s.auth.UserIDByPhone(c.Request.Context(), phone)
 	if err != nil {
-		e.Add("phone", "not_found", "no online account logs in with this mobile number")
+		e.Add("phone", "no_account", "no online account logs in with this mobile number")
 	} else if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(code)), []byte(s.linkCode(uid))) != 1 {
 		e.Add("code", "wrong", "is not the code on that account's page")
 	}
@@ -279,9 +279,9 @@ func (s *Server) verifyTier(c *gin.Context) (rentals.Renter, error) {
 	}
 	if err := check.Validate(s.now()); err != nil {
 		if fields, ok := valid.Fields(err); ok {
-			if p, bad := fields["proof_photo_key"]; bad {
+			if _, bad := fields["proof_photo_key"]; bad {
 				delete(fields, "proof_photo_key")
-				fields["proof_photo"] = valid.Problem{Code: "required", Message: "a photo of the proof is required", Param: p.Param}
+				fields["proof_photo"] = valid.Problem{Code: "proof_photo", Message: "a photo of the proof is required"}
 			}
 		}
 		return rentals.Renter{}, fmt.Errorf("web: tier proof: %w", err)
