@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -114,13 +115,9 @@ var (
 // starting 13–19).
 func ValidMobile(phone string) bool { return mobileRe.MatchString(phone) }
 
-// NormalizePhone drops spaces and dashes typed between digit groups and a
-// leading +86.
-func NormalizePhone(phone string) string {
-	p := strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(strings.TrimSpace(phone))
-	p = strings.TrimPrefix(p, "+86")
-	return p
-}
+// NormalizePhone reads a phone number as people type it (full-width digits,
+// spaces and dashes between digit groups, a leading +86).
+func NormalizePhone(phone string) string { return input.Normalize(input.Phone, phone) }
 
 // idWeights and idCheck are GB 11643-1999's checksum for 18-character
 // resident ID numbers.
@@ -150,8 +147,9 @@ func ValidIDNumber(id string) bool {
 	return err == nil && birth.Year() >= 1900 && birth.Before(time.Now())
 }
 
-// NormalizeIDNumber trims spaces and upper-cases the check character.
-func NormalizeIDNumber(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
+// NormalizeIDNumber reads an ID number as people type it (full-width, with
+// spaces or dashes, a lower-case x).
+func NormalizeIDNumber(id string) string { return input.Normalize(input.IDNumber, id) }
 
 // MaskIDNumber shows the first and last four characters only.
 func MaskIDNumber(id string) string {

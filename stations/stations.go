@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 )
 
@@ -206,8 +207,9 @@ type Unit struct {
 
 var tagRe = regexp.MustCompile(`^[A-Z]{2}-[A-Z0-9]{1,6}-[0-9]{4,8}$`)
 
-// NormalizeTag upper-cases a typed or scanned tag and trims spaces.
-func NormalizeTag(tag string) string { return strings.ToUpper(strings.TrimSpace(tag)) }
+// NormalizeTag reads a typed or scanned tag: upper-case, full-width folded,
+// spaces between its parts as dashes.
+func NormalizeTag(tag string) string { return input.Normalize(input.Tag, tag) }
 
 // ValidTag reports whether tag looks like an asset tag, e.g. JZ-WC-0001.
 func ValidTag(tag string) bool { return tagRe.MatchString(tag) }

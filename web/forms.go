@@ -3,12 +3,12 @@ package web
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 )
 
@@ -25,8 +25,11 @@ type form struct {
 	First string
 }
 
+// newForm reads the posted form, normalised by what each field holds
+// (fieldKinds).
 func newForm(c *gin.Context) form {
 	_ = c.Request.ParseForm()
+	normalizeValues(c.Request.PostForm)
 	return form{Values: c.Request.PostForm}
 }
 
@@ -152,28 +155,9 @@ func (f *form) rename(from, to string) {
 	}
 }
 
-var yuanRe = regexp.MustCompile(`^(\d{1,9})(?:\.(\d{1,2}))?$`)
-
 // parseYuan reads an amount typed in yuan with at most two decimals ("12",
-// "12.5", "¥12.50") as fen. Money is integer fen everywhere else (DESIGN.md,
-// invariant 7), so the only decimal arithmetic is here, on the digits.
-func parseYuan(s string) (int64, bool) {
-	s = strings.TrimSpace(strings.NewReplacer("¥", "", "￥", "", "元", "", ",", "", "，", "", " ", "", "．", ".").Replace(s))
-	if s == "" {
-		return 0, true
-	}
-	m := yuanRe.FindStringSubmatch(s)
-	if m == nil {
-		return 0, false
-	}
-	whole, _ := strconv.ParseInt(m[1], 10, 64)
-	frac := m[2]
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	cents, _ := strconv.ParseInt(frac, 10, 64)
-	return whole*100 + cents, true
-}
+// "12.5", "¥12.50", "１２元") as fen (see input.Yuan).
+func parseYuan(s string) (int64, bool) { return input.Yuan(s) }
 
 // yuanField shows fen for editing: "12", "12.50".
 func yuanField(fen int64) string {

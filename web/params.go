@@ -23,8 +23,12 @@ type params struct {
 	errs valid.Error
 }
 
+// newParams reads the query, normalised by what each parameter holds
+// (fieldKinds).
 func newParams(c *gin.Context) *params {
-	return &params{v: c.Request.URL.Query()}
+	v := c.Request.URL.Query()
+	normalizeValues(v)
+	return &params{v: v}
 }
 
 // only rejects any parameter not in allowed (API routes are strict so a typo

@@ -245,6 +245,8 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error)
 		if err := c.Request.ParseMultipartForm(1 << 20); err != nil {
 			return rentals.TierProof{}, nil, uploadReadError(err)
 		}
+		normalizeValues(c.Request.Form)
+		normalizeValues(c.Request.MultipartForm.Value)
 		f = tierForm{Tier: c.Request.FormValue("tier"), ProofType: c.Request.FormValue("proof_type"),
 			ProofNumber: c.Request.FormValue("proof_number"), ExpiresOn: c.Request.FormValue("expires_on"), Note: c.Request.FormValue("note")}
 		if file, _, err := c.Request.FormFile("proof_photo"); err == nil {
