@@ -197,6 +197,11 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 	if err := s.crashPoint("register:projected"); err != nil {
 		return Renter{}, err
 	}
+	if err := s.indexRenter(ctx, d.HomeOperatorID, d); err != nil {
+		// The reconciler writes the search keys of a marked registration.
+		s.logger.Warn("index renter", "renter", id, "err", err)
+		return present(d, ViewFull), nil
+	}
 	_ = s.renterLg.Done(ctx, p)
 	return present(d, ViewFull), nil
 }
@@ -242,6 +247,10 @@ func (s *Service) RenterByPhone(ctx context.Context, scope stations.Scope, phone
 		}
 		if err := s.renters.link(ctx, linkDoc{ID: scope.OperatorID + "/" + d.ID, OperatorID: scope.OperatorID, RenterID: d.ID, At: s.now(), By: by}); err != nil {
 			return Renter{}, err
+		}
+		// From now on this desk also finds the renter by name or ID tail.
+		if err := s.indexRenter(ctx, scope.OperatorID, d); err != nil {
+			s.logger.Warn("index linked renter", "renter", d.ID, "err", err)
 		}
 		view = ViewDesk
 	}

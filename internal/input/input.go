@@ -229,8 +229,8 @@ func search(s string) string {
 	if looksLikePhone(s) {
 		return phone(s)
 	}
-	if len(s) <= 18 && strings.Trim(strings.ToUpper(s), "0123456789X -") == "" {
-		return strings.ToUpper(drop(s, " -"))
+	if id := strings.ToUpper(drop(s, " -")); len(id) <= 18 && strings.Trim(id, "0123456789X") == "" {
+		return id
 	}
 	return joinName(strings.Fields(s))
 }
