@@ -186,7 +186,7 @@ func (s *Service) SearchRenters(ctx context.Context, scope stations.Scope, query
 	q := input.Normalize(input.Search, query)
 	switch {
 	case q == "":
-		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("find", "required", "is required"))
+		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("query", "required", "is required"))
 	case ValidMobile(q):
 		res := RenterSearch{By: SearchPhone, Items: []RenterMatch{}}
 		r, err := s.RenterByPhone(ctx, scope, q, by)
@@ -213,12 +213,12 @@ func (s *Service) SearchRenters(ctx context.Context, scope stations.Scope, query
 			return err == nil && clear == q
 		})
 	case strings.Trim(q, "0123456789") == "":
-		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("find", "search_digits",
+		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("query", "search_digits",
 			"must be a whole mobile number, the last 4 characters of an ID number, or a name"))
 	}
 	key := nameKey(q)
 	if utf8.RuneCountInString(key) < 2 {
-		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("find", "query_short", "must be at least 2 characters", "min", 2))
+		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("query", "query_short", "must be at least 2 characters", "min", 2))
 	}
 	if utf8.RuneCountInString(key) > maxNameKey {
 		key = string([]rune(key)[:maxNameKey])

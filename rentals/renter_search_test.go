@@ -77,7 +77,7 @@ func TestSearchRenters(t *testing.T) {
 	if res, _ := d.svc.SearchRenters(ctx, d.staffA1, "13911110001", d.clerk); len(res.Items) != 1 || res.Items[0].Name != "张秀英" {
 		t.Errorf("an exact phone match shows %+v", res.Items)
 	}
-	for query, field := range map[string]string{"": "find", "张": "find", "1391111": "find"} {
+	for query, field := range map[string]string{"": "query", "张": "query", "1391111": "query"} {
 		if _, err := d.svc.SearchRenters(ctx, d.staffA1, query, d.clerk); !fieldErr(err, field) {
 			t.Errorf("%q: %v, want a problem with %s", query, err, field)
 		}

@@ -19,8 +19,8 @@ var fieldKinds = map[string]input.Kind{
 	"phone": input.Phone, "emergency_phone": input.Phone, "emergency_contact.phone": input.Phone,
 	"login":     input.Login,
 	"id_number": input.IDNumber,
-	"find":      input.Search,
-	"name":      input.Text, "accepted_name": input.Text, "emergency_name": input.Text, "emergency_contact.name": input.Text,
+	"find":      input.Search, "query": input.Search,
+	"name": input.Text, "accepted_name": input.Text, "emergency_name": input.Text, "emergency_contact.name": input.Text,
 	"address": input.Text, "proof_number": input.Text, "pay_reference": input.Text, "refund_reference": input.Text,
 	"reference": input.Text,
 	// Money typed in yuan on pages (the API takes integer fen).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,7 +84,13 @@ func (s *Server) importUnitsAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, importResponse{ImportID: job.ID, ImportResult: job.Result,
+	// Each failed row's message in the client's language, like error messages.
+	res, w := job.Result, s.words(apiLang(c))
+	res.Failed = slices.Clone(res.Failed)
+	for i, p := range res.Failed {
+		res.Failed[i].Message = w.ImportProblem(p)
+	}
+	c.JSON(http.StatusOK, importResponse{ImportID: job.ID, ImportResult: res,
 		LabelsURL: "/api/v1/operator/labels.pdf?import=" + job.ID})
 	return nil
 }

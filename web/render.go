@@ -19,7 +19,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
-	"fuju/internal/valid"
 	"fuju/stations"
 	"fuju/web/auth"
 )
@@ -189,12 +188,7 @@ func (b *base) fieldTexts(err error) (map[string]string, bool) {
 }
 
 // ImportProblem is a row's problem of a unit import in the reader's words.
-func (b *base) ImportProblem(p stations.ImportProblem) string {
-	if p.Code == "" {
-		return p.Message // recorded before problems had codes
-	}
-	return b.words().Problem(valid.Problem{Code: p.Code, Params: p.Params})
-}
+func (b *base) ImportProblem(p stations.ImportProblem) string { return b.words().ImportProblem(p) }
 
 // T translates key; args fill %s/%d verbs in the message.
 func (b *base) T(key string, args ...any) string {

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/internal/valid"
+	"fuju/stations"
 )
 
 // words renders what went wrong in one language, from the message catalogue:
@@ -64,6 +65,14 @@ func (w words) Problem(p valid.Problem) string {
 	return w.msgs["err.invalid"]
 }
 
+// ImportProblem is a row's problem of a unit import.
+func (w words) ImportProblem(p stations.ImportProblem) string {
+	if p.Code == "" {
+		return p.Message // recorded before problems had codes
+	}
+	return w.Problem(valid.Problem{Code: p.Code, Params: p.Params})
+}
+
 // Error is the sentence a person reads for err: the domain's reason when it
 // gave one, else what its status means.
 func (w words) Error(err error, code, requestID string) string {
@@ -104,7 +113,8 @@ func (w words) fill(m string, params map[string]any) string {
 }
 
 // paramKeys names the parameters shown through a message of their own.
-var paramKeys = map[string]string{"state": "state.", "lease_state": "lease.", "kind": "filekind."}
+var paramKeys = map[string]string{"state": "state.", "from": "state.", "to": "state.", "lease_state": "lease.",
+	"kind": "filekind.", "outcome": "outcome.", "method": "clean."}
 
 func (w words) param(name string, v any) string {
 	if v == nil {
@@ -119,7 +129,7 @@ func (w words) param(name string, v any) string {
 		if m, ok := w.msgs[paramKeys[name]+fmt.Sprint(v)]; ok {
 			return m
 		}
-	case name == "station" && w.srv.stations != nil:
+	case (name == "station" || name == "to_station") && w.srv.stations != nil:
 		if st, ok := w.srv.stations.Index().Station(fmt.Sprint(v)); ok {
 			return st.Name.In(w.lang)
 		}

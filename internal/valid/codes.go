@@ -56,6 +56,7 @@ var Codes = map[string][]string{
 	"clock":          nil,
 	"requires":       nil,
 	"query_short":    {"min"},
+	"search_digits":  nil,
 
 	// Accounts.
 	"taken":        nil,
