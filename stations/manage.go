@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/input"
 	"fuju/internal/valid"
 )
 
@@ -430,7 +431,7 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 			return ""
 		}
 		u := Unit{Tag: NormalizeTag(cell("tag")), ProductID: cell("product_id"), StationID: cell("station_id"),
-			State: State(strings.ToLower(cell("state"))), Condition: cell("condition"), AcquiredOn: cell("acquired_on")}
+			State: State(strings.ToLower(cell("state"))), Condition: cell("condition"), AcquiredOn: input.Normalize(input.Date, cell("acquired_on"))}
 		if u.State == "" {
 			u.State = Available
 		}
