@@ -100,3 +100,24 @@ func (b *base) ActorName(a stations.Actor) string {
 	}
 	return a.Name
 }
+
+// LeaseWhy says in words why a lease changed, from what its log recorded
+// (an outcome, a number of days, a due date); internal notes are left out.
+func (b *base) LeaseWhy(c rentals.LeaseChange) string {
+	w := b.words()
+	switch c.Kind {
+	case "checkin":
+		if m, ok := w.msgs["outcome."+c.Why]; ok {
+			return m
+		}
+	case "extended":
+		if n, ok := strings.CutSuffix(c.Why, " days"); ok {
+			return w.fill(w.msgs["timeline.lease.days"], map[string]any{"days": n})
+		}
+	case "overdue":
+		if day, ok := strings.CutPrefix(c.Why, "due "); ok {
+			return w.fill(w.msgs["timeline.lease.due"], map[string]any{"due_on": day})
+		}
+	}
+	return ""
+}

@@ -249,9 +249,11 @@ func TestUnitTimelineInWords(t *testing.T) {
 	s := newTestServer(t)
 	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
 	r := registerRenter(t, d, "13912345602")
-	if rec := d.call("POST", "/api/v1/staff/checkouts", checkoutBody("JZ-WC-0001", r.ID, 39000)); rec.Code != http.StatusCreated {
-		t.Fatalf("checkout: %d %s", rec.Code, rec.Body)
+	out := d.call("POST", "/api/v1/staff/checkouts", checkoutBody("JZ-WC-0001", r.ID, 39000))
+	if out.Code != http.StatusCreated {
+		t.Fatalf("checkout: %d %s", out.Code, out.Body)
 	}
+	lease := decode[rentals.Lease](t, out)
 	if rec := d.call("POST", "/api/v1/staff/checkins", map[string]any{"unit": "JZ-WC-0001", "outcome": "damaged", "notes": "扶手裂了",
 		"damage_fen": 5000, "station_id": "north", "payments": []map[string]any{}, "refund_method": "cash"}); rec.Code != http.StatusOK {
 		t.Fatalf("checkin: %d %s", rec.Code, rec.Body)
@@ -293,6 +295,14 @@ func TestUnitTimelineInWords(t *testing.T) {
 		if !strings.Contains(en, want) {
 			t.Errorf("the English timeline lacks %q:\n%s", want, en)
 		}
+	}
+	// The lease's own history says the outcome in words too.
+	req := httptest.NewRequest("GET", "/staff/leases/"+lease.ID, nil)
+	req.AddCookie(staff.cookie)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if body := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(body, "· 损坏") || strings.Contains(body, "· damaged") {
+		t.Errorf("the lease history: %d\n%.4000s", rec.Code, body)
 	}
 	for _, raw := range []string{"lease l-", "outcome:", "cost_fen", "Demo data", "赵大爷", ">l-"} {
 		if strings.Contains(zh, raw) || strings.Contains(en, raw) {
