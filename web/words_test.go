@@ -354,3 +354,27 @@ func TestDeskFormsForgiveInput(t *testing.T) {
 		t.Errorf("2026年12月24日 was not read as a date: %d\n%.3000s", rec.Code, body)
 	}
 }
+
+// JSON bodies are read like forms: a phone number and an ID number typed
+// with full-width digits, spaces and +86, a due date with slashes.
+func TestJSONIsNormalised(t *testing.T) {
+	s := newTestServer(t)
+	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
+	rec := d.call("POST", "/api/v1/staff/renters", map[string]any{"name": "　孙桂兰 ", "phone": "＋８６ １３９-１２３４-５６９９",
+		"id_number": "110101 19500101 0009", "station_id": "north", "emergency_contact": map[string]string{"name": "女儿", "phone": "138 0000 0000"}})
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	r := decode[rentals.Renter](t, rec)
+	if r.Name != "孙桂兰" || r.Phone != "13912345699" || r.EmergencyContact.Phone != "13800000000" || !strings.HasSuffix(r.IDMasked, "0009") {
+		t.Errorf("registered %+v", r)
+	}
+	body := checkoutBody("ｊｚ－ｗｃ－０００１", r.ID, 1)
+	delete(body, "days")
+	body["due_on"] = "2026/12/24"
+	rec = d.call("POST", "/api/v1/staff/checkouts", body)
+	e := decode[apiError](t, rec).Error
+	if rec.Code != http.StatusBadRequest || e.Problems["payments"].Code != "total_exact" || len(e.Problems) != 1 {
+		t.Errorf("a due date with slashes and a full-width tag were not read: %d %s", rec.Code, rec.Body)
+	}
+}
