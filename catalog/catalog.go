@@ -140,7 +140,7 @@ const MaxPhotos = 12
 func (p Product) Validate() error {
 	e := &valid.Error{}
 	if p.ID != "" && !stations.ValidID(p.ID) {
-		e.Add("id", "format", "must be 2-63 lowercase letters, digits or dashes")
+		e.Add("id", "slug", "must be 2-63 lowercase letters, digits or dashes")
 	}
 	if p.OperatorID == "" {
 		e.Add("operator_id", "required", "is required")
@@ -155,38 +155,38 @@ func (p Product) Validate() error {
 	nested := func(prefix string, err error) {
 		fields, _ := valid.Fields(err)
 		for k, pr := range fields {
-			e.Add(prefix+"."+k, pr.Code, pr.Message)
+			e.Put(prefix+"."+k, pr)
 		}
 	}
 	nested("name", valid.Struct(p.Name))
 	if len([]rune(p.Description.Zh)) > 4000 {
-		e.Add("description.zh", "max_length", "must be at most 4000 characters")
+		e.Add("description.zh", "max_length", "must be at most 4000 characters", "max", 4000)
 	}
 	if len([]rune(p.Description.En)) > 4000 {
-		e.Add("description.en", "max_length", "must be at most 4000 characters")
+		e.Add("description.en", "max_length", "must be at most 4000 characters", "max", 4000)
 	}
 	nested("specs", valid.Struct(p.Specs))
 	nested("rate", valid.Struct(p.Rate))
 	if p.Rate.DailyFen == 0 && p.Rate.Block30Fen == 0 {
-		e.Add("rate.daily_fen", "required", "a daily or 30-day price is required")
+		e.Add("rate.daily_fen", "price_required", "a daily or 30-day price is required")
 	}
 	if p.Rate.DailyFen > 0 && p.Rate.Block30Fen > 30*p.Rate.DailyFen {
-		e.Add("rate.block30_fen", "max", "must not be more than 30 days at the daily rate")
+		e.Add("rate.block30_fen", "block30_max", "must not be more than 30 days at the daily rate", "max_fen", 30*p.Rate.DailyFen)
 	}
 	if p.Status != Active && p.Status != Hidden {
 		e.Add("status", "oneof", "must be one of: active, hidden")
 	}
 	if len(p.Keywords) > 30 {
-		e.Add("keywords", "max_items", "must have at most 30 items")
+		e.Add("keywords", "max_items", "must have at most 30 items", "max", 30)
 	}
 	for _, k := range p.Keywords {
 		if len([]rune(k)) > 40 || strings.TrimSpace(k) == "" {
-			e.Add("keywords", "format", "each keyword must be 1-40 characters")
+			e.Add("keywords", "keyword_length", "each keyword must be 1-40 characters", "max", 40)
 			break
 		}
 	}
 	if len(p.Photos) > MaxPhotos {
-		e.Add("photos", "max_items", fmt.Sprintf("must have at most %d items", MaxPhotos))
+		e.Add("photos", "max_items", fmt.Sprintf("must have at most %d items", MaxPhotos), "max", MaxPhotos)
 	}
 	return e.Err()
 }

@@ -64,7 +64,7 @@ func (q *Query) Normalize() error {
 		}
 	}
 	if q.MaxMonthFen < 0 {
-		e.Add("max_month_fen", "min", "must be at least 0")
+		e.Add("max_month_fen", "min", "must be at least 0", "min", 0)
 	}
 	switch q.Sort {
 	case "":
@@ -81,16 +81,16 @@ func (q *Query) Normalize() error {
 		q.Page = 1
 	}
 	if q.Page < 1 {
-		e.Add("page", "min", "must be at least 1")
+		e.Add("page", "min", "must be at least 1", "min", 1)
 	}
 	if q.Page > 10000 {
-		e.Add("page", "max", "must be at most 10000")
+		e.Add("page", "max", "must be at most 10000", "max", 10000)
 	}
 	switch {
 	case q.PerPage == 0:
 		q.PerPage = DefaultPerPage
 	case q.PerPage < 0:
-		e.Add("per_page", "min", "must be at least 1")
+		e.Add("per_page", "min", "must be at least 1", "min", 1)
 	case q.PerPage > MaxPerPage:
 		q.PerPage = MaxPerPage
 	}
@@ -258,5 +258,3 @@ func sortHits(hits []Hit, by Sort) {
 		return a.Product.ID < b.Product.ID
 	})
 }
-
-func fieldErr(field, code, msg string) error { return valid.Field(field, code, msg) }

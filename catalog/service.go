@@ -281,7 +281,8 @@ func (s *Service) mutate(ctx context.Context, scope stations.Scope, id string, b
 			return Product{}, err
 		}
 		if base != 0 && cur.Version != base {
-			return Product{}, fmt.Errorf("catalog: product %s was changed by someone else (now version %d, you edited %d): %w", id, cur.Version, base, ErrConflict)
+			return Product{}, fmt.Errorf("catalog: product %s was changed by someone else (now version %d, you edited %d): %w", id, cur.Version, base,
+				valid.Because(ErrConflict, "stale_version", "current", cur.Version, "edited", base))
 		}
 		next := cur
 		next.Photos = append([]Photo(nil), cur.Photos...)
@@ -310,7 +311,7 @@ func (s *Service) mutate(ctx context.Context, scope stations.Scope, id string, b
 		}
 		return next, nil
 	}
-	return Product{}, fmt.Errorf("catalog: product %s is being changed by others; try again: %w", id, ErrConflict)
+	return Product{}, fmt.Errorf("catalog: product %s is being changed by others; try again: %w", id, valid.Because(ErrConflict, "busy"))
 }
 
 // project writes p unless the stored projection is already newer.
@@ -356,7 +357,7 @@ func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string,
 		e.Add("photo", "required", "is required")
 	}
 	if len([]rune(ph.Alt.Zh)) > 200 || len([]rune(ph.Alt.En)) > 200 {
-		e.Add("alt", "max_length", "must be at most 200 characters")
+		e.Add("alt", "max_length", "must be at most 200 characters", "max", 200)
 	}
 	if err := e.Err(); err != nil {
 		return Product{}, fmt.Errorf("catalog: photo: %w", err)
@@ -368,7 +369,7 @@ func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string,
 			}
 		}
 		if len(p.Photos) >= MaxPhotos {
-			return fmt.Errorf("catalog: photo: %w", valid.Field("photo", "max_items", fmt.Sprintf("a product can have at most %d photos", MaxPhotos)))
+			return fmt.Errorf("catalog: photo: %w", valid.Field("photo", "max_items", fmt.Sprintf("a product can have at most %d photos", MaxPhotos), "max", MaxPhotos))
 		}
 		p.Photos = append(p.Photos, ph)
 		return nil
@@ -523,7 +524,7 @@ func (s *Service) Search(q Query) (Result, error) {
 	}
 	if q.Station != "" {
 		if _, ok := sts[q.Station]; !ok {
-			return Result{}, fmt.Errorf("catalog: search: %w", fieldErr("station", "not_found", "is not a known station"))
+			return Result{}, fmt.Errorf("catalog: search: %w", valid.Field("station", "not_found", "is not a known station"))
 		}
 	}
 	return search(products, index, s.stock.Stock(), sts, s.stock.OperatorSuspended, q), nil

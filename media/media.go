@@ -92,6 +92,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"fuju/internal/valid"
 )
 
 // Area is one of the two places objects live; they differ in who may read them.
@@ -173,8 +175,12 @@ type InputError struct {
 	// Field is the form field at fault: always "photo" from this package; the
 	// web layer may rename it to match its form.
 	Field string
-	// Reason is a full sentence for the user, without the "media: " prefix.
+	// Reason is a full English sentence, without the "media: " prefix.
 	Reason string
+	// Code and Params say the same for the message catalogue (see
+	// internal/valid): pages and the API show it in the reader's language.
+	Code   string
+	Params map[string]any
 	Err    error
 }
 
@@ -184,8 +190,16 @@ func (e *InputError) Error() string { return "media: " + e.Reason }
 // Unwrap returns the sentinel that classifies the error.
 func (e *InputError) Unwrap() error { return e.Err }
 
-func inputError(kind error, format string, args ...any) error {
-	return &InputError{Field: "photo", Reason: fmt.Sprintf(format, args...), Err: kind}
+// Problem is e as a field problem.
+func (e *InputError) Problem() valid.Problem {
+	return valid.Problem{Code: e.Code, Message: e.Reason, Params: e.Params}
+}
+
+// inputError refuses an upload with code (and its parameters as key/value
+// pairs, see valid.Error.Add) and an English reason.
+func inputError(kind error, code, reason string, kv ...any) error {
+	p := (&valid.Error{}).Add("photo", code, reason, kv...).Fields["photo"]
+	return &InputError{Field: "photo", Reason: reason, Code: code, Params: p.Params, Err: kind}
 }
 
 // maxKeyLen keeps keys well below S3's 1024-byte limit and common file name limits.

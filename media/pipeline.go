@@ -164,7 +164,7 @@ func (p Pipeline) read(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) || int64(len(data)) > limit {
-		return nil, inputError(ErrTooLarge, "the file is larger than %s; please choose a smaller photo", humanBytes(limit))
+		return nil, inputError(ErrTooLarge, "photo_too_large", fmt.Sprintf("the file is larger than %s; please choose a smaller photo", humanBytes(limit)), "max_mb", max(limit>>20, 1))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("media: read upload: %w", err)
@@ -209,36 +209,36 @@ func sniff(b []byte) (string, error) {
 		// x/image/webp decodes still images only; say so instead of "damaged".
 		const animationFlag = 0x02
 		if len(b) >= 21 && string(b[12:16]) == "VP8X" && b[20]&animationFlag != 0 {
-			return "", inputError(ErrUnsupportedType, "animated WebP images are not supported; please choose a still JPEG, PNG or WebP image")
+			return "", inputError(ErrUnsupportedType, "photo_animated", "animated WebP images are not supported; please choose a still JPEG, PNG or WebP image")
 		}
 		return formatWebP, nil
 	}
 	if len(b) >= 12 && string(b[4:8]) == "ftyp" {
 		switch string(b[8:12]) {
 		case "heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs", "mif1", "msf1":
-			return "", inputError(ErrUnsupportedType, "%s", heicMessage)
+			return "", inputError(ErrUnsupportedType, "photo_heic", heicMessage)
 		case "avif", "avis":
-			return "", inputError(ErrUnsupportedType, "AVIF images are not supported; %s", supportedFormats)
+			return "", inputError(ErrUnsupportedType, "photo_avif", "AVIF images are not supported; "+supportedFormats)
 		}
-		return "", inputError(ErrUnsupportedType, "videos and other MP4/QuickTime files are not supported; %s", supportedFormats)
+		return "", inputError(ErrUnsupportedType, "photo_video", "videos and other MP4/QuickTime files are not supported; "+supportedFormats)
 	}
-	what := "a file of an unknown type"
+	what, kind := "a file of an unknown type", "unknown"
 	head := strings.ToLower(string(b[:min(len(b), 1024)]))
 	switch {
 	case bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a")):
-		what = "a GIF"
+		what, kind = "a GIF", "gif"
 	case bytes.HasPrefix(b, []byte("II*\x00")) || bytes.HasPrefix(b, []byte("MM\x00*")):
-		what = "a TIFF (or camera RAW) file"
+		what, kind = "a TIFF (or camera RAW) file", "tiff"
 	case bytes.HasPrefix(b, []byte("BM")) && len(b) > 14:
-		what = "a BMP"
+		what, kind = "a BMP", "bmp"
 	case bytes.HasPrefix(b, []byte("%PDF-")):
-		what = "a PDF"
+		what, kind = "a PDF", "pdf"
 	case strings.Contains(head, "<svg"):
-		what = "an SVG drawing"
+		what, kind = "an SVG drawing", "svg"
 	case strings.Contains(head, "<?php") || strings.Contains(head, "<html") || strings.Contains(head, "<!doctype") || strings.Contains(head, "<script"):
-		what = "a web page or script"
+		what, kind = "a web page or script", "web"
 	}
-	return "", inputError(ErrUnsupportedType, "the file is %s, not a photo this site can use; %s", what, supportedFormats)
+	return "", inputError(ErrUnsupportedType, "photo_type", fmt.Sprintf("the file is %s, not a photo this site can use; %s", what, supportedFormats), "kind", kind)
 }
 
 func decodeConfig(format string, data []byte) (image.Config, error) {
@@ -280,7 +280,7 @@ func formatName(format string) string {
 // Everything that can refuse the file runs before the first pixel is decoded.
 func (p Pipeline) process(ctx context.Context, data []byte, hash string) (*Processed, error) {
 	if len(data) == 0 {
-		return nil, inputError(ErrCorrupt, "the file is empty; please choose a photo")
+		return nil, inputError(ErrCorrupt, "photo_empty", "the file is empty; please choose a photo")
 	}
 	format, err := sniff(data)
 	if err != nil {
@@ -288,11 +288,11 @@ func (p Pipeline) process(ctx context.Context, data []byte, hash string) (*Proce
 	}
 	cfg, err := decodeConfig(format, data)
 	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, inputError(ErrCorrupt, "the %s header is damaged or incomplete; please choose the original photo again", formatName(format))
+		return nil, inputError(ErrCorrupt, "photo_damaged", fmt.Sprintf("the %s header is damaged or incomplete; please choose the original photo again", formatName(format)), "format", formatName(format))
 	}
 	if px, limit := int64(cfg.Width)*int64(cfg.Height), p.maxPixels(); px > limit {
-		return nil, inputError(ErrTooManyPixels, "the image is %d×%d pixels (%.1f megapixels); at most %d megapixels are accepted",
-			cfg.Width, cfg.Height, float64(px)/1e6, limit/1_000_000)
+		return nil, inputError(ErrTooManyPixels, "photo_pixels", fmt.Sprintf("the image is %d×%d pixels (%.1f megapixels); at most %d megapixels are accepted",
+			cfg.Width, cfg.Height, float64(px)/1e6, limit/1_000_000), "max_mp", limit/1_000_000)
 	}
 	o := 1
 	if format == formatJPEG {
@@ -306,12 +306,12 @@ func (p Pipeline) process(ctx context.Context, data []byte, hash string) (*Proce
 		var ju jpeg.UnsupportedError
 		var pu png.UnsupportedError
 		if errors.As(err, &ju) || errors.As(err, &pu) {
-			return nil, inputError(ErrUnsupportedType, "this %s uses a feature that is not supported (%v); please save it again as a standard JPEG or PNG", formatName(format), err)
+			return nil, inputError(ErrUnsupportedType, "photo_feature", fmt.Sprintf("this %s uses a feature that is not supported (%v); please save it again as a standard JPEG or PNG", formatName(format), err), "format", formatName(format))
 		}
-		return nil, inputError(ErrCorrupt, "the %s image is truncated or damaged; please choose the original photo again", formatName(format))
+		return nil, inputError(ErrCorrupt, "photo_damaged", fmt.Sprintf("the %s image is truncated or damaged; please choose the original photo again", formatName(format)), "format", formatName(format))
 	}
 	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, inputError(ErrCorrupt, "the %s image is inconsistent (header and pixels disagree)", formatName(format))
+		return nil, inputError(ErrCorrupt, "photo_damaged", fmt.Sprintf("the %s image is inconsistent (header and pixels disagree)", formatName(format)), "format", formatName(format))
 	}
 	out, err := p.render(ctx, img, o, hash)
 	if err != nil {

@@ -65,7 +65,7 @@ func dueOn(h stations.Hours, start time.Time, days int) string {
 func checkTag(e *valid.Error, tag string) string {
 	tag = stations.NormalizeTag(tag)
 	if !stations.ValidTag(tag) {
-		e.Add("unit", "format", "must be an asset tag like JZ-WC-0001")
+		e.Add("unit", "tag", "must be an asset tag like JZ-WC-0001")
 	}
 	return tag
 }
@@ -142,10 +142,10 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 		if _, err := parseDate(req.DueOn); err != nil {
 			e.Add("due_on", "date", "must be a date like 2026-01-31")
 		} else if days = daysBetween(today, req.DueOn); days < 1 || days > MaxDays {
-			e.Addf("due_on", "range", "must be 1 to %d days after today", MaxDays)
+			e.Add("due_on", "due_range", fmt.Sprintf("must be 1 to %d days after today", MaxDays), "max", MaxDays)
 		}
 	case days < 1 || days > MaxDays:
-		e.Addf("days", "range", "must be between 1 and %d", MaxDays)
+		e.Add("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays)
 	}
 	if n := textLen(strings.TrimSpace(req.TermsVersion)); n < 1 || n > 40 {
 		e.Add("terms_version", "required", "is required (at most 40 characters)")
@@ -165,10 +165,11 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 		return Lease{}, err
 	}
 	if u.State != stations.Available {
-		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
+		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, unitState(tag, u.State))
 	}
 	if u.StationID != st.ID {
-		return Lease{}, fmt.Errorf("rentals: unit %s is at station %s, not this one: %w", tag, u.StationID, stations.ErrUnavailable)
+		return Lease{}, fmt.Errorf("rentals: unit %s is at station %s, not this one: %w", tag, u.StationID,
+			valid.Because(stations.ErrUnavailable, "unit_elsewhere", "tag", tag))
 	}
 	prod, ok := s.products.Lookup(u.ProductID)
 	if !ok {
@@ -221,7 +222,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	ev := leaseEvent{Kind: kindOpened, Lease: l, By: by, LedgerFrom: 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: stations.Rented}
 	if _, err := s.leaseLg.Append(ctx, id, 1, ev); err != nil {
 		if errors.Is(err, eventlog.ErrTaken) {
-			return Lease{}, fmt.Errorf("rentals: checkout %s took too long and was abandoned; try again: %w", id, ErrConflict)
+			return Lease{}, fmt.Errorf("rentals: checkout %s took too long and was abandoned; try again: %w", id, valid.Because(ErrConflict, "abandoned"))
 		}
 		return Lease{}, fmt.Errorf("rentals: %w", err)
 	}
@@ -240,7 +241,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	}
 	_ = s.leaseLg.Done(ctx, marker)
 	if got.State != LeaseActive {
-		return Lease{}, fmt.Errorf("rentals: checkout %s was abandoned (%s); try again: %w", id, got.State, ErrConflict)
+		return Lease{}, fmt.Errorf("rentals: checkout %s was abandoned (%s); try again: %w", id, got.State, valid.Because(ErrConflict, "abandoned"))
 	}
 	return got, nil
 }
@@ -336,7 +337,7 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 				}
 			}
 			_ = s.leaseLg.Done(ctx, marker)
-			return Lease{}, fmt.Errorf("rentals: lease %s was changed at another desk just now; look again: %w", id, ErrConflict)
+			return Lease{}, fmt.Errorf("rentals: lease %s was changed at another desk just now; look again: %w", id, valid.Because(ErrConflict, "changed"))
 		}
 		return Lease{}, err
 	}
@@ -364,7 +365,7 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 		return Lease{}, err
 	}
 	if l.State != LeaseReturned && l.State != LeaseLost || l.BalanceFen <= 0 {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s with nothing owed: %w", l.ID, l.State, ErrConflict)
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s with nothing owed: %w", l.ID, l.State, valid.Because(ErrConflict, "nothing_owed"))
 	}
 	e := &valid.Error{}
 	if len(payments) == 0 {
@@ -399,24 +400,25 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
 	payments = givenPayments(payments)
 	if days < 1 || days > MaxDays {
-		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
+		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays))
 	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
 		return Lease{}, err
 	}
 	if !l.State.Out() {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s and cannot be extended: %w", l.ID, l.State, ErrConflict)
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s and cannot be extended: %w", l.ID, l.State, leaseState(l.State))
 	}
 	if l.Days+days > 3*MaxDays {
-		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("a lease may run at most %d days in all", 3*MaxDays)))
+		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "max_total_days", fmt.Sprintf("a lease may run at most %d days in all", 3*MaxDays), "max", 3*MaxDays))
 	}
 	waiting, err := s.reservationWaits(ctx, l.StationID, l.ProductID)
 	if err != nil {
 		return Lease{}, err
 	}
 	if waiting {
-		return Lease{}, fmt.Errorf("rentals: someone has reserved this product at station %s and no other unit is free there, so lease %s cannot be extended; please return it on %s: %w", l.StationID, l.ID, l.DueOn, ErrConflict)
+		return Lease{}, fmt.Errorf("rentals: someone has reserved this product at station %s and no other unit is free there, so lease %s cannot be extended; please return it on %s: %w", l.StationID, l.ID, l.DueOn,
+			valid.Because(ErrConflict, "extend_reserved", "due_on", l.DueOn))
 	}
 	st, err := s.units.Station(ctx, l.StationID)
 	if err != nil {
@@ -482,7 +484,7 @@ func mustDate(s string) time.Time {
 // writing anything.
 func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leaseID string, days int) (Quote, error) {
 	if days < 1 || days > MaxDays {
-		return Quote{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
+		return Quote{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays))
 	}
 	l, err := s.Lease(ctx, scope, leaseID)
 	if err != nil {
@@ -567,5 +569,16 @@ func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol
 		return q, plan, marker, nil
 	}
 	_ = s.leaseLg.Done(ctx, marker)
-	return Quote{}, nil, marker, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", renterID, ErrConflict)
+	return Quote{}, nil, marker, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", renterID, valid.Because(ErrConflict, "busy"))
+}
+
+// unitState is the reason a unit cannot be lent or taken back: it is in
+// another state (the desk sees it in words: "rented", "being cleaned").
+func unitState(tag string, st stations.State) error {
+	return valid.Because(stations.ErrUnavailable, "unit_state", "tag", tag, "state", string(st))
+}
+
+// leaseState is the reason a lease cannot do what was asked in its state.
+func leaseState(st LeaseState) error {
+	return valid.Because(ErrConflict, "lease_state", "lease_state", string(st))
 }

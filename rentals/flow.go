@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/valid"
 	"fuju/stations"
 )
 
@@ -248,7 +249,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 		}
 		return projected, head, nil
 	}
-	return Lease{}, eventlog.Entry[leaseEvent]{}, fmt.Errorf("rentals: lease %s is being changed by others; try again: %w", id, ErrConflict)
+	return Lease{}, eventlog.Entry[leaseEvent]{}, fmt.Errorf("rentals: lease %s is being changed by others; try again: %w", id, valid.Because(ErrConflict, "busy"))
 }
 
 // close appends the closing event after a return or loss whose balance is
@@ -281,25 +282,25 @@ func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEve
 		return true, nil
 	}
 	if u.Seq != ev.UnitSeq {
-		return false, fmt.Errorf("rentals: unit %s is %s now: %w", l.UnitTag, u.State, stations.ErrUnavailable)
+		return false, fmt.Errorf("rentals: unit %s is %s now: %w", l.UnitTag, u.State, unitState(l.UnitTag, u.State))
 	}
 	switch mode {
 	case modeRepair:
 		return false, nil
 	case modeInline:
-		return false, fmt.Errorf("rentals: lease %s is being checked out at a desk; try again in a minute: %w", l.ID, ErrConflict)
+		return false, fmt.Errorf("rentals: lease %s is being checked out at a desk; try again in a minute: %w", l.ID, valid.Because(ErrConflict, "busy"))
 	}
 	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{
 		To: stations.Rented, Kind: "checkout", LeaseID: l.ID, By: ev.By, Why: "lease " + l.ID,
 		Details: map[string]string{"lease": l.ID},
 		Check: func(cur stations.Unit) error {
 			if cur.Seq != ev.UnitSeq {
-				return fmt.Errorf("rentals: unit %s was changed just now: %w", l.UnitTag, stations.ErrUnavailable)
+				return fmt.Errorf("rentals: unit %s was changed just now: %w", l.UnitTag, valid.Because(stations.ErrUnavailable, "unit_changed", "tag", l.UnitTag))
 			}
 			// The reconciler cancels an abandoned checkout by taking the
 			// lease's next sequence number; a writer that slow stops here.
 			if _, taken, err := s.leaseLg.Get(ctx, l.ID, head.Seq+1); err != nil || taken {
-				return fmt.Errorf("rentals: checkout %s was abandoned; try again: %w", l.ID, stations.ErrUnavailable)
+				return fmt.Errorf("rentals: checkout %s was abandoned; try again: %w", l.ID, valid.Because(stations.ErrUnavailable, "abandoned"))
 			}
 			// Tests stall the writer here, between its check and its move.
 			return s.crashPoint("checkout:unit-checked")

@@ -288,17 +288,17 @@ const (
 func checkPayment(e *valid.Error, field string, p Payment, dueFen int64) bool {
 	switch {
 	case p.AmountFen > MaxPaymentFen:
-		e.Addf(field, "amount", "each payment must be at most %d fen", MaxPaymentFen)
+		e.Add(field, "amount_max", fmt.Sprintf("each payment must be at most %d fen", MaxPaymentFen), "max_fen", MaxPaymentFen)
 	case p.Method != PayCash && p.Method != PayOfflineMobile && p.Method != PayWaived:
-		e.Add(field, "oneof", "method must be one of: cash, offline_mobile, waived")
+		e.Add(field, "pay_method", "method must be one of: cash, offline_mobile, waived")
 	case p.Method == PayWaived && (dueFen != 0 || p.AmountFen != 0):
 		e.Add(field, "waived", "waived is only for when nothing is due, with amount 0; to forgive what is owed, record a waiver with its reason")
 	case p.AmountFen <= 0 && p.Method != PayWaived:
-		e.Add(field, "amount", "each payment must be more than 0 fen")
+		e.Add(field, "amount_positive", "each payment must be more than 0 fen")
 	case p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "":
 		e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
 	case len(p.Reference) > 100:
-		e.Add(field, "reference", "a reference must be at most 100 characters")
+		e.Add(field, "reference_length", "a reference must be at most 100 characters", "max", 100)
 	default:
 		return true
 	}
@@ -309,7 +309,7 @@ func checkPayment(e *valid.Error, field string, p Payment, dueFen int64) bool {
 // which cannot overflow within the limits; ok is false after an error.
 func sumPayments(e *valid.Error, field string, ps []Payment, dueFen int64) (int64, bool) {
 	if len(ps) > MaxPayments {
-		e.Addf(field, "max_items", "at most %d payments", MaxPayments)
+		e.Add(field, "max_items", fmt.Sprintf("at most %d payments", MaxPayments), "max", MaxPayments)
 		return 0, false
 	}
 	var sum int64
@@ -327,7 +327,7 @@ func sumPayments(e *valid.Error, field string, ps []Payment, dueFen int64) (int6
 // due, with amount 0.
 func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
 	if sum, ok := sumPayments(e, field, ps, dueFen); ok && sum != dueFen {
-		e.Addf(field, "total", "must total exactly %d fen (¥%s), not %d", dueFen, yuan(dueFen), sum)
+		e.Add(field, "total_exact", fmt.Sprintf("must total exactly %d fen (¥%s), not %d", dueFen, yuan(dueFen), sum), "due_fen", dueFen, "paid_fen", sum)
 	}
 }
 
@@ -335,7 +335,7 @@ func checkPayments(e *valid.Error, field string, ps []Payment, dueFen int64) {
 func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int64) {
 	owed := max(balanceFen, 0)
 	if sum, ok := sumPayments(e, field, ps, owed); ok && sum > owed {
-		e.Addf(field, "total", "must total at most the %d fen (¥%s) owed, not %d", owed, yuan(owed), sum)
+		e.Add(field, "total_max", fmt.Sprintf("must total at most the %d fen (¥%s) owed, not %d", owed, yuan(owed), sum), "owed_fen", owed, "paid_fen", sum)
 	}
 }
 

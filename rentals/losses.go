@@ -59,17 +59,18 @@ func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID
 	}
 	now, today := s.today()
 	if !l.State.Out() {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
+		return Lease{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, leaseState(l.State))
 	}
 	if late := l.DaysOverdue(now); late < l.LostAfterDays {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %d days overdue; a unit can be declared lost after %d: %w", l.ID, late, l.LostAfterDays, ErrConflict)
+		return Lease{}, fmt.Errorf("rentals: lease %s is %d days overdue; a unit can be declared lost after %d: %w", l.ID, late, l.LostAfterDays,
+			valid.Because(ErrConflict, "lost_too_early", "after", l.LostAfterDays))
 	}
 	u, err := s.units.Unit(ctx, l.UnitTag)
 	if err != nil {
 		return Lease{}, fmt.Errorf("rentals: %w", err)
 	}
 	if u.State != stations.Rented || u.LeaseID != l.ID {
-		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", l.UnitTag, u.State, stations.ErrUnavailable)
+		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", l.UnitTag, u.State, unitState(l.UnitTag, u.State))
 	}
 	tier, pol, err := s.dayRules(ctx, l, now)
 	if err != nil {

@@ -132,7 +132,7 @@ func (p Policy) Validate() error {
 		case !ok:
 			e.Add(field, "required", "is required")
 		case rule.ShareBP < 0 || rule.ShareBP > 10000:
-			e.Add(field+".share_bp", "range", "must be between 0 and 10000 (0% to 100%)")
+			e.Add(field+".share_bp", "range", "must be between 0 and 10000 (0% to 100%)", "min", 0, "max", 10000)
 		case rule.LostCharge != "" && !rule.LostCharge.Valid():
 			e.Add(field+".lost_charge", "oneof", "must be one of: deposit, replacement_share, none")
 		}
@@ -143,13 +143,13 @@ func (p Policy) Validate() error {
 		}
 	}
 	if p.AnnualCapFen < 0 {
-		e.Add("annual_cap_fen", "min", "must be at least 0")
+		e.Add("annual_cap_fen", "min", "must be at least 0", "min", 0)
 	}
 	if p.LostAfterDays < 1 || p.LostAfterDays > 365 {
-		e.Add("lost_after_days", "range", "must be between 1 and 365")
+		e.Add("lost_after_days", "range", "must be between 1 and 365", "min", 1, "max", 365)
 	}
 	if len(p.Note) > 500 {
-		e.Add("note", "max_length", "must be at most 500 characters")
+		e.Add("note", "max_length", "must be at most 500 characters", "max", 500)
 	}
 	return e.Err()
 }
@@ -327,11 +327,13 @@ func (ps *Policies) Put(ctx context.Context, base int, p Policy) (Policy, error)
 		return Policy{}, fmt.Errorf("rentals: policy: %w", err)
 	}
 	if head.Seq != int64(base) {
-		return Policy{}, fmt.Errorf("rentals: the tier policy is at version %d, not %d: %w", head.Seq, base, ErrConflict)
+		return Policy{}, fmt.Errorf("rentals: the tier policy is at version %d, not %d: %w", head.Seq, base,
+			valid.Because(ErrConflict, "stale_version", "current", head.Seq, "edited", base))
 	}
 	e, err := ps.log.Append(ctx, policyEntity, int64(base)+1, p)
 	if errors.Is(err, eventlog.ErrTaken) {
-		return Policy{}, fmt.Errorf("rentals: the tier policy was changed by someone else since version %d: %w", base, ErrConflict)
+		return Policy{}, fmt.Errorf("rentals: the tier policy was changed by someone else since version %d: %w", base,
+			valid.Because(ErrConflict, "stale_version", "current", base+1, "edited", base))
 	}
 	if err != nil {
 		return Policy{}, fmt.Errorf("rentals: policy: %w", err)

@@ -57,7 +57,7 @@ func RenterShare(standardFen int64, shareBP int) int64 {
 func NewQuote(r catalog.RatePlan, days int, tier Tier, p Policy) (Quote, error) {
 	e := &valid.Error{}
 	if days < 1 || days > MaxDays {
-		e.Addf("days", "range", "must be between 1 and %d", MaxDays)
+		e.Add("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays)
 	}
 	rule, ok := p.Tiers[tier]
 	if !tier.Valid() || !ok {

@@ -31,7 +31,7 @@ import (
 //   - registration: if the renter's log has no event, the reconciler writes an
 //     "abandoned" event at sequence 1 (so a writer that was only slow cannot
 //     register afterwards) and releases the phone claim; otherwise it writes
-//     the projection.
+//     the projection and the renter's search keys.
 //   - a lease with no event: the reconciler writes "cancelled" at sequence 1
 //     for the same reason; the lease is listed nowhere.
 //   - a checkout (lease "opened"): completed when the unit was moved to rented
@@ -129,7 +129,10 @@ func (s *Service) reconcileRenter(ctx context.Context, p eventlog.Pending) error
 		}
 		d := head.Event.Renter
 		d.Seq = head.Seq
-		return s.renters.put(ctx, d)
+		if err := s.renters.put(ctx, d); err != nil {
+			return err
+		}
+		return s.indexRenter(ctx, d.HomeOperatorID, d)
 	}
 	return fmt.Errorf("rentals: renter %s: reconcile did not settle: %w", id, ErrConflict)
 }

@@ -172,7 +172,7 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 	if err := claim(ctx, s.renters.phones, d.Phone, id, now); err != nil {
 		_ = s.renterLg.Done(ctx, p)
 		if errors.Is(err, ErrConflict) {
-			return Renter{}, fmt.Errorf("rentals: phone %s is already registered to a renter (look it up by phone): %w", d.Phone, ErrConflict)
+			return Renter{}, fmt.Errorf("rentals: phone %s is already registered to a renter (look it up by phone): %w", d.Phone, valid.Because(ErrConflict, "phone_registered"))
 		}
 		return Renter{}, err
 	}
@@ -182,7 +182,7 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 	if _, err := s.renterLg.Append(ctx, id, 1, renterEvent{Kind: "registered", Renter: d, By: by}); err != nil {
 		if errors.Is(err, eventlog.ErrTaken) {
 			// The reconciler gave this registration up as abandoned.
-			return Renter{}, fmt.Errorf("rentals: registration of %s took too long and was abandoned; try again: %w", d.Phone, ErrConflict)
+			return Renter{}, fmt.Errorf("rentals: registration of %s took too long and was abandoned; try again: %w", d.Phone, valid.Because(ErrConflict, "abandoned"))
 		}
 		return Renter{}, fmt.Errorf("rentals: %w", err)
 	}
@@ -196,6 +196,11 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 	}
 	if err := s.crashPoint("register:projected"); err != nil {
 		return Renter{}, err
+	}
+	if err := s.indexRenter(ctx, d.HomeOperatorID, d); err != nil {
+		// The reconciler writes the search keys of a marked registration.
+		s.logger.Warn("index renter", "renter", id, "err", err)
+		return present(d, ViewFull), nil
 	}
 	_ = s.renterLg.Done(ctx, p)
 	return present(d, ViewFull), nil
@@ -216,7 +221,7 @@ func (s *Service) Renter(ctx context.Context, scope stations.Scope, id string) (
 func (s *Service) RenterByPhone(ctx context.Context, scope stations.Scope, phone string, by stations.Actor) (Renter, error) {
 	phone = NormalizePhone(phone)
 	if !ValidMobile(phone) {
-		return Renter{}, fmt.Errorf("rentals: %w", valid.Field("phone", "format", "must be a mainland mobile number such as 13812345678"))
+		return Renter{}, fmt.Errorf("rentals: %w", valid.Field("phone", "mobile", "must be a mainland mobile number such as 13812345678"))
 	}
 	c, err := claimed(ctx, s.renters.phones, phone)
 	if errors.Is(err, ErrNotFound) {
@@ -242,6 +247,10 @@ func (s *Service) RenterByPhone(ctx context.Context, scope stations.Scope, phone
 		}
 		if err := s.renters.link(ctx, linkDoc{ID: scope.OperatorID + "/" + d.ID, OperatorID: scope.OperatorID, RenterID: d.ID, At: s.now(), By: by}); err != nil {
 			return Renter{}, err
+		}
+		// From now on this desk also finds the renter by name or ID tail.
+		if err := s.indexRenter(ctx, scope.OperatorID, d); err != nil {
+			s.logger.Warn("index linked renter", "renter", d.ID, "err", err)
 		}
 		view = ViewDesk
 	}
@@ -283,12 +292,12 @@ func (s *Service) logAccess(ctx context.Context, scope stations.Scope, renterID,
 		}
 		return nil
 	}
-	return fmt.Errorf("rentals: access log of %s is busy; try again: %w", renterID, ErrConflict)
+	return fmt.Errorf("rentals: access log of %s is busy; try again: %w", renterID, valid.Because(ErrConflict, "busy"))
 }
 
 func checkReason(reason string) error {
 	if n := textLen(strings.TrimSpace(reason)); n < 2 || n > 200 {
-		return fmt.Errorf("rentals: %w", valid.Field("reason", "length", "say why you need it (2 to 200 characters)"))
+		return fmt.Errorf("rentals: %w", valid.Field("reason", "length", "say why you need it (2 to 200 characters)", "min", 2, "max", 200))
 	}
 	return nil
 }
@@ -389,7 +398,7 @@ func (s *Service) mutateRenter(ctx context.Context, id, kind, why string, by sta
 		}
 		return next, nil
 	}
-	return renterDoc{}, fmt.Errorf("rentals: renter %s is being changed by others; try again: %w", id, ErrConflict)
+	return renterDoc{}, fmt.Errorf("rentals: renter %s is being changed by others; try again: %w", id, valid.Because(ErrConflict, "busy"))
 }
 
 // VerifyTier records that staff saw proof of the renter's income tier. Every
@@ -428,7 +437,7 @@ func (s *Service) RevokeTier(ctx context.Context, scope stations.Scope, renterID
 	now := s.now()
 	d, err := s.mutateRenter(ctx, renterID, "tier_revoked", reason, by, func(d *renterDoc) error {
 		if d.Tier.Tier == "" {
-			return fmt.Errorf("rentals: renter %s has no verified tier to revoke: %w", renterID, ErrConflict)
+			return fmt.Errorf("rentals: renter %s has no verified tier to revoke: %w", renterID, valid.Because(ErrConflict, "no_tier"))
 		}
 		d.Tier = TierStatus{VerifiedAt: now, VerifiedBy: by, VerifiedOperatorID: scope.OperatorID}
 		return nil
@@ -488,7 +497,7 @@ func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by stat
 		return Renter{}, err
 	}
 	if d.UserID != "" && d.UserID != userID {
-		return Renter{}, fmt.Errorf("rentals: renter %s is already linked to another account: %w", renterID, ErrConflict)
+		return Renter{}, fmt.Errorf("rentals: renter %s is already linked to another account: %w", renterID, valid.Because(ErrConflict, "account_linked"))
 	}
 	if err := s.recordAccountLink(ctx, userID, renterID); err != nil {
 		return Renter{}, err
@@ -498,7 +507,7 @@ func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by stat
 	}
 	d, err = s.mutateRenter(ctx, renterID, "user_linked", "", by, func(d *renterDoc) error {
 		if d.UserID != "" && d.UserID != userID {
-			return fmt.Errorf("rentals: renter %s is already linked to another account: %w", renterID, ErrConflict)
+			return fmt.Errorf("rentals: renter %s is already linked to another account: %w", renterID, valid.Because(ErrConflict, "account_linked"))
 		}
 		d.UserID = userID
 		return nil

@@ -74,6 +74,8 @@ type renterStore struct {
 	phones  *mongo.Collection
 	users   *mongo.Collection
 	links   *mongo.Collection
+	// keys are the renters' search keys (see renter_search.go).
+	keys *mongo.Collection
 }
 
 func newRenterStore(db *mongo.Database) *renterStore {
@@ -82,11 +84,12 @@ func newRenterStore(db *mongo.Database) *renterStore {
 		phones:  db.Collection("renter_phones"),
 		users:   db.Collection("renter_users"),
 		links:   db.Collection("renter_links"),
+		keys:    db.Collection("renter_keys"),
 	}
 }
 
 func (s *renterStore) collections() []*mongo.Collection {
-	return []*mongo.Collection{s.renters, s.phones, s.users, s.links}
+	return []*mongo.Collection{s.renters, s.phones, s.users, s.links, s.keys}
 }
 
 func byID(id string) bson.D { return bson.D{{Key: "_id", Value: id}} }

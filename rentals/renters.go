@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -118,13 +119,9 @@ var (
 // starting 13–19).
 func ValidMobile(phone string) bool { return mobileRe.MatchString(phone) }
 
-// NormalizePhone drops spaces and dashes typed between digit groups and a
-// leading +86.
-func NormalizePhone(phone string) string {
-	p := strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(strings.TrimSpace(phone))
-	p = strings.TrimPrefix(p, "+86")
-	return p
-}
+// NormalizePhone reads a phone number as people type it (full-width digits,
+// spaces and dashes between digit groups, a leading +86).
+func NormalizePhone(phone string) string { return input.Normalize(input.Phone, phone) }
 
 // idWeights and idCheck are GB 11643-1999's checksum for 18-character
 // resident ID numbers.
@@ -154,8 +151,9 @@ func ValidIDNumber(id string) bool {
 	return err == nil && birth.Year() >= 1900 && birth.Before(time.Now())
 }
 
-// NormalizeIDNumber trims spaces and upper-cases the check character.
-func NormalizeIDNumber(id string) string { return strings.ToUpper(strings.TrimSpace(id)) }
+// NormalizeIDNumber reads an ID number as people type it (full-width, with
+// spaces or dashes, a lower-case x).
+func NormalizeIDNumber(id string) string { return input.Normalize(input.IDNumber, id) }
 
 // MaskIDNumber shows the first and last four characters only.
 func MaskIDNumber(id string) string {
@@ -216,29 +214,29 @@ func textLen(s string) int { return utf8.RuneCountInString(s) }
 func (r Renter) validate() error {
 	e := &valid.Error{}
 	if n := textLen(strings.TrimSpace(r.Name)); n < 1 || n > 50 {
-		e.Add("name", "length", "must be 1 to 50 characters")
+		e.Add("name", "length", "must be 1 to 50 characters", "min", 1, "max", 50)
 	}
 	if !ValidMobile(r.Phone) {
-		e.Add("phone", "format", "must be a mainland mobile number such as 13812345678")
+		e.Add("phone", "mobile", "must be a mainland mobile number such as 13812345678")
 	}
 	if !ValidIDNumber(r.IDNumber) {
-		e.Add("id_number", "format", "must be an 18-character resident ID number with a valid check character")
+		e.Add("id_number", "id_number", "must be an 18-character resident ID number with a valid check character")
 	}
 	if textLen(r.Address) > 200 {
-		e.Add("address", "max_length", "must be at most 200 characters")
+		e.Add("address", "max_length", "must be at most 200 characters", "max", 200)
 	}
 	if r.Age < 0 || r.Age > 130 {
-		e.Add("age", "range", "must be between 0 and 130")
+		e.Add("age", "range", "must be between 0 and 130", "min", 0, "max", 130)
 	}
 	if textLen(r.MobilityNeeds) > 1000 {
-		e.Add("mobility_needs", "max_length", "must be at most 1000 characters")
+		e.Add("mobility_needs", "max_length", "must be at most 1000 characters", "max", 1000)
 	}
 	if r.EmergencyContact.Name != "" || r.EmergencyContact.Phone != "" {
 		if n := textLen(r.EmergencyContact.Name); n < 1 || n > 50 {
-			e.Add("emergency_contact.name", "length", "must be 1 to 50 characters")
+			e.Add("emergency_contact.name", "length", "must be 1 to 50 characters", "min", 1, "max", 50)
 		}
 		if !anyPhoneRe.MatchString(r.EmergencyContact.Phone) {
-			e.Add("emergency_contact.phone", "format", "must be a phone number such as 13812345678 or 0391-3561234")
+			e.Add("emergency_contact.phone", "phone", "must be a phone number such as 13812345678 or 0391-3561234")
 		}
 	}
 	if r.HomeStationID == "" {
@@ -265,13 +263,13 @@ func (p TierProof) validate(today time.Time) error {
 		e.Add("proof_type", "oneof", "must be one of: "+strings.Join(ProofTypes, ", "))
 	}
 	if n := textLen(strings.TrimSpace(p.ProofNumber)); n < 1 || n > 64 {
-		e.Add("proof_number", "length", "must be 1 to 64 characters")
+		e.Add("proof_number", "length", "must be 1 to 64 characters", "min", 1, "max", 64)
 	}
 	if len(p.ProofPhotoKey) == 0 || len(p.ProofPhotoKey) > 512 || !mediaKeyRe.MatchString(p.ProofPhotoKey) || strings.Contains(p.ProofPhotoKey, "..") {
-		e.Add("proof_photo_key", "format", "must be the key of an uploaded private photo")
+		e.Add("proof_photo_key", "photo_key", "must be the key of an uploaded private photo")
 	}
 	if textLen(p.Note) > 500 {
-		e.Add("note", "max_length", "must be at most 500 characters")
+		e.Add("note", "max_length", "must be at most 500 characters", "max", 500)
 	}
 	exp, err := parseDate(p.ExpiresOn)
 	switch {
@@ -280,7 +278,7 @@ func (p TierProof) validate(today time.Time) error {
 	case p.ExpiresOn <= Date(today):
 		e.Add("expires_on", "future", "must be after today")
 	case exp.After(today.In(stations.Local).AddDate(MaxProofYears, 0, 0)):
-		e.Addf("expires_on", "range", "must be at most %d years ahead", MaxProofYears)
+		e.Add("expires_on", "max_years", fmt.Sprintf("must be at most %d years ahead", MaxProofYears), "max", MaxProofYears)
 	}
 	return e.Err()
 }

@@ -2,6 +2,8 @@ package rentals
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"time"
@@ -39,8 +41,10 @@ type Service struct {
 	products productSource
 	policies *Policies
 	seal     *sealer
-	logger   *slog.Logger
-	now      func() time.Time
+	// searchSecret keys the hashes of renters' search keys.
+	searchSecret []byte
+	logger       *slog.Logger
+	now          func() time.Time
 	// crash, when set by tests, is called between the writes of a flow;
 	// returning an error abandons the flow there, as a crash would.
 	crash func(point string) error
@@ -76,6 +80,11 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		products: products,
 		policies: policies,
 		seal:     seal,
+		searchSecret: func() []byte {
+			m := hmac.New(sha256.New, idKey)
+			m.Write([]byte("fuju renter search keys v1"))
+			return m.Sum(nil)
+		}(),
 		logger:   logger,
 		now:      func() time.Time { return time.Now().UTC() },
 		renters:  newRenterStore(db),

@@ -97,11 +97,11 @@ func (st Settlement) checkMoney(req CheckinRequest) error {
 	if st.OwedFen < 0 {
 		switch {
 		case len(req.Payments) > 0:
-			e.Addf("payments", "nothing_due", "nothing is due: the renter gets %d fen (¥%s) back", st.RefundFen, yuan(st.RefundFen))
+			e.Add("payments", "nothing_due", fmt.Sprintf("nothing is due: the renter gets %d fen (¥%s) back", st.RefundFen, yuan(st.RefundFen)), "refund_fen", st.RefundFen)
 		case req.RefundMethod != PayCash && req.RefundMethod != PayOfflineMobile:
-			e.Addf("refund_method", "oneof", "the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", st.RefundFen, yuan(st.RefundFen))
+			e.Add("refund_method", "refund_method", fmt.Sprintf("the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", st.RefundFen, yuan(st.RefundFen)), "refund_fen", st.RefundFen)
 		case req.RefundMethod == PayOfflineMobile && strings.TrimSpace(req.RefundReference) == "":
-			e.Add("refund_reference", "required", "an offline_mobile refund needs the transfer's reference")
+			e.Add("refund_reference", "reference", "an offline_mobile refund needs the transfer's reference")
 		}
 	} else {
 		checkSettlement(e, "payments", req.Payments, st.OwedFen)
@@ -135,13 +135,13 @@ func checkCheckin(req CheckinRequest) (CheckinRequest, string, error) {
 	}
 	req.Notes = strings.TrimSpace(req.Notes)
 	if textLen(req.Notes) > 1000 {
-		e.Add("notes", "max_length", "must be at most 1000 characters")
+		e.Add("notes", "max_length", "must be at most 1000 characters", "max", 1000)
 	}
 	switch {
 	case req.DamageFen < 0 || req.DamageFen > 100_000_000:
-		e.Add("damage_fen", "range", "must be between 0 and 100000000")
+		e.Add("damage_fen", "amount_max", "must be between 0 and 100000000", "max_fen", 100_000_000)
 	case req.DamageFen > 0 && req.Outcome.UnitState() != stations.Repair:
-		e.Add("damage_fen", "outcome", "damage is charged only with outcome needs_repair, damaged or missing_parts")
+		e.Add("damage_fen", "damage_outcome", "damage is charged only with outcome needs_repair, damaged or missing_parts")
 	case req.DamageFen > 0 && req.Notes == "":
 		e.Add("notes", "required", "say what is damaged or missing")
 	}
@@ -173,7 +173,7 @@ func (s *Service) returningUnit(ctx context.Context, scope stations.Scope, tag, 
 		return returning{}, err
 	}
 	if u.State != stations.Rented || u.LeaseID == "" {
-		return returning{}, fmt.Errorf("rentals: unit %s is %s, not rented: %w", tag, u.State, stations.ErrUnavailable)
+		return returning{}, fmt.Errorf("rentals: unit %s is %s, not rented: %w", tag, u.State, unitState(tag, u.State))
 	}
 	l, head, err := s.advance(ctx, u.LeaseID, modeInline)
 	if err != nil {
@@ -183,14 +183,14 @@ func (s *Service) returningUnit(ctx context.Context, scope stations.Scope, tag, 
 		return returning{}, fmt.Errorf("rentals: unit %s: %w", tag, ErrNotFound)
 	}
 	if !l.State.Out() {
-		return returning{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, ErrConflict)
+		return returning{}, fmt.Errorf("rentals: lease %s is %s, not out: %w", l.ID, l.State, leaseState(l.State))
 	}
 	// The unit as the lease's log saw it, after any unfinished checkout.
 	if u, err = s.units.Unit(ctx, tag); err != nil {
 		return returning{}, fmt.Errorf("rentals: %w", err)
 	}
 	if u.State != stations.Rented || u.LeaseID != l.ID {
-		return returning{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, stations.ErrUnavailable)
+		return returning{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, unitState(tag, u.State))
 	}
 	return returning{station: st, unit: u, lease: l, head: head}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/valid"
 	"fuju/stations"
 )
 
@@ -135,7 +136,7 @@ func (s *Service) releaseGrant(ctx context.Context, leaseID string, g SubsidyGra
 		}
 		return nil
 	}
-	return fmt.Errorf("rentals: subsidy total %s is busy; try again: %w", g.Entity, ErrConflict)
+	return fmt.Errorf("rentals: subsidy total %s is busy; try again: %w", g.Entity, valid.Because(ErrConflict, "busy"))
 }
 
 // orphanGrants returns the grants in the year logs named in a pending

@@ -21,7 +21,7 @@ import (
 func (s *Service) UnitInScope(ctx context.Context, scope Scope, tag string) (Unit, error) {
 	tag = NormalizeTag(tag)
 	if !ValidTag(tag) {
-		return Unit{}, fmt.Errorf("stations: %w", valid.Field("unit", "format", "must look like JZ-WC-0001"))
+		return Unit{}, fmt.Errorf("stations: %w", valid.Field("unit", "tag", "must look like JZ-WC-0001"))
 	}
 	u, err := s.Unit(ctx, tag)
 	if err != nil {
@@ -36,7 +36,8 @@ func (s *Service) UnitInScope(ctx context.Context, scope Scope, tag string) (Uni
 // atStation checks that the unit stands at a station the scope covers.
 func atStation(scope Scope, u Unit) error {
 	if !scope.Station(u.OperatorID, u.StationID) {
-		return fmt.Errorf("stations: unit %s is at station %s, which is not yours: %w", u.Tag, u.StationID, ErrForbidden)
+		return fmt.Errorf("stations: unit %s is at station %s, which is not yours: %w", u.Tag, u.StationID,
+			valid.Because(ErrForbidden, "unit_not_here", "tag", u.Tag))
 	}
 	return nil
 }
@@ -104,7 +105,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 		}
 	}
 	if len(c.Notes) > 500 {
-		e.Add("notes", "max_length", "must be at most 500 characters")
+		e.Add("notes", "max_length", "must be at most 500 characters", "max", 500)
 	}
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: cleaning: %w", err)
@@ -117,7 +118,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue string, by Actor) (Unit, error) {
 	issue = strings.TrimSpace(issue)
 	if issue == "" || len(issue) > 500 {
-		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "required", "say what is wrong (at most 500 characters)"))
+		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "length", "say what is wrong (at most 500 characters)", "min", 1, "max", 500))
 	}
 	return s.deskMove(ctx, scope, tag, Move{To: Repair, Kind: "repair", By: by, Why: issue, Condition: &issue}, "")
 }
@@ -127,10 +128,10 @@ func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue stri
 func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, costFen int64, by Actor) (Unit, error) {
 	e := &valid.Error{}
 	if costFen < 0 || costFen > 100_000_000 {
-		e.Add("cost_fen", "range", "must be between 0 and 100000000")
+		e.Add("cost_fen", "amount_max", "must be between 0 and 100000000", "max_fen", 100_000_000)
 	}
 	if len(notes) > 500 {
-		e.Add("notes", "max_length", "must be at most 500 characters")
+		e.Add("notes", "max_length", "must be at most 500 characters", "max", 500)
 	}
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: repair: %w", err)
@@ -145,7 +146,7 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" || len(reason) > 500 {
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "say why the unit is retired (at most 500 characters)"))
+		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "length", "say why the unit is retired (at most 500 characters)", "min", 1, "max", 500))
 	}
 	kind := "retired"
 	if u, err := s.UnitInScope(ctx, scope, tag); err == nil && u.State == Lost {
@@ -166,7 +167,7 @@ func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason str
 		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "not_found", "must be another active station of the same operator"))
 	}
 	if dest.ID == u.StationID {
-		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "same", "the unit is already at this station"))
+		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "same_station", "the unit is already at this station"))
 	}
 	return s.deskMove(ctx, scope, tag, Move{To: InTransit, Kind: "transfer", By: by, Why: reason, ToStation: dest.ID}, Available)
 }
@@ -179,12 +180,12 @@ func (s *Service) Receive(ctx context.Context, scope Scope, tag, station string,
 		return Unit{}, err
 	}
 	if !scope.Station(u.OperatorID, station) {
-		return Unit{}, fmt.Errorf("stations: station %s: %w", station, ErrForbidden)
+		return Unit{}, fmt.Errorf("stations: station %s: %w", station, valid.Because(ErrForbidden, "not_your_station"))
 	}
 	return s.Move(ctx, tag, Move{To: Available, Kind: "received", By: by, StationID: station,
 		Check: func(cur Unit) error {
 			if cur.State != InTransit || cur.ToStation != station {
-				return fmt.Errorf("stations: unit %s is not on its way to %s: %w", tag, station, ErrUnavailable)
+				return fmt.Errorf("stations: unit %s is not on its way to %s: %w", tag, station, valid.Because(ErrUnavailable, "unit_not_coming", "tag", tag))
 			}
 			return nil
 		}})
@@ -202,10 +203,11 @@ func (s *Service) deskMove(ctx context.Context, scope Scope, tag string, m Move,
 	}
 	m.Check = func(cur Unit) error {
 		if from != "" && cur.State != from {
-			return fmt.Errorf("stations: unit %s is %s, not %s: %w", tag, cur.State, from, ErrUnavailable)
+			return fmt.Errorf("stations: unit %s is %s, not %s: %w", tag, cur.State, from,
+				valid.Because(ErrUnavailable, "unit_state", "tag", tag, "state", string(cur.State)))
 		}
 		if !scope.Station(cur.OperatorID, cur.StationID) {
-			return fmt.Errorf("stations: unit %s moved to another station: %w", tag, ErrUnavailable)
+			return fmt.Errorf("stations: unit %s moved to another station: %w", tag, valid.Because(ErrUnavailable, "unit_changed", "tag", tag))
 		}
 		return nil
 	}

@@ -33,11 +33,11 @@ func (h Hours) validate(e *valid.Error) {
 		}
 		anyOpen = true
 		if !clockRe.MatchString(d.Open) || !clockRe.MatchString(d.Close) {
-			e.Add(field, "format", "opening and closing times must look like 08:30")
+			e.Add(field, "clock", "opening and closing times must look like 08:30")
 			continue
 		}
 		if d.Open >= d.Close {
-			e.Add(field, "range", "must close after it opens")
+			e.Add(field, "closes_after_opens", "must close after it opens")
 		}
 	}
 	if !anyOpen {

@@ -126,17 +126,17 @@ func validateLabels(labels []Label) error {
 	case len(labels) == 0:
 		e.Add("labels", "required", "must list at least one label")
 	case len(labels) > MaxLabels:
-		e.Addf("labels", "max_items", "must list at most %d labels", MaxLabels)
+		e.Add("labels", "max_items", fmt.Sprintf("must list at most %d labels", MaxLabels), "max", MaxLabels)
 	}
 	for i, l := range labels {
 		if !ValidTag(l.Tag) {
-			e.Addf(fmt.Sprintf("labels[%d].tag", i), "format", "must look like JZ-WC-0001 (city, type, number), got %q", l.Tag)
+			e.Add(fmt.Sprintf("labels[%d].tag", i), "tag", fmt.Sprintf("must look like JZ-WC-0001 (city, type, number), got %q", l.Tag))
 		}
 		if utf8.RuneCountInString(l.Name) > maxLabelText {
-			e.Addf(fmt.Sprintf("labels[%d].name", i), "max_length", "must be at most %d characters", maxLabelText)
+			e.Add(fmt.Sprintf("labels[%d].name", i), "max_length", fmt.Sprintf("must be at most %d characters", maxLabelText), "max", maxLabelText)
 		}
 		if utf8.RuneCountInString(l.Station) > maxLabelText {
-			e.Addf(fmt.Sprintf("labels[%d].station", i), "max_length", "must be at most %d characters", maxLabelText)
+			e.Add(fmt.Sprintf("labels[%d].station", i), "max_length", fmt.Sprintf("must be at most %d characters", maxLabelText), "max", maxLabelText)
 		}
 	}
 	return e.Err()

@@ -267,7 +267,8 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
 	}
 	if e.Version != 0 && e.Version != cur.Seq {
-		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else (now version %d, you edited %d): %w", tag, cur.Seq, e.Version, ErrConflict)
+		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else (now version %d, you edited %d): %w", tag, cur.Seq, e.Version,
+			valid.Because(ErrConflict, "stale_version", "current", cur.Seq, "edited", e.Version))
 	}
 	next := cur
 	if e.Condition != nil {
@@ -278,7 +279,7 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 	}
 	ve := &valid.Error{}
 	if utf8.RuneCountInString(next.Condition) > 500 {
-		ve.Add("condition", "max_length", "must be at most 500 characters")
+		ve.Add("condition", "max_length", "must be at most 500 characters", "max", 500)
 	}
 	if next.AcquiredOn != "" {
 		if _, err := time.Parse(time.DateOnly, next.AcquiredOn); err != nil {
@@ -315,11 +316,12 @@ func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason str
 	case n == 0:
 		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "is required: say why the unit leaves service"))
 	case n > 500:
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "max_length", "must be at most 500 characters"))
+		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "max_length", "must be at most 500 characters", "max", 500))
 	}
 	return s.Move(ctx, cur.Tag, Move{To: Retired, Kind: "retired", Why: reason, By: by, Check: func(u Unit) error {
 		if version != 0 && u.Seq != version {
-			return fmt.Errorf("stations: unit %s was changed by someone else (now version %d, you edited %d): %w", u.Tag, u.Seq, version, ErrConflict)
+			return fmt.Errorf("stations: unit %s was changed by someone else (now version %d, you edited %d): %w", u.Tag, u.Seq, version,
+				valid.Because(ErrConflict, "stale_version", "current", u.Seq, "edited", version))
 		}
 		return nil
 	}})
@@ -343,10 +345,16 @@ type ImportProblem struct {
 	Line  int    `json:"line"`
 	Tag   string `json:"tag"`
 	Field string `json:"field"`
-	// Code says what kind of problem it is (not_found, ambiguous, format,
-	// date, …), so pages can say it in the reader's language.
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message"`
+	// Code and Params say what is wrong (see internal/valid); pages show
+	// them in the reader's language. Message is the English text.
+	Code    string         `json:"code"`
+	Params  map[string]any `json:"params,omitempty"`
+	Message string         `json:"message"`
+}
+
+// importProblemOf is p as the problem of one row.
+func importProblemOf(line int, tag, field string, p valid.Problem) ImportProblem {
+	return ImportProblem{Line: line, Tag: tag, Field: field, Code: p.Code, Params: p.Params, Message: p.Message}
 }
 
 // ImportResult counts what an import did. Rows that fail change nothing; the
@@ -388,7 +396,7 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "required", "is empty; the first row must name the columns: "+strings.Join(ImportColumns, ",")))
+		return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "csv_empty", "is empty; the first row must name the columns: "+strings.Join(ImportColumns, ","), "columns", strings.Join(ImportColumns, ",")))
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("stations: import: %w", fileError(err))
@@ -397,16 +405,18 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 	for i, h := range header {
 		name := importColumn(h)
 		if name == "" {
-			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("column %d of the first row is %q; the columns are: %s (or %s)", i+1, strings.TrimSpace(h), strings.Join(ImportColumns, ","), strings.Join(TemplateHeaders, ","))))
+			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "csv_unknown_column", fmt.Sprintf("column %d of the first row is %q; the columns are: %s (or %s)", i+1, strings.TrimSpace(h), strings.Join(ImportColumns, ","), strings.Join(TemplateHeaders, ",")),
+				"column", strings.TrimSpace(h), "columns", strings.Join(TemplateHeaders, "，")))
 		}
 		if _, dup := col[name]; dup {
-			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("the column %q is named twice in the first row", name)))
+			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "csv_duplicate_column", fmt.Sprintf("the column %q is named twice in the first row", name), "column", name))
 		}
 		col[name] = i
 	}
 	for i, req := range ImportColumns[:3] {
 		if _, ok := col[req]; !ok {
-			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "header", fmt.Sprintf("the first row lacks the column %q (%s)", req, TemplateHeaders[i])))
+			return nil, nil, fmt.Errorf("stations: import: %w", valid.Field("file", "csv_missing_column", fmt.Sprintf("the first row lacks the column %q (%s)", req, TemplateHeaders[i]),
+				"column", TemplateHeaders[i], "columns", strings.Join(TemplateHeaders, "，")))
 		}
 	}
 	var rows []ImportRow
@@ -439,16 +449,17 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 		bad := false
 		if fields, ok := valid.Fields(u.Validate()); ok {
 			for _, k := range (&valid.Error{Fields: fields}).Keys() {
-				msg := fields[k].Message
+				p := fields[k]
 				if k == "acquired_on" {
-					msg = "is not a date; write it as 2026-01-31, 2026/1/31 or 2026年1月31日"
+					p.Message = "is not a date; write it as 2026-01-31, 2026/1/31 or 2026年1月31日"
 				}
-				probs = append(probs, ImportProblem{Line: line, Tag: u.Tag, Field: k, Code: fields[k].Code, Message: msg})
+				probs = append(probs, importProblemOf(line, u.Tag, k, p))
 			}
 			bad = true
 		}
 		if first, dup := firstLine[u.Tag]; dup && u.Tag != "" {
-			probs = append(probs, ImportProblem{Line: line, Tag: u.Tag, Field: "tag", Code: "duplicate", Message: fmt.Sprintf("is also on line %d; each unit once", first)})
+			probs = append(probs, importProblemOf(line, u.Tag, "tag", valid.Problem{Code: "duplicate_line",
+				Message: fmt.Sprintf("is also on line %d; each unit once", first), Params: map[string]any{"line": first}}))
 			bad = true
 		} else if u.Tag != "" {
 			firstLine[u.Tag] = line
@@ -473,7 +484,7 @@ var ErrTooManyRows = errors.New("too many rows")
 func fileError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return valid.Field("file", "malformed", fmt.Sprintf("line %d is not valid CSV: %v", pe.Line, pe.Err))
+		return valid.Field("file", "csv_line", fmt.Sprintf("line %d is not valid CSV: %v", pe.Line, pe.Err), "line", pe.Line)
 	}
 	return valid.Field("file", "malformed", "could not be read as CSV: "+err.Error())
 }
@@ -493,10 +504,13 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 			progress(done)
 		}
 	}
-	failCode := func(r ImportRow, field, code, msg string) {
-		res.Failed = append(res.Failed, ImportProblem{Line: r.Line, Tag: r.Unit.Tag, Field: field, Code: code, Message: msg})
+	// fail records a row's problem: code and its parameters as key/value
+	// pairs, as for valid.Error.Add. Nothing of another operator (its
+	// stations, products) goes into a problem.
+	fail := func(r ImportRow, field, code, msg string, kv ...any) {
+		p := (&valid.Error{}).Add(field, code, msg, kv...).Fields[field]
+		res.Failed = append(res.Failed, importProblemOf(r.Line, r.Unit.Tag, field, p))
 	}
-	fail := func(r ImportRow, field, msg string) { failCode(r, field, "", msg) }
 	// Every check that needs no unit lookup comes first: stations are read
 	// once each by _id, products from the catalog's memory.
 	type stationCheck struct {
@@ -532,16 +546,16 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 		}
 		switch {
 		case sc.ambiguous:
-			failCode(r, "station_id", "ambiguous", fmt.Sprintf("several of your stations are named %q; use the station's code instead", u.StationID))
+			fail(r, "station_id", "ambiguous", fmt.Sprintf("several of your stations are named %q; use the station's code instead", u.StationID))
 			continue
 		case !sc.ok:
-			failCode(r, "station_id", "not_found", fmt.Sprintf("no station of yours has the code or name %q", u.StationID))
+			fail(r, "station_id", "not_found", fmt.Sprintf("no station of yours has the code or name %q", u.StationID))
 			continue
 		}
 		r.Unit.StationID = sc.st.ID
 		pid, code, msg := s.resolveProduct(owner, sc.st.OperatorID, u.ProductID)
 		if code != "" {
-			failCode(r, "product_id", code, msg)
+			fail(r, "product_id", code, msg)
 			continue
 		}
 		r.Unit.ProductID = pid
@@ -577,14 +591,14 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 				// not heard of yet: treat it as an existing unit.
 				existing = append(existing, batch[i])
 			default:
-				msg := e.Error()
 				if fields, ok := valid.Fields(e); ok {
 					for k, p := range fields {
-						fail(batch[i], k, p.Message)
+						res.Failed = append(res.Failed, importProblemOf(batch[i].Line, batch[i].Unit.Tag, k, p))
 					}
 					continue
 				}
-				fail(batch[i], "tag", msg)
+				s.logger.WarnContext(ctx, "import unit", "tag", batch[i].Unit.Tag, "err", e)
+				fail(batch[i], "tag", "retry", "could not be created; run the import again")
 			}
 		}
 		done += len(batch)
@@ -600,16 +614,16 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 		}
 		u, ok := found[r.Unit.Tag]
 		if !ok {
-			fail(r, "tag", "could not be created or found; run the import again")
+			fail(r, "tag", "retry", "could not be created or found; run the import again")
 			continue
 		}
 		switch {
 		case !scope.manages(u.OperatorID):
-			fail(r, "tag", "is already in use by another operator's unit")
+			fail(r, "tag", "taken", "is already in use by another operator's unit")
 		case u.ProductID != r.Unit.ProductID:
-			fail(r, "product_id", fmt.Sprintf("the unit is registered as product %s; a unit's product cannot change (retire it and register a new tag)", u.ProductID))
+			fail(r, "product_id", "product_fixed", fmt.Sprintf("the unit is registered as product %s; a unit's product cannot change (retire it and register a new tag)", u.ProductID), "product", u.ProductID)
 		case u.StationID != r.Unit.StationID:
-			fail(r, "station_id", fmt.Sprintf("the unit is at station %s; use a transfer to move it", u.StationID))
+			fail(r, "station_id", "use_transfer", fmt.Sprintf("the unit is at station %s; use a transfer to move it", u.StationID), "station", u.StationID)
 		default:
 			var e UnitEdit
 			if c := r.Unit.Condition; c != "" && c != u.Condition {
@@ -626,12 +640,12 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 			if _, err := s.EditUnit(ctx, scope, u.Tag, e, by); err != nil {
 				if fields, ok := valid.Fields(err); ok {
 					for k, p := range fields {
-						fail(r, k, p.Message)
+						res.Failed = append(res.Failed, importProblemOf(r.Line, r.Unit.Tag, k, p))
 					}
 					continue
 				}
 				if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-					fail(r, "tag", "was changed by someone else during the import; run it again")
+					fail(r, "tag", "retry", "was changed by someone else during the import; run it again")
 					continue
 				}
 				return res, err

@@ -102,11 +102,12 @@ type importJobDoc struct {
 }
 
 type importProblem struct {
-	Line    int    `bson:"line"`
-	Tag     string `bson:"tag"`
-	Field   string `bson:"field"`
-	Code    string `bson:"code,omitempty"`
-	Message string `bson:"message"`
+	Line    int            `bson:"line"`
+	Tag     string         `bson:"tag"`
+	Field   string         `bson:"field"`
+	Code    string         `bson:"code,omitempty"`
+	Params  map[string]any `bson:"params,omitempty"`
+	Message string         `bson:"message"`
 }
 
 func toImportJobDoc(j ImportJob) importJobDoc {

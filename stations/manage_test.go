@@ -299,6 +299,12 @@ func TestParseUnitCSV(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 	}
+	// Cells are read as people type them: dates with slashes or 年月日,
+	// full-width tags.
+	rows, probs, err := ParseUnitCSV(strings.NewReader("tag,product_id,station_id,acquired_on\nｊｚ－ｗｃ－０００１,wc,st-1,2026/3/4\nJZ-WC-0002,wc,st-1,2026年11月20日\n"), 10)
+	if err != nil || len(probs) != 0 || len(rows) != 2 || rows[0].Unit.Tag != "JZ-WC-0001" || rows[0].Unit.AcquiredOn != "2026-03-04" || rows[1].Unit.AcquiredOn != "2026-11-20" {
+		t.Errorf("loosely typed rows: %+v %+v %v", rows, probs, err)
+	}
 	if _, _, err := ParseUnitCSV(strings.NewReader(unitCSV(11, 1, "wc", "st-1", "")), 10); !errors.Is(err, ErrTooManyRows) {
 		t.Errorf("11 rows with a limit of 10: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/valid"
 )
 
 // UnitEvent is one entry of a unit's history. It carries the unit's state after
@@ -176,7 +177,7 @@ func (s *Service) CreateOperator(ctx context.Context, o Operator) (Operator, err
 		return Operator{}, fmt.Errorf("stations: operator: %w", err)
 	}
 	if !ValidID(o.ID) {
-		return Operator{}, fmt.Errorf("stations: operator id %q: %w", o.ID, ErrConflict)
+		return Operator{}, fmt.Errorf("stations: operator id %q: %w", o.ID, valid.Because(ErrConflict, "id_taken"))
 	}
 	o.CreatedAt = s.now()
 	if err := s.store.insertOperator(ctx, o); err != nil {
@@ -362,7 +363,7 @@ func (s *Service) CreateUnit(ctx context.Context, u Unit, by Actor) (Unit, error
 	if err := s.store.insertUnit(ctx, u); err != nil {
 		_ = s.log.Done(ctx, p)
 		if errors.Is(err, ErrConflict) {
-			return Unit{}, fmt.Errorf("stations: asset tag %s is already in use: %w", u.Tag, ErrConflict)
+			return Unit{}, fmt.Errorf("stations: asset tag %s is already in use: %w", u.Tag, valid.Because(ErrConflict, "tag_taken", "tag", u.Tag))
 		}
 		return Unit{}, err
 	}
@@ -440,7 +441,7 @@ func (s *Service) CreateUnits(ctx context.Context, units []Unit, by Actor) ([]er
 	for j, i := range ok {
 		if insErrs[j] != nil {
 			if errors.Is(insErrs[j], ErrConflict) {
-				errs[i] = fmt.Errorf("stations: asset tag %s is already in use: %w", units[i].Tag, ErrConflict)
+				errs[i] = fmt.Errorf("stations: asset tag %s is already in use: %w", units[i].Tag, valid.Because(ErrConflict, "tag_taken", "tag", units[i].Tag))
 			} else {
 				errs[i] = insErrs[j]
 			}
@@ -518,7 +519,8 @@ func (s *Service) Move(ctx context.Context, tag string, m Move) (Unit, error) {
 		return Unit{}, err
 	}
 	if !cur.State.CanMoveTo(m.To) {
-		return Unit{}, fmt.Errorf("stations: unit %s is %s and cannot become %s: %w", tag, cur.State, m.To, ErrUnavailable)
+		return Unit{}, fmt.Errorf("stations: unit %s is %s and cannot become %s: %w", tag, cur.State, m.To,
+			valid.Because(ErrUnavailable, "unit_state", "tag", tag, "state", string(cur.State)))
 	}
 	if m.Check != nil {
 		if err := m.Check(cur); err != nil {
@@ -560,7 +562,8 @@ func (s *Service) record(ctx context.Context, tag string, cur Unit, ev UnitEvent
 	entry, err := s.log.Append(ctx, tag, cur.Seq+1, ev)
 	if errors.Is(err, eventlog.ErrTaken) {
 		_ = s.log.Done(ctx, p)
-		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else just now: %w", tag, taken)
+		return Unit{}, fmt.Errorf("stations: unit %s was changed by someone else just now: %w", tag,
+			valid.Because(taken, "unit_changed", "tag", tag))
 	}
 	if err != nil {
 		_ = s.log.Done(ctx, p)

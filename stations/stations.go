@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 )
 
@@ -81,7 +82,7 @@ func (o Operator) Validate() error {
 		prefixFields(e, "name", err)
 	}
 	if o.Phone != "" && !phoneRe.MatchString(o.Phone) {
-		e.Add("phone", "format", "must be a phone number such as 0391-3561234 or 13812345678")
+		e.Add("phone", "phone", "must be a phone number such as 0391-3561234 or 13812345678")
 	}
 	if o.Status != OperatorActive && o.Status != OperatorSuspended {
 		e.Add("status", "oneof", "must be one of: active, suspended")
@@ -151,7 +152,7 @@ func ValidID(id string) bool { return idRe.MatchString(id) }
 func (s Station) Validate() error {
 	e := &valid.Error{}
 	if s.ID != "" && !ValidID(s.ID) {
-		e.Add("id", "format", "must be 2-63 lowercase letters, digits or dashes")
+		e.Add("id", "slug", "must be 2-63 lowercase letters, digits or dashes")
 	}
 	if s.OperatorID == "" {
 		e.Add("operator_id", "required", "is required")
@@ -171,13 +172,13 @@ func (s Station) Validate() error {
 	}
 	// The city's bounding box, generously: a station outside it is a typo.
 	if s.Lat < 34.5 || s.Lat > 35.6 {
-		e.Add("lat", "range", "must be a latitude within the city (34.5 to 35.6)")
+		e.Add("lat", "city_area", "must be a latitude within the city (34.5 to 35.6)")
 	}
 	if s.Lng < 112.4 || s.Lng > 113.8 {
-		e.Add("lng", "range", "must be a longitude within the city (112.4 to 113.8)")
+		e.Add("lng", "city_area", "must be a longitude within the city (112.4 to 113.8)")
 	}
 	if s.Phone != "" && !phoneRe.MatchString(s.Phone) {
-		e.Add("phone", "format", "must be a phone number such as 0391-3561234 or 13812345678")
+		e.Add("phone", "phone", "must be a phone number such as 0391-3561234 or 13812345678")
 	}
 	s.Hours.validate(e)
 	return e.Err()
@@ -190,7 +191,7 @@ func prefixFields(e *valid.Error, prefix string, err error) {
 		return
 	}
 	for k, p := range fields {
-		e.Add(prefix+"."+k, p.Code, p.Message)
+		e.Put(prefix+"."+k, p)
 	}
 }
 
@@ -212,8 +213,9 @@ type Unit struct {
 
 var tagRe = regexp.MustCompile(`^[A-Z]{2}-[A-Z0-9]{1,6}-[0-9]{4,8}$`)
 
-// NormalizeTag upper-cases a typed or scanned tag and trims spaces.
-func NormalizeTag(tag string) string { return strings.ToUpper(strings.TrimSpace(tag)) }
+// NormalizeTag reads a typed or scanned tag: upper-case, full-width folded,
+// spaces between its parts as dashes.
+func NormalizeTag(tag string) string { return input.Normalize(input.Tag, tag) }
 
 // ValidTag reports whether tag looks like an asset tag, e.g. JZ-WC-0001.
 func ValidTag(tag string) bool { return tagRe.MatchString(tag) }
@@ -222,7 +224,7 @@ func ValidTag(tag string) bool { return tagRe.MatchString(tag) }
 func (u Unit) Validate() error {
 	e := &valid.Error{}
 	if !ValidTag(u.Tag) {
-		e.Add("tag", "format", "must look like JZ-WC-0001 (city, type, number)")
+		e.Add("tag", "tag", "must look like JZ-WC-0001 (city, type, number)")
 	}
 	if u.ProductID == "" {
 		e.Add("product_id", "required", "is required")
@@ -231,7 +233,7 @@ func (u Unit) Validate() error {
 		e.Add("station_id", "required", "is required")
 	}
 	if len(u.Condition) > 500 {
-		e.Add("condition", "max_length", "must be at most 500 characters")
+		e.Add("condition", "max_length", "must be at most 500 characters", "max", 500)
 	}
 	if u.AcquiredOn != "" {
 		if _, err := time.Parse(time.DateOnly, u.AcquiredOn); err != nil {
@@ -241,7 +243,7 @@ func (u Unit) Validate() error {
 	switch u.State {
 	case Available, Cleaning, Repair:
 	default:
-		e.Add("state", "oneof", "a new unit must start as available, cleaning or repair")
+		e.Add("state", "new_state", "a new unit must start as available, cleaning or repair")
 	}
 	return e.Err()
 }

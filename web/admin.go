@@ -34,12 +34,12 @@ func (s *Server) createOperator(c *gin.Context, in operatorInput) (stations.Oper
 	o := stations.Operator{ID: in.ID, Name: trimText(in.Name), Phone: strings.TrimSpace(in.Phone), Status: stations.OperatorActive}
 	e := &valid.Error{}
 	if o.ID != "" && !stations.ValidID(o.ID) {
-		e.Add("id", "format", "must be 2-63 lowercase letters, digits or dashes, starting with a letter or digit")
+		e.Add("id", "slug", "must be 2-63 lowercase letters, digits or dashes, starting with a letter or digit")
 	}
 	if err := o.Validate(); err != nil {
 		f, _ := valid.Fields(err)
 		for k, p := range f {
-			e.Add(k, p.Code, p.Message)
+			e.Put(k, p)
 		}
 	}
 	if err := e.Err(); err != nil {
@@ -186,7 +186,7 @@ func (s *Server) updateUser(c *gin.Context, id string, p userPatch) (auth.User, 
 	ctx := c.Request.Context()
 	me, _ := userOf(c)
 	if p.Status != nil && *p.Status != auth.Active && id == me.ID {
-		return auth.User{}, fmt.Errorf("web: %w", valid.Field("status", "forbidden", "you cannot disable your own account"))
+		return auth.User{}, fmt.Errorf("web: %w", valid.Field("status", "self_disable", "you cannot disable your own account"))
 	}
 	before, err := s.auth.User(ctx, id)
 	if err != nil {
@@ -213,7 +213,7 @@ func (s *Server) updateUser(c *gin.Context, id string, p userPatch) (auth.User, 
 func (s *Server) resetPassword(c *gin.Context, id string) (auth.User, string, error) {
 	ctx := c.Request.Context()
 	if me, _ := userOf(c); me.ID == id {
-		return auth.User{}, "", fmt.Errorf("web: %w", valid.Field("id", "forbidden", "change your own password on /account"))
+		return auth.User{}, "", fmt.Errorf("web: %w", valid.Field("id", "own_password", "change your own password on /account"))
 	}
 	u, err := s.auth.User(ctx, id)
 	if err != nil {

@@ -80,7 +80,7 @@ func remap(err error, names map[string]string) error {
 		if n, ok := names[k]; ok {
 			k = n
 		}
-		out.Add(k, p.Code, p.Message)
+		out.Put(k, p)
 	}
 	return out
 }

@@ -124,7 +124,7 @@ func (s *Server) showPolicyVersionAPI(c *gin.Context) error {
 func versionParam(c *gin.Context) (int, error) {
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil || n < 1 {
-		return 0, fmt.Errorf("web: %w", valid.Field("n", "integer", "must be a version number from 1"))
+		return 0, fmt.Errorf("web: %w", valid.Field("n", "min", "must be a version number from 1", "min", 1))
 	}
 	return n, nil
 }
@@ -361,7 +361,7 @@ func readPolicyForm(f form) (rentals.Policy, int, error) {
 	p := rentals.Policy{Tiers: map[rentals.Tier]rentals.TierRule{}, Note: f.Get(fNote)}
 	base, err := strconv.Atoi(f.Get(fVersion))
 	if err != nil || base < 1 {
-		e.Add(fVersion, "required", "the form lost its version; reload the page")
+		e.Add(fVersion, "reload", "the form lost its version; reload the page")
 	}
 	for _, t := range rentals.Tiers {
 		bp, ok := percentToBP(f.Get(fShare + string(t)))
@@ -455,7 +455,7 @@ func (s *Server) savePolicy(c *gin.Context) error {
 	if probs, ok := valid.Fields(err); ok {
 		mapped := &valid.Error{}
 		for k, pr := range probs {
-			mapped.Add(policyFormField(k), pr.Code, pr.Message)
+			mapped.Put(policyFormField(k), pr)
 		}
 		f = withoutConfirm(f)
 		f.fail(mapped, policyOrder...)

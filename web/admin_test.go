@@ -814,7 +814,7 @@ func TestAdminPolicyNumbers(t *testing.T) {
 			t.Errorf("bpToPercent(%d) = %q", bp, got)
 		}
 	}
-	for in, want := range map[string]int64{"¥1,200": 120000, "1200.5元": 120050, "０.5": -1, "12.345": -1, "": 0} {
+	for in, want := range map[string]int64{"¥1,200": 120000, "1200.5元": 120050, "０.5": 50, "２０": 2000, "12.345": -1, "": 0} {
 		fen, ok := parseYuan(in)
 		if want < 0 && ok || want >= 0 && (!ok || fen != want) {
 			t.Errorf("parseYuan(%q) = %d %v, want %d", in, fen, ok, want)

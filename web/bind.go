@@ -23,10 +23,15 @@ func init() {
 	}
 }
 
-// bindJSON decodes the JSON body into v and checks its binding tags, turning
-// every failure into a field error.
+// bindJSON decodes the JSON body into v, normalises its fields by what they
+// hold (fieldKinds) and checks its binding tags, turning every failure into a
+// field error.
 func bindJSON(c *gin.Context, v any) error {
-	err := c.ShouldBindJSON(v)
+	err := decodeJSON(c, v)
+	if err == nil {
+		normalizeJSON(v)
+		err = binding.Validator.ValidateStruct(v)
+	}
 	if err == nil {
 		return nil
 	}
@@ -45,4 +50,20 @@ func bindJSON(c *gin.Context, v any) error {
 		return valid.Field(name, "unknown", "is not a field of this request")
 	}
 	return fmt.Errorf("web: %w: %v", errBadRequest, err)
+}
+
+// decodeJSON decodes the body as Gin's JSON binding does (unknown fields are
+// an error), without validating yet.
+func decodeJSON(c *gin.Context, v any) error {
+	if c.Request == nil || c.Request.Body == nil {
+		return io.EOF
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	if binding.EnableDecoderUseNumber {
+		dec.UseNumber()
+	}
+	if binding.EnableDecoderDisallowUnknownFields {
+		dec.DisallowUnknownFields()
+	}
+	return dec.Decode(v)
 }

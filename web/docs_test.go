@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -84,6 +85,9 @@ func TestMessagesComplete(t *testing.T) {
 		if strings.Count(v, "%") != strings.Count(en[k], "%") {
 			t.Errorf("%q: zh and en take different arguments: %q / %q", k, v, en[k])
 		}
+		if !slices.Equal(placeholders(v), placeholders(en[k])) {
+			t.Errorf("%q: zh and en take different parameters: %q / %q", k, v, en[k])
+		}
 	}
 	used := map[string]bool{}
 	literal := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
@@ -117,7 +121,7 @@ func TestMessagesComplete(t *testing.T) {
 	for _, f := range []string{"q", "category", "station", "tier", "max_price", "sort", "available", "foldable", "page", "per_page", "near", "district"} {
 		used["field."+f] = true
 	}
-	for _, code := range []string{"required", "min", "max", "range", "integer", "boolean", "oneof", "format", "max_length", "not_found", "unknown", "requires"} {
+	for _, code := range []string{"required", "min", "max", "range", "integer", "boolean", "oneof", "lat_lng", "max_length", "not_found", "unknown", "requires"} {
 		used["err."+code] = true
 	}
 	var missing []string

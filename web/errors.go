@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,6 +26,7 @@ var (
 	errMustChangePassword = errors.New("change the one-time password first, on the account page")
 	errUnsupportedMedia   = errors.New("send multipart/form-data with the image in the field \"photo\"")
 	errTokenExpired       = errors.New("this API token expired")
+	errRateLimited        = errors.New("too many requests")
 )
 
 // apiError is the body of every error response (DESIGN.md, "HTTP conventions").
@@ -34,14 +34,25 @@ type apiError struct {
 	Error apiErrorBody `json:"error"`
 }
 
+// apiErrorBody says what went wrong in words (message, and per field in
+// fields) and in codes a client can act on (code, and per field in problems,
+// with the parameters of each problem: limits, amounts in fen). The words
+// come from the message catalogue, in the language of apiLang.
 type apiErrorBody struct {
-	Code      string            `json:"code"`
-	Message   string            `json:"message"`
-	Fields    map[string]string `json:"fields,omitempty"`
-	RequestID string            `json:"request_id,omitempty"`
+	Code      string                `json:"code"`
+	Message   string                `json:"message"`
+	Fields    map[string]string     `json:"fields,omitempty"`
+	Problems  map[string]apiProblem `json:"problems,omitempty"`
+	RequestID string                `json:"request_id,omitempty"`
+}
+
+type apiProblem struct {
+	Code   string         `json:"code"`
+	Params map[string]any `json:"params,omitempty"`
 }
 
 // statusOf is the one table from domain errors to HTTP statuses and codes.
+// Each code has a message "status.<code>" in the catalogue.
 func statusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, media.ErrUnsupportedType), errors.Is(err, errUnsupportedMedia):
@@ -66,6 +77,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "password_change_required"
 	case errors.Is(err, errTooManyAttempts):
 		return http.StatusTooManyRequests, "too_many_attempts"
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, errBadLogin):
 		return http.StatusUnauthorized, "bad_login"
 	case errors.Is(err, auth.ErrNotFound):
@@ -88,57 +101,88 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-// fail answers a request that ended in err: JSON for the API, a page otherwise.
-// 5xx are logged with the request id and never show their cause.
-func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
-	status, code := statusOf(err)
-	rid := requestID(c)
-	msg := err.Error()
-	if status >= http.StatusInternalServerError {
-		s.logger.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", rid,
-			"route", c.FullPath(), "method", c.Request.Method)
-		msg = "Something went wrong on our side. Please try again; if it keeps happening, quote request id " + rid + "."
-	}
-	var fields map[string]string
+// problemsOf returns the field problems inside err: a validation error's, or
+// a photo the media package refused (its field and reason).
+func problemsOf(err error) (map[string]valid.Problem, bool) {
 	if probs, ok := valid.Fields(err); ok {
-		fields = make(map[string]string, len(probs))
-		for k, p := range probs {
-			fields[k] = p.Message
-		}
-		msg = "Some fields are not valid."
-	}
-	if status == http.StatusNotFound && code == "not_found" {
-		msg = "Not found."
+		return probs, true
 	}
 	var ie *media.InputError
 	if errors.As(err, &ie) {
-		// The media package's messages are written for people: which formats
-		// work, how large a photo may be.
-		msg = strings.TrimPrefix(ie.Error(), "media: ")
-		fields = map[string]string{ie.Field: msg}
+		return map[string]valid.Problem{ie.Field: ie.Problem()}, true
 	}
-	switch {
-	case errors.Is(err, errTokenExpired):
-		msg = strings.TrimPrefix(err.Error(), "web: ")
-	case errors.Is(err, errUnauthorized):
-		msg = "Sign in, or send a valid bearer token."
-	case errors.Is(err, errForbidden):
-		msg = "Your account may not do this."
-	case errors.Is(err, errForbiddenCSRF):
-		msg = errForbiddenCSRF.Error()
-	case errors.Is(err, errMustChangePassword):
-		msg = "Change the one-time password first, on the account page."
-	case errors.Is(err, errTooManyAttempts):
-		msg = "Too many failed attempts. Wait a few minutes and try again."
-	case errors.Is(err, errBadLogin):
-		msg = "Wrong login or password."
+	return nil, false
+}
+
+// asFieldError turns an error a form shows next to one field (a refused
+// photo, a file that could not be imported) into that field's problem, coded
+// as the error's reason or status. 5xx errors are returned unchanged.
+func asFieldError(field string, err error) error {
+	if probs, ok := problemsOf(err); ok {
+		e := &valid.Error{}
+		for k, p := range probs {
+			if k == "photo" || k == "file" {
+				k = field
+			}
+			e.Put(k, p)
+		}
+		return e
+	}
+	status, code := statusOf(err)
+	if status >= http.StatusInternalServerError {
+		return err
+	}
+	if r, ok := valid.ReasonOf(err); ok {
+		return (&valid.Error{}).Put(field, valid.Problem{Code: r.Code, Message: err.Error(), Params: r.Params})
+	}
+	return (&valid.Error{}).Put(field, valid.Problem{Code: code, Message: err.Error()})
+}
+
+// fail answers a request that ended in err: JSON for the API, a page otherwise.
+// What the person reads comes from the message catalogue (see words), never
+// from err's text; 5xx are logged with the request id.
+func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
+	status, code := statusOf(err)
+	rid := requestID(c)
+	if status >= http.StatusInternalServerError {
+		s.logger.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", rid,
+			"route", c.FullPath(), "method", c.Request.Method)
+	}
+	lang := langOf(c)
+	if asJSON {
+		lang = apiLang(c)
+	}
+	w := s.words(lang)
+	msg := w.Error(err, code, rid)
+	var fields map[string]string
+	var problems map[string]apiProblem
+	if probs, ok := problemsOf(err); ok {
+		fields = make(map[string]string, len(probs))
+		problems = make(map[string]apiProblem, len(probs))
+		for k, p := range probs {
+			fields[k] = w.Problem(p)
+			problems[k] = apiProblem{Code: p.Code, Params: p.Params}
+		}
+		if len(probs) == 1 {
+			for k := range fields {
+				msg = w.fill(w.msgs["status.field"], map[string]any{"field": w.field(k), "problem": fields[k]})
+			}
+		}
 	}
 	if asJSON {
-		c.AbortWithStatusJSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Fields: fields, RequestID: rid}})
+		c.AbortWithStatusJSON(status, apiError{Error: apiErrorBody{Code: code, Message: msg, Fields: fields,
+			Problems: problems, RequestID: rid}})
 		return
 	}
-	codes, _ := validFields(err)
-	s.renderError(c, status, codes)
+	s.renderError(c, status, msg, fields)
+}
+
+// field names a field for a message: its label when the catalogue has one.
+func (w words) field(name string) string {
+	if l, ok := w.msgs["field."+name]; ok {
+		return l
+	}
+	return name
 }
 
 // api adapts a handler that returns an error into a JSON route.
@@ -157,18 +201,4 @@ func (s *Server) page(h func(*gin.Context) error) gin.HandlerFunc {
 			s.fail(c, err, false)
 		}
 	}
-}
-
-// validFields returns, for pages, each wrong field's problem code; templates
-// translate it as "err.<code>".
-func validFields(err error) (map[string]string, bool) {
-	probs, ok := valid.Fields(err)
-	if !ok {
-		return nil, false
-	}
-	out := make(map[string]string, len(probs))
-	for k, p := range probs {
-		out[k] = p.Code
-	}
-	return out, true
 }

@@ -3,12 +3,12 @@ package web
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 )
 
@@ -16,30 +16,34 @@ import (
 // typed and what is wrong, field by field (post/redirect/get on success).
 type form struct {
 	Values url.Values
-	// Errors maps a field name to a problem code, translated as "err.<code>".
+	// Errors maps a field name to its problem's code.
 	Errors map[string]string
-	// Messages keep the service's own message for codes without a translation.
-	Messages map[string]string
+	// Messages are the fields' problems with their parameters, which pages
+	// show in the reader's words (ErrorText).
+	Messages map[string]valid.Problem
 	// First is the first wrong field in the form's order; it gets focus.
 	First string
 }
 
+// newForm reads the posted form, normalised by what each field holds
+// (fieldKinds).
 func newForm(c *gin.Context) form {
 	_ = c.Request.ParseForm()
+	normalizeValues(c.Request.PostForm)
 	return form{Values: c.Request.PostForm}
 }
 
 // fail records err's field problems on the form, in the order of fields; it
 // reports false when err is not a validation error.
 func (f *form) fail(err error, order ...string) bool {
-	probs, ok := valid.Fields(err)
+	probs, ok := problemsOf(err)
 	if !ok {
 		return false
 	}
-	f.Errors, f.Messages = map[string]string{}, map[string]string{}
+	f.Errors, f.Messages = map[string]string{}, map[string]valid.Problem{}
 	for k, p := range probs {
 		f.Errors[k] = p.Code
-		f.Messages[k] = p.Message
+		f.Messages[k] = p
 	}
 	for _, k := range order {
 		if _, bad := f.Errors[k]; bad {
@@ -90,15 +94,15 @@ func (b *base) Input(f form, name, kind, labelKey, autocomplete string, required
 	return in
 }
 
-// ErrorText translates a problem code, falling back to the service's message.
-func (b *base) ErrorText(code, fallback string) string {
-	if m, ok := b.msgs["err."+code]; ok {
-		return m
+// ErrorText is a field's problem in the reader's words: p is the form's
+// Messages entry for the field (a valid.Problem, with its parameters), code
+// its code, used alone when p is not a problem.
+func (b *base) ErrorText(code string, p any) string {
+	pr, ok := p.(valid.Problem)
+	if !ok || pr.Code == "" {
+		pr = valid.Problem{Code: code}
 	}
-	if fallback != "" {
-		return fallback
-	}
-	return b.T("err.invalid")
+	return b.words().Problem(pr)
 }
 
 // summary is what the "errorsummary" template shows: every wrong field,
@@ -106,7 +110,7 @@ func (b *base) ErrorText(code, fallback string) string {
 type summary struct {
 	B        *base
 	Errors   map[string]string
-	Messages map[string]string
+	Messages map[string]valid.Problem
 }
 
 // Summary prepares the error summary of f.
@@ -151,28 +155,9 @@ func (f *form) rename(from, to string) {
 	}
 }
 
-var yuanRe = regexp.MustCompile(`^(\d{1,9})(?:\.(\d{1,2}))?$`)
-
 // parseYuan reads an amount typed in yuan with at most two decimals ("12",
-// "12.5", "¥12.50") as fen. Money is integer fen everywhere else (DESIGN.md,
-// invariant 7), so the only decimal arithmetic is here, on the digits.
-func parseYuan(s string) (int64, bool) {
-	s = strings.TrimSpace(strings.NewReplacer("¥", "", "￥", "", "元", "", ",", "", "，", "", " ", "", "．", ".").Replace(s))
-	if s == "" {
-		return 0, true
-	}
-	m := yuanRe.FindStringSubmatch(s)
-	if m == nil {
-		return 0, false
-	}
-	whole, _ := strconv.ParseInt(m[1], 10, 64)
-	frac := m[2]
-	for len(frac) < 2 {
-		frac += "0"
-	}
-	cents, _ := strconv.ParseInt(frac, 10, 64)
-	return whole*100 + cents, true
-}
+// "12.5", "¥12.50", "１２元") as fen (see input.Yuan).
+func parseYuan(s string) (int64, bool) { return input.Yuan(s) }
 
 // yuanField shows fen for editing: "12", "12.50".
 func yuanField(fen int64) string {

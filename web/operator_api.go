@@ -210,7 +210,7 @@ func patchJSON(c *gin.Context, current any, patchable []string, out any) (int64,
 		return 0, fmt.Errorf("web: patch: %w", valid.Field("body", "malformed", "could not be read"))
 	}
 	if len(body) > maxPatchBytes {
-		return 0, fmt.Errorf("web: patch: %w", valid.Field("body", "max_length", fmt.Sprintf("must be at most %d bytes", maxPatchBytes)))
+		return 0, fmt.Errorf("web: patch: %w", valid.Field("body", "too_large", fmt.Sprintf("must be at most %d bytes", maxPatchBytes), "max_kb", maxPatchBytes>>10))
 	}
 	var patch map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -223,7 +223,7 @@ func patchJSON(c *gin.Context, current any, patchable []string, out any) (int64,
 	if n, ok := patch["version"].(json.Number); !ok {
 		ve.Add("version", "required", "is required: the version you edited (from GET)")
 	} else if v, err := n.Int64(); err != nil || v < 0 {
-		ve.Add("version", "type", "must be a whole number")
+		ve.Add("version", "integer", "must be a whole number")
 	} else {
 		version = v
 	}
@@ -562,7 +562,7 @@ func (s *Server) patchOpUnit(c *gin.Context) error {
 	}
 	e := stations.UnitEdit{Condition: in.Condition, AcquiredOn: in.AcquiredOn, Version: *in.Version}
 	if e.Version < 1 {
-		return fmt.Errorf("web: unit: %w", valid.Field("version", "min", "must be at least 1: the unit's seq you edited"))
+		return fmt.Errorf("web: unit: %w", valid.Field("version", "min", "must be at least 1: the unit's seq you edited", "min", 1))
 	}
 	u, err := s.opEditUnit(c, c.Param("tag"), e)
 	if err != nil {

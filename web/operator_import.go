@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,7 +84,13 @@ func (s *Server) importUnitsAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, importResponse{ImportID: job.ID, ImportResult: job.Result,
+	// Each failed row's message in the client's language, like error messages.
+	res, w := job.Result, s.words(apiLang(c))
+	res.Failed = slices.Clone(res.Failed)
+	for i, p := range res.Failed {
+		res.Failed[i].Message = w.ImportProblem(p)
+	}
+	c.JSON(http.StatusOK, importResponse{ImportID: job.ID, ImportResult: res,
 		LabelsURL: "/api/v1/operator/labels.pdf?import=" + job.ID})
 	return nil
 }
@@ -156,7 +163,7 @@ func (s *Server) showLabels(c *gin.Context) error {
 		}
 	}
 	if given != 1 {
-		p.errs.Add("units", "required", "give exactly one of units=TAG,TAG…, station=ID or import=ID")
+		p.errs.Add("units", "labels_which", "give exactly one of units=TAG,TAG…, station=ID or import=ID")
 	}
 	if err := p.err(); err != nil {
 		return err
@@ -174,7 +181,7 @@ func (s *Server) showLabels(c *gin.Context) error {
 			}
 			seen[t] = true
 			if len(seen) > stations.MaxLabels {
-				return fmt.Errorf("web: labels: %w", valid.Field("units", "max_items", fmt.Sprintf("at most %d units per sheet", stations.MaxLabels)))
+				return fmt.Errorf("web: labels: %w", valid.Field("units", "max_items", fmt.Sprintf("at most %d units per sheet", stations.MaxLabels), "max", stations.MaxLabels))
 			}
 			u, err := s.stations.UnitIn(ctx, scope, t)
 			if err != nil {
@@ -212,10 +219,10 @@ func (s *Server) showLabels(c *gin.Context) error {
 		name = "labels-" + job.ID
 	}
 	if len(units) == 0 {
-		return fmt.Errorf("web: labels: %w", valid.Field("units", "required", "there are no units to label"))
+		return fmt.Errorf("web: labels: %w", valid.Field("units", "no_units", "there are no units to label"))
 	}
 	if len(units) > stations.MaxLabels {
-		return fmt.Errorf("web: labels: %w", valid.Field("units", "max_items", fmt.Sprintf("%d units are more than %d labels; print by station", len(units), stations.MaxLabels)))
+		return fmt.Errorf("web: labels: %w", valid.Field("units", "max_items", fmt.Sprintf("%d units are more than %d labels; print by station", len(units), stations.MaxLabels), "max", stations.MaxLabels))
 	}
 	lang := langOf(c)
 	stationNames := map[string]string{}

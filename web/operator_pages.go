@@ -30,11 +30,11 @@ func withRules(typed error, rules error) error {
 	probs, _ := valid.Fields(typed)
 	out := &valid.Error{}
 	for k, p := range probs {
-		out.Add(k, p.Code, p.Message)
+		out.Put(k, p)
 	}
 	more, _ := valid.Fields(rules)
 	for k, p := range more {
-		out.Add(k, p.Code, p.Message)
+		out.Put(k, p)
 	}
 	return out.Err()
 }
@@ -53,7 +53,7 @@ func opRemap(err error, names map[string]string) error {
 		if !ok {
 			name = strings.ReplaceAll(k, ".", "_")
 		}
-		out.Add(name, p.Code, p.Message)
+		out.Put(name, p)
 	}
 	return out
 }

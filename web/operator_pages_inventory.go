@@ -370,7 +370,7 @@ func (s *Server) createOpUnitPage(c *gin.Context) error {
 	u, err := s.opCreateUnit(c, stations.Unit{Tag: f.Get("tag"), ProductID: f.Get("product_id"), StationID: f.Get("station_id"),
 		State: stations.State(f.Get("state")), Condition: f.Get("condition"), AcquiredOn: f.Get("acquired_on")})
 	if errors.Is(err, stations.ErrConflict) {
-		err = valid.Field("tag", "taken", "is already in use by another unit")
+		err = valid.Field("tag", "tag_taken", "is already in use by another unit")
 	}
 	if err != nil {
 		if p.Form.fail(err, unitFormOrder...) {
@@ -512,16 +512,15 @@ func (s *Server) createOpImportPage(c *gin.Context) error {
 	f := form{Values: url.Values{}}
 	fail := func(status int, err error) error {
 		if !f.fail(err, "file") {
-			status, code := statusOf(err)
-			if status >= http.StatusInternalServerError {
+			if status, _ := statusOf(err); status >= http.StatusInternalServerError {
 				return err
 			}
-			f.fail(valid.Field("file", code, err.Error()), "file")
+			f.fail(asFieldError("file", err), "file")
 		}
 		return s.importNewPage(c, status, f)
 	}
 	if c.Request.ContentLength > maxImportBytes+64<<10 {
-		return fail(http.StatusRequestEntityTooLarge, valid.Field("file", "too_large", "is larger than 5 MiB; split it"))
+		return fail(http.StatusRequestEntityTooLarge, valid.Field("file", "too_large", "is larger than 5 MiB; split it", "max_kb", maxImportBytes>>10))
 	}
 	fh, err := c.FormFile("file")
 	if err != nil {
@@ -538,7 +537,7 @@ func (s *Server) createOpImportPage(c *gin.Context) error {
 		return fail(status, err)
 	}
 	if len(rows)+len(probs) == 0 {
-		return fail(http.StatusBadRequest, valid.Field("file", "required", "has a header but no units"))
+		return fail(http.StatusBadRequest, valid.Field("file", "csv_no_rows", "has a header but no units"))
 	}
 	id, err := s.startImport(c, rows, probs)
 	if err != nil {

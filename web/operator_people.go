@@ -77,14 +77,14 @@ func (s *Server) opCreateStaff(c *gin.Context, in staffInput) (auth.User, string
 	// known to be right.
 	ve := &valid.Error{}
 	if n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); n == 0 || n > 60 {
-		ve.Add("name", "required", "is required (at most 60 characters)")
+		ve.Add("name", "length", "is required (at most 60 characters)", "min", 1, "max", 60)
 	}
 	phone, email := strings.TrimSpace(in.Phone), strings.TrimSpace(in.Email)
 	switch {
 	case phone == "" && email == "":
-		ve.Add("phone", "required", "a mobile number or an e-mail address is required")
+		ve.Add("phone", "phone_or_email", "a mobile number or an e-mail address is required")
 	case phone != "" && auth.NormalizePhone(phone) == "":
-		ve.Add("phone", "format", "must be a mainland mobile number such as 13812345678")
+		ve.Add("phone", "mobile", "must be a mainland mobile number such as 13812345678")
 	}
 	if email != "" && auth.NormalizeEmail(email) == "" {
 		ve.Add("email", "email", "must be an e-mail address")
@@ -92,7 +92,7 @@ func (s *Server) opCreateStaff(c *gin.Context, in staffInput) (auth.User, string
 	if err := s.checkStaffStations(c, op, in.StationIDs); err != nil {
 		probs, _ := valid.Fields(err)
 		for k, p := range probs {
-			ve.Add(k, p.Code, p.Message)
+			ve.Put(k, p)
 		}
 	}
 	if err := ve.Err(); err != nil {

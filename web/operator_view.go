@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/valid"
 	"fuju/stations"
 )
 
@@ -93,11 +94,11 @@ func (p *opConsole) Field(f form, name, kind string, required bool) inputField {
 	return in
 }
 
-func (p *opConsole) errText(code, fallback string) string {
+func (p *opConsole) errText(code string, pr valid.Problem) string {
 	if m, ok := p.msgs["op.err."+code]; ok {
-		return m
+		return p.words().fill(m, pr.Params)
 	}
-	return p.ErrorText(code, fallback)
+	return p.ErrorText(code, pr)
 }
 
 // Sum is the error summary of f, naming fields by their opConsole labels.

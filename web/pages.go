@@ -178,14 +178,13 @@ func (s *Server) showProducts(c *gin.Context) error {
 	status := http.StatusOK
 	if err := prm.err(); err != nil {
 		// Show the form with what is wrong next to it, and everything else.
-		fields, _ := validFields(err)
-		p.Errors = fields
+		p.Errors, _ = p.fieldTexts(err)
 		status = http.StatusBadRequest
 		q = catalog.Query{Price: q.Price, Near: q.Near}
 	}
 	res, err := s.catalog.Search(q)
 	if err != nil {
-		fields, ok := validFields(err)
+		fields, ok := p.fieldTexts(err)
 		if !ok {
 			return err
 		}
@@ -510,5 +509,5 @@ func (s *Server) notFoundPage(c *gin.Context) {
 		s.fail(c, errNotFound, true)
 		return
 	}
-	s.renderError(c, http.StatusNotFound, nil)
+	s.renderError(c, http.StatusNotFound, "", nil)
 }

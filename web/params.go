@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,8 +23,12 @@ type params struct {
 	errs valid.Error
 }
 
+// newParams reads the query, normalised by what each parameter holds
+// (fieldKinds).
 func newParams(c *gin.Context) *params {
-	return &params{v: c.Request.URL.Query()}
+	v := c.Request.URL.Query()
+	normalizeValues(v)
+	return &params{v: v}
 }
 
 // only rejects any parameter not in allowed (API routes are strict so a typo
@@ -43,7 +48,7 @@ func (p *params) only(allowed ...string) {
 func (p *params) str(name string, maxLen int) string {
 	s := strings.TrimSpace(p.v.Get(name))
 	if len(s) > maxLen {
-		p.errs.Addf(name, "max_length", "must be at most %d characters", maxLen)
+		p.errs.Add(name, "max_length", fmt.Sprintf("must be at most %d characters", maxLen), "max", maxLen)
 		return ""
 	}
 	return s
@@ -60,7 +65,7 @@ func (p *params) integer(name string, lo, hi int64) (int64, bool) {
 		return 0, false
 	}
 	if n < lo || n > hi {
-		p.errs.Addf(name, "range", "must be between %d and %d", lo, hi)
+		p.errs.Add(name, "range", fmt.Sprintf("must be between %d and %d", lo, hi), "min", lo, "max", hi)
 		return 0, false
 	}
 	return n, true
@@ -98,7 +103,7 @@ func (p *params) near(name string) *stations.Point {
 	}
 	pt, ok := parsePoint(s)
 	if !ok {
-		p.errs.Add(name, "format", "must be latitude,longitude such as 35.215,113.242")
+		p.errs.Add(name, "lat_lng", "must be latitude,longitude such as 35.215,113.242")
 		return nil
 	}
 	return &pt
@@ -165,13 +170,13 @@ func (s *Server) searchQuery(p *params, page bool) (catalog.Query, rentals.Tier)
 	if n, ok := p.integer("page", -1_000_000, 1_000_000); ok {
 		q.Page = int(n)
 		if n < 1 {
-			p.errs.Add("page", "min", "must be at least 1")
+			p.errs.Add("page", "min", "must be at least 1", "min", 1)
 		}
 	}
 	if n, ok := p.integer("per_page", -1_000_000, 1_000_000_000); ok {
 		q.PerPage = int(n)
 		if n < 1 {
-			p.errs.Add("per_page", "min", "must be at least 1")
+			p.errs.Add("per_page", "min", "must be at least 1", "min", 1)
 		}
 	}
 	q.Price = rentals.PriceFunc(tier, s.policies.Current())

@@ -192,7 +192,7 @@ func (s *Server) readPhotoUpload(c *gin.Context) (photoUpload, error) {
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes+64<<10)
 		mr, err := c.Request.MultipartReader()
 		if err != nil {
-			return photoUpload{}, fmt.Errorf("web: upload: %w", valid.Field("photo", "required", "send multipart/form-data with the image in the field \"photo\""))
+			return photoUpload{}, fmt.Errorf("web: upload: %w", valid.Field("photo", "multipart", "send multipart/form-data with the image in the field \"photo\""))
 		}
 		for {
 			part, err := mr.NextPart()
@@ -244,10 +244,10 @@ func checkAlt(ve *valid.Error, zh, en string) {
 	case n == 0:
 		ve.Add("alt_zh", "required", "is required: describe the photo for people who cannot see it")
 	case n > 200 || len(zh) > maxFieldBytes:
-		ve.Add("alt_zh", "max_length", "must be at most 200 characters")
+		ve.Add("alt_zh", "max_length", "must be at most 200 characters", "max", 200)
 	}
 	if len([]rune(en)) > 200 || len(en) > maxFieldBytes {
-		ve.Add("alt_en", "max_length", "must be at most 200 characters")
+		ve.Add("alt_en", "max_length", "must be at most 200 characters", "max", 200)
 	}
 }
 

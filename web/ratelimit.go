@@ -92,3 +92,47 @@ func (l *limiter) gcLocked(now time.Time) {
 		}
 	}
 }
+
+// rate allows at most N events per key within Window, a sliding window: the
+// renter look-ups of one desk person or token. Like limiter it is per
+// instance (in memory); with several instances an actor gets at most that
+// many times N.
+type rate struct {
+	N      int
+	Window time.Duration
+	now    func() time.Time
+
+	mu   sync.Mutex
+	keys map[string][]time.Time
+}
+
+func newRate(n int, window time.Duration) *rate {
+	return &rate{N: n, Window: window, now: time.Now, keys: map[string][]time.Time{}}
+}
+
+// Take counts an event for key when fewer than N happened within Window; when
+// not, it reports how long until one may.
+func (r *rate) Take(key string) (bool, time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	kept := r.keys[key][:0]
+	for _, at := range r.keys[key] {
+		if now.Sub(at) < r.Window {
+			kept = append(kept, at)
+		}
+	}
+	if len(kept) >= r.N {
+		r.keys[key] = kept
+		return false, kept[0].Add(r.Window).Sub(now)
+	}
+	r.keys[key] = append(kept, now)
+	if len(r.keys) > 10000 {
+		for k, ts := range r.keys {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= r.Window {
+				delete(r.keys, k)
+			}
+		}
+	}
+	return true, 0
+}

@@ -190,6 +190,26 @@ type suspendedNotice struct {
 	Since  string
 }
 
+// words renders problems and reasons in the page's language.
+func (b *base) words() words { return words{lang: b.Lang, msgs: b.msgs, srv: b.srv} }
+
+// fieldTexts returns err's field problems in words, by field name.
+func (b *base) fieldTexts(err error) (map[string]string, bool) {
+	probs, ok := problemsOf(err)
+	if !ok {
+		return nil, false
+	}
+	w := b.words()
+	out := make(map[string]string, len(probs))
+	for k, p := range probs {
+		out[k] = w.Problem(p)
+	}
+	return out, true
+}
+
+// ImportProblem is a row's problem of a unit import in the reader's words.
+func (b *base) ImportProblem(p stations.ImportProblem) string { return b.words().ImportProblem(p) }
+
 // T translates key; args fill %s/%d verbs in the message. When the first
 // argument is the number 1 and the language has a singular form of the
 // message (key + ".one", "%d day" beside "%d days"), that form is used.
@@ -442,11 +462,14 @@ type errorPage struct {
 	Status  int
 	Heading string
 	Message string
-	Fields  map[string]string
+	// Fields are the wrong fields' labels and problems, in words.
+	Fields map[string]string
 }
 
-func (s *Server) renderError(c *gin.Context, status int, fields map[string]string) {
-	p := errorPage{base: s.base(c, "error.title", ""), Status: status, Fields: fields}
+// renderError shows an error page: msg is what went wrong in the reader's
+// words (words.Error), fields the wrong fields' problems.
+func (s *Server) renderError(c *gin.Context, status int, msg string, fields map[string]string) {
+	p := errorPage{base: s.base(c, "error.title", ""), Status: status}
 	switch {
 	case status == http.StatusNotFound:
 		p.Heading, p.Message = p.T("error.notfound"), p.T("error.notfound.help")
@@ -454,6 +477,15 @@ func (s *Server) renderError(c *gin.Context, status int, fields map[string]strin
 		p.Heading, p.Message = p.T("error.internal"), p.T("error.internal.help", requestID(c))
 	default:
 		p.Heading, p.Message = p.T("error.bad"), p.T("error.bad.help")
+	}
+	if msg != "" && status < 500 {
+		p.Message = msg
+	}
+	if len(fields) > 0 {
+		p.Fields = make(map[string]string, len(fields))
+		for k, v := range fields {
+			p.Fields[p.words().field(k)] = v
+		}
 	}
 	p.Title = p.Heading
 	if err := s.render(c, status, "error", &p); err != nil {

@@ -73,6 +73,8 @@ type Server struct {
 	// Failed logins per account and per client IP.
 	loginByAccount *limiter
 	loginByIP      *limiter
+	// renterLookups throttles renter searches per desk person or token.
+	renterLookups *rate
 }
 
 // NewServer builds the router and parses the templates once.
@@ -106,6 +108,7 @@ func NewServer(cfg Config) (*Server, error) {
 	// client IP gets twenty.
 	s.loginByAccount = newLimiter(4, 15*time.Minute, time.Minute, 15*time.Minute)
 	s.loginByIP = newLimiter(19, 15*time.Minute, time.Minute, 15*time.Minute)
+	s.renterLookups = newRate(RenterLookupsPerMinute, time.Minute)
 	if s.openAPIDoc, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("web: openapi: %w", err)
 	}

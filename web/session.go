@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/valid"
 	"fuju/stations"
 	"fuju/web/auth"
 )
@@ -204,8 +205,8 @@ func (s *Server) requireRole(tokenScope string, roles ...auth.Role) gin.HandlerF
 		u, ok := userOf(c)
 		if v, expired := c.Get(expiredTokenKey); !ok && expired {
 			t := v.(auth.Token)
-			s.fail(c, fmt.Errorf("web: %w on %s (Beijing time); ask your operator admin for a new token",
-				errTokenExpired, t.ExpiresAt.In(stations.Local).Format("2006-01-02 15:04")), true)
+			at := t.ExpiresAt.In(stations.Local).Format("2006-01-02 15:04")
+			s.fail(c, fmt.Errorf("web: token %s expired on %s: %w", t.ID, at, valid.Because(errTokenExpired, "token_expired", "at", at)), true)
 			return
 		}
 		if !ok {

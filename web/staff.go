@@ -18,6 +18,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/rentals"
@@ -98,7 +99,7 @@ func (s *Server) productName(b *base, id string) string {
 func amountFen(field, v string) (int64, error) {
 	fen, ok := parseYuan(v)
 	if !ok || fen > 1_000_000_000 {
-		return 0, valid.Field(field, "format", "must be an amount in yuan such as 12.50")
+		return 0, valid.Field(field, "yuan", "must be an amount in yuan such as 12.50")
 	}
 	return fen, nil
 }
@@ -110,7 +111,7 @@ func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rent
 	e := &valid.Error{}
 	uid, err := s.auth.UserIDByPhone(c.Request.Context(), phone)
 	if err != nil {
-		e.Add("phone", "not_found", "no online account logs in with this mobile number")
+		e.Add("phone", "no_account", "no online account logs in with this mobile number")
 	} else if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(code)), []byte(s.linkCode(uid))) != 1 {
 		e.Add("code", "wrong", "is not the code on that account's page")
 	}
@@ -202,21 +203,55 @@ func (s *Server) registerRenterAPI(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) findRenterAPI(c *gin.Context) error {
-	p := newParams(c)
-	p.only("phone")
-	phone := p.str("phone", 30)
-	if phone == "" {
-		p.errs.Add("phone", "required", "is required")
+// RenterLookupsPerMinute is how many renter searches one desk person or
+// token may make in a minute: far more than a desk serves, far fewer than a
+// script collecting who is registered.
+const RenterLookupsPerMinute = 30
+
+// searchRenters runs a desk's renter search: throttled per actor (429 with
+// Retry-After), and logged without what was searched for, which is a phone
+// number, a name or part of an ID number. Pages and the API share it.
+func (s *Server) searchRenters(c *gin.Context, query string) (rentals.RenterSearch, error) {
+	by := actorOf(c)
+	if ok, wait := s.renterLookups.Take(by.Role + ":" + by.ID); !ok {
+		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		s.logger.WarnContext(c.Request.Context(), "renter lookup refused", "request_id", requestID(c),
+			"actor", by.ID, "operator", scopeOf(c).OperatorID, "retry_after_s", int(wait.Seconds())+1)
+		return rentals.RenterSearch{}, fmt.Errorf("web: renter lookup: %w", errRateLimited)
 	}
-	if err := p.err(); err != nil {
+	res, err := s.rentals.SearchRenters(c.Request.Context(), scopeOf(c), query, by)
+	if err != nil {
+		return rentals.RenterSearch{}, err
+	}
+	s.logger.InfoContext(c.Request.Context(), "renter lookup", "request_id", requestID(c), "actor", by.ID,
+		"role", by.Role, "operator", scopeOf(c).OperatorID, "by", res.By, "found", len(res.Items))
+	return res, nil
+}
+
+type renterSearchRequest struct {
+	Query string `json:"query" binding:"required,max=64"`
+}
+
+// renterSearchList is the API's answer: a list, and how the query was read.
+type renterSearchList struct {
+	list[rentals.RenterMatch]
+	By   string `json:"by"`
+	More bool   `json:"more"`
+}
+
+// searchRentersAPI finds renters by the query in the body (never in the URL,
+// where phone numbers would end up in proxy logs): a mobile number, the last
+// four characters of an ID number, or a name.
+func (s *Server) searchRentersAPI(c *gin.Context) error {
+	var req renterSearchRequest
+	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	r, err := s.rentals.RenterByPhone(c.Request.Context(), scopeOf(c), phone, actorOf(c))
+	res, err := s.searchRenters(c, req.Query)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, whole([]rentals.Renter{r}))
+	c.JSON(http.StatusOK, renterSearchList{list: whole(res.Items), By: res.By, More: res.More})
 	return nil
 }
 
@@ -254,6 +289,8 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error)
 		if err := c.Request.ParseMultipartForm(1 << 20); err != nil {
 			return rentals.TierProof{}, nil, uploadReadError(err)
 		}
+		normalizeValues(c.Request.Form)
+		normalizeValues(c.Request.MultipartForm.Value)
 		f = tierForm{Tier: c.Request.FormValue("tier"), ProofType: c.Request.FormValue("proof_type"),
 			ProofNumber: c.Request.FormValue("proof_number"), ExpiresOn: c.Request.FormValue("expires_on"), Note: c.Request.FormValue("note")}
 		if file, _, err := c.Request.FormFile("proof_photo"); err == nil {
@@ -288,9 +325,9 @@ func (s *Server) verifyTier(c *gin.Context, id string) (rentals.Renter, error) {
 	}
 	if err := check.Validate(s.now()); err != nil {
 		if fields, ok := valid.Fields(err); ok {
-			if p, bad := fields["proof_photo_key"]; bad {
+			if _, bad := fields["proof_photo_key"]; bad {
 				delete(fields, "proof_photo_key")
-				fields["proof_photo"] = valid.Problem{Code: "required", Message: "a photo of the proof is required", Param: p.Param}
+				fields["proof_photo"] = valid.Problem{Code: "proof_photo", Message: "a photo of the proof is required"}
 			}
 		}
 		return rentals.Renter{}, fmt.Errorf("web: tier proof: %w", err)
@@ -686,7 +723,8 @@ func (s *Server) scan(c *gin.Context) error {
 
 type staffUnitPage struct {
 	deskBase
-	Unit unitView
+	Unit     unitView
+	Timeline []timelineEntry
 	// LostWith is the lease a lost unit was lost on.
 	LostWith  *rentals.Lease
 	Form      form
@@ -711,6 +749,7 @@ func (s *Server) staffUnitPage(c *gin.Context, status int, p *staffUnitPage) err
 			return err
 		}
 	}
+	p.Timeline = s.timeline(c.Request.Context(), scopeOf(c), &p.base, p.Unit.History)
 	p.Methods, p.Checklist = stations.CleaningMethods, s.stations.CleaningChecklist(p.Unit.ProductID)
 	for _, st := range s.stations.Index().Stations() {
 		if st.OperatorID == p.Unit.OperatorID && st.ID != p.Unit.StationID {
@@ -747,21 +786,19 @@ func (s *Server) unitActionPage(c *gin.Context) error {
 
 type checkoutPage struct {
 	deskBase
-	// lookupPhone is the phone number posted to the find form: looking a
-	// renter up is a POST because it is logged, and for another operator's
-	// renter it records the link.
-	lookupPhone string
-	Unit        unitView
-	Renter      *rentals.Renter
-	Quote       *rentals.Quote
-	Days        int
-	DueOn       string
-	Form        form
-	Lookup      form
-	Found       []rentals.Renter
-	Phone       string
-	Methods     []string
-	Terms       string
+	// lookup is what was posted to the find form: looking a renter up is a
+	// POST because it is logged, and for another operator's renter found by
+	// phone it records the link.
+	lookup  string
+	Unit    unitView
+	Renter  *rentals.Renter
+	Quote   *rentals.Quote
+	Days    int
+	DueOn   string
+	Form    form
+	Search  renterSearchBox
+	Methods []string
+	Terms   string
 	// Tiers and ProofTypes fill the inline tier verification; TierOpen
 	// shows it unfolded (after a failed verification).
 	Tiers      []rentals.Tier
@@ -821,20 +858,22 @@ func (s *Server) checkoutPage(c *gin.Context, status int, p *checkoutPage) error
 		if q, err := s.rentals.QuoteFor(ctx, scope, rentals.QuoteRequest{RenterID: r.ID, ProductID: p.Unit.ProductID, Days: p.Days, Day: s.now()}); err == nil {
 			p.Quote = &q
 		}
-	} else if phone := p.lookupPhone; phone != "" {
-		p.Phone = phone
-		r, err := s.rentals.RenterByPhone(ctx, scope, phone, actorOf(c))
-		switch {
-		case err == nil:
-			p.Found = []rentals.Renter{r}
-		case errors.Is(err, rentals.ErrNotFound), errors.Is(err, valid.ErrInvalid):
-			if p.RegisterForm.Values == nil {
-				p.RegisterForm.Values = url.Values{"phone": {phone}}
-			}
-		default:
+	} else if p.lookup != "" {
+		var err error
+		if p.Search, err = s.renterSearchBox(c, &p.base, p.lookup); err != nil {
 			return err
 		}
+		if p.Search.Missing && p.RegisterForm.Values == nil {
+			p.RegisterForm.Values = p.Search.register
+		}
+		if p.Search.Error != "" {
+			status = http.StatusBadRequest
+			if p.Search.limited {
+				status = http.StatusTooManyRequests
+			}
+		}
 	}
+	p.Search.Action, p.Search.Unit = "/staff/checkout/find", p.Unit.Tag
 	return s.render(c, status, "staff_checkout", p)
 }
 
@@ -842,11 +881,60 @@ func (s *Server) showCheckout(c *gin.Context) error {
 	return s.checkoutPage(c, http.StatusOK, &checkoutPage{})
 }
 
-// findCheckoutRenter looks the renter up by phone on the check-out screen.
+// findCheckoutRenter looks the renter up on the check-out screen.
 func (s *Server) findCheckoutRenter(c *gin.Context) error {
 	f := newForm(c)
 	c.Request.URL.RawQuery = url.Values{"unit": {f.Get("unit")}}.Encode()
-	return s.checkoutPage(c, http.StatusOK, &checkoutPage{lookupPhone: f.Get("phone")})
+	return s.checkoutPage(c, http.StatusOK, &checkoutPage{lookup: lookupOf(f)})
+}
+
+// lookupOf is what a find form asks for: the search box "find" (older forms
+// post it as "phone").
+func lookupOf(f form) string {
+	if q := f.Get("find"); q != "" {
+		return q
+	}
+	return f.Get("phone")
+}
+
+// renterSearchBox is the desk's renter search, as the "rentersearch"
+// template shows it: the box, what it found or why it could not, and, when
+// nothing was found, what the registration form starts with.
+type renterSearchBox struct {
+	Action, Unit string
+	Query        string
+	Error        string
+	Result       *rentals.RenterSearch
+	Missing      bool
+	register     url.Values
+	limited      bool
+}
+
+func (s *Server) renterSearchBox(c *gin.Context, b *base, query string) (renterSearchBox, error) {
+	box := renterSearchBox{Query: query}
+	res, err := s.searchRenters(c, query)
+	switch {
+	case err == nil:
+		box.Result = &res
+		if len(res.Items) == 0 {
+			box.Missing = true
+			box.register = url.Values{}
+			switch res.By {
+			case rentals.SearchPhone:
+				box.register.Set("phone", input.Normalize(input.Search, query))
+			case rentals.SearchName:
+				box.register.Set("name", input.Normalize(input.Search, query))
+			}
+		}
+	case errors.Is(err, valid.ErrInvalid):
+		texts, _ := b.fieldTexts(err)
+		box.Error = texts["query"]
+	case errors.Is(err, errRateLimited):
+		box.Error, box.limited = b.words().Error(err, "rate_limited", requestID(c)), true
+	default:
+		return box, err
+	}
+	return box, nil
 }
 
 // registerRenterPage registers a walk-in renter from the check-out screen and
@@ -869,7 +957,7 @@ func (s *Server) registerRenterPage(c *gin.Context) error {
 			f.rename("emergency_contact.phone", "emergency_phone")
 			if unit := f.Get("unit"); unit != "" {
 				c.Request.URL.RawQuery = url.Values{"unit": {unit}}.Encode()
-				return s.checkoutPage(c, http.StatusBadRequest, &checkoutPage{RegisterForm: f, Phone: f.Get("phone")})
+				return s.checkoutPage(c, http.StatusBadRequest, &checkoutPage{RegisterForm: f})
 			}
 			return s.rentersPage(c, http.StatusBadRequest, &rentersPage{Register: f})
 		}
@@ -1169,13 +1257,10 @@ func (s *Server) leaseActionPage(c *gin.Context) error {
 
 type rentersPage struct {
 	deskBase
-	// lookupPhone is the phone number posted to the find form (see
-	// checkoutPage).
-	lookupPhone string
-	Phone       string
-	Found       *rentals.Renter
-	Missing     bool
-	Register    form
+	// lookup is what was posted to the find form (see checkoutPage).
+	lookup   string
+	Search   renterSearchBox
+	Register form
 }
 
 func (s *Server) rentersPage(c *gin.Context, status int, p *rentersPage) error {
@@ -1184,21 +1269,21 @@ func (s *Server) rentersPage(c *gin.Context, status int, p *rentersPage) error {
 		return err
 	}
 	p.deskBase = d
-	if phone := p.lookupPhone; phone != "" {
-		p.Phone = phone
-		r, err := s.rentals.RenterByPhone(c.Request.Context(), scopeOf(c), phone, actorOf(c))
-		switch {
-		case err == nil:
-			p.Found = &r
-		case errors.Is(err, rentals.ErrNotFound), errors.Is(err, valid.ErrInvalid):
-			p.Missing = true
-			if p.Register.Values == nil {
-				p.Register.Values = url.Values{"phone": {phone}}
-			}
-		default:
+	if p.lookup != "" {
+		if p.Search, err = s.renterSearchBox(c, &p.base, p.lookup); err != nil {
 			return err
 		}
+		if p.Search.Missing && p.Register.Values == nil {
+			p.Register.Values = p.Search.register
+		}
+		if p.Search.Error != "" {
+			status = http.StatusBadRequest
+			if p.Search.limited {
+				status = http.StatusTooManyRequests
+			}
+		}
 	}
+	p.Search.Action = "/staff/renters/find"
 	return s.render(c, status, "staff_renters", p)
 }
 
@@ -1206,9 +1291,9 @@ func (s *Server) showRenters(c *gin.Context) error {
 	return s.rentersPage(c, http.StatusOK, &rentersPage{})
 }
 
-// findRenter looks a renter up by exact phone number.
+// findRenter looks a renter up by phone number, name or ID number's tail.
 func (s *Server) findRenter(c *gin.Context) error {
-	return s.rentersPage(c, http.StatusOK, &rentersPage{lookupPhone: newForm(c).Get("phone")})
+	return s.rentersPage(c, http.StatusOK, &rentersPage{lookup: lookupOf(newForm(c))})
 }
 
 type renterPage struct {
@@ -1300,7 +1385,7 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	desk := s.requireRole(auth.ScopeDesk, deskRoles...)
 	api := v1.Group("/staff", desk)
 	api.POST("/renters", s.api(s.registerRenterAPI))
-	api.GET("/renters", s.api(s.findRenterAPI))
+	api.POST("/renters/search", s.api(s.searchRentersAPI))
 	api.GET("/renters/:id", s.api(s.showRenterAPI))
 	api.POST("/renters/:id/tier", s.api(s.verifyTierAPI))
 	api.POST("/renters/:id/link", s.api(s.linkAccountAPI))
@@ -1363,6 +1448,14 @@ type unitList struct {
 
 // Units prepares a desk list of units.
 func (b *base) Units(u []stations.Unit) unitList { return unitList{B: b, U: u} }
+
+type searchBoxView struct {
+	B *base
+	S renterSearchBox
+}
+
+// SearchBox prepares the renter search for the "rentersearch" template.
+func (b *base) SearchBox(s renterSearchBox) searchBoxView { return searchBoxView{B: b, S: s} }
 
 type registerFields struct {
 	B       *base

@@ -135,7 +135,7 @@ func TestDeskAPIFlow(t *testing.T) {
 	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
 	r := registerRenter(t, d, "13912345670")
 
-	if rec := d.call("GET", "/api/v1/staff/renters?phone=13912345670", nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), r.ID) {
+	if rec := d.call("POST", "/api/v1/staff/renters/search", map[string]string{"query": "13912345670"}); rec.Code != 200 || !strings.Contains(rec.Body.String(), r.ID) {
 		t.Fatalf("find by phone: %d %s", rec.Code, rec.Body)
 	}
 	q := decode[rentals.Quote](t, d.call("GET", "/api/v1/staff/quote?unit=JZ-WC-0001&renter="+r.ID+"&days=30", nil))

@@ -201,11 +201,29 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 		defer t.Stop()
 		full := time.NewTicker(10 * time.Minute)
 		defer full.Stop()
+		// Renters registered before search keys existed get theirs once;
+		// until that has finished, every run of the jobs tries again.
+		indexed := false
+		indexRenters := func() {
+			n, err := a.Rentals.IndexRenters(ctx)
+			if err != nil {
+				a.Logger.Warn("index renters for search", "err", err)
+				return
+			}
+			if n > 0 {
+				a.Logger.Info("indexed renters for search", "renters", n)
+			}
+			indexed = true
+		}
+		indexRenters()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				if !indexed {
+					indexRenters()
+				}
 				// Collections created since the last run get their _id index.
 				if err := a.DB.Tune(ctx); err != nil {
 					a.Logger.Warn("tune embedded database", "err", err)

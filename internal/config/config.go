@@ -111,7 +111,7 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_MEDIA_SIGNING_KEY", "media-signing-key", "", "key (32+ bytes) signing private media links; empty keeps one in DATA_DIR/secrets"},
 	{"FUJU_MEDIA_MAX_BYTES", "media-max-bytes", "10485760", "largest accepted upload in bytes"},
 	{"FUJU_SECRET_KEY", "secret-key", "", "key (32+ characters) signing form tokens; empty keeps one in DATA_DIR/secrets; instances must share it"},
-	{"FUJU_ID_KEY", "id-key", "", "64 hex characters (AES-256) encrypting renters' ID numbers; empty keeps one in DATA_DIR/secrets"},
+	{"FUJU_ID_KEY", "id-key", "", "64 hex characters (AES-256) encrypting renters' ID numbers and keying their search keys; empty keeps one in DATA_DIR/secrets"},
 	{"STRIPE_SECRET_KEY", "stripe-secret-key", "", "Stripe secret key (sk_live_…, sk_test_… or a restricted rk_…); empty turns online payment off"},
 	{"STRIPE_WEBHOOK_SECRET", "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint (whsec_…); several, comma-separated, for a platform and a Connect endpoint; needed with STRIPE_SECRET_KEY"},
 	{"STRIPE_API_BASE", "stripe-api-base", "", "Stripe API base URL; empty is https://api.stripe.com (tests point it at stripe-mock)"},

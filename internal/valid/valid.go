@@ -1,6 +1,13 @@
 // Package valid turns bad input into one error type that names each wrong field,
 // so every layer can return it and the web layer can answer 400 with
 // {"fields": {...}} without knowing which domain produced it.
+//
+// A problem is a stable code with named parameters (a length limit, an amount
+// in fen); the web layer renders it from the message catalogue in the
+// reader's language, money in yuan. Every code is registered in Codes with
+// the parameters its message uses, and a test walks the source to check that
+// every code a package can produce is registered and translated. The English
+// Message is for logs and error strings only: people never see it.
 package valid
 
 import (
@@ -8,6 +15,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -17,13 +25,29 @@ import (
 // ErrInvalid is matched by errors.Is for every *Error.
 var ErrInvalid = errors.New("invalid input")
 
-// Problem is what is wrong with one field: a stable code for translation and an
-// English message for API clients.
+// Problem is what is wrong with one field: a stable code for translation, the
+// parameters its message needs, and an English message for logs.
 type Problem struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	// Param is the rule's parameter (a limit, a list of choices), if any.
-	Param string `json:"param,omitempty"`
+	// Params fill the message's placeholders: numbers, texts, and amounts in
+	// fen under names ending in "_fen" (shown in yuan).
+	Params map[string]any `json:"params,omitempty"`
+}
+
+// params turns key/value pairs ("max", 50, "due_fen", 3900) into a map; a
+// key without a value or a key that is not a string is dropped.
+func params(kv []any) map[string]any {
+	if len(kv) < 2 {
+		return nil
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			m[k] = kv[i+1]
+		}
+	}
+	return m
 }
 
 // Error lists the fields of one input that are wrong, keyed by the field's name
@@ -55,18 +79,34 @@ func (e *Error) Keys() []string {
 	return keys
 }
 
-// Add records a problem with field; the first problem per field is kept.
-func (e *Error) Add(field, code, message string) *Error {
+// Add records a problem with field; the first problem per field is kept. kv
+// are the message's parameters as key/value pairs, as Codes lists them:
+//
+//	e.Add("days", "range", "must be between 1 and 365", "min", 1, "max", 365)
+func (e *Error) Add(field, code, message string, kv ...any) *Error {
 	if e.Fields == nil {
 		e.Fields = map[string]Problem{}
 	}
 	if _, ok := e.Fields[field]; !ok {
-		e.Fields[field] = Problem{Code: code, Message: message}
+		e.Fields[field] = Problem{Code: code, Message: message, Params: params(kv)}
 	}
 	return e
 }
 
-// Addf is Add with a formatted message.
+// Put records p as field's problem unless field already has one: for
+// problems carried over from a nested check or another error.
+func (e *Error) Put(field string, p Problem) *Error {
+	if e.Fields == nil {
+		e.Fields = map[string]Problem{}
+	}
+	if _, ok := e.Fields[field]; !ok {
+		e.Fields[field] = p
+	}
+	return e
+}
+
+// Addf is Add with a formatted message and no parameters, for codes whose
+// message needs none.
 func (e *Error) Addf(field, code, format string, args ...any) *Error {
 	return e.Add(field, code, fmt.Sprintf(format, args...))
 }
@@ -79,9 +119,10 @@ func (e *Error) Err() error {
 	return e
 }
 
-// Field returns an error about a single field.
-func Field(field, code, message string) error {
-	return (&Error{}).Add(field, code, message)
+// Field returns an error about a single field; kv are the message's
+// parameters, as for Add.
+func Field(field, code, message string, kv ...any) error {
+	return (&Error{}).Add(field, code, message, kv...)
 }
 
 // Fields returns the field problems inside err, if it is or wraps an *Error.
@@ -131,8 +172,7 @@ func FromValidator(verrs validator.ValidationErrors) error {
 		if i := strings.IndexByte(ns, '.'); i >= 0 {
 			ns = ns[i+1:]
 		}
-		code, msg := describe(fe)
-		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: fe.Param()})
+		out.Fields = addProblem(out.Fields, ns, describe(fe))
 	}
 	return out
 }
@@ -154,8 +194,7 @@ func Struct(s any) error {
 		if i := strings.IndexByte(ns, '.'); i >= 0 {
 			ns = ns[i+1:] // drop the struct's own name
 		}
-		code, msg := describe(fe)
-		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: fe.Param()})
+		out.Fields = addProblem(out.Fields, ns, describe(fe))
 	}
 	return out
 }
@@ -170,39 +209,46 @@ func addProblem(m map[string]Problem, k string, p Problem) map[string]Problem {
 	return m
 }
 
-func describe(fe validator.FieldError) (code, message string) {
+// describe turns a validator tag into a registered code: the limits of
+// min/max become the "min"/"max" parameters, and a tag without a message of
+// its own becomes "invalid".
+func describe(fe validator.FieldError) Problem {
 	p := fe.Param()
 	isString := fe.Kind() == reflect.String
 	isList := fe.Kind() == reflect.Slice || fe.Kind() == reflect.Map
+	var num any = p
+	if n, err := strconv.ParseInt(p, 10, 64); err == nil {
+		num = n
+	}
 	switch fe.Tag() {
 	case "required", "required_without", "required_if":
-		return "required", "is required"
+		return Problem{Code: "required", Message: "is required"}
 	case "min", "gte":
-		if isString {
-			return "min_length", "must be at least " + p + " characters"
+		switch {
+		case isString:
+			return Problem{Code: "min_length", Message: "must be at least " + p + " characters", Params: map[string]any{"min": num}}
+		case isList:
+			return Problem{Code: "min_items", Message: "must have at least " + p + " items", Params: map[string]any{"min": num}}
 		}
-		if isList {
-			return "min_items", "must have at least " + p + " items"
-		}
-		return "min", "must be at least " + p
+		return Problem{Code: "min", Message: "must be at least " + p, Params: map[string]any{"min": num}}
 	case "max", "lte":
-		if isString {
-			return "max_length", "must be at most " + p + " characters"
+		switch {
+		case isString:
+			return Problem{Code: "max_length", Message: "must be at most " + p + " characters", Params: map[string]any{"max": num}}
+		case isList:
+			return Problem{Code: "max_items", Message: "must have at most " + p + " items", Params: map[string]any{"max": num}}
 		}
-		if isList {
-			return "max_items", "must have at most " + p + " items"
-		}
-		return "max", "must be at most " + p
+		return Problem{Code: "max", Message: "must be at most " + p, Params: map[string]any{"max": num}}
 	case "oneof":
-		return "oneof", "must be one of: " + strings.ReplaceAll(p, " ", ", ")
+		return Problem{Code: "oneof", Message: "must be one of: " + strings.ReplaceAll(p, " ", ", ")}
 	case "latitude":
-		return "latitude", "must be a latitude between -90 and 90"
+		return Problem{Code: "latitude", Message: "must be a latitude between -90 and 90"}
 	case "longitude":
-		return "longitude", "must be a longitude between -180 and 180"
+		return Problem{Code: "longitude", Message: "must be a longitude between -180 and 180"}
 	case "email":
-		return "email", "must be an e-mail address"
+		return Problem{Code: "email", Message: "must be an e-mail address"}
 	case "datetime":
-		return "date", "must be a date like 2026-01-31"
+		return Problem{Code: "date", Message: "must be a date like 2026-01-31"}
 	}
-	return fe.Tag(), "is not valid (" + fe.Tag() + ")"
+	return Problem{Code: "invalid", Message: "is not valid (" + fe.Tag() + ")"}
 }

@@ -57,3 +57,37 @@ func TestErrCollects(t *testing.T) {
 		t.Fatalf("Error() = %q", got)
 	}
 }
+
+func TestProblemsCarryParameters(t *testing.T) {
+	err := Struct(input{Name: "toolong", Kind: "a", Days: 0})
+	fields, _ := Fields(err)
+	if p := fields["name"]; p.Code != "max_length" || p.Params["max"] != int64(5) {
+		t.Errorf("name: %+v", p)
+	}
+	if p := fields["days"]; p.Code != "min" || p.Params["min"] != int64(1) {
+		t.Errorf("days: %+v", p)
+	}
+	var e Error
+	e.Add("payments", "total_exact", "must total 390", "due_fen", int64(39000), "paid_fen", int64(100))
+	if p := e.Fields["payments"]; p.Params["due_fen"] != int64(39000) || p.Params["paid_fen"] != int64(100) {
+		t.Errorf("Add's parameters: %+v", p)
+	}
+	if got := e.Put("payments", Problem{Code: "x"}).Fields["payments"].Code; got != "total_exact" {
+		t.Errorf("Put replaced the first problem: %s", got)
+	}
+}
+
+func TestBecause(t *testing.T) {
+	sentinel := errors.New("conflict")
+	err := fmt.Errorf("stations: unit JZ-WC-0001 at st-7: %w", Because(sentinel, "unit_state", "tag", "JZ-WC-0001", "state", "rented"))
+	if !errors.Is(err, sentinel) {
+		t.Fatal("a reason hides its sentinel")
+	}
+	r, ok := ReasonOf(err)
+	if !ok || r.Code != "unit_state" || r.Params["tag"] != "JZ-WC-0001" || r.Params["state"] != "rented" {
+		t.Fatalf("ReasonOf: %+v %v", r, ok)
+	}
+	if _, ok := ReasonOf(sentinel); ok {
+		t.Error("a bare sentinel has a reason")
+	}
+}

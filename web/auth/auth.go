@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/input"
 	"fuju/stations"
 )
 
@@ -113,10 +114,7 @@ var (
 // NormalizePhone returns a mainland mobile number as 11 digits, accepting
 // spaces, dashes and a +86 or 0086 prefix, or "" when it is not one.
 func NormalizePhone(s string) string {
-	s = strings.NewReplacer(" ", "", "-", "", "(", "", ")", "").Replace(strings.TrimSpace(s))
-	for _, p := range []string{"+86", "0086"} {
-		s = strings.TrimPrefix(s, p)
-	}
+	s = input.Normalize(input.Phone, s)
 	if !phoneRe.MatchString(s) {
 		return ""
 	}

@@ -97,9 +97,9 @@ func TestCreateUserRules(t *testing.T) {
 		field string
 		code  string
 	}{
-		{NewUser{Name: "B", Phone: "12345", Password: goodPassword, Role: Renter}, "phone", "format"},
+		{NewUser{Name: "B", Phone: "12345", Password: goodPassword, Role: Renter}, "phone", "mobile"},
 		{NewUser{Name: "B", Email: "not-an-email", Password: goodPassword, Role: Renter}, "email", "email"},
-		{NewUser{Name: "B", Password: goodPassword, Role: Renter}, "phone", "required"},
+		{NewUser{Name: "B", Password: goodPassword, Role: Renter}, "phone", "phone_or_email"},
 		{NewUser{Name: "", Phone: "13911112222", Password: goodPassword, Role: Renter}, "name", "required"},
 		{NewUser{Name: "B", Phone: "13911112222", Password: "short", Role: Renter}, "password", "min_length"},
 		{NewUser{Name: "B", Phone: "13911112222", Password: "qwertyuiop", Role: Renter}, "password", "common"},

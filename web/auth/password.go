@@ -65,9 +65,9 @@ func CheckPassword(field, pw string, personal ...string) error {
 	n := utf8.RuneCountInString(pw)
 	switch {
 	case n < MinPasswordLen:
-		return valid.Field(field, "min_length", fmt.Sprintf("must be at least %d characters", MinPasswordLen))
+		return valid.Field(field, "min_length", fmt.Sprintf("must be at least %d characters", MinPasswordLen), "min", MinPasswordLen)
 	case n > MaxPasswordLen:
-		return valid.Field(field, "max_length", fmt.Sprintf("must be at most %d characters", MaxPasswordLen))
+		return valid.Field(field, "max_length", fmt.Sprintf("must be at most %d characters", MaxPasswordLen), "max", MaxPasswordLen)
 	case commonPassword(pw):
 		return valid.Field(field, "common", "is one of the most common passwords; choose another")
 	}

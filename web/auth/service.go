@@ -61,22 +61,22 @@ func (s *Service) checkNewUser(ctx context.Context, n *NewUser) error {
 	if n.Name == "" {
 		e.Add("name", "required", "is required")
 	} else if utf8.RuneCountInString(n.Name) > 60 {
-		e.Add("name", "max_length", "must be at most 60 characters")
+		e.Add("name", "max_length", "must be at most 60 characters", "max", 60)
 	}
 	rawPhone, rawEmail := n.Phone, n.Email
 	n.Phone, n.Email = NormalizePhone(rawPhone), NormalizeEmail(rawEmail)
 	if strings.TrimSpace(rawPhone) != "" && n.Phone == "" {
-		e.Add("phone", "format", "must be a mainland mobile number such as 13812345678")
+		e.Add("phone", "mobile", "must be a mainland mobile number such as 13812345678")
 	}
 	if strings.TrimSpace(rawEmail) != "" && n.Email == "" {
 		e.Add("email", "email", "must be an e-mail address")
 	}
 	if strings.TrimSpace(rawPhone) == "" && strings.TrimSpace(rawEmail) == "" {
-		e.Add("phone", "required", "a mobile number or an e-mail address is required")
+		e.Add("phone", "phone_or_email", "a mobile number or an e-mail address is required")
 	}
 	if err := CheckPassword("password", n.Password, n.Phone, n.Email); err != nil {
 		f, _ := valid.Fields(err)
-		e.Add("password", f["password"].Code, f["password"].Message)
+		e.Put("password", f["password"])
 	}
 	if !n.Role.Valid() {
 		e.Add("role", "oneof", "must be one of: renter, staff, operator_admin, platform_admin")
@@ -304,7 +304,7 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 	if up.Name != nil {
 		n := strings.TrimSpace(*up.Name)
 		if n == "" || utf8.RuneCountInString(n) > 60 {
-			e.Add("name", "range", "must be 1 to 60 characters")
+			e.Add("name", "length", "must be 1 to 60 characters", "min", 1, "max", 60)
 		}
 		d.Name = n
 		set = append(set, bson.E{Key: "name", Value: n})

@@ -96,7 +96,7 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken, by stations.Actor)
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 60 {
-		e.Add("name", "range", "must be 1 to 60 characters")
+		e.Add("name", "length", "must be 1 to 60 characters", "min", 1, "max", 60)
 	}
 	if len(scopes) == 0 {
 		e.Add("scopes", "required", "choose at least one of: "+strings.Join(TokenScopes, ", "))
