@@ -156,7 +156,7 @@ func (s *Service) StationLog(ctx context.Context, who scope, operatorID, station
 	e := &valid.Error{}
 	for field, id := range map[string]string{"operator_id": operatorID, "station_id": stationID} {
 		if !segmentRe.MatchString(id) || len(id) > 64 {
-			e.Add(field, "format", "must be an id of letters, digits, '.', ':', '_' or '-'")
+			e.Add(field, "record_id", "must be an id of letters, digits, '.', ':', '_' or '-' (at most 64)")
 		}
 	}
 	if err := e.Err(); err != nil {
@@ -172,7 +172,7 @@ func (s *Service) StationLog(ctx context.Context, who scope, operatorID, station
 // a few at a time.
 func (s *Service) page(ctx context.Context, list string, skip, limit int64) ([]Message, int64, error) {
 	if skip < 0 {
-		return nil, 0, valid.Field("page", "min", "must be at least 1")
+		return nil, 0, valid.Field("page", "min", "must be at least 1", "min", 1)
 	}
 	if limit <= 0 {
 		limit = DefaultPerPage

@@ -38,6 +38,7 @@ package messages
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -257,6 +258,9 @@ type NewMessage struct {
 // ID returns the id of the message for event and recipient key.
 func ID(event, recipientKey string) string { return event + "/" + recipientKey }
 
+// maxAmountFen is the largest amount a message may name (¥100,000,000).
+const maxAmountFen int64 = 100_000_000_00
+
 var (
 	segmentRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
 	mobileRe  = regexp.MustCompile(`^1[3-9]\d{9}$`)
@@ -273,15 +277,15 @@ func checkSegments(e *valid.Error, field, s string, max int) {
 		e.Add(field, "required", "is required")
 		return
 	case len(s) > max:
-		e.Addf(field, "max_length", "must be at most %d characters", max)
+		e.Add(field, "max_length", fmt.Sprintf("must be at most %d characters", max), "max", max)
 		return
 	case anyMobileRe.MatchString(s):
-		e.Add(field, "format", "must not contain a phone number")
+		e.Add(field, "no_phone", "must not contain a phone number")
 		return
 	}
 	for _, seg := range strings.Split(s, "/") {
 		if !segmentRe.MatchString(seg) {
-			e.Add(field, "format", "must be segments of letters, digits, '.', ':', '_' or '-' separated by '/'")
+			e.Add(field, "record_path", "must be segments of letters, digits, '.', ':', '_' or '-' separated by '/'")
 			return
 		}
 	}
@@ -293,28 +297,28 @@ func (m NewMessage) Validate() error {
 	e := &valid.Error{}
 	checkSegments(e, "event", m.Event, 160)
 	if !strings.Contains(m.Event, "/") && e.Fields["event"].Code == "" {
-		e.Add("event", "format", "must name the entity and what happened, such as lease/l-123/due-3d")
+		e.Add("event", "record_path", "must name the entity and what happened, such as lease/l-123/due-3d")
 	}
 	checkSegments(e, "to.key", m.To.Key, 80)
 	if strings.Contains(m.To.Key, "/") {
-		e.Add("to.key", "format", "must be one segment, such as renter-r-9")
+		e.Add("to.key", "record_id", "must be one segment, such as renter-r-9")
 	}
 	if !mobileRe.MatchString(m.To.Phone) {
-		e.Add("to.phone", "format", "must be a mainland mobile number such as 13812345678")
+		e.Add("to.phone", "mobile", "must be a mainland mobile number such as 13812345678")
 	}
 	if _, ok := ParseLang(string(m.To.Lang)); !ok {
 		e.Add("to.lang", "oneof", "must be one of: zh-CN, en")
 	}
 	if (m.OperatorID == "") != (m.StationID == "") {
-		e.Add("station_id", "required_with", "operator_id and station_id go together")
+		e.Add("station_id", "with_operator", "operator_id and station_id go together")
 	}
 	for field, id := range map[string]string{"operator_id": m.OperatorID, "station_id": m.StationID} {
 		if id != "" && (!segmentRe.MatchString(id) || len(id) > 64) {
-			e.Add(field, "format", "must be an id of letters, digits, '.', ':', '_' or '-'")
+			e.Add(field, "record_id", "must be an id of letters, digits, '.', ':', '_' or '-' (at most 64)")
 		}
 	}
 	if !m.SendAt.IsZero() && !m.SendBy.IsZero() && !m.SendBy.After(m.SendAt) {
-		e.Add("send_by", "after", "must be after send_at")
+		e.Add("send_by", "send_window", "must be after send_at")
 	}
 	spec, ok := kinds[m.Kind]
 	if !ok {
@@ -326,11 +330,11 @@ func (m NewMessage) Validate() error {
 		switch need {
 		case pCode:
 			if !codeRe.MatchString(p.Code) {
-				e.Add("params.code", "format", "must be 4 to 8 digits")
+				e.Add("params.code", "digits", "must be 4 to 8 digits", "min", 4, "max", 8)
 			}
 		case pMinutes:
 			if p.Minutes < 1 || p.Minutes > 60 {
-				e.Add("params.minutes", "range", "must be between 1 and 60")
+				e.Add("params.minutes", "range", "must be between 1 and 60", "min", 1, "max", 60)
 			}
 		case pProduct:
 			if p.Product.empty() {
@@ -354,28 +358,28 @@ func (m NewMessage) Validate() error {
 			}
 		case pDays:
 			if p.Days < 1 || p.Days > 3660 {
-				e.Add("params.days", "range", "must be between 1 and 3660")
+				e.Add("params.days", "range", "must be between 1 and 3660", "min", 1, "max", 3660)
 			}
 		case pTier:
 			if _, ok := tierNames[p.Tier]; !ok {
 				e.Add("params.tier", "oneof", "must be one of: subsistence, low_income, standard")
 			}
 		case pAmount:
-			if p.AmountFen < 1 || p.AmountFen > 100_000_000_00 {
-				e.Add("params.amount_fen", "range", "must be between 1 and 10000000000 fen")
+			if p.AmountFen < 1 || p.AmountFen > maxAmountFen {
+				e.Add("params.amount_fen", "amount_range", "must be between 1 and 10000000000 fen", "min_fen", 1, "max_fen", maxAmountFen)
 			}
 		case pURL:
 			u, err := url.Parse(p.URL)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(p.URL) > 300 {
-				e.Add("params.url", "format", "must be an http(s) link of at most 300 characters")
+				e.Add("params.url", "url", "must be an http(s) link of at most 300 characters")
 			}
 		}
 	}
 	if utf8.RuneCountInString(p.Note) > 100 {
-		e.Add("params.note", "max_length", "must be at most 100 characters")
+		e.Add("params.note", "max_length", "must be at most 100 characters", "max", 100)
 	}
 	if anyMobileRe.MatchString(p.Note) {
-		e.Add("params.note", "format", "must not contain a phone number")
+		e.Add("params.note", "no_phone", "must not contain a phone number")
 	}
 	return e.Err()
 }

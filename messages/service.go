@@ -464,7 +464,7 @@ func checkKey(key string) error {
 	e := &valid.Error{}
 	checkSegments(e, "recipient", key, 80)
 	if e.Err() == nil && strings.Contains(key, "/") {
-		e.Add("recipient", "format", "must be one segment, such as renter-r-9")
+		e.Add("recipient", "record_id", "must be one segment, such as renter-r-9")
 	}
 	return e.Err()
 }

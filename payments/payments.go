@@ -386,24 +386,33 @@ var (
 	codeRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
+// maxURLLen is the longest return address Checkout is given.
+const maxURLLen = 2000
+
 // maxRefLen keeps "<ref>/<n>/close" inside Stripe's 255-character key.
 const maxRefLen = 120
 
 func checkRef(e *valid.Error, field, ref string) {
-	if !refRe.MatchString(ref) || len(ref) > maxRefLen {
-		e.Add(field, "format", "must be a ledger entry id such as lease/l-123/deposit (at most 120 characters)")
+	switch {
+	case len(ref) > maxRefLen:
+		e.Add(field, "max_length", fmt.Sprintf("must be at most %d characters", maxRefLen), "max", maxRefLen)
+	case !refRe.MatchString(ref):
+		e.Add(field, "record_path", "must be a ledger entry id such as lease/l-123/deposit")
 	}
 }
 
 func checkID(e *valid.Error, field, id string) {
 	if !idRe.MatchString(id) || len(id) > 64 {
-		e.Add(field, "format", "must be an id of letters, digits, '-', '_' or '.' (at most 64)")
+		e.Add(field, "record_id", "must be an id of letters, digits, '-', '_' or '.' (at most 64)")
 	}
 }
 
 func checkURL(e *valid.Error, field, s string) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(s) > 2000 {
+	switch {
+	case len(s) > maxURLLen:
+		e.Add(field, "max_length", fmt.Sprintf("must be at most %d characters", maxURLLen), "max", maxURLLen)
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		e.Add(field, "url", "must be an absolute http(s) URL")
 	}
 }
@@ -442,14 +451,11 @@ func (r PaymentRequest) validate(ch Channel) error {
 	if !r.Purpose.Valid() {
 		e.Add("purpose", "oneof", "must be first_period, extension or balance")
 	}
-	if r.AmountFen < 0 {
-		e.Add("amount_fen", "min", "must not be negative")
-	}
-	if r.AmountFen > MaxChargeFen {
-		e.Add("amount_fen", "max", "must be at most 99999999 fen")
+	if r.AmountFen < 0 || r.AmountFen > MaxChargeFen {
+		e.Add("amount_fen", "amount_range", fmt.Sprintf("must be between 0 and %d fen", MaxChargeFen), "min_fen", 0, "max_fen", MaxChargeFen)
 	}
 	if len([]rune(r.Description)) > 200 {
-		e.Add("description", "max", "must be at most 200 characters")
+		e.Add("description", "max_length", "must be at most 200 characters", "max", 200)
 	}
 	if r.Lang != "" && r.Lang != "zh" && r.Lang != "en" {
 		e.Add("lang", "oneof", "must be zh or en")
@@ -487,12 +493,12 @@ func (r RefundRequest) validate() error {
 	checkID(e, "lease_id", r.LeaseID)
 	switch {
 	case r.Full && r.AmountFen != 0:
-		e.Add("amount_fen", "excluded_with", "must be empty for a full refund")
+		e.Add("amount_fen", "full_refund", "must be empty for a full refund")
 	case !r.Full && (r.AmountFen < 1 || r.AmountFen > MaxChargeFen):
-		e.Add("amount_fen", "range", "must be between 1 and 99999999 fen")
+		e.Add("amount_fen", "amount_range", fmt.Sprintf("must be between 1 and %d fen", MaxChargeFen), "min_fen", 1, "max_fen", MaxChargeFen)
 	}
 	if r.Reason != "" && (!codeRe.MatchString(r.Reason) || len(r.Reason) > 40) {
-		e.Add("reason", "format", "must be a short code such as deposit_return")
+		e.Add("reason", "short_code", "must be a short code such as deposit_return (at most 40 characters)")
 	}
 	return e.Err()
 }

@@ -292,7 +292,7 @@ func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req Checkin
 		return Lease{}, err
 	}
 	set := settle(l, late, req, entryBase(l, today, by))
-	if err := set.checkMoney(req); err != nil {
+	if err := checkMoney(req, set.OwedFen); err != nil {
 		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
 	}
 	if req.ExpectOwedFen != nil && *req.ExpectOwedFen != set.OwedFen {

@@ -179,24 +179,13 @@ func (s *Service) Found(ctx context.Context, scope stations.Scope, req CheckinRe
 	add(EntryLateFee, lateFen, fmt.Sprintf("%d late days%s", late.Days, capped), "", "")
 	add(EntryDamage, damageFen, req.Notes+capped, "", "")
 	owed := l.BalanceFen + Balance(entries)
-	pe := &valid.Error{}
-	refundRef := strings.TrimSpace(req.RefundReference)
-	if owed < 0 {
-		switch {
-		case len(req.Payments) > 0:
-			pe.Addf("payments", "nothing_due", "nothing is due: the renter gets %d fen (¥%s) back", -owed, yuan(-owed))
-		case req.RefundMethod != PayCash && req.RefundMethod != PayOfflineMobile:
-			pe.Addf("refund_method", "oneof", "the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", -owed, yuan(-owed))
-		case req.RefundMethod == PayOfflineMobile && refundRef == "":
-			pe.Add("refund_reference", "required", "an offline_mobile refund needs the transfer's reference")
-		}
-		add(EntryRefund, -owed, "", req.RefundMethod, refundRef)
-	} else {
-		checkSettlement(pe, "payments", req.Payments, owed)
-		entries = append(entries, paymentEntries(eb, req.Payments)...)
-	}
-	if err := pe.Err(); err != nil {
+	if err := checkMoney(req, owed); err != nil {
 		return FoundResult{}, fmt.Errorf("rentals: found: %w", err)
+	}
+	if owed < 0 {
+		add(EntryRefund, -owed, "", req.RefundMethod, strings.TrimSpace(req.RefundReference))
+	} else {
+		entries = append(entries, paymentEntries(eb, req.Payments)...)
 	}
 	next := l
 	next.State, next.Return, next.EndReason = LeaseReturned, ret, "found"
@@ -322,13 +311,15 @@ func (s *Service) RefundLease(ctx context.Context, scope stations.Scope, leaseID
 		return Lease{}, fmt.Errorf("rentals: lease %s is %s and owes the renter nothing: %w", l.ID, l.State, ErrConflict)
 	}
 	reference = strings.TrimSpace(reference)
+	refund := -l.BalanceFen
 	switch {
 	case method != PayCash && method != PayOfflineMobile:
-		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_method", "oneof", "refund by cash or offline_mobile"))
+		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_method", "refund_method",
+			fmt.Sprintf("the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", refund, yuan(refund)), "refund_fen", refund))
 	case method == PayOfflineMobile && reference == "":
-		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "required", "an offline_mobile refund needs the transfer's reference"))
+		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "reference", "an offline_mobile refund needs the transfer's reference"))
 	case len(reference) > 100:
-		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "max_length", "must be at most 100 characters"))
+		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "reference_length", "a reference must be at most 100 characters", "max", 100))
 	}
 	_, today := s.today()
 	x := entryBase(l, today, by)

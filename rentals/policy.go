@@ -290,7 +290,8 @@ func (ps *Policies) Check(ctx context.Context, base int, p Policy) error {
 		return err
 	}
 	if latest := ps.Latest().Version; latest != base {
-		return fmt.Errorf("rentals: the tier policy is at version %d, not %d: %w", latest, base, ErrConflict)
+		return fmt.Errorf("rentals: the tier policy is at version %d, not %d: %w", latest, base,
+			valid.Because(ErrConflict, "stale_version", "current", latest, "edited", base))
 	}
 	prev, err := ps.Version(ctx, base)
 	if err != nil {
@@ -298,8 +299,9 @@ func (ps *Policies) Check(ctx context.Context, base int, p Policy) error {
 	}
 	now := ps.Now()
 	after := func(what string) error {
+		from := prev.Effective().In(stations.Local).Format(time.DateOnly)
 		return fmt.Errorf("rentals: policy: %w", valid.Field("effective_from", "after_scheduled",
-			fmt.Sprintf("version %d takes effect on %s; %s", prev.Version, prev.Effective().In(stations.Local).Format(time.DateOnly), what)))
+			fmt.Sprintf("version %d takes effect on %s; %s", prev.Version, from, what), "version", prev.Version, "date", from))
 	}
 	switch {
 	case p.EffectiveFrom.IsZero() && prev.Scheduled(now):

@@ -89,22 +89,24 @@ func settle(l Lease, late LateCharge, req CheckinRequest, base LedgerEntry) Sett
 	return st
 }
 
-// checkMoney validates how req settles st: a refund needs its method (and
-// a transfer its reference) and takes no payments; payments toward what is
-// owed total at most that.
-func (st Settlement) checkMoney(req CheckinRequest) error {
+// checkMoney validates how req settles owedFen, what a return (or a lost
+// unit found) leaves owed: when it is negative the renter is refunded, which
+// needs its method (and a transfer its reference) and takes no payments;
+// payments toward what is owed total at most that.
+func checkMoney(req CheckinRequest, owedFen int64) error {
 	e := &valid.Error{}
-	if st.OwedFen < 0 {
+	if owedFen < 0 {
+		refund := -owedFen
 		switch {
 		case len(req.Payments) > 0:
-			e.Add("payments", "nothing_due", fmt.Sprintf("nothing is due: the renter gets %d fen (¥%s) back", st.RefundFen, yuan(st.RefundFen)), "refund_fen", st.RefundFen)
+			e.Add("payments", "nothing_due", fmt.Sprintf("nothing is due: the renter gets %d fen (¥%s) back", refund, yuan(refund)), "refund_fen", refund)
 		case req.RefundMethod != PayCash && req.RefundMethod != PayOfflineMobile:
-			e.Add("refund_method", "refund_method", fmt.Sprintf("the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", st.RefundFen, yuan(st.RefundFen)), "refund_fen", st.RefundFen)
+			e.Add("refund_method", "refund_method", fmt.Sprintf("the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", refund, yuan(refund)), "refund_fen", refund)
 		case req.RefundMethod == PayOfflineMobile && strings.TrimSpace(req.RefundReference) == "":
 			e.Add("refund_reference", "reference", "an offline_mobile refund needs the transfer's reference")
 		}
 	} else {
-		checkSettlement(e, "payments", req.Payments, st.OwedFen)
+		checkSettlement(e, "payments", req.Payments, owedFen)
 	}
 	return e.Err()
 }

@@ -98,7 +98,8 @@ type Settings struct {
 // Validate checks settings.
 func (st Settings) Validate() error {
 	if st.WaiverLimitFen < 0 || st.WaiverLimitFen > MaxPaymentFen {
-		return valid.Field("waiver_limit_fen", "range", fmt.Sprintf("must be between 0 and %d fen", MaxPaymentFen))
+		return valid.Field("waiver_limit_fen", "amount_range", fmt.Sprintf("must be between 0 and %d fen", MaxPaymentFen),
+			"min_fen", 0, "max_fen", MaxPaymentFen)
 	}
 	return nil
 }
@@ -160,7 +161,8 @@ func (r *WaiverRequest) validate() error {
 	e := &valid.Error{}
 	r.Reason, r.Note = strings.TrimSpace(r.Reason), strings.TrimSpace(r.Note)
 	if r.AmountFen <= 0 || r.AmountFen > MaxPaymentFen {
-		e.Addf("amount_fen", "range", "must be more than 0 and at most %d fen", MaxPaymentFen)
+		e.Add("amount_fen", "amount_range", fmt.Sprintf("must be more than 0 and at most %d fen", MaxPaymentFen),
+			"min_fen", 1, "max_fen", MaxPaymentFen)
 	}
 	if !slices.Contains(WaiverReasons, r.Reason) {
 		e.Add("reason", "oneof", "must be one of: "+strings.Join(WaiverReasons, ", "))
@@ -169,7 +171,7 @@ func (r *WaiverRequest) validate() error {
 		e.Add("note", "required", "say why the amount is forgiven")
 	}
 	if textLen(r.Note) > 200 {
-		e.Add("note", "max_length", "must be at most 200 characters")
+		e.Add("note", "max_length", "must be at most 200 characters", "max", 200)
 	}
 	return e.Err()
 }
@@ -192,7 +194,7 @@ func (s *Service) Waive(ctx context.Context, scope stations.Scope, leaseID strin
 	}
 	if req.AmountFen > l.BalanceFen {
 		return Waiver{}, Lease{}, fmt.Errorf("rentals: waiver: %w", valid.Field("amount_fen", "owed",
-			fmt.Sprintf("at most the %d fen (¥%s) owed", l.BalanceFen, yuan(l.BalanceFen))))
+			fmt.Sprintf("at most the %d fen (¥%s) owed", l.BalanceFen, yuan(l.BalanceFen)), "owed_fen", l.BalanceFen))
 	}
 	set, err := s.settingsOf(ctx, l.OperatorID)
 	if err != nil {
@@ -296,7 +298,7 @@ func (s *Service) Waiver(ctx context.Context, scope stations.Scope, id string) (
 func (s *Service) DecideWaiver(ctx context.Context, scope stations.Scope, id string, approve bool, note string, by stations.Actor) (Waiver, error) {
 	note = strings.TrimSpace(note)
 	if textLen(note) > 200 {
-		return Waiver{}, fmt.Errorf("rentals: waiver: %w", valid.Field("decision_note", "max_length", "must be at most 200 characters"))
+		return Waiver{}, fmt.Errorf("rentals: waiver: %w", valid.Field("decision_note", "max_length", "must be at most 200 characters", "max", 200))
 	}
 	head, err := s.waiverLg.Head(ctx, id, 0)
 	if err != nil {

@@ -37,7 +37,7 @@ const (
 // save the file, so that no garbled text is ever stored.
 func DecodeCSV(b []byte) (string, string, error) {
 	refuse := func(msg string) (string, string, error) {
-		return "", "", fmt.Errorf("stations: import: %w", valid.Field("file", "encoding", msg))
+		return "", "", fmt.Errorf("stations: import: %w", valid.Field("file", "csv_encoding", msg))
 	}
 	const howToSave = "save it from Excel as \"CSV UTF-8\" or \"CSV (comma delimited)\" and upload it again"
 	switch {
@@ -70,7 +70,7 @@ func DecodeCSV(b []byte) (string, string, error) {
 func decodeWith(b []byte, enc encoding.Encoding, name, howToSave string) (string, string, error) {
 	out, err := enc.NewDecoder().Bytes(b)
 	if err != nil || bytes.ContainsRune(out, utf8.RuneError) || !utf8.Valid(out) {
-		return "", "", fmt.Errorf("stations: import: %w", valid.Field("file", "encoding",
+		return "", "", fmt.Errorf("stations: import: %w", valid.Field("file", "csv_encoding",
 			fmt.Sprintf("could not be read as %s text; %s", name, howToSave)))
 	}
 	return strings.TrimPrefix(string(out), "\ufeff"), name, nil

@@ -511,6 +511,15 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 		p := (&valid.Error{}).Add(field, code, msg, kv...).Fields[field]
 		res.Failed = append(res.Failed, importProblemOf(r.Line, r.Unit.Tag, field, p))
 	}
+	// refused records err's field problems as r's; it reports false when
+	// err is not a validation error.
+	refused := func(r ImportRow, err error) bool {
+		fields, ok := valid.Fields(err)
+		for k, p := range fields {
+			res.Failed = append(res.Failed, importProblemOf(r.Line, r.Unit.Tag, k, p))
+		}
+		return ok
+	}
 	// Every check that needs no unit lookup comes first: stations are read
 	// once each by _id, products from the catalog's memory.
 	type stationCheck struct {
@@ -546,16 +555,16 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 		}
 		switch {
 		case sc.ambiguous:
-			fail(r, "station_id", "ambiguous", fmt.Sprintf("several of your stations are named %q; use the station's code instead", u.StationID))
+			fail(r, "station_id", "ambiguous", fmt.Sprintf("several of your stations are named %q; use the station's code instead", u.StationID), "name", u.StationID)
 			continue
 		case !sc.ok:
 			fail(r, "station_id", "not_found", fmt.Sprintf("no station of yours has the code or name %q", u.StationID))
 			continue
 		}
 		r.Unit.StationID = sc.st.ID
-		pid, code, msg := s.resolveProduct(owner, sc.st.OperatorID, u.ProductID)
-		if code != "" {
-			fail(r, "product_id", code, msg)
+		pid, err := s.resolveProduct(owner, sc.st.OperatorID, u.ProductID)
+		if err != nil {
+			refused(r, err)
 			continue
 		}
 		r.Unit.ProductID = pid
@@ -591,10 +600,7 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 				// not heard of yet: treat it as an existing unit.
 				existing = append(existing, batch[i])
 			default:
-				if fields, ok := valid.Fields(e); ok {
-					for k, p := range fields {
-						res.Failed = append(res.Failed, importProblemOf(batch[i].Line, batch[i].Unit.Tag, k, p))
-					}
+				if refused(batch[i], e) {
 					continue
 				}
 				s.logger.WarnContext(ctx, "import unit", "tag", batch[i].Unit.Tag, "err", e)
@@ -638,10 +644,7 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 			}
 			e.Why = "import"
 			if _, err := s.EditUnit(ctx, scope, u.Tag, e, by); err != nil {
-				if fields, ok := valid.Fields(err); ok {
-					for k, p := range fields {
-						res.Failed = append(res.Failed, importProblemOf(r.Line, r.Unit.Tag, k, p))
-					}
+				if refused(r, err) {
 					continue
 				}
 				if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
@@ -697,14 +700,15 @@ func (s *Service) stationNames(ctx context.Context, scope Scope) (map[string][]S
 
 // resolveProduct finds the product a row names for operator op: by id (the
 // product's code, in any case), or by its name in either language through
-// ProductsNamed. It returns the id, or a problem code and message.
-func (s *Service) resolveProduct(owner ProductOwner, op, ref string) (id, code, msg string) {
+// ProductsNamed. It returns the id, or the product_id field's problem. A
+// product of another operator is not found, as if it did not exist.
+func (s *Service) resolveProduct(owner ProductOwner, op, ref string) (string, error) {
 	for _, cand := range []string{ref, strings.ToLower(strings.TrimSpace(ref))} {
 		if o, ok := owner(cand); ok {
 			if o != op {
-				return "", "not_found", "is not one of your products (of the station's operator)"
+				return "", valid.Field("product_id", "not_found", "is not one of your products (of the station's operator)")
 			}
-			return cand, "", ""
+			return cand, nil
 		}
 	}
 	var named []string
@@ -713,11 +717,12 @@ func (s *Service) resolveProduct(owner ProductOwner, op, ref string) (id, code, 
 	}
 	switch len(named) {
 	case 1:
-		return named[0], "", ""
+		return named[0], nil
 	case 0:
-		return "", "not_found", fmt.Sprintf("no product of the station's operator has the code or name %q", ref)
+		return "", valid.Field("product_id", "not_found", fmt.Sprintf("no product of the station's operator has the code or name %q", ref))
 	}
-	return "", "ambiguous", fmt.Sprintf("several products are named %q (%s); use the product's code instead", ref, strings.Join(named, ", "))
+	return "", valid.Field("product_id", "ambiguous",
+		fmt.Sprintf("several products are named %q (%s); use the product's code instead", ref, strings.Join(named, ", ")), "name", ref)
 }
 
 // ProductNamer finds an operator's products by name: the ids of those whose

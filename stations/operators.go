@@ -29,7 +29,7 @@ func (s *Service) SetOperatorStatus(ctx context.Context, id, status, reason stri
 		case n == 0:
 			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "required", "say why the operator is suspended; its people will read it"))
 		case n > 500:
-			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "max_length", "must be at most 500 characters"))
+			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "max_length", "must be at most 500 characters", "max", 500))
 		}
 	}
 	o, err := s.store.operator(ctx, id)

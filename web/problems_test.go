@@ -237,7 +237,7 @@ func TestEveryProblemCodeHasWords(t *testing.T) {
 			}
 		}
 	}
-	for _, code := range []string{"required", "min_length", "max_length", "range", "tag", "mobile", "total_exact", "not_yours", "use_transfer", "photo_heic", "duplicate_line", "invalid"} {
+	for _, code := range []string{"required", "min_length", "max_length", "range", "tag", "mobile", "total_exact", "ambiguous", "use_transfer", "photo_heic", "duplicate_line", "invalid"} {
 		if !seen[code] {
 			t.Errorf("the scan did not find code %q in use", code)
 		}

@@ -49,7 +49,7 @@ func (s *Server) requoteCheckout(c *gin.Context) error {
 	p := &checkoutPage{Form: f}
 	days, err := strconv.Atoi(f.Get("days"))
 	if err != nil || days < 1 || days > rentals.MaxDays {
-		f.fail(fmt.Errorf("web: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", rentals.MaxDays))), "days")
+		f.fail(fmt.Errorf("web: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", rentals.MaxDays), "min", 1, "max", rentals.MaxDays)), "days")
 		p.Form, p.Days = f, 30
 		return s.checkoutPage(c, http.StatusBadRequest, p)
 	}

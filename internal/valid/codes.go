@@ -34,7 +34,7 @@ var Codes = map[string][]string{
 	"latitude":   nil,
 	"longitude":  nil,
 	"not_found":  nil,
-	"not_yours":  nil,
+	"ambiguous":  {"name"},
 	"forbidden":  nil,
 	"wrong":      nil,
 	"same":       nil,
@@ -57,6 +57,10 @@ var Codes = map[string][]string{
 	"requires":       nil,
 	"query_short":    {"min"},
 	"search_digits":  nil,
+	"digits":         {"min", "max"},
+	"url":            nil,
+	"no_phone":       nil,
+	"amount_range":   {"min_fen", "max_fen"},
 
 	// Accounts.
 	"taken":        nil,
@@ -65,6 +69,8 @@ var Codes = map[string][]string{
 	"self_disable": nil,
 	"own_password": nil,
 	"no_account":   nil,
+	// An account the platform admin disabled stays disabled for its operator.
+	"platform_disabled": nil,
 
 	// Listings, stations, units.
 	"price_required":       nil,
@@ -85,6 +91,7 @@ var Codes = map[string][]string{
 	"csv_missing_column":   {"column", "columns"},
 	"csv_line":             {"line"},
 	"csv_no_rows":          nil,
+	"csv_encoding":         nil,
 
 	// The desk: terms, payments, returns, tiers.
 	"exclusive":        nil,
@@ -103,6 +110,20 @@ var Codes = map[string][]string{
 	"total_max":        {"owed_fen", "paid_fen"},
 	"photo_key":        nil,
 	"proof_photo":      nil,
+
+	// The rental rules' corners: lost devices, waivers, policy dates.
+	"no_lease":        nil,
+	"owed":            {"owed_fen"},
+	"after_scheduled": {"version", "date"},
+
+	// Ids and references that programs (not people) send: the outbox's
+	// events and recipients, payments' ledger references.
+	"record_id":     nil,
+	"record_path":   nil,
+	"with_operator": nil,
+	"send_window":   nil,
+	"full_refund":   nil,
+	"short_code":    nil,
 
 	// The platform's consoles.
 	"adm_percent": nil,
@@ -144,4 +165,5 @@ var Reasons = map[string][]string{
 	"nothing_owed":     nil,
 	"id_taken":         nil,
 	"tag_taken":        {"tag"},
+	"token_expired":    {"at"},
 }

@@ -91,8 +91,12 @@ func (s *Service) IssueToken(ctx context.Context, n NewToken, by stations.Actor)
 	operatorID, name, scopes := n.OperatorID, n.Name, n.Scopes
 	e := &valid.Error{}
 	now := s.now()
-	if !n.ExpiresAt.IsZero() && (!n.ExpiresAt.After(now) || n.ExpiresAt.Sub(now) > MaxTokenLife) {
-		e.Add("expires_on", "range", "must be a date after today and within five years")
+	switch {
+	case n.ExpiresAt.IsZero():
+	case !n.ExpiresAt.After(now):
+		e.Add("expires_on", "future", "must be a date after today")
+	case n.ExpiresAt.Sub(now) > MaxTokenLife:
+		e.Add("expires_on", "max_years", "must be within five years", "max", 5)
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 60 {
