@@ -454,19 +454,15 @@ func (s *Server) uploadOpPhotoPage(c *gin.Context) error {
 // photoUploadFailed shows the photos page again with the upload form's
 // problems, or fails the request when err is not about the form.
 func (s *Server) photoUploadFailed(c *gin.Context, f form, err error) error {
-	status, code := statusOf(err)
+	status, _ := statusOf(err)
 	switch {
+	case status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType || status == http.StatusUnprocessableEntity:
+		// The image itself is the problem: say so next to the file, with
+		// the status that names it (a refused photo is not a form mistake).
+		f.fail(asFieldError("photo", err), "photo")
+		return s.photosPage(c, status, &opPhotosPage{Upload: f})
 	case f.fail(err, "photo", "alt_zh", "alt_en"):
 		return s.photosPage(c, http.StatusBadRequest, &opPhotosPage{Upload: f})
-	case status == http.StatusRequestEntityTooLarge || status == http.StatusUnsupportedMediaType || status == http.StatusUnprocessableEntity:
-		// The image itself is the problem: say so next to the file.
-		msg := err.Error()
-		var ie *media.InputError
-		if errors.As(err, &ie) {
-			msg = strings.TrimPrefix(ie.Error(), "media: ")
-		}
-		f.fail(valid.Field("photo", code, msg), "photo")
-		return s.photosPage(c, status, &opPhotosPage{Upload: f})
 	}
 	return err
 }
