@@ -299,7 +299,13 @@ func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEve
 			}
 			// The reconciler cancels an abandoned checkout by taking the
 			// lease's next sequence number; a writer that slow stops here.
-			if _, taken, err := s.leaseLg.Get(ctx, l.ID, head.Seq+1); err != nil || taken {
+			// A failed read is no such verdict: it must not cancel a
+			// checkout that may be winning (the error goes up unchanged).
+			_, taken, err := s.leaseLg.Get(ctx, l.ID, head.Seq+1)
+			if err != nil {
+				return fmt.Errorf("rentals: checkout %s: %w", l.ID, err)
+			}
+			if taken {
 				return fmt.Errorf("rentals: checkout %s was abandoned; try again: %w", l.ID, valid.Because(stations.ErrUnavailable, "abandoned"))
 			}
 			// Tests stall the writer here, between its check and its move.

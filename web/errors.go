@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/db"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/rentals"
@@ -97,6 +98,10 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
 		errors.Is(err, rentals.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case db.Overloaded(err):
+		// The database did not answer in time: a burst queued for its
+		// connections. Not a verdict on the request; it may be sent again.
+		return http.StatusServiceUnavailable, "busy"
 	}
 	return http.StatusInternalServerError, "internal"
 }
@@ -144,7 +149,12 @@ func asFieldError(field string, err error) error {
 func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 	status, code := statusOf(err)
 	rid := requestID(c)
-	if status >= http.StatusInternalServerError {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		s.logger.WarnContext(c.Request.Context(), "request not served: database busy", "err", err, "request_id", rid,
+			"route", c.FullPath(), "method", c.Request.Method)
+		c.Header("Retry-After", "5")
+	case status >= http.StatusInternalServerError:
 		s.logger.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", rid,
 			"route", c.FullPath(), "method", c.Request.Method)
 	}

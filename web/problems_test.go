@@ -1,10 +1,14 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gin-gonic/gin"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"fuju/internal/valid"
 )
@@ -285,5 +292,30 @@ func TestProblemWords(t *testing.T) {
 	err := valid.Because(errForbidden, "unit_state", "tag", "JZ-WC-0001", "state", "rented")
 	if got := s.words("zh").Error(err, "forbidden", ""); got != "设备 JZ-WC-0001 现在是“已借出”，不能这样办理" {
 		t.Errorf("reason: %q", got)
+	}
+}
+
+// A request the database could not serve in time (every pooled connection
+// busy past the wait) answers 503 with Retry-After and asks to try again:
+// never a 500, and never a verdict such as "unavailable".
+func TestBusyDatabaseAnswers503(t *testing.T) {
+	s := newTestServer(t)
+	timedOut := fmt.Errorf("rentals: eventlog: read lease l-1/3: %w",
+		topology.WaitQueueTimeoutError{Wrapped: context.DeadlineExceeded})
+	rec := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(rec)
+	c.Request = httptest.NewRequest(http.MethodPost, "/api/v1/staff/checkouts", nil)
+	c.Request.Header.Set("Accept-Language", "zh-CN")
+	s.fail(c, timedOut, true)
+	body := decode[apiError](t, rec)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || body.Error.Code != "busy" {
+		t.Fatalf("%d Retry-After %q %+v", rec.Code, rec.Header().Get("Retry-After"), body)
+	}
+	if want := s.words("zh").msgs["status.busy"]; body.Error.Message != want || want == "" {
+		t.Errorf("message %q, want %q", body.Error.Message, want)
+	}
+	// The caller giving up is not the database being busy.
+	if status, _ := statusOf(fmt.Errorf("web: %w", topology.WaitQueueTimeoutError{Wrapped: context.Canceled})); status == http.StatusServiceUnavailable {
+		t.Error("a cancelled request answered as busy")
 	}
 }

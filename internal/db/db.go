@@ -65,11 +65,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	} else {
 		d.Where = "MongoDB at " + redact(uri)
 	}
-	pool := uint64(0)
+	pool, wait := uint64(0), networkWait
 	if d.Embedded {
-		pool = embeddedPoolSize()
+		pool, wait = embeddedPoolSize(), embeddedPoolWait
 	}
-	client, err := connect(ctx, uri, pool)
+	client, err := connect(ctx, uri, pool, wait)
 	if err != nil {
 		if d.stopEngine != nil {
 			d.stopEngine()
@@ -83,8 +83,24 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 // Connect opens a client to uri and pings it.
 func Connect(ctx context.Context, uri string) (*mongo.Client, error) {
-	return connect(ctx, uri, 0)
+	return connect(ctx, uri, 0, networkWait)
 }
+
+// networkWait bounds how long an operation waits for a server of a MongoDB
+// deployment (and for a connection to it) when the caller's context has no
+// earlier deadline.
+const networkWait = 10 * time.Second
+
+// embeddedPoolWait is how long an operation on the embedded engine may wait
+// for one of its few connections when the caller's context has no earlier
+// deadline (the driver bounds that wait by the server selection timeout).
+// The small pool is the queue in front of SQLite's single writer, and the
+// engine runs in this process, so there is no server to look for: waiting
+// is how a burst is served. 200 desks checking out the same unit at once on
+// two busy cores queued for more than 10 s; 60 s is the HTTP server's write
+// timeout, past which no answer could be delivered anyway. An operation that
+// still found no connection never reached the engine (Overloaded).
+const embeddedPoolWait = 60 * time.Second
 
 // embeddedPoolSize bounds the connections to the embedded engine. FerretDB
 // opens up to 100 SQLite connections per database, and SQLite has one writer:
@@ -99,13 +115,14 @@ func embeddedPoolSize() uint64 { return 4 }
 // ConnectEmbedded opens a client to an embedded engine with the same bounded
 // pool the service uses (see embeddedPoolSize).
 func ConnectEmbedded(ctx context.Context, uri string) (*mongo.Client, error) {
-	return connect(ctx, uri, embeddedPoolSize())
+	return connect(ctx, uri, embeddedPoolSize(), embeddedPoolWait)
 }
 
-// connect opens a client; pool, when not 0, bounds its connections.
-func connect(ctx context.Context, uri string, pool uint64) (*mongo.Client, error) {
+// connect opens a client; pool, when not 0, bounds its connections, and wait
+// bounds how long an operation waits for a server and a connection.
+func connect(ctx context.Context, uri string, pool uint64, wait time.Duration) (*mongo.Client, error) {
 	opts := options.Client().ApplyURI(uri).
-		SetServerSelectionTimeout(10 * time.Second).
+		SetServerSelectionTimeout(wait).
 		SetConnectTimeout(10 * time.Second)
 	if pool > 0 {
 		opts.SetMaxPoolSize(pool)

@@ -2,10 +2,24 @@ package db
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
 )
+
+// Overloaded reports whether err is the database not answering in time: no
+// pooled connection came free (see embeddedPoolWait), or the operation or
+// its caller's deadline ran out. What was asked may or may not have been
+// done, as for any interrupted request; the transition pattern makes trying
+// again safe, so the answer is "busy, try again" (503), never a verdict such
+// as "unavailable". A caller that gave up (its context cancelled) is not
+// overloaded.
+func Overloaded(err error) bool {
+	return err != nil && mongo.IsTimeout(err) && !errors.Is(err, context.Canceled)
+}
 
 // Busy reports whether err is the embedded engine saying SQLite's single
 // writer lock was not free within its busy timeout: nothing was written, and
