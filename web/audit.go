@@ -102,7 +102,7 @@ func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[s
 		if st, err := s.stations.Station(c.Request.Context(), id); err == nil {
 			name = b.Tx(st.Name)
 		}
-	case "operator":
+	case "operator", "settings":
 		if o, err := s.stations.Operator(c.Request.Context(), id); err == nil {
 			name = b.Tx(o.Name)
 		}

@@ -1219,12 +1219,6 @@ func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
 func (s *Server) showLease(c *gin.Context) error { return s.leasePage(c, http.StatusOK, &leasePage{}) }
 
 func (s *Server) leaseActionPage(c *gin.Context) error {
-	switch c.Param("action") {
-	case "waive":
-		return s.waiveLeasePage(c)
-	case "refund":
-		return s.refundLeasePage(c)
-	}
 	f := newForm(c)
 	ctx, scope, by, id := c.Request.Context(), scopeOf(c), actorOf(c), c.Param("id")
 	pays, err := payments(f)
@@ -1423,6 +1417,8 @@ func (s *Server) staffRoutes(r *gin.Engine, v1 *gin.RouterGroup) {
 	pages.POST("/found", s.page(s.foundForm))
 	pages.GET("/leases/:id", s.page(s.showLease))
 	pages.GET("/leases/:id/receipt", s.page(s.showReceipt))
+	pages.POST("/leases/:id/waive", s.page(s.waiveLeasePage))
+	pages.POST("/leases/:id/refund", s.page(s.refundLeasePage))
 	pages.POST("/leases/:id/:action", s.page(s.leaseActionPage))
 	pages.GET("/renters", s.page(s.showRenters))
 	pages.POST("/renters", s.page(s.registerRenterPage))
