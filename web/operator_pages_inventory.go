@@ -562,19 +562,6 @@ func (p *opImportPage) FieldName(field string) string {
 	return field
 }
 
-// Problem says what is wrong with a row in the reader's language: the
-// problems the console knows by code are translated, naming what the file
-// said; others keep the service's (English) words.
-func (p *opImportPage) Problem(pr stations.ImportProblem) string {
-	if m, ok := p.msgs["op.import.problem."+pr.Field+"."+pr.Code]; ok {
-		return m
-	}
-	if m, ok := p.msgs["op.import.problem."+pr.Code]; ok {
-		return m
-	}
-	return pr.Message
-}
-
 // Percent is how far the import is.
 func (p *opImportPage) Percent() int {
 	if p.Job.Total == 0 {

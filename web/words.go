@@ -65,10 +65,16 @@ func (w words) Problem(p valid.Problem) string {
 	return w.msgs["err.invalid"]
 }
 
-// ImportProblem is a row's problem of a unit import.
+// ImportProblem is a row's problem of a unit import: the import's own
+// wording for that column and code when it has one
+// ("op.import.problem.station_id.not_found" says what to write in the
+// station column), else the problem's.
 func (w words) ImportProblem(p stations.ImportProblem) string {
 	if p.Code == "" {
 		return p.Message // recorded before problems had codes
+	}
+	if m, ok := w.msgs["op.import.problem."+p.Field+"."+p.Code]; ok {
+		return w.fill(m, p.Params)
 	}
 	return w.Problem(valid.Problem{Code: p.Code, Params: p.Params})
 }
