@@ -1465,12 +1465,3 @@ type registerFields struct {
 func (b *base) RegisterFields(f form, unit, station string) registerFields {
 	return registerFields{B: b, F: f, Unit: unit, Station: station}
 }
-
-// IsDebit reports whether a ledger entry kind adds to what the renter owes.
-func (b *base) IsDebit(k rentals.EntryKind) bool {
-	switch k {
-	case rentals.EntryPayment, rentals.EntrySubsidy, rentals.EntryWaiver, rentals.EntryDepositReturn:
-		return false
-	}
-	return true
-}

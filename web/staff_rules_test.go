@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,11 @@ func TestFoundAtTheDesk(t *testing.T) {
 	if a := w.auditFor(t, "unit/JZ-WC-0001"); len(a) == 0 || a[0].Action != "unit.found" {
 		t.Fatalf("audit of the find %+v", a)
 	}
-	wantBody(t, w.page(t, w.staffA, "/staff/leases/"+l.ID), http.StatusOK, "lease page after found", "丢失与赔偿", "找回日期", "丢失赔偿取消（已找回）")
+	page = wantBody(t, w.page(t, w.staffA, "/staff/leases/"+l.ID), http.StatusOK, "lease page after found", "丢失与赔偿", "找回日期", "丢失赔偿取消（已找回）")
+	// The cancelled lost charge is a credit: it stands in the credit column.
+	if !regexp.MustCompile(`丢失赔偿取消（已找回）</td>\s*<td></td><td class="num">¥300</td>`).MatchString(page) {
+		t.Error("the lease page shows the recovered lost charge as a charge")
+	}
 	// Another operator's desk cannot find A's units.
 	secret, _, err := w.s.auth.CreateToken(context.Background(), "op-b", "b desk", []string{"desk"}, stations.System)
 	if err != nil {
