@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"fuju/internal/eventlog"
@@ -76,18 +75,6 @@ type LinkedRenter struct {
 
 // TierOn returns the tier in force for the renter on day.
 func (r LinkedRenter) TierOn(day time.Time) Tier { return r.TierStatus.On(day) }
-
-// maskedName shows a person's family name and hides the rest: 王建国 → 王**.
-func maskedName(name string) string {
-	r := []rune(strings.TrimSpace(name))
-	if len(r) == 0 {
-		return ""
-	}
-	if len(r) == 1 {
-		return string(r) + "*"
-	}
-	return string(r[0]) + strings.Repeat("*", len(r)-1)
-}
 
 // accountRenterEvent is one entry of an account's log.
 type accountRenterEvent struct {
@@ -194,7 +181,7 @@ func (s *Service) LinkedRenters(ctx context.Context, userID string) ([]LinkedRen
 		}
 		ts := d.Tier
 		ts.Proof = nil
-		out = append(out, LinkedRenter{ID: d.ID, MaskedName: maskedName(d.Name), Relation: relation[id], TierStatus: ts,
+		out = append(out, LinkedRenter{ID: d.ID, MaskedName: MaskName(d.Name), Relation: relation[id], TierStatus: ts,
 			HomeStationID: d.HomeStationID, LinkedAt: linkedAt[id]})
 	}
 	return out, nil

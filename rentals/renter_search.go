@@ -273,7 +273,9 @@ func (s *Service) match(d renterDoc, view string, maskName bool) RenterMatch {
 		HomeStationID: d.HomeStationID, Tier: d.Tier.On(s.now()), View: view}
 }
 
-// MaskName shows a name's first character only: 张秀英 → 张**.
+// MaskName shows a name's first character only: 张秀英 → 张**, 李 → 李*.
+// The desk's search results, the unit's history and a family's account
+// show names so.
 func MaskName(name string) string {
 	r := []rune(strings.TrimSpace(name))
 	if len(r) == 0 {
