@@ -403,17 +403,27 @@ func (s *Server) checkoutAPI(c *gin.Context) error {
 	return nil
 }
 
-// checkinAPI takes rentals.CheckinRequest as JSON, like checkoutAPI.
-func (s *Server) checkinAPI(c *gin.Context) error {
+// bindCheckin reads a rentals.CheckinRequest from the JSON body, its
+// station_id (when given) one of the caller's stations, like checkoutAPI's.
+func (s *Server) bindCheckin(c *gin.Context) (rentals.CheckinRequest, error) {
 	var req rentals.CheckinRequest
 	if err := bindJSON(c, &req); err != nil {
-		return err
+		return req, err
 	}
 	st, err := s.deskStation(c, req.StationID)
 	if err != nil {
-		return err
+		return req, err
 	}
 	req.StationID = st.ID
+	return req, nil
+}
+
+// checkinAPI takes rentals.CheckinRequest as JSON (see bindCheckin).
+func (s *Server) checkinAPI(c *gin.Context) error {
+	req, err := s.bindCheckin(c)
+	if err != nil {
+		return err
+	}
 	l, err := s.rentals.Checkin(c.Request.Context(), scopeOf(c), req, actorOf(c))
 	if err != nil {
 		return err
@@ -425,15 +435,10 @@ func (s *Server) checkinAPI(c *gin.Context) error {
 // previewCheckinAPI takes a check-in like checkinAPI and answers the
 // rentals.Settlement it would write now, writing nothing.
 func (s *Server) previewCheckinAPI(c *gin.Context) error {
-	var req rentals.CheckinRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	st, err := s.deskStation(c, req.StationID)
+	req, err := s.bindCheckin(c)
 	if err != nil {
 		return err
 	}
-	req.StationID = st.ID
 	set, err := s.rentals.PreviewCheckin(c.Request.Context(), scopeOf(c), req)
 	if err != nil {
 		return err

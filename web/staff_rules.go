@@ -106,16 +106,12 @@ func (s *Server) showFound(c *gin.Context) error {
 
 func (s *Server) foundForm(c *gin.Context) error {
 	f := newForm(c)
-	damage, err := amountFen("damage", f.Get("damage"))
-	var pays []rentals.Payment
-	if err == nil {
-		pays, err = payments(f)
-	}
+	// The form is the check-in's: the same inspection, damage, payments
+	// and refund.
+	req, err := checkinRequest(f, f.Get("station_id"))
 	var res rentals.FoundResult
 	if err == nil {
-		res, err = s.found(c, rentals.CheckinRequest{UnitTag: f.Get("unit"), Outcome: rentals.Outcome(f.Get("outcome")),
-			Notes: f.Get("notes"), DamageFen: damage, Payments: pays, RefundMethod: f.Get("refund_method"),
-			RefundReference: f.Get("refund_reference")})
+		res, err = s.found(c, req)
 	}
 	if err != nil {
 		if f.fail(err, "outcome", "notes", "damage", "damage_fen", "pay_method", "pay_amount", "payments", "refund_method", "refund_reference") {
