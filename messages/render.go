@@ -7,6 +7,8 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	"fuju/internal/input"
 )
 
 //go:embed templates/*.tmpl
@@ -67,10 +69,7 @@ func funcs(lang Lang) template.FuncMap {
 			return s
 		},
 		"yuan": func(fen int64) string {
-			y := fmt.Sprintf("%d", fen/100)
-			if fen%100 != 0 {
-				y = fmt.Sprintf("%d.%02d", fen/100, fen%100)
-			}
+			y := input.YuanText(fen)
 			if lang == English {
 				return "¥" + y
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fuju/catalog"
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -339,10 +340,5 @@ func checkSettlement(e *valid.Error, field string, ps []Payment, balanceFen int6
 	}
 }
 
-func yuan(fen int64) string {
-	sign := ""
-	if fen < 0 {
-		sign, fen = "-", -fen
-	}
-	return fmt.Sprintf("%s%d.%02d", sign, fen/100, fen%100)
-}
+// yuan writes fen as yuan in an error's (English) text.
+func yuan(fen int64) string { return input.YuanText(fen) }

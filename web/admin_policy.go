@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/width"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -298,7 +299,7 @@ type policyPage struct {
 
 // policyForm fills a form with p's values for editing.
 func policyForm(p rentals.Policy, now time.Time) form {
-	v := map[string][]string{fCap: {yuanField(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
+	v := map[string][]string{fCap: {input.YuanText(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
 		fVersion: {strconv.Itoa(p.Version)}}
 	if p.Scheduled(now) {
 		// Based on a scheduled version: a new one cannot take effect
@@ -490,7 +491,7 @@ func policyDiff(b *base, mine, latest rentals.Policy) []policyChange {
 		}
 	}
 	if mine.AnnualCapFen != latest.AnnualCapFen {
-		out = append(out, policyChange{b.T("field." + fCap), yuanField(mine.AnnualCapFen), yuanField(latest.AnnualCapFen)})
+		out = append(out, policyChange{b.T("field." + fCap), input.YuanText(mine.AnnualCapFen), input.YuanText(latest.AnnualCapFen)})
 	}
 	if mine.LostAfterDays != latest.LostAfterDays {
 		out = append(out, policyChange{b.T("field." + fLost), strconv.Itoa(mine.LostAfterDays), strconv.Itoa(latest.LostAfterDays)})

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -158,11 +156,3 @@ func (f *form) rename(from, to string) {
 // parseYuan reads an amount typed in yuan with at most two decimals ("12",
 // "12.5", "¥12.50", "１２元") as fen (see input.Yuan).
 func parseYuan(s string) (int64, bool) { return input.Yuan(s) }
-
-// yuanField shows fen for editing: "12", "12.50".
-func yuanField(fen int64) string {
-	if fen%100 == 0 {
-		return strconv.FormatInt(fen/100, 10)
-	}
-	return fmt.Sprintf("%d.%02d", fen/100, fen%100)
-}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/rentals"
 )
@@ -96,7 +97,7 @@ func (s *Server) opSettingsPage(c *gin.Context, status int, p *opSettingsPage) e
 		return err
 	}
 	if p.Form.Values == nil {
-		p.Form.Values = map[string][]string{"waiver_limit": {yuanField(p.Settings.WaiverLimitFen)}}
+		p.Form.Values = map[string][]string{"waiver_limit": {input.YuanText(p.Settings.WaiverLimitFen)}}
 	}
 	return s.render(c, status, "operator_settings", p)
 }

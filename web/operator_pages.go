@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/input"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/stations"
@@ -188,10 +189,10 @@ func productFormValues(pr catalog.Product) url.Values {
 	v.Set("description_en", pr.Description.En)
 	v.Set("category", pr.Category)
 	v.Set("status", string(pr.Status))
-	v.Set("daily_yuan", yuanField(pr.Rate.DailyFen))
-	v.Set("block30_yuan", yuanField(pr.Rate.Block30Fen))
-	v.Set("deposit_yuan", yuanField(pr.Rate.DepositFen))
-	v.Set("replacement_yuan", yuanField(pr.Rate.ReplacementFen))
+	v.Set("daily_yuan", input.YuanText(pr.Rate.DailyFen))
+	v.Set("block30_yuan", input.YuanText(pr.Rate.Block30Fen))
+	v.Set("deposit_yuan", input.YuanText(pr.Rate.DepositFen))
+	v.Set("replacement_yuan", input.YuanText(pr.Rate.ReplacementFen))
 	v.Set("keywords", strings.Join(pr.Keywords, ", "))
 	sp := pr.Specs
 	for name, n := range map[string]int{"seat_width_cm": sp.SeatWidthCM, "seat_height_cm": sp.SeatHeightCM, "width_cm": sp.WidthCM,

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/text/language"
 
 	"fuju/catalog"
+	"fuju/internal/input"
 	"fuju/stations"
 	"fuju/web/auth"
 )
@@ -125,16 +126,12 @@ func newRenderer() (*renderer, error) {
 	return r, nil
 }
 
-// yuan formats fen as ¥12 or ¥12.50.
+// yuan formats fen as ¥12, ¥12.50 or -¥3.05 (see input.YuanText).
 func yuan(fen int64) string {
-	sign := ""
 	if fen < 0 {
-		sign, fen = "-", -fen
+		return "-¥" + input.YuanText(-fen)
 	}
-	if fen%100 == 0 {
-		return fmt.Sprintf("%s¥%d", sign, fen/100)
-	}
-	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
+	return "¥" + input.YuanText(fen)
 }
 
 func km(d float64) string {

@@ -259,3 +259,21 @@ func endsHan(s string) bool {
 	r := []rune(s)
 	return len(r) > 0 && unicode.Is(unicode.Han, r[len(r)-1])
 }
+
+// YuanText writes fen as yuan the way Yuan reads it back: whole yuan
+// without decimals ("20"), otherwise two ("20.50", "-3.05"). Pages add "¥",
+// messages "元"; forms show it for editing.
+func YuanText(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	if fen%100 == 0 {
+		return sign + strconv.FormatInt(fen/100, 10)
+	}
+	cents := strconv.FormatInt(fen%100, 10)
+	if len(cents) == 1 {
+		cents = "0" + cents
+	}
+	return sign + strconv.FormatInt(fen/100, 10) + "." + cents
+}

@@ -112,3 +112,17 @@ func TestYuan(t *testing.T) {
 		}
 	}
 }
+
+// YuanText writes what Yuan reads: every amount goes there and back.
+func TestYuanText(t *testing.T) {
+	for fen, want := range map[int64]string{0: "0", 5: "0.05", 2000: "20", 2050: "20.50", 2005: "20.05", 120000: "1200", -305: "-3.05", -2000: "-20"} {
+		if got := YuanText(fen); got != want {
+			t.Errorf("YuanText(%d) = %q, want %q", fen, got, want)
+		}
+		if fen >= 0 {
+			if back, ok := Yuan(YuanText(fen)); !ok || back != fen {
+				t.Errorf("Yuan(YuanText(%d)) = %d, %v", fen, back, ok)
+			}
+		}
+	}
+}
