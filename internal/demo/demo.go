@@ -517,8 +517,8 @@ func seedFamily(ctx context.Context, a *app.App) error {
 	}
 	for i, pr := range parents {
 		born := time.Date(today.Year()-pr.age, time.Month(3+i*4), 8+i*7, 0, 0, 0, 0, stations.Local)
-		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: pr.name, Phone: fmt.Sprintf("139000002%02d", i),
-			IDNumber: idNumber(born, 201+i), Age: pr.age, Address: "焦作市解放区民主南路", MobilityNeeds: "行走不便",
+		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: pr.name, Phone: fmt.Sprintf("139000003%02d", i),
+			IDNumber: idNumber(born, 301+i), Age: pr.age, Address: "焦作市解放区民主南路", MobilityNeeds: "行走不便",
 			EmergencyContact: rentals.Contact{Name: "王芳", Phone: "13800000005"}, HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
 		if err != nil {
 			return fmt.Errorf("demo family %s: %w", pr.name, err)
