@@ -69,7 +69,7 @@ func TestFoundAndWaiversInBrowser(t *testing.T) {
 		t.Errorf("the found page does not show the ¥300 kept: %q", got)
 	}
 	step("inspect and take back", chromedp.Click(chromedp.CSS(`input[value="needs_cleaning"]`)),
-		chromedp.Submit(chromedp.CSS("#f-notes")), chromedp.WaitVisible(chromedp.CSS("#lh-h, .alert, .error")))
+		chromedp.Submit(chromedp.CSS("#f-notes")), chromedp.WaitVisible(chromedp.CSS("#lh-h, .field-error")))
 	if got := text("main"); !strings.Contains(got, "已结清") {
 		t.Fatalf("after found:\n%s", got)
 	}
