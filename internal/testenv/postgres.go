@@ -281,14 +281,15 @@ type FerretDBServer struct {
 	done   chan struct{}
 }
 
-// StartFerretDB starts FerretDB in front of the PostgreSQL database at pgURL.
-// logger receives FerretDB's errors only.
-func StartFerretDB(pgURL string, logger *slog.Logger) (*FerretDBServer, error) {
+// StartFerretDB starts FerretDB in front of the PostgreSQL database at pgURL,
+// listening on listen (host:port; port 0 picks a free one). logger receives
+// FerretDB's errors only.
+func StartFerretDB(pgURL, listen string, logger *slog.Logger) (*FerretDBServer, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:      ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
+		Listener:      ferretdb.ListenerConfig{TCP: listen},
 		Handler:       "postgresql",
 		PostgreSQLURL: pgURL,
 		Logger:        slog.New(errorsOnly{logger.Handler()}).With("component", "ferretdb"),
@@ -350,7 +351,7 @@ func StartPostgresFerretDB(ctx context.Context, o PostgresOptions) (*PostgresFer
 	if err != nil {
 		return nil, err
 	}
-	f, err := StartFerretDB(pg.URL, nil)
+	f, err := StartFerretDB(pg.URL, "127.0.0.1:0", nil)
 	if err != nil {
 		pg.Stop()
 		return nil, err
