@@ -16,9 +16,12 @@ import (
 // connection accepted a moment before. So the listener is closed first
 // (its backlog drained into the server), keep-alives are turned off so every
 // connection ends after its current request, and Shutdown runs when no
-// connection is left or ctx ends. Connections arriving after the listener
-// closed are refused, which a load balancer retries on another instance.
+// connection is left, after quiet at most (a connection that sent nothing by
+// then is idle, as Shutdown itself judges), or when ctx ends. Connections
+// arriving after the listener closed are refused, which a load balancer
+// retries on another instance.
 func stopServing(ctx context.Context, hs *http.Server, ln *drainingListener, conns *connCount, served <-chan error) error {
+	const quiet = 5 * time.Second
 	hs.SetKeepAlivesEnabled(false) // also closes idle connections
 	_ = ln.Close()
 	// Serve returns once it has taken every drained connection in hand.
@@ -26,7 +29,7 @@ func stopServing(ctx context.Context, hs *http.Server, ln *drainingListener, con
 	case <-served:
 	case <-ctx.Done():
 	}
-	for conns.open() > 0 && ctx.Err() == nil {
+	for end := time.Now().Add(quiet); conns.open() > 0 && ctx.Err() == nil && time.Now().Before(end); {
 		select {
 		case <-ctx.Done():
 		case <-time.After(10 * time.Millisecond):
@@ -87,7 +90,7 @@ func (l *drainingListener) Accept() (net.Conn, error) {
 }
 
 // Close drains the backlog for Accept, then closes the socket. It does not
-// wait for the server's loop: http.Server calls it holding its own lock.
+// wait for the server's loop, which may call it holding the server's lock.
 func (l *drainingListener) Close() error {
 	l.closeOnce.Do(func() {
 		l.closing.Store(true)

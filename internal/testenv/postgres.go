@@ -28,7 +28,7 @@ type Postgres struct {
 	// URL is the connection string of the database "fuju" for its
 	// superuser "fuju" (trust authentication on loopback only).
 	URL string
-	// Dir holds the cluster (Dir/data) and the server's log (Dir/postgres.log).
+	// Dir holds the cluster (Dir/data) and the server's log (Dir/postgres-N.log).
 	Dir string
 
 	once   sync.Once

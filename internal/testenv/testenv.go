@@ -63,13 +63,13 @@ const (
 
 // Backend says which database the tests run against: FUJU_TEST_MONGODB_URI
 // when set (any MongoDB, e.g. a replica set), else FUJU_TEST_BACKEND
-// ("postgres" or "embedded", the default).
+// ("postgres" or "embedded", the default; anything else fails MongoURI).
 func Backend() string {
 	if os.Getenv("FUJU_TEST_MONGODB_URI") != "" {
 		return BackendMongoDB
 	}
-	if os.Getenv("FUJU_TEST_BACKEND") == BackendPostgres {
-		return BackendPostgres
+	if b := os.Getenv("FUJU_TEST_BACKEND"); b != "" {
+		return b
 	}
 	return BackendEmbedded
 }
@@ -84,6 +84,9 @@ func MongoURI(t testing.TB) string {
 		return os.Getenv("FUJU_TEST_MONGODB_URI")
 	case BackendPostgres:
 		return PostgresURI(t)
+	case BackendEmbedded:
+	default:
+		t.Fatalf("testenv: FUJU_TEST_BACKEND=%s: want %s or %s", Backend(), BackendPostgres, BackendEmbedded)
 	}
 	engineOnce.Do(startEngine)
 	if engineErr != nil {
