@@ -448,9 +448,11 @@ func urlEscape(s string) string {
 }
 
 // A staff member opens the login form on A and sends it to B (form tokens
-// are signed with the shared key); the session B made works on A; a renter's
-// proof photo revealed on A opens through the link, and B's pages show
-// photos A's operators uploaded.
+// are signed with the shared key); the session B made works on A; a reveal
+// form rendered by A is posted to B, whose private link to the proof photo
+// (an S3 presigned URL: private media live in the shared bucket) opens
+// without the session and not without its signature; a public photo is
+// served by both; logging out on A ends the session on B.
 func (c *cluster) testSessions(t *testing.T) {
 	a, b := c.nodes[0].url(), c.nodes[1].url()
 	br := newBrowser(t)
