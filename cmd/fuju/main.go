@@ -128,8 +128,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	logger.Info("listening", "url", url, "startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintf(stdout, "Fuju is running at %s (data: %s). Press Ctrl+C to stop.\n", url, a.DB.Where)
 
+	conns := &connCount{}
+	hs.ConnState = conns.track
+	dl := newDrainingListener(ln.(*net.TCPListener))
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(dl) }()
 	select {
 	case err := <-errc:
 		return err
@@ -138,7 +141,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := stopServing(sctx, hs, dl, conns, errc); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Warn("shutdown", "err", err)
 	}
 	stopBG()

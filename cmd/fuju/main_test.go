@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -24,7 +25,18 @@ import (
 	"fuju/stations"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+// asFuju, set in a child's environment, makes the test binary run the real
+// program instead of the tests: tests of several instances start it as
+// separate processes (see instances_test.go).
+const asFuju = "FUJU_TEST_RUN_AS_FUJU"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asFuju) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(testenv.Main(m))
+}
 
 // instance is the real program started by run on a free port.
 type instance struct {
@@ -52,9 +64,25 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// start runs `fuju serve` with env and waits for its URL.
+// withDatabase points env at the tests' database server when the tests run
+// against one (FUJU_TEST_BACKEND=postgres, FUJU_TEST_MONGODB_URI): a fresh
+// database, dropped when the test ends. On the embedded backend env stays as
+// it is and the program starts its own engine in DATA_DIR, as
+// `go run ./cmd/fuju` does.
+func withDatabase(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	if _, ok := env["MONGODB_URI"]; ok || testenv.Backend() == testenv.BackendEmbedded {
+		return env
+	}
+	env = maps.Clone(env)
+	env["MONGODB_URI"], env["FUJU_DB_NAME"] = testenv.MongoURI(t), testenv.DB(t).Name()
+	return env
+}
+
+// start runs `fuju serve` with env (withDatabase) and waits for its URL.
 func start(t *testing.T, env map[string]string) *instance {
 	t.Helper()
+	env = withDatabase(t, env)
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}, stdout: &syncBuffer{}}
 	getenv := func(k string) string {
@@ -125,7 +153,7 @@ func fetch(t *testing.T, method, url string, header map[string]string) (*http.Re
 
 func TestServeDemoCityEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"}
+	env := withDatabase(t, map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"})
 	in := start(t, env)
 
 	var stations struct {
@@ -185,8 +213,12 @@ func TestServeDemoCityEndToEnd(t *testing.T) {
 	if !found {
 		t.Errorf("no JSON log line for request e2e-check-1:\n%.2000s", in.logs)
 	}
-	if !strings.Contains(in.logs.String(), `"where":"embedded FerretDB (SQLite) in `) {
-		t.Error("start-up log does not say where the data lives")
+	where := `"where":"embedded FerretDB (SQLite) in `
+	if testenv.Backend() != testenv.BackendEmbedded {
+		where = `"where":"MongoDB at `
+	}
+	if !strings.Contains(in.logs.String(), where) {
+		t.Errorf("start-up log does not say where the data lives (%s)", where)
 	}
 	units := unitStates(t, in.URL)
 
@@ -196,7 +228,7 @@ func TestServeDemoCityEndToEnd(t *testing.T) {
 	if !strings.Contains(in.stdout.String(), "Fuju stopped.") {
 		t.Errorf("stdout: %s", in.stdout)
 	}
-	again := start(t, map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"})
+	again := start(t, env)
 	if got := unitStates(t, again.URL); got != units {
 		t.Errorf("after restart the stations show %q, before %q", got, units)
 	}

@@ -22,7 +22,7 @@ import (
 // units from a CSV file and sees the import finish.
 func TestOperatorConsoleInBrowser(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"}
+	env := withDatabase(t, map[string]string{"DATA_DIR": dir, "FUJU_DEMO": "true"})
 	getenv := func(k string) string { return env[k] }
 	// The admin account is made by the program's own admin command (the
 	// identity service), before the server starts on the same data.

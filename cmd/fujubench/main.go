@@ -1,16 +1,22 @@
-// Command fujubench measures how fast Fuju serves its public reads on the
-// embedded default, next to two references on the same machine: a bare Gin
+// Command fujubench measures how fast Fuju serves its public reads and its
+// station desks, next to two references on the same machine: a bare Gin
 // handler returning a constant body (the ceiling) and a Gin handler doing one
-// FindOne by _id on the same embedded database (the floor of any request that
-// touches the database). It then repeats the catalog and station reads with
-// 10× and 100× the demo city's units.
+// FindOne by _id on the same database (the floor of any request that touches
+// the database). It measures, in one run, the embedded default (FerretDB with
+// SQLite in the process, one instance), then a database server shared by one
+// and by several instances: PostgreSQL with a FerretDB server in front of it,
+// both started here (Debian's postgresql package), or the MongoDB deployment
+// named by -mongodb-uri. The embedded reads are repeated with 10× and 100×
+// the demo city's units.
 //
 //	go run ./cmd/fujubench [-clients 50] [-requests 4000] [-scales 1,10,100]
+//	                       [-backends embedded,server] [-instances 2] [-mongodb-uri URI]
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -34,6 +40,7 @@ import (
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
+	"fuju/internal/testenv"
 	"fuju/stations"
 	"fuju/web"
 )
@@ -55,13 +62,32 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
+// setup is one database arrangement measured.
+type setup struct {
+	name string
+	// uri of the database server; empty is the embedded engine.
+	uri       string
+	instances int
+}
+
+// figures are one setup's results at the demo city's own size.
+type figures struct {
+	setup   setup
+	reads   []result // ceiling, floor, then the pages
+	desk    deskResult
+	hasDesk bool
+}
+
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("fujubench", flag.ContinueOnError)
 	clients := fs.Int("clients", 50, "concurrent clients")
 	requests := fs.Int("requests", 4000, "requests per measurement")
-	scalesFlag := fs.String("scales", "1,10,100", "unit multipliers of the demo city to measure")
+	scalesFlag := fs.String("scales", "1,10,100", "unit multipliers of the demo city to measure on the embedded engine")
 	desks := fs.Int("desks", 20, "concurrent station desks in the check-out/check-in measurement (0 skips it)")
 	cycles := fs.Int("cycles", 400, "check-out + check-in + cleaning cycles in all")
+	backends := fs.String("backends", "embedded,server", "what to measure: embedded (SQLite in the process), server (a database server shared by the instances)")
+	mongoURI := fs.String("mongodb-uri", "", "the database server to measure: a MongoDB deployment or a FerretDB server (empty: start PostgreSQL and FerretDB here)")
+	instances := fs.Int("instances", 2, "instances sharing the database server, measured after one instance")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -85,118 +111,290 @@ func run(args []string, out io.Writer) error {
 		}
 		scales = append(scales, n)
 	}
+	if *instances < 1 || *instances > 8 {
+		return fmt.Errorf("-instances: want 1 to 8, got %d", *instances)
+	}
+	var setups []setup
+	for _, b := range strings.Split(*backends, ",") {
+		switch strings.TrimSpace(b) {
+		case "embedded":
+			setups = append(setups, setup{name: "embedded SQLite, 1 instance", instances: 1})
+		case "server":
+			setups = append(setups, setup{name: "server", instances: 1})
+			if *instances > 1 {
+				setups = append(setups, setup{name: "server", instances: *instances})
+			}
+		default:
+			return fmt.Errorf("-backends: %q is neither embedded nor server", b)
+		}
+	}
 	gin.SetMode(gin.ReleaseMode)
-	fmt.Fprintf(out, "Fuju benchmark: %d clients, %d requests each, GOMAXPROCS=%d, %s\n\n", *clients, *requests, runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly))
+	ctx := context.Background()
+	fmt.Fprintf(out, "Fuju benchmark: %d clients, %d requests each, GOMAXPROCS=%d, %s, load average %s\n\n",
+		*clients, *requests, runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly), loadAverage())
 
-	var scaling []string
-	for i, scale := range scales {
-		env, err := startCity(scale)
-		if err != nil {
-			return err
+	server := *mongoURI
+	serverName := "MongoDB at -mongodb-uri"
+	for i, st := range setups {
+		if st.name != "server" {
+			continue
 		}
-		units := env.app.Stations.Index().UnitCount()
-		fmt.Fprintf(out, "== demo city ×%d: %d units (seeded in %s)\n", scale, units, env.seedTime.Round(time.Millisecond))
-		targets := []struct{ name, path string }{
-			{"API product search", "/api/v1/products?category=manual_wheelchair&available=1&near=35.215,113.242&sort=distance&tier=low_income"},
-			{"API text search 轮椅", "/api/v1/products?q=%E8%BD%AE%E6%A4%85&tier=low_income"},
-			{"API text search 助行器 折叠", "/api/v1/products?q=%E5%8A%A9%E8%A1%8C%E5%99%A8+%E6%8A%98%E5%8F%A0"},
-			{"API text search zxq", "/api/v1/products?q=zxq"},
-			{"product page", "/products/wc-alu-light"},
-			{"station list page", "/stations"},
-			{"station page", "/stations/jf-minzhu"},
-		}
-		var results []result
-		if i == 0 {
-			ceiling, floor, stop, err := references(env)
+		if server == "" {
+			t0 := time.Now()
+			pg, err := testenv.StartPostgresFerretDB(ctx, testenv.PostgresOptions{Durable: true,
+				Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 			if err != nil {
 				return err
 			}
-			results = append(results,
-				measure("ref: constant JSON (ceiling)", ceiling+"/", *clients, *requests),
-				measure("ref: FindOne by _id (floor)", floor+"/", *clients, *requests))
-			stop()
+			defer pg.Stop()
+			server, serverName = pg.FerretDB.URI, "FerretDB on PostgreSQL"
+			fmt.Fprintf(out, "started PostgreSQL (%s) and FerretDB in %s\n\n", pg.Postgres.Dir, time.Since(t0).Round(time.Millisecond))
 		}
-		for _, t := range targets {
-			results = append(results, measure(t.name, env.url+t.path, *clients, *requests))
+		setups[i].uri = server
+		setups[i].name = fmt.Sprintf("%s, %d instance", serverName, st.instances)
+		if st.instances > 1 {
+			setups[i].name += "s"
 		}
-		fmt.Fprintf(out, "%-30s %10s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
-		for _, r := range results {
-			fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
+	}
+
+	keys := newKeys()
+	var all []figures
+	var scaling []string
+	for _, st := range setups {
+		sizes := []int{1}
+		if st.uri == "" {
+			sizes = scales
 		}
-		if i == 0 && *desks > 0 {
-			if err := measureDesk(out, env, *desks, *cycles); err != nil {
+		for i, scale := range sizes {
+			c, err := startCity(ctx, st, scale, keys)
+			if err != nil {
 				return err
 			}
-		}
-		if i == 0 {
-			ceil, floor := results[0].rps(), results[1].rps()
-			fmt.Fprintln(out, "\nthroughput relative to the references:")
-			for _, r := range results[2:] {
-				fmt.Fprintf(out, "  %-28s %5.1f%% of the ceiling, %5.1f× the floor\n", r.name, 100*r.rps()/ceil, r.rps()/floor)
+			units := c.apps[0].Stations.Index().UnitCount()
+			fmt.Fprintf(out, "== %s, demo city ×%d: %d units (seeded in %s)\n", st.name, scale, units, c.seedTime.Round(time.Millisecond))
+			targets := []struct{ name, path string }{
+				{"API product search", "/api/v1/products?category=manual_wheelchair&available=1&near=35.215,113.242&sort=distance&tier=low_income"},
+				{"API text search 轮椅", "/api/v1/products?q=%E8%BD%AE%E6%A4%85&tier=low_income"},
+				{"API text search 助行器 折叠", "/api/v1/products?q=%E5%8A%A9%E8%A1%8C%E5%99%A8+%E6%8A%98%E5%8F%A0"},
+				{"API text search zxq", "/api/v1/products?q=zxq"},
+				{"product page", "/products/wc-alu-light"},
+				{"station list page", "/stations"},
+				{"station page", "/stations/jf-minzhu"},
 			}
-		}
-		for _, r := range results {
-			if r.name == "API product search" || r.name == "API text search 轮椅" || r.name == "station page" {
-				scaling = append(scaling, fmt.Sprintf("  ×%-4d %7d units  %-20s %8.0f req/s  p99 %s", scale, units, r.name, r.rps(), r.p99.Round(10*time.Microsecond)))
+			var results []result
+			if i == 0 {
+				ceiling, floor, stop, err := references(c)
+				if err != nil {
+					return err
+				}
+				results = append(results,
+					measure("ref: constant JSON (ceiling)", []string{ceiling}, "/", *clients, *requests),
+					measure("ref: FindOne by _id (floor)", []string{floor}, "/", *clients, *requests))
+				stop()
 			}
+			for _, t := range targets {
+				results = append(results, measure(t.name, c.urls, t.path, *clients, *requests))
+			}
+			fmt.Fprintf(out, "%-30s %10s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
+			for _, r := range results {
+				fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
+			}
+			if i == 0 {
+				f := figures{setup: st, reads: results}
+				if *desks > 0 {
+					if f.desk, err = measureDesk(out, c, *desks, *cycles); err != nil {
+						return err
+					}
+					f.hasDesk = true
+				}
+				all = append(all, f)
+				ceil, floor := results[0].rps(), results[1].rps()
+				fmt.Fprintln(out, "\nthroughput relative to the references:")
+				for _, r := range results[2:] {
+					fmt.Fprintf(out, "  %-28s %5.1f%% of the ceiling, %5.1f× the floor\n", r.name, 100*r.rps()/ceil, r.rps()/floor)
+				}
+			}
+			if st.uri == "" {
+				for _, r := range results {
+					if r.name == "API product search" || r.name == "API text search 轮椅" || r.name == "station page" {
+						scaling = append(scaling, fmt.Sprintf("  ×%-4d %7d units  %-20s %8.0f req/s  p99 %s", scale, units, r.name, r.rps(), r.p99.Round(10*time.Microsecond)))
+					}
+				}
+			}
+			fmt.Fprintln(out)
+			c.stop()
 		}
-		fmt.Fprintln(out)
-		env.stop()
 	}
-	if len(scales) > 1 {
-		fmt.Fprintln(out, "== scaling with the number of units")
+	if len(scaling) > 1 {
+		fmt.Fprintln(out, "== embedded: scaling with the number of units")
 		for _, s := range scaling {
 			fmt.Fprintln(out, s)
 		}
+		fmt.Fprintln(out)
 	}
+	summary(out, all, *desks)
+	fmt.Fprintf(out, "\nload average at the end: %s\n", loadAverage())
 	return nil
 }
 
+// summary prints the figures of every setup side by side, as a Markdown
+// table for the README: throughput, p99 and the ratios to the ceiling and
+// the floor measured in the same setup.
+func summary(out io.Writer, all []figures, desks int) {
+	if len(all) == 0 {
+		return
+	}
+	fmt.Fprintln(out, "== summary (req/s, p99; pages as % of the ceiling and × the floor of the same setup)")
+	fmt.Fprint(out, "\n| |")
+	for _, f := range all {
+		fmt.Fprintf(out, " %s |", f.setup.name)
+	}
+	fmt.Fprint(out, "\n|---|")
+	for range all {
+		fmt.Fprint(out, "---|")
+	}
+	fmt.Fprintln(out)
+	for i, r := range all[0].reads {
+		fmt.Fprintf(out, "| %s |", strings.TrimPrefix(r.name, "ref: "))
+		for _, f := range all {
+			x := f.reads[i]
+			cell := fmt.Sprintf("%s/s, p99 %s", thousands(x.rps()), short(x.p99))
+			if i >= 2 {
+				cell += fmt.Sprintf(" (%.0f%%, %.1f×)", 100*x.rps()/f.reads[0].rps(), x.rps()/f.reads[1].rps())
+			}
+			if x.errors > 0 {
+				cell += fmt.Sprintf(", %d errors", x.errors)
+			}
+			fmt.Fprintf(out, " %s |", cell)
+		}
+		fmt.Fprintln(out)
+	}
+	if all[0].hasDesk {
+		fmt.Fprintf(out, "| desk: %d desks, check-out → check-in → cleaning |", desks)
+		for _, f := range all {
+			d := f.desk
+			fmt.Fprintf(out, " %.1f cycles/s (check-out p99 %s, check-in p99 %s) |", d.cyclesPerSec, short(d.outP99), short(d.inP99))
+		}
+		fmt.Fprintln(out)
+	}
+}
+
+func thousands(v float64) string {
+	n := int64(v + 0.5)
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// short rounds a latency for the table: 2.5 ms, 54 ms, 1.4 s.
+func short(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load, for judging a run.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// keys are the secrets every instance of a setup shares, as in production.
+type keys struct{ secret, signing, id []byte }
+
+func newKeys() keys {
+	k := keys{secret: make([]byte, 32), signing: make([]byte, 32), id: make([]byte, 32)}
+	for _, b := range [][]byte{k.secret, k.signing, k.id} {
+		_, _ = rand.Read(b)
+	}
+	return k
+}
+
 type city struct {
-	app      *app.App
-	url      string
-	dir      string
+	apps     []*app.App
+	urls     []string
 	seedTime time.Duration
 	stop     func()
 }
 
-// startCity starts the embedded database in a temporary directory, seeds the
-// demo city at scale and serves it on a loopback port.
-func startCity(scale int) (*city, error) {
-	dir, err := os.MkdirTemp("", "fujubench-")
-	if err != nil {
-		return nil, err
-	}
+var cityCount atomic.Int64
+
+// startCity opens the setup's database (the embedded engine in a temporary
+// directory, or a new database on the server), seeds the demo city at scale
+// and serves it from the setup's instances on loopback ports. Instances are
+// in this process, each with its own services, read models, jobs and HTTP
+// server, sharing nothing but the database and the keys.
+func startCity(ctx context.Context, st setup, scale int, k keys) (*city, error) {
 	// Errors only, so a failing request in the run is explained.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	ctx := context.Background()
-	cfg := config.Config{DataDir: dir, Database: "fuju", PollInterval: time.Second}
-	a, err := app.Open(ctx, cfg, logger)
-	if err != nil {
-		return nil, err
+	name := fmt.Sprintf("fujubench_%d_%d", os.Getpid(), cityCount.Add(1))
+	c := &city{}
+	var stops []func()
+	c.stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
 	}
-	t0 := time.Now()
-	if err := demo.Seed(ctx, a, scale); err != nil {
-		return nil, err
+	for i := range st.instances {
+		dir, err := os.MkdirTemp("", "fujubench-")
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		stops = append(stops, func() { os.RemoveAll(dir) })
+		cfg := config.Config{DataDir: dir, MongoURI: st.uri, Database: name, PollInterval: time.Second,
+			SecretKey: k.secret, MediaSigningKey: k.signing, IDKey: k.id, SMSTimeout: 10 * time.Second}
+		a, err := app.Open(ctx, cfg, logger)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		stops = append(stops, func() {
+			if i == 0 && st.uri != "" {
+				_ = a.DB.Database.Drop(context.Background())
+			}
+			a.Close()
+		})
+		if i == 0 {
+			t0 := time.Now()
+			if err := demo.Seed(ctx, a, scale); err != nil {
+				c.stop()
+				return nil, err
+			}
+			c.seedTime = time.Since(t0)
+		}
+		// Later instances open after the seed and load the city from the
+		// database, like an instance started next to a running one.
+		srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB,
+			Auth: a.Auth, SecretKey: a.SecretKey, Logger: logger})
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		url, stopHTTP, err := serve(srv)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		bg, cancel := context.WithCancel(ctx)
+		a.Background(bg, cfg)
+		stops = append(stops, func() { cancel(); stopHTTP() })
+		c.apps, c.urls = append(c.apps, a), append(c.urls, url)
 	}
-	seed := time.Since(t0)
-	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB,
-		Auth: a.Auth, SecretKey: a.SecretKey, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	url, stopHTTP, err := serve(srv)
-	if err != nil {
-		return nil, err
-	}
-	bg, cancel := context.WithCancel(ctx)
-	a.Background(bg, cfg)
-	return &city{app: a, url: url, dir: dir, seedTime: seed, stop: func() {
-		cancel()
-		stopHTTP()
-		a.Close()
-		os.RemoveAll(dir)
-	}}, nil
+	return c, nil
 }
 
 func serve(h http.Handler) (string, func(), error) {
@@ -214,7 +412,7 @@ func references(c *city) (ceiling, floor string, stop func(), err error) {
 	body := []byte(`{"items":[],"total":0,"page":1,"per_page":20}`)
 	ce := gin.New()
 	ce.GET("/", func(ctx *gin.Context) { ctx.Data(http.StatusOK, "application/json", body) })
-	units := c.app.DB.Database.Collection("units")
+	units := c.apps[0].DB.Database.Collection("units")
 	fl := gin.New()
 	fl.GET("/", func(ctx *gin.Context) {
 		var doc bson.M
@@ -235,15 +433,16 @@ func references(c *city) (ceiling, floor string, stop func(), err error) {
 	return u1, u2, func() { s1(); s2() }, nil
 }
 
-// measure sends n GET requests to url from clients goroutines and reports
-// throughput and latency percentiles.
-func measure(name, url string, clients, n int) result {
+// measure sends n GET requests for path from clients goroutines, to the
+// instances at bases in turn, and reports throughput and latency
+// percentiles.
+func measure(name string, bases []string, path string, clients, n int) result {
 	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients}
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
 	// Warm up connections and caches.
 	for i := 0; i < clients; i++ {
-		if resp, err := client.Get(url); err == nil {
+		if resp, err := client.Get(bases[i%len(bases)] + path); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
@@ -262,7 +461,7 @@ func measure(name, url string, clients, n int) result {
 					return
 				}
 				t0 := time.Now()
-				resp, err := client.Get(url)
+				resp, err := client.Get(bases[i%int64(len(bases))] + path)
 				if err == nil {
 					io.Copy(io.Discard, resp.Body)
 					resp.Body.Close()
@@ -282,29 +481,36 @@ func measure(name, url string, clients, n int) result {
 	return result{name: name, n: n, errors: errs.Load(), elapsed: elapsed, p50: lat[n/2], p99: lat[n*99/100]}
 }
 
+// deskResult is the station desks' throughput and latencies.
+type deskResult struct {
+	cyclesPerSec  float64
+	outP99, inP99 time.Duration
+}
+
 // measureDesk runs check-out → check-in → cleaning cycles from desks
 // concurrent desks, each lending its own unit to its own renter through the
-// HTTP API, and reports cycles per second and the latency of each step.
-func measureDesk(out io.Writer, c *city, desks, cycles int) error {
+// HTTP API of one of the instances (in turn), and reports cycles per second
+// and the latency of each step.
+func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) {
 	ctx := context.Background()
-	a := c.app
+	a := c.apps[0]
 	secret, _, err := a.Auth.CreateToken(ctx, "op-kangning", "bench", []string{"desk"}, stations.System)
 	if err != nil {
-		return err
+		return deskResult{}, err
 	}
 	units, _, err := a.Stations.Units(ctx, stations.UnitFilter{OperatorID: "op-kangning", State: stations.Available}, 0, int64(desks))
 	if err != nil {
-		return err
+		return deskResult{}, err
 	}
 	if len(units) < desks {
-		return fmt.Errorf("only %d available units for %d desks", len(units), desks)
+		return deskResult{}, fmt.Errorf("only %d available units for %d desks", len(units), desks)
 	}
 	tr := &http.Transport{MaxIdleConns: desks, MaxIdleConnsPerHost: desks}
 	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
 	defer tr.CloseIdleConnections()
-	call := func(method, path string, body any, into any) (time.Duration, error) {
+	call := func(desk int, method, path string, body any, into any) (time.Duration, error) {
 		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(method, c.url+path, bytes.NewReader(b))
+		req, _ := http.NewRequest(method, c.urls[desk%len(c.urls)]+path, bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer "+secret)
 		req.Header.Set("Content-Type", "application/json")
 		t0 := time.Now()
@@ -336,15 +542,15 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) error {
 			ID string `json:"id"`
 		}
 		phone := fmt.Sprintf("1370000%04d", i)
-		if _, err := call("POST", "/api/v1/staff/renters", map[string]any{"name": "测试", "phone": phone,
+		if _, err := call(i, "POST", "/api/v1/staff/renters", map[string]any{"name": "测试", "phone": phone,
 			"id_number": "11010519491231002X", "station_id": u.StationID}, &r); err != nil {
-			return err
+			return deskResult{}, err
 		}
 		var q struct {
 			DueNowFen int64 `json:"due_now_fen"`
 		}
-		if _, err := call("GET", "/api/v1/staff/quote?unit="+u.Tag+"&renter="+r.ID+"&days=30", nil, &q); err != nil {
-			return err
+		if _, err := call(i, "GET", "/api/v1/staff/quote?unit="+u.Tag+"&renter="+r.ID+"&days=30", nil, &q); err != nil {
+			return deskResult{}, err
 		}
 		setups[i] = deskSetup{unit: u, renter: r.ID, due: q.DueNowFen}
 	}
@@ -362,16 +568,16 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) error {
 			defer wg.Done()
 			st := setups[i]
 			for next.Add(1) <= int64(cycles) {
-				d1, err := call("POST", "/api/v1/staff/checkouts", map[string]any{"unit": st.unit.Tag, "renter_id": st.renter, "days": 30,
+				d1, err := call(i, "POST", "/api/v1/staff/checkouts", map[string]any{"unit": st.unit.Tag, "renter_id": st.renter, "days": 30,
 					"station_id": st.unit.StationID, "payments": []map[string]any{{"method": "cash", "amount_fen": st.due}},
 					"terms_version": "bench", "accepted_name": "测试"}, nil)
 				var d2, d3 time.Duration
 				if err == nil {
-					d2, err = call("POST", "/api/v1/staff/checkins", map[string]any{"unit": st.unit.Tag, "outcome": "ok",
+					d2, err = call(i, "POST", "/api/v1/staff/checkins", map[string]any{"unit": st.unit.Tag, "outcome": "ok",
 						"station_id": st.unit.StationID, "refund_method": "cash"}, nil)
 				}
 				if err == nil {
-					d3, err = call("POST", "/api/v1/staff/units/"+st.unit.Tag+"/clean", map[string]any{"method": "uv",
+					d3, err = call(i, "POST", "/api/v1/staff/units/"+st.unit.Tag+"/clean", map[string]any{"method": "uv",
 						"checklist": a.Stations.CleaningChecklist(st.unit.ProductID), "station_id": st.unit.StationID}, nil)
 				}
 				mu.Lock()
@@ -405,5 +611,6 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) error {
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "check-out", pct(outLat, 50), pct(outLat, 99))
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "check-in", pct(inLat, 50), pct(inLat, 99))
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "cleaning", pct(cleanLat, 50), pct(cleanLat, 99))
-	return nil
+	return deskResult{cyclesPerSec: float64(len(outLat)) / elapsed.Seconds(),
+		outP99: pct(outLat, 99), inP99: pct(inLat, 99)}, nil
 }

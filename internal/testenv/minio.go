@@ -119,7 +119,7 @@ func startMinIO(t testing.TB) (MinIOServer, error) {
 			"MINIO_UPDATE=off",
 		)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
-		configureChild(cmd)
+		ConfigureChild(cmd)
 		if err := cmd.Start(); err != nil {
 			logFile.Close()
 			return MinIOServer{}, fmt.Errorf("start %s: %w", bin, err)

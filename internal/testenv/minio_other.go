@@ -4,6 +4,6 @@ package testenv
 
 import "os/exec"
 
-// configureChild has nothing to add outside Linux, which alone offers a
-// parent-death signal; a crashed test binary may leave MinIO running there.
-func configureChild(*exec.Cmd) {}
+// ConfigureChild has nothing to add outside Linux, which alone offers a
+// parent-death signal; a crashed test binary may leave servers running there.
+func ConfigureChild(*exec.Cmd) {}

@@ -59,7 +59,7 @@ func startStripeMock(t testing.TB) (string, error) {
 		return "", err
 	}
 	cmd.Stderr = cmd.Stdout
-	configureChild(cmd)
+	ConfigureChild(cmd)
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("start %s: %w", bin, err)
 	}

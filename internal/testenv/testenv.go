@@ -1,5 +1,6 @@
-// Package testenv starts the real parts tests run against: the embedded database
-// (one engine per test binary, a fresh database per test), a MinIO server,
+// Package testenv starts the real parts tests run against: the database (the
+// embedded engine, or PostgreSQL with a FerretDB server in front of it, or any
+// MongoDB: one per test binary, a fresh database per test), a MinIO server,
 // stripe-mock and Chromium. Nothing here is a fake.
 package testenv
 
@@ -48,13 +49,44 @@ func atExit(f func()) {
 	cleanupsMu.Unlock()
 }
 
-// MongoURI returns the URI of the database engine tests use: FUJU_TEST_MONGODB_URI
-// when set (to run the suite against real MongoDB), otherwise an embedded FerretDB
-// started once for this test binary.
+// The database backends tests can run against (Backend).
+const (
+	// BackendEmbedded is FerretDB with SQLite inside the test binary, the
+	// engine of `go run ./cmd/fuju` without MONGODB_URI.
+	BackendEmbedded = "embedded"
+	// BackendPostgres is a PostgreSQL server started by the tests with a
+	// FerretDB server in front of it (PostgresURI).
+	BackendPostgres = "postgres"
+	// BackendMongoDB is the deployment FUJU_TEST_MONGODB_URI names.
+	BackendMongoDB = "mongodb"
+)
+
+// Backend says which database the tests run against: FUJU_TEST_MONGODB_URI
+// when set (any MongoDB, e.g. a replica set), else FUJU_TEST_BACKEND
+// ("postgres" or "embedded", the default; anything else fails MongoURI).
+func Backend() string {
+	if os.Getenv("FUJU_TEST_MONGODB_URI") != "" {
+		return BackendMongoDB
+	}
+	if b := os.Getenv("FUJU_TEST_BACKEND"); b != "" {
+		return b
+	}
+	return BackendEmbedded
+}
+
+// MongoURI returns the URI of the database tests use (see Backend): the
+// FUJU_TEST_MONGODB_URI deployment, the PostgreSQL-backed FerretDB server,
+// or an embedded FerretDB started once for this test binary.
 func MongoURI(t testing.TB) string {
 	t.Helper()
-	if uri := os.Getenv("FUJU_TEST_MONGODB_URI"); uri != "" {
-		return uri
+	switch Backend() {
+	case BackendMongoDB:
+		return os.Getenv("FUJU_TEST_MONGODB_URI")
+	case BackendPostgres:
+		return PostgresURI(t)
+	case BackendEmbedded:
+	default:
+		t.Fatalf("testenv: FUJU_TEST_BACKEND=%s: want %s or %s", Backend(), BackendPostgres, BackendEmbedded)
 	}
 	engineOnce.Do(startEngine)
 	if engineErr != nil {
@@ -92,8 +124,10 @@ func DB(t testing.TB) *mongo.Database {
 	t.Helper()
 	uri := MongoURI(t)
 	clientOnce.Do(func() {
-		if os.Getenv("FUJU_TEST_MONGODB_URI") != "" {
-			client, engineErr = db.Connect(context.Background(), uri)
+		if Backend() != BackendEmbedded {
+			if client, engineErr = db.Connect(context.Background(), uri); client != nil {
+				atExit(func() { _ = client.Disconnect(context.Background()) })
+			}
 			return
 		}
 		// The same bounded pool as the service, so tests see its behaviour
