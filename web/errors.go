@@ -66,6 +66,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "password_change_required"
 	case errors.Is(err, errTooManyAttempts):
 		return http.StatusTooManyRequests, "too_many_attempts"
+	case errors.Is(err, auth.ErrBusy):
+		return http.StatusServiceUnavailable, "busy"
 	case errors.Is(err, errBadLogin):
 		return http.StatusUnauthorized, "bad_login"
 	case errors.Is(err, auth.ErrNotFound):
@@ -94,7 +96,7 @@ func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 	status, code := statusOf(err)
 	rid := requestID(c)
 	msg := err.Error()
-	if status >= http.StatusInternalServerError {
+	if status >= http.StatusInternalServerError && !errors.Is(err, auth.ErrBusy) {
 		s.logger.ErrorContext(c.Request.Context(), "request failed", "err", err, "request_id", rid,
 			"route", c.FullPath(), "method", c.Request.Method)
 		msg = "Something went wrong on our side. Please try again; if it keeps happening, quote request id " + rid + "."
@@ -129,7 +131,9 @@ func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 	case errors.Is(err, errMustChangePassword):
 		msg = "Change the one-time password first, on the account page."
 	case errors.Is(err, errTooManyAttempts):
-		msg = "Too many failed attempts. Wait a few minutes and try again."
+		msg = "Too many attempts. Wait until the time in Retry-After has passed and try again."
+	case errors.Is(err, auth.ErrBusy):
+		msg = "Too many passwords are being checked right now. Try again in a few seconds (Retry-After)."
 	case errors.Is(err, errBadLogin):
 		msg = "Wrong login or password."
 	}

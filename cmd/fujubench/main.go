@@ -181,7 +181,7 @@ func startCity(scale int) (*city, error) {
 	}
 	seed := time.Since(t0)
 	srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB,
-		Auth: a.Auth, SecretKey: a.SecretKey, Logger: logger})
+		Auth: a.Auth, SecretKey: a.SecretKey, Throttle: a.Throttle, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
