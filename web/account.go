@@ -48,31 +48,68 @@ func throttleKeys(c *gin.Context, login string) (account, client string) {
 	return "acct:" + account, "ip:" + ip
 }
 
-// authenticate runs a throttled login attempt. The account's attempt is
-// counted before the password is checked, so a burst of parallel guesses is
-// counted too; a success clears it.
+// authenticate runs a throttled login attempt. The client's and the
+// account's attempts are counted before the password is checked, so a burst
+// of parallel guesses is counted whole and never reaches the hasher past the
+// limits; a success refunds both, and so does a hasher too busy to check
+// anything (auth.ErrBusy, answered 503 with Retry-After).
 func (s *Server) authenticate(c *gin.Context, login, password string) (auth.User, error) {
 	acct, client := throttleKeys(c, login)
-	for key, l := range map[string]*limiter{acct: s.loginByAccount, client: s.loginByIP} {
-		if blocked, wait := l.Blocked(key); blocked {
-			c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-			return auth.User{}, errTooManyAttempts
-		}
+	byIP, err := s.loginByIP.take(c, client)
+	if err != nil {
+		return auth.User{}, err
 	}
-	s.loginByAccount.Fail(acct)
+	byAccount, err := s.loginByAccount.take(c, acct)
+	if err != nil {
+		return auth.User{}, err
+	}
 	u, err := s.auth.Authenticate(c.Request.Context(), login, password)
 	if errors.Is(err, auth.ErrBadCredentials) {
-		s.loginByIP.Fail(client)
 		// Neither the password nor the login name is logged: the name is
 		// often a phone number.
 		s.logger.InfoContext(c.Request.Context(), "login failed", "request_id", requestID(c), "client_ip", c.ClientIP())
 		return auth.User{}, err
 	}
+	if err == nil || errors.Is(err, auth.ErrBusy) {
+		s.giveBack(c, s.loginByIP, byIP)
+		s.giveBack(c, s.loginByAccount, byAccount)
+	}
+	if errors.Is(err, auth.ErrBusy) {
+		c.Header("Retry-After", strconv.Itoa(int(busyRetry/time.Second)))
+	}
+	return u, err
+}
+
+// createRenter signs a renter up, throttled per client IP and per phone
+// number (or e-mail address). The form is checked first, without hashing, so
+// a mistake costs nothing and is not counted; a hasher too busy to hash the
+// password refunds both.
+func (s *Server) createRenter(c *gin.Context, n auth.NewUser) (auth.User, error) {
+	ctx := c.Request.Context()
+	n.Role = auth.Renter
+	if err := s.auth.Check(ctx, &n); err != nil {
+		return auth.User{}, err
+	}
+	_, client := throttleKeys(c, "")
+	byIP, err := s.signupByIP.take(c, client)
 	if err != nil {
 		return auth.User{}, err
 	}
-	s.loginByAccount.Reset(acct)
-	return u, nil
+	login := "phone:" + n.Phone
+	if n.Phone == "" {
+		login = "email:" + n.Email
+	}
+	byLogin, err := s.signupByLogin.take(c, login)
+	if err != nil {
+		return auth.User{}, err
+	}
+	u, err := s.auth.CreateUser(ctx, n)
+	if errors.Is(err, auth.ErrBusy) {
+		s.giveBack(c, s.signupByIP, byIP)
+		s.giveBack(c, s.signupByLogin, byLogin)
+		c.Header("Retry-After", strconv.Itoa(int(busyRetry/time.Second)))
+	}
+	return u, err
 }
 
 // JSON API.
@@ -113,8 +150,7 @@ func (s *Server) signupAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.auth.CreateUser(c.Request.Context(), auth.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email,
-		Password: req.Password, Role: auth.Renter})
+	u, err := s.createRenter(c, auth.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email, Password: req.Password})
 	if err != nil {
 		return err
 	}
@@ -179,6 +215,8 @@ type loginPage struct {
 	// Failed says the login name or password was wrong, without saying which.
 	Failed   bool
 	Throttle bool
+	// Busy says no password could be checked now: try again in a moment.
+	Busy bool
 }
 
 func (s *Server) showLogin(c *gin.Context) error {
@@ -202,6 +240,9 @@ func (s *Server) login(c *gin.Context) error {
 	case errors.Is(err, errTooManyAttempts):
 		p.Throttle = true
 		return s.render(c, http.StatusTooManyRequests, "login", &p)
+	case errors.Is(err, auth.ErrBusy):
+		p.Busy = true
+		return s.render(c, http.StatusServiceUnavailable, "login", &p)
 	case errors.Is(err, auth.ErrBadCredentials):
 		p.Failed = true
 		p.Form.First = "login"
@@ -224,6 +265,9 @@ func (s *Server) login(c *gin.Context) error {
 type signupPage struct {
 	base
 	Form form
+	// Throttle says too many sign-ups came from here or for this number;
+	// Busy that the password could not be hashed now (try again shortly).
+	Throttle, Busy bool
 }
 
 func (s *Server) showSignup(c *gin.Context) error {
@@ -233,8 +277,16 @@ func (s *Server) showSignup(c *gin.Context) error {
 func (s *Server) signup(c *gin.Context) error {
 	f := newForm(c)
 	p := signupPage{base: s.base(c, "signup.title", "signup"), Form: f}
-	u, err := s.auth.CreateUser(c.Request.Context(), auth.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
-		Email: f.Get("email"), Password: f.Values.Get("password"), Role: auth.Renter})
+	u, err := s.createRenter(c, auth.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
+		Email: f.Get("email"), Password: f.Values.Get("password")})
+	switch {
+	case errors.Is(err, errTooManyAttempts):
+		p.Throttle = true
+		return s.render(c, http.StatusTooManyRequests, "signup", &p)
+	case errors.Is(err, auth.ErrBusy):
+		p.Busy = true
+		return s.render(c, http.StatusServiceUnavailable, "signup", &p)
+	}
 	if err != nil {
 		if p.Form.fail(err, "name", "phone", "email", "password") {
 			return s.render(c, http.StatusBadRequest, "signup", &p)

@@ -233,8 +233,7 @@ func TestLoginThrottling(t *testing.T) {
 	var logs bytes.Buffer
 	s.logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	now := time.Now()
-	s.loginByAccount.now = func() time.Time { return now }
-	s.loginByIP.now = func() time.Time { return now }
+	s.cfg.Throttle.Now = func() time.Time { return now }
 	attempt := func(login, password string) *httptest.ResponseRecorder {
 		return newClient(t, s).postJSON("/api/v1/auth/login", map[string]any{"login": login, "password": password}, nil)
 	}

@@ -80,6 +80,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "too_many_attempts"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
+	case errors.Is(err, auth.ErrBusy):
+		return http.StatusServiceUnavailable, "busy"
 	case errors.Is(err, errBadLogin):
 		return http.StatusUnauthorized, "bad_login"
 	case errors.Is(err, auth.ErrNotFound):

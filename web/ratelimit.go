@@ -1,138 +1,68 @@
 package web
 
 import (
-	"sync"
+	"context"
+	"strconv"
 	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/internal/throttle"
 )
 
-// limiter throttles failed logins per key (an account, a client IP) with
-// growing lockouts that lift by themselves: after Free failures within Window,
-// each further failure locks the key for Base × 2^(extra failures), capped at
-// Max. State is per instance (in memory); with several instances an attacker
-// gets at most that many times the attempts, still bounded.
+// Throttles (docs/access.md, "Throttles"). Every attempt is counted before
+// the work it guards (a password hash), so a burst of parallel attempts is
+// counted whole; a login that succeeds is refunded, so only failures and
+// refusals use a window up. The counts live in the database
+// (internal/throttle), shared by every instance: nothing here is kept in
+// memory that could let more through with several instances.
+const (
+	// LoginsPerAccount is how many login attempts one account (by its
+	// normalised login name, known or not) may fail per LoginWindow.
+	LoginsPerAccount = 5
+	// LoginsPerIP is how many login attempts one client IP address (IPv6:
+	// its /64) may fail per LoginWindow, whichever accounts it tries.
+	LoginsPerIP = 20
+	LoginWindow = 15 * time.Minute
+	// SignupsPerIP is how many sign-ups one client IP may attempt per hour,
+	// SignupsPerLogin how many may be attempted per day for one phone number
+	// or e-mail address. A form with a mistake is not counted.
+	SignupsPerIP    = 10
+	SignupsPerLogin = 5
+)
+
+// busyRetry is the Retry-After sent with a 503 when every password-hashing
+// slot and its queue were taken: the queue drains in about a second.
+const busyRetry = 2 * time.Second
+
+// limiter throttles attempts per key (an account, a client IP, a phone
+// number): at most Max per fixed Window, counted in the database.
 type limiter struct {
-	Free   int
-	Window time.Duration
-	Base   time.Duration
-	Max    time.Duration
-	now    func() time.Time
-
-	mu   sync.Mutex
-	keys map[string]*limitState
+	*throttle.Limit
 }
 
-type limitState struct {
-	failures []time.Time
-	until    time.Time
+// take counts an attempt of key. When the key has used up its window it sets
+// Retry-After and returns errTooManyAttempts, having counted nothing.
+func (l limiter) take(c *gin.Context, key string) (throttle.Attempt, error) {
+	a, err := l.Take(c.Request.Context(), key)
+	if err != nil {
+		return a, err
+	}
+	if !a.OK {
+		c.Header("Retry-After", strconv.Itoa(int(a.Wait.Seconds())+1))
+		return a, errTooManyAttempts
+	}
+	return a, nil
 }
 
-func newLimiter(free int, window, base, max time.Duration) *limiter {
-	return &limiter{Free: free, Window: window, Base: base, Max: max, now: time.Now, keys: map[string]*limitState{}}
-}
-
-// Blocked reports whether key is locked out, and for how long.
-func (l *limiter) Blocked(key string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	st := l.keys[key]
-	if st == nil {
-		return false, 0
+// giveBack takes back attempts that should not count (a good login, a request
+// refused as busy before any password was checked). It runs even when the
+// client has gone, and a failure only leaves the count stricter, so it is
+// logged rather than returned.
+func (s *Server) giveBack(c *gin.Context, l limiter, a throttle.Attempt) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), 5*time.Second)
+	defer cancel()
+	if err := l.Refund(ctx, a); err != nil {
+		s.logger.WarnContext(ctx, "throttle refund", "limit", l.Name, "err", err, "request_id", requestID(c))
 	}
-	if wait := st.until.Sub(l.now()); wait > 0 {
-		return true, wait
-	}
-	return false, 0
-}
-
-// Fail records a failure and returns the lockout it causes (0 for none).
-func (l *limiter) Fail(key string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	st := l.keys[key]
-	if st == nil {
-		st = &limitState{}
-		l.keys[key] = st
-	}
-	kept := st.failures[:0]
-	for _, f := range st.failures {
-		if now.Sub(f) < l.Window {
-			kept = append(kept, f)
-		}
-	}
-	st.failures = append(kept, now)
-	extra := len(st.failures) - l.Free
-	if extra <= 0 {
-		return 0
-	}
-	lock := l.Base << min(extra-1, 20)
-	if lock > l.Max || lock <= 0 {
-		lock = l.Max
-	}
-	st.until = now.Add(lock)
-	l.gcLocked(now)
-	return lock
-}
-
-// Reset forgets a key (after a successful login).
-func (l *limiter) Reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.keys, key)
-}
-
-// gcLocked drops keys with nothing recent, so memory stays bounded.
-func (l *limiter) gcLocked(now time.Time) {
-	if len(l.keys) < 10000 {
-		return
-	}
-	for k, st := range l.keys {
-		if now.After(st.until) && (len(st.failures) == 0 || now.Sub(st.failures[len(st.failures)-1]) > l.Window) {
-			delete(l.keys, k)
-		}
-	}
-}
-
-// rate allows at most N events per key within Window, a sliding window: the
-// renter look-ups of one desk person or token. Like limiter it is per
-// instance (in memory); with several instances an actor gets at most that
-// many times N.
-type rate struct {
-	N      int
-	Window time.Duration
-	now    func() time.Time
-
-	mu   sync.Mutex
-	keys map[string][]time.Time
-}
-
-func newRate(n int, window time.Duration) *rate {
-	return &rate{N: n, Window: window, now: time.Now, keys: map[string][]time.Time{}}
-}
-
-// Take counts an event for key when fewer than N happened within Window; when
-// not, it reports how long until one may.
-func (r *rate) Take(key string) (bool, time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.now()
-	kept := r.keys[key][:0]
-	for _, at := range r.keys[key] {
-		if now.Sub(at) < r.Window {
-			kept = append(kept, at)
-		}
-	}
-	if len(kept) >= r.N {
-		r.keys[key] = kept
-		return false, kept[0].Add(r.Window).Sub(now)
-	}
-	r.keys[key] = append(kept, now)
-	if len(r.keys) > 10000 {
-		for k, ts := range r.keys {
-			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= r.Window {
-				delete(r.keys, k)
-			}
-		}
-	}
-	return true, 0
 }

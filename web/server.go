@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"fuju/catalog"
+	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
@@ -47,6 +48,9 @@ type Config struct {
 	// SecretKey signs form tokens; at least 32 bytes, the same on every
 	// instance.
 	SecretKey []byte
+	// Throttle keeps the login and sign-up throttles' counters in the
+	// database, shared by every instance (internal/throttle).
+	Throttle *throttle.Store
 	// PublicURL is the site's address as visitors see it
 	// (https://fuju.example.cn), for absolute links in shared-link previews
 	// and language alternates; empty uses the request's host.
@@ -70,11 +74,12 @@ type Server struct {
 	started  time.Time
 	// openAPIDoc is the merged OpenAPI document.
 	openAPIDoc []byte
-	// Failed logins per account and per client IP.
-	loginByAccount *limiter
-	loginByIP      *limiter
+	// Login attempts per account and per client IP, sign-ups per client IP
+	// and per phone number or e-mail address.
+	loginByAccount, loginByIP limiter
+	signupByIP, signupByLogin limiter
 	// renterLookups throttles renter searches per desk person or token.
-	renterLookups *rate
+	renterLookups limiter
 }
 
 // NewServer builds the router and parses the templates once.
@@ -103,12 +108,14 @@ func NewServer(cfg Config) (*Server, error) {
 	if len(cfg.SecretKey) < 32 {
 		return nil, fmt.Errorf("web: the secret key must be at least 32 bytes")
 	}
-	// The fifth wrong password for one account within 15 minutes locks it
-	// for a minute, doubling with each further failure up to 15 minutes; one
-	// client IP gets twenty.
-	s.loginByAccount = newLimiter(4, 15*time.Minute, time.Minute, 15*time.Minute)
-	s.loginByIP = newLimiter(19, 15*time.Minute, time.Minute, 15*time.Minute)
-	s.renterLookups = newRate(RenterLookupsPerMinute, time.Minute)
+	if cfg.Throttle == nil {
+		return nil, fmt.Errorf("web: the throttle counters are required")
+	}
+	s.loginByAccount = limiter{cfg.Throttle.Limit("login-account", LoginsPerAccount, LoginWindow)}
+	s.loginByIP = limiter{cfg.Throttle.Limit("login-ip", LoginsPerIP, LoginWindow)}
+	s.signupByIP = limiter{cfg.Throttle.Limit("signup-ip", SignupsPerIP, time.Hour)}
+	s.signupByLogin = limiter{cfg.Throttle.Limit("signup-login", SignupsPerLogin, 24*time.Hour)}
+	s.renterLookups = limiter{cfg.Throttle.Limit("renter-lookups", RenterLookupsPerMinute, time.Minute)}
 	if s.openAPIDoc, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("web: openapi: %w", err)
 	}

@@ -213,10 +213,15 @@ const RenterLookupsPerMinute = 30
 // number, a name or part of an ID number. Pages and the API share it.
 func (s *Server) searchRenters(c *gin.Context, query string) (rentals.RenterSearch, error) {
 	by := actorOf(c)
-	if ok, wait := s.renterLookups.Take(by.Role + ":" + by.ID); !ok {
-		c.Header("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	a, err := s.renterLookups.Take(c.Request.Context(), by.Role+":"+by.ID)
+	if err != nil {
+		return rentals.RenterSearch{}, fmt.Errorf("web: renter lookup: %w", err)
+	}
+	if !a.OK {
+		wait := int(a.Wait.Seconds()) + 1
+		c.Header("Retry-After", strconv.Itoa(wait))
 		s.logger.WarnContext(c.Request.Context(), "renter lookup refused", "request_id", requestID(c),
-			"actor", by.ID, "operator", scopeOf(c).OperatorID, "retry_after_s", int(wait.Seconds())+1)
+			"actor", by.ID, "operator", scopeOf(c).OperatorID, "retry_after_s", wait)
 		return rentals.RenterSearch{}, fmt.Errorf("web: renter lookup: %w", errRateLimited)
 	}
 	res, err := s.rentals.SearchRenters(c.Request.Context(), scopeOf(c), query, by)

@@ -18,6 +18,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/changefeed"
 	"fuju/internal/testenv"
+	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
@@ -56,11 +57,12 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	st.ProductsNamed = cat.Named
 	pol := rentals.NewPolicies(db)
 	au := auth.NewService(db, nil)
+	th := throttle.NewStore(db, []byte(strings.Repeat("t", 32)))
 	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init} {
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +100,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
 	pol.Now = func() time.Time { return now }
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)),
+		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	return s

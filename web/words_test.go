@@ -107,7 +107,7 @@ func TestRenterSearchAPI(t *testing.T) {
 	}
 
 	// The limit: the next look-up of this token waits, with Retry-After.
-	s.renterLookups = newRate(2, time.Minute)
+	s.renterLookups = limiter{s.cfg.Throttle.Limit("renter-lookups-test", 2, time.Minute)}
 	search("赵大")
 	search("赵大")
 	rec := search("赵大")

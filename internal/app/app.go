@@ -6,6 +6,8 @@ package app
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 	"fuju/internal/changefeed"
 	"fuju/internal/config"
 	"fuju/internal/db"
+	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/messages"
 	"fuju/payments"
@@ -40,7 +43,10 @@ type App struct {
 	Messages *messages.Service
 	// SecretKey signs form tokens (from config or DATA_DIR/secrets).
 	SecretKey []byte
-	Logger    *slog.Logger
+	// Throttle keeps rate-limit counters in the database, shared by every
+	// instance.
+	Throttle *throttle.Store
+	Logger   *slog.Logger
 }
 
 // Open connects to the database and builds every service and read model.
@@ -77,6 +83,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 			return nil, err
 		}
 	}
+	// The counters' _ids are keyed with a key derived from the app key, so
+	// every instance with the same secret counts alike.
+	tk := hmac.New(sha256.New, a.SecretKey)
+	tk.Write([]byte("throttle"))
+	a.Throttle = throttle.NewStore(d.Database, tk.Sum(nil))
 	a.Feed = changefeed.New(d.Database, "catalog", logger)
 	a.Stations = stations.NewService(d.Database, a.Feed, logger)
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
@@ -103,7 +114,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init}
+	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init}
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
@@ -191,8 +202,9 @@ func (a *App) Close() {
 }
 
 // Background runs the jobs every instance runs: following the change feed,
-// delivering messages, finishing abandoned transitions, and a periodic full
-// reload of the read models as a safety net.
+// delivering messages, finishing abandoned transitions, and every ten
+// minutes a full reload of the read models as a safety net and the purge of
+// ended throttle windows.
 func (a *App) Background(ctx context.Context, cfg config.Config) {
 	go a.Feed.Run(ctx, cfg.PollInterval)
 	go a.Messages.Run(ctx)
@@ -269,6 +281,11 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				}
 				if err := a.Catalog.Rebuild(ctx); err != nil {
 					a.Logger.Warn("rebuild catalog read model", "err", err)
+				}
+				// Throttle windows last 15 minutes to a day: removing ended
+				// ones every ten minutes keeps the collection small.
+				if _, err := a.Throttle.Purge(ctx); err != nil {
+					a.Logger.Warn("purge throttle counters", "err", err)
 				}
 			}
 		}

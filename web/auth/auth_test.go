@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -406,5 +407,116 @@ func TestPlatformDisableWins(t *testing.T) {
 	}
 	if _, err := s.Authenticate(ctx, "13900003333", "a long enough pass 1"); err != nil {
 		t.Errorf("login after enabling: %v", err)
+	}
+}
+
+// The hasher runs at most its slots at once, queues a few callers for a
+// short while, and turns the rest away at once with ErrBusy.
+func TestHasherBound(t *testing.T) {
+	h := newHasher(2)
+	h.wait = 5 * time.Second
+	var running, most atomic.Int64
+	release := make(chan struct{})
+	hold := func() {
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		<-release
+		running.Add(-1)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 2 + 2*queuePerSlot {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- h.run(context.Background(), hold) }()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for (len(h.slots) < 2 || len(h.queue) < 2*queuePerSlot) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	// Slots and queue are full: the next caller is refused without waiting.
+	t0 := time.Now()
+	if err := h.run(context.Background(), func() { t.Error("ran past a full queue") }); !errors.Is(err, ErrBusy) || time.Since(t0) > 100*time.Millisecond {
+		t.Fatalf("past a full queue: %v after %v", err, time.Since(t0))
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a queued caller: %v", err)
+		}
+	}
+	if most.Load() != 2 || h.hashes.Load() != int64(2+2*queuePerSlot) || h.refused.Load() != 1 {
+		t.Errorf("at most %d at once (want 2), %d run, %d refused", most.Load(), h.hashes.Load(), h.refused.Load())
+	}
+
+	// A caller waits only so long in the queue, or until its request ends.
+	h.wait = 50 * time.Millisecond
+	block := make(chan struct{})
+	for range 2 {
+		go func() { _ = h.run(context.Background(), func() { <-block }) }()
+	}
+	for len(h.slots) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.run(context.Background(), func() {}); !errors.Is(err, ErrBusy) {
+		t.Errorf("after the wait: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.run(ctx, func() {}); !errors.Is(err, context.Canceled) {
+		t.Errorf("ended request: %v", err)
+	}
+	close(block)
+	if len(h.queue) != 0 {
+		t.Errorf("%d queue places left taken", len(h.queue))
+	}
+}
+
+// When no password can be checked, nothing is written: the login is not
+// decided and the sign-up leaves no account and no claimed phone number.
+func TestBusyHashingChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t)
+	if _, err := s.CreateUser(ctx, NewUser{Name: "Li", Phone: "13812345678", Password: goodPassword, Role: Renter}); err != nil {
+		t.Fatal(err)
+	}
+	s.hasher = &hasher{slots: make(chan struct{}, 1), queue: make(chan struct{}), wait: time.Second}
+	s.hasher.slots <- struct{}{}
+	if _, err := s.Authenticate(ctx, "13812345678", goodPassword); !errors.Is(err, ErrBusy) || errors.Is(err, ErrBadCredentials) {
+		t.Errorf("login while busy: %v", err)
+	}
+	if _, err := s.CreateUser(ctx, NewUser{Name: "Wang", Phone: "13912345678", Password: goodPassword, Role: Renter}); !errors.Is(err, ErrBusy) {
+		t.Errorf("sign-up while busy: %v", err)
+	}
+	if _, err := s.UserIDByPhone(ctx, "13912345678"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a busy sign-up claimed the number: %v", err)
+	}
+	if n, _ := s.store.users.CountDocuments(ctx, bson.D{}); n != 1 {
+		t.Errorf("%d users after a busy sign-up", n)
+	}
+	<-s.hasher.slots
+	if _, err := s.Authenticate(ctx, "13812345678", goodPassword); err != nil {
+		t.Errorf("login once free: %v", err)
+	}
+	if s.HashStats().Refused != 2 {
+		t.Errorf("refused %d, want 2", s.HashStats().Refused)
+	}
+}
+
+// A stored hash that asks for more memory than ours is refused unread, so
+// nothing in the database can make one check take more than HashMemory.
+func TestOversizedHashRefused(t *testing.T) {
+	h, err := hashPassword(goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := verifyPassword(h, goodPassword); !ok || err != nil {
+		t.Fatalf("own hash: %v %v", ok, err)
+	}
+	big := strings.Replace(h, "m=19456", "m=4194304", 1)
+	if ok, err := verifyPassword(big, goodPassword); ok || !errors.Is(err, errBadHash) {
+		t.Errorf("a 4 GiB hash: %v %v", ok, err)
 	}
 }

@@ -2,14 +2,18 @@ package auth
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -19,9 +23,9 @@ import (
 
 // Argon2id parameters, the OWASP baseline: 19 MiB of memory, 2 passes, 1
 // lane, 16-byte salt, 32-byte key. About 30–60 ms per hash on one core here,
-// which makes guessing expensive without letting a burst of logins exhaust
-// memory. They are stored in each hash, so they can be raised later without
-// invalidating existing passwords.
+// which makes guessing expensive; the memory is why a hasher bounds how many
+// run at once. They are stored in each hash, so they can be raised later
+// without invalidating existing passwords.
 const (
 	argonTime    = 2
 	argonMemory  = 19 * 1024
@@ -79,7 +83,8 @@ func CheckPassword(field, pw string, personal ...string) error {
 	return nil
 }
 
-// hashPassword returns the PHC-formatted argon2id hash of pw.
+// hashPassword returns the PHC-formatted argon2id hash of pw. It takes 19
+// MiB while it runs: callers other than NewService go through a hasher.
 func hashPassword(pw string) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
@@ -108,14 +113,115 @@ func verifyPassword(encoded, pw string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil {
 		return false, errBadHash
 	}
+	// A hash asking for more memory than ours is not one we wrote; running
+	// it would break the hasher's bound on memory.
+	if mem > argonMemory {
+		return false, errBadHash
+	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > 64 {
 		return false, errBadHash
 	}
 	got := argon2.IDKey([]byte(pw), salt, t, mem, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// HashMemory is the memory one password hash holds while it runs (argon2id's
+// m parameter): the hasher's bound on memory is its slots times this.
+const HashMemory = argonMemory * 1024
+
+// Hasher defaults: the queue holds queuePerSlot callers per slot, each
+// waiting at most hashWait. A hash takes 30–60 ms of one core, so a full
+// queue is served in about a second and a caller that got into it almost
+// never times out; past it, callers are refused at once instead of piling up.
+const (
+	queuePerSlot = 16
+	hashWait     = 2 * time.Second
+	maxSlots     = 8
+)
+
+// ErrBusy means every password-hashing slot was taken and the queue for one
+// was full, or the short wait in it ran out: nothing was checked or
+// changed, and the same request may be sent again in a moment (503 with
+// Retry-After).
+var ErrBusy = errors.New("auth: too many passwords being checked at once")
+
+// hasher runs password hashes with a bound on how many run at once, so a
+// burst of logins or sign-ups cannot take more than slots × HashMemory: the
+// rest wait in a short queue, and past it are refused with ErrBusy.
+type hasher struct {
+	slots   chan struct{}
+	queue   chan struct{}
+	wait    time.Duration
+	hashes  atomic.Int64
+	refused atomic.Int64
+}
+
+func newHasher(slots int) *hasher {
+	if slots < 1 {
+		slots = min(runtime.GOMAXPROCS(0), maxSlots)
+	}
+	return &hasher{slots: make(chan struct{}, slots), queue: make(chan struct{}, slots*queuePerSlot), wait: hashWait}
+}
+
+// run calls f in a slot, waiting in the queue when every slot is taken.
+func (h *hasher) run(ctx context.Context, f func()) error {
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		select {
+		case h.queue <- struct{}{}:
+		default:
+			h.refused.Add(1)
+			return ErrBusy
+		}
+		t := time.NewTimer(h.wait)
+		select {
+		case h.slots <- struct{}{}:
+			<-h.queue
+			t.Stop()
+		case <-t.C:
+			<-h.queue
+			h.refused.Add(1)
+			return ErrBusy
+		case <-ctx.Done():
+			<-h.queue
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+	defer func() { <-h.slots }()
+	h.hashes.Add(1)
+	f()
+	return nil
+}
+
+func (h *hasher) hash(ctx context.Context, pw string) (string, error) {
+	var out string
+	var err error
+	if rerr := h.run(ctx, func() { out, err = hashPassword(pw) }); rerr != nil {
+		return "", rerr
+	}
+	return out, err
+}
+
+func (h *hasher) verify(ctx context.Context, encoded, pw string) (bool, error) {
+	var ok bool
+	var err error
+	if rerr := h.run(ctx, func() { ok, err = verifyPassword(encoded, pw) }); rerr != nil {
+		return false, rerr
+	}
+	return ok, err
+}
+
+// HashStats counts the password hashes run and the ones refused with
+// ErrBusy since the service started.
+type HashStats struct {
+	Slots   int
+	Hashes  int64
+	Refused int64
 }
 
 // OneTimePassword makes a password for accounts an administrator creates:

@@ -25,6 +25,8 @@ type Service struct {
 	// dummyHash is verified when a login name is unknown, so an unknown
 	// account costs the same time as a wrong password.
 	dummyHash string
+	// hasher bounds how many password hashes run at once (19 MiB each).
+	hasher *hasher
 	// StationOf checks that station ids belong to an operator (set by the
 	// wiring; nil accepts any).
 	StationOf func(ctx context.Context, stationID string) (operatorID string, err error)
@@ -36,7 +38,20 @@ func NewService(db *mongo.Database, logger *slog.Logger) *Service {
 		logger = slog.Default()
 	}
 	h, _ := hashPassword(OneTimePassword())
-	return &Service{store: newStore(db), logger: logger, now: func() time.Time { return time.Now().UTC() }, dummyHash: h}
+	return &Service{store: newStore(db), logger: logger, now: func() time.Time { return time.Now().UTC() }, dummyHash: h,
+		hasher: newHasher(0)}
+}
+
+// LimitHashing sets how many password hashes may run at once; each holds
+// HashMemory, so this bounds what logins, sign-ups and password changes can
+// take together. Callers beyond it wait in a short queue, then get ErrBusy.
+// 0 means one per CPU the process may use, at most 8 (the default). Call it
+// before serving.
+func (s *Service) LimitHashing(slots int) { s.hasher = newHasher(slots) }
+
+// HashStats says how many password hashes ran and how many were refused.
+func (s *Service) HashStats() HashStats {
+	return HashStats{Slots: cap(s.hasher.slots), Hashes: s.hasher.hashes.Load(), Refused: s.hasher.refused.Load()}
 }
 
 // Init creates the indexes the queries need.
@@ -53,6 +68,16 @@ type NewUser struct {
 	StationIDs []string
 	// MustChangePassword sends the user to change a one-time password.
 	MustChangePassword bool
+}
+
+// Check validates n and normalises its login names as CreateUser does,
+// without hashing the password, so a form with a mistake costs nothing and is
+// not counted against sign-up throttles.
+func (s *Service) Check(ctx context.Context, n *NewUser) error {
+	if err := s.checkNewUser(ctx, n); err != nil {
+		return fmt.Errorf("auth: new user: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) checkNewUser(ctx context.Context, n *NewUser) error {
@@ -124,7 +149,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (User, error) {
 	if err := s.checkNewUser(ctx, &n); err != nil {
 		return User{}, fmt.Errorf("auth: new user: %w", err)
 	}
-	hash, err := hashPassword(n.Password)
+	hash, err := s.hasher.hash(ctx, n.Password)
 	if err != nil {
 		return User{}, fmt.Errorf("auth: hash password: %w", err)
 	}
@@ -165,7 +190,8 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (User, error) {
 
 // Authenticate checks a login name and password. Unknown names, wrong
 // passwords and disabled accounts all return ErrBadCredentials after the same
-// amount of hashing work.
+// amount of hashing work. When too many passwords are being checked at once
+// it returns ErrBusy, having checked nothing.
 func (s *Service) Authenticate(ctx context.Context, login, password string) (User, error) {
 	if len(password) > MaxPasswordLen*4 {
 		password = password[:MaxPasswordLen*4]
@@ -188,7 +214,10 @@ func (s *Service) Authenticate(ctx context.Context, login, password string) (Use
 	if found {
 		hash = d.PasswordHash
 	}
-	ok, verr := verifyPassword(hash, password)
+	ok, verr := s.hasher.verify(ctx, hash, password)
+	if errors.Is(verr, ErrBusy) || errors.Is(verr, context.Canceled) || errors.Is(verr, context.DeadlineExceeded) {
+		return User{}, fmt.Errorf("auth: check password: %w", verr)
+	}
 	if verr != nil && found {
 		s.logger.Error("stored password hash is unreadable", "user", d.ID)
 	}
@@ -234,7 +263,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	if err != nil {
 		return err
 	}
-	if ok, _ := verifyPassword(d.PasswordHash, current); !ok {
+	ok, err := s.hasher.verify(ctx, d.PasswordHash, current)
+	if errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("auth: check password: %w", err)
+	}
+	if !ok {
 		return fmt.Errorf("auth: %w", valid.Field("current_password", "wrong", "is not your current password"))
 	}
 	if current == next {
@@ -258,9 +291,9 @@ func (s *Service) setPassword(ctx context.Context, d userDoc, pw string, mustCha
 	if err := CheckPassword("new_password", pw, d.Phone, d.Email); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	hash, err := hashPassword(pw)
+	hash, err := s.hasher.hash(ctx, pw)
 	if err != nil {
-		return err
+		return fmt.Errorf("auth: hash password: %w", err)
 	}
 	now := s.now()
 	// Only the password fields are written, so an administrator disabling
