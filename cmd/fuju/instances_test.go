@@ -469,7 +469,7 @@ func (c *cluster) testSessions(t *testing.T) {
 	var renters struct {
 		Items []struct{ ID string } `json:"items"`
 	}
-	c.api(t, "GET", "", "/api/v1/staff/renters?phone=13900000100", nil, &renters)
+	c.api(t, "POST", "", "/api/v1/staff/renters/search", map[string]string{"query": "13900000100"}, &renters)
 	if len(renters.Items) != 1 {
 		t.Fatalf("demo renter not found: %+v", renters)
 	}
