@@ -232,24 +232,21 @@ func (s *Server) showRenterAPI(c *gin.Context) error {
 // tierForm is a tier verification; the proof photo comes as a multipart file
 // "proof_photo" (pages and API) and is stored in the private media area.
 type tierForm struct {
-	Tier        string `json:"tier" form:"tier"`
-	ProofType   string `json:"proof_type" form:"proof_type"`
-	ProofNumber string `json:"proof_number" form:"proof_number"`
-	ExpiresOn   string `json:"expires_on" form:"expires_on"`
-	Note        string `json:"note" form:"note"`
+	Tier        string `form:"tier"`
+	ProofType   string `form:"proof_type"`
+	ProofNumber string `form:"proof_number"`
+	ExpiresOn   string `form:"expires_on"`
+	Note        string `form:"note"`
 }
 
-// readTierForm reads a tier verification from JSON or a multipart form with
-// the proof photo in "proof_photo".
+// readTierForm reads a tier verification from a multipart form with the
+// proof photo in "proof_photo". A tier is never verified without the photo,
+// so a JSON body, which cannot carry it, is refused as the wrong media type.
 func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error) {
 	var f tierForm
 	var photo []byte
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	switch mt {
-	case "application/json":
-		if err := bindJSON(c, &f); err != nil {
-			return rentals.TierProof{}, nil, err
-		}
 	case "multipart/form-data":
 		if err := c.Request.ParseMultipartForm(1 << 20); err != nil {
 			return rentals.TierProof{}, nil, uploadReadError(err)
@@ -264,7 +261,8 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error)
 			}
 		}
 	default:
-		return rentals.TierProof{}, nil, fmt.Errorf("web: %w", errUnsupportedMedia)
+		return rentals.TierProof{}, nil, fmt.Errorf("web: tier proof: %w", &media.InputError{Field: "proof_photo", Err: media.ErrUnsupportedType,
+			Reason: "send the tier proof as multipart/form-data, with the photo of the proof in the field \"proof_photo\"."})
 	}
 	return rentals.TierProof{Tier: rentals.Tier(f.Tier), ProofType: f.ProofType, ProofNumber: f.ProofNumber,
 		ExpiresOn: f.ExpiresOn, Note: f.Note}, photo, nil
