@@ -10,12 +10,14 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/apitest"
 	"fuju/internal/changefeed"
 	"fuju/internal/testenv"
 	"fuju/media"
@@ -101,7 +103,31 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
+	// Every request a test makes through the router, and every answer, is
+	// checked against the OpenAPI document.
+	s.handler = testContract(t).Handler(t, s.engine)
 	return s
+}
+
+var (
+	contractOnce sync.Once
+	contract     *apitest.Contract
+	contractErr  error
+)
+
+// testContract is the merged OpenAPI document, loaded and validated once.
+func testContract(t testing.TB) *apitest.Contract {
+	t.Helper()
+	contractOnce.Do(func() {
+		var doc []byte
+		if doc, contractErr = buildOpenAPI(); contractErr == nil {
+			contract, contractErr = apitest.Load(doc)
+		}
+	})
+	if contractErr != nil {
+		t.Fatal(contractErr)
+	}
+	return contract
 }
 
 func get(t *testing.T, h http.Handler, target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -345,6 +371,7 @@ func TestOpsEndpoints(t *testing.T) {
 
 func TestPanicIsA500WithoutInternals(t *testing.T) {
 	s := newTestServer(t)
+	s.handler = s.engine // the panicking routes are this test's, not the API's
 	s.engine.GET("/api/v1/test-panic", func(*gin.Context) { panic("secret database password") })
 	s.engine.GET("/test-panic", func(*gin.Context) { panic("secret database password") })
 	for _, target := range []string{"/api/v1/test-panic", "/test-panic"} {
