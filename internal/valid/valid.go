@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -102,6 +103,7 @@ func engine() *validator.Validate {
 	once.Do(func() {
 		v = validator.New(validator.WithRequiredStructEnabled())
 		v.RegisterTagNameFunc(FieldName)
+		RegisterLimit(v)
 	})
 	return v
 }
@@ -131,8 +133,8 @@ func FromValidator(verrs validator.ValidationErrors) error {
 		if i := strings.IndexByte(ns, '.'); i >= 0 {
 			ns = ns[i+1:]
 		}
-		code, msg := describe(fe)
-		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: fe.Param()})
+		code, msg, param := describe(fe)
+		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: param})
 	}
 	return out
 }
@@ -154,8 +156,8 @@ func Struct(s any) error {
 		if i := strings.IndexByte(ns, '.'); i >= 0 {
 			ns = ns[i+1:] // drop the struct's own name
 		}
-		code, msg := describe(fe)
-		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: fe.Param()})
+		code, msg, param := describe(fe)
+		out.Fields = addProblem(out.Fields, ns, Problem{Code: code, Message: msg, Param: param})
 	}
 	return out
 }
@@ -170,11 +172,23 @@ func addProblem(m map[string]Problem, k string, p Problem) map[string]Problem {
 	return m
 }
 
-func describe(fe validator.FieldError) (code, message string) {
+func describe(fe validator.FieldError) (code, message, param string) {
+	code, message = describeRule(fe)
+	if fe.Tag() == "limit" {
+		return code, message, strconv.Itoa(Limits[fe.Param()])
+	}
+	return code, message, fe.Param()
+}
+
+func describeRule(fe validator.FieldError) (code, message string) {
 	p := fe.Param()
 	isString := fe.Kind() == reflect.String
-	isList := fe.Kind() == reflect.Slice || fe.Kind() == reflect.Map
-	switch fe.Tag() {
+	isList := fe.Kind() == reflect.Slice || fe.Kind() == reflect.Map || fe.Kind() == reflect.Array
+	tag := fe.Tag()
+	if tag == "limit" {
+		tag, p = "max", strconv.Itoa(Limits[p])
+	}
+	switch tag {
 	case "required", "required_without", "required_if":
 		return "required", "is required"
 	case "min", "gte":
