@@ -135,6 +135,8 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	if req.StationID == "" {
 		e.Add("station_id", "required", "is required")
 	}
+	e.Text("renter_id", req.RenterID, valid.MaxID).Text("station_id", req.StationID, valid.MaxID)
+	checkPaymentTexts(e, "payments", req.Payments)
 	days := req.Days
 	switch {
 	case req.DueOn != "" && req.Days != 0:
@@ -148,11 +150,11 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	case days < 1 || days > MaxDays:
 		e.Addf("days", "range", "must be between 1 and %d", MaxDays)
 	}
-	if n := textLen(strings.TrimSpace(req.TermsVersion)); n < 1 || n > 40 {
-		e.Add("terms_version", "required", "is required (at most 40 characters)")
+	if n := textLen(strings.TrimSpace(req.TermsVersion)); n < 1 || n > valid.MaxCode {
+		e.Addf("terms_version", "required", "is required (at most %d characters)", valid.MaxCode)
 	}
-	if n := textLen(strings.TrimSpace(req.AcceptedName)); n < 1 || n > 50 {
-		e.Add("accepted_name", "required", "is required: who accepted the terms (at most 50 characters)")
+	if n := textLen(strings.TrimSpace(req.AcceptedName)); n < 1 || n > valid.MaxPersonName {
+		e.Addf("accepted_name", "required", "is required: who accepted the terms (at most %d characters)", valid.MaxPersonName)
 	}
 	if err := e.Err(); err != nil {
 		return Lease{}, fmt.Errorf("rentals: checkout: %w", err)
@@ -365,6 +367,9 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 // (a waiver entry); a payment without an amount is none.
 func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
 	payments = givenPayments(payments)
+	if err := checkTexts(payments); err != nil {
+		return Lease{}, fmt.Errorf("rentals: settle: %w", err)
+	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
 		return Lease{}, err
@@ -442,6 +447,9 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 	payments = givenPayments(payments)
 	if days < 1 || days > MaxDays {
 		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays)))
+	}
+	if err := checkTexts(payments); err != nil {
+		return Lease{}, fmt.Errorf("rentals: extend: %w", err)
 	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {

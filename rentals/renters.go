@@ -215,8 +215,8 @@ func textLen(s string) int { return utf8.RuneCountInString(s) }
 // validate checks a renter being registered.
 func (r Renter) validate() error {
 	e := &valid.Error{}
-	if n := textLen(strings.TrimSpace(r.Name)); n < 1 || n > 50 {
-		e.Add("name", "length", "must be 1 to 50 characters")
+	if n := textLen(strings.TrimSpace(r.Name)); n < 1 || n > valid.MaxPersonName {
+		e.Addf("name", "length", "must be 1 to %d characters", valid.MaxPersonName)
 	}
 	if !ValidMobile(r.Phone) {
 		e.Add("phone", "format", "must be a mainland mobile number such as 13812345678")
@@ -224,18 +224,14 @@ func (r Renter) validate() error {
 	if !ValidIDNumber(r.IDNumber) {
 		e.Add("id_number", "format", "must be an 18-character resident ID number with a valid check character")
 	}
-	if textLen(r.Address) > 200 {
-		e.Add("address", "max_length", "must be at most 200 characters")
-	}
+	e.Text("address", r.Address, valid.MaxText)
 	if r.Age < 0 || r.Age > 130 {
 		e.Add("age", "range", "must be between 0 and 130")
 	}
-	if textLen(r.MobilityNeeds) > 1000 {
-		e.Add("mobility_needs", "max_length", "must be at most 1000 characters")
-	}
+	e.Text("mobility_needs", r.MobilityNeeds, valid.MaxNeeds)
 	if r.EmergencyContact.Name != "" || r.EmergencyContact.Phone != "" {
-		if n := textLen(r.EmergencyContact.Name); n < 1 || n > 50 {
-			e.Add("emergency_contact.name", "length", "must be 1 to 50 characters")
+		if n := textLen(r.EmergencyContact.Name); n < 1 || n > valid.MaxPersonName {
+			e.Addf("emergency_contact.name", "length", "must be 1 to %d characters", valid.MaxPersonName)
 		}
 		if !anyPhoneRe.MatchString(r.EmergencyContact.Phone) {
 			e.Add("emergency_contact.phone", "format", "must be a phone number such as 13812345678 or 0391-3561234")
@@ -270,9 +266,7 @@ func (p TierProof) validate(today time.Time) error {
 	if len(p.ProofPhotoKey) == 0 || len(p.ProofPhotoKey) > 512 || !mediaKeyRe.MatchString(p.ProofPhotoKey) || strings.Contains(p.ProofPhotoKey, "..") {
 		e.Add("proof_photo_key", "format", "must be the key of an uploaded private photo")
 	}
-	if textLen(p.Note) > 500 {
-		e.Add("note", "max_length", "must be at most 500 characters")
-	}
+	e.Text("note", p.Note, valid.MaxNote)
 	exp, err := parseDate(p.ExpiresOn)
 	switch {
 	case err != nil:

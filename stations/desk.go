@@ -90,6 +90,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 	if !slices.Contains(CleaningMethods, c.Method) {
 		e.Add("method", "oneof", "must be one of: "+strings.Join(CleaningMethods, ", "))
 	}
+	e.List("checklist", len(c.Checklist), valid.MaxChecklist)
 	checks := s.CleaningChecklist(u.ProductID)
 	for _, item := range checks {
 		if !slices.Contains(c.Checklist, item) {
@@ -103,9 +104,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 			break
 		}
 	}
-	if len(c.Notes) > 500 {
-		e.Add("notes", "max_length", "must be at most 500 characters")
-	}
+	e.Text("notes", c.Notes, valid.MaxNote)
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: cleaning: %w", err)
 	}
@@ -116,8 +115,11 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 // SendToRepair takes a unit out of service for repair, with what is wrong.
 func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue string, by Actor) (Unit, error) {
 	issue = strings.TrimSpace(issue)
-	if issue == "" || len(issue) > 500 {
-		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "required", "say what is wrong (at most 500 characters)"))
+	if issue == "" {
+		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "required", "say what is wrong"))
+	}
+	if err := (&valid.Error{}).Text("issue", issue, valid.MaxNote).Err(); err != nil {
+		return Unit{}, fmt.Errorf("stations: repair: %w", err)
 	}
 	return s.deskMove(ctx, scope, tag, Move{To: Repair, Kind: "repair", By: by, Why: issue, Condition: &issue}, "")
 }
@@ -129,9 +131,7 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 	if costFen < 0 || costFen > 100_000_000 {
 		e.Add("cost_fen", "range", "must be between 0 and 100000000")
 	}
-	if len(notes) > 500 {
-		e.Add("notes", "max_length", "must be at most 500 characters")
-	}
+	e.Text("notes", notes, valid.MaxNote)
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: repair: %w", err)
 	}
@@ -143,8 +143,11 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 // RetireUnit takes a unit out of service for good, with the reason.
 func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
 	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 500 {
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "say why the unit is retired (at most 500 characters)"))
+	if reason == "" {
+		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "say why the unit is retired"))
+	}
+	if err := (&valid.Error{}).Text("reason", reason, valid.MaxNote).Err(); err != nil {
+		return Unit{}, fmt.Errorf("stations: retire: %w", err)
 	}
 	return s.deskMove(ctx, scope, tag, Move{To: Retired, Kind: "retired", By: by, Why: reason}, "")
 }
@@ -152,6 +155,9 @@ func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason strin
 // Transfer sends an available unit to another active station of the same
 // operator; it is in transit until received there.
 func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason string, by Actor) (Unit, error) {
+	if err := (&valid.Error{}).Text("reason", reason, valid.MaxNote).Err(); err != nil {
+		return Unit{}, fmt.Errorf("stations: transfer: %w", err)
+	}
 	u, err := s.UnitInScope(ctx, scope, tag)
 	if err != nil {
 		return Unit{}, err
