@@ -60,6 +60,9 @@ func (s *Server) deskStations(c *gin.Context) []stations.Station {
 // never swapped for another, so nothing lands at a station nobody chose. Only
 // a remembered station that is no longer the caller's falls back to the first.
 func (s *Server) deskStation(c *gin.Context, asked string) (stations.Station, error) {
+	if err := (&valid.Error{}).Text("station_id", asked, valid.MaxID).Err(); err != nil {
+		return stations.Station{}, fmt.Errorf("web: desk station: %w", err)
+	}
 	mine := s.deskStations(c)
 	if len(mine) == 0 {
 		return stations.Station{}, fmt.Errorf("web: no station to work at: %w", errForbidden)
@@ -133,8 +136,8 @@ func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rent
 }
 
 type linkRequest struct {
-	Phone string `json:"phone" binding:"required,max=30"`
-	Code  string `json:"code" binding:"required,max=20"`
+	Phone string `json:"phone" binding:"required,limit=phone"`
+	Code  string `json:"code" binding:"required,limit=code"`
 }
 
 func (s *Server) linkAccountAPI(c *gin.Context) error {
@@ -172,14 +175,14 @@ func renterAudit(r rentals.Renter) map[string]string {
 // ---- JSON API (staff session, operator admin, or a token with the desk scope)
 
 type deskRenterRequest struct {
-	Name             string          `json:"name"`
-	Phone            string          `json:"phone"`
-	IDNumber         string          `json:"id_number"`
-	Address          string          `json:"address"`
+	Name             string          `json:"name" binding:"limit=person_name"`
+	Phone            string          `json:"phone" binding:"limit=phone"`
+	IDNumber         string          `json:"id_number" binding:"limit=id_number"`
+	Address          string          `json:"address" binding:"limit=text"`
 	Age              int             `json:"age"`
-	MobilityNeeds    string          `json:"mobility_needs"`
+	MobilityNeeds    string          `json:"mobility_needs" binding:"limit=needs"`
 	EmergencyContact rentals.Contact `json:"emergency_contact"`
-	StationID        string          `json:"station_id"`
+	StationID        string          `json:"station_id" binding:"limit=id"`
 }
 
 func (s *Server) registerRenterAPI(c *gin.Context) error {
@@ -441,14 +444,14 @@ func (s *Server) showUnitAPI(c *gin.Context) error {
 }
 
 type unitActionRequest struct {
-	Method    string   `json:"method"`
-	Checklist []string `json:"checklist"`
-	Notes     string   `json:"notes"`
-	Issue     string   `json:"issue"`
+	Method    string   `json:"method" binding:"limit=code"`
+	Checklist []string `json:"checklist" binding:"limit=checklist,dive,limit=text"`
+	Notes     string   `json:"notes" binding:"limit=note"`
+	Issue     string   `json:"issue" binding:"limit=note"`
 	CostFen   int64    `json:"cost_fen"`
-	Reason    string   `json:"reason"`
-	ToStation string   `json:"to_station"`
-	StationID string   `json:"station_id"`
+	Reason    string   `json:"reason" binding:"limit=note"`
+	ToStation string   `json:"to_station" binding:"limit=id"`
+	StationID string   `json:"station_id" binding:"limit=id"`
 }
 
 // unitAction runs one desk action on a unit; the same code serves the API
@@ -532,7 +535,7 @@ func (s *Server) showLeaseAPI(c *gin.Context) error {
 
 type extendRequest struct {
 	Days     int               `json:"days"`
-	Payments []rentals.Payment `json:"payments"`
+	Payments []rentals.Payment `json:"payments" binding:"limit=payments"`
 }
 
 func (s *Server) extendLeaseAPI(c *gin.Context) error {
@@ -558,7 +561,7 @@ func (s *Server) lostLeaseAPI(c *gin.Context) error {
 }
 
 type settleRequest struct {
-	Payments []rentals.Payment `json:"payments"`
+	Payments []rentals.Payment `json:"payments" binding:"limit=payments"`
 }
 
 func (s *Server) settleLeaseAPI(c *gin.Context) error {

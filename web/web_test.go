@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,7 +109,45 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	// Every request a test makes through the router, and every answer, is
 	// checked against the OpenAPI document.
 	s.handler = testContract(t).Handler(t, s.engine)
+	t.Cleanup(func() { testDigests.Delete(s) })
+	testDigests.Store(s, func(skip ...string) string {
+		t.Helper()
+		ctx := context.Background()
+		names, err := db.ListCollectionNames(ctx, map[string]any{})
+		must(err)
+		var docs []string
+		for _, name := range names {
+			if slices.Contains(skip, name) {
+				continue
+			}
+			cur, err := db.Collection(name).Find(ctx, map[string]any{})
+			must(err)
+			for cur.Next(ctx) {
+				sum := sha256.Sum256(cur.Current)
+				docs = append(docs, name+" "+hex.EncodeToString(sum[:]))
+			}
+			must(cur.Err())
+			cur.Close(ctx)
+		}
+		slices.Sort(docs)
+		return strings.Join(docs, "\n")
+	})
 	return s
+}
+
+// testDigests holds, per test server, a function listing a digest of each
+// document its database holds (see stored).
+var testDigests sync.Map
+
+// stored lists a digest of every document s's database holds but those of the
+// collections named in skip: equal lists mean nothing was written in between.
+func stored(t testing.TB, s *Server, skip ...string) string {
+	t.Helper()
+	f, ok := testDigests.Load(s)
+	if !ok {
+		t.Fatal("not a test server")
+	}
+	return f.(func(...string) string)(skip...)
 }
 
 var (

@@ -48,7 +48,9 @@ const testDoc = `{
 // recorder keeps what the contract reports.
 type recorder struct{ errs []string }
 
-func (r *recorder) Errorf(format string, args ...any) { r.errs = append(r.errs, fmt.Sprintf(format, args...)) }
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 func TestContract(t *testing.T) {
 	c, err := Load([]byte(testDoc))
