@@ -25,7 +25,8 @@ const (
 	// MaxTag bounds a unit's asset tag as typed or scanned.
 	MaxTag = 30
 	// MaxText bounds a name or an address in one language (a listing's,
-	// a station's, an operator's) and a photo's description.
+	// a station's, an operator's), a renter's address, a photo's
+	// description and one check of a cleaning checklist.
 	MaxText = 200
 	// MaxDescription bounds a listing's description in one language.
 	MaxDescription = 4000
@@ -39,10 +40,12 @@ const (
 	// MaxPassword bounds a password.
 	MaxPassword = 128
 	// MaxNote bounds a note or a reason: a unit's condition, what is wrong
-	// with it, why it moves or leaves service, a check-in's notes, a tier
-	// proof's note, a policy version's note, a suspension's reason.
+	// with it, why it moves or leaves service, a cleaning's or a repair's
+	// notes, a tier proof's note, a policy version's note, a suspension's
+	// reason.
 	MaxNote = 500
-	// MaxNeeds bounds a renter's mobility needs and a renter's address.
+	// MaxNeeds bounds a renter's mobility needs and a check-in's notes
+	// (what the desk saw on return, in full).
 	MaxNeeds = 1000
 	// MaxReference bounds a payment's or refund's reference (a transfer
 	// number).
