@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"fuju/internal/valid"
 	"fuju/stations"
@@ -134,7 +135,7 @@ type Product struct {
 }
 
 // MaxPhotos is how many photos a product may have.
-const MaxPhotos = 12
+const MaxPhotos = valid.MaxPhotos
 
 // Validate checks a product's fields.
 func (p Product) Validate() error {
@@ -159,12 +160,7 @@ func (p Product) Validate() error {
 		}
 	}
 	nested("name", valid.Struct(p.Name))
-	if len([]rune(p.Description.Zh)) > 4000 {
-		e.Add("description.zh", "max_length", "must be at most 4000 characters", "max", 4000)
-	}
-	if len([]rune(p.Description.En)) > 4000 {
-		e.Add("description.en", "max_length", "must be at most 4000 characters", "max", 4000)
-	}
+	e.Text("description.zh", p.Description.Zh, valid.MaxDescription).Text("description.en", p.Description.En, valid.MaxDescription)
 	nested("specs", valid.Struct(p.Specs))
 	nested("rate", valid.Struct(p.Rate))
 	if p.Rate.DailyFen == 0 && p.Rate.Block30Fen == 0 {
@@ -176,18 +172,14 @@ func (p Product) Validate() error {
 	if p.Status != Active && p.Status != Hidden {
 		e.Add("status", "oneof", "must be one of: active, hidden")
 	}
-	if len(p.Keywords) > 30 {
-		e.Add("keywords", "max_items", "must have at most 30 items", "max", 30)
-	}
+	e.List("keywords", len(p.Keywords), valid.MaxKeywords)
 	for _, k := range p.Keywords {
-		if len([]rune(k)) > 40 || strings.TrimSpace(k) == "" {
-			e.Add("keywords", "keyword_length", "each keyword must be 1-40 characters", "max", 40)
+		if utf8.RuneCountInString(k) > valid.MaxKeyword || strings.TrimSpace(k) == "" {
+			e.Add("keywords", "keyword_length", "each keyword must be 1-40 characters", "max", valid.MaxKeyword)
 			break
 		}
 	}
-	if len(p.Photos) > MaxPhotos {
-		e.Add("photos", "max_items", fmt.Sprintf("must have at most %d items", MaxPhotos), "max", MaxPhotos)
-	}
+	e.List("photos", len(p.Photos), MaxPhotos)
 	return e.Err()
 }
 

@@ -170,6 +170,10 @@ func (s *Service) Create(ctx context.Context, scope stations.Scope, p Product, b
 	if p.Status == "" {
 		p.Status = Active
 	}
+	// As typed: duplicates dropped by normalizing still count.
+	if err := (&valid.Error{}).List("keywords", len(p.Keywords), valid.MaxKeywords).Err(); err != nil {
+		return Product{}, fmt.Errorf("catalog: product: %w", err)
+	}
 	p.Keywords = normalizeKeywords(p.Keywords)
 	if p.Photos == nil {
 		p.Photos = []Photo{}
@@ -290,6 +294,9 @@ func (s *Service) mutate(ctx context.Context, scope stations.Scope, id string, b
 			return Product{}, err
 		}
 		next.ID, next.OperatorID, next.CreatedAt = cur.ID, cur.OperatorID, cur.CreatedAt
+		if err := (&valid.Error{}).List("keywords", len(next.Keywords), valid.MaxKeywords).Err(); err != nil {
+			return Product{}, fmt.Errorf("catalog: product: %w", err)
+		}
 		next.Keywords = normalizeKeywords(next.Keywords)
 		if next.Photos == nil {
 			next.Photos = []Photo{}
@@ -356,9 +363,7 @@ func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string,
 	if ph.Key == "" {
 		e.Add("photo", "required", "is required")
 	}
-	if len([]rune(ph.Alt.Zh)) > 200 || len([]rune(ph.Alt.En)) > 200 {
-		e.Add("alt", "max_length", "must be at most 200 characters", "max", 200)
-	}
+	e.Text("alt.zh", ph.Alt.Zh, valid.MaxText).Text("alt.en", ph.Alt.En, valid.MaxText)
 	if err := e.Err(); err != nil {
 		return Product{}, fmt.Errorf("catalog: photo: %w", err)
 	}

@@ -134,6 +134,8 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	if req.StationID == "" {
 		e.Add("station_id", "required", "is required")
 	}
+	e.Text("renter_id", req.RenterID, valid.MaxID).Text("station_id", req.StationID, valid.MaxID)
+	checkPaymentTexts(e, "payments", req.Payments)
 	days := req.Days
 	switch {
 	case req.DueOn != "" && req.Days != 0:
@@ -147,11 +149,11 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	case days < 1 || days > MaxDays:
 		e.Add("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays)
 	}
-	if n := textLen(strings.TrimSpace(req.TermsVersion)); n < 1 || n > 40 {
-		e.Add("terms_version", "required", "is required (at most 40 characters)")
+	if n := textLen(strings.TrimSpace(req.TermsVersion)); n < 1 || n > valid.MaxCode {
+		e.Add("terms_version", "length", fmt.Sprintf("is required (at most %d characters)", valid.MaxCode), "min", 1, "max", valid.MaxCode)
 	}
-	if n := textLen(strings.TrimSpace(req.AcceptedName)); n < 1 || n > 50 {
-		e.Add("accepted_name", "required", "is required: who accepted the terms (at most 50 characters)")
+	if n := textLen(strings.TrimSpace(req.AcceptedName)); n < 1 || n > valid.MaxPersonName {
+		e.Add("accepted_name", "length", fmt.Sprintf("is required: who accepted the terms (at most %d characters)", valid.MaxPersonName), "min", 1, "max", valid.MaxPersonName)
 	}
 	if err := e.Err(); err != nil {
 		return Lease{}, fmt.Errorf("rentals: checkout: %w", err)
@@ -360,6 +362,9 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 // Forgiving part of it is a waiver (Waive), not a payment.
 func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
 	payments = givenPayments(payments)
+	if err := checkTexts(payments); err != nil {
+		return Lease{}, fmt.Errorf("rentals: settle: %w", err)
+	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
 		return Lease{}, err
@@ -401,6 +406,9 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 	payments = givenPayments(payments)
 	if days < 1 || days > MaxDays {
 		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays))
+	}
+	if err := checkTexts(payments); err != nil {
+		return Lease{}, fmt.Errorf("rentals: extend: %w", err)
 	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {

@@ -278,9 +278,28 @@ type Queues struct {
 // Payment limits. With at most MaxPayments of at most MaxPaymentFen each, a
 // total can never overflow int64, so sums stay exact (DESIGN.md, invariant 7).
 const (
-	MaxPayments   = 5
+	MaxPayments   = valid.MaxPayments
 	MaxPaymentFen = 100_000_000 // ¥1,000,000
 )
+
+// checkPaymentTexts bounds what staff typed into payments, before any state
+// is read: how many there are and each one's reference.
+func checkPaymentTexts(e *valid.Error, field string, ps []Payment) {
+	e.List(field, len(ps), valid.MaxPayments)
+	for _, p := range ps {
+		if textLen(p.Reference) > valid.MaxReference {
+			e.Add(field, "reference_length", fmt.Sprintf("a reference must be at most %d characters", valid.MaxReference), "max", valid.MaxReference)
+			return
+		}
+	}
+}
+
+// checkTexts is checkPaymentTexts of a request that has nothing else typed.
+func checkTexts(ps []Payment) error {
+	e := &valid.Error{}
+	checkPaymentTexts(e, "payments", ps)
+	return e.Err()
+}
 
 // checkPayment validates one payment's method, amount and reference; waived
 // is allowed only with amount 0 when nothing is due (a subsistence renter's
@@ -298,8 +317,8 @@ func checkPayment(e *valid.Error, field string, p Payment, dueFen int64) bool {
 		e.Add(field, "amount_positive", "each payment must be more than 0 fen")
 	case p.Method == PayOfflineMobile && strings.TrimSpace(p.Reference) == "":
 		e.Add(field, "reference", "an offline_mobile payment needs the transfer's reference")
-	case len(p.Reference) > 100:
-		e.Add(field, "reference_length", "a reference must be at most 100 characters", "max", 100)
+	case textLen(p.Reference) > valid.MaxReference:
+		e.Add(field, "reference_length", fmt.Sprintf("a reference must be at most %d characters", valid.MaxReference), "max", valid.MaxReference)
 	default:
 		return true
 	}
@@ -310,7 +329,7 @@ func checkPayment(e *valid.Error, field string, p Payment, dueFen int64) bool {
 // which cannot overflow within the limits; ok is false after an error.
 func sumPayments(e *valid.Error, field string, ps []Payment, dueFen int64) (int64, bool) {
 	if len(ps) > MaxPayments {
-		e.Add(field, "max_items", fmt.Sprintf("at most %d payments", MaxPayments), "max", MaxPayments)
+		e.List(field, len(ps), MaxPayments)
 		return 0, false
 	}
 	var sum int64

@@ -318,8 +318,9 @@ func (s *Service) RefundLease(ctx context.Context, scope stations.Scope, leaseID
 			fmt.Sprintf("the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", refund, yuan(refund)), "refund_fen", refund))
 	case method == PayOfflineMobile && reference == "":
 		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "reference", "an offline_mobile refund needs the transfer's reference"))
-	case len(reference) > 100:
-		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "reference_length", "a reference must be at most 100 characters", "max", 100))
+	case textLen(reference) > valid.MaxReference:
+		return Lease{}, fmt.Errorf("rentals: refund: %w", valid.Field("refund_reference", "reference_length",
+			fmt.Sprintf("a reference must be at most %d characters", valid.MaxReference), "max", valid.MaxReference))
 	}
 	_, today := s.today()
 	x := entryBase(l, today, by)

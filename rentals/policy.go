@@ -148,9 +148,7 @@ func (p Policy) Validate() error {
 	if p.LostAfterDays < 1 || p.LostAfterDays > 365 {
 		e.Add("lost_after_days", "range", "must be between 1 and 365", "min", 1, "max", 365)
 	}
-	if len(p.Note) > 500 {
-		e.Add("note", "max_length", "must be at most 500 characters", "max", 500)
-	}
+	e.Text("note", p.Note, valid.MaxNote)
 	return e.Err()
 }
 

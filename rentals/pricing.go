@@ -66,7 +66,8 @@ func NewQuote(r catalog.RatePlan, days int, tier Tier, p Policy) (Quote, error) 
 	if err := e.Err(); err != nil {
 		return Quote{}, fmt.Errorf("rentals: quote: %w", err)
 	}
-	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: r, ShareBP: rule.ShareBP, CapRemainingFen: -1}
+	// Why is a list even when no rule applied: clients read [] and never null.
+	q := Quote{Days: days, Tier: tier, PolicyVersion: p.Version, Rate: r, ShareBP: rule.ShareBP, CapRemainingFen: -1, Why: []string{}}
 	q.Blocks, q.Singles, q.StandardFen = r.Cheapest(days)
 	q.RenterFen = RenterShare(q.StandardFen, rule.ShareBP)
 	q.SubsidyFen = q.StandardFen - q.RenterFen

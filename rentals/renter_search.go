@@ -185,6 +185,8 @@ func (s *Service) lookupKey(ctx context.Context, operator, key string, limit int
 func (s *Service) SearchRenters(ctx context.Context, scope stations.Scope, query string, by stations.Actor) (RenterSearch, error) {
 	q := input.Normalize(input.Search, query)
 	switch {
+	case textLen(query) > valid.MaxQuery:
+		return RenterSearch{}, fmt.Errorf("rentals: search: %w", (&valid.Error{}).Text("query", query, valid.MaxQuery))
 	case q == "":
 		return RenterSearch{}, fmt.Errorf("rentals: search: %w", valid.Field("query", "required", "is required"))
 	case ValidMobile(q):

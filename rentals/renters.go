@@ -213,8 +213,8 @@ func textLen(s string) int { return utf8.RuneCountInString(s) }
 // validate checks a renter being registered.
 func (r Renter) validate() error {
 	e := &valid.Error{}
-	if n := textLen(strings.TrimSpace(r.Name)); n < 1 || n > 50 {
-		e.Add("name", "length", "must be 1 to 50 characters", "min", 1, "max", 50)
+	if n := textLen(strings.TrimSpace(r.Name)); n < 1 || n > valid.MaxPersonName {
+		e.Add("name", "length", fmt.Sprintf("must be 1 to %d characters", valid.MaxPersonName), "min", 1, "max", valid.MaxPersonName)
 	}
 	if !ValidMobile(r.Phone) {
 		e.Add("phone", "mobile", "must be a mainland mobile number such as 13812345678")
@@ -222,18 +222,14 @@ func (r Renter) validate() error {
 	if !ValidIDNumber(r.IDNumber) {
 		e.Add("id_number", "id_number", "must be an 18-character resident ID number with a valid check character")
 	}
-	if textLen(r.Address) > 200 {
-		e.Add("address", "max_length", "must be at most 200 characters", "max", 200)
-	}
+	e.Text("address", r.Address, valid.MaxText)
 	if r.Age < 0 || r.Age > 130 {
 		e.Add("age", "range", "must be between 0 and 130", "min", 0, "max", 130)
 	}
-	if textLen(r.MobilityNeeds) > 1000 {
-		e.Add("mobility_needs", "max_length", "must be at most 1000 characters", "max", 1000)
-	}
+	e.Text("mobility_needs", r.MobilityNeeds, valid.MaxNeeds)
 	if r.EmergencyContact.Name != "" || r.EmergencyContact.Phone != "" {
-		if n := textLen(r.EmergencyContact.Name); n < 1 || n > 50 {
-			e.Add("emergency_contact.name", "length", "must be 1 to 50 characters", "min", 1, "max", 50)
+		if n := textLen(r.EmergencyContact.Name); n < 1 || n > valid.MaxPersonName {
+			e.Add("emergency_contact.name", "length", fmt.Sprintf("must be 1 to %d characters", valid.MaxPersonName), "min", 1, "max", valid.MaxPersonName)
 		}
 		if !anyPhoneRe.MatchString(r.EmergencyContact.Phone) {
 			e.Add("emergency_contact.phone", "phone", "must be a phone number such as 13812345678 or 0391-3561234")
@@ -262,15 +258,13 @@ func (p TierProof) validate(today time.Time) error {
 	if !okType {
 		e.Add("proof_type", "oneof", "must be one of: "+strings.Join(ProofTypes, ", "))
 	}
-	if n := textLen(strings.TrimSpace(p.ProofNumber)); n < 1 || n > 64 {
-		e.Add("proof_number", "length", "must be 1 to 64 characters", "min", 1, "max", 64)
+	if n := textLen(strings.TrimSpace(p.ProofNumber)); n < 1 || n > valid.MaxCode {
+		e.Add("proof_number", "length", fmt.Sprintf("must be 1 to %d characters", valid.MaxCode), "min", 1, "max", valid.MaxCode)
 	}
 	if len(p.ProofPhotoKey) == 0 || len(p.ProofPhotoKey) > 512 || !mediaKeyRe.MatchString(p.ProofPhotoKey) || strings.Contains(p.ProofPhotoKey, "..") {
 		e.Add("proof_photo_key", "photo_key", "must be the key of an uploaded private photo")
 	}
-	if textLen(p.Note) > 500 {
-		e.Add("note", "max_length", "must be at most 500 characters", "max", 500)
-	}
+	e.Text("note", p.Note, valid.MaxNote)
 	exp, err := parseDate(p.ExpiresOn)
 	switch {
 	case err != nil:

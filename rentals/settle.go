@@ -132,13 +132,13 @@ func checkCheckin(req CheckinRequest) (CheckinRequest, string, error) {
 	if req.StationID == "" {
 		e.Add("station_id", "required", "is required")
 	}
+	e.Text("station_id", req.StationID, valid.MaxID).Text("refund_reference", req.RefundReference, valid.MaxReference)
+	checkPaymentTexts(e, "payments", req.Payments)
 	if !req.Outcome.valid() {
 		e.Add("outcome", "oneof", "must be one of: ok, needs_cleaning, needs_repair, damaged, missing_parts")
 	}
 	req.Notes = strings.TrimSpace(req.Notes)
-	if textLen(req.Notes) > 1000 {
-		e.Add("notes", "max_length", "must be at most 1000 characters", "max", 1000)
-	}
+	e.Text("notes", req.Notes, valid.MaxNeeds)
 	switch {
 	case req.DamageFen < 0 || req.DamageFen > 100_000_000:
 		e.Add("damage_fen", "amount_max", "must be between 0 and 100000000", "max_fen", 100_000_000)

@@ -170,9 +170,7 @@ func (r *WaiverRequest) validate() error {
 	if r.Reason == "other" && r.Note == "" {
 		e.Add("note", "required", "say why the amount is forgiven")
 	}
-	if textLen(r.Note) > 200 {
-		e.Add("note", "max_length", "must be at most 200 characters", "max", 200)
-	}
+	e.Text("note", r.Note, valid.MaxText)
 	return e.Err()
 }
 
@@ -297,8 +295,8 @@ func (s *Service) Waiver(ctx context.Context, scope stations.Scope, id string) (
 // capped at what is owed then (lapsed when nothing is).
 func (s *Service) DecideWaiver(ctx context.Context, scope stations.Scope, id string, approve bool, note string, by stations.Actor) (Waiver, error) {
 	note = strings.TrimSpace(note)
-	if textLen(note) > 200 {
-		return Waiver{}, fmt.Errorf("rentals: waiver: %w", valid.Field("decision_note", "max_length", "must be at most 200 characters", "max", 200))
+	if err := (&valid.Error{}).Text("decision_note", note, valid.MaxText).Err(); err != nil {
+		return Waiver{}, fmt.Errorf("rentals: waiver: %w", err)
 	}
 	head, err := s.waiverLg.Head(ctx, id, 0)
 	if err != nil {

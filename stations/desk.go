@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"fuju/internal/valid"
 )
@@ -91,6 +92,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 	if !slices.Contains(CleaningMethods, c.Method) {
 		e.Add("method", "oneof", "must be one of: "+strings.Join(CleaningMethods, ", "))
 	}
+	e.List("checklist", len(c.Checklist), valid.MaxChecklist)
 	checks := s.CleaningChecklist(u.ProductID)
 	for _, item := range checks {
 		if !slices.Contains(c.Checklist, item) {
@@ -104,9 +106,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 			break
 		}
 	}
-	if len(c.Notes) > 500 {
-		e.Add("notes", "max_length", "must be at most 500 characters", "max", 500)
-	}
+	e.Text("notes", c.Notes, valid.MaxNote)
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: cleaning: %w", err)
 	}
@@ -117,8 +117,8 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 // SendToRepair takes a unit out of service for repair, with what is wrong.
 func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue string, by Actor) (Unit, error) {
 	issue = strings.TrimSpace(issue)
-	if issue == "" || len(issue) > 500 {
-		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "length", "say what is wrong (at most 500 characters)", "min", 1, "max", 500))
+	if n := utf8.RuneCountInString(issue); n == 0 || n > valid.MaxNote {
+		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "length", fmt.Sprintf("say what is wrong (at most %d characters)", valid.MaxNote), "min", 1, "max", valid.MaxNote))
 	}
 	return s.deskMove(ctx, scope, tag, Move{To: Repair, Kind: "repair", By: by, Why: issue, Condition: &issue}, "")
 }
@@ -130,9 +130,7 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 	if costFen < 0 || costFen > 100_000_000 {
 		e.Add("cost_fen", "amount_max", "must be between 0 and 100000000", "max_fen", 100_000_000)
 	}
-	if len(notes) > 500 {
-		e.Add("notes", "max_length", "must be at most 500 characters", "max", 500)
-	}
+	e.Text("notes", notes, valid.MaxNote)
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: repair: %w", err)
 	}
@@ -145,8 +143,8 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 // unit retired is written off (its history says so).
 func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
 	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 500 {
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "length", "say why the unit is retired (at most 500 characters)", "min", 1, "max", 500))
+	if n := utf8.RuneCountInString(reason); n == 0 || n > valid.MaxNote {
+		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "length", fmt.Sprintf("say why the unit is retired (at most %d characters)", valid.MaxNote), "min", 1, "max", valid.MaxNote))
 	}
 	kind := "retired"
 	if u, err := s.UnitInScope(ctx, scope, tag); err == nil && u.State == Lost {
@@ -158,6 +156,9 @@ func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason strin
 // Transfer sends an available unit to another active station of the same
 // operator; it is in transit until received there.
 func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason string, by Actor) (Unit, error) {
+	if err := (&valid.Error{}).Text("reason", reason, valid.MaxNote).Err(); err != nil {
+		return Unit{}, fmt.Errorf("stations: transfer: %w", err)
+	}
 	u, err := s.UnitInScope(ctx, scope, tag)
 	if err != nil {
 		return Unit{}, err

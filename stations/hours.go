@@ -43,6 +43,7 @@ func (h Hours) validate(e *valid.Error) {
 	if !anyOpen {
 		e.Add("hours.week", "required", "must be open on at least one day")
 	}
+	e.List("hours.closed_on", len(h.ClosedOn), valid.MaxClosedDays)
 	for _, s := range h.ClosedOn {
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
 			e.Add("hours.closed_on", "date", "dates must look like 2026-10-01")

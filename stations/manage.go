@@ -278,9 +278,7 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 		next.AcquiredOn = strings.TrimSpace(*e.AcquiredOn)
 	}
 	ve := &valid.Error{}
-	if utf8.RuneCountInString(next.Condition) > 500 {
-		ve.Add("condition", "max_length", "must be at most 500 characters", "max", 500)
-	}
+	ve.Text("condition", next.Condition, valid.MaxNote)
 	if next.AcquiredOn != "" {
 		if _, err := time.Parse(time.DateOnly, next.AcquiredOn); err != nil {
 			ve.Add("acquired_on", "date", "must be a date like 2026-01-31")
@@ -315,8 +313,8 @@ func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason str
 	switch n := utf8.RuneCountInString(reason); {
 	case n == 0:
 		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "is required: say why the unit leaves service"))
-	case n > 500:
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "max_length", "must be at most 500 characters", "max", 500))
+	case n > valid.MaxNote:
+		return Unit{}, fmt.Errorf("stations: retire: %w", (&valid.Error{}).Text("reason", reason, valid.MaxNote))
 	}
 	return s.Move(ctx, cur.Tag, Move{To: Retired, Kind: "retired", Why: reason, By: by, Check: func(u Unit) error {
 		if version != 0 && u.Seq != version {

@@ -28,8 +28,8 @@ func (s *Service) SetOperatorStatus(ctx context.Context, id, status, reason stri
 		switch n := utf8.RuneCountInString(reason); {
 		case n == 0:
 			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "required", "say why the operator is suspended; its people will read it"))
-		case n > 500:
-			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, valid.Field("reason", "max_length", "must be at most 500 characters", "max", 500))
+		case n > valid.MaxNote:
+			return Operator{}, fmt.Errorf("stations: operator %s: %w", id, (&valid.Error{}).Text("reason", reason, valid.MaxNote))
 		}
 	}
 	o, err := s.store.operator(ctx, id)

@@ -32,8 +32,8 @@ var Local = time.FixedZone("Asia/Shanghai", 8*60*60)
 // English is optional, and pages in English show the Chinese where it is
 // missing (In).
 type Text struct {
-	Zh string `json:"zh" bson:"zh" validate:"required,max=200"`
-	En string `json:"en" bson:"en" validate:"max=200"`
+	Zh string `json:"zh" bson:"zh" validate:"required,limit=text"`
+	En string `json:"en" bson:"en" validate:"limit=text"`
 }
 
 // In returns the text in lang ("en" or anything else for Chinese), falling back
@@ -232,9 +232,7 @@ func (u Unit) Validate() error {
 	if u.StationID == "" {
 		e.Add("station_id", "required", "is required")
 	}
-	if len(u.Condition) > 500 {
-		e.Add("condition", "max_length", "must be at most 500 characters", "max", 500)
-	}
+	e.Text("condition", u.Condition, valid.MaxNote)
 	if u.AcquiredOn != "" {
 		if _, err := time.Parse(time.DateOnly, u.AcquiredOn); err != nil {
 			e.Add("acquired_on", "date", "must be a date like 2026-01-31")

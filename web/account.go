@@ -115,10 +115,10 @@ func (s *Server) createRenter(c *gin.Context, n auth.NewUser) (auth.User, error)
 // JSON API.
 
 type signupRequest struct {
-	Name     string `json:"name" binding:"required,max=60"`
-	Phone    string `json:"phone" binding:"max=30"`
-	Email    string `json:"email" binding:"max=254"`
-	Password string `json:"password" binding:"required,max=512"`
+	Name     string `json:"name" binding:"required,limit=person_name"`
+	Phone    string `json:"phone" binding:"limit=phone"`
+	Email    string `json:"email" binding:"limit=email"`
+	Password string `json:"password" binding:"required,limit=password"`
 	Remember bool   `json:"remember"`
 }
 
@@ -162,8 +162,8 @@ func (s *Server) signupAPI(c *gin.Context) error {
 }
 
 type loginRequest struct {
-	Login    string `json:"login" binding:"required,max=254"`
-	Password string `json:"password" binding:"required,max=512"`
+	Login    string `json:"login" binding:"required,limit=email"`
+	Password string `json:"password" binding:"required,limit=password"`
 	Remember bool   `json:"remember"`
 }
 

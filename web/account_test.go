@@ -82,11 +82,15 @@ func (cl *client) post(path string, vals url.Values, tokenPage string) *httptest
 	return cl.do(req)
 }
 
+// postJSON sends body as JSON; a nil body sends none.
 func (cl *client) postJSON(path string, body any, header map[string]string) *httptest.ResponseRecorder {
 	cl.t.Helper()
-	b, _ := json.Marshal(body)
-	req := httptest.NewRequest("POST", cl.url(path), bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
+	req := httptest.NewRequest("POST", cl.url(path), nil)
+	if body != nil {
+		b, _ := json.Marshal(body)
+		req = httptest.NewRequest("POST", cl.url(path), bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}

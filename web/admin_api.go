@@ -27,9 +27,9 @@ func (s *Server) listOperatorsAPI(c *gin.Context) error {
 }
 
 type createOperatorRequest struct {
-	ID    string        `json:"id" binding:"max=63"`
+	ID    string        `json:"id" binding:"limit=id"`
 	Name  stations.Text `json:"name"`
-	Phone string        `json:"phone" binding:"max=30"`
+	Phone string        `json:"phone" binding:"limit=phone"`
 }
 
 func (s *Server) createOperatorAPI(c *gin.Context) error {
@@ -56,10 +56,10 @@ func (s *Server) showOperatorAPI(c *gin.Context) error {
 
 type updateOperatorRequest struct {
 	Name   *stations.Text `json:"name"`
-	Phone  *string        `json:"phone" binding:"omitempty,max=30"`
+	Phone  *string        `json:"phone" binding:"omitempty,limit=phone"`
 	Status *string        `json:"status" binding:"omitempty,oneof=active suspended"`
 	// Reason says why, when suspending; the operator's people read it.
-	Reason *string `json:"reason" binding:"omitempty,max=2000"`
+	Reason *string `json:"reason" binding:"omitempty,limit=note"`
 }
 
 func (s *Server) updateOperatorAPI(c *gin.Context) error {
@@ -96,12 +96,12 @@ func (s *Server) listUsersAPI(c *gin.Context) error {
 
 type createUserRequest struct {
 	Role       auth.Role `json:"role" binding:"required"`
-	Name       string    `json:"name" binding:"required,max=60"`
-	Phone      string    `json:"phone" binding:"max=30"`
-	Email      string    `json:"email" binding:"max=254"`
-	Password   string    `json:"password" binding:"max=512"`
-	OperatorID string    `json:"operator_id" binding:"max=63"`
-	StationIDs []string  `json:"station_ids" binding:"max=100,dive,max=63"`
+	Name       string    `json:"name" binding:"required,limit=person_name"`
+	Phone      string    `json:"phone" binding:"limit=phone"`
+	Email      string    `json:"email" binding:"limit=email"`
+	Password   string    `json:"password" binding:"limit=password"`
+	OperatorID string    `json:"operator_id" binding:"limit=id"`
+	StationIDs []string  `json:"station_ids" binding:"limit=station_ids,dive,limit=id"`
 }
 
 // userCreated is the answer to creating a user: the one-time password
@@ -135,9 +135,9 @@ func (s *Server) showUserAPI(c *gin.Context) error {
 }
 
 type updateUserRequest struct {
-	Name       *string  `json:"name" binding:"omitempty,max=60"`
+	Name       *string  `json:"name" binding:"omitempty,limit=person_name"`
 	Status     *string  `json:"status" binding:"omitempty,oneof=active disabled"`
-	StationIDs []string `json:"station_ids" binding:"omitempty,max=100,dive,max=63"`
+	StationIDs []string `json:"station_ids" binding:"omitempty,limit=station_ids,dive,limit=id"`
 }
 
 func (s *Server) updateUserAPI(c *gin.Context) error {

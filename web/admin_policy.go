@@ -145,7 +145,7 @@ type policyRequest struct {
 	Tiers         map[rentals.Tier]tierRuleRequest `json:"tiers" binding:"required"`
 	AnnualCapFen  int64                            `json:"annual_cap_fen"`
 	LostAfterDays int                              `json:"lost_after_days"`
-	Note          string                           `json:"note" binding:"max=500"`
+	Note          string                           `json:"note" binding:"limit=note"`
 	// EffectiveOn is the day (Asia/Shanghai) the version takes effect, as
 	// 2026-07-01; empty is at once.
 	EffectiveOn string `json:"effective_on" binding:"max=32"`

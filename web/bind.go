@@ -16,10 +16,12 @@ import (
 
 func init() {
 	// Unknown JSON fields are an error (a typo must not be silently
-	// ignored), and validation errors name fields by their JSON name.
+	// ignored), validation errors name fields by their JSON name, and
+	// `binding:"limit=note"` holds a field to valid.Limits.
 	binding.EnableDecoderDisallowUnknownFields = true
 	if v, ok := binding.Validator.Engine().(*validator.Validate); ok {
 		v.RegisterTagNameFunc(valid.FieldName)
+		valid.RegisterLimit(v)
 	}
 }
 

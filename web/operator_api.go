@@ -27,17 +27,17 @@ import (
 // merges a partial object into the current listing's productInput.
 type productInput struct {
 	// ID is optional on creation (one is made); it never changes.
-	ID string `json:"id,omitempty"`
+	ID string `json:"id,omitempty" binding:"limit=id"`
 	// OperatorID names the operator when the platform creates; operators'
 	// own people always create for their operator.
-	OperatorID  string           `json:"operator_id,omitempty"`
-	Category    string           `json:"category"`
+	OperatorID  string           `json:"operator_id,omitempty" binding:"limit=id"`
+	Category    string           `json:"category" binding:"limit=id"`
 	Name        catalog.Text     `json:"name"`
 	Description catalog.Text     `json:"description"`
 	Specs       catalog.Specs    `json:"specs"`
 	Rate        catalog.RatePlan `json:"rate"`
 	Status      catalog.Status   `json:"status"`
-	Keywords    []string         `json:"keywords"`
+	Keywords    []string         `json:"keywords" binding:"limit=keywords,dive,limit=keyword"`
 }
 
 func (in productInput) product() catalog.Product {
@@ -286,14 +286,14 @@ func mergePatch(doc, patch map[string]any) map[string]any {
 
 // stationInput is a station as clients send it (POST whole, PATCH merged).
 type stationInput struct {
-	ID         string         `json:"id,omitempty"`
-	OperatorID string         `json:"operator_id,omitempty"`
+	ID         string         `json:"id,omitempty" binding:"limit=id"`
+	OperatorID string         `json:"operator_id,omitempty" binding:"limit=id"`
 	Name       stations.Text  `json:"name"`
 	Address    stations.Text  `json:"address"`
-	District   string         `json:"district"`
+	District   string         `json:"district" binding:"limit=id"`
 	Lat        float64        `json:"lat"`
 	Lng        float64        `json:"lng"`
-	Phone      string         `json:"phone"`
+	Phone      string         `json:"phone" binding:"limit=phone"`
 	Hours      stations.Hours `json:"hours"`
 	// Active defaults to true on creation.
 	Active *bool `json:"active"`
@@ -431,24 +431,24 @@ func (s *Server) deleteOpStation(c *gin.Context) error {
 
 // unitInput is a new unit as clients send it.
 type unitInput struct {
-	Tag        string         `json:"tag" binding:"required,max=30"`
-	ProductID  string         `json:"product_id" binding:"required,max=64"`
-	StationID  string         `json:"station_id" binding:"required,max=64"`
+	Tag        string         `json:"tag" binding:"required,limit=tag"`
+	ProductID  string         `json:"product_id" binding:"required,limit=id"`
+	StationID  string         `json:"station_id" binding:"required,limit=id"`
 	State      stations.State `json:"state"`
-	Condition  string         `json:"condition" binding:"max=500"`
+	Condition  string         `json:"condition" binding:"limit=note"`
 	AcquiredOn string         `json:"acquired_on"`
 }
 
 // unitPatch changes a unit's notes; absent fields stay.
 type unitPatch struct {
 	Version    *int64  `json:"version" binding:"required"`
-	Condition  *string `json:"condition"`
+	Condition  *string `json:"condition" binding:"omitempty,limit=note"`
 	AcquiredOn *string `json:"acquired_on"`
 }
 
 // retireRequest is DELETE's body: why the unit leaves service.
 type retireRequest struct {
-	Reason  string `json:"reason" binding:"required,max=500"`
+	Reason  string `json:"reason" binding:"required,limit=note"`
 	Version int64  `json:"version"`
 }
 

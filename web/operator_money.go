@@ -160,7 +160,7 @@ func (s *Server) decideWaiver(c *gin.Context, id, decision, note string) (rental
 }
 
 type decisionRequest struct {
-	Note string `json:"note"`
+	Note string `json:"note" binding:"limit=text"`
 }
 
 func (s *Server) decideWaiverAPI(c *gin.Context) error {

@@ -163,11 +163,11 @@ func (s *Server) opStaff(c *gin.Context) ([]auth.User, error) {
 
 // staffInput is a new staff account.
 type staffInput struct {
-	OperatorID string   `json:"operator_id,omitempty" binding:"max=64"`
-	Name       string   `json:"name" binding:"required,max=60"`
-	Phone      string   `json:"phone" binding:"max=30"`
-	Email      string   `json:"email" binding:"max=254"`
-	StationIDs []string `json:"station_ids" binding:"required,min=1,max=100,dive,max=64"`
+	OperatorID string   `json:"operator_id,omitempty" binding:"limit=id"`
+	Name       string   `json:"name" binding:"required,limit=person_name"`
+	Phone      string   `json:"phone" binding:"limit=phone"`
+	Email      string   `json:"email" binding:"limit=email"`
+	StationIDs []string `json:"station_ids" binding:"required,min=1,limit=station_ids,dive,limit=id"`
 }
 
 // staffCreated carries the one-time password, shown this once.
@@ -178,8 +178,8 @@ type staffCreated struct {
 
 // staffPatch changes an account; absent fields stay.
 type staffPatch struct {
-	Name       *string  `json:"name" binding:"omitempty,max=60"`
-	StationIDs []string `json:"station_ids" binding:"omitempty,max=100,dive,max=64"`
+	Name       *string  `json:"name" binding:"omitempty,limit=person_name"`
+	StationIDs []string `json:"station_ids" binding:"omitempty,limit=station_ids,dive,limit=id"`
 	Status     *string  `json:"status" binding:"omitempty,oneof=active disabled"`
 }
 
@@ -251,9 +251,9 @@ func (s *Server) resetOpStaffPassword(c *gin.Context) error {
 
 // tokenInput is a new API token.
 type tokenInput struct {
-	OperatorID string   `json:"operator_id,omitempty" binding:"max=64"`
-	Name       string   `json:"name" binding:"required,max=60"`
-	Scopes     []string `json:"scopes" binding:"required,min=1,max=3,dive,max=32"`
+	OperatorID string   `json:"operator_id,omitempty" binding:"limit=id"`
+	Name       string   `json:"name" binding:"required,limit=person_name"`
+	Scopes     []string `json:"scopes" binding:"required,min=1,limit=scopes,dive,max=32"`
 	// ExpiresOn is the last day the token works (Beijing time), as
 	// 2026-12-31; empty never expires.
 	ExpiresOn string `json:"expires_on,omitempty" binding:"max=32"`

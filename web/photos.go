@@ -370,7 +370,7 @@ func uploadReadError(err error) error {
 }
 
 type reorderRequest struct {
-	Keys []string `json:"keys" binding:"required,max=12"`
+	Keys []string `json:"keys" binding:"required,limit=photos,dive,limit=id"`
 }
 
 func (s *Server) reorderProductPhotos(c *gin.Context) error {
@@ -403,8 +403,8 @@ func (s *Server) reorderPhotos(c *gin.Context, id string, keys []string) (catalo
 
 type altRequest struct {
 	Alt struct {
-		Zh string `json:"zh" binding:"required,max=200"`
-		En string `json:"en" binding:"max=200"`
+		Zh string `json:"zh" binding:"required,limit=text"`
+		En string `json:"en" binding:"limit=text"`
 	} `json:"alt" binding:"required"`
 }
 

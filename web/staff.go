@@ -61,6 +61,9 @@ func (s *Server) deskStations(c *gin.Context) []stations.Station {
 // never swapped for another, so nothing lands at a station nobody chose. Only
 // a remembered station that is no longer the caller's falls back to the first.
 func (s *Server) deskStation(c *gin.Context, asked string) (stations.Station, error) {
+	if err := (&valid.Error{}).Text("station_id", asked, valid.MaxID).Err(); err != nil {
+		return stations.Station{}, fmt.Errorf("web: desk station: %w", err)
+	}
 	mine := s.deskStations(c)
 	if len(mine) == 0 {
 		return stations.Station{}, fmt.Errorf("web: no station to work at: %w", errForbidden)
@@ -134,8 +137,8 @@ func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rent
 }
 
 type linkRequest struct {
-	Phone string `json:"phone" binding:"required,max=30"`
-	Code  string `json:"code" binding:"required,max=20"`
+	Phone string `json:"phone" binding:"required,limit=phone"`
+	Code  string `json:"code" binding:"required,limit=code"`
 }
 
 func (s *Server) linkAccountAPI(c *gin.Context) error {
@@ -173,14 +176,14 @@ func renterAudit(r rentals.Renter) map[string]string {
 // ---- JSON API (staff session, operator admin, or a token with the desk scope)
 
 type deskRenterRequest struct {
-	Name             string          `json:"name"`
-	Phone            string          `json:"phone"`
-	IDNumber         string          `json:"id_number"`
-	Address          string          `json:"address"`
+	Name             string          `json:"name" binding:"limit=person_name"`
+	Phone            string          `json:"phone" binding:"limit=phone"`
+	IDNumber         string          `json:"id_number" binding:"limit=id_number"`
+	Address          string          `json:"address" binding:"limit=text"`
 	Age              int             `json:"age"`
-	MobilityNeeds    string          `json:"mobility_needs"`
+	MobilityNeeds    string          `json:"mobility_needs" binding:"limit=needs"`
 	EmergencyContact rentals.Contact `json:"emergency_contact"`
-	StationID        string          `json:"station_id"`
+	StationID        string          `json:"station_id" binding:"limit=id"`
 }
 
 func (s *Server) registerRenterAPI(c *gin.Context) error {
@@ -234,7 +237,7 @@ func (s *Server) searchRenters(c *gin.Context, query string) (rentals.RenterSear
 }
 
 type renterSearchRequest struct {
-	Query string `json:"query" binding:"required,max=64"`
+	Query string `json:"query" binding:"required,limit=query"`
 }
 
 // renterSearchList is the API's answer: a list, and how the query was read.
@@ -272,24 +275,21 @@ func (s *Server) showRenterAPI(c *gin.Context) error {
 // tierForm is a tier verification; the proof photo comes as a multipart file
 // "proof_photo" (pages and API) and is stored in the private media area.
 type tierForm struct {
-	Tier        string `json:"tier" form:"tier"`
-	ProofType   string `json:"proof_type" form:"proof_type"`
-	ProofNumber string `json:"proof_number" form:"proof_number"`
-	ExpiresOn   string `json:"expires_on" form:"expires_on"`
-	Note        string `json:"note" form:"note"`
+	Tier        string `form:"tier"`
+	ProofType   string `form:"proof_type"`
+	ProofNumber string `form:"proof_number"`
+	ExpiresOn   string `form:"expires_on"`
+	Note        string `form:"note"`
 }
 
-// readTierForm reads a tier verification from JSON or a multipart form with
-// the proof photo in "proof_photo".
+// readTierForm reads a tier verification from a multipart form with the
+// proof photo in "proof_photo". A tier is never verified without the photo,
+// so a JSON body, which cannot carry it, is refused as the wrong media type.
 func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error) {
 	var f tierForm
 	var photo []byte
 	mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	switch mt {
-	case "application/json":
-		if err := bindJSON(c, &f); err != nil {
-			return rentals.TierProof{}, nil, err
-		}
 	case "multipart/form-data":
 		if err := c.Request.ParseMultipartForm(1 << 20); err != nil {
 			return rentals.TierProof{}, nil, uploadReadError(err)
@@ -306,7 +306,8 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error)
 			}
 		}
 	default:
-		return rentals.TierProof{}, nil, fmt.Errorf("web: %w", errUnsupportedMedia)
+		return rentals.TierProof{}, nil, fmt.Errorf("web: tier proof: %w", &media.InputError{Field: "proof_photo", Err: media.ErrUnsupportedType,
+			Reason: "send the tier proof as multipart/form-data, with the photo of the proof in the field \"proof_photo\"."})
 	}
 	return rentals.TierProof{Tier: rentals.Tier(f.Tier), ProofType: f.ProofType, ProofNumber: f.ProofNumber,
 		ExpiresOn: f.ExpiresOn, Note: f.Note}, photo, nil
@@ -490,14 +491,14 @@ func (s *Server) showUnitAPI(c *gin.Context) error {
 }
 
 type unitActionRequest struct {
-	Method    string   `json:"method"`
-	Checklist []string `json:"checklist"`
-	Notes     string   `json:"notes"`
-	Issue     string   `json:"issue"`
+	Method    string   `json:"method" binding:"limit=code"`
+	Checklist []string `json:"checklist" binding:"limit=checklist,dive,limit=text"`
+	Notes     string   `json:"notes" binding:"limit=note"`
+	Issue     string   `json:"issue" binding:"limit=note"`
 	CostFen   int64    `json:"cost_fen"`
-	Reason    string   `json:"reason"`
-	ToStation string   `json:"to_station"`
-	StationID string   `json:"station_id"`
+	Reason    string   `json:"reason" binding:"limit=note"`
+	ToStation string   `json:"to_station" binding:"limit=id"`
+	StationID string   `json:"station_id" binding:"limit=id"`
 }
 
 // unitAction runs one desk action on a unit; the same code serves the API
@@ -581,7 +582,7 @@ func (s *Server) showLeaseAPI(c *gin.Context) error {
 
 type extendRequest struct {
 	Days     int               `json:"days"`
-	Payments []rentals.Payment `json:"payments"`
+	Payments []rentals.Payment `json:"payments" binding:"limit=payments"`
 }
 
 func (s *Server) extendLeaseAPI(c *gin.Context) error {
@@ -607,7 +608,7 @@ func (s *Server) lostLeaseAPI(c *gin.Context) error {
 }
 
 type settleRequest struct {
-	Payments []rentals.Payment `json:"payments"`
+	Payments []rentals.Payment `json:"payments" binding:"limit=payments"`
 }
 
 func (s *Server) settleLeaseAPI(c *gin.Context) error {

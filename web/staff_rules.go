@@ -193,7 +193,7 @@ func (s *Server) leaseWaiversAPI(c *gin.Context) error {
 
 type refundRequest struct {
 	RefundMethod    string `json:"refund_method"`
-	RefundReference string `json:"refund_reference"`
+	RefundReference string `json:"refund_reference" binding:"limit=reference"`
 }
 
 func (s *Server) refund(c *gin.Context, id string, req refundRequest) (rentals.Lease, error) {

@@ -378,6 +378,10 @@ func TestTierProofStoredOnlyWhenValid(t *testing.T) {
 	if rec := post(r.ID, good, false); rec.Code != 400 || !strings.Contains(rec.Body.String(), `"proof_photo"`) {
 		t.Errorf("no photo: %d %s", rec.Code, rec.Body)
 	}
+	// JSON cannot carry the photo: the route takes multipart only.
+	if rec := d.call("POST", "/api/v1/staff/renters/"+r.ID+"/tier", good); rec.Code != http.StatusUnsupportedMediaType || !strings.Contains(rec.Body.String(), `"proof_photo"`) {
+		t.Errorf("JSON proof: %d %s", rec.Code, rec.Body)
+	}
 	if n := private(); n != 0 {
 		t.Fatalf("refused verifications stored %d private objects", n)
 	}

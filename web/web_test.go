@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,13 +11,16 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/apitest"
 	"fuju/internal/changefeed"
 	"fuju/internal/testenv"
 	"fuju/internal/throttle"
@@ -103,7 +108,69 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
+	// Every request a test makes through the router, and every answer, is
+	// checked against the OpenAPI document.
+	s.handler = testContract(t).Handler(t, s.engine)
+	t.Cleanup(func() { testDigests.Delete(s) })
+	testDigests.Store(s, func(skip ...string) string {
+		t.Helper()
+		ctx := context.Background()
+		names, err := db.ListCollectionNames(ctx, map[string]any{})
+		must(err)
+		var docs []string
+		for _, name := range names {
+			if slices.Contains(skip, name) {
+				continue
+			}
+			cur, err := db.Collection(name).Find(ctx, map[string]any{})
+			must(err)
+			for cur.Next(ctx) {
+				sum := sha256.Sum256(cur.Current)
+				docs = append(docs, name+" "+hex.EncodeToString(sum[:]))
+			}
+			must(cur.Err())
+			cur.Close(ctx)
+		}
+		slices.Sort(docs)
+		return strings.Join(docs, "\n")
+	})
 	return s
+}
+
+// testDigests holds, per test server, a function listing a digest of each
+// document its database holds (see stored).
+var testDigests sync.Map
+
+// stored lists a digest of every document s's database holds but those of the
+// collections named in skip: equal lists mean nothing was written in between.
+func stored(t testing.TB, s *Server, skip ...string) string {
+	t.Helper()
+	f, ok := testDigests.Load(s)
+	if !ok {
+		t.Fatal("not a test server")
+	}
+	return f.(func(...string) string)(skip...)
+}
+
+var (
+	contractOnce sync.Once
+	contract     *apitest.Contract
+	contractErr  error
+)
+
+// testContract is the merged OpenAPI document, loaded and validated once.
+func testContract(t testing.TB) *apitest.Contract {
+	t.Helper()
+	contractOnce.Do(func() {
+		var doc []byte
+		if doc, contractErr = buildOpenAPI(); contractErr == nil {
+			contract, contractErr = apitest.Load(doc)
+		}
+	})
+	if contractErr != nil {
+		t.Fatal(contractErr)
+	}
+	return contract
 }
 
 func get(t *testing.T, h http.Handler, target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
@@ -347,6 +414,7 @@ func TestOpsEndpoints(t *testing.T) {
 
 func TestPanicIsA500WithoutInternals(t *testing.T) {
 	s := newTestServer(t)
+	s.handler = s.engine // the panicking routes are this test's, not the API's
 	s.engine.GET("/api/v1/test-panic", func(*gin.Context) { panic("secret database password") })
 	s.engine.GET("/test-panic", func(*gin.Context) { panic("secret database password") })
 	for _, target := range []string{"/api/v1/test-panic", "/test-panic"} {

@@ -23,7 +23,7 @@ import (
 func availableAt(t *testing.T, base, station string) string {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	cl := &http.Client{Jar: jar}
+	cl := &http.Client{Jar: jar, Transport: checked(t, base)}
 	body, _ := json.Marshal(map[string]string{"login": "13800000003", "password": demo.DemoPassword})
 	resp, err := cl.Post(base+"/api/v1/auth/login", "application/json", bytes.NewReader(body))
 	if err != nil || resp.StatusCode != 200 {

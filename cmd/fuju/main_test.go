@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"fuju/internal/apitest"
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
@@ -136,13 +137,43 @@ func (in *instance) shutdown(t *testing.T) {
 	}
 }
 
+var (
+	contractOnce sync.Once
+	contract     *apitest.Contract
+	contractErr  error
+)
+
+// checked returns a transport that checks every API request and answer
+// against the OpenAPI document the instance at base serves (the binary's
+// own, the same for every instance), failing t on a mismatch.
+func checked(t *testing.T, base string) http.RoundTripper {
+	t.Helper()
+	contractOnce.Do(func() {
+		var resp *http.Response
+		if resp, contractErr = http.Get(base + "/api/v1/openapi.json"); contractErr != nil {
+			return
+		}
+		defer resp.Body.Close()
+		var doc []byte
+		if doc, contractErr = io.ReadAll(resp.Body); contractErr == nil {
+			contract, contractErr = apitest.Load(doc)
+		}
+	})
+	if contractErr != nil {
+		t.Fatalf("the OpenAPI document: %v", contractErr)
+	}
+	return contract.Transport(t, nil)
+}
+
+// fetch sends a request; API requests and answers are checked against the
+// OpenAPI document.
 func fetch(t *testing.T, method, url string, header map[string]string) (*http.Response, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Transport: checked(t, req.URL.Scheme+"://"+req.URL.Host)}).Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
 	}

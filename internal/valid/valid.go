@@ -143,6 +143,7 @@ func engine() *validator.Validate {
 	once.Do(func() {
 		v = validator.New(validator.WithRequiredStructEnabled())
 		v.RegisterTagNameFunc(FieldName)
+		RegisterLimit(v)
 	})
 	return v
 }
@@ -210,17 +211,22 @@ func addProblem(m map[string]Problem, k string, p Problem) map[string]Problem {
 }
 
 // describe turns a validator tag into a registered code: the limits of
-// min/max become the "min"/"max" parameters, and a tag without a message of
-// its own becomes "invalid".
+// min/max become the "min"/"max" parameters, a "limit" tag becomes "max" with
+// the bound Limits names, and a tag without a message of its own becomes
+// "invalid".
 func describe(fe validator.FieldError) Problem {
 	p := fe.Param()
 	isString := fe.Kind() == reflect.String
-	isList := fe.Kind() == reflect.Slice || fe.Kind() == reflect.Map
+	isList := fe.Kind() == reflect.Slice || fe.Kind() == reflect.Map || fe.Kind() == reflect.Array
+	tag := fe.Tag()
+	if tag == "limit" {
+		tag, p = "max", strconv.Itoa(Limits[p])
+	}
 	var num any = p
 	if n, err := strconv.ParseInt(p, 10, 64); err == nil {
 		num = n
 	}
-	switch fe.Tag() {
+	switch tag {
 	case "required", "required_without", "required_if":
 		return Problem{Code: "required", Message: "is required"}
 	case "min", "gte":

@@ -3,6 +3,7 @@ package valid
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -90,4 +91,55 @@ func TestBecause(t *testing.T) {
 	if _, ok := ReasonOf(sentinel); ok {
 		t.Error("a bare sentinel has a reason")
 	}
+}
+
+type limited struct {
+	Note  string   `json:"note" validate:"limit=note"`
+	Tags  []string `json:"tags" validate:"limit=payments"`
+	Phone *string  `json:"phone" validate:"omitempty,limit=phone"`
+}
+
+// The limit tag counts characters, not bytes, and names the bound in the
+// problem's message and parameter.
+func TestLimitTag(t *testing.T) {
+	long := strings.Repeat("长", MaxNote)
+	phone := strings.Repeat("1", MaxPhone)
+	if err := Struct(limited{Note: long, Tags: make([]string, MaxPayments), Phone: &phone}); err != nil {
+		t.Fatalf("at the limits: %v", err)
+	}
+	phone += "1"
+	fields, _ := Fields(Struct(limited{Note: long + "长", Tags: make([]string, MaxPayments+1), Phone: &phone}))
+	want := map[string]Problem{
+		"note":  {Code: "max_length", Message: "must be at most 500 characters", Params: map[string]any{"max": int64(500)}},
+		"tags":  {Code: "max_items", Message: "must have at most 5 items", Params: map[string]any{"max": int64(5)}},
+		"phone": {Code: "max_length", Message: "must be at most 30 characters", Params: map[string]any{"max": int64(30)}},
+	}
+	for f, p := range want {
+		got := fields[f]
+		if got.Code != p.Code || got.Message != p.Message || got.Params["max"] != p.Params["max"] {
+			t.Errorf("%s: %+v, want %+v", f, got, p)
+		}
+	}
+	e := &Error{}
+	e.Text("a", long, MaxNote).Text("b", long+"x", MaxNote).List("c", 3, 2).List("d", 2, 2)
+	if got := e.Keys(); strings.Join(got, ",") != "b,c" {
+		t.Errorf("Text and List flagged %v", got)
+	}
+	if p := e.Fields["b"]; p.Code != "max_length" || p.Params["max"] != MaxNote {
+		t.Errorf("Text's problem: %+v", p)
+	}
+	if p := e.Fields["c"]; p.Code != "max_items" || p.Params["max"] != 2 {
+		t.Errorf("List's problem: %+v", p)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("an unknown limit name did not panic")
+			}
+		}()
+		type typo struct {
+			X string `validate:"limit=nope"`
+		}
+		Struct(typo{X: "x"})
+	}()
 }
