@@ -98,11 +98,11 @@ func TestFoundAndWaiversInBrowser(t *testing.T) {
 	if got := text("#money-h + .table-wrap tfoot"); !strings.Contains(got, "¥90") {
 		t.Errorf("balance after a ¥30 waiver: %q", got)
 	}
-	step("log out", chromedp.Submit(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("main")))
+	step("log out", chromedp.Submit(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS(`a[href^="/login"]`)))
 
 	step("log in as the operator admin", chromedp.Navigate(in.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#f-login")),
 		chromedp.SendKeys(chromedp.CSS("#f-login"), "13800000002"), chromedp.SendKeys(chromedp.CSS("#f-password"), demo.DemoPassword),
-		chromedp.Submit(chromedp.CSS("#f-password")), chromedp.WaitVisible(chromedp.CSS("main")))
+		chromedp.Submit(chromedp.CSS("#f-password")), chromedp.WaitVisible(chromedp.CSS(".op-nav")))
 	step("the queue", chromedp.Navigate(in.URL+"/operator/waivers"), chromedp.WaitVisible(chromedp.CSS("#queue-h")))
 	step("approve", chromedp.Click(chromedp.CSS(`form.op-decide button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
 	if got := text("#report-h + .table-wrap"); !strings.Contains(got, "已减免") || !strings.Contains(got, "¥80") || !strings.Contains(got, "¥30") {
