@@ -31,8 +31,10 @@
 //	                   lease (deleted on close): desk lists, queues, overdue
 //	ledger_events      the "ledger" log: one log per lease, entries at
 //	                   sequence numbers fixed before writing
-//	subsidy_events     the "subsidy" log: one log per renter and calendar
-//	                   year ("<renter>-<year>") holding the running total
+//	subsidy_events     the "subsidy" log: one log per person and calendar
+//	                   year ("<person>-<year>") holding the running total;
+//	                   "<renter>-<year>" logs are from before person keys
+//	                   (carried into the person's at start)
 //
 // # Flows and crash safety
 //

@@ -79,6 +79,9 @@ type renterStore struct {
 	links   *mongo.Collection
 	// keys are the renters' search keys (see renter_search.go).
 	keys *mongo.Collection
+	// subsidy is the subsidy log's collection, read whole only by the
+	// one-time backfill of person keys (person_backfill.go).
+	subsidy *mongo.Collection
 }
 
 func newRenterStore(db *mongo.Database) *renterStore {
@@ -88,6 +91,7 @@ func newRenterStore(db *mongo.Database) *renterStore {
 		users:   db.Collection("renter_users"),
 		links:   db.Collection("renter_links"),
 		keys:    db.Collection("renter_keys"),
+		subsidy: db.Collection("subsidy_events"),
 	}
 }
 

@@ -122,7 +122,10 @@ func (s *Service) Init(ctx context.Context) error {
 	if err := db.EnsureCollections(ctx, cols...); err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
-	return s.backfillLeaseIndex(ctx)
+	if err := s.backfillLeaseIndex(ctx); err != nil {
+		return err
+	}
+	return s.backfillPeople(ctx)
 }
 
 func (s *Service) crashPoint(point string) error {
