@@ -277,7 +277,7 @@ func TestDeskTenancy(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, req)
-	if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "11010519491231002X") {
+	if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), idNumberFor("13912345671")) {
 		t.Errorf("desk token on the reveal page: %d", rec.Code)
 	}
 }
