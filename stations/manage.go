@@ -109,6 +109,9 @@ func (s *Service) StationIn(ctx context.Context, scope Scope, id string) (Versio
 // operator's people always create for their own operator; the platform must
 // name one.
 func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, by Actor) (VersionedStation, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return VersionedStation{}, err
+	}
 	if !scope.Platform {
 		st.OperatorID = scope.OperatorID
 	}
@@ -140,6 +143,9 @@ func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, 
 // is the version the editor saw; a station edited since is refused with
 // ErrConflict. The station's id and operator never change.
 func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, version int64, by Actor) (VersionedStation, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return VersionedStation{}, err
+	}
 	old, err := s.StationIn(ctx, scope, st.ID)
 	if err != nil {
 		return VersionedStation{}, err
@@ -175,6 +181,9 @@ func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, 
 // new rentals there. Stations are never deleted: units, leases and histories
 // name them.
 func (s *Service) DeactivateStation(ctx context.Context, scope Scope, id string, by Actor) (VersionedStation, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return VersionedStation{}, err
+	}
 	st, err := s.StationIn(ctx, scope, id)
 	if err != nil {
 		return VersionedStation{}, err
@@ -222,6 +231,9 @@ type ProductOwner func(productID string) (operatorID string, ok bool)
 // CreateUnitIn registers a new unit at a station the scope manages. The
 // product must be one of the station's operator's.
 func (s *Service) CreateUnitIn(ctx context.Context, scope Scope, u Unit, owner ProductOwner, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	u.Tag = NormalizeTag(u.Tag)
 	if u.State == "" {
 		u.State = Available
@@ -258,6 +270,9 @@ type UnitEdit struct {
 // an "edited" event that keeps its state, so the change is in the unit's
 // history like every other. Nothing changed records nothing.
 func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitEdit, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	tag = NormalizeTag(tag)
 	cur, err := s.current(ctx, tag)
 	if err != nil {
@@ -304,6 +319,9 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 // reason in its history. A unit that is reserved, rented, returned or
 // travelling cannot be retired (ErrUnavailable): it must come back first.
 func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason string, version int64, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	reason = strings.TrimSpace(reason)
 	cur, err := s.UnitIn(ctx, scope, tag)
 	if err != nil {
@@ -498,6 +516,9 @@ func fileError(err error) error {
 // units; an existing unit's state is the desk's business. progress, when not
 // nil, is called after each step with the number of rows done.
 func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow, owner ProductOwner, by Actor, progress func(done int)) (ImportResult, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return ImportResult{}, err
+	}
 	res := ImportResult{Failed: []ImportProblem{}}
 	report := func(done int) {
 		if progress != nil {

@@ -119,7 +119,7 @@ func (s *Server) showAdminHome(c *gin.Context) error {
 	}
 	// One query per role: renters are many, and the people who run the
 	// service should not be counted among them.
-	for _, r := range adminRoles {
+	for _, r := range auth.Grantable(auth.PlatformAdmin) {
 		us, err := s.auth.Users(ctx, auth.UserFilter{Role: r})
 		if err != nil {
 			return err
@@ -386,7 +386,7 @@ type newUserPage struct {
 }
 
 func (s *Server) newUserPage(c *gin.Context, status int, f form) error {
-	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: adminRoles}
+	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: auth.Grantable(auth.PlatformAdmin)}
 	var err error
 	if p.Operators, err = s.stations.Operators(c.Request.Context()); err != nil {
 		return err
@@ -421,7 +421,7 @@ func (s *Server) createAdminUser(c *gin.Context) error {
 	if in.Role == auth.PlatformAdmin {
 		in.OperatorID = ""
 	}
-	u, pw, err := s.createUser(c, in)
+	u, pw, err := s.createUser(c, false, in)
 	if err != nil {
 		if f.fail(remap(err, userFields), fRole, "name", "phone", "email", "password", fOperator, fStationIDs) {
 			return s.newUserPage(c, http.StatusBadRequest, f)
@@ -495,7 +495,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 	}
 	f := newForm(c)
 	name := f.Get("name")
-	patch := userPatch{Name: &name}
+	patch := auth.UserUpdate{Name: &name}
 	if u.Role == auth.Staff {
 		patch.StationIDs = f.Values[fStationIDs]
 		if patch.StationIDs == nil {
@@ -504,7 +504,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 			patch.StationIDs = []string{}
 		}
 	}
-	if _, err := s.updateUser(c, u.ID, patch); err != nil {
+	if _, err := s.updateUser(c, false, u.ID, patch); err != nil {
 		if f.fail(remap(err, userFields), "name", fStationIDs) {
 			return s.userPage(c, http.StatusBadRequest, f)
 		}
@@ -517,7 +517,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 
 func (s *Server) setAdminUserStatus(c *gin.Context) error {
 	to := c.PostForm("status")
-	u, err := s.updateUser(c, c.Param("id"), userPatch{Status: &to})
+	u, err := s.updateUser(c, false, c.Param("id"), auth.UserUpdate{Status: &to})
 	if err != nil {
 		return err
 	}
@@ -531,7 +531,7 @@ func (s *Server) setAdminUserStatus(c *gin.Context) error {
 }
 
 func (s *Server) resetAdminUserPassword(c *gin.Context) error {
-	u, pw, err := s.resetPassword(c, c.Param("id"))
+	u, pw, err := s.resetPassword(c, false, c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -20,7 +19,6 @@ import (
 
 	"fuju/internal/input"
 	"fuju/internal/valid"
-	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
 	"fuju/web/auth"
@@ -118,14 +116,7 @@ func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rent
 	if err := e.Err(); err != nil {
 		return rentals.Renter{}, fmt.Errorf("web: link account: %w", err)
 	}
-	before, err := s.rentals.Renter(c.Request.Context(), scopeOf(c), renterID)
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	if before.View != rentals.ViewFull {
-		return rentals.Renter{}, fmt.Errorf("web: renter %s: %w", renterID, errForbidden)
-	}
-	r, err := s.rentals.LinkUser(c.Request.Context(), renterID, uid, actorOf(c))
+	r, err := s.rentals.LinkAccount(c.Request.Context(), scopeOf(c), renterID, uid, actorOf(c))
 	if err != nil {
 		return rentals.Renter{}, err
 	}
@@ -307,8 +298,8 @@ func (s *Server) readTierForm(c *gin.Context) (rentals.TierProof, []byte, error)
 		ExpiresOn: f.ExpiresOn, Note: f.Note}, photo, nil
 }
 
-// verifyTier checks the renter and the proof first, and only then stores the
-// photo privately and records the tier: bad input stores nothing.
+// verifyTier records a tier with its proof photo (rentals.VerifyTierProof:
+// a refused verification stores nothing).
 func (s *Server) verifyTier(c *gin.Context, id string) (rentals.Renter, error) {
 	ctx, scope := c.Request.Context(), scopeOf(c)
 	proof, photo, err := s.readTierForm(c)
@@ -319,25 +310,7 @@ func (s *Server) verifyTier(c *gin.Context, id string) (rentals.Renter, error) {
 	if err != nil {
 		return rentals.Renter{}, err
 	}
-	check := proof
-	if len(photo) > 0 {
-		check.ProofPhotoKey = "p/pending.jpg"
-	}
-	if err := check.Validate(s.now()); err != nil {
-		if fields, ok := valid.Fields(err); ok {
-			if _, bad := fields["proof_photo_key"]; bad {
-				delete(fields, "proof_photo_key")
-				fields["proof_photo"] = valid.Problem{Code: "proof_photo", Message: "a photo of the proof is required"}
-			}
-		}
-		return rentals.Renter{}, fmt.Errorf("web: tier proof: %w", err)
-	}
-	saved, err := s.media.SavePhoto(ctx, media.Private, bytes.NewReader(photo))
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	proof.ProofPhotoKey = media.VariantKey(saved.Hash, saved.Variants[len(saved.Variants)-1].Width)
-	r, err := s.rentals.VerifyTier(ctx, scope, id, proof, actorOf(c))
+	r, err := s.rentals.VerifyTierProof(ctx, scope, id, proof, photo, actorOf(c))
 	if err != nil {
 		return rentals.Renter{}, err
 	}

@@ -28,6 +28,9 @@ type Service struct {
 	// StationOf checks that station ids belong to an operator (set by the
 	// wiring; nil accepts any).
 	StationOf func(ctx context.Context, stationID string) (operatorID string, err error)
+	// OperatorExists checks that an operator exists, for accounts made for
+	// it (set by the wiring; nil accepts any).
+	OperatorExists func(ctx context.Context, operatorID string) error
 }
 
 // NewService returns the identity service storing in db.
