@@ -86,11 +86,11 @@ func (s *Server) listUsersAPI(c *gin.Context) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	users, err := s.auth.Users(c.Request.Context(), f)
+	users, err := s.auth.ListUsers(c.Request.Context(), f, page, perPage)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(users, page, perPage))
+	c.JSON(http.StatusOK, list[auth.User]{Items: users.Items, Total: users.Total, Page: page, PerPage: perPage})
 	return nil
 }
 

@@ -341,11 +341,10 @@ func (s *Server) showAdminUsers(c *gin.Context) error {
 		return err
 	}
 	p.Operators, p.OpNames = ops, operatorNames(ops)
-	users, err := s.auth.Users(ctx, auth.UserFilter{Text: p.Q, Role: auth.Role(p.Role), OperatorID: p.Operator})
+	res, err := s.auth.ListUsers(ctx, auth.UserFilter{Text: p.Q, Role: auth.Role(p.Role), OperatorID: p.Operator}, page, adminPerPage)
 	if err != nil {
 		return err
 	}
-	res := pageOf(users, page, adminPerPage)
 	p.Users, p.Total = res.Items, res.Total
 	p.Pages, p.Prev, p.Next = pager(res.Total, page, adminPerPage, func(n int) string {
 		q := url.Values{"q": {p.Q}, "role": {p.Role}, "operator": {p.Operator}, "page": {strconv.Itoa(n)}}

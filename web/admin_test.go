@@ -313,8 +313,9 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 		want  []string
 	}{
 		{"q=王", []string{opAdmin.ID}},
-		{"q=li@example", []string{staff.User.ID}},
-		{"q=1380000000", []string{opAdmin.ID}},
+		{"q=LI@example.com", []string{staff.User.ID}},
+		{"q=138+0000+0001", []string{opAdmin.ID}},
+		{"q=138000", nil}, // a part of a number is not a login, nor a name
 		{"role=staff", []string{staff.User.ID}},
 		{"operator=jz-kangfu", []string{opAdmin.ID}},
 		{"role=platform_admin", []string{f.me.ID}},
