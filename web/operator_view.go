@@ -6,14 +6,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
 	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,31 +19,9 @@ import (
 )
 
 // operatorPartials holds the form partials the operator console's pages share
-// ("op_select", "op_textarea", …). It is parsed into every operator_* page at
-// start (setupOperatorPages), because each page is its own template set.
+// ("op_select", "op_textarea", …). newRenderer parses it into every
+// operator_* page at start, because each page is its own template set.
 const operatorPartials = "operator_partials"
-
-// setupOperatorPages adds the console's shared partials to its pages and the
-// console's script to the hashed assets. It runs once, while the server is
-// built and before any request, so nothing else reads the renderer yet.
-func (s *Server) setupOperatorPages() error {
-	for name, t := range s.pages.pages {
-		if !strings.HasPrefix(name, "operator_") || name == operatorPartials {
-			continue
-		}
-		if _, err := t.ParseFS(templateFS, "templates/"+operatorPartials+".html"); err != nil {
-			return fmt.Errorf("web: %s: %w", name, err)
-		}
-	}
-	delete(s.pages.pages, operatorPartials)
-	b, err := fs.ReadFile(staticFS, "static/operator.js")
-	if err != nil {
-		return fmt.Errorf("web: operator.js: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	s.pages.assets["operator.js"] = "/static/operator.js?v=" + hex.EncodeToString(sum[:6])
-	return nil
-}
 
 // opConsole is what every operator console page carries.
 type opConsole struct {
