@@ -109,10 +109,6 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 	return cur, nil
 }
 
-func trimText(t stations.Text) stations.Text {
-	return stations.Text{Zh: strings.TrimSpace(t.Zh), En: strings.TrimSpace(t.En)}
-}
-
 // userInput is an account the platform admin creates. An empty Password
 // makes a one-time password.
 type userInput struct {

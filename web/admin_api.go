@@ -184,24 +184,3 @@ func (s *Server) listAuditAPI(c *gin.Context) error {
 	c.JSON(http.StatusOK, list[auth.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
 	return nil
 }
-
-// pageParams reads page (from 1) and per_page (1 to max, default def).
-func pageParams(p *params, def, max int) (page, perPage int) {
-	page, perPage = 1, def
-	if n, ok := p.integer("page", 1, 100_000); ok {
-		page = int(n)
-	}
-	if n, ok := p.integer("per_page", 1, int64(max)); ok {
-		perPage = int(n)
-	}
-	return page, perPage
-}
-
-// pageOf cuts one page out of a list that is small enough to hold whole.
-func pageOf[T any](items []T, page, perPage int) list[T] {
-	out := list[T]{Items: []T{}, Total: len(items), Page: page, PerPage: perPage}
-	if from := (page - 1) * perPage; from < len(items) {
-		out.Items = items[from:min(from+perPage, len(items))]
-	}
-	return out
-}

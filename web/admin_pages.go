@@ -68,23 +68,6 @@ const (
 	fStationIDs = "adm_stations"
 )
 
-// remap renames the fields of a validation error from the service's names to
-// the form's.
-func remap(err error, names map[string]string) error {
-	probs, ok := valid.Fields(err)
-	if !ok {
-		return err
-	}
-	out := &valid.Error{}
-	for k, p := range probs {
-		if n, ok := names[k]; ok {
-			k = n
-		}
-		out.Put(k, p)
-	}
-	return out
-}
-
 var operatorFields = map[string]string{"id": fOpID, "name.zh": fOpNameZh, "name.en": fOpNameEn, "phone": fOpPhone}
 
 var userFields = map[string]string{"role": fRole, "operator_id": fOperator, "station_ids": fStationIDs}
@@ -427,12 +410,10 @@ func (s *Server) createAdminUser(c *gin.Context) error {
 		return err
 	}
 	if pw != "" {
-		if err := s.handOver(c, u.ID, pw); err != nil {
-			return err
-		}
+		s.reveal(c, userPath(u.ID), pw)
 	}
 	s.flash(c, "admin.flash.user_created")
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 
@@ -475,7 +456,7 @@ func (s *Server) userPage(c *gin.Context, status int, f form) error {
 			return err
 		}
 	}
-	if p.OneTime = s.takeOver(c, u.ID); p.OneTime != "" {
+	if p.OneTime, _ = s.takeReveal(c); p.OneTime != "" {
 		c.Writer = noStore{c.Writer}
 	}
 	return s.render(c, status, "admin_user", &p)
@@ -509,7 +490,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 		return err
 	}
 	s.flash(c, "flash.saved")
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 
@@ -524,7 +505,7 @@ func (s *Server) setAdminUserStatus(c *gin.Context) error {
 	} else {
 		s.flash(c, "admin.flash.user_enabled")
 	}
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 
@@ -533,11 +514,9 @@ func (s *Server) resetAdminUserPassword(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.handOver(c, u.ID, pw); err != nil {
-		return err
-	}
+	s.reveal(c, userPath(u.ID), pw)
 	s.flash(c, "admin.flash.password_reset")
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 

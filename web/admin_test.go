@@ -681,7 +681,7 @@ func TestAdminPages(t *testing.T) {
 	if strings.Contains(rec.Header().Get("Location"), "?") {
 		t.Errorf("the redirect carries something in its URL: %s", rec.Header().Get("Location"))
 	}
-	stolen := *c.cookies[handoffCookie]
+	stolen := *c.cookies[revealCookie]
 	page = c.follow(rec)
 	m := admOTP.FindStringSubmatch(page.Body.String())
 	if m == nil {
@@ -699,7 +699,7 @@ func TestAdminPages(t *testing.T) {
 	}
 	// The sealed cookie is useless to another session.
 	other := admSession(t, f.s, f.user(t, auth.PlatformAdmin, "13900000009", ""))
-	other.cookies[handoffCookie] = &stolen
+	other.cookies[revealCookie] = &stolen
 	if admOTP.MatchString(other.get(rec.Header().Get("Location")).Body.String()) {
 		t.Error("another session can read the hand-off cookie")
 	}

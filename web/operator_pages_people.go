@@ -284,7 +284,7 @@ type opAuditPage struct {
 func (s *Server) showOpAudit(c *gin.Context) error {
 	p := opAuditPage{opConsole: s.opConsole(c, "op.audit.title", "audit")}
 	q := newParams(c)
-	page, perPage := opPageParams(q, 50)
+	page, perPage := pageParams(q, 50, 200)
 	if err := q.err(); err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ type staffPatch struct {
 func (s *Server) listOpStaff(c *gin.Context) error {
 	p := newParams(c)
 	p.only("page", "per_page")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (s *Server) listOpStaff(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, paged(all, page, perPage))
+	c.JSON(http.StatusOK, pageOf(all, page, perPage))
 	return nil
 }
 
@@ -266,7 +266,7 @@ func (s *Server) opRevokeToken(c *gin.Context, id string) (auth.Token, error) {
 func (s *Server) listOpTokens(c *gin.Context) error {
 	p := newParams(c)
 	p.only("page", "per_page")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (s *Server) listOpTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, paged(all, page, perPage))
+	c.JSON(http.StatusOK, pageOf(all, page, perPage))
 	return nil
 }
 
@@ -320,7 +320,7 @@ func (s *Server) opAudit(c *gin.Context, page, perPage int) ([]auth.Entry, int64
 func (s *Server) listOpAudit(c *gin.Context) error {
 	p := newParams(c)
 	p.only("page", "per_page")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
