@@ -157,8 +157,8 @@ func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason strin
 		return Unit{}, err
 	}
 	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 500 {
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "length", "say why the unit is retired (at most 500 characters)", "min", 1, "max", 500))
+	if err := checkRetireReason(reason); err != nil {
+		return Unit{}, err
 	}
 	kind := "retired"
 	if u, err := s.UnitInScope(ctx, scope, tag); err == nil && u.State == Lost {

@@ -315,6 +315,18 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 	return s.record(ctx, tag, cur, ev, ErrConflict, "unit-edited:event")
 }
 
+// checkRetireReason is the rule for why a unit leaves service, at the desk
+// and in the console alike: said (trimmed), in at most 500 characters.
+func checkRetireReason(reason string) error {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(reason)); {
+	case n == 0:
+		return fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "is required: say why the unit leaves service"))
+	case n > 500:
+		return fmt.Errorf("stations: retire: %w", valid.Field("reason", "max_length", "must be at most 500 characters", "max", 500))
+	}
+	return nil
+}
+
 // RetireUnitIn takes a unit the scope manages out of service for good, with the
 // reason in its history. A unit that is reserved, rented, returned or
 // travelling cannot be retired (ErrUnavailable): it must come back first.
@@ -330,11 +342,8 @@ func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason str
 	if !scope.manages(cur.OperatorID) {
 		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
 	}
-	switch n := utf8.RuneCountInString(reason); {
-	case n == 0:
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "is required: say why the unit leaves service"))
-	case n > 500:
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "max_length", "must be at most 500 characters", "max", 500))
+	if err := checkRetireReason(reason); err != nil {
+		return Unit{}, err
 	}
 	return s.Move(ctx, cur.Tag, Move{To: Retired, Kind: "retired", Why: reason, By: by, Check: func(u Unit) error {
 		if version != 0 && u.Seq != version {
