@@ -163,6 +163,9 @@ type productEvent struct {
 
 // Create adds a product to an operator in scope.
 func (s *Service) Create(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, err
+	}
 	readable := p.ID == ""
 	if readable {
 		p.ID = slugBase(p)
@@ -340,6 +343,9 @@ func (s *Service) project(ctx context.Context, p Product) error {
 // operator and photos, which have their own operations). p.Version is the
 // version the editor started from; 0 skips the check.
 func (s *Service) Update(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, err
+	}
 	return s.mutate(ctx, scope, p.ID, p.Version, "updated", by, func(cur *Product) error {
 		photos := cur.Photos
 		*cur = p
@@ -350,6 +356,9 @@ func (s *Service) Update(ctx context.Context, scope stations.Scope, p Product, b
 
 // SetStatus shows or hides a product.
 func (s *Service) SetStatus(ctx context.Context, scope stations.Scope, id string, st Status, by stations.Actor) (Product, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, err
+	}
 	return s.mutate(ctx, scope, id, 0, "status", by, func(p *Product) error {
 		p.Status = st
 		return nil
@@ -359,6 +368,9 @@ func (s *Service) SetStatus(ctx context.Context, scope stations.Scope, id string
 // AddPhoto appends a photo; adding a photo the product already has changes
 // nothing, so a retried or doubled upload does not list it twice.
 func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string, ph Photo, by stations.Actor) (Product, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, err
+	}
 	e := &valid.Error{}
 	if ph.Key == "" {
 		e.Add("photo", "required", "is required")
@@ -384,6 +396,9 @@ func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string,
 // ReorderPhotos puts the product's photos in the order of keys, which must
 // list each of its photos once. The first is the primary photo.
 func (s *Service) ReorderPhotos(ctx context.Context, scope stations.Scope, id string, keys []string, by stations.Actor) (Product, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, err
+	}
 	return s.mutate(ctx, scope, id, 0, "photos_reordered", by, func(p *Product) error {
 		byKey := map[string]Photo{}
 		for _, ph := range p.Photos {
@@ -408,6 +423,9 @@ func (s *Service) ReorderPhotos(ctx context.Context, scope stations.Scope, id st
 
 // SetPhotoAlt changes a photo's text for screen readers.
 func (s *Service) SetPhotoAlt(ctx context.Context, scope stations.Scope, id, key string, alt Text, by stations.Actor) (Product, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, err
+	}
 	return s.mutate(ctx, scope, id, 0, "photo_alt", by, func(p *Product) error {
 		for i := range p.Photos {
 			if p.Photos[i].Key == key {
@@ -423,6 +441,9 @@ func (s *Service) SetPhotoAlt(ctx context.Context, scope stations.Scope, id, key
 // product still uses the photo, so the caller knows whether the stored
 // objects can be deleted.
 func (s *Service) RemovePhoto(ctx context.Context, scope stations.Scope, id, key string, by stations.Actor) (Product, bool, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Product{}, false, err
+	}
 	p, err := s.mutate(ctx, scope, id, 0, "photo_removed", by, func(p *Product) error {
 		for i := range p.Photos {
 			if p.Photos[i].Key == key {

@@ -138,6 +138,16 @@ func (s *Service) Store() Store { return s.store }
 // Pipeline returns the pipeline SavePhoto uses, e.g. to validate without storing.
 func (s *Service) Pipeline() Pipeline { return s.pipeline }
 
+// SaveProof stores a photo of a renter's proof document in the private area
+// and returns the key of its largest variant (rentals' ProofStore).
+func (s *Service) SaveProof(ctx context.Context, photo []byte) (string, error) {
+	saved, err := s.SavePhoto(ctx, Private, bytes.NewReader(photo))
+	if err != nil {
+		return "", err
+	}
+	return VariantKey(saved.Hash, saved.Variants[len(saved.Variants)-1].Width), nil
+}
+
 // SavePhoto validates and processes an upload and stores its variants in area,
 // unless the same bytes were stored before, in which case it returns the
 // earlier result without decoding anything. Refused uploads are *InputError

@@ -124,6 +124,9 @@ func paymentEntries(base LedgerEntry, ps []Payment) []LedgerEntry {
 // anyone can list and no ledger entry: only its lease log (opened, then
 // cancelled) and, for a subsidised renter, a subsidy grant and its release.
 func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req CheckoutRequest, by stations.Actor) (Lease, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Lease{}, err
+	}
 	now, today := s.today()
 	req.Payments = givenPayments(req.Payments)
 	e := &valid.Error{}
@@ -278,6 +281,9 @@ func (s *Service) stable(ctx context.Context, scope stations.Scope, id string) (
 // to zero. The unit goes to cleaning (ok, needs_cleaning) or repair (the
 // rest), never straight to available.
 func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req CheckinRequest, by stations.Actor) (Lease, error) {
+	if err := scope.MayChange(stations.ChangeCheckin); err != nil {
+		return Lease{}, err
+	}
 	now, today := s.today()
 	req, tag, err := checkCheckin(req)
 	if err != nil {
@@ -361,6 +367,9 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 // balance; at zero the lease closes (a payment without an amount is none).
 // Forgiving part of it is a waiver (Waive), not a payment.
 func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
+	if err := scope.MayChange(stations.ChangeSettle); err != nil {
+		return Lease{}, err
+	}
 	payments = givenPayments(payments)
 	if err := checkTexts(payments); err != nil {
 		return Lease{}, fmt.Errorf("rentals: settle: %w", err)
@@ -403,6 +412,9 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 // (docs/pricing.md, rules 8 to 11). Payments must total exactly the quote's
 // DueNowFen (a payment without an amount is none).
 func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Lease{}, err
+	}
 	payments = givenPayments(payments)
 	if days < 1 || days > MaxDays {
 		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays))

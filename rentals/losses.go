@@ -53,6 +53,9 @@ type LossReport struct {
 // unit becomes lost. At balance zero the lease closes; otherwise it stays
 // lost until the rest is paid (or refunded, when the deposit held was more).
 func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID string, by stations.Actor) (Lease, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Lease{}, err
+	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
 		return Lease{}, err
@@ -118,6 +121,9 @@ type FoundResult struct {
 // owed; the unit goes through returned to cleaning or repair. A unit lost
 // without a lease goes straight to cleaning or repair.
 func (s *Service) Found(ctx context.Context, scope stations.Scope, req CheckinRequest, by stations.Actor) (FoundResult, error) {
+	if err := scope.MayChange(stations.ChangeFound); err != nil {
+		return FoundResult{}, err
+	}
 	now, today := s.today()
 	req, tag, err := checkCheckin(req)
 	if err != nil {
@@ -303,6 +309,9 @@ func (s *Service) Losses(ctx context.Context, scope stations.Scope) ([]LossRepor
 // (a negative balance: the deposit held was more than the lost charge), by
 // cash or offline_mobile with the transfer's reference; the lease closes.
 func (s *Service) RefundLease(ctx context.Context, scope stations.Scope, leaseID, method, reference string, by stations.Actor) (Lease, error) {
+	if err := scope.MayChange(stations.ChangeRefund); err != nil {
+		return Lease{}, err
+	}
 	l, head, err := s.stable(ctx, scope, leaseID)
 	if err != nil {
 		return Lease{}, err

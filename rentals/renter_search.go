@@ -183,6 +183,9 @@ func (s *Service) lookupKey(ctx context.Context, operator, key string, limit int
 // characters of an ID number or a whole ID number, or as a name or the start
 // of one; the last two search only renters scope's operator may serve.
 func (s *Service) SearchRenters(ctx context.Context, scope stations.Scope, query string, by stations.Actor) (RenterSearch, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return RenterSearch{}, err
+	}
 	q := input.Normalize(input.Search, query)
 	switch {
 	case textLen(query) > valid.MaxQuery:

@@ -139,6 +139,9 @@ func (s *Service) visibleRenter(ctx context.Context, scope stations.Scope, id st
 // that holds the person's record, or phone_registered. The registration
 // event follows, then the projection.
 func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Renter, by stations.Actor) (Renter, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Renter{}, err
+	}
 	r.Name = strings.TrimSpace(r.Name)
 	r.Phone = NormalizePhone(r.Phone)
 	r.IDNumber = NormalizeIDNumber(r.IDNumber)
@@ -246,6 +249,9 @@ func (s *Service) Renter(ctx context.Context, scope stations.Scope, id string) (
 // lookup. A desk of another operator gets the desk view, and from then on may
 // serve the renter by id; the lookup is recorded in the access log.
 func (s *Service) RenterByPhone(ctx context.Context, scope stations.Scope, phone string, by stations.Actor) (Renter, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Renter{}, err
+	}
 	phone = NormalizePhone(phone)
 	if !ValidMobile(phone) {
 		return Renter{}, fmt.Errorf("rentals: %w", valid.Field("phone", "mobile", "must be a mainland mobile number such as 13812345678"))
@@ -333,6 +339,9 @@ func checkReason(reason string) error {
 // the renter's home station (and the platform). The access is logged first,
 // with reason; without the log entry nothing is shown.
 func (s *Service) RevealIDNumber(ctx context.Context, scope stations.Scope, renterID, reason string, by stations.Actor) (string, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return "", err
+	}
 	if err := checkReason(reason); err != nil {
 		return "", err
 	}
@@ -353,6 +362,9 @@ func (s *Service) RevealIDNumber(ctx context.Context, scope stations.Scope, rent
 // renter's tier, for the home station's scope, the operator whose desk
 // verified it, and the platform. The access is logged first.
 func (s *Service) ProofPhotoKey(ctx context.Context, scope stations.Scope, renterID, reason string, by stations.Actor) (string, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return "", err
+	}
 	if err := checkReason(reason); err != nil {
 		return "", err
 	}
@@ -431,6 +443,9 @@ func (s *Service) mutateRenter(ctx context.Context, id, kind, why string, by sta
 // VerifyTier records that staff saw proof of the renter's income tier. Every
 // change is an event of the renter's log, so the tier's history is kept.
 func (s *Service) VerifyTier(ctx context.Context, scope stations.Scope, renterID string, p TierProof, by stations.Actor) (Renter, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Renter{}, err
+	}
 	_, view, err := s.visibleRenter(ctx, scope, renterID)
 	if err != nil {
 		return Renter{}, err
@@ -454,6 +469,9 @@ func (s *Service) VerifyTier(ctx context.Context, scope stations.Scope, renterID
 // RevokeTier ends the renter's verified tier now (a proof found false, a
 // change of circumstances); later leases are priced at standard.
 func (s *Service) RevokeTier(ctx context.Context, scope stations.Scope, renterID, reason string, by stations.Actor) (Renter, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Renter{}, err
+	}
 	if err := checkReason(reason); err != nil {
 		return Renter{}, err
 	}
@@ -505,6 +523,23 @@ func (s *Service) TierHistory(ctx context.Context, scope stations.Scope, renterI
 			Exp: e.Event.Renter.Tier.ExpiresOn, By: e.Event.By, Why: e.Event.Why})
 	}
 	return out, nil
+}
+
+// LinkAccount joins a renter to the online account userID, for a desk of
+// scope: only the renter's home operator, which sees the renter in full, may
+// (the desk has checked the code on the account's page first).
+func (s *Service) LinkAccount(ctx context.Context, scope stations.Scope, renterID, userID string, by stations.Actor) (Renter, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Renter{}, err
+	}
+	r, err := s.Renter(ctx, scope, renterID)
+	if err != nil {
+		return Renter{}, err
+	}
+	if r.View != ViewFull {
+		return Renter{}, fmt.Errorf("rentals: renter %s is not this operator's to link: %w", renterID, ErrForbidden)
+	}
+	return s.LinkUser(ctx, renterID, userID, by)
 }
 
 // LinkUser links an online account to a renter (after the web layer checked

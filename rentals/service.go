@@ -38,6 +38,7 @@ type productSource interface {
 // Service runs renters, tiers, leases and the ledger.
 type Service struct {
 	units    unitMover
+	proofs   ProofStore
 	products productSource
 	policies *Policies
 	seal     *sealer

@@ -141,6 +141,9 @@ func (s *Service) settingsOf(ctx context.Context, op string) (Settings, error) {
 
 // PutSettings saves an operator's settings; only its operator admins may.
 func (s *Service) PutSettings(ctx context.Context, scope stations.Scope, in Settings, by stations.Actor) (Settings, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Settings{}, err
+	}
 	if in.OperatorID == "" || !scope.Operator(in.OperatorID) {
 		return Settings{}, fmt.Errorf("rentals: settings of %s: %w", in.OperatorID, ErrNotFound)
 	}
@@ -180,6 +183,9 @@ func (r *WaiverRequest) validate() error {
 // applied); above it, it becomes a request for an operator admin (state
 // pending) and the ledger does not change until it is approved.
 func (s *Service) Waive(ctx context.Context, scope stations.Scope, leaseID string, req WaiverRequest, by stations.Actor) (Waiver, Lease, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Waiver{}, Lease{}, err
+	}
 	if err := req.validate(); err != nil {
 		return Waiver{}, Lease{}, fmt.Errorf("rentals: waiver: %w", err)
 	}
@@ -294,6 +300,9 @@ func (s *Service) Waiver(ctx context.Context, scope stations.Scope, id string) (
 // of its operator may. An approved waiver is applied to the lease at once,
 // capped at what is owed then (lapsed when nothing is).
 func (s *Service) DecideWaiver(ctx context.Context, scope stations.Scope, id string, approve bool, note string, by stations.Actor) (Waiver, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Waiver{}, err
+	}
 	note = strings.TrimSpace(note)
 	if err := (&valid.Error{}).Text("decision_note", note, valid.MaxText).Err(); err != nil {
 		return Waiver{}, fmt.Errorf("rentals: waiver: %w", err)

@@ -84,6 +84,9 @@ type CleaningRecord struct {
 // of the checklist of the unit's product (CleaningChecklist) must be
 // confirmed.
 func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c CleaningRecord, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	u, err := s.UnitInScope(ctx, scope, tag)
 	if err != nil {
 		return Unit{}, err
@@ -116,6 +119,9 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 
 // SendToRepair takes a unit out of service for repair, with what is wrong.
 func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue string, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	issue = strings.TrimSpace(issue)
 	if n := utf8.RuneCountInString(issue); n == 0 || n > valid.MaxNote {
 		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "length", fmt.Sprintf("say what is wrong (at most %d characters)", valid.MaxNote), "min", 1, "max", valid.MaxNote))
@@ -126,6 +132,9 @@ func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue stri
 // Repaired records a finished repair and its cost; the unit goes to cleaning,
 // never straight back to lending.
 func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, costFen int64, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	e := &valid.Error{}
 	if costFen < 0 || costFen > 100_000_000 {
 		e.Add("cost_fen", "amount_max", "must be between 0 and 100000000", "max_fen", 100_000_000)
@@ -142,9 +151,12 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 // RetireUnit takes a unit out of service for good, with the reason. A lost
 // unit retired is written off (its history says so).
 func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	reason = strings.TrimSpace(reason)
-	if n := utf8.RuneCountInString(reason); n == 0 || n > valid.MaxNote {
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "length", fmt.Sprintf("say why the unit is retired (at most %d characters)", valid.MaxNote), "min", 1, "max", valid.MaxNote))
+	if err := checkRetireReason(reason); err != nil {
+		return Unit{}, err
 	}
 	kind := "retired"
 	if u, err := s.UnitInScope(ctx, scope, tag); err == nil && u.State == Lost {
@@ -156,6 +168,9 @@ func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason strin
 // Transfer sends an available unit to another active station of the same
 // operator; it is in transit until received there.
 func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason string, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	if err := (&valid.Error{}).Text("reason", reason, valid.MaxNote).Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: transfer: %w", err)
 	}
@@ -176,6 +191,9 @@ func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason str
 // Receive records a transferred unit's arrival at its destination, which must
 // be the receiving desk's station.
 func (s *Service) Receive(ctx context.Context, scope Scope, tag, station string, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	u, err := s.UnitInScope(ctx, scope, tag)
 	if err != nil {
 		return Unit{}, err

@@ -109,6 +109,9 @@ func (s *Service) StationIn(ctx context.Context, scope Scope, id string) (Versio
 // operator's people always create for their own operator; the platform must
 // name one.
 func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, by Actor) (VersionedStation, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return VersionedStation{}, err
+	}
 	if !scope.Platform {
 		st.OperatorID = scope.OperatorID
 	}
@@ -140,6 +143,9 @@ func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, 
 // is the version the editor saw; a station edited since is refused with
 // ErrConflict. The station's id and operator never change.
 func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, version int64, by Actor) (VersionedStation, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return VersionedStation{}, err
+	}
 	old, err := s.StationIn(ctx, scope, st.ID)
 	if err != nil {
 		return VersionedStation{}, err
@@ -175,6 +181,9 @@ func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, 
 // new rentals there. Stations are never deleted: units, leases and histories
 // name them.
 func (s *Service) DeactivateStation(ctx context.Context, scope Scope, id string, by Actor) (VersionedStation, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return VersionedStation{}, err
+	}
 	st, err := s.StationIn(ctx, scope, id)
 	if err != nil {
 		return VersionedStation{}, err
@@ -222,6 +231,9 @@ type ProductOwner func(productID string) (operatorID string, ok bool)
 // CreateUnitIn registers a new unit at a station the scope manages. The
 // product must be one of the station's operator's.
 func (s *Service) CreateUnitIn(ctx context.Context, scope Scope, u Unit, owner ProductOwner, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	u.Tag = NormalizeTag(u.Tag)
 	if u.State == "" {
 		u.State = Available
@@ -258,6 +270,9 @@ type UnitEdit struct {
 // an "edited" event that keeps its state, so the change is in the unit's
 // history like every other. Nothing changed records nothing.
 func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitEdit, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	tag = NormalizeTag(tag)
 	cur, err := s.current(ctx, tag)
 	if err != nil {
@@ -298,10 +313,25 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 	return s.record(ctx, tag, cur, ev, ErrConflict, "unit-edited:event")
 }
 
+// checkRetireReason is the rule for why a unit leaves service, at the desk
+// and in the console alike: said (trimmed), in at most 500 characters.
+func checkRetireReason(reason string) error {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(reason)); {
+	case n == 0:
+		return fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "is required: say why the unit leaves service"))
+	case n > valid.MaxNote:
+		return fmt.Errorf("stations: retire: %w", (&valid.Error{}).Text("reason", reason, valid.MaxNote))
+	}
+	return nil
+}
+
 // RetireUnitIn takes a unit the scope manages out of service for good, with the
 // reason in its history. A unit that is reserved, rented, returned or
 // travelling cannot be retired (ErrUnavailable): it must come back first.
 func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason string, version int64, by Actor) (Unit, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return Unit{}, err
+	}
 	reason = strings.TrimSpace(reason)
 	cur, err := s.UnitIn(ctx, scope, tag)
 	if err != nil {
@@ -310,11 +340,8 @@ func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason str
 	if !scope.manages(cur.OperatorID) {
 		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
 	}
-	switch n := utf8.RuneCountInString(reason); {
-	case n == 0:
-		return Unit{}, fmt.Errorf("stations: retire: %w", valid.Field("reason", "required", "is required: say why the unit leaves service"))
-	case n > valid.MaxNote:
-		return Unit{}, fmt.Errorf("stations: retire: %w", (&valid.Error{}).Text("reason", reason, valid.MaxNote))
+	if err := checkRetireReason(reason); err != nil {
+		return Unit{}, err
 	}
 	return s.Move(ctx, cur.Tag, Move{To: Retired, Kind: "retired", Why: reason, By: by, Check: func(u Unit) error {
 		if version != 0 && u.Seq != version {
@@ -496,6 +523,9 @@ func fileError(err error) error {
 // units; an existing unit's state is the desk's business. progress, when not
 // nil, is called after each step with the number of rows done.
 func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow, owner ProductOwner, by Actor, progress func(done int)) (ImportResult, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return ImportResult{}, err
+	}
 	res := ImportResult{Failed: []ImportProblem{}}
 	report := func(done int) {
 		if progress != nil {

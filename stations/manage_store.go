@@ -150,6 +150,9 @@ func (s *store) importJob(ctx context.Context, id string) (ImportJob, error) {
 // StartImport records a new running import of total rows for the scope's
 // operator, before any row is applied, so its page can be shown at once.
 func (s *Service) StartImport(ctx context.Context, scope Scope, total int, by Actor) (ImportJob, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return ImportJob{}, err
+	}
 	if !scope.Platform && !scope.manages(scope.OperatorID) {
 		return ImportJob{}, fmt.Errorf("stations: import: %w", ErrNotFound)
 	}
@@ -170,6 +173,9 @@ func (s *Service) StartImport(ctx context.Context, scope Scope, total int, by Ac
 // report. It returns the finished job. The job's own context should outlive
 // the request that uploaded the file when it runs in the background.
 func (s *Service) RunImport(ctx context.Context, scope Scope, job ImportJob, rows []ImportRow, parsed []ImportProblem, owner ProductOwner, by Actor) (ImportJob, error) {
+	if err := scope.MayChange(ChangeOther); err != nil {
+		return ImportJob{}, err
+	}
 	lastSave := time.Time{}
 	progress := func(done int) {
 		job.Done = len(parsed) + done

@@ -6,7 +6,6 @@ package web
 // records an audit entry.
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -16,10 +15,6 @@ import (
 	"fuju/stations"
 	"fuju/web/auth"
 )
-
-// adminRoles are the roles the platform admin hands out. Renters make their
-// own accounts (sign-up) or get one at a station desk.
-var adminRoles = []auth.Role{auth.Staff, auth.OperatorAdmin, auth.PlatformAdmin}
 
 // operatorInput is a new operator. ID is optional: a readable slug such as
 // "jz-kangfu" when the city wants one, otherwise one is made.
@@ -114,10 +109,6 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 	return cur, nil
 }
 
-func trimText(t stations.Text) stations.Text {
-	return stations.Text{Zh: strings.TrimSpace(t.Zh), En: strings.TrimSpace(t.En)}
-}
-
 // userInput is an account the platform admin creates. An empty Password
 // makes a one-time password.
 type userInput struct {
@@ -130,38 +121,13 @@ type userInput struct {
 	StationIDs []string
 }
 
-// createUser makes an account and returns it with the one-time password when
-// one was generated (shown once, never stored in clear or logged). Accounts
-// made by an administrator always start with "must change password": the
-// person using the account should be the only one who knows its password.
-func (s *Server) createUser(c *gin.Context, in userInput) (auth.User, string, error) {
-	ctx := c.Request.Context()
-	e := &valid.Error{}
-	known := false
-	for _, r := range adminRoles {
-		known = known || in.Role == r
-	}
-	if !known {
-		e.Add("role", "oneof", "must be one of: staff, operator_admin, platform_admin")
-	}
-	in.OperatorID = strings.TrimSpace(in.OperatorID)
-	if in.OperatorID != "" && (in.Role == auth.Staff || in.Role == auth.OperatorAdmin) {
-		if _, err := s.stations.Operator(ctx, in.OperatorID); errors.Is(err, stations.ErrNotFound) {
-			e.Add("operator_id", "not_found", "is not an operator")
-		} else if err != nil {
-			return auth.User{}, "", err
-		}
-	}
-	if err := e.Err(); err != nil {
-		return auth.User{}, "", fmt.Errorf("web: new user: %w", err)
-	}
-	oneTime := ""
-	if in.Password == "" {
-		oneTime = auth.OneTimePassword()
-		in.Password = oneTime
-	}
-	u, err := s.auth.CreateUser(ctx, auth.NewUser{Name: in.Name, Phone: in.Phone, Email: in.Email, Password: in.Password,
-		Role: in.Role, OperatorID: in.OperatorID, StationIDs: in.StationIDs, MustChangePassword: true})
+// createUser makes an account for the caller, in either console (the
+// operator console's are staff in the audit log), and returns it with the
+// one-time password when one was generated (shown once). What the caller's
+// role may grant is auth's rule (auth.CreateAccount).
+func (s *Server) createUser(c *gin.Context, staff bool, in userInput) (auth.User, string, error) {
+	u, oneTime, err := s.auth.CreateAccount(c.Request.Context(), managerOf(c), auth.NewUser{Name: in.Name, Phone: in.Phone,
+		Email: in.Email, Password: in.Password, Role: in.Role, OperatorID: in.OperatorID, StationIDs: in.StationIDs})
 	if err != nil {
 		return auth.User{}, "", err
 	}
@@ -169,57 +135,43 @@ func (s *Server) createUser(c *gin.Context, in userInput) (auth.User, string, er
 		auth.User
 		Password string `json:"password"`
 	}
-	s.audit(c, u.OperatorID, "user.create", "user/"+u.ID, nil, withPassword{User: u, Password: "set"}, "password")
+	action := "user.create"
+	if staff {
+		action = "staff.create"
+	}
+	s.audit(c, u.OperatorID, action, "user/"+u.ID, nil, withPassword{User: u, Password: "set"}, "password")
 	return u, oneTime, nil
 }
 
-// userPatch changes an account; nil fields stay.
-type userPatch struct {
-	Name       *string
-	Status     *string
-	StationIDs []string
-}
-
-// updateUser changes an account. Platform admins cannot disable themselves,
-// so the city is never locked out of its own console by a slip.
-func (s *Server) updateUser(c *gin.Context, id string, p userPatch) (auth.User, error) {
-	ctx := c.Request.Context()
-	me, _ := userOf(c)
-	if p.Status != nil && *p.Status != auth.Active && id == me.ID {
-		return auth.User{}, fmt.Errorf("web: %w", valid.Field("status", "self_disable", "you cannot disable your own account"))
-	}
-	before, err := s.auth.User(ctx, id)
+// updateUser changes an account the caller manages, in either console;
+// disabling ends its sessions at once.
+func (s *Server) updateUser(c *gin.Context, staff bool, id string, up auth.UserUpdate) (auth.User, error) {
+	before, after, err := s.auth.UpdateAccount(c.Request.Context(), managerOf(c), id, up)
 	if err != nil {
 		return auth.User{}, err
 	}
-	after, err := s.auth.UpdateUser(ctx, "", id, auth.UserUpdate{Name: p.Name, Status: p.Status, StationIDs: p.StationIDs})
-	if err != nil {
-		return auth.User{}, err
-	}
+	changed, disabled := before.Status != after.Status, after.Status == auth.Disabled
 	action := "user.update"
 	switch {
-	case before.Status != after.Status && after.Status == auth.Disabled:
+	case staff && changed && disabled:
+		action = "staff.disable"
+	case staff && changed:
+		action = "staff.enable"
+	case staff:
+		action = "staff.update"
+	case changed && disabled:
 		action = "user.disable"
-	case before.Status != after.Status:
+	case changed:
 		action = "user.enable"
 	}
 	s.audit(c, after.OperatorID, action, "user/"+id, before, after)
 	return after, nil
 }
 
-// resetPassword gives an account a new one-time password and ends its
-// sessions. Admins change their own password on /account instead, where the
-// current one is asked for.
-func (s *Server) resetPassword(c *gin.Context, id string) (auth.User, string, error) {
-	ctx := c.Request.Context()
-	if me, _ := userOf(c); me.ID == id {
-		return auth.User{}, "", fmt.Errorf("web: %w", valid.Field("id", "own_password", "change your own password on /account"))
-	}
-	u, err := s.auth.User(ctx, id)
-	if err != nil {
-		return auth.User{}, "", err
-	}
-	pw, err := s.auth.ResetPassword(ctx, id)
+// resetPassword gives an account the caller manages a new one-time password
+// and ends its sessions, in either console.
+func (s *Server) resetPassword(c *gin.Context, staff bool, id string) (auth.User, string, error) {
+	u, pw, err := s.auth.ResetAccountPassword(c.Request.Context(), managerOf(c), id)
 	if err != nil {
 		return auth.User{}, "", err
 	}
@@ -227,7 +179,11 @@ func (s *Server) resetPassword(c *gin.Context, id string) (auth.User, string, er
 		Password           string `json:"password"`
 		MustChangePassword bool   `json:"must_change_password"`
 	}
-	s.audit(c, u.OperatorID, "user.reset_password", "user/"+id,
+	action := "user.reset_password"
+	if staff {
+		action = "staff.reset_password"
+	}
+	s.audit(c, u.OperatorID, action, "user/"+id,
 		pwState{"old", u.MustChangePassword}, pwState{"new", true}, "password")
 	u.MustChangePassword = true
 	return u, pw, nil

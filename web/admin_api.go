@@ -86,11 +86,11 @@ func (s *Server) listUsersAPI(c *gin.Context) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	users, err := s.auth.Users(c.Request.Context(), f)
+	users, err := s.auth.ListUsers(c.Request.Context(), f, page, perPage)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, pageOf(users, page, perPage))
+	c.JSON(http.StatusOK, list[auth.User]{Items: users.Items, Total: users.Total, Page: page, PerPage: perPage})
 	return nil
 }
 
@@ -116,7 +116,7 @@ func (s *Server) createUserAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, pw, err := s.createUser(c, userInput(req))
+	u, pw, err := s.createUser(c, false, userInput(req))
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Server) updateUserAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.updateUser(c, c.Param("id"), userPatch(req))
+	u, err := s.updateUser(c, false, c.Param("id"), auth.UserUpdate{Name: req.Name, Status: req.Status, StationIDs: req.StationIDs})
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ type passwordReset struct {
 }
 
 func (s *Server) resetPasswordAPI(c *gin.Context) error {
-	u, pw, err := s.resetPassword(c, c.Param("id"))
+	u, pw, err := s.resetPassword(c, false, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -183,25 +183,4 @@ func (s *Server) listAuditAPI(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, list[auth.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
 	return nil
-}
-
-// pageParams reads page (from 1) and per_page (1 to max, default def).
-func pageParams(p *params, def, max int) (page, perPage int) {
-	page, perPage = 1, def
-	if n, ok := p.integer("page", 1, 100_000); ok {
-		page = int(n)
-	}
-	if n, ok := p.integer("per_page", 1, int64(max)); ok {
-		perPage = int(n)
-	}
-	return page, perPage
-}
-
-// pageOf cuts one page out of a list that is small enough to hold whole.
-func pageOf[T any](items []T, page, perPage int) list[T] {
-	out := list[T]{Items: []T{}, Total: len(items), Page: page, PerPage: perPage}
-	if from := (page - 1) * perPage; from < len(items) {
-		out.Items = items[from:min(from+perPage, len(items))]
-	}
-	return out
 }

@@ -68,23 +68,6 @@ const (
 	fStationIDs = "adm_stations"
 )
 
-// remap renames the fields of a validation error from the service's names to
-// the form's.
-func remap(err error, names map[string]string) error {
-	probs, ok := valid.Fields(err)
-	if !ok {
-		return err
-	}
-	out := &valid.Error{}
-	for k, p := range probs {
-		if n, ok := names[k]; ok {
-			k = n
-		}
-		out.Put(k, p)
-	}
-	return out
-}
-
 var operatorFields = map[string]string{"id": fOpID, "name.zh": fOpNameZh, "name.en": fOpNameEn, "phone": fOpPhone}
 
 var userFields = map[string]string{"role": fRole, "operator_id": fOperator, "station_ids": fStationIDs}
@@ -117,14 +100,13 @@ func (s *Server) showAdminHome(c *gin.Context) error {
 			p.Suspended++
 		}
 	}
-	// One query per role: renters are many, and the people who run the
-	// service should not be counted among them.
-	for _, r := range adminRoles {
-		us, err := s.auth.Users(ctx, auth.UserFilter{Role: r})
+	// One count per role (a few lookups each, however many there are).
+	for _, r := range auth.Grantable(auth.PlatformAdmin) {
+		us, err := s.auth.ListUsers(ctx, auth.UserFilter{Role: r}, 1, 1)
 		if err != nil {
 			return err
 		}
-		p.Roles = append(p.Roles, roleCount{Role: r, N: len(us)})
+		p.Roles = append(p.Roles, roleCount{Role: r, N: us.Total})
 	}
 	entries, _, err := s.auth.Audit(ctx, auth.AuditFilter{Limit: 10})
 	if err != nil {
@@ -341,11 +323,10 @@ func (s *Server) showAdminUsers(c *gin.Context) error {
 		return err
 	}
 	p.Operators, p.OpNames = ops, operatorNames(ops)
-	users, err := s.auth.Users(ctx, auth.UserFilter{Text: p.Q, Role: auth.Role(p.Role), OperatorID: p.Operator})
+	res, err := s.auth.ListUsers(ctx, auth.UserFilter{Text: p.Q, Role: auth.Role(p.Role), OperatorID: p.Operator}, page, adminPerPage)
 	if err != nil {
 		return err
 	}
-	res := pageOf(users, page, adminPerPage)
 	p.Users, p.Total = res.Items, res.Total
 	p.Pages, p.Prev, p.Next = pager(res.Total, page, adminPerPage, func(n int) string {
 		q := url.Values{"q": {p.Q}, "role": {p.Role}, "operator": {p.Operator}, "page": {strconv.Itoa(n)}}
@@ -386,7 +367,7 @@ type newUserPage struct {
 }
 
 func (s *Server) newUserPage(c *gin.Context, status int, f form) error {
-	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: adminRoles}
+	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: auth.Grantable(auth.PlatformAdmin)}
 	var err error
 	if p.Operators, err = s.stations.Operators(c.Request.Context()); err != nil {
 		return err
@@ -421,7 +402,7 @@ func (s *Server) createAdminUser(c *gin.Context) error {
 	if in.Role == auth.PlatformAdmin {
 		in.OperatorID = ""
 	}
-	u, pw, err := s.createUser(c, in)
+	u, pw, err := s.createUser(c, false, in)
 	if err != nil {
 		if f.fail(remap(err, userFields), fRole, "name", "phone", "email", "password", fOperator, fStationIDs) {
 			return s.newUserPage(c, http.StatusBadRequest, f)
@@ -429,12 +410,10 @@ func (s *Server) createAdminUser(c *gin.Context) error {
 		return err
 	}
 	if pw != "" {
-		if err := s.handOver(c, u.ID, pw); err != nil {
-			return err
-		}
+		s.reveal(c, userPath(u.ID), pw)
 	}
 	s.flash(c, "admin.flash.user_created")
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 
@@ -477,7 +456,7 @@ func (s *Server) userPage(c *gin.Context, status int, f form) error {
 			return err
 		}
 	}
-	if p.OneTime = s.takeOver(c, u.ID); p.OneTime != "" {
+	if p.OneTime, _ = s.takeReveal(c); p.OneTime != "" {
 		c.Writer = noStore{c.Writer}
 	}
 	return s.render(c, status, "admin_user", &p)
@@ -495,7 +474,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 	}
 	f := newForm(c)
 	name := f.Get("name")
-	patch := userPatch{Name: &name}
+	patch := auth.UserUpdate{Name: &name}
 	if u.Role == auth.Staff {
 		patch.StationIDs = f.Values[fStationIDs]
 		if patch.StationIDs == nil {
@@ -504,20 +483,20 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 			patch.StationIDs = []string{}
 		}
 	}
-	if _, err := s.updateUser(c, u.ID, patch); err != nil {
+	if _, err := s.updateUser(c, false, u.ID, patch); err != nil {
 		if f.fail(remap(err, userFields), "name", fStationIDs) {
 			return s.userPage(c, http.StatusBadRequest, f)
 		}
 		return err
 	}
 	s.flash(c, "flash.saved")
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 
 func (s *Server) setAdminUserStatus(c *gin.Context) error {
 	to := c.PostForm("status")
-	u, err := s.updateUser(c, c.Param("id"), userPatch{Status: &to})
+	u, err := s.updateUser(c, false, c.Param("id"), auth.UserUpdate{Status: &to})
 	if err != nil {
 		return err
 	}
@@ -526,20 +505,18 @@ func (s *Server) setAdminUserStatus(c *gin.Context) error {
 	} else {
 		s.flash(c, "admin.flash.user_enabled")
 	}
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 
 func (s *Server) resetAdminUserPassword(c *gin.Context) error {
-	u, pw, err := s.resetPassword(c, c.Param("id"))
+	u, pw, err := s.resetPassword(c, false, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	if err := s.handOver(c, u.ID, pw); err != nil {
-		return err
-	}
+	s.reveal(c, userPath(u.ID), pw)
 	s.flash(c, "admin.flash.password_reset")
-	c.Redirect(http.StatusSeeOther, handoffPath(u.ID))
+	c.Redirect(http.StatusSeeOther, userPath(u.ID))
 	return nil
 }
 

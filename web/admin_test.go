@@ -313,8 +313,9 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 		want  []string
 	}{
 		{"q=王", []string{opAdmin.ID}},
-		{"q=li@example", []string{staff.User.ID}},
-		{"q=1380000000", []string{opAdmin.ID}},
+		{"q=LI@example.com", []string{staff.User.ID}},
+		{"q=138+0000+0001", []string{opAdmin.ID}},
+		{"q=138000", nil}, // a part of a number is not a login, nor a name
 		{"role=staff", []string{staff.User.ID}},
 		{"operator=jz-kangfu", []string{opAdmin.ID}},
 		{"role=platform_admin", []string{f.me.ID}},
@@ -680,7 +681,7 @@ func TestAdminPages(t *testing.T) {
 	if strings.Contains(rec.Header().Get("Location"), "?") {
 		t.Errorf("the redirect carries something in its URL: %s", rec.Header().Get("Location"))
 	}
-	stolen := *c.cookies[handoffCookie]
+	stolen := *c.cookies[revealCookie]
 	page = c.follow(rec)
 	m := admOTP.FindStringSubmatch(page.Body.String())
 	if m == nil {
@@ -698,7 +699,7 @@ func TestAdminPages(t *testing.T) {
 	}
 	// The sealed cookie is useless to another session.
 	other := admSession(t, f.s, f.user(t, auth.PlatformAdmin, "13900000009", ""))
-	other.cookies[handoffCookie] = &stolen
+	other.cookies[revealCookie] = &stolen
 	if admOTP.MatchString(other.get(rec.Header().Get("Location")).Body.String()) {
 		t.Error("another session can read the hand-off cookie")
 	}

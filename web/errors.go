@@ -70,6 +70,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "token_expired"
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, stations.ErrSuspended):
+		return http.StatusForbidden, "operator_suspended"
 	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden), errors.Is(err, rentals.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errForbiddenCSRF):

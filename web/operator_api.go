@@ -42,7 +42,7 @@ type productInput struct {
 
 func (in productInput) product() catalog.Product {
 	return catalog.Product{ID: strings.TrimSpace(in.ID), OperatorID: in.OperatorID, Category: in.Category,
-		Name: opTrimText(in.Name), Description: in.Description, Specs: in.Specs, Rate: in.Rate,
+		Name: trimText(in.Name), Description: in.Description, Specs: in.Specs, Rate: in.Rate,
 		Status: in.Status, Keywords: in.Keywords}
 }
 
@@ -115,7 +115,7 @@ func (s *Server) listOpProducts(c *gin.Context) error {
 	p := newParams(c)
 	p.only("status", "category", "page", "per_page")
 	status, category := p.str("status", 20), p.str("category", 64)
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -129,19 +129,8 @@ func (s *Server) listOpProducts(c *gin.Context) error {
 			out = append(out, s.productView(pr))
 		}
 	}
-	c.JSON(http.StatusOK, paged(out, page, perPage))
+	c.JSON(http.StatusOK, pageOf(out, page, perPage))
 	return nil
-}
-
-// paged cuts one page out of items.
-func paged[T any](items []T, page, perPage int) list[T] {
-	lo := min((page-1)*perPage, len(items))
-	hi := min(lo+perPage, len(items))
-	out := items[lo:hi]
-	if out == nil {
-		out = []T{}
-	}
-	return list[T]{Items: out, Total: len(items), Page: page, PerPage: perPage}
 }
 
 func (s *Server) createOpProduct(c *gin.Context) error {
@@ -300,8 +289,8 @@ type stationInput struct {
 }
 
 func (in stationInput) station() stations.Station {
-	st := stations.Station{ID: strings.TrimSpace(in.ID), OperatorID: in.OperatorID, Name: opTrimText(in.Name),
-		Address: opTrimText(in.Address), District: in.District, Lat: in.Lat, Lng: in.Lng,
+	st := stations.Station{ID: strings.TrimSpace(in.ID), OperatorID: in.OperatorID, Name: trimText(in.Name),
+		Address: trimText(in.Address), District: in.District, Lat: in.Lat, Lng: in.Lng,
 		Phone: strings.TrimSpace(in.Phone), Hours: in.Hours, Active: in.Active == nil || *in.Active}
 	return st
 }
@@ -345,7 +334,7 @@ func (s *Server) listOpStations(c *gin.Context) error {
 	p.only("active", "page", "per_page")
 	onlyActive := p.v.Has("active")
 	active := p.boolean("active")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -359,7 +348,7 @@ func (s *Server) listOpStations(c *gin.Context) error {
 			out = append(out, st)
 		}
 	}
-	c.JSON(http.StatusOK, paged(out, page, perPage))
+	c.JSON(http.StatusOK, pageOf(out, page, perPage))
 	return nil
 }
 
@@ -515,7 +504,7 @@ func (s *Server) listOpUnits(c *gin.Context) error {
 	p := newParams(c)
 	p.only("station", "state", "product", "page", "per_page")
 	f := unitQuery(p)
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -586,9 +575,4 @@ func (s *Server) deleteOpUnit(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, u)
 	return nil
-}
-
-// opTrimText trims both languages of a typed text.
-func opTrimText(t stations.Text) stations.Text {
-	return stations.Text{Zh: strings.TrimSpace(t.Zh), En: strings.TrimSpace(t.En)}
 }

@@ -116,7 +116,7 @@ func (s *Server) saveOpSettings(c *gin.Context) error {
 		_, err = s.putOpSettings(c, fen)
 	}
 	if err != nil {
-		if f.fail(opRemap(err, map[string]string{"waiver_limit_fen": "waiver_limit"}), "waiver_limit") {
+		if f.fail(remap(err, map[string]string{"waiver_limit_fen": "waiver_limit"}), "waiver_limit") {
 			return s.opSettingsPage(c, http.StatusBadRequest, &opSettingsPage{Form: f})
 		}
 		return err

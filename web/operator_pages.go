@@ -40,25 +40,6 @@ func withRules(typed error, rules error) error {
 	return out.Err()
 }
 
-// opRemap renames the fields of a validation error from the service's names
-// (JSON paths such as "rate.daily_fen") to the form's; names not in the map
-// have their dots turned into underscores.
-func opRemap(err error, names map[string]string) error {
-	probs, ok := valid.Fields(err)
-	if !ok {
-		return err
-	}
-	out := &valid.Error{}
-	for k, p := range probs {
-		name, ok := names[k]
-		if !ok {
-			name = strings.ReplaceAll(k, ".", "_")
-		}
-		out.Put(name, p)
-	}
-	return out
-}
-
 // Dashboard.
 
 type opStateCount struct {
@@ -280,12 +261,12 @@ func (s *Server) createOpProductPage(c *gin.Context) error {
 	pr, err := productFromForm(f)
 	pr.OperatorID = consoleOperator(c, f)
 	if err != nil {
-		err = withRules(opRemap(err, productFormFields), opRemap(pr.Validate(), productFormFields))
+		err = withRules(remap(err, productFormFields), remap(pr.Validate(), productFormFields))
 	} else {
 		pr, err = s.opCreateProduct(c, pr)
 	}
 	if err != nil {
-		if p.Form.fail(opRemap(err, productFormFields), productFormOrder...) {
+		if p.Form.fail(remap(err, productFormFields), productFormOrder...) {
 			return s.render(c, http.StatusBadRequest, "operator_product", &p)
 		}
 		return err
@@ -315,7 +296,7 @@ func (s *Server) updateOpProductPage(c *gin.Context) error {
 	pr, err := productFromForm(f)
 	pr.ID, pr.OperatorID = cur.ID, cur.OperatorID
 	if err != nil {
-		err = withRules(opRemap(err, productFormFields), opRemap(pr.Validate(), productFormFields))
+		err = withRules(remap(err, productFormFields), remap(pr.Validate(), productFormFields))
 	} else {
 		_, err = s.opUpdateProduct(c, pr)
 	}
@@ -328,7 +309,7 @@ func (s *Server) updateOpProductPage(c *gin.Context) error {
 		p.Form.Values.Set("version", strconv.FormatInt(cur.Version, 10))
 		return s.render(c, http.StatusConflict, "operator_product", &p)
 	case err != nil:
-		if p.Form.fail(opRemap(err, productFormFields), productFormOrder...) {
+		if p.Form.fail(remap(err, productFormFields), productFormOrder...) {
 			return s.render(c, http.StatusBadRequest, "operator_product", &p)
 		}
 		return err

@@ -137,12 +137,12 @@ func (s *Server) createOpStationPage(c *gin.Context) error {
 	st, _, err := stationFromForm(f)
 	st.OperatorID = consoleOperator(c, f)
 	if err != nil {
-		err = withRules(err, opRemap(st.Validate(), stationFormFields))
+		err = withRules(err, remap(st.Validate(), stationFormFields))
 	} else {
 		_, err = s.opCreateStation(c, st)
 	}
 	if err != nil {
-		if p.Form.fail(opRemap(err, stationFormFields), stationFormOrder...) {
+		if p.Form.fail(remap(err, stationFormFields), stationFormOrder...) {
 			return s.render(c, http.StatusBadRequest, "operator_station", &p)
 		}
 		return err
@@ -172,7 +172,7 @@ func (s *Server) updateOpStationPage(c *gin.Context) error {
 	st, version, err := stationFromForm(f)
 	st.ID, st.OperatorID = cur.ID, cur.OperatorID
 	if err != nil {
-		err = withRules(err, opRemap(st.Validate(), stationFormFields))
+		err = withRules(err, remap(st.Validate(), stationFormFields))
 	} else {
 		_, err = s.opUpdateStation(c, st, version)
 	}
@@ -182,7 +182,7 @@ func (s *Server) updateOpStationPage(c *gin.Context) error {
 		p.Form.Values.Set("version", strconv.FormatInt(cur.Version, 10))
 		return s.render(c, http.StatusConflict, "operator_station", &p)
 	case err != nil:
-		if p.Form.fail(opRemap(err, stationFormFields), stationFormOrder...) {
+		if p.Form.fail(remap(err, stationFormFields), stationFormOrder...) {
 			return s.render(c, http.StatusBadRequest, "operator_station", &p)
 		}
 		return err
@@ -295,7 +295,7 @@ func (s *Server) showOpUnits(c *gin.Context) error {
 	p := opUnitsPage{opConsole: s.opConsole(c, "op.units.title", "units")}
 	q := newParams(c)
 	f := unitQuery(q)
-	page, perPage := opPageParams(q, 50)
+	page, perPage := pageParams(q, 50, 200)
 	p.Filter = form{Values: c.Request.URL.Query()}
 	var err error
 	if p.names, err = s.opNames(c); err != nil {

@@ -131,7 +131,7 @@ func (s *Server) updateOpStaffPage(c *gin.Context) error {
 	if ids == nil {
 		ids = []string{} // no box ticked: a choice, checked as such
 	}
-	_, err = s.opUpdateStaff(c, u.ID, auth.UserUpdate{Name: &name, StationIDs: ids, Status: &status})
+	_, err = s.updateUser(c, true, u.ID, auth.UserUpdate{Name: &name, StationIDs: ids, Status: &status})
 	if err != nil {
 		if f.fail(err, staffFormOrder...) {
 			return s.staffFormPage(c, http.StatusBadRequest, "operator_staff_edit", "op.staff.edit", &opStaffFormPage{Form: f, Member: &u})
@@ -144,7 +144,10 @@ func (s *Server) updateOpStaffPage(c *gin.Context) error {
 }
 
 func (s *Server) resetOpStaffPasswordPage(c *gin.Context) error {
-	u, pw, err := s.opResetStaffPassword(c, c.Param("id"))
+	if _, err := s.opStaffMember(c, c.Param("id")); err != nil {
+		return err
+	}
+	u, pw, err := s.resetPassword(c, true, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -281,7 +284,7 @@ type opAuditPage struct {
 func (s *Server) showOpAudit(c *gin.Context) error {
 	p := opAuditPage{opConsole: s.opConsole(c, "op.audit.title", "audit")}
 	q := newParams(c)
-	page, perPage := opPageParams(q, 50)
+	page, perPage := pageParams(q, 50, 200)
 	if err := q.err(); err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -32,32 +31,23 @@ func opOperator(c *gin.Context, named string) (string, error) {
 	return strings.TrimSpace(named), nil
 }
 
+// managerOf is the caller as an administrator of accounts and tokens.
+func managerOf(c *gin.Context) auth.Manager {
+	u, _ := userOf(c)
+	return auth.Manager{ID: u.ID, Role: u.Role, Scope: scopeOf(c)}
+}
+
 // opStaffMember returns a staff account the caller manages. Other accounts,
 // other operators' staff included, are not found.
 func (s *Server) opStaffMember(c *gin.Context, id string) (auth.User, error) {
-	u, err := s.auth.User(c.Request.Context(), id)
+	u, err := s.auth.ManagedAccount(c.Request.Context(), managerOf(c), id)
 	if err != nil {
 		return auth.User{}, err
 	}
-	if sc := scopeOf(c); u.Role != auth.Staff || !sc.Platform && u.OperatorID != sc.OperatorID {
+	if u.Role != auth.Staff {
 		return auth.User{}, fmt.Errorf("web: staff %s: %w", id, errNotFound)
 	}
 	return u, nil
-}
-
-// checkStaffStations checks that each station is one of operator op's that the
-// caller sees.
-func (s *Server) checkStaffStations(c *gin.Context, op string, ids []string) error {
-	if len(ids) == 0 {
-		return fmt.Errorf("web: staff: %w", valid.Field("station_ids", "required", "choose at least one station"))
-	}
-	for _, id := range ids {
-		st, err := s.stations.StationIn(c.Request.Context(), scopeOf(c), id)
-		if err != nil || st.OperatorID != op {
-			return fmt.Errorf("web: staff: %w", valid.Field("station_ids", "not_found", "station "+id+" is not one of the operator's stations"))
-		}
-	}
-	return nil
 }
 
 // opCreateStaff creates a staff account with a one-time password, which is
@@ -67,88 +57,8 @@ func (s *Server) opCreateStaff(c *gin.Context, in staffInput) (auth.User, string
 	if err != nil {
 		return auth.User{}, "", err
 	}
-	if sc := scopeOf(c); sc.Platform {
-		if _, err := s.stations.Operator(c.Request.Context(), op); err != nil {
-			return auth.User{}, "", fmt.Errorf("web: staff: %w", valid.Field("operator_id", "not_found", "is not an operator"))
-		}
-	}
-	// Every wrong field at once: the account's own fields are checked here
-	// too, since the identity service only sees them once the stations are
-	// known to be right.
-	ve := &valid.Error{}
-	if n := utf8.RuneCountInString(strings.TrimSpace(in.Name)); n == 0 || n > 60 {
-		ve.Add("name", "length", "is required (at most 60 characters)", "min", 1, "max", 60)
-	}
-	phone, email := strings.TrimSpace(in.Phone), strings.TrimSpace(in.Email)
-	switch {
-	case phone == "" && email == "":
-		ve.Add("phone", "phone_or_email", "a mobile number or an e-mail address is required")
-	case phone != "" && auth.NormalizePhone(phone) == "":
-		ve.Add("phone", "mobile", "must be a mainland mobile number such as 13812345678")
-	}
-	if email != "" && auth.NormalizeEmail(email) == "" {
-		ve.Add("email", "email", "must be an e-mail address")
-	}
-	if err := s.checkStaffStations(c, op, in.StationIDs); err != nil {
-		probs, _ := valid.Fields(err)
-		for k, p := range probs {
-			ve.Put(k, p)
-		}
-	}
-	if err := ve.Err(); err != nil {
-		return auth.User{}, "", fmt.Errorf("web: staff: %w", err)
-	}
-	pw := auth.OneTimePassword()
-	u, err := s.auth.CreateUser(c.Request.Context(), auth.NewUser{Name: in.Name, Phone: in.Phone, Email: in.Email,
-		Password: pw, Role: auth.Staff, OperatorID: op, StationIDs: in.StationIDs, MustChangePassword: true})
-	if err != nil {
-		return auth.User{}, "", err
-	}
-	s.audit(c, op, "staff.create", "user/"+u.ID, nil, u)
-	return u, pw, nil
-}
-
-// opUpdateStaff changes a staff account's name, stations or status;
-// disabling ends its sessions at once.
-func (s *Server) opUpdateStaff(c *gin.Context, id string, up auth.UserUpdate) (auth.User, error) {
-	before, err := s.opStaffMember(c, id)
-	if err != nil {
-		return auth.User{}, err
-	}
-	if up.StationIDs != nil {
-		if err := s.checkStaffStations(c, before.OperatorID, up.StationIDs); err != nil {
-			return auth.User{}, err
-		}
-	}
-	after, err := s.auth.UpdateUser(c.Request.Context(), before.OperatorID, id, up)
-	if err != nil {
-		return auth.User{}, err
-	}
-	action := "staff.update"
-	switch {
-	case before.Status != after.Status && after.Status == auth.Disabled:
-		action = "staff.disable"
-	case before.Status != after.Status:
-		action = "staff.enable"
-	}
-	s.audit(c, after.OperatorID, action, "user/"+id, before, after)
-	return after, nil
-}
-
-// opResetStaffPassword gives a staff member a new one-time password and ends
-// their sessions.
-func (s *Server) opResetStaffPassword(c *gin.Context, id string) (auth.User, string, error) {
-	u, err := s.opStaffMember(c, id)
-	if err != nil {
-		return auth.User{}, "", err
-	}
-	pw, err := s.auth.ResetPassword(c.Request.Context(), id)
-	if err != nil {
-		return auth.User{}, "", err
-	}
-	s.audit(c, u.OperatorID, "staff.reset_password", "user/"+id,
-		map[string]string{"password": "old"}, map[string]string{"password": "new"}, "password")
-	return u, pw, nil
+	return s.createUser(c, true, userInput{Role: auth.Staff, Name: in.Name, Phone: in.Phone, Email: in.Email,
+		OperatorID: op, StationIDs: in.StationIDs})
 }
 
 // opStaff lists the staff the caller manages.
@@ -186,7 +96,7 @@ type staffPatch struct {
 func (s *Server) listOpStaff(c *gin.Context) error {
 	p := newParams(c)
 	p.only("page", "per_page")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -194,7 +104,7 @@ func (s *Server) listOpStaff(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, paged(all, page, perPage))
+	c.JSON(http.StatusOK, pageOf(all, page, perPage))
 	return nil
 }
 
@@ -229,7 +139,7 @@ func (s *Server) patchOpStaff(c *gin.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := s.opUpdateStaff(c, c.Param("id"), auth.UserUpdate{Name: in.Name, StationIDs: in.StationIDs, Status: in.Status})
+	u, err := s.updateUser(c, true, c.Param("id"), auth.UserUpdate{Name: in.Name, StationIDs: in.StationIDs, Status: in.Status})
 	if err != nil {
 		return err
 	}
@@ -238,7 +148,10 @@ func (s *Server) patchOpStaff(c *gin.Context) error {
 }
 
 func (s *Server) resetOpStaffPassword(c *gin.Context) error {
-	u, pw, err := s.opResetStaffPassword(c, c.Param("id"))
+	if _, err := s.opStaffMember(c, c.Param("id")); err != nil {
+		return err
+	}
+	u, pw, err := s.resetPassword(c, true, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -321,7 +234,7 @@ func (s *Server) opCreateToken(c *gin.Context, in tokenInput) (auth.Token, strin
 	if err != nil {
 		return auth.Token{}, "", fmt.Errorf("web: token: %w", err)
 	}
-	secret, t, err := s.auth.IssueToken(c.Request.Context(), auth.NewToken{OperatorID: op, Name: in.Name, Scopes: in.Scopes, ExpiresAt: exp}, actorOf(c))
+	secret, t, err := s.auth.IssueToken(c.Request.Context(), scopeOf(c), auth.NewToken{OperatorID: op, Name: in.Name, Scopes: in.Scopes, ExpiresAt: exp}, actorOf(c))
 	if err != nil {
 		return auth.Token{}, "", err
 	}
@@ -338,7 +251,7 @@ func (s *Server) opRevokeToken(c *gin.Context, id string) (auth.Token, error) {
 		if t.ID != id {
 			continue
 		}
-		after, err := s.auth.RevokeToken(c.Request.Context(), t.OperatorID, id)
+		after, err := s.auth.RevokeToken(c.Request.Context(), scopeOf(c), t.OperatorID, id)
 		if err != nil {
 			return auth.Token{}, err
 		}
@@ -353,7 +266,7 @@ func (s *Server) opRevokeToken(c *gin.Context, id string) (auth.Token, error) {
 func (s *Server) listOpTokens(c *gin.Context) error {
 	p := newParams(c)
 	p.only("page", "per_page")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}
@@ -361,7 +274,7 @@ func (s *Server) listOpTokens(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, paged(all, page, perPage))
+	c.JSON(http.StatusOK, pageOf(all, page, perPage))
 	return nil
 }
 
@@ -407,7 +320,7 @@ func (s *Server) opAudit(c *gin.Context, page, perPage int) ([]auth.Entry, int64
 func (s *Server) listOpAudit(c *gin.Context) error {
 	p := newParams(c)
 	p.only("page", "per_page")
-	page, perPage := opPageParams(p, 50)
+	page, perPage := pageParams(p, 50, 200)
 	if err := p.err(); err != nil {
 		return err
 	}

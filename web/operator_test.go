@@ -581,7 +581,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	if exp := decode[tokenCreated](t, rec).Token.ExpiresAt; exp == nil || exp.In(stations.Local).Format("2006-01-02 15:04") != tomorrow.AddDate(0, 0, 1).Format("2006-01-02")+" 00:00" {
 		t.Errorf("expires at %v, want the end of %s in Beijing", exp, tomorrow.Format(time.DateOnly))
 	}
-	soon, _, err := w.s.auth.IssueToken(ctx, auth.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{auth.ScopeInventoryRead},
+	soon, _, err := w.s.auth.IssueToken(ctx, stations.OperatorScope("op-a"), auth.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{auth.ScopeInventoryRead},
 		ExpiresAt: time.Now().Add(time.Second)}, stations.System)
 	if err != nil {
 		t.Fatal(err)

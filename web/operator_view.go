@@ -1,19 +1,10 @@
 package web
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
 	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,31 +14,9 @@ import (
 )
 
 // operatorPartials holds the form partials the operator console's pages share
-// ("op_select", "op_textarea", …). It is parsed into every operator_* page at
-// start (setupOperatorPages), because each page is its own template set.
+// ("op_select", "op_textarea", …). newRenderer parses it into every
+// operator_* page at start, because each page is its own template set.
 const operatorPartials = "operator_partials"
-
-// setupOperatorPages adds the console's shared partials to its pages and the
-// console's script to the hashed assets. It runs once, while the server is
-// built and before any request, so nothing else reads the renderer yet.
-func (s *Server) setupOperatorPages() error {
-	for name, t := range s.pages.pages {
-		if !strings.HasPrefix(name, "operator_") || name == operatorPartials {
-			continue
-		}
-		if _, err := t.ParseFS(templateFS, "templates/"+operatorPartials+".html"); err != nil {
-			return fmt.Errorf("web: %s: %w", name, err)
-		}
-	}
-	delete(s.pages.pages, operatorPartials)
-	b, err := fs.ReadFile(staticFS, "static/operator.js")
-	if err != nil {
-		return fmt.Errorf("web: operator.js: %w", err)
-	}
-	sum := sha256.Sum256(b)
-	s.pages.assets["operator.js"] = "/static/operator.js?v=" + hex.EncodeToString(sum[:6])
-	return nil
-}
 
 // opConsole is what every operator console page carries.
 type opConsole struct {
@@ -244,70 +213,6 @@ func (pg opPager) Next() int {
 		return pg.Page + 1
 	}
 	return 0
-}
-
-// opPageParams reads page and per_page (default perPage, at most 200).
-func opPageParams(p *params, perPage int) (int, int) {
-	page := 1
-	if n, ok := p.integer("page", 1, 1_000_000); ok {
-		page = int(n)
-	}
-	if n, ok := p.integer("per_page", 1, 200); ok {
-		perPage = int(n)
-	}
-	return page, perPage
-}
-
-// One-time secrets (a new staff member's password, a new API token) are shown
-// on the page after the form that made them, and never again. They travel to
-// that page in a short-lived cookie limited to its path and sealed with a key
-// derived from the server's secret, so they are not readable in the browser's
-// cookie store and work on any instance behind the load balancer.
-const revealCookie = "fuju_reveal"
-
-// revealAD binds a sealed secret to its page and to the session that made
-// it, so another person at the same shared desk cannot open it.
-func (s *Server) revealAD(c *gin.Context, path string) []byte {
-	sess, _ := sessionOf(c)
-	return []byte(path + "\x00" + sess.ID)
-}
-
-func (s *Server) revealKey() cipher.AEAD {
-	key := sha256.Sum256(append([]byte("fuju reveal cookie\x00"), s.cfg.SecretKey...))
-	block, _ := aes.NewCipher(key[:])
-	aead, _ := cipher.NewGCM(block)
-	return aead
-}
-
-// reveal leaves secret for the page at path, for two minutes.
-func (s *Server) reveal(c *gin.Context, path, secret string) {
-	aead := s.revealKey()
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	sealed := aead.Seal(nonce, nonce, []byte(secret), s.revealAD(c, path))
-	http.SetCookie(c.Writer, &http.Cookie{Name: revealCookie, Value: base64.RawURLEncoding.EncodeToString(sealed), Path: path,
-		MaxAge: 120, HttpOnly: true, Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
-}
-
-// takeReveal returns the secret left for this page and clears it.
-func (s *Server) takeReveal(c *gin.Context) (string, bool) {
-	v, err := c.Cookie(revealCookie)
-	if err != nil || v == "" {
-		return "", false
-	}
-	path := c.Request.URL.Path
-	http.SetCookie(c.Writer, &http.Cookie{Name: revealCookie, Value: "", Path: path, MaxAge: -1, HttpOnly: true,
-		Secure: s.secure(c), SameSite: http.SameSiteStrictMode})
-	raw, err := base64.RawURLEncoding.DecodeString(v)
-	aead := s.revealKey()
-	if err != nil || len(raw) < aead.NonceSize() {
-		return "", false
-	}
-	plain, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], s.revealAD(c, path))
-	if err != nil {
-		return "", false
-	}
-	return string(plain), true
 }
 
 // consoleOperator is the operator a console form acts for: the caller's own,

@@ -80,7 +80,7 @@ func newRenderer() (*renderer, error) {
 		}
 		r.icons[strings.TrimSuffix(path.Base(f), ".svg")] = template.HTML(b) // our own files
 	}
-	for _, f := range []string{"app.css", "app.js", "console.css", "scan.js", "favicon.svg", "share.png"} {
+	for _, f := range []string{"app.css", "app.js", "console.css", "scan.js", "operator.js", "favicon.svg", "share.png"} {
 		b, err := staticFS.ReadFile("static/" + f)
 		if err != nil {
 			return nil, err
@@ -114,12 +114,18 @@ func newRenderer() (*renderer, error) {
 	files, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" {
+		if name == "layout" || name == operatorPartials {
 			continue
 		}
-		t, err := template.Must(layout.Clone()).ParseFS(templateFS, f)
+		parts := []string{f}
+		if strings.HasPrefix(name, "operator_") {
+			// Each page is its own template set: the console's pages get
+			// its shared form partials too.
+			parts = append(parts, "templates/"+operatorPartials+".html")
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, parts...)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("web: %s: %w", name, err)
 		}
 		r.pages[name] = t
 	}

@@ -68,7 +68,7 @@ func (s *Server) identify(c *gin.Context) {
 			switch {
 			case err == nil:
 				c.Set(tokenKey, tok)
-				c.Set(scopeKey, tok.Scope())
+				c.Set(scopeKey, s.stations.Standing(ctx, tok.Scope()))
 				c.Set(actorKey, tok.Actor())
 			case errors.Is(err, auth.ErrTokenExpired):
 				c.Set(expiredTokenKey, tok)
@@ -83,7 +83,7 @@ func (s *Server) identify(c *gin.Context) {
 		case err == nil:
 			c.Set(sessionKey, sess)
 			c.Set(userKey, u)
-			c.Set(scopeKey, u.Scope())
+			c.Set(scopeKey, s.stations.Standing(ctx, u.Scope()))
 			c.Set(actorKey, u.Actor())
 		case errors.Is(err, auth.ErrSessionEnded):
 			s.setCookie(c, sessionCookie, "", -1)

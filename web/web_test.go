@@ -63,10 +63,19 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	pol := rentals.NewPolicies(db)
 	au := auth.NewService(db, nil)
 	th := throttle.NewStore(db, []byte(strings.Repeat("t", 32)))
+	au.StationOf = func(ctx context.Context, id string) (string, error) {
+		s, err := st.Station(ctx, id)
+		return s.OperatorID, err
+	}
+	au.OperatorExists = func(ctx context.Context, id string) error {
+		_, err := st.Operator(ctx, id)
+		return err
+	}
 	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	rent.UseProofStore(m)
 	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)

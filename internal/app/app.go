@@ -105,10 +105,15 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
+	a.Rentals.UseProofStore(a.Media)
 	a.Auth = auth.NewService(d.Database, logger)
 	a.Auth.StationOf = func(ctx context.Context, id string) (string, error) {
 		st, err := a.Stations.Station(ctx, id)
 		return st.OperatorID, err
+	}
+	a.Auth.OperatorExists = func(ctx context.Context, id string) error {
+		_, err := a.Stations.Operator(ctx, id)
+		return err
 	}
 	if a.Messages, err = openMessages(d, cfg, a.Auth, logger); err != nil {
 		a.Close()

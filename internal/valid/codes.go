@@ -167,4 +167,7 @@ var Reasons = map[string][]string{
 	"id_taken":         nil,
 	"tag_taken":        {"tag"},
 	"token_expired":    {"at"},
+	// A suspended operator's people may only take devices back
+	// (stations.Scope.MayChange).
+	"operator_suspended": nil,
 }

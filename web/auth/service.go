@@ -30,6 +30,9 @@ type Service struct {
 	// StationOf checks that station ids belong to an operator (set by the
 	// wiring; nil accepts any).
 	StationOf func(ctx context.Context, stationID string) (operatorID string, err error)
+	// OperatorExists checks that an operator exists, for accounts made for
+	// it (set by the wiring; nil accepts any).
+	OperatorExists func(ctx context.Context, operatorID string) error
 }
 
 // NewService returns the identity service storing in db.
@@ -55,7 +58,12 @@ func (s *Service) HashStats() HashStats {
 }
 
 // Init creates the indexes the queries need.
-func (s *Service) Init(ctx context.Context) error { return s.store.ensureIndexes(ctx) }
+func (s *Service) Init(ctx context.Context) error {
+	if err := s.store.ensureIndexes(ctx); err != nil {
+		return err
+	}
+	return s.store.indexExisting(ctx, s.now())
+}
 
 // NewUser is what creating an account takes.
 type NewUser struct {
@@ -180,6 +188,13 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser) (User, error) {
 		}
 		claimed = append(claimed, c.key)
 	}
+	// Listed before it is active, so an active account is always in its
+	// lists (a crash here leaves entries of a pending account, which lists
+	// skip and ReconcilePending removes).
+	if err := s.store.enterUser(ctx, d, indexKeys(d)); err != nil {
+		undo()
+		return User{}, err
+	}
 	d.Status = Active
 	if err := s.store.replaceUser(ctx, d); err != nil {
 		undo()
@@ -237,23 +252,6 @@ func (s *Service) User(ctx context.Context, id string) (User, error) {
 		return User{}, fmt.Errorf("auth: user %s: %w", id, ErrNotFound)
 	}
 	return d.toUser(), nil
-}
-
-// Users lists accounts matching f.
-func (s *Service) Users(ctx context.Context, f UserFilter) ([]User, error) {
-	docs, err := s.store.listUsers(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	q := strings.ToLower(strings.TrimSpace(f.Text))
-	out := []User{}
-	for _, d := range docs {
-		if q != "" && !strings.Contains(strings.ToLower(d.Name), q) && !strings.Contains(d.Phone, q) && !strings.Contains(d.Email, q) {
-			continue
-		}
-		out = append(out, d.toUser())
-	}
-	return out, nil
 }
 
 // ChangePassword replaces a user's password after checking the current one,
@@ -372,6 +370,13 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 	}
 	if err := e.Err(); err != nil {
 		return User{}, fmt.Errorf("auth: %w", err)
+	}
+	if up.Name != nil {
+		// Found by the new name from now on; the old name's entries stay,
+		// and lists check the name they find.
+		if err := s.store.enterUser(ctx, d, nameKeys(d.Name)); err != nil {
+			return User{}, err
+		}
 	}
 	d.UpdatedAt = s.now()
 	set = append(set, bson.E{Key: "updated_at", Value: d.UpdatedAt})

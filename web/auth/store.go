@@ -8,7 +8,6 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"fuju/internal/db"
 )
@@ -19,6 +18,8 @@ type store struct {
 	sessions *mongo.Collection
 	tokens   *mongo.Collection
 	audit    *mongo.Collection
+	// index lists accounts by the keys they are found by (store_index.go).
+	index *mongo.Collection
 }
 
 func newStore(db *mongo.Database) *store {
@@ -28,6 +29,7 @@ func newStore(db *mongo.Database) *store {
 		sessions: db.Collection("sessions"),
 		tokens:   db.Collection("api_tokens"),
 		audit:    db.Collection("audit"),
+		index:    db.Collection("user_index"),
 	}
 }
 
@@ -46,7 +48,7 @@ func (s *store) ensureIndexes(ctx context.Context) error {
 			return fmt.Errorf("auth: create index on %s: %w", ix.c.Name(), err)
 		}
 	}
-	if err := db.EnsureCollections(ctx, s.logins); err != nil {
+	if err := db.EnsureCollections(ctx, s.logins, s.index); err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
 	return nil
@@ -138,32 +140,6 @@ func (s *store) setSession(ctx context.Context, id string, set bson.D) error {
 func (s *store) deleteUser(ctx context.Context, id string) error {
 	_, err := s.users.DeleteOne(ctx, byID(id))
 	return translate(err, "user "+id)
-}
-
-// UserFilter selects users in lists. Text matches name, phone or e-mail.
-type UserFilter struct {
-	OperatorID string
-	Role       Role
-	Text       string
-}
-
-func (s *store) listUsers(ctx context.Context, f UserFilter) ([]userDoc, error) {
-	filter := bson.D{{Key: "status", Value: bson.D{{Key: "$ne", Value: pending}}}}
-	if f.OperatorID != "" {
-		filter = append(filter, bson.E{Key: "operator_id", Value: f.OperatorID})
-	}
-	if f.Role != "" {
-		filter = append(filter, bson.E{Key: "role", Value: string(f.Role)})
-	}
-	cur, err := s.users.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "name", Value: 1}}).SetLimit(2000))
-	if err != nil {
-		return nil, translate(err, "list users")
-	}
-	var out []userDoc
-	if err := cur.All(ctx, &out); err != nil {
-		return nil, translate(err, "list users")
-	}
-	return out, nil
 }
 
 type loginDoc struct {

@@ -82,12 +82,19 @@ func (t Token) Actor() stations.Actor {
 // CreateToken makes a token that does not expire for an operator and returns
 // its secret, which is never shown again.
 func (s *Service) CreateToken(ctx context.Context, operatorID, name string, scopes []string, by stations.Actor) (string, Token, error) {
-	return s.IssueToken(ctx, NewToken{OperatorID: operatorID, Name: name, Scopes: scopes}, by)
+	return s.IssueToken(ctx, stations.OperatorScope(operatorID), NewToken{OperatorID: operatorID, Name: name, Scopes: scopes}, by)
 }
 
-// IssueToken makes a token as n says and returns its secret, which is never
-// shown again.
-func (s *Service) IssueToken(ctx context.Context, n NewToken, by stations.Actor) (string, Token, error) {
+// IssueToken makes a token as n says, for a caller of scope, and returns its
+// secret, which is never shown again. Another operator's tokens are not the
+// caller's to make; a suspended operator makes none.
+func (s *Service) IssueToken(ctx context.Context, scope stations.Scope, n NewToken, by stations.Actor) (string, Token, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return "", Token{}, err
+	}
+	if !scope.Operator(n.OperatorID) {
+		return "", Token{}, fmt.Errorf("auth: token: %w", valid.Field("operator_id", "not_found", "is not an operator"))
+	}
 	operatorID, name, scopes := n.OperatorID, n.Name, n.Scopes
 	e := &valid.Error{}
 	now := s.now()
@@ -174,7 +181,13 @@ func (s *Service) Tokens(ctx context.Context, operatorID string) ([]Token, error
 }
 
 // RevokeToken stops a token of the operator from working.
-func (s *Service) RevokeToken(ctx context.Context, operatorID, id string) (Token, error) {
+func (s *Service) RevokeToken(ctx context.Context, scope stations.Scope, operatorID, id string) (Token, error) {
+	if err := scope.MayChange(stations.ChangeOther); err != nil {
+		return Token{}, err
+	}
+	if !scope.Operator(operatorID) {
+		return Token{}, fmt.Errorf("auth: token %s: %w", id, ErrNotFound)
+	}
 	all, err := s.Tokens(ctx, operatorID)
 	if err != nil {
 		return Token{}, err
