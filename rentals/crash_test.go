@@ -343,7 +343,10 @@ func TestOtherCrashPoints(t *testing.T) {
 			t.Fatalf("queue after the reconciler %+v", q)
 		}
 	})
-	for _, point := range []string{"register:marked", "register:claimed", "register:event", "register:projected"} {
+	// A registration: the person and the phone are claimed before the
+	// record; a crash after a claim and before the record leaves both to the
+	// reconciler, which releases them, and one after the record keeps them.
+	for _, point := range []string{"register:marked", "register:person", "register:claimed", "register:event", "register:projected"} {
 		t.Run(point, func(t *testing.T) {
 			ctx := context.Background()
 			d := newDesk(t, nil)
@@ -356,6 +359,9 @@ func TestOtherCrashPoints(t *testing.T) {
 			}
 			d.reconcile()
 			got, err := d.svc.RenterByPhone(ctx, d.staffA1, reg.Phone, d.clerk)
+			head := d.personHead(reg.IDNumber)
+			again := reg
+			again.Phone, again.HomeStationID = "13611113333", d.b1.ID
 			recorded := point == "register:event" || point == "register:projected"
 			if recorded {
 				if err != nil || got.Name != "登" {
@@ -364,14 +370,32 @@ func TestOtherCrashPoints(t *testing.T) {
 				if n := count(t, d.db.Collection("renters"), bson.D{}); n != 1 {
 					t.Fatalf("renters projection has %d", n)
 				}
+				if head.Event.Kind != personClaimed || head.Event.RenterID != got.ID {
+					t.Fatalf("the person's claim after the reconciler: %+v", head)
+				}
+				if _, err := d.svc.RegisterRenter(ctx, d.staffB1, again, d.clerk); !idRegistered(err, d.a1.ID) {
+					t.Fatalf("the person registered twice: %v", err)
+				}
 				return
 			}
 			if !errors.Is(err, ErrNotFound) {
 				t.Fatalf("abandoned registration found: %+v %v", got, err)
 			}
-			// The phone is free again.
+			// The reconciler let go of what was claimed: the person (under
+			// another phone number) and the phone are free again.
+			if point != "register:marked" && head.Event.Kind != personReleased {
+				t.Fatalf("the person's claim after the reconciler: %+v", head)
+			}
+			r, err := d.svc.RegisterRenter(ctx, d.staffB1, again, d.clerk)
+			if err != nil {
+				t.Fatalf("register the person again: %v", err)
+			}
+			reg.IDNumber = validIDs[1]
 			if _, err := d.svc.RegisterRenter(ctx, d.staffA1, reg, d.clerk); err != nil {
-				t.Fatalf("register again: %v", err)
+				t.Fatalf("register the phone again: %v", err)
+			}
+			if head := d.personHead(validIDs[0]); head.Event.RenterID != r.ID {
+				t.Fatalf("the claim names %s, not the record %s", head.Event.RenterID, r.ID)
 			}
 		})
 	}

@@ -50,7 +50,7 @@ func (s *Service) QuoteFor(ctx context.Context, scope stations.Scope, req QuoteR
 	if err != nil || req.RenterID == "" || q.SubsidyFen == 0 {
 		return q, err
 	}
-	q, _, err = s.planGrant(ctx, q, pol, d.ID, "", day)
+	q, _, err = s.planGrant(ctx, q, pol, s.personOf(d), "", day)
 	return q, err
 }
 
@@ -188,7 +188,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 		return Lease{}, err
 	}
 	id := ids.New("l")
-	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, renter.ID, id, st.OperatorID, st.ID, now)
+	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, s.personOf(renter), id, st.OperatorID, st.ID, now)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -438,7 +438,11 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 		return Lease{}, err
 	}
 	tier := base.Tier
-	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
+	person, err := s.personOfRenter(ctx, l.RenterID)
+	if err != nil {
+		return Lease{}, err
+	}
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, person, l.ID, l.OperatorID, l.StationID, now)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -503,7 +507,11 @@ func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leas
 	if err != nil {
 		return Quote{}, err
 	}
-	q, _, err := s.planGrant(ctx, base, s.policies.InForce(now), l.RenterID, l.ID, now)
+	person, err := s.personOfRenter(ctx, l.RenterID)
+	if err != nil {
+		return Quote{}, err
+	}
+	q, _, err := s.planGrant(ctx, base, s.policies.InForce(now), person, l.ID, now)
 	return q, err
 }
 
@@ -530,19 +538,20 @@ func (s *Service) reservationWaits(ctx context.Context, stationID, productID str
 	return reserved > 0 && available == 0, nil
 }
 
-// grantSubsidy prices base for the renter within what is left of the yearly
-// subsidy cap, checks payments against that price, marks the flow pending
-// (the marker names the renter's year log, so the reconciler can release a
-// grant whose lease event was never written) and appends the grant to the
-// year log. Desks racing for the same renter's allowance collide on the
-// year log's next sequence number; the loser prices again. flow names the
+// grantSubsidy prices base for the person within what is left of their
+// yearly subsidy cap, checks payments against that price, marks the flow
+// pending (the marker names the person's year log, so the reconciler can
+// release a grant whose lease event was never written) and appends the grant
+// to the year log. Desks racing for the same person's allowance (on one
+// record or two) collide on the year log's next sequence number; the loser
+// prices again. flow names the
 // crash points ("<flow>:marked", "<flow>:subsidy") and errors. plan is nil
 // when there is no subsidy.
 func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol Policy, payments []Payment,
-	renterID, leaseID, operatorID, stationID string, now time.Time) (Quote, *grantPlan, eventlog.Pending, error) {
+	person, leaseID, operatorID, stationID string, now time.Time) (Quote, *grantPlan, eventlog.Pending, error) {
 	var marker eventlog.Pending
 	for attempt := 0; attempt < 10; attempt++ {
-		q, plan, err := s.planGrant(ctx, base, pol, renterID, leaseID, now)
+		q, plan, err := s.planGrant(ctx, base, pol, person, leaseID, now)
 		if err != nil {
 			return Quote{}, nil, marker, err
 		}
@@ -553,7 +562,7 @@ func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol
 			return Quote{}, nil, marker, fmt.Errorf("rentals: %s: %w", flow, err)
 		}
 		if marker.ID == "" {
-			if marker, err = s.leaseLg.BeginMany(ctx, leaseID, []string{subsidyMarker + subsidyEntity(renterID, now)}); err != nil {
+			if marker, err = s.leaseLg.BeginMany(ctx, leaseID, []string{subsidyMarker + subsidyEntity(person, now)}); err != nil {
 				return Quote{}, nil, marker, fmt.Errorf("rentals: %w", err)
 			}
 			if err := s.crashPoint(flow + ":marked"); err != nil {
@@ -577,7 +586,7 @@ func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol
 		return q, plan, marker, nil
 	}
 	_ = s.leaseLg.Done(ctx, marker)
-	return Quote{}, nil, marker, fmt.Errorf("rentals: renter %s's subsidy is being used at another desk; try again: %w", renterID, valid.Because(ErrConflict, "busy"))
+	return Quote{}, nil, marker, fmt.Errorf("rentals: lease %s: the renter's subsidy is being used at another desk; try again: %w", leaseID, valid.Because(ErrConflict, "busy"))
 }
 
 // unitState is the reason a unit cannot be lent or taken back: it is in

@@ -271,8 +271,23 @@ func (s *Service) backfillLeaseIndex(ctx context.Context) error {
 	return nil
 }
 
+// migrationEvent records that a one-time migration finished, with what it
+// did.
 type migrationEvent struct {
 	Leases int `bson:"leases"`
+	// The backfill of person keys (person_backfill.go): records read,
+	// people claimed, records sharing one person (renter ids, earliest
+	// first), person-years carried, records whose ID number did not open.
+	Renters    int             `bson:"renters,omitempty"`
+	People     int             `bson:"people,omitempty"`
+	Shared     []sharedRecords `bson:"shared,omitempty"`
+	Carried    int             `bson:"carried,omitempty"`
+	Unreadable int             `bson:"unreadable,omitempty"`
+}
+
+// sharedRecords are renter records of one person.
+type sharedRecords struct {
+	Renters []string `bson:"renters"`
 }
 
 // LeaseTotals sums an account's leases.

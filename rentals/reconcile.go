@@ -14,7 +14,7 @@ import (
 // Crash points, in the order of the writes they separate (tests inject a
 // crash at each one; the reconciler must repair every one):
 //
-//	register:  marked · claimed · event · projected
+//	register:  marked · person · claimed · event · projected
 //	checkout:  marked · subsidy · opened · unit · activated · ledger · projected
 //	overdue:   marked · event · projected
 //	checkin:   marked · event · unit-returned · unit-inspected · ledger · closed · projected
@@ -30,8 +30,9 @@ import (
 //
 //   - registration: if the renter's log has no event, the reconciler writes an
 //     "abandoned" event at sequence 1 (so a writer that was only slow cannot
-//     register afterwards) and releases the phone claim; otherwise it writes
-//     the projection and the renter's search keys.
+//     register afterwards) and releases the person and phone claims;
+//     otherwise it writes the projection, keeps the person's claim and
+//     writes the renter's search keys.
 //   - a lease with no event: the reconciler writes "cancelled" at sequence 1
 //     for the same reason; the lease is listed nowhere.
 //   - a checkout (lease "opened"): completed when the unit was moved to rented
@@ -118,23 +119,37 @@ func (s *Service) reconcileRenter(ctx context.Context, p eventlog.Pending) error
 			}
 			continue
 		case head.Seq == 1 && head.Event.Kind == "abandoned":
-			for _, ent := range p.Entities {
-				if phone, ok := strings.CutPrefix(ent, "phone:"); ok {
-					if err := unclaim(ctx, s.renters.phones, phone, id); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
+			return s.releaseClaims(ctx, id, p.Entities)
 		}
 		d := head.Event.Renter
 		d.Seq = head.Seq
 		if err := s.renters.put(ctx, d); err != nil {
 			return err
 		}
+		if err := s.keepPerson(ctx, d); err != nil {
+			return err
+		}
 		return s.indexRenter(ctx, d.HomeOperatorID, d)
 	}
 	return fmt.Errorf("rentals: renter %s: reconcile did not settle: %w", id, ErrConflict)
+}
+
+// releaseClaims lets go of the claims an abandoned registration of renter id
+// made (its marker's entities: "phone:…", "person:…").
+func (s *Service) releaseClaims(ctx context.Context, id string, entities []string) error {
+	for _, ent := range entities {
+		if phone, ok := strings.CutPrefix(ent, "phone:"); ok {
+			if err := unclaim(ctx, s.renters.phones, phone, id); err != nil {
+				return err
+			}
+		}
+		if person, ok := strings.CutPrefix(ent, personMarker); ok {
+			if err := s.releasePerson(ctx, person, id, "registration abandoned"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error {

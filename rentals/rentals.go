@@ -11,6 +11,9 @@
 //
 //	renters            _id = renter id        projection of the "renter" log
 //	renter_phones      _id = mobile phone     claim: one renter per phone city-wide
+//	person_events      the "person" log: one per person (a keyed hash of the
+//	                   ID number, person.go), which record holds the person:
+//	                   one record, and one subsidy cap, per person
 //	renter_users       _id = user id          an account's first link, from before
 //	                   accounts could look after several renters (read only)
 //	account_renter_events  the "account_renter" log: renters an online
@@ -28,8 +31,10 @@
 //	                   lease (deleted on close): desk lists, queues, overdue
 //	ledger_events      the "ledger" log: one log per lease, entries at
 //	                   sequence numbers fixed before writing
-//	subsidy_events     the "subsidy" log: one log per renter and calendar
-//	                   year ("<renter>-<year>") holding the running total
+//	subsidy_events     the "subsidy" log: one log per person and calendar
+//	                   year ("<person>-<year>") holding the running total;
+//	                   "<renter>-<year>" logs are from before person keys
+//	                   (carried into the person's at start)
 //
 // # Flows and crash safety
 //

@@ -131,10 +131,13 @@ func (s *Service) visibleRenter(ctx context.Context, scope stations.Scope, id st
 	return d, view, nil
 }
 
-// RegisterRenter registers a renter at a desk of scope. The mobile number is
-// claimed first (renter_phones, _id = phone), so two desks registering the
-// same person at once cannot both succeed; the registration event follows,
-// then the projection.
+// RegisterRenter registers a renter at a desk of scope. The person (the
+// keyed hash of the ID number, person.go) is claimed first, then the mobile
+// number (renter_phones, _id = phone), so two desks registering the same
+// person at once, under one phone number or two, cannot both succeed: the
+// other gets ErrConflict, with the reason id_registered naming the station
+// that holds the person's record, or phone_registered. The registration
+// event follows, then the projection.
 func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Renter, by stations.Actor) (Renter, error) {
 	r.Name = strings.TrimSpace(r.Name)
 	r.Phone = NormalizePhone(r.Phone)
@@ -154,34 +157,58 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 	}
 	now := s.now()
 	id := ids.New("r")
+	person := s.personKey(r.IDNumber)
 	d := renterDoc{
 		ID: id, Name: r.Name, Phone: r.Phone, IDSealed: s.seal.seal(id, r.IDNumber),
-		IDMasked: MaskIDNumber(r.IDNumber), IDTail: r.IDNumber[len(r.IDNumber)-4:],
+		IDMasked: MaskIDNumber(r.IDNumber), IDTail: r.IDNumber[len(r.IDNumber)-4:], Person: person,
 		Address: r.Address, Age: r.Age, MobilityNeeds: r.MobilityNeeds, EmergencyContact: r.EmergencyContact,
 		HomeStationID: st.ID, HomeOperatorID: st.OperatorID, CreatedAt: now, CreatedBy: by, Seq: 1,
 	}
-	// The marker lists the phone claim, so the reconciler can release it if
+	// The marker lists the claims, so the reconciler can release them if
 	// the registration dies before its event.
-	p, err := s.renterLg.BeginMany(ctx, id, []string{"phone:" + d.Phone})
+	p, err := s.renterLg.BeginMany(ctx, id, []string{"phone:" + d.Phone, personMarker + person})
 	if err != nil {
 		return Renter{}, fmt.Errorf("rentals: %w", err)
 	}
 	if err := s.crashPoint("register:marked"); err != nil {
 		return Renter{}, err
 	}
-	if err := claim(ctx, s.renters.phones, d.Phone, id, now); err != nil {
-		_ = s.renterLg.Done(ctx, p)
+	if err := s.claimPerson(ctx, person, id, st.ID); err != nil {
 		if errors.Is(err, ErrConflict) {
-			return Renter{}, fmt.Errorf("rentals: phone %s is already registered to a renter (look it up by phone): %w", d.Phone, valid.Because(ErrConflict, "phone_registered"))
+			// Refused (or busy): this registration claimed nothing.
+			_ = s.renterLg.Done(ctx, p)
 		}
+		// Any other failure may have written the claim: the marker stays,
+		// and the reconciler lets it go.
 		return Renter{}, err
+	}
+	if err := s.crashPoint("register:person"); err != nil {
+		return Renter{}, err
+	}
+	if err := claim(ctx, s.renters.phones, d.Phone, id, now); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			// The phone's claim may have been written: the marker stays,
+			// and the reconciler lets go of both claims.
+			return Renter{}, err
+		}
+		// Let the person go before the marker: a crash in between leaves
+		// the release to the reconciler.
+		if rerr := s.releasePerson(ctx, person, id, "phone already registered"); rerr != nil {
+			return Renter{}, rerr
+		}
+		_ = s.renterLg.Done(ctx, p)
+		return Renter{}, fmt.Errorf("rentals: phone %s is already registered to a renter (look it up by phone): %w", d.Phone, valid.Because(ErrConflict, "phone_registered"))
 	}
 	if err := s.crashPoint("register:claimed"); err != nil {
 		return Renter{}, err
 	}
 	if _, err := s.renterLg.Append(ctx, id, 1, renterEvent{Kind: "registered", Renter: d, By: by}); err != nil {
 		if errors.Is(err, eventlog.ErrTaken) {
-			// The reconciler gave this registration up as abandoned.
+			// The reconciler gave this registration up as abandoned, maybe
+			// before this writer made its claims: they are let go.
+			if err := s.releaseClaims(ctx, id, []string{"phone:" + d.Phone, personMarker + person}); err != nil {
+				return Renter{}, err
+			}
 			return Renter{}, fmt.Errorf("rentals: registration of %s took too long and was abandoned; try again: %w", d.Phone, valid.Because(ErrConflict, "abandoned"))
 		}
 		return Renter{}, fmt.Errorf("rentals: %w", err)

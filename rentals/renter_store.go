@@ -15,23 +15,26 @@ import (
 // renterDoc is a renter as stored: the renters projection and the state each
 // renter event carries. The ID number is only ever stored sealed.
 type renterDoc struct {
-	ID               string         `bson:"_id"`
-	Name             string         `bson:"name"`
-	Phone            string         `bson:"phone"`
-	IDSealed         string         `bson:"id_sealed"`
-	IDMasked         string         `bson:"id_masked"`
-	IDTail           string         `bson:"id_tail"`
-	Address          string         `bson:"address,omitempty"`
-	Age              int            `bson:"age,omitempty"`
-	MobilityNeeds    string         `bson:"mobility_needs,omitempty"`
-	EmergencyContact Contact        `bson:"emergency_contact"`
-	UserID           string         `bson:"user_id,omitempty"`
-	HomeStationID    string         `bson:"home_station_id"`
-	HomeOperatorID   string         `bson:"home_operator_id"`
-	Tier             TierStatus     `bson:"tier"`
-	CreatedAt        time.Time      `bson:"created_at"`
-	CreatedBy        stations.Actor `bson:"created_by"`
-	Seq              int64          `bson:"seq"`
+	ID               string     `bson:"_id"`
+	Name             string     `bson:"name"`
+	Phone            string     `bson:"phone"`
+	IDSealed         string     `bson:"id_sealed"`
+	IDMasked         string     `bson:"id_masked"`
+	IDTail           string     `bson:"id_tail"`
+	Address          string     `bson:"address,omitempty"`
+	Age              int        `bson:"age,omitempty"`
+	MobilityNeeds    string     `bson:"mobility_needs,omitempty"`
+	EmergencyContact Contact    `bson:"emergency_contact"`
+	UserID           string     `bson:"user_id,omitempty"`
+	HomeStationID    string     `bson:"home_station_id"`
+	HomeOperatorID   string     `bson:"home_operator_id"`
+	Tier             TierStatus `bson:"tier"`
+	// Person is the person key of the ID number (person.go); empty in
+	// records from before person keys, whose key is derived when needed.
+	Person    string         `bson:"person,omitempty"`
+	CreatedAt time.Time      `bson:"created_at"`
+	CreatedBy stations.Actor `bson:"created_by"`
+	Seq       int64          `bson:"seq"`
 }
 
 // toRenter converts for the full view; the caller narrows it for others.
@@ -76,6 +79,9 @@ type renterStore struct {
 	links   *mongo.Collection
 	// keys are the renters' search keys (see renter_search.go).
 	keys *mongo.Collection
+	// subsidy is the subsidy log's collection, read whole only by the
+	// one-time backfill of person keys (person_backfill.go).
+	subsidy *mongo.Collection
 }
 
 func newRenterStore(db *mongo.Database) *renterStore {
@@ -85,6 +91,7 @@ func newRenterStore(db *mongo.Database) *renterStore {
 		users:   db.Collection("renter_users"),
 		links:   db.Collection("renter_links"),
 		keys:    db.Collection("renter_keys"),
+		subsidy: db.Collection("subsidy_events"),
 	}
 }
 

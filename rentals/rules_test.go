@@ -259,7 +259,7 @@ func TestYearBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ext.Grants[1].Entity != r.ID+"-2027" {
+	if person, _ := d.svc.personOfRenter(ctx, r.ID); ext.Grants[1].Entity != person+"-2027" {
 		t.Fatalf("grant in %s", ext.Grants[1].Entity)
 	}
 	used26, _ := d.svc.SubsidyUsed(ctx, r.ID, 2026)

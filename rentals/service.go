@@ -41,8 +41,11 @@ type Service struct {
 	products productSource
 	policies *Policies
 	seal     *sealer
-	// searchSecret keys the hashes of renters' search keys.
+	// searchSecret keys the hashes of renters' search keys; personSecret
+	// those of person keys (person.go). Both are derived from the ID number
+	// key, each for its purpose.
 	searchSecret []byte
+	personSecret []byte
 	logger       *slog.Logger
 	now          func() time.Time
 	// crash, when set by tests, is called between the writes of a flow;
@@ -57,6 +60,8 @@ type Service struct {
 	leaseLg  *eventlog.Log[leaseEvent]
 	ledger   *eventlog.Log[LedgerEntry]
 	subsidy  *eventlog.Log[subsidyEvent]
+	// people holds each person's claim on one renter record (person.go).
+	people *eventlog.Log[personEvent]
 	// Families' accounts and the renters' lease index (family.go).
 	accountLg     *eventlog.Log[accountRenterEvent]
 	renterLeaseLg *eventlog.Log[renterLeaseEvent]
@@ -85,16 +90,18 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 			m.Write([]byte("fuju renter search keys v1"))
 			return m.Sum(nil)
 		}(),
-		logger:   logger,
-		now:      func() time.Time { return time.Now().UTC() },
-		renters:  newRenterStore(db),
-		leaseDB:  newLeaseStore(db),
-		reports:  newReportStore(db),
-		renterLg: eventlog.New[renterEvent](db, "renter"),
-		access:   eventlog.New[Access](db, "renter_access"),
-		leaseLg:  eventlog.New[leaseEvent](db, "lease"),
-		ledger:   eventlog.New[LedgerEntry](db, "ledger"),
-		subsidy:  eventlog.New[subsidyEvent](db, "subsidy"),
+		personSecret: personSecret(idKey),
+		logger:       logger,
+		now:          func() time.Time { return time.Now().UTC() },
+		renters:      newRenterStore(db),
+		leaseDB:      newLeaseStore(db),
+		reports:      newReportStore(db),
+		renterLg:     eventlog.New[renterEvent](db, "renter"),
+		access:       eventlog.New[Access](db, "renter_access"),
+		leaseLg:      eventlog.New[leaseEvent](db, "lease"),
+		ledger:       eventlog.New[LedgerEntry](db, "ledger"),
+		subsidy:      eventlog.New[subsidyEvent](db, "subsidy"),
+		people:       eventlog.New[personEvent](db, "person"),
 
 		accountLg:     eventlog.New[accountRenterEvent](db, "account_renter"),
 		renterLeaseLg: eventlog.New[renterLeaseEvent](db, "renter_lease"),
@@ -106,7 +113,7 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 // Init creates the collections, so the embedded engine's _id index (db.Tune)
 // covers them before the first write.
 func (s *Service) Init(ctx context.Context) error {
-	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.accountLg, s.renterLeaseLg, s.migrations, s.waiverLg} {
+	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.people, s.accountLg, s.renterLeaseLg, s.migrations, s.waiverLg} {
 		if err := l.Init(ctx); err != nil {
 			return fmt.Errorf("rentals: %w", err)
 		}
@@ -115,7 +122,10 @@ func (s *Service) Init(ctx context.Context) error {
 	if err := db.EnsureCollections(ctx, cols...); err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
-	return s.backfillLeaseIndex(ctx)
+	if err := s.backfillLeaseIndex(ctx); err != nil {
+		return err
+	}
+	return s.backfillPeople(ctx)
 }
 
 func (s *Service) crashPoint(point string) error {

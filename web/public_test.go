@@ -45,7 +45,7 @@ func newFamily(t *testing.T, s *Server, phone string, tier rentals.Tier) family 
 		t.Fatal(err)
 	}
 	desk := stations.OperatorScope("op-a")
-	r, err := s.rentals.RegisterRenter(ctx, desk, rentals.Renter{Name: "王建国", Phone: "139" + phone[3:], IDNumber: "11010519491231002X",
+	r, err := s.rentals.RegisterRenter(ctx, desk, rentals.Renter{Name: "王建国", Phone: "139" + phone[3:], IDNumber: idNumberFor("139" + phone[3:]),
 		HomeStationID: "north"}, stations.System)
 	if err != nil {
 		t.Fatal(err)

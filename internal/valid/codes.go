@@ -160,6 +160,7 @@ var Reasons = map[string][]string{
 	"lost_too_early":   {"after"},
 	"extend_reserved":  {"due_on"},
 	"phone_registered": nil,
+	"id_registered":    {"station"},
 	"account_linked":   nil,
 	"no_tier":          nil,
 	"nothing_owed":     nil,
