@@ -73,6 +73,14 @@ func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEven
 	if err := s.writeLedger(ctx, head.Event); err != nil {
 		return eventlog.Entry[leaseEvent]{}, err
 	}
+	return s.appendNext(ctx, head, ev)
+}
+
+// appendNext is appendLease for a head whose ledger entries the caller has
+// written: a head advance returned (advance writes the plan of every event
+// it ends at) or one whose plan it has just written. It saves rewriting the
+// plan, which on the embedded engine is a write like any other.
+func (s *Service) appendNext(ctx context.Context, head eventlog.Entry[leaseEvent], ev leaseEvent) (eventlog.Entry[leaseEvent], error) {
 	ev.Lease.UpdatedAt = s.now()
 	e, err := s.leaseLg.Append(ctx, ev.Lease.ID, head.Seq+1, ev)
 	if err != nil && !errors.Is(err, eventlog.ErrTaken) {
@@ -112,6 +120,14 @@ func (s *Service) writeLedger(ctx context.Context, ev leaseEvent) error {
 // once. A checkout that lost its unit ends cancelled and advance returns the
 // unit's error (wrapping stations.ErrUnavailable).
 func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, eventlog.Entry[leaseEvent], error) {
+	return s.advanceWith(ctx, id, mode, nil)
+}
+
+// advanceWith is advance for a caller that has just read the lease's unit
+// (unit, nil when not): the first unit move is made from it instead of
+// reading it again. A stale unit only makes that move lose (its event id is
+// taken), exactly as if the unit had been read again.
+func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *stations.Unit) (Lease, eventlog.Entry[leaseEvent], error) {
 	var known int64
 	if stored, ok, err := s.leaseDB.lease(ctx, id); err != nil {
 		return Lease{}, eventlog.Entry[leaseEvent]{}, err
@@ -120,6 +136,9 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 	}
 	var unitErr error
 	for range 30 {
+		// The caller's unit is used by the first turn only.
+		hint := unit
+		unit = nil
 		head, err := s.leaseLg.Head(ctx, id, known)
 		if err != nil {
 			return Lease{}, head, fmt.Errorf("rentals: %w", err)
@@ -131,7 +150,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 		ev, l := head.Event, leaseOf(head)
 		switch ev.Kind {
 		case kindOpened:
-			moved, err := s.checkoutUnit(ctx, head, mode)
+			moved, err := s.checkoutUnit(ctx, head, mode, hint)
 			if err != nil && !errors.Is(err, stations.ErrUnavailable) {
 				return l, head, err
 			}
@@ -179,7 +198,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 
 		case kindCheckin, kindLost, kindFound:
 			flow := ev.Kind
-			if err := s.returnUnit(ctx, head, flow); err != nil {
+			if err := s.returnUnit(ctx, head, flow, hint); err != nil {
 				return l, head, err
 			}
 			if err := s.writeLedger(ctx, ev); err != nil {
@@ -253,7 +272,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 }
 
 // close appends the closing event after a return or loss whose balance is
-// zero.
+// zero. The caller (advance) has just written head's ledger entries.
 func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) error {
 	l := leaseOf(head)
 	next := l
@@ -261,7 +280,7 @@ func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) er
 	if next.EndReason == "" {
 		next.EndReason = "returned"
 	}
-	_, err := s.appendLease(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
+	_, err := s.appendNext(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
 	if errors.Is(err, eventlog.ErrTaken) {
 		return nil // someone else closed it or moved on; the caller re-reads
 	}
@@ -271,12 +290,13 @@ func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) er
 // checkoutUnit makes sure the unit of an opened lease is rented to it. It
 // reports moved=false when the checkout must be cancelled: the unit moved on
 // for someone else (err wraps stations.ErrUnavailable), or the reconciler
-// found it never moved (err nil).
-func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEvent], mode int) (bool, error) {
+// found it never moved (err nil). unit, when not nil, is the unit as the
+// caller has just read it.
+func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEvent], mode int, unit *stations.Unit) (bool, error) {
 	ev, l := head.Event, leaseOf(head)
-	u, err := s.units.Unit(ctx, l.UnitTag)
+	u, err := s.leaseUnit(ctx, l, unit)
 	if err != nil {
-		return false, fmt.Errorf("rentals: %w", err)
+		return false, err
 	}
 	if u.State == stations.Rented && u.LeaseID == l.ID {
 		return true, nil
@@ -290,7 +310,7 @@ func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEve
 	case modeInline:
 		return false, fmt.Errorf("rentals: lease %s is being checked out at a desk; try again in a minute: %w", l.ID, valid.Because(ErrConflict, "busy"))
 	}
-	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{
+	_, err = s.units.MoveFrom(ctx, u, stations.Move{
 		To: stations.Rented, Kind: "checkout", LeaseID: l.ID, By: ev.By, Why: "lease " + l.ID,
 		Details: map[string]string{"lease": l.ID},
 		Check: func(cur stations.Unit) error {
@@ -359,8 +379,9 @@ func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
 // the unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
 // (returned, or lost) or out of lost (found: returned), event UnitSeq+2
 // sends a returned unit to cleaning or repair. A move whose sequence number
-// is already used was done. flow names the crash points.
-func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string) error {
+// is already used was done. flow names the crash points; unit, when not
+// nil, is the unit as the caller has just read it.
+func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string, unit *stations.Unit) error {
 	ev, l := head.Event, leaseOf(head)
 	at := func(seq int64) func(stations.Unit) error {
 		return func(cur stations.Unit) error {
@@ -370,9 +391,9 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 			return nil
 		}
 	}
-	u, err := s.units.Unit(ctx, l.UnitTag)
+	u, err := s.leaseUnit(ctx, l, unit)
 	if err != nil {
-		return fmt.Errorf("rentals: %w", err)
+		return err
 	}
 	first := u.Seq == ev.UnitSeq && (u.State == stations.Rented && u.LeaseID == l.ID || ev.Kind == kindFound && u.State == stations.Lost)
 	if first {
@@ -388,10 +409,16 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 			m.StationID = l.Return.StationID
 			m.Details["outcome"] = string(l.Return.Outcome)
 		}
-		if _, err := s.units.Move(ctx, l.UnitTag, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
-			return fmt.Errorf("rentals: %w", err)
-		}
-		if u, err = s.units.Unit(ctx, l.UnitTag); err != nil {
+		moved, err := s.units.MoveFrom(ctx, u, m)
+		switch {
+		case err == nil:
+			u = moved
+		case errors.Is(err, stations.ErrUnavailable):
+			// Someone else made a move first: see where the unit is.
+			if u, err = s.units.Unit(ctx, l.UnitTag); err != nil {
+				return fmt.Errorf("rentals: %w", err)
+			}
+		default:
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
@@ -411,11 +438,24 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 				m.Condition = &notes
 			}
 		}
-		if _, err := s.units.Move(ctx, l.UnitTag, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
+		if _, err := s.units.MoveFrom(ctx, u, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
 	return s.crashPoint(flow + ":unit-inspected")
+}
+
+// leaseUnit returns the lease's unit: unit when the caller has just read it,
+// else as its log says it is now.
+func (s *Service) leaseUnit(ctx context.Context, l Lease, unit *stations.Unit) (stations.Unit, error) {
+	if unit != nil && unit.Tag == l.UnitTag {
+		return *unit, nil
+	}
+	u, err := s.units.Unit(ctx, l.UnitTag)
+	if err != nil {
+		return stations.Unit{}, fmt.Errorf("rentals: %w", err)
+	}
+	return u, nil
 }
 
 // project writes the leases and open_leases projections of the lease's log

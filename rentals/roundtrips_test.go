@@ -115,9 +115,9 @@ func (s stepCount) detail() string {
 // write commands each desk step may send: TestDeskRoundTrips fails when a
 // change adds some. docs/desk.md has the table these come from.
 var deskRoundTripBudget = map[string][2]int{
-	"check-out": {42, 12},
-	"check-in":  {63, 18},
-	"cleaning":  {16, 4},
+	"check-out": {33, 12},
+	"check-in":  {41, 16},
+	"cleaning":  {7, 4},
 }
 
 // TestDeskRoundTrips counts, with a command monitor on the client, the
