@@ -129,9 +129,10 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 // taken), exactly as if the unit had been read again.
 func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *stations.Unit) (Lease, eventlog.Entry[leaseEvent], error) {
 	var known int64
-	if stored, ok, err := s.leaseDB.lease(ctx, id); err != nil {
+	stored, listed, err := s.leaseDB.lease(ctx, id)
+	if err != nil {
 		return Lease{}, eventlog.Entry[leaseEvent]{}, err
-	} else if ok {
+	} else if listed {
 		known = stored.Seq
 	}
 	var unitErr error
@@ -259,7 +260,13 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 				}
 			}
 		}
-		projected, err := s.project(ctx, id, head)
+		seq := stored.Seq
+		if mode == modeRepair {
+			// The reconciler writes both projections again: a crash may
+			// have left open_leases behind leases.
+			seq = 0
+		}
+		projected, err := s.project(ctx, id, head, listed, seq)
 		if err != nil {
 			return l, head, err
 		}
@@ -459,52 +466,44 @@ func (s *Service) leaseUnit(ctx context.Context, l Lease, unit *stations.Unit) (
 }
 
 // project writes the leases and open_leases projections of the lease's log
-// head. Like stations' projection it only moves forward and re-reads the log
-// after writing, so when two writers project different events, whoever
-// finishes last writes the latest one, and a closed lease never stays in (or
-// comes back to) open_leases.
-func (s *Service) project(ctx context.Context, id string, head eventlog.Entry[leaseEvent]) (Lease, error) {
+// head; listed and seq say what advance found in leases when it started.
+// Like stations' projection it re-reads the log after writing, so when two
+// writers project different events, whoever finishes last writes the latest
+// one, and a closed lease never stays in open_leases. A projection already
+// at head is not written again: a lease whose flow is finished costs no
+// write and one lookup (the log's next event). Otherwise both projections
+// are written without reading them first: such a read would not make the
+// write conditional (another writer may write in between), the probe after
+// writing is what brings them to the head.
+func (s *Service) project(ctx context.Context, id string, head eventlog.Entry[leaseEvent], listed bool, seq int64) (Lease, error) {
 	for range 10 {
 		l := leaseOf(head)
-		if l.Listed {
-			stored, ok, err := s.leaseDB.lease(ctx, id)
-			if err != nil {
-				return l, err
-			}
-			if !ok {
+		if l.Listed && (!listed || seq < l.Seq) {
+			if !listed {
 				// The renter's lease index first: a lease is never listed
 				// without it (family.go).
 				if err := s.indexLease(ctx, l.RenterID, l.ID, false); err != nil {
 					return l, err
 				}
 			}
-			if !ok || stored.Seq < l.Seq {
-				if err := s.leaseDB.putLease(ctx, l); err != nil {
-					return l, err
-				}
-			}
-		}
-		if l.Listed && l.State.Open() {
-			cur, ok, err := s.leaseDB.openOne(ctx, id)
-			if err != nil {
+			if err := s.leaseDB.putLease(ctx, l); err != nil {
 				return l, err
 			}
-			if !ok || cur.Seq < l.Seq {
+			if l.State.Open() {
 				if err := s.leaseDB.putOpen(ctx, l); err != nil {
 					return l, err
 				}
-			}
-		} else if l.Listed {
-			// Only a listed lease ever had an open_leases document.
-			if err := s.leaseDB.deleteOpen(ctx, id); err != nil {
+			} else if err := s.leaseDB.deleteOpen(ctx, id); err != nil {
+				// Only a listed lease ever had an open_leases document.
 				return l, err
 			}
+			listed, seq = true, l.Seq
 		}
-		next, err := s.leaseLg.Head(ctx, id, head.Seq)
+		next, newer, err := s.leaseLg.After(ctx, id, head.Seq)
 		if err != nil {
 			return l, fmt.Errorf("rentals: %w", err)
 		}
-		if next.Seq == head.Seq {
+		if !newer {
 			return l, nil
 		}
 		head = next
