@@ -25,6 +25,7 @@ type Index struct {
 	// everything at once (epoch), since it may have changed anything.
 	seq, epoch uint64
 	listing    uint64            // any station's listing: its text, hours, switch, operator's suspension
+	suspension uint64            // which operators are suspended
 	stationVer map[string]uint64 // a station's listing or its stock
 	productVer map[string]uint64 // a product's stock at any station
 }
@@ -52,7 +53,7 @@ func (ix *Index) replace(fresh *Index) {
 	ix.stations, ix.units, ix.avail, ix.total = fresh.stations, fresh.units, fresh.avail, fresh.total
 	ix.suspended = fresh.suspended
 	ix.seq++
-	ix.epoch, ix.listing = ix.seq, ix.seq
+	ix.epoch, ix.listing, ix.suspension = ix.seq, ix.seq, ix.seq
 	ix.stationVer, ix.productVer = map[string]uint64{}, map[string]uint64{}
 }
 
@@ -243,6 +244,14 @@ func (ix *Index) ListingVersion() uint64 {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return ix.listing
+}
+
+// SuspensionVersion changes when an operator is suspended or resumed (its
+// products leave or return to the catalog).
+func (ix *Index) SuspensionVersion() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.suspension
 }
 
 // StationVersion changes when the station's listing or its stock changes.

@@ -11,9 +11,9 @@ func TestIndexVersionsStampWhatChanged(t *testing.T) {
 	ix.setUnit(Unit{Tag: "U1", ProductID: "p1", StationID: "a", State: Available})
 	ix.setUnit(Unit{Tag: "U2", ProductID: "p2", StationID: "b", State: Available})
 
-	type vers struct{ all, listing, a, b, p1, p2 uint64 }
+	type vers struct{ all, listing, suspension, a, b, p1, p2 uint64 }
 	read := func() vers {
-		return vers{ix.Version(), ix.ListingVersion(), ix.StationVersion("a"), ix.StationVersion("b"), ix.ProductVersion("p1"), ix.ProductVersion("p2")}
+		return vers{ix.Version(), ix.ListingVersion(), ix.SuspensionVersion(), ix.StationVersion("a"), ix.StationVersion("b"), ix.ProductVersion("p1"), ix.ProductVersion("p2")}
 	}
 	before := read()
 
@@ -44,7 +44,7 @@ func TestIndexVersionsStampWhatChanged(t *testing.T) {
 	}
 	ix.setStation(Station{ID: "b", OperatorID: "op2", Active: true, Phone: "0391-1"})
 	after = read()
-	if after.b == before.b || after.listing == before.listing || after.a != before.a || after.p1 != before.p1 {
+	if after.b == before.b || after.listing == before.listing || after.a != before.a || after.p1 != before.p1 || after.suspension != before.suspension {
 		t.Errorf("editing b: %+v → %+v", before, after)
 	}
 
@@ -52,7 +52,7 @@ func TestIndexVersionsStampWhatChanged(t *testing.T) {
 	before = after
 	ix.setSuspended("op", true)
 	after = read()
-	if after.a == before.a || after.listing == before.listing || after.b != before.b {
+	if after.a == before.a || after.listing == before.listing || after.suspension == before.suspension || after.b != before.b {
 		t.Errorf("suspending op: %+v → %+v", before, after)
 	}
 

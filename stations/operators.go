@@ -90,7 +90,7 @@ func (ix *Index) setSuspended(id string, on bool) {
 		delete(ix.suspended, id)
 	}
 	ix.seq++
-	ix.listing = ix.seq
+	ix.listing, ix.suspension = ix.seq, ix.seq
 	for _, st := range ix.stations {
 		if st.OperatorID == id {
 			ix.stationVer[st.ID] = ix.seq
