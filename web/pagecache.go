@@ -95,9 +95,9 @@ type pageEntry struct {
 	language string // Content-Language
 	deps     []dep
 	versions []uint64
-	// expires is when the page may say something else without a write (a
-	// station opened or closed); zero never.
-	expires time.Time
+	// minute is the minute a page that says whether stations are open was
+	// rendered in; it shows that minute only. Zero for other pages.
+	minute time.Time
 }
 
 func (e *pageEntry) size() int64 { return int64(len(e.body) + len(e.key) + 256) }
@@ -217,9 +217,9 @@ func (s *Server) cachePage(kind pageKind, h gin.HandlerFunc) gin.HandlerFunc {
 		// render leaves the page stale rather than wrongly fresh.
 		deps := s.pageDeps(kind, c)
 		versions := s.versions(deps)
-		var expires time.Time
+		var minute time.Time
 		if timely(kind, c) {
-			expires = s.now().Truncate(time.Minute).Add(time.Minute)
+			minute = s.now().Truncate(time.Minute)
 		}
 		orig := c.Writer
 		rec := &pageRecorder{ResponseWriter: orig}
@@ -232,7 +232,7 @@ func (s *Server) cachePage(kind pageKind, h gin.HandlerFunc) gin.HandlerFunc {
 		}
 		sum := sha256.Sum256(rec.body)
 		e := &pageEntry{key: key, body: rec.body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`,
-			language: orig.Header().Get("Content-Language"), deps: deps, versions: versions, expires: expires}
+			language: orig.Header().Get("Content-Language"), deps: deps, versions: versions, minute: minute}
 		s.cache.put(e)
 		s.servePage(c, e)
 	}
@@ -354,8 +354,8 @@ func (s *Server) version(d dep) uint64 {
 
 // fresh reports whether e still shows what a render now would.
 func (s *Server) fresh(e *pageEntry) bool {
-	if !e.expires.IsZero() && !s.now().Before(e.expires) {
-		return false
+	if !e.minute.IsZero() && !s.now().Truncate(time.Minute).Equal(e.minute) {
+		return false // the next minute, or a clock set back
 	}
 	for i, d := range e.deps {
 		if s.version(d) != e.versions[i] {
