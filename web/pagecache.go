@@ -223,9 +223,12 @@ func (s *Server) cachePage(kind pageKind, h gin.HandlerFunc) gin.HandlerFunc {
 		}
 		orig := c.Writer
 		rec := &pageRecorder{ResponseWriter: orig}
-		c.Writer = rec
-		h(c)
-		c.Writer = orig
+		func() {
+			// Restored on a panic too, so the 500 page reaches the visitor.
+			c.Writer = rec
+			defer func() { c.Writer = orig }()
+			h(c)
+		}()
 		if rec.status() != http.StatusOK || len(rec.body) > pageCacheMaxBody || !rec.isPage() {
 			rec.flush()
 			return
