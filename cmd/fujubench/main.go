@@ -216,7 +216,7 @@ func run(args []string, out io.Writer) error {
 			}
 			if st.uri == "" {
 				for _, r := range results {
-					if r.name == "API product search" || r.name == "API text search 轮椅" || r.name == "station page" {
+					if r.name == "API product search" || r.name == "API text search 轮椅" || strings.HasSuffix(r.name, " page") {
 						scaling = append(scaling, fmt.Sprintf("  ×%-4d %7d units  %-20s %8.0f req/s  p99 %s", scale, units, r.name, r.rps(), r.p99.Round(10*time.Microsecond)))
 					}
 				}
