@@ -4,11 +4,10 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	dto "github.com/prometheus/client_model/go"
 
 	"fuju/catalog"
 	"fuju/rentals"
@@ -21,12 +20,22 @@ type cacheProbe struct {
 	s *Server
 }
 
+// count reads fuju_page_cache_total{result} from /metrics.
 func (p cacheProbe) count(result string) float64 {
-	var m dto.Metric
-	if err := p.s.metrics.pageCache.WithLabelValues(result).Write(&m); err != nil {
-		p.t.Fatal(err)
+	p.t.Helper()
+	rec := httptest.NewRecorder()
+	p.s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	prefix := `fuju_page_cache_total{result="` + result + `"} `
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				p.t.Fatal(err)
+			}
+			return n
+		}
 	}
-	return m.GetCounter().GetValue()
+	return 0
 }
 
 // fetch GETs target with the given headers and cookies ("Cookie" is a
