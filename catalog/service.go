@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +46,11 @@ type Service struct {
 	products map[string]Product // every product, active or hidden
 	sorted   []Product          // the same, by id, rebuilt on change
 	index    *searchIndex       // search's view of sorted
+	// Versions, so a cache of pages knows exactly what changed
+	// (web/pagecache.go): seq counts changes of the read model; each stamps
+	// the product it changed, a rebuild everything (epoch).
+	seq, epoch uint64
+	version    map[string]uint64
 }
 
 // NewService returns a catalog service reading availability from stock.
@@ -61,6 +67,7 @@ func NewService(db *mongo.Database, stock stockIndex, feed Publisher, logger *sl
 		now:      func() time.Time { return time.Now().UTC() },
 		products: map[string]Product{},
 		index:    newSearchIndex(nil),
+		version:  map[string]uint64{},
 	}
 }
 
@@ -88,6 +95,8 @@ func (s *Service) Rebuild(ctx context.Context) error {
 	s.mu.Lock()
 	s.products = m
 	s.resortLocked()
+	s.seq++
+	s.epoch, s.version = s.seq, map[string]uint64{}
 	s.mu.Unlock()
 	return nil
 }
@@ -100,13 +109,40 @@ func (s *Service) ApplyProduct(ctx context.Context, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	old, had := s.products[id]
 	if errors.Is(err, ErrNotFound) {
+		if !had {
+			return nil
+		}
 		delete(s.products, id)
 	} else {
+		if had && reflect.DeepEqual(old, p) {
+			return nil // the change feed re-applying this instance's own write
+		}
 		s.products[id] = p
 	}
 	s.resortLocked()
+	s.stampLocked(id)
 	return nil
+}
+
+func (s *Service) stampLocked(id string) {
+	s.seq++
+	s.version[id] = s.seq
+}
+
+// Version changes whenever any product in the read model changes.
+func (s *Service) Version() uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.seq
+}
+
+// ProductVersion changes when the product changes in the read model.
+func (s *Service) ProductVersion(id string) uint64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return max(s.epoch, s.version[id])
 }
 
 func (s *Service) resortLocked() {
@@ -123,6 +159,7 @@ func (s *Service) remember(ctx context.Context, p Product) {
 	s.mu.Lock()
 	s.products[p.ID] = p
 	s.resortLocked()
+	s.stampLocked(p.ID)
 	s.mu.Unlock()
 	if s.feed != nil {
 		if err := s.feed.Publish(context.WithoutCancel(ctx), "product", p.ID); err != nil {

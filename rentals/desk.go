@@ -234,7 +234,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 	if err := s.crashPoint("checkout:opened"); err != nil {
 		return Lease{}, err
 	}
-	got, _, err := s.advance(ctx, id, modeWriter)
+	got, _, err := s.advanceWith(ctx, id, modeWriter, &u)
 	if err != nil {
 		if errors.Is(err, stations.ErrUnavailable) {
 			_ = s.leaseLg.Done(ctx, marker)
@@ -317,13 +317,19 @@ func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req Checkin
 	next.EndReason = "returned"
 	ev := leaseEvent{Kind: kindCheckin, From: l.State, Lease: next, By: by, Why: string(req.Outcome),
 		LedgerFrom: l.LedgerSeq + 1, Ledger: set.Entries, UnitSeq: r.unit.Seq, UnitTo: req.Outcome.UnitState()}
-	return s.runFlow(ctx, "checkin", r.head, ev, nil)
+	return s.runFlowWith(ctx, "checkin", r.head, ev, nil, &r.unit)
 }
 
 // runFlow appends ev after head under a pending marker and advances the
 // lease: the shape every desk flow after checkout shares. grant, when not
 // nil, was appended before and is released if ev cannot be.
 func (s *Service) runFlow(ctx context.Context, flow string, head eventlog.Entry[leaseEvent], ev leaseEvent, grant *SubsidyGrant) (Lease, error) {
+	return s.runFlowWith(ctx, flow, head, ev, grant, nil)
+}
+
+// runFlowWith is runFlow for a caller that has just read the lease's unit
+// (see advanceWith).
+func (s *Service) runFlowWith(ctx context.Context, flow string, head eventlog.Entry[leaseEvent], ev leaseEvent, grant *SubsidyGrant, unit *stations.Unit) (Lease, error) {
 	id := ev.Lease.ID
 	marker, err := s.leaseLg.Begin(ctx, id)
 	if err != nil {
@@ -332,12 +338,14 @@ func (s *Service) runFlow(ctx context.Context, flow string, head eventlog.Entry[
 	if err := s.crashPoint(flow + ":marked"); err != nil {
 		return Lease{}, err
 	}
-	return s.runFlowMarked(ctx, flow, marker, head, ev, grant)
+	return s.runFlowMarked(ctx, flow, marker, head, ev, grant, unit)
 }
 
-func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlog.Pending, head eventlog.Entry[leaseEvent], ev leaseEvent, grant *SubsidyGrant) (Lease, error) {
+// runFlowMarked is runFlow once the marker is written. head came from
+// advance, which wrote its ledger entries, so they are not written again.
+func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlog.Pending, head eventlog.Entry[leaseEvent], ev leaseEvent, grant *SubsidyGrant, unit *stations.Unit) (Lease, error) {
 	id := ev.Lease.ID
-	if _, err := s.appendLease(ctx, head, ev); err != nil {
+	if _, err := s.appendNext(ctx, head, ev); err != nil {
 		if errors.Is(err, eventlog.ErrTaken) {
 			if grant != nil {
 				if err := s.releaseGrant(ctx, id, *grant); err != nil {
@@ -352,7 +360,7 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 	if err := s.crashPoint(flow + ":event"); err != nil {
 		return Lease{}, err
 	}
-	l, _, err := s.advance(ctx, id, modeWriter)
+	l, _, err := s.advanceWith(ctx, id, modeWriter, unit)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -493,7 +501,7 @@ func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID stri
 	}
 	ev := leaseEvent{Kind: kindExtended, From: l.State, Lease: next, By: by, Why: fmt.Sprintf("%d days", days),
 		LedgerFrom: l.LedgerSeq + 1, Ledger: entries}
-	return s.runFlowMarked(ctx, "extend", marker, head, ev, grant)
+	return s.runFlowMarked(ctx, "extend", marker, head, ev, grant, nil)
 }
 
 func mustDate(s string) time.Time {

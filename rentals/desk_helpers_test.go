@@ -68,8 +68,14 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func newDesk(t *testing.T, policy *Policy) *desk {
 	t.Helper()
+	return newDeskOn(t, testenv.DB(t), policy)
+}
+
+// newDeskOn is newDesk on a database the test opened itself (to watch its
+// commands, for instance).
+func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
+	t.Helper()
 	ctx := context.Background()
-	db := testenv.DB(t)
 	st := stations.NewService(db, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)

@@ -107,7 +107,7 @@ func (d *desk) closedLease(r Renter, n int, renterFen, subsidyFen int64) string 
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if _, err := d.svc.project(ctx, l.ID, e); err != nil {
+	if _, err := d.svc.project(ctx, l.ID, e, false, 0); err != nil {
 		d.t.Fatal(err)
 	}
 	return l.ID

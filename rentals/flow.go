@@ -73,6 +73,14 @@ func (s *Service) appendLease(ctx context.Context, head eventlog.Entry[leaseEven
 	if err := s.writeLedger(ctx, head.Event); err != nil {
 		return eventlog.Entry[leaseEvent]{}, err
 	}
+	return s.appendNext(ctx, head, ev)
+}
+
+// appendNext is appendLease for a head whose ledger entries the caller has
+// written: a head advance returned (advance writes the plan of every event
+// it ends at) or one whose plan it has just written. It saves rewriting the
+// plan, which on the embedded engine is a write like any other.
+func (s *Service) appendNext(ctx context.Context, head eventlog.Entry[leaseEvent], ev leaseEvent) (eventlog.Entry[leaseEvent], error) {
 	ev.Lease.UpdatedAt = s.now()
 	e, err := s.leaseLg.Append(ctx, ev.Lease.ID, head.Seq+1, ev)
 	if err != nil && !errors.Is(err, eventlog.ErrTaken) {
@@ -112,14 +120,26 @@ func (s *Service) writeLedger(ctx context.Context, ev leaseEvent) error {
 // once. A checkout that lost its unit ends cancelled and advance returns the
 // unit's error (wrapping stations.ErrUnavailable).
 func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, eventlog.Entry[leaseEvent], error) {
+	return s.advanceWith(ctx, id, mode, nil)
+}
+
+// advanceWith is advance for a caller that has just read the lease's unit
+// (unit, nil when not): the first unit move is made from it instead of
+// reading it again. A stale unit only makes that move lose (its event id is
+// taken), exactly as if the unit had been read again.
+func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *stations.Unit) (Lease, eventlog.Entry[leaseEvent], error) {
 	var known int64
-	if stored, ok, err := s.leaseDB.lease(ctx, id); err != nil {
+	stored, listed, err := s.leaseDB.lease(ctx, id)
+	if err != nil {
 		return Lease{}, eventlog.Entry[leaseEvent]{}, err
-	} else if ok {
+	} else if listed {
 		known = stored.Seq
 	}
 	var unitErr error
 	for range 30 {
+		// The caller's unit is used by the first turn only.
+		hint := unit
+		unit = nil
 		head, err := s.leaseLg.Head(ctx, id, known)
 		if err != nil {
 			return Lease{}, head, fmt.Errorf("rentals: %w", err)
@@ -131,7 +151,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 		ev, l := head.Event, leaseOf(head)
 		switch ev.Kind {
 		case kindOpened:
-			moved, err := s.checkoutUnit(ctx, head, mode)
+			moved, err := s.checkoutUnit(ctx, head, mode, hint)
 			if err != nil && !errors.Is(err, stations.ErrUnavailable) {
 				return l, head, err
 			}
@@ -179,7 +199,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 
 		case kindCheckin, kindLost, kindFound:
 			flow := ev.Kind
-			if err := s.returnUnit(ctx, head, flow); err != nil {
+			if err := s.returnUnit(ctx, head, flow, hint); err != nil {
 				return l, head, err
 			}
 			if err := s.writeLedger(ctx, ev); err != nil {
@@ -240,7 +260,13 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 				}
 			}
 		}
-		projected, err := s.project(ctx, id, head)
+		seq := stored.Seq
+		if mode == modeRepair {
+			// The reconciler writes both projections again: a crash may
+			// have left open_leases behind leases.
+			seq = 0
+		}
+		projected, err := s.project(ctx, id, head, listed, seq)
 		if err != nil {
 			return l, head, err
 		}
@@ -253,7 +279,7 @@ func (s *Service) advance(ctx context.Context, id string, mode int) (Lease, even
 }
 
 // close appends the closing event after a return or loss whose balance is
-// zero.
+// zero. The caller (advance) has just written head's ledger entries.
 func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) error {
 	l := leaseOf(head)
 	next := l
@@ -261,7 +287,7 @@ func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) er
 	if next.EndReason == "" {
 		next.EndReason = "returned"
 	}
-	_, err := s.appendLease(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
+	_, err := s.appendNext(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
 	if errors.Is(err, eventlog.ErrTaken) {
 		return nil // someone else closed it or moved on; the caller re-reads
 	}
@@ -271,12 +297,13 @@ func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) er
 // checkoutUnit makes sure the unit of an opened lease is rented to it. It
 // reports moved=false when the checkout must be cancelled: the unit moved on
 // for someone else (err wraps stations.ErrUnavailable), or the reconciler
-// found it never moved (err nil).
-func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEvent], mode int) (bool, error) {
+// found it never moved (err nil). unit, when not nil, is the unit as the
+// caller has just read it.
+func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEvent], mode int, unit *stations.Unit) (bool, error) {
 	ev, l := head.Event, leaseOf(head)
-	u, err := s.units.Unit(ctx, l.UnitTag)
+	u, err := s.leaseUnit(ctx, l, unit)
 	if err != nil {
-		return false, fmt.Errorf("rentals: %w", err)
+		return false, err
 	}
 	if u.State == stations.Rented && u.LeaseID == l.ID {
 		return true, nil
@@ -290,7 +317,7 @@ func (s *Service) checkoutUnit(ctx context.Context, head eventlog.Entry[leaseEve
 	case modeInline:
 		return false, fmt.Errorf("rentals: lease %s is being checked out at a desk; try again in a minute: %w", l.ID, valid.Because(ErrConflict, "busy"))
 	}
-	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{
+	_, err = s.units.MoveFrom(ctx, u, stations.Move{
 		To: stations.Rented, Kind: "checkout", LeaseID: l.ID, By: ev.By, Why: "lease " + l.ID,
 		Details: map[string]string{"lease": l.ID},
 		Check: func(cur stations.Unit) error {
@@ -359,8 +386,9 @@ func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
 // the unit's sequence numbers: event UnitSeq+1 takes the unit off the lease
 // (returned, or lost) or out of lost (found: returned), event UnitSeq+2
 // sends a returned unit to cleaning or repair. A move whose sequence number
-// is already used was done. flow names the crash points.
-func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string) error {
+// is already used was done. flow names the crash points; unit, when not
+// nil, is the unit as the caller has just read it.
+func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent], flow string, unit *stations.Unit) error {
 	ev, l := head.Event, leaseOf(head)
 	at := func(seq int64) func(stations.Unit) error {
 		return func(cur stations.Unit) error {
@@ -370,9 +398,9 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 			return nil
 		}
 	}
-	u, err := s.units.Unit(ctx, l.UnitTag)
+	u, err := s.leaseUnit(ctx, l, unit)
 	if err != nil {
-		return fmt.Errorf("rentals: %w", err)
+		return err
 	}
 	first := u.Seq == ev.UnitSeq && (u.State == stations.Rented && u.LeaseID == l.ID || ev.Kind == kindFound && u.State == stations.Lost)
 	if first {
@@ -388,10 +416,16 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 			m.StationID = l.Return.StationID
 			m.Details["outcome"] = string(l.Return.Outcome)
 		}
-		if _, err := s.units.Move(ctx, l.UnitTag, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
-			return fmt.Errorf("rentals: %w", err)
-		}
-		if u, err = s.units.Unit(ctx, l.UnitTag); err != nil {
+		moved, err := s.units.MoveFrom(ctx, u, m)
+		switch {
+		case err == nil:
+			u = moved
+		case errors.Is(err, stations.ErrUnavailable):
+			// Someone else made a move first: see where the unit is.
+			if u, err = s.units.Unit(ctx, l.UnitTag); err != nil {
+				return fmt.Errorf("rentals: %w", err)
+			}
+		default:
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
@@ -411,60 +445,65 @@ func (s *Service) returnUnit(ctx context.Context, head eventlog.Entry[leaseEvent
 				m.Condition = &notes
 			}
 		}
-		if _, err := s.units.Move(ctx, l.UnitTag, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
+		if _, err := s.units.MoveFrom(ctx, u, m); err != nil && !errors.Is(err, stations.ErrUnavailable) {
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
 	return s.crashPoint(flow + ":unit-inspected")
 }
 
+// leaseUnit returns the lease's unit: unit when the caller has just read it,
+// else as its log says it is now.
+func (s *Service) leaseUnit(ctx context.Context, l Lease, unit *stations.Unit) (stations.Unit, error) {
+	if unit != nil && unit.Tag == l.UnitTag {
+		return *unit, nil
+	}
+	u, err := s.units.Unit(ctx, l.UnitTag)
+	if err != nil {
+		return stations.Unit{}, fmt.Errorf("rentals: %w", err)
+	}
+	return u, nil
+}
+
 // project writes the leases and open_leases projections of the lease's log
-// head. Like stations' projection it only moves forward and re-reads the log
-// after writing, so when two writers project different events, whoever
-// finishes last writes the latest one, and a closed lease never stays in (or
-// comes back to) open_leases.
-func (s *Service) project(ctx context.Context, id string, head eventlog.Entry[leaseEvent]) (Lease, error) {
+// head; listed and seq say what advance found in leases when it started.
+// Like stations' projection it re-reads the log after writing, so when two
+// writers project different events, whoever finishes last writes the latest
+// one, and a closed lease never stays in open_leases. A projection already
+// at head is not written again: a lease whose flow is finished costs no
+// write and one lookup (the log's next event). Otherwise both projections
+// are written without reading them first: such a read would not make the
+// write conditional (another writer may write in between), the probe after
+// writing is what brings them to the head.
+func (s *Service) project(ctx context.Context, id string, head eventlog.Entry[leaseEvent], listed bool, seq int64) (Lease, error) {
 	for range 10 {
 		l := leaseOf(head)
-		if l.Listed {
-			stored, ok, err := s.leaseDB.lease(ctx, id)
-			if err != nil {
-				return l, err
-			}
-			if !ok {
+		if l.Listed && (!listed || seq < l.Seq) {
+			if !listed {
 				// The renter's lease index first: a lease is never listed
 				// without it (family.go).
 				if err := s.indexLease(ctx, l.RenterID, l.ID, false); err != nil {
 					return l, err
 				}
 			}
-			if !ok || stored.Seq < l.Seq {
-				if err := s.leaseDB.putLease(ctx, l); err != nil {
-					return l, err
-				}
-			}
-		}
-		if l.Listed && l.State.Open() {
-			cur, ok, err := s.leaseDB.openOne(ctx, id)
-			if err != nil {
+			if err := s.leaseDB.putLease(ctx, l); err != nil {
 				return l, err
 			}
-			if !ok || cur.Seq < l.Seq {
+			if l.State.Open() {
 				if err := s.leaseDB.putOpen(ctx, l); err != nil {
 					return l, err
 				}
-			}
-		} else if l.Listed {
-			// Only a listed lease ever had an open_leases document.
-			if err := s.leaseDB.deleteOpen(ctx, id); err != nil {
+			} else if err := s.leaseDB.deleteOpen(ctx, id); err != nil {
+				// Only a listed lease ever had an open_leases document.
 				return l, err
 			}
+			listed, seq = true, l.Seq
 		}
-		next, err := s.leaseLg.Head(ctx, id, head.Seq)
+		next, newer, err := s.leaseLg.After(ctx, id, head.Seq)
 		if err != nil {
 			return l, fmt.Errorf("rentals: %w", err)
 		}
-		if next.Seq == head.Seq {
+		if !newer {
 			return l, nil
 		}
 		head = next

@@ -24,6 +24,7 @@ import (
 type unitMover interface {
 	Unit(ctx context.Context, tag string) (stations.Unit, error)
 	Move(ctx context.Context, tag string, m stations.Move) (stations.Unit, error)
+	MoveFrom(ctx context.Context, cur stations.Unit, m stations.Move) (stations.Unit, error)
 	History(ctx context.Context, tag string) ([]stations.HistoryEntry, error)
 	Station(ctx context.Context, id string) (stations.Station, error)
 	UnitsAt(ctx context.Context, stationID string) ([]stations.Unit, error)

@@ -113,7 +113,7 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: cleaning: %w", err)
 	}
-	return s.deskMove(ctx, scope, tag, Move{To: Available, Kind: "cleaned", By: by, Why: c.Notes,
+	return s.deskMoveFrom(ctx, scope, u, Move{To: Available, Kind: "cleaned", By: by, Why: c.Notes,
 		Details: map[string]string{"method": c.Method, "checklist": strings.Join(c.Checklist, ",")}}, Cleaning)
 }
 
@@ -158,11 +158,15 @@ func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason strin
 	if err := checkRetireReason(reason); err != nil {
 		return Unit{}, err
 	}
+	u, err := s.UnitInScope(ctx, scope, tag)
+	if err != nil {
+		return Unit{}, err
+	}
 	kind := "retired"
-	if u, err := s.UnitInScope(ctx, scope, tag); err == nil && u.State == Lost {
+	if u.State == Lost {
 		kind = "written_off"
 	}
-	return s.deskMove(ctx, scope, tag, Move{To: Retired, Kind: kind, By: by, Why: reason}, "")
+	return s.deskMoveFrom(ctx, scope, u, Move{To: Retired, Kind: kind, By: by, Why: reason}, "")
 }
 
 // Transfer sends an available unit to another active station of the same
@@ -185,7 +189,7 @@ func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason str
 	if dest.ID == u.StationID {
 		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "same_station", "the unit is already at this station"))
 	}
-	return s.deskMove(ctx, scope, tag, Move{To: InTransit, Kind: "transfer", By: by, Why: reason, ToStation: dest.ID}, Available)
+	return s.deskMoveFrom(ctx, scope, u, Move{To: InTransit, Kind: "transfer", By: by, Why: reason, ToStation: dest.ID}, Available)
 }
 
 // Receive records a transferred unit's arrival at its destination, which must
@@ -201,7 +205,7 @@ func (s *Service) Receive(ctx context.Context, scope Scope, tag, station string,
 	if !scope.Station(u.OperatorID, station) {
 		return Unit{}, fmt.Errorf("stations: station %s: %w", station, valid.Because(ErrForbidden, "not_your_station"))
 	}
-	return s.Move(ctx, tag, Move{To: Available, Kind: "received", By: by, StationID: station,
+	return s.MoveFrom(ctx, u, Move{To: Available, Kind: "received", By: by, StationID: station,
 		Check: func(cur Unit) error {
 			if cur.State != InTransit || cur.ToStation != station {
 				return fmt.Errorf("stations: unit %s is not on its way to %s: %w", tag, station, valid.Because(ErrUnavailable, "unit_not_coming", "tag", tag))
@@ -217,6 +221,14 @@ func (s *Service) deskMove(ctx context.Context, scope Scope, tag string, m Move,
 	if err != nil {
 		return Unit{}, err
 	}
+	return s.deskMoveFrom(ctx, scope, u, m, from)
+}
+
+// deskMoveFrom is deskMove of a unit the caller has just read with
+// UnitInScope: the unit is read once per desk action, and the move is
+// recorded only if nothing happened to it since (MoveFrom).
+func (s *Service) deskMoveFrom(ctx context.Context, scope Scope, u Unit, m Move, from State) (Unit, error) {
+	tag := u.Tag
 	if err := atStation(scope, u); err != nil {
 		return Unit{}, err
 	}
@@ -230,5 +242,5 @@ func (s *Service) deskMove(ctx context.Context, scope Scope, tag string, m Move,
 		}
 		return nil
 	}
-	return s.Move(ctx, u.Tag, m)
+	return s.MoveFrom(ctx, u, m)
 }

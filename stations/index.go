@@ -1,6 +1,7 @@
 package stations
 
 import (
+	"reflect"
 	"sort"
 	"sync"
 )
@@ -17,6 +18,16 @@ type Index struct {
 	// suspended operators' stations are left out of every public answer
 	// (operators.go).
 	suspended map[string]bool
+
+	// Versions, so a cache of what was read from the index knows exactly
+	// what changed (web/pagecache.go): seq counts changes; each change
+	// stamps what it touched with the new seq. A full rebuild stamps
+	// everything at once (epoch), since it may have changed anything.
+	seq, epoch uint64
+	listing    uint64            // any station's listing: its text, hours, switch, operator's suspension
+	suspension uint64            // which operators are suspended
+	stationVer map[string]uint64 // a station's listing or its stock
+	productVer map[string]uint64 // a product's stock at any station
 }
 
 type unitLite struct {
@@ -26,11 +37,13 @@ type unitLite struct {
 
 func newIndex() *Index {
 	return &Index{
-		stations:  map[string]Station{},
-		units:     map[string]unitLite{},
-		avail:     map[string]map[string]int{},
-		total:     map[string]map[string]int{},
-		suspended: map[string]bool{},
+		stations:   map[string]Station{},
+		units:      map[string]unitLite{},
+		avail:      map[string]map[string]int{},
+		total:      map[string]map[string]int{},
+		suspended:  map[string]bool{},
+		stationVer: map[string]uint64{},
+		productVer: map[string]uint64{},
 	}
 }
 
@@ -39,25 +52,47 @@ func (ix *Index) replace(fresh *Index) {
 	defer ix.mu.Unlock()
 	ix.stations, ix.units, ix.avail, ix.total = fresh.stations, fresh.units, fresh.avail, fresh.total
 	ix.suspended = fresh.suspended
+	ix.seq++
+	ix.epoch, ix.listing, ix.suspension = ix.seq, ix.seq, ix.seq
+	ix.stationVer, ix.productVer = map[string]uint64{}, map[string]uint64{}
 }
 
 func (ix *Index) setStation(st Station) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if old, ok := ix.stations[st.ID]; ok && reflect.DeepEqual(old, st) {
+		return // the change feed re-applying this instance's own write
+	}
 	ix.stations[st.ID] = st
+	ix.stampStationLocked(st.ID)
 }
 
 func (ix *Index) removeStation(id string) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if _, ok := ix.stations[id]; !ok {
+		return
+	}
 	delete(ix.stations, id)
+	ix.stampStationLocked(id)
+}
+
+func (ix *Index) stampStationLocked(id string) {
+	ix.seq++
+	ix.listing = ix.seq
+	ix.stationVer[id] = ix.seq
 }
 
 func (ix *Index) setUnit(u Unit) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	ix.dropLocked(u.Tag)
 	l := unitLite{product: u.ProductID, station: u.StationID, state: u.State}
+	if old, ok := ix.units[u.Tag]; ok && old.shown() == l.shown() {
+		// Rented → returned → cleaning changes no count a reader sees.
+		ix.units[u.Tag] = l
+		return
+	}
+	ix.dropLocked(u.Tag)
 	ix.units[u.Tag] = l
 	ix.countLocked(l, 1)
 }
@@ -75,7 +110,22 @@ func (ix *Index) dropLocked(tag string) {
 	}
 }
 
+// shown is what readers of the index see of a unit: where it counts, and
+// whether as available and as in service.
+func (l unitLite) shown() unitLite {
+	switch l.state {
+	case Available:
+	case Retired, Lost:
+		l.state = Lost
+	default:
+		l.state = Rented
+	}
+	return l
+}
+
 func (ix *Index) countLocked(l unitLite, d int) {
+	ix.seq++
+	ix.stationVer[l.station], ix.productVer[l.product] = ix.seq, ix.seq
 	bump := func(m map[string]map[string]int) {
 		if m[l.station] == nil {
 			m[l.station] = map[string]int{}
@@ -179,4 +229,41 @@ func (ix *Index) UnitCount() int {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	return len(ix.units)
+}
+
+// Version changes whenever anything in the index changes.
+func (ix *Index) Version() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.seq
+}
+
+// ListingVersion changes when any station's listing changes (its text,
+// hours or switch, its operator's suspension), not when stock moves.
+func (ix *Index) ListingVersion() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.listing
+}
+
+// SuspensionVersion changes when an operator is suspended or resumed (its
+// products leave or return to the catalog).
+func (ix *Index) SuspensionVersion() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.suspension
+}
+
+// StationVersion changes when the station's listing or its stock changes.
+func (ix *Index) StationVersion(id string) uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return max(ix.epoch, ix.stationVer[id])
+}
+
+// ProductVersion changes when the product's stock changes at any station.
+func (ix *Index) ProductVersion(id string) uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return max(ix.epoch, ix.productVer[id])
 }

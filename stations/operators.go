@@ -81,10 +81,20 @@ func (ix *Index) OperatorSuspended(id string) bool {
 func (ix *Index) setSuspended(id string, on bool) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	if ix.suspended[id] == on {
+		return
+	}
 	if on {
 		ix.suspended[id] = true
 	} else {
 		delete(ix.suspended, id)
+	}
+	ix.seq++
+	ix.listing, ix.suspension = ix.seq, ix.seq
+	for _, st := range ix.stations {
+		if st.OperatorID == id {
+			ix.stationVer[st.ID] = ix.seq
+		}
 	}
 }
 

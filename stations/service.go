@@ -292,20 +292,10 @@ func (s *Service) Stations(ctx context.Context, operatorID string) ([]Station, e
 	return s.store.listStations(ctx, operatorID)
 }
 
-// Unit returns the unit with tag, as its log's head says it is now.
+// Unit returns the unit with tag, as its log's head says it is now (its Seq
+// is that head's). A unit read here may be moved with MoveFrom.
 func (s *Service) Unit(ctx context.Context, tag string) (Unit, error) {
-	u, err := s.store.unit(ctx, tag)
-	if err != nil {
-		return Unit{}, err
-	}
-	head, err := s.log.Head(ctx, tag, u.Seq)
-	if err != nil {
-		return Unit{}, fmt.Errorf("stations: %w", err)
-	}
-	if head.Seq > u.Seq {
-		u = applyEvent(u, head)
-	}
-	return u, nil
+	return s.current(ctx, tag)
 }
 
 // Units lists units matching f, page by page (skip, limit), with the total.
@@ -513,11 +503,20 @@ type Move struct {
 // state from the unit's log. Two callers racing from the same state append the
 // same event id; the loser gets ErrUnavailable and nothing is written for it.
 func (s *Service) Move(ctx context.Context, tag string, m Move) (Unit, error) {
-	tag = NormalizeTag(tag)
-	cur, err := s.current(ctx, tag)
+	cur, err := s.current(ctx, NormalizeTag(tag))
 	if err != nil {
 		return Unit{}, err
 	}
+	return s.MoveFrom(ctx, cur, m)
+}
+
+// MoveFrom is Move for a caller that has just read the unit (Unit): the
+// move is checked against cur and appended as the event after cur.Seq, so it
+// is recorded only if nothing happened to the unit since cur was read (else
+// ErrUnavailable, and nothing is written). Reading the unit again first
+// would decide nothing more: the event id is what makes a move exclusive.
+func (s *Service) MoveFrom(ctx context.Context, cur Unit, m Move) (Unit, error) {
+	tag := cur.Tag
 	if !cur.State.CanMoveTo(m.To) {
 		return Unit{}, fmt.Errorf("stations: unit %s is %s and cannot become %s: %w", tag, cur.State, m.To,
 			valid.Because(ErrUnavailable, "unit_state", "tag", tag, "state", string(cur.State)))
@@ -583,11 +582,24 @@ func (s *Service) record(ctx context.Context, tag string, cur Unit, ev UnitEvent
 }
 
 // current returns the unit as its log's head says, repairing a missing
-// creation event on the way.
+// creation event on the way. A projection holds the whole state of the event
+// it was written from, so past the first event only newer events are looked
+// for (one lookup when it is current); at sequence 1 the creation event is
+// read too, because a unit's projection is inserted before it.
 func (s *Service) current(ctx context.Context, tag string) (Unit, error) {
 	u, err := s.store.unit(ctx, tag)
 	if err != nil {
 		return Unit{}, err
+	}
+	if u.Seq > 1 {
+		head, newer, err := s.log.After(ctx, tag, u.Seq)
+		if err != nil {
+			return Unit{}, fmt.Errorf("stations: %w", err)
+		}
+		if newer {
+			u = applyEvent(u, head)
+		}
+		return u, nil
 	}
 	head, err := s.log.Head(ctx, tag, u.Seq)
 	if err != nil {
@@ -618,27 +630,24 @@ func applyEvent(u Unit, e eventlog.Entry[UnitEvent]) Unit {
 	return u
 }
 
-// project writes the unit's projection and read model and announces it. The
-// projection only moves forward: it is written when it is behind u, and after
-// writing, the log is probed again, so when two writers project different
-// events of the same unit, whoever finishes last writes the latest one.
+// project writes the unit's projection and read model and announces it. u
+// was read from the projection (its CreatedAt is kept) and brought to an
+// event of the log. After writing, the log is probed for a newer event, so
+// when two writers project different events of the same unit, whoever
+// finishes last writes the latest one. (Reading the stored projection first
+// to skip a write would not make the write conditional: another writer may
+// write between the read and the write; the probe after writing is what
+// brings the projection to the head.)
 func (s *Service) project(ctx context.Context, u Unit) error {
 	for range 10 {
-		stored, err := s.store.unit(ctx, u.Tag)
-		if err != nil {
+		if err := s.store.replaceUnit(ctx, u); err != nil {
 			return err
 		}
-		if stored.Seq < u.Seq {
-			u.CreatedAt = stored.CreatedAt
-			if err := s.store.replaceUnit(ctx, u); err != nil {
-				return err
-			}
-		}
-		head, err := s.log.Head(ctx, u.Tag, u.Seq)
+		head, newer, err := s.log.After(ctx, u.Tag, u.Seq)
 		if err != nil {
 			return fmt.Errorf("stations: %w", err)
 		}
-		if head.Seq <= u.Seq {
+		if !newer {
 			break
 		}
 		u = applyEvent(u, head)

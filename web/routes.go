@@ -57,12 +57,12 @@ func (s *Server) routes() {
 	v1.POST("/auth/logout", s.api(s.logoutAPI))
 	v1.GET("/me", s.api(s.meAPI))
 
-	r.GET("/", s.page(s.showHome))
+	r.GET("/", s.cachePage(pageHome, s.page(s.showHome)))
 	r.GET("/lang/:lang", s.page(s.switchLanguage))
-	r.GET("/products", s.page(s.showProducts))
-	r.GET("/products/:id", s.page(s.showProduct))
-	r.GET("/stations", s.page(s.showStations))
-	r.GET("/stations/:id", s.page(s.showStation))
+	r.GET("/products", s.cachePage(pageProducts, s.page(s.showProducts)))
+	r.GET("/products/:id", s.cachePage(pageProduct, s.page(s.showProduct)))
+	r.GET("/stations", s.cachePage(pageStations, s.page(s.showStations)))
+	r.GET("/stations/:id", s.cachePage(pageStation, s.page(s.showStation)))
 
 	r.GET("/login", s.page(s.showLogin))
 	r.POST("/login", s.page(s.login))

@@ -83,6 +83,8 @@ type Server struct {
 	signupByIP, signupByLogin limiter
 	// renterLookups throttles renter searches per desk person or token.
 	renterLookups limiter
+	// cache keeps the public pages visitors see alike (pagecache.go).
+	cache *pageCache
 }
 
 // NewServer builds the router and parses the templates once.
@@ -100,6 +102,7 @@ func NewServer(cfg Config) (*Server, error) {
 		auth:     cfg.Auth,
 		logger:   cfg.Logger,
 		started:  time.Now(),
+		cache:    newPageCache(pageCacheBytes),
 	}
 	var err error
 	if s.pages, err = newRenderer(); err != nil {

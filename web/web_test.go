@@ -162,24 +162,36 @@ func stored(t testing.TB, s *Server, skip ...string) string {
 }
 
 var (
-	contractOnce sync.Once
-	contract     *apitest.Contract
-	contractErr  error
+	contractMu sync.Mutex
+	contract   *apitest.Contract
 )
 
-// testContract is the merged OpenAPI document, loaded and validated once.
+// testContract is the merged OpenAPI document, loaded and validated once
+// (again after dropContract).
 func testContract(t testing.TB) *apitest.Contract {
 	t.Helper()
-	contractOnce.Do(func() {
-		var doc []byte
-		if doc, contractErr = buildOpenAPI(); contractErr == nil {
-			contract, contractErr = apitest.Load(doc)
+	contractMu.Lock()
+	defer contractMu.Unlock()
+	if contract == nil {
+		doc, err := buildOpenAPI()
+		if err == nil {
+			contract, err = apitest.Load(doc)
 		}
-	})
-	if contractErr != nil {
-		t.Fatal(contractErr)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return contract
+}
+
+// dropContract lets the garbage collector have the loaded document, for a
+// test that measures the server's heap: the document is the tests' memory,
+// and marking it would slow the collections the test measures. The next
+// test server loads it again.
+func dropContract() {
+	contractMu.Lock()
+	defer contractMu.Unlock()
+	contract = nil
 }
 
 func get(t *testing.T, h http.Handler, target string, cookies ...*http.Cookie) *httptest.ResponseRecorder {

@@ -199,6 +199,7 @@ func run(args []string, out io.Writer) error {
 			for _, r := range results {
 				fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
 			}
+			fmt.Fprintf(out, "page cache: %s\n", pageCacheCounts(c.urls))
 			if i == 0 {
 				f := figures{setup: st, reads: results}
 				if *desks > 0 {
@@ -216,7 +217,7 @@ func run(args []string, out io.Writer) error {
 			}
 			if st.uri == "" {
 				for _, r := range results {
-					if r.name == "API product search" || r.name == "API text search 轮椅" || r.name == "station page" {
+					if r.name == "API product search" || r.name == "API text search 轮椅" || strings.HasSuffix(r.name, " page") {
 						scaling = append(scaling, fmt.Sprintf("  ×%-4d %7d units  %-20s %8.0f req/s  p99 %s", scale, units, r.name, r.rps(), r.p99.Round(10*time.Microsecond)))
 					}
 				}
@@ -613,4 +614,32 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) 
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "cleaning", pct(cleanLat, 50), pct(cleanLat, 99))
 	return deskResult{cyclesPerSec: float64(len(outLat)) / elapsed.Seconds(),
 		outP99: pct(outLat, 99), inP99: pct(inLat, 99)}, nil
+}
+
+// pageCacheCounts sums what the instances' page caches did in the run (their
+// fuju_page_cache_total counters), so a run shows whether pages came from
+// memory or were rendered.
+func pageCacheCounts(urls []string) string {
+	counts := map[string]float64{}
+	for _, u := range urls {
+		resp, err := http.Get(u + "/metrics")
+		if err != nil {
+			return err.Error()
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err.Error()
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			rest, ok := strings.CutPrefix(line, `fuju_page_cache_total{result="`)
+			if !ok {
+				continue
+			}
+			result, value, _ := strings.Cut(rest, `"} `)
+			n, _ := strconv.ParseFloat(value, 64)
+			counts[result] += n
+		}
+	}
+	return fmt.Sprintf("%.0f served from memory, %.0f rendered and kept, %.0f rendered for one visitor", counts["hit"], counts["miss"], counts["bypass"])
 }

@@ -123,6 +123,28 @@ func (l *Log[E]) Head(ctx context.Context, entity string, known int64) (Entry[E]
 	}
 }
 
+// After returns the latest event of entity after known, or ok=false when
+// known is the head. It is Head for a caller that already holds event
+// known's content (a projection written from it): it probes known+1, … by
+// _id and so costs one lookup when nothing is newer. A projection is only
+// ever written after its event, so it does not check that event known
+// exists; callers whose projection may precede its first event (a unit
+// inserted before its creation event) use Head for known < 2.
+func (l *Log[E]) After(ctx context.Context, entity string, known int64) (Entry[E], bool, error) {
+	var head Entry[E]
+	newer := false
+	for seq := known + 1; ; seq++ {
+		e, ok, err := l.Get(ctx, entity, seq)
+		if err != nil {
+			return Entry[E]{}, false, err
+		}
+		if !ok {
+			return head, newer, nil
+		}
+		head, newer = e, true
+	}
+}
+
 // Append records ev as event seq of entity. It returns ErrTaken when that
 // sequence number is already used: the caller decided from a stale head.
 func (l *Log[E]) Append(ctx context.Context, entity string, seq int64, ev E) (Entry[E], error) {

@@ -168,3 +168,25 @@ func TestAppendManyReportsEachItem(t *testing.T) {
 	}
 	_ = log.Done(ctx, p)
 }
+
+// After finds what happened since the event a projection holds, with one
+// lookup when nothing did.
+func TestAfterFindsNewerEvents(t *testing.T) {
+	ctx := context.Background()
+	log := eventlog.New[ev](testenv.DB(t), "after")
+	for seq := int64(1); seq <= 3; seq++ {
+		if _, err := log.Append(ctx, "U-1", seq, ev{To: fmt.Sprint("state", seq)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, newer, err := log.After(ctx, "U-1", 3); err != nil || newer {
+		t.Fatalf("after the head: newer %v, %v", newer, err)
+	}
+	e, newer, err := log.After(ctx, "U-1", 1)
+	if err != nil || !newer || e.Seq != 3 || e.Event.To != "state3" {
+		t.Fatalf("after 1: %+v newer %v, %v", e, newer, err)
+	}
+	if e, newer, err := log.After(ctx, "U-2", 0); err != nil || newer || e.Seq != 0 {
+		t.Fatalf("no events: %+v newer %v, %v", e, newer, err)
+	}
+}
