@@ -451,7 +451,7 @@ func seedCorners(ctx context.Context, a *app.App, today time.Time) error {
 	}
 	lend := func(i int, name string, days int) (rentals.Lease, error) {
 		born := time.Date(today.Year()-75-i, time.Month(3+i), 9+i, 0, 0, 0, 0, stations.Local)
-		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: name, Phone: fmt.Sprintf("139000003%02d", i),
+		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: name, Phone: fmt.Sprintf("139000002%02d", i),
 			IDNumber: idNumber(born, 201+i), Age: 75 + i, Address: "焦作市解放区焦东北路", MobilityNeeds: "行走不便",
 			EmergencyContact: rentals.Contact{Name: "家属", Phone: fmt.Sprintf("138000002%02d", i)},
 			HomeStationID:    "jf-jiaodong", HomeOperatorID: "op-kangning"}, seed)
