@@ -240,14 +240,16 @@ func (s *Server) readPhotoUpload(c *gin.Context) (photoUpload, error) {
 // checkAlt checks a photo's text for people who cannot see it: Chinese is
 // required, English optional (English pages fall back to the Chinese).
 func checkAlt(ve *valid.Error, zh, en string) {
+	const max = valid.MaxText
+	msg := fmt.Sprintf("must be at most %d characters", max)
 	switch n := len([]rune(zh)); {
 	case n == 0:
 		ve.Add("alt_zh", "required", "is required: describe the photo for people who cannot see it")
-	case n > 200 || len(zh) > maxFieldBytes:
-		ve.Add("alt_zh", "max_length", "must be at most 200 characters", "max", 200)
+	case n > max || len(zh) > maxFieldBytes:
+		ve.Add("alt_zh", "max_length", msg, "max", max)
 	}
-	if len([]rune(en)) > 200 || len(en) > maxFieldBytes {
-		ve.Add("alt_en", "max_length", "must be at most 200 characters", "max", 200)
+	if len([]rune(en)) > max || len(en) > maxFieldBytes {
+		ve.Add("alt_en", "max_length", msg, "max", max)
 	}
 }
 
