@@ -220,8 +220,10 @@ func (n *node) stop(t *testing.T, sig syscall.Signal) {
 	_ = n.cmd.Process.Signal(sig)
 	select {
 	case <-n.exited:
-	case <-time.After(30 * time.Second):
-		t.Errorf("instance %s did not stop within 30 s after %v", n.name, sig)
+	// A graceful stop may take FUJU_SHUTDOWN_TIMEOUT (15 s) for requests
+	// in flight, then up to 10 s to close the database connections.
+	case <-time.After(60 * time.Second):
+		t.Errorf("instance %s did not stop within 60 s after %v", n.name, sig)
 		_ = n.cmd.Process.Kill()
 		<-n.exited
 	}
