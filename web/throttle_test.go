@@ -100,12 +100,14 @@ func loginBurst(s *Server, n int, addr func(i int) string) burstResult {
 // answers the rest 503 with Retry-After. Either way the heap (live objects
 // and garbage not yet collected) stays under
 //
-//	2 × (live heap before + slots × auth.HashMemory) + slots × auth.HashMemory + 16 MiB
+//	2 × (live heap before + slots × auth.HashMemory) + slots × auth.HashMemory + 64 MiB
 //
 // since the garbage collector lets the heap grow to twice what is live, and
 // the hashes running while it collects may each add their 19 MiB past that.
+// The 64 MiB are the process's other work while the burst runs (the embedded
+// database and the package's other servers share the heap this measures).
 // Without the bound, 300 hashes would hold 300 × 19 MiB ≈ 5.6 GiB, and even
-// the 20 of one client 380 MiB.
+// the 20 of one client 380 MiB; the bound is under 200 MiB.
 func TestLoginBurstBoundsMemory(t *testing.T) {
 	s := newTestServer(t)
 	// The bound is the server's: the contract check (its buffers, and the
@@ -116,7 +118,7 @@ func TestLoginBurstBoundsMemory(t *testing.T) {
 	dropContract()
 	slots := uint64(2)
 	s.auth.LimitHashing(int(slots))
-	bound := func(base uint64) uint64 { return 2*(base+slots*auth.HashMemory) + slots*auth.HashMemory + 16<<20 }
+	bound := func(base uint64) uint64 { return 2*(base+slots*auth.HashMemory) + slots*auth.HashMemory + 64<<20 }
 
 	one := loginBurst(s, 300, func(int) string { return "198.51.100.7:40000" })
 	t.Logf("one client: %v; heap %d MiB live before, peak %d MiB, bound %d MiB; %+v",
