@@ -1,13 +1,14 @@
-// Package auth is Fuju's identity: users and their roles, passwords, server-side
-// sessions, operators' API tokens and the audit log. It lives under web/ because
-// only the web layer authenticates anyone, but like the domain packages it owns
-// its types, its Mongo store and its rules, and never sees a Gin context.
+// Package accounts is Fuju's identity: users and their roles, passwords, server-side
+// sessions, operators' API tokens, what each role may grant, linking an account to
+// a desk renter, and the audit log. Like the other domain packages it owns its
+// types, its Mongo store and its rules, and never sees a Gin context; the web
+// layer authenticates requests through it.
 //
 // Lookups on every request are by _id (DESIGN.md): a session's _id is the
 // SHA-256 of its cookie value, an API token's _id the SHA-256 of the token, and
 // a login name (phone or e-mail) is claimed in the logins collection under
 // _id "phone:…" or "email:…".
-package auth
+package accounts
 
 import (
 	"errors"

@@ -11,20 +11,20 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // homeFor is where a user lands after logging in.
-func homeFor(u auth.User) string {
+func homeFor(u accounts.User) string {
 	switch u.Role {
-	case auth.Staff:
+	case accounts.Staff:
 		return "/staff"
-	case auth.OperatorAdmin:
+	case accounts.OperatorAdmin:
 		return "/operator"
-	case auth.PlatformAdmin:
+	case accounts.PlatformAdmin:
 		return "/admin"
 	}
 	return "/account"
@@ -35,7 +35,7 @@ func homeFor(u auth.User) string {
 // and the client, by IP address (IPv6 clients by their /64, which one
 // subscriber usually has whole).
 func throttleKeys(c *gin.Context, login string) (account, client string) {
-	account = auth.LoginKey(login)
+	account = accounts.LoginKey(login)
 	if account == "" {
 		account = strings.ToLower(strings.TrimSpace(login))
 	}
@@ -52,29 +52,29 @@ func throttleKeys(c *gin.Context, login string) (account, client string) {
 // account's attempts are counted before the password is checked, so a burst
 // of parallel guesses is counted whole and never reaches the hasher past the
 // limits; a success refunds both, and so does a hasher too busy to check
-// anything (auth.ErrBusy, answered 503 with Retry-After).
-func (s *Server) authenticate(c *gin.Context, login, password string) (auth.User, error) {
+// anything (accounts.ErrBusy, answered 503 with Retry-After).
+func (s *Server) authenticate(c *gin.Context, login, password string) (accounts.User, error) {
 	acct, client := throttleKeys(c, login)
 	byIP, err := s.loginByIP.take(c, client)
 	if err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
 	byAccount, err := s.loginByAccount.take(c, acct)
 	if err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
 	u, err := s.auth.Authenticate(c.Request.Context(), login, password)
-	if errors.Is(err, auth.ErrBadCredentials) {
+	if errors.Is(err, accounts.ErrBadCredentials) {
 		// Neither the password nor the login name is logged: the name is
 		// often a phone number.
 		s.logger.InfoContext(c.Request.Context(), "login failed", "request_id", requestID(c), "client_ip", c.ClientIP())
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
-	if err == nil || errors.Is(err, auth.ErrBusy) {
+	if err == nil || errors.Is(err, accounts.ErrBusy) {
 		s.giveBack(c, s.loginByIP, byIP)
 		s.giveBack(c, s.loginByAccount, byAccount)
 	}
-	if errors.Is(err, auth.ErrBusy) {
+	if errors.Is(err, accounts.ErrBusy) {
 		c.Header("Retry-After", strconv.Itoa(int(busyRetry/time.Second)))
 	}
 	return u, err
@@ -84,16 +84,16 @@ func (s *Server) authenticate(c *gin.Context, login, password string) (auth.User
 // number (or e-mail address). The form is checked first, without hashing, so
 // a mistake costs nothing and is not counted; a hasher too busy to hash the
 // password refunds both.
-func (s *Server) createRenter(c *gin.Context, n auth.NewUser) (auth.User, error) {
+func (s *Server) createRenter(c *gin.Context, n accounts.NewUser) (accounts.User, error) {
 	ctx := c.Request.Context()
-	n.Role = auth.Renter
+	n.Role = accounts.Renter
 	if err := s.auth.Check(ctx, &n); err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
 	_, client := throttleKeys(c, "")
 	byIP, err := s.signupByIP.take(c, client)
 	if err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
 	login := "phone:" + n.Phone
 	if n.Phone == "" {
@@ -101,10 +101,10 @@ func (s *Server) createRenter(c *gin.Context, n auth.NewUser) (auth.User, error)
 	}
 	byLogin, err := s.signupByLogin.take(c, login)
 	if err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
 	u, err := s.auth.CreateUser(ctx, n)
-	if errors.Is(err, auth.ErrBusy) {
+	if errors.Is(err, accounts.ErrBusy) {
 		s.giveBack(c, s.signupByIP, byIP)
 		s.giveBack(c, s.signupByLogin, byLogin)
 		c.Header("Retry-After", strconv.Itoa(int(busyRetry/time.Second)))
@@ -123,8 +123,8 @@ type signupRequest struct {
 }
 
 type meResponse struct {
-	User      auth.User `json:"user"`
-	CSRFToken string    `json:"csrf_token"`
+	User      accounts.User `json:"user"`
+	CSRFToken string        `json:"csrf_token"`
 }
 
 // linkCode is the code a family reads from their account page to the desk, so
@@ -150,7 +150,7 @@ func (s *Server) signupAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.createRenter(c, auth.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email, Password: req.Password})
+	u, err := s.createRenter(c, accounts.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email, Password: req.Password})
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *Server) loginAPI(c *gin.Context) error {
 		return err
 	}
 	u, err := s.authenticate(c, req.Login, req.Password)
-	if errors.Is(err, auth.ErrBadCredentials) {
+	if errors.Is(err, accounts.ErrBadCredentials) {
 		return fmt.Errorf("web: %w", errBadLogin)
 	}
 	if err != nil {
@@ -240,10 +240,10 @@ func (s *Server) login(c *gin.Context) error {
 	case errors.Is(err, errTooManyAttempts):
 		p.Throttle = true
 		return s.render(c, http.StatusTooManyRequests, "login", &p)
-	case errors.Is(err, auth.ErrBusy):
+	case errors.Is(err, accounts.ErrBusy):
 		p.Busy = true
 		return s.render(c, http.StatusServiceUnavailable, "login", &p)
-	case errors.Is(err, auth.ErrBadCredentials):
+	case errors.Is(err, accounts.ErrBadCredentials):
 		p.Failed = true
 		p.Form.First = "login"
 		return s.render(c, http.StatusUnauthorized, "login", &p)
@@ -277,13 +277,13 @@ func (s *Server) showSignup(c *gin.Context) error {
 func (s *Server) signup(c *gin.Context) error {
 	f := newForm(c)
 	p := signupPage{base: s.base(c, "signup.title", "signup"), Form: f}
-	u, err := s.createRenter(c, auth.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
+	u, err := s.createRenter(c, accounts.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
 		Email: f.Get("email"), Password: f.Values.Get("password")})
 	switch {
 	case errors.Is(err, errTooManyAttempts):
 		p.Throttle = true
 		return s.render(c, http.StatusTooManyRequests, "signup", &p)
-	case errors.Is(err, auth.ErrBusy):
+	case errors.Is(err, accounts.ErrBusy):
 		p.Busy = true
 		return s.render(c, http.StatusServiceUnavailable, "signup", &p)
 	}
@@ -323,8 +323,8 @@ type accountPage struct {
 	Relations []rentals.Relation
 	// LinkCode joins the account to a renter the desk registered.
 	LinkCode string
-	Account  auth.User
-	Sessions []auth.Session
+	Account  accounts.User
+	Sessions []accounts.Session
 	Current  string
 	Profile  form
 	Password form
@@ -346,7 +346,7 @@ func (s *Server) accountPage(c *gin.Context, status int, p *accountPage) error {
 	if p.Profile.Values == nil {
 		p.Profile.Values = map[string][]string{"name": {u.Name}}
 	}
-	if u.Role == auth.Renter && s.rentals != nil {
+	if u.Role == accounts.Renter && s.rentals != nil {
 		p.LinkCode = s.linkCode(u.ID)
 		p.Relations = rentals.Relations
 		// Only this account's renters and their leases, read by _id.
@@ -467,7 +467,7 @@ type familyReceiptPage struct {
 // was, when, at which station, and every charge, subsidy and payment.
 func (s *Server) showFamilyReceipt(c *gin.Context) error {
 	u, _ := userOf(c)
-	if s.rentals == nil || u.Role != auth.Renter {
+	if s.rentals == nil || u.Role != accounts.Renter {
 		return errNotFound
 	}
 	l, led, who, err := s.rentals.AccountLease(c.Request.Context(), u.ID, c.Param("id"))

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"fuju/web/auth"
+	"fuju/accounts"
 )
 
 // client is a browser for the test server: it keeps cookies and sends the
@@ -146,7 +146,7 @@ func TestSignupLoginLogoutPages(t *testing.T) {
 func TestSessionSecurity(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	if _, err := s.auth.CreateUser(ctx, auth.NewUser{Name: "Li", Phone: "13812345678", Password: pw, Role: auth.Renter}); err != nil {
+	if _, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "Li", Phone: "13812345678", Password: pw, Role: accounts.Renter}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -231,7 +231,7 @@ func TestSessionSecurity(t *testing.T) {
 func TestLoginThrottling(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	if _, err := s.auth.CreateUser(ctx, auth.NewUser{Name: "Li", Phone: "13812345678", Password: pw, Role: auth.Renter}); err != nil {
+	if _, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "Li", Phone: "13812345678", Password: pw, Role: accounts.Renter}); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
@@ -302,7 +302,7 @@ func TestMeAndRoles(t *testing.T) {
 		t.Fatalf("api signup: %d %s", rec.Code, rec.Body)
 	}
 	me := decode[meResponse](t, cl.get("/api/v1/me"))
-	if me.User.Email != "zhang@example.com" || me.User.Role != auth.Renter || me.CSRFToken == "" {
+	if me.User.Email != "zhang@example.com" || me.User.Role != accounts.Renter || me.CSRFToken == "" {
 		t.Errorf("me %+v", me)
 	}
 	if rec := newClient(t, s).postJSON("/api/v1/auth/signup", map[string]any{"name": "张", "email": "zhang@example.com", "password": pw}, nil); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "email") {

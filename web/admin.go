@@ -11,9 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // operatorInput is a new operator. ID is optional: a readable slug such as
@@ -112,7 +112,7 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 // userInput is an account the platform admin creates. An empty Password
 // makes a one-time password.
 type userInput struct {
-	Role       auth.Role
+	Role       accounts.Role
 	Name       string
 	Phone      string
 	Email      string
@@ -124,15 +124,15 @@ type userInput struct {
 // createUser makes an account for the caller, in either console (the
 // operator console's are staff in the audit log), and returns it with the
 // one-time password when one was generated (shown once). What the caller's
-// role may grant is auth's rule (auth.CreateAccount).
-func (s *Server) createUser(c *gin.Context, staff bool, in userInput) (auth.User, string, error) {
-	u, oneTime, err := s.auth.CreateAccount(c.Request.Context(), managerOf(c), auth.NewUser{Name: in.Name, Phone: in.Phone,
+// role may grant is auth's rule (accounts.CreateAccount).
+func (s *Server) createUser(c *gin.Context, staff bool, in userInput) (accounts.User, string, error) {
+	u, oneTime, err := s.auth.CreateAccount(c.Request.Context(), managerOf(c), accounts.NewUser{Name: in.Name, Phone: in.Phone,
 		Email: in.Email, Password: in.Password, Role: in.Role, OperatorID: in.OperatorID, StationIDs: in.StationIDs})
 	if err != nil {
-		return auth.User{}, "", err
+		return accounts.User{}, "", err
 	}
 	type withPassword struct {
-		auth.User
+		accounts.User
 		Password string `json:"password"`
 	}
 	action := "user.create"
@@ -145,12 +145,12 @@ func (s *Server) createUser(c *gin.Context, staff bool, in userInput) (auth.User
 
 // updateUser changes an account the caller manages, in either console;
 // disabling ends its sessions at once.
-func (s *Server) updateUser(c *gin.Context, staff bool, id string, up auth.UserUpdate) (auth.User, error) {
+func (s *Server) updateUser(c *gin.Context, staff bool, id string, up accounts.UserUpdate) (accounts.User, error) {
 	before, after, err := s.auth.UpdateAccount(c.Request.Context(), managerOf(c), id, up)
 	if err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
-	changed, disabled := before.Status != after.Status, after.Status == auth.Disabled
+	changed, disabled := before.Status != after.Status, after.Status == accounts.Disabled
 	action := "user.update"
 	switch {
 	case staff && changed && disabled:
@@ -170,10 +170,10 @@ func (s *Server) updateUser(c *gin.Context, staff bool, id string, up auth.UserU
 
 // resetPassword gives an account the caller manages a new one-time password
 // and ends its sessions, in either console.
-func (s *Server) resetPassword(c *gin.Context, staff bool, id string) (auth.User, string, error) {
+func (s *Server) resetPassword(c *gin.Context, staff bool, id string) (accounts.User, string, error) {
 	u, pw, err := s.auth.ResetAccountPassword(c.Request.Context(), managerOf(c), id)
 	if err != nil {
-		return auth.User{}, "", err
+		return accounts.User{}, "", err
 	}
 	type pwState struct {
 		Password           string `json:"password"`

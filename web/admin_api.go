@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // The admin JSON API (/api/v1/admin). Handlers bind and check the request
@@ -78,7 +78,7 @@ func (s *Server) updateOperatorAPI(c *gin.Context) error {
 func (s *Server) listUsersAPI(c *gin.Context) error {
 	p := newParams(c)
 	p.only("q", "role", "operator", "page", "per_page")
-	f := auth.UserFilter{Text: p.str("q", 100), Role: auth.Role(p.str("role", 20)), OperatorID: p.str("operator", 64)}
+	f := accounts.UserFilter{Text: p.str("q", 100), Role: accounts.Role(p.str("role", 20)), OperatorID: p.str("operator", 64)}
 	if f.Role != "" && !f.Role.Valid() {
 		p.errs.Add("role", "oneof", "must be one of: renter, staff, operator_admin, platform_admin")
 	}
@@ -90,25 +90,25 @@ func (s *Server) listUsersAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, list[auth.User]{Items: users.Items, Total: users.Total, Page: page, PerPage: perPage})
+	c.JSON(http.StatusOK, list[accounts.User]{Items: users.Items, Total: users.Total, Page: page, PerPage: perPage})
 	return nil
 }
 
 type createUserRequest struct {
-	Role       auth.Role `json:"role" binding:"required"`
-	Name       string    `json:"name" binding:"required,limit=person_name"`
-	Phone      string    `json:"phone" binding:"limit=phone"`
-	Email      string    `json:"email" binding:"limit=email"`
-	Password   string    `json:"password" binding:"limit=password"`
-	OperatorID string    `json:"operator_id" binding:"limit=id"`
-	StationIDs []string  `json:"station_ids" binding:"limit=station_ids,dive,limit=id"`
+	Role       accounts.Role `json:"role" binding:"required"`
+	Name       string        `json:"name" binding:"required,limit=person_name"`
+	Phone      string        `json:"phone" binding:"limit=phone"`
+	Email      string        `json:"email" binding:"limit=email"`
+	Password   string        `json:"password" binding:"limit=password"`
+	OperatorID string        `json:"operator_id" binding:"limit=id"`
+	StationIDs []string      `json:"station_ids" binding:"limit=station_ids,dive,limit=id"`
 }
 
 // userCreated is the answer to creating a user: the one-time password
 // appears here once and nowhere else.
 type userCreated struct {
-	User            auth.User `json:"user"`
-	OneTimePassword string    `json:"one_time_password,omitempty"`
+	User            accounts.User `json:"user"`
+	OneTimePassword string        `json:"one_time_password,omitempty"`
 }
 
 func (s *Server) createUserAPI(c *gin.Context) error {
@@ -145,7 +145,7 @@ func (s *Server) updateUserAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.updateUser(c, false, c.Param("id"), auth.UserUpdate{Name: req.Name, Status: req.Status, StationIDs: req.StationIDs})
+	u, err := s.updateUser(c, false, c.Param("id"), accounts.UserUpdate{Name: req.Name, Status: req.Status, StationIDs: req.StationIDs})
 	if err != nil {
 		return err
 	}
@@ -154,8 +154,8 @@ func (s *Server) updateUserAPI(c *gin.Context) error {
 }
 
 type passwordReset struct {
-	User            auth.User `json:"user"`
-	OneTimePassword string    `json:"one_time_password"`
+	User            accounts.User `json:"user"`
+	OneTimePassword string        `json:"one_time_password"`
 }
 
 func (s *Server) resetPasswordAPI(c *gin.Context) error {
@@ -176,11 +176,11 @@ func (s *Server) listAuditAPI(c *gin.Context) error {
 	if err := p.err(); err != nil {
 		return err
 	}
-	entries, total, err := s.auth.Audit(c.Request.Context(), auth.AuditFilter{OperatorID: op,
+	entries, total, err := s.auth.Audit(c.Request.Context(), accounts.AuditFilter{OperatorID: op,
 		Limit: int64(perPage), Skip: int64((page - 1) * perPage)})
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, list[auth.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
+	c.JSON(http.StatusOK, list[accounts.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
 	return nil
 }

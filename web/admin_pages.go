@@ -10,10 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // The platform admin console (/admin): pages that post, redirect with a
@@ -53,7 +53,7 @@ func (b *adminBase) AdminNav() []adminLink {
 }
 
 // RoleName is a role in the page's language.
-func (b *adminBase) RoleName(r auth.Role) string { return b.T("role." + string(r)) }
+func (b *adminBase) RoleName(r accounts.Role) string { return b.T("role." + string(r)) }
 
 // Form field names of the console. They carry the area's prefix so their
 // labels (field.<name>) cannot clash with another area's messages; name,
@@ -75,7 +75,7 @@ var userFields = map[string]string{"role": fRole, "operator_id": fOperator, "sta
 // Dashboard.
 
 type roleCount struct {
-	Role auth.Role
+	Role accounts.Role
 	N    int
 }
 
@@ -101,14 +101,14 @@ func (s *Server) showAdminHome(c *gin.Context) error {
 		}
 	}
 	// One count per role (a few lookups each, however many there are).
-	for _, r := range auth.Grantable(auth.PlatformAdmin) {
-		us, err := s.auth.ListUsers(ctx, auth.UserFilter{Role: r}, 1, 1)
+	for _, r := range accounts.Grantable(accounts.PlatformAdmin) {
+		us, err := s.auth.ListUsers(ctx, accounts.UserFilter{Role: r}, 1, 1)
 		if err != nil {
 			return err
 		}
 		p.Roles = append(p.Roles, roleCount{Role: r, N: us.Total})
 	}
-	entries, _, err := s.auth.Audit(ctx, auth.AuditFilter{Limit: 10})
+	entries, _, err := s.auth.Audit(ctx, accounts.AuditFilter{Limit: 10})
 	if err != nil {
 		return err
 	}
@@ -176,7 +176,7 @@ type adminOperatorPage struct {
 	adminBase
 	Operator stations.Operator
 	Stations []stations.Station
-	Users    []auth.User
+	Users    []accounts.User
 	Form     form
 }
 
@@ -194,7 +194,7 @@ func (s *Server) operatorPage(c *gin.Context, status int, f form) error {
 	if p.Stations, err = s.stations.Stations(ctx, o.ID); err != nil {
 		return err
 	}
-	if p.Users, err = s.auth.Users(ctx, auth.UserFilter{OperatorID: o.ID}); err != nil {
+	if p.Users, err = s.auth.Users(ctx, accounts.UserFilter{OperatorID: o.ID}); err != nil {
 		return err
 	}
 	return s.render(c, status, "admin_operator", &p)
@@ -292,10 +292,10 @@ func (s *Server) setAdminOperatorStatus(c *gin.Context) error {
 type adminUsersPage struct {
 	adminBase
 	Q, Role, Operator string
-	Roles             []auth.Role
+	Roles             []accounts.Role
 	Operators         []stations.Operator
 	OpNames           map[string]stations.Text
-	Users             []auth.User
+	Users             []accounts.User
 	Total             int
 	Pages             []pageLink
 	Prev, Next        string
@@ -306,9 +306,9 @@ const adminPerPage = 50
 func (s *Server) showAdminUsers(c *gin.Context) error {
 	ctx := c.Request.Context()
 	prm := newParams(c)
-	p := adminUsersPage{adminBase: s.adminBase(c, "admin.users.title", "users"), Roles: auth.Roles,
+	p := adminUsersPage{adminBase: s.adminBase(c, "admin.users.title", "users"), Roles: accounts.Roles,
 		Q: prm.str("q", 100), Role: prm.str("role", 20), Operator: prm.str("operator", 64)}
-	if p.Role != "" && !auth.Role(p.Role).Valid() {
+	if p.Role != "" && !accounts.Role(p.Role).Valid() {
 		prm.errs.Add("role", "oneof", "is not a role")
 	}
 	page := 1
@@ -323,7 +323,7 @@ func (s *Server) showAdminUsers(c *gin.Context) error {
 		return err
 	}
 	p.Operators, p.OpNames = ops, operatorNames(ops)
-	res, err := s.auth.ListUsers(ctx, auth.UserFilter{Text: p.Q, Role: auth.Role(p.Role), OperatorID: p.Operator}, page, adminPerPage)
+	res, err := s.auth.ListUsers(ctx, accounts.UserFilter{Text: p.Q, Role: accounts.Role(p.Role), OperatorID: p.Operator}, page, adminPerPage)
 	if err != nil {
 		return err
 	}
@@ -361,13 +361,13 @@ func (s *Server) stationChoices(c *gin.Context, b *base, operatorID string, chec
 type newUserPage struct {
 	adminBase
 	Form      form
-	Roles     []auth.Role
+	Roles     []accounts.Role
 	Operators []stations.Operator
 	Stations  []stationChoice
 }
 
 func (s *Server) newUserPage(c *gin.Context, status int, f form) error {
-	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: auth.Grantable(auth.PlatformAdmin)}
+	p := newUserPage{adminBase: s.adminBase(c, "admin.newuser.title", "users"), Form: f, Roles: accounts.Grantable(accounts.PlatformAdmin)}
 	var err error
 	if p.Operators, err = s.stations.Operators(c.Request.Context()); err != nil {
 		return err
@@ -393,13 +393,13 @@ func (s *Server) showNewAdminUser(c *gin.Context) error {
 
 func (s *Server) createAdminUser(c *gin.Context) error {
 	f := newForm(c)
-	in := userInput{Role: auth.Role(f.Get(fRole)), Name: f.Get("name"), Phone: f.Get("phone"), Email: f.Get("email"),
+	in := userInput{Role: accounts.Role(f.Get(fRole)), Name: f.Get("name"), Phone: f.Get("phone"), Email: f.Get("email"),
 		Password: f.Values.Get("password"), OperatorID: f.Get(fOperator), StationIDs: f.Values[fStationIDs]}
-	if in.Role != auth.Staff {
+	if in.Role != accounts.Staff {
 		// The form shows every station; only staff are assigned any.
 		in.StationIDs = nil
 	}
-	if in.Role == auth.PlatformAdmin {
+	if in.Role == accounts.PlatformAdmin {
 		in.OperatorID = ""
 	}
 	u, pw, err := s.createUser(c, false, in)
@@ -419,7 +419,7 @@ func (s *Server) createAdminUser(c *gin.Context) error {
 
 type adminUserPage struct {
 	adminBase
-	Account  auth.User
+	Account  accounts.User
 	Operator *stations.Operator
 	// OneTime is a password just made for the account, shown this once.
 	OneTime  string
@@ -447,7 +447,7 @@ func (s *Server) userPage(c *gin.Context, status int, f form) error {
 	if p.Form.Values == nil {
 		p.Form.Values = url.Values{"name": {u.Name}, fStationIDs: u.StationIDs}
 	}
-	if u.Role == auth.Staff {
+	if u.Role == accounts.Staff {
 		var ops []stations.Operator
 		if p.Operator != nil {
 			ops = []stations.Operator{*p.Operator}
@@ -474,8 +474,8 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 	}
 	f := newForm(c)
 	name := f.Get("name")
-	patch := auth.UserUpdate{Name: &name}
-	if u.Role == auth.Staff {
+	patch := accounts.UserUpdate{Name: &name}
+	if u.Role == accounts.Staff {
 		patch.StationIDs = f.Values[fStationIDs]
 		if patch.StationIDs == nil {
 			// No box ticked: an empty, not a missing, list, so the service
@@ -496,11 +496,11 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 
 func (s *Server) setAdminUserStatus(c *gin.Context) error {
 	to := c.PostForm("status")
-	u, err := s.updateUser(c, false, c.Param("id"), auth.UserUpdate{Status: &to})
+	u, err := s.updateUser(c, false, c.Param("id"), accounts.UserUpdate{Status: &to})
 	if err != nil {
 		return err
 	}
-	if u.Status == auth.Disabled {
+	if u.Status == accounts.Disabled {
 		s.flash(c, "admin.flash.user_disabled")
 	} else {
 		s.flash(c, "admin.flash.user_enabled")
@@ -548,7 +548,7 @@ func (s *Server) showAdminAudit(c *gin.Context) error {
 		return err
 	}
 	p.Operators = ops
-	entries, total, err := s.auth.Audit(ctx, auth.AuditFilter{OperatorID: p.Operator, Limit: adminPerPage,
+	entries, total, err := s.auth.Audit(ctx, accounts.AuditFilter{OperatorID: p.Operator, Limit: adminPerPage,
 		Skip: int64((page - 1) * adminPerPage)})
 	if err != nil {
 		return err

@@ -13,10 +13,10 @@ import (
 	"sync"
 	"testing"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 const admPassword = "violet-harbour-47"
@@ -39,7 +39,7 @@ func newAdmClient(t *testing.T, s *Server) *admClient {
 
 // admSession logs u in directly through the identity service (for callers
 // whose login itself is not under test).
-func admSession(t *testing.T, s *Server, u auth.User) *admClient {
+func admSession(t *testing.T, s *Server, u accounts.User) *admClient {
 	t.Helper()
 	tok, sess, err := s.auth.NewSession(context.Background(), u, false, "192.0.2.1", "test")
 	if err != nil {
@@ -124,14 +124,14 @@ func admStatus(t *testing.T, rec *httptest.ResponseRecorder, want int, what stri
 type admFixture struct {
 	s     *Server
 	admin *admClient
-	me    auth.User
+	me    accounts.User
 }
 
 func newAdmFixture(t *testing.T) *admFixture {
 	t.Helper()
 	s := newTestServer(t)
-	u, err := s.auth.CreateUser(context.Background(), auth.NewUser{Name: "市管理员", Phone: "13900000001",
-		Password: admPassword, Role: auth.PlatformAdmin})
+	u, err := s.auth.CreateUser(context.Background(), accounts.NewUser{Name: "市管理员", Phone: "13900000001",
+		Password: admPassword, Role: accounts.PlatformAdmin})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,9 @@ func newAdmFixture(t *testing.T) *admFixture {
 	return &admFixture{s: s, admin: c, me: u}
 }
 
-func (f *admFixture) user(t *testing.T, role auth.Role, phone, operator string, stationIDs ...string) auth.User {
+func (f *admFixture) user(t *testing.T, role accounts.Role, phone, operator string, stationIDs ...string) accounts.User {
 	t.Helper()
-	u, err := f.s.auth.CreateUser(context.Background(), auth.NewUser{Name: string(role) + " " + phone, Phone: phone,
+	u, err := f.s.auth.CreateUser(context.Background(), accounts.NewUser{Name: string(role) + " " + phone, Phone: phone,
 		Password: admPassword, Role: role, OperatorID: operator, StationIDs: stationIDs})
 	if err != nil {
 		t.Fatal(err)
@@ -152,12 +152,12 @@ func (f *admFixture) user(t *testing.T, role auth.Role, phone, operator string, 
 	return u
 }
 
-func admAudit(t *testing.T, c *admClient) (map[string][]auth.Entry, string) {
+func admAudit(t *testing.T, c *admClient) (map[string][]accounts.Entry, string) {
 	t.Helper()
 	rec := c.get("/api/v1/admin/audit?per_page=200")
 	admStatus(t, rec, http.StatusOK, "audit")
-	out := map[string][]auth.Entry{}
-	for _, e := range decode[list[auth.Entry]](t, rec).Items {
+	out := map[string][]accounts.Entry{}
+	for _, e := range decode[list[accounts.Entry]](t, rec).Items {
 		out[e.Action] = append(out[e.Action], e)
 	}
 	return out, rec.Body.String()
@@ -169,15 +169,15 @@ func admAudit(t *testing.T, c *admClient) (map[string][]auth.Entry, string) {
 func TestAdminRoleMatrix(t *testing.T) {
 	f := newAdmFixture(t)
 	s := f.s
-	target := f.user(t, auth.Staff, "13900000005", "op-a", "north")
+	target := f.user(t, accounts.Staff, "13900000005", "op-a", "north")
 	callers := map[string]*admClient{
 		"anonymous":      admAnonymous(t, s),
-		"renter":         admSession(t, s, f.user(t, auth.Renter, "13900000002", "")),
-		"staff":          admSession(t, s, f.user(t, auth.Staff, "13900000003", "op-a", "north")),
-		"operator_admin": admSession(t, s, f.user(t, auth.OperatorAdmin, "13900000004", "op-a")),
+		"renter":         admSession(t, s, f.user(t, accounts.Renter, "13900000002", "")),
+		"staff":          admSession(t, s, f.user(t, accounts.Staff, "13900000003", "op-a", "north")),
+		"operator_admin": admSession(t, s, f.user(t, accounts.OperatorAdmin, "13900000004", "op-a")),
 		"token":          newAdmClient(t, s),
 	}
-	callers["token"].bearer = apiToken(t, s, auth.TokenScopes...)
+	callers["token"].bearer = apiToken(t, s, accounts.TokenScopes...)
 
 	n := 0
 	for _, r := range s.Routes() {
@@ -321,7 +321,7 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 		{"role=platform_admin", []string{f.me.ID}},
 		{"role=staff&operator=jz-kangfu", nil},
 	} {
-		got := decode[list[auth.User]](t, c.get("/api/v1/admin/users?"+tt.query))
+		got := decode[list[accounts.User]](t, c.get("/api/v1/admin/users?"+tt.query))
 		var ids []string
 		for _, u := range got.Items {
 			ids = append(ids, u.ID)
@@ -335,7 +335,7 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 			t.Errorf("users?%s: %d", q, rec.Code)
 		}
 	}
-	paged := decode[list[auth.User]](t, c.get("/api/v1/admin/users?per_page=1&page=2"))
+	paged := decode[list[accounts.User]](t, c.get("/api/v1/admin/users?per_page=1&page=2"))
 	if paged.Total != 3 || len(paged.Items) != 1 || paged.Page != 2 {
 		t.Errorf("paging %+v", paged)
 	}
@@ -363,8 +363,8 @@ func TestAdminOperatorsAndUsersAPI(t *testing.T) {
 
 	// Every change is in the audit log, passwords never are.
 	actions, body := admAudit(t, c)
-	all := decode[list[auth.Entry]](t, c.get("/api/v1/admin/audit"))
-	second := decode[list[auth.Entry]](t, c.get("/api/v1/admin/audit?per_page=3&page=2"))
+	all := decode[list[accounts.Entry]](t, c.get("/api/v1/admin/audit"))
+	second := decode[list[accounts.Entry]](t, c.get("/api/v1/admin/audit?per_page=3&page=2"))
 	if all.Total != 8 || second.Total != all.Total || len(second.Items) != 3 || second.Items[0].ID != all.Items[3].ID {
 		t.Errorf("audit paging: %d entries, page 2 of 3 %+v", all.Total, second)
 	}
@@ -564,8 +564,8 @@ func TestAdminSuspendHidesOperator(t *testing.T) {
 		}
 	}
 	visible(true)
-	admin := admSession(t, f.s, f.user(t, auth.OperatorAdmin, "13900000071", "op-b"))
-	desk := admSession(t, f.s, f.user(t, auth.Staff, "13900000072", "op-b", "east"))
+	admin := admSession(t, f.s, f.user(t, accounts.OperatorAdmin, "13900000071", "op-b"))
+	desk := admSession(t, f.s, f.user(t, accounts.Staff, "13900000072", "op-b", "east"))
 	if strings.Contains(admin.get("/operator").Body.String(), `id="suspended-banner"`) {
 		t.Error("a banner before the suspension")
 	}
@@ -698,7 +698,7 @@ func TestAdminPages(t *testing.T) {
 		t.Error("the one-time password is shown twice")
 	}
 	// The sealed cookie is useless to another session.
-	other := admSession(t, f.s, f.user(t, auth.PlatformAdmin, "13900000009", ""))
+	other := admSession(t, f.s, f.user(t, accounts.PlatformAdmin, "13900000009", ""))
 	other.cookies[revealCookie] = &stolen
 	if admOTP.MatchString(other.get(rec.Header().Get("Location")).Body.String()) {
 		t.Error("another session can read the hand-off cookie")

@@ -9,8 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // audit records a create/update/delete by the caller in the audit log: who,
@@ -22,8 +22,8 @@ func (s *Server) audit(c *gin.Context, operatorID, action, target string, before
 	if s.auth == nil {
 		return
 	}
-	e := auth.Entry{Actor: actorOf(c), OperatorID: operatorID, Action: action, Target: target,
-		Changes: auth.Diff(before, after, hide...), RequestID: requestID(c)}
+	e := accounts.Entry{Actor: actorOf(c), OperatorID: operatorID, Action: action, Target: target,
+		Changes: accounts.Diff(before, after, hide...), RequestID: requestID(c)}
 	if err := s.auth.Record(c.Request.Context(), e); err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "audit log write failed", "err", err, "action", action,
 			"target", target, "request_id", requestID(c))
@@ -57,7 +57,7 @@ func operatorNames(ops []stations.Operator) map[string]stations.Text {
 // auditRows turns entries into rows for the reader of page b. Records are
 // named as the reader knows them (a listing or station by its name, a user
 // by theirs) when they still exist; otherwise by their id.
-func (s *Server) auditRows(c *gin.Context, b *base, entries []auth.Entry, ops map[string]stations.Text) []auditRow {
+func (s *Server) auditRows(c *gin.Context, b *base, entries []accounts.Entry, ops map[string]stations.Text) []auditRow {
 	users := map[string]string{}
 	out := make([]auditRow, len(entries))
 	for i, e := range entries {

@@ -13,18 +13,18 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // staffAt logs a new staff member of operator A, working at stationIDs, in
 // through the login page.
 func staffAt(t *testing.T, s *Server, phone string, stationIDs ...string) *client {
 	t.Helper()
-	if _, err := s.auth.CreateUser(context.Background(), auth.NewUser{Name: "张敏", Phone: phone, Password: pw,
-		Role: auth.Staff, OperatorID: "op-a", StationIDs: stationIDs}); err != nil {
+	if _, err := s.auth.CreateUser(context.Background(), accounts.NewUser{Name: "张敏", Phone: phone, Password: pw,
+		Role: accounts.Staff, OperatorID: "op-a", StationIDs: stationIDs}); err != nil {
 		t.Fatal(err)
 	}
 	cl := newClient(t, s)

@@ -6,13 +6,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/catalog"
-	"fuju/internal/db"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // Errors the web layer itself raises.
@@ -82,13 +81,13 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "too_many_attempts"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, auth.ErrBusy):
+	case errors.Is(err, accounts.ErrBusy):
 		return http.StatusServiceUnavailable, "busy"
 	case errors.Is(err, errBadLogin):
 		return http.StatusUnauthorized, "bad_login"
-	case errors.Is(err, auth.ErrNotFound):
+	case errors.Is(err, accounts.ErrNotFound):
 		return http.StatusNotFound, "not_found"
-	case errors.Is(err, auth.ErrConflict):
+	case errors.Is(err, accounts.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, valid.ErrInvalid):
 		return http.StatusBadRequest, "validation_failed"
@@ -102,12 +101,19 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
 		errors.Is(err, rentals.ErrConflict):
 		return http.StatusConflict, "conflict"
-	case db.Overloaded(err):
-		// The database did not answer in time: a burst queued for its
-		// connections. Not a verdict on the request; it may be sent again.
-		return http.StatusServiceUnavailable, "busy"
 	}
 	return http.StatusInternalServerError, "internal"
+}
+
+// status is statusOf plus what only the database can tell: an error it
+// calls overloaded (no answer in time: a burst queued for its connections)
+// is 503 busy, not a verdict on the request; it may be sent again.
+func (s *Server) status(err error) (int, string) {
+	status, code := statusOf(err)
+	if status == http.StatusInternalServerError && s.cfg.DB != nil && s.cfg.DB.Overloaded(err) {
+		return http.StatusServiceUnavailable, "busy"
+	}
+	return status, code
 }
 
 // problemsOf returns the field problems inside err: a validation error's, or
@@ -151,7 +157,7 @@ func asFieldError(field string, err error) error {
 // What the person reads comes from the message catalogue (see words), never
 // from err's text; 5xx are logged with the request id.
 func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
-	status, code := statusOf(err)
+	status, code := s.status(err)
 	rid := requestID(c)
 	switch {
 	case status == http.StatusServiceUnavailable:

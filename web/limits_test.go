@@ -12,9 +12,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/rentals"
-	"fuju/web/auth"
 )
 
 // bodyField is one string or list a JSON request body can carry.
@@ -159,16 +159,16 @@ func firstItem(v any) (map[string]any, bool) {
 func TestOversizedFieldsAreRefused(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	newUser := func(role auth.Role, phone, op string, sts ...string) *admClient {
-		u, err := s.auth.CreateUser(ctx, auth.NewUser{Name: "测试", Phone: phone, Password: admPassword, Role: role, OperatorID: op, StationIDs: sts})
+	newUser := func(role accounts.Role, phone, op string, sts ...string) *admClient {
+		u, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "测试", Phone: phone, Password: admPassword, Role: role, OperatorID: op, StationIDs: sts})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return admSession(t, s, u)
 	}
-	platform := newUser(auth.PlatformAdmin, "13900000001", "")
-	opAdmin := newUser(auth.OperatorAdmin, "13900000002", "op-a")
-	staffUser, err := s.auth.CreateUser(ctx, auth.NewUser{Name: "员工", Phone: "13900000003", Password: admPassword, Role: auth.Staff, OperatorID: "op-a", StationIDs: []string{"north"}})
+	platform := newUser(accounts.PlatformAdmin, "13900000001", "")
+	opAdmin := newUser(accounts.OperatorAdmin, "13900000002", "op-a")
+	staffUser, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "员工", Phone: "13900000003", Password: admPassword, Role: accounts.Staff, OperatorID: "op-a", StationIDs: []string{"north"}})
 	if err != nil {
 		t.Fatal(err)
 	}

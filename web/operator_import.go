@@ -14,10 +14,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // Unit imports and label sheets.
@@ -113,8 +113,8 @@ func (s *Server) auditImport(ctx context.Context, job stations.ImportJob, by sta
 	}
 	after := counts{Status: job.Status, Rows: job.Total, Created: job.Result.Created, Updated: job.Result.Updated,
 		Unchanged: job.Result.Unchanged, Failed: len(job.Result.Failed)}
-	e := auth.Entry{Actor: by, OperatorID: job.OperatorID, Action: "unit.import", Target: "import/" + job.ID,
-		Changes: auth.Diff(nil, after), RequestID: rid}
+	e := accounts.Entry{Actor: by, OperatorID: job.OperatorID, Action: "unit.import", Target: "import/" + job.ID,
+		Changes: accounts.Diff(nil, after), RequestID: rid}
 	if err := s.auth.Record(context.WithoutCancel(ctx), e); err != nil {
 		s.logger.Error("audit log write failed", "err", err, "action", e.Action, "target", e.Target, "request_id", rid)
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // The console's staff accounts, API tokens and audit log.
@@ -18,7 +18,7 @@ import (
 
 type opStaffPage struct {
 	opConsole
-	Staff    []auth.User
+	Staff    []accounts.User
 	stations map[string]stations.VersionedStation
 }
 
@@ -53,7 +53,7 @@ func (s *Server) showOpStaffList(c *gin.Context) error {
 type opStaffFormPage struct {
 	opConsole
 	Form       form
-	Member     *auth.User
+	Member     *accounts.User
 	stationSet []stations.VersionedStation
 }
 
@@ -76,7 +76,7 @@ func (p *opStaffFormPage) StationBoxes() opChoiceField {
 
 // Statuses are the account status choices.
 func (p *opStaffFormPage) Statuses() []opChoice {
-	return []opChoice{{Value: auth.Active, Label: p.T("op.staff.active")}, {Value: auth.Disabled, Label: p.T("op.staff.disabled")}}
+	return []opChoice{{Value: accounts.Active, Label: p.T("op.staff.active")}, {Value: accounts.Disabled, Label: p.T("op.staff.disabled")}}
 }
 
 func (s *Server) staffFormPage(c *gin.Context, status int, name, title string, p *opStaffFormPage) error {
@@ -131,7 +131,7 @@ func (s *Server) updateOpStaffPage(c *gin.Context) error {
 	if ids == nil {
 		ids = []string{} // no box ticked: a choice, checked as such
 	}
-	_, err = s.updateUser(c, true, u.ID, auth.UserUpdate{Name: &name, StationIDs: ids, Status: &status})
+	_, err = s.updateUser(c, true, u.ID, accounts.UserUpdate{Name: &name, StationIDs: ids, Status: &status})
 	if err != nil {
 		if f.fail(err, staffFormOrder...) {
 			return s.staffFormPage(c, http.StatusBadRequest, "operator_staff_edit", "op.staff.edit", &opStaffFormPage{Form: f, Member: &u})
@@ -182,23 +182,23 @@ func (s *Server) showOpStaffPassword(c *gin.Context) error {
 
 type opTokensPage struct {
 	opConsole
-	Tokens []auth.Token
+	Tokens []accounts.Token
 	Form   form
 	now    time.Time
 }
 
 // Expired reports whether t no longer works because it expired.
-func (p *opTokensPage) Expired(t auth.Token) bool { return t.Expired(p.now) }
+func (p *opTokensPage) Expired(t accounts.Token) bool { return t.Expired(p.now) }
 
 // LastDay is the last day t works, Beijing time.
-func (p *opTokensPage) LastDay(t auth.Token) string {
+func (p *opTokensPage) LastDay(t accounts.Token) string {
 	return t.ExpiresAt.In(stations.Local).AddDate(0, 0, -1).Format(time.DateOnly)
 }
 
 // ScopeBoxes are the scope checkboxes of the new-token form.
 func (p *opTokensPage) ScopeBoxes() opChoiceField {
 	var opts []opChoice
-	for _, sc := range auth.TokenScopes {
+	for _, sc := range accounts.TokenScopes {
 		opts = append(opts, opChoice{Value: sc, Label: p.T("op.scope." + tokenScopeKey(sc))})
 	}
 	return p.Checks(p.Form, "scopes", opts)
@@ -230,7 +230,7 @@ func (s *Server) tokensPage(c *gin.Context, status int, f form) error {
 func (s *Server) showOpTokens(c *gin.Context) error {
 	// A year is offered; the admin may pick another day or clear it.
 	year := s.now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)
-	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {auth.ScopeInventoryRead}, "expires_on": {year}}})
+	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {accounts.ScopeInventoryRead}, "expires_on": {year}}})
 }
 
 func (s *Server) createOpTokenPage(c *gin.Context) error {
@@ -254,7 +254,7 @@ func (s *Server) showOpTokenSecret(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	i := slices.IndexFunc(all, func(t auth.Token) bool { return t.ID == c.Param("id") })
+	i := slices.IndexFunc(all, func(t accounts.Token) bool { return t.ID == c.Param("id") })
 	if i < 0 {
 		return errNotFound
 	}

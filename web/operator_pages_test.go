@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // multipartForm posts a console upload form (fields and one file) as c.
@@ -298,7 +298,7 @@ func TestOperatorConsolePages(t *testing.T) {
 	staffID := strings.TrimSuffix(strings.TrimPrefix(loc, "/operator/staff/"), "/password")
 	wantBody(t, w.page(t, a, "/operator/staff/"+staffID), 200, "staff page", `value="north" checked`, `value="south" checked`)
 	wantRedirect(t, w.form(t, a, "/operator/staff/"+staffID, url.Values{"name": {"王小明"}, "station_ids": {"south"}, "status": {"disabled"}}), "/operator/staff", "disable staff")
-	if u, _ := w.s.auth.User(ctx, staffID); u.Status != auth.Disabled || strings.Join(u.StationIDs, ",") != "south" {
+	if u, _ := w.s.auth.User(ctx, staffID); u.Status != accounts.Disabled || strings.Join(u.StationIDs, ",") != "south" {
 		t.Errorf("after edit: %+v", u)
 	}
 	wantBody(t, w.form(t, a, "/operator/staff/"+staffID, url.Values{"name": {"王小明"}, "status": {"active"}}), 400, "no station", `id="e-station_ids"`)

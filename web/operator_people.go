@@ -9,9 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // An operator's people and machines: staff accounts, API tokens, and the audit
@@ -32,41 +32,41 @@ func opOperator(c *gin.Context, named string) (string, error) {
 }
 
 // managerOf is the caller as an administrator of accounts and tokens.
-func managerOf(c *gin.Context) auth.Manager {
+func managerOf(c *gin.Context) accounts.Manager {
 	u, _ := userOf(c)
-	return auth.Manager{ID: u.ID, Role: u.Role, Scope: scopeOf(c)}
+	return accounts.Manager{ID: u.ID, Role: u.Role, Scope: scopeOf(c)}
 }
 
 // opStaffMember returns a staff account the caller manages. Other accounts,
 // other operators' staff included, are not found.
-func (s *Server) opStaffMember(c *gin.Context, id string) (auth.User, error) {
+func (s *Server) opStaffMember(c *gin.Context, id string) (accounts.User, error) {
 	u, err := s.auth.ManagedAccount(c.Request.Context(), managerOf(c), id)
 	if err != nil {
-		return auth.User{}, err
+		return accounts.User{}, err
 	}
-	if u.Role != auth.Staff {
-		return auth.User{}, fmt.Errorf("web: staff %s: %w", id, errNotFound)
+	if u.Role != accounts.Staff {
+		return accounts.User{}, fmt.Errorf("web: staff %s: %w", id, errNotFound)
 	}
 	return u, nil
 }
 
 // opCreateStaff creates a staff account with a one-time password, which is
 // returned once and must be changed at the first login.
-func (s *Server) opCreateStaff(c *gin.Context, in staffInput) (auth.User, string, error) {
+func (s *Server) opCreateStaff(c *gin.Context, in staffInput) (accounts.User, string, error) {
 	op, err := opOperator(c, in.OperatorID)
 	if err != nil {
-		return auth.User{}, "", err
+		return accounts.User{}, "", err
 	}
-	return s.createUser(c, true, userInput{Role: auth.Staff, Name: in.Name, Phone: in.Phone, Email: in.Email,
+	return s.createUser(c, true, userInput{Role: accounts.Staff, Name: in.Name, Phone: in.Phone, Email: in.Email,
 		OperatorID: op, StationIDs: in.StationIDs})
 }
 
 // opStaff lists the staff the caller manages.
-func (s *Server) opStaff(c *gin.Context) ([]auth.User, error) {
+func (s *Server) opStaff(c *gin.Context) ([]accounts.User, error) {
 	sc := scopeOf(c)
-	f := auth.UserFilter{Role: auth.Staff, OperatorID: sc.OperatorID}
+	f := accounts.UserFilter{Role: accounts.Staff, OperatorID: sc.OperatorID}
 	if !sc.Platform && sc.OperatorID == "" {
-		return []auth.User{}, nil
+		return []accounts.User{}, nil
 	}
 	return s.auth.Users(c.Request.Context(), f)
 }
@@ -82,8 +82,8 @@ type staffInput struct {
 
 // staffCreated carries the one-time password, shown this once.
 type staffCreated struct {
-	User     auth.User `json:"user"`
-	Password string    `json:"password"`
+	User     accounts.User `json:"user"`
+	Password string        `json:"password"`
 }
 
 // staffPatch changes an account; absent fields stay.
@@ -139,7 +139,7 @@ func (s *Server) patchOpStaff(c *gin.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := s.updateUser(c, true, c.Param("id"), auth.UserUpdate{Name: in.Name, StationIDs: in.StationIDs, Status: in.Status})
+	u, err := s.updateUser(c, true, c.Param("id"), accounts.UserUpdate{Name: in.Name, StationIDs: in.StationIDs, Status: in.Status})
 	if err != nil {
 		return err
 	}
@@ -192,17 +192,17 @@ func tokenExpiry(day string) (time.Time, error) {
 
 // tokenCreated carries the token's secret, shown this once.
 type tokenCreated struct {
-	Token  auth.Token `json:"token"`
-	Secret string     `json:"secret"`
+	Token  accounts.Token `json:"token"`
+	Secret string         `json:"secret"`
 }
 
 // opTokens lists the tokens the caller manages: its operator's, or for the
 // platform every operator's.
-func (s *Server) opTokens(c *gin.Context) ([]auth.Token, error) {
+func (s *Server) opTokens(c *gin.Context) ([]accounts.Token, error) {
 	ctx, sc := c.Request.Context(), scopeOf(c)
 	if !sc.Platform {
 		if sc.OperatorID == "" {
-			return []auth.Token{}, nil
+			return []accounts.Token{}, nil
 		}
 		return s.auth.Tokens(ctx, sc.OperatorID)
 	}
@@ -210,7 +210,7 @@ func (s *Server) opTokens(c *gin.Context) ([]auth.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []auth.Token{}
+	out := []accounts.Token{}
 	for _, o := range ops {
 		ts, err := s.auth.Tokens(ctx, o.ID)
 		if err != nil {
@@ -218,34 +218,34 @@ func (s *Server) opTokens(c *gin.Context) ([]auth.Token, error) {
 		}
 		out = append(out, ts...)
 	}
-	slices.SortStableFunc(out, func(a, b auth.Token) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	slices.SortStableFunc(out, func(a, b accounts.Token) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
 
-func (s *Server) opCreateToken(c *gin.Context, in tokenInput) (auth.Token, string, error) {
+func (s *Server) opCreateToken(c *gin.Context, in tokenInput) (accounts.Token, string, error) {
 	op, err := opOperator(c, in.OperatorID)
 	if err != nil {
-		return auth.Token{}, "", err
+		return accounts.Token{}, "", err
 	}
 	if _, err := s.stations.Operator(c.Request.Context(), op); err != nil {
-		return auth.Token{}, "", fmt.Errorf("web: token: %w", valid.Field("operator_id", "not_found", "is not an operator"))
+		return accounts.Token{}, "", fmt.Errorf("web: token: %w", valid.Field("operator_id", "not_found", "is not an operator"))
 	}
 	exp, err := tokenExpiry(in.ExpiresOn)
 	if err != nil {
-		return auth.Token{}, "", fmt.Errorf("web: token: %w", err)
+		return accounts.Token{}, "", fmt.Errorf("web: token: %w", err)
 	}
-	secret, t, err := s.auth.IssueToken(c.Request.Context(), scopeOf(c), auth.NewToken{OperatorID: op, Name: in.Name, Scopes: in.Scopes, ExpiresAt: exp}, actorOf(c))
+	secret, t, err := s.auth.IssueToken(c.Request.Context(), scopeOf(c), accounts.NewToken{OperatorID: op, Name: in.Name, Scopes: in.Scopes, ExpiresAt: exp}, actorOf(c))
 	if err != nil {
-		return auth.Token{}, "", err
+		return accounts.Token{}, "", err
 	}
 	s.audit(c, op, "token.create", "token/"+t.ID, nil, t)
 	return t, secret, nil
 }
 
-func (s *Server) opRevokeToken(c *gin.Context, id string) (auth.Token, error) {
+func (s *Server) opRevokeToken(c *gin.Context, id string) (accounts.Token, error) {
 	all, err := s.opTokens(c)
 	if err != nil {
-		return auth.Token{}, err
+		return accounts.Token{}, err
 	}
 	for _, t := range all {
 		if t.ID != id {
@@ -253,14 +253,14 @@ func (s *Server) opRevokeToken(c *gin.Context, id string) (auth.Token, error) {
 		}
 		after, err := s.auth.RevokeToken(c.Request.Context(), scopeOf(c), t.OperatorID, id)
 		if err != nil {
-			return auth.Token{}, err
+			return accounts.Token{}, err
 		}
 		if t.RevokedAt == nil {
 			s.audit(c, t.OperatorID, "token.revoke", "token/"+id, t, after)
 		}
 		return after, nil
 	}
-	return auth.Token{}, fmt.Errorf("web: token %s: %w", id, errNotFound)
+	return accounts.Token{}, fmt.Errorf("web: token %s: %w", id, errNotFound)
 }
 
 func (s *Server) listOpTokens(c *gin.Context) error {
@@ -305,11 +305,11 @@ func (s *Server) revokeOpToken(c *gin.Context) error {
 
 // opAudit returns a page of the audit log the caller may read: its
 // operator's entries, or for the platform everyone's.
-func (s *Server) opAudit(c *gin.Context, page, perPage int) ([]auth.Entry, int64, error) {
+func (s *Server) opAudit(c *gin.Context, page, perPage int) ([]accounts.Entry, int64, error) {
 	sc := scopeOf(c)
-	f := auth.AuditFilter{OperatorID: sc.OperatorID, Limit: int64(perPage), Skip: int64((page - 1) * perPage)}
+	f := accounts.AuditFilter{OperatorID: sc.OperatorID, Limit: int64(perPage), Skip: int64((page - 1) * perPage)}
 	if !sc.Platform && sc.OperatorID == "" {
-		return []auth.Entry{}, 0, nil
+		return []accounts.Entry{}, 0, nil
 	}
 	if sc.Platform {
 		f.OperatorID = ""
@@ -328,6 +328,6 @@ func (s *Server) listOpAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, list[auth.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
+	c.JSON(http.StatusOK, list[accounts.Entry]{Items: entries, Total: int(total), Page: page, PerPage: perPage})
 	return nil
 }

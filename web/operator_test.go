@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // opCaller is one way of calling the operator routes: a session (with its
@@ -37,8 +37,8 @@ type opWorld struct {
 	renter, platform, nobody opCaller
 	writeA, readA, writeB    opCaller
 	staffAID, tokenAID       string
-	staffAUser               auth.User
-	adminAUser               auth.User
+	staffAUser               accounts.User
+	adminAUser               accounts.User
 	// lastCookies are the cookies of the last form's response.
 	lastCookies []*http.Cookie
 }
@@ -69,23 +69,23 @@ func newOpWorld(t *testing.T) *opWorld {
 	must(err)
 	w := &opWorld{s: s, nobody: opCaller{name: "nobody"}}
 	n := 0
-	user := func(name string, role auth.Role, op string, sts ...string) (opCaller, auth.User) {
+	user := func(name string, role accounts.Role, op string, sts ...string) (opCaller, accounts.User) {
 		t.Helper()
 		n++
-		u, err := s.auth.CreateUser(ctx, auth.NewUser{Name: name, Phone: fmt.Sprintf("1381234%04d", n), Password: pw, Role: role,
+		u, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: name, Phone: fmt.Sprintf("1381234%04d", n), Password: pw, Role: role,
 			OperatorID: op, StationIDs: sts})
 		must(err)
 		tok, sess, err := s.auth.NewSession(ctx, u, false, "127.0.0.1", "test")
 		must(err)
 		return opCaller{name: name, cookie: &http.Cookie{Name: sessionCookie, Value: tok}, csrf: s.mac("session:" + sess.ID)}, u
 	}
-	w.adminA, w.adminAUser = user("admin A", auth.OperatorAdmin, "op-a")
-	w.adminB, _ = user("admin B", auth.OperatorAdmin, "op-b")
-	w.staffB, _ = user("staff B", auth.Staff, "op-b", "b-one")
-	_, w.staffAUser = user("staff A", auth.Staff, "op-a", "north")
+	w.adminA, w.adminAUser = user("admin A", accounts.OperatorAdmin, "op-a")
+	w.adminB, _ = user("admin B", accounts.OperatorAdmin, "op-b")
+	w.staffB, _ = user("staff B", accounts.Staff, "op-b", "b-one")
+	_, w.staffAUser = user("staff A", accounts.Staff, "op-a", "north")
 	w.staffAID = w.staffAUser.ID
-	w.renter, _ = user("renter", auth.Renter, "")
-	w.platform, _ = user("platform", auth.PlatformAdmin, "")
+	w.renter, _ = user("renter", accounts.Renter, "")
+	w.platform, _ = user("platform", accounts.PlatformAdmin, "")
 	token := func(name, op string, scopes ...string) opCaller {
 		secret, tok, err := s.auth.CreateToken(ctx, op, name, scopes, stations.System)
 		must(err)
@@ -94,9 +94,9 @@ func newOpWorld(t *testing.T) *opWorld {
 		}
 		return opCaller{name: name, bearer: secret}
 	}
-	w.writeA = token("write A", "op-a", auth.ScopeInventoryWrite)
-	w.readA = token("read A", "op-a", auth.ScopeInventoryRead)
-	w.writeB = token("write B", "op-b", auth.ScopeInventoryWrite)
+	w.writeA = token("write A", "op-a", accounts.ScopeInventoryWrite)
+	w.readA = token("read A", "op-a", accounts.ScopeInventoryRead)
+	w.writeB = token("write B", "op-b", accounts.ScopeInventoryWrite)
 	return w
 }
 
@@ -181,13 +181,13 @@ func wantField(t *testing.T, rec *httptest.ResponseRecorder, status int, field, 
 }
 
 // auditFor returns the audit entries for target, newest first.
-func (w *opWorld) auditFor(t *testing.T, target string) []auth.Entry {
+func (w *opWorld) auditFor(t *testing.T, target string) []accounts.Entry {
 	t.Helper()
-	all, _, err := w.s.auth.Audit(context.Background(), auth.AuditFilter{Limit: 200})
+	all, _, err := w.s.auth.Audit(context.Background(), accounts.AuditFilter{Limit: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []auth.Entry
+	var out []accounts.Entry
 	for _, e := range all {
 		if e.Target == target {
 			out = append(out, e)
@@ -196,13 +196,13 @@ func (w *opWorld) auditFor(t *testing.T, target string) []auth.Entry {
 	return out
 }
 
-func changed(e auth.Entry, field string) (auth.Change, bool) {
+func changed(e accounts.Entry, field string) (accounts.Change, bool) {
 	for _, c := range e.Changes {
 		if c.Field == field {
 			return c, true
 		}
 	}
-	return auth.Change{}, false
+	return accounts.Change{}, false
 }
 
 func TestOperatorProductsAPI(t *testing.T) {
@@ -498,7 +498,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	rec := w.call(t, w.adminA, "POST", "/api/v1/operator/staff", map[string]any{"name": "小李", "phone": "13900001111", "station_ids": []string{"north"}})
 	wantStatus(t, rec, http.StatusCreated, "create staff")
 	created := decode[staffCreated](t, rec)
-	if created.Password == "" || created.User.Role != auth.Staff || created.User.OperatorID != "op-a" || !created.User.MustChangePassword {
+	if created.Password == "" || created.User.Role != accounts.Staff || created.User.OperatorID != "op-a" || !created.User.MustChangePassword {
 		t.Fatalf("created %+v", created)
 	}
 	if u, err := w.s.auth.Authenticate(ctx, "13900001111", created.Password); err != nil || u.ID != created.User.ID {
@@ -508,7 +508,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	wantField(t, w.call(t, w.adminA, "POST", "/api/v1/operator/staff", map[string]any{"name": "x", "phone": "13900002222"}), 400, "station_ids", "no station")
 	wantStatus(t, w.call(t, w.adminA, "POST", "/api/v1/operator/staff", map[string]any{"name": "x", "phone": "13900001111", "station_ids": []string{"north"}}), 409, "phone taken")
 
-	l := decode[list[auth.User]](t, w.call(t, w.adminA, "GET", "/api/v1/operator/staff", nil))
+	l := decode[list[accounts.User]](t, w.call(t, w.adminA, "GET", "/api/v1/operator/staff", nil))
 	if l.Total != 2 {
 		t.Errorf("A's staff: %+v", l)
 	}
@@ -520,7 +520,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	path := "/api/v1/operator/staff/" + created.User.ID
 	rec = w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "disabled", "station_ids": []string{"north", "south"}})
 	wantStatus(t, rec, 200, "disable")
-	if u := decode[auth.User](t, rec); u.Status != auth.Disabled || len(u.StationIDs) != 2 {
+	if u := decode[accounts.User](t, rec); u.Status != accounts.Disabled || len(u.StationIDs) != 2 {
 		t.Errorf("patched %+v", u)
 	}
 	if _, _, err := w.s.auth.Session(ctx, tok); err == nil {
@@ -530,13 +530,13 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	// The platform's disable wins: the operator admin cannot lift it.
 	wantStatus(t, w.call(t, w.platform, "PATCH", "/api/v1/admin/users/"+created.User.ID, map[string]any{"status": "disabled"}), 200, "platform disables")
 	wantField(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "active"}), 400, "status", "operator re-enables a platform disable")
-	if u, _ := w.s.auth.User(ctx, created.User.ID); u.Status != auth.Disabled || !u.DisabledByPlatform {
+	if u, _ := w.s.auth.User(ctx, created.User.ID); u.Status != accounts.Disabled || !u.DisabledByPlatform {
 		t.Errorf("after the operator's attempt: %+v", u)
 	}
 	wantBody(t, w.page(t, w.adminA, "/operator/staff/"+created.User.ID), 200, "staff page of a platform-disabled member", `id="platform-disabled"`)
 	wantStatus(t, w.call(t, w.platform, "PATCH", "/api/v1/admin/users/"+created.User.ID, map[string]any{"status": "active"}), 200, "platform enables")
 	rec = w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "active"})
-	if u := decode[auth.User](t, rec); rec.Code != 200 || u.Status != auth.Active {
+	if u := decode[accounts.User](t, rec); rec.Code != 200 || u.Status != accounts.Active {
 		t.Errorf("operator enables after the platform lifted its disable: %d %+v", rec.Code, u)
 	}
 	wantStatus(t, w.call(t, w.adminA, "PATCH", path, map[string]any{"status": "disabled"}), 200, "disable again")
@@ -557,8 +557,8 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	}
 	erp := opCaller{bearer: nt.Secret}
 	wantStatus(t, w.call(t, erp, "GET", "/api/v1/operator/units", nil), 200, "new token reads")
-	var listed auth.Token
-	for _, tk := range decode[list[auth.Token]](t, w.call(t, w.adminA, "GET", "/api/v1/operator/tokens", nil)).Items {
+	var listed accounts.Token
+	for _, tk := range decode[list[accounts.Token]](t, w.call(t, w.adminA, "GET", "/api/v1/operator/tokens", nil)).Items {
 		if tk.ID == nt.Token.ID {
 			listed = tk
 		}
@@ -581,7 +581,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	if exp := decode[tokenCreated](t, rec).Token.ExpiresAt; exp == nil || exp.In(stations.Local).Format("2006-01-02 15:04") != tomorrow.AddDate(0, 0, 1).Format("2006-01-02")+" 00:00" {
 		t.Errorf("expires at %v, want the end of %s in Beijing", exp, tomorrow.Format(time.DateOnly))
 	}
-	soon, _, err := w.s.auth.IssueToken(ctx, stations.OperatorScope("op-a"), auth.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{auth.ScopeInventoryRead},
+	soon, _, err := w.s.auth.IssueToken(ctx, stations.OperatorScope("op-a"), accounts.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{accounts.ScopeInventoryRead},
 		ExpiresAt: time.Now().Add(time.Second)}, stations.System)
 	if err != nil {
 		t.Fatal(err)
@@ -597,7 +597,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	wantStatus(t, w.call(t, w.writeA, "GET", "/api/v1/operator/staff", nil), 403, "token listing staff")
 
 	// The audit log: A sees A's; the platform everyone's.
-	al := decode[list[auth.Entry]](t, w.call(t, w.adminA, "GET", "/api/v1/operator/audit?per_page=100", nil))
+	al := decode[list[accounts.Entry]](t, w.call(t, w.adminA, "GET", "/api/v1/operator/audit?per_page=100", nil))
 	actions := map[string]bool{}
 	for _, e := range al.Items {
 		if e.OperatorID != "op-a" {
@@ -611,11 +611,11 @@ func TestOperatorPeopleAPI(t *testing.T) {
 		}
 	}
 	w.call(t, w.adminB, "POST", "/api/v1/operator/tokens", map[string]any{"name": "B", "scopes": []string{"desk"}})
-	all := decode[list[auth.Entry]](t, w.call(t, w.platform, "GET", "/api/v1/operator/audit?per_page=100", nil))
+	all := decode[list[accounts.Entry]](t, w.call(t, w.platform, "GET", "/api/v1/operator/audit?per_page=100", nil))
 	if all.Total != al.Total+1 {
 		t.Errorf("platform sees %d entries, A %d", all.Total, al.Total)
 	}
-	if b := decode[list[auth.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil)); b.Total != 1 {
+	if b := decode[list[accounts.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil)); b.Total != 1 {
 		t.Errorf("B sees %d entries", b.Total)
 	}
 }
@@ -742,7 +742,7 @@ func TestOperatorTenancyMatrix(t *testing.T) {
 	if st, _ := w.s.stations.Station(ctx, "north"); !st.Active {
 		t.Error("A's station deactivated")
 	}
-	if u, _ := w.s.auth.User(ctx, w.staffAID); u.Status != auth.Active {
+	if u, _ := w.s.auth.User(ctx, w.staffAID); u.Status != accounts.Active {
 		t.Error("A's staff disabled")
 	}
 }

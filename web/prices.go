@@ -7,9 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/rentals"
-	"fuju/web/auth"
 )
 
 // The price follows the family: the list and product pages show prices for
@@ -66,7 +66,7 @@ func (p priceChoice) HasFamily() bool {
 // not a choice of this visitor is reported on errs.
 func (s *Server) choosePrice(c *gin.Context, b *base, errs *valid.Error) (priceChoice, error) {
 	var linked []rentals.LinkedRenter
-	if b.User != nil && b.User.Role == auth.Renter && s.rentals != nil {
+	if b.User != nil && b.User.Role == accounts.Renter && s.rentals != nil {
 		var err error
 		if linked, err = s.rentals.LinkedRenters(c.Request.Context(), b.User.ID); err != nil {
 			return priceChoice{}, err

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // meta returns the content of the page's <meta property|name=key>.
@@ -33,14 +33,14 @@ func meta(page, key string) string {
 // to the renter it registered (their father, verified low income).
 type family struct {
 	*admClient
-	user   auth.User
+	user   accounts.User
 	renter rentals.Renter
 }
 
 func newFamily(t *testing.T, s *Server, phone string, tier rentals.Tier) family {
 	t.Helper()
 	ctx := context.Background()
-	u, err := s.auth.CreateUser(ctx, auth.NewUser{Name: "王芳", Phone: phone, Password: pw, Role: auth.Renter})
+	u, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "王芳", Phone: phone, Password: pw, Role: accounts.Renter})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,20 +70,20 @@ func newFamily(t *testing.T, s *Server, phone string, tier rentals.Tier) family 
 func TestPrivatePagesAreNotStored(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	mk := func(role auth.Role, phone string, stationIDs ...string) *admClient {
+	mk := func(role accounts.Role, phone string, stationIDs ...string) *admClient {
 		op := "op-a"
-		if role == auth.PlatformAdmin || role == auth.Renter {
+		if role == accounts.PlatformAdmin || role == accounts.Renter {
 			op = ""
 		}
-		u, err := s.auth.CreateUser(ctx, auth.NewUser{Name: string(role), Phone: phone, Password: pw, Role: role, OperatorID: op, StationIDs: stationIDs})
+		u, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: string(role), Phone: phone, Password: pw, Role: role, OperatorID: op, StationIDs: stationIDs})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return admSession(t, s, u)
 	}
-	staff := mk(auth.Staff, "13900000011", "north")
-	opAdmin := mk(auth.OperatorAdmin, "13900000012")
-	admin := mk(auth.PlatformAdmin, "13900000013")
+	staff := mk(accounts.Staff, "13900000011", "north")
+	opAdmin := mk(accounts.OperatorAdmin, "13900000012")
+	admin := mk(accounts.PlatformAdmin, "13900000013")
 	fam := newFamily(t, s, "13900000014", rentals.LowIncome)
 	visitor := admAnonymous(t, s)
 	for _, tt := range []struct {

@@ -19,10 +19,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/language"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/internal/input"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 //go:embed templates/*.html
@@ -167,7 +167,7 @@ type base struct {
 	icons    map[string]template.HTML
 	srv      *Server
 	// User is who is logged in, nil for visitors.
-	User *auth.User
+	User *accounts.User
 	// CSRF is the form token every POST form carries.
 	CSRF string
 	// Flash is a one-time message after a redirect (post/redirect/get).

@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"fuju/web/auth"
+	"fuju/accounts"
 )
 
 // routes registers every route of the service, in one place, top to bottom:
@@ -69,7 +69,7 @@ func (s *Server) routes() {
 	r.GET("/signup", s.page(s.showSignup))
 	r.POST("/signup", s.page(s.signup))
 	r.POST("/logout", s.page(s.logout))
-	anyone := s.requireRole("", auth.Roles...)
+	anyone := s.requireRole("", accounts.Roles...)
 	r.GET("/account", anyone, s.page(s.showAccount))
 	r.GET("/account/rentals/:id", anyone, s.page(s.showFamilyReceipt))
 	r.POST("/account/renters/:id/relation", anyone, s.page(s.setRelation))
@@ -86,9 +86,9 @@ func (s *Server) routes() {
 	// records are 404. Money
 	// rules and reports (settings, waivers, losses) take a session too; only an
 	// operator admin approves waivers or sets the limit.
-	read := s.requireRole(auth.ScopeInventoryRead, auth.OperatorAdmin, auth.PlatformAdmin)
-	write := s.requireRole(auth.ScopeInventoryWrite, auth.OperatorAdmin, auth.PlatformAdmin)
-	admin := s.requireRole("", auth.OperatorAdmin, auth.PlatformAdmin)
+	read := s.requireRole(accounts.ScopeInventoryRead, accounts.OperatorAdmin, accounts.PlatformAdmin)
+	write := s.requireRole(accounts.ScopeInventoryWrite, accounts.OperatorAdmin, accounts.PlatformAdmin)
+	admin := s.requireRole("", accounts.OperatorAdmin, accounts.PlatformAdmin)
 
 	op := v1.Group("/operator")
 	op.GET("/products", read, s.api(s.listOpProducts))
@@ -177,7 +177,7 @@ func (s *Server) routes() {
 	// The platform admin console and the admin API. Only a platform admin's
 	// session gets through: API tokens belong to operators and never reach
 	// these routes.
-	platform := s.requireRole("", auth.PlatformAdmin)
+	platform := s.requireRole("", accounts.PlatformAdmin)
 
 	admAPI := v1.Group("/admin", platform)
 	admAPI.GET("/operators", s.api(s.listOperatorsAPI))
@@ -215,7 +215,7 @@ func (s *Server) routes() {
 	admPages.GET("/audit", s.page(s.showAdminAudit))
 
 	// The station desk: its JSON API and its pages.
-	desk := s.requireRole(auth.ScopeDesk, deskRoles...)
+	desk := s.requireRole(accounts.ScopeDesk, deskRoles...)
 	deskAPI := v1.Group("/staff", desk)
 	deskAPI.POST("/renters", s.api(s.registerRenterAPI))
 	deskAPI.POST("/renters/search", s.api(s.searchRentersAPI))

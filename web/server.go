@@ -14,17 +14,20 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
-// Pinger reports whether the database answers.
-type Pinger interface {
+// Database is what the web layer asks of the database itself, never its
+// driver: whether it answers (/readyz), and whether an error means it did
+// not answer in time (503 busy, see Server.status).
+type Database interface {
 	Ping(ctx context.Context) error
+	Overloaded(err error) bool
 }
 
 // Config is what the server needs from the rest of the program.
@@ -34,7 +37,7 @@ type Config struct {
 	Policies *rentals.Policies
 	Rentals  *rentals.Service
 	Media    *media.Service
-	DB       Pinger
+	DB       Database
 	Logger   *slog.Logger
 	// TrustedProxies are the addresses whose X-Forwarded-For is believed;
 	// empty trusts none, so the client IP is the peer address.
@@ -44,7 +47,7 @@ type Config struct {
 	// Now is the clock; tests set it. Defaults to time.Now.
 	Now func() time.Time
 	// Auth is identity: users, sessions, API tokens, audit log.
-	Auth *auth.Service
+	Auth *accounts.Service
 	// SecretKey signs form tokens; at least 32 bytes, the same on every
 	// instance.
 	SecretKey []byte
@@ -65,7 +68,7 @@ type Server struct {
 	policies *rentals.Policies
 	rentals  *rentals.Service
 	media    *media.Service
-	auth     *auth.Service
+	auth     *accounts.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
 	// handler serves every request: the router, which tests wrap in a

@@ -16,9 +16,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // Cookie names. The session cookie carries 256 random bits; the server keeps
@@ -70,7 +70,7 @@ func (s *Server) identify(c *gin.Context) {
 				c.Set(tokenKey, tok)
 				c.Set(scopeKey, s.stations.Standing(ctx, tok.Scope()))
 				c.Set(actorKey, tok.Actor())
-			case errors.Is(err, auth.ErrTokenExpired):
+			case errors.Is(err, accounts.ErrTokenExpired):
 				c.Set(expiredTokenKey, tok)
 			}
 		}
@@ -85,7 +85,7 @@ func (s *Server) identify(c *gin.Context) {
 			c.Set(userKey, u)
 			c.Set(scopeKey, s.stations.Standing(ctx, u.Scope()))
 			c.Set(actorKey, u.Actor())
-		case errors.Is(err, auth.ErrSessionEnded):
+		case errors.Is(err, accounts.ErrSessionEnded):
 			s.setCookie(c, sessionCookie, "", -1)
 		default:
 			s.logger.WarnContext(ctx, "load session", "err", err, "request_id", requestID(c))
@@ -94,28 +94,28 @@ func (s *Server) identify(c *gin.Context) {
 	c.Next()
 }
 
-func userOf(c *gin.Context) (auth.User, bool) {
+func userOf(c *gin.Context) (accounts.User, bool) {
 	v, ok := c.Get(userKey)
 	if !ok {
-		return auth.User{}, false
+		return accounts.User{}, false
 	}
-	return v.(auth.User), true
+	return v.(accounts.User), true
 }
 
-func sessionOf(c *gin.Context) (auth.Session, bool) {
+func sessionOf(c *gin.Context) (accounts.Session, bool) {
 	v, ok := c.Get(sessionKey)
 	if !ok {
-		return auth.Session{}, false
+		return accounts.Session{}, false
 	}
-	return v.(auth.Session), true
+	return v.(accounts.Session), true
 }
 
-func tokenOf(c *gin.Context) (auth.Token, bool) {
+func tokenOf(c *gin.Context) (accounts.Token, bool) {
 	v, ok := c.Get(tokenKey)
 	if !ok {
-		return auth.Token{}, false
+		return accounts.Token{}, false
 	}
-	return v.(auth.Token), true
+	return v.(accounts.Token), true
 }
 
 // csrfToken is the form token of this browser: an HMAC of its session id, or,
@@ -192,7 +192,7 @@ func (s *Server) checkCSRF(c *gin.Context) {
 // tokenScope is not empty, an API token with that scope. Others get 401 (no one
 // logged in) or 403 (a role that may never call the route). Pages send
 // anonymous visitors to the login page instead.
-func (s *Server) requireRole(tokenScope string, roles ...auth.Role) gin.HandlerFunc {
+func (s *Server) requireRole(tokenScope string, roles ...accounts.Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if tok, ok := tokenOf(c); ok {
 			if tokenScope != "" && tok.Has(tokenScope) {
@@ -204,7 +204,7 @@ func (s *Server) requireRole(tokenScope string, roles ...auth.Role) gin.HandlerF
 		}
 		u, ok := userOf(c)
 		if v, expired := c.Get(expiredTokenKey); !ok && expired {
-			t := v.(auth.Token)
+			t := v.(accounts.Token)
 			at := t.ExpiresAt.In(stations.Local).Format("2006-01-02 15:04")
 			s.fail(c, fmt.Errorf("web: token %s expired on %s: %w", t.ID, at, valid.Because(errTokenExpired, "token_expired", "at", at)), true)
 			return
@@ -261,7 +261,7 @@ func (s *Server) takeFlash(c *gin.Context) string {
 
 // startSession logs u in: a brand-new session id (never one the browser had
 // before, so a planted cookie is useless) in a fresh cookie.
-func (s *Server) startSession(c *gin.Context, u auth.User, remember bool) error {
+func (s *Server) startSession(c *gin.Context, u accounts.User, remember bool) error {
 	if old, err := c.Cookie(sessionCookie); err == nil && old != "" {
 		_ = s.auth.EndSession(c.Request.Context(), old)
 	}

@@ -8,10 +8,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // TermsVersion names the rental terms renters accept at check-out; the text is
@@ -155,4 +155,4 @@ func renterAudit(r rentals.Renter) map[string]string {
 }
 
 // deskRoles may work at a station desk.
-var deskRoles = []auth.Role{auth.Staff, auth.OperatorAdmin}
+var deskRoles = []accounts.Role{accounts.Staff, accounts.OperatorAdmin}

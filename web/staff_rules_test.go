@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // rulesWorld is the operator test city with a desk token and a staff
@@ -192,7 +192,7 @@ func TestWaiversAtTheDeskAndInTheConsole(t *testing.T) {
 		t.Fatalf("after approval: balance %d, waived %d", v.Ledger.BalanceFen, v.WaivedFen)
 	}
 	// Every waiver is in the operator's audit log.
-	all, _, err := w.s.auth.Audit(context.Background(), auth.AuditFilter{OperatorID: "op-a", Limit: 200})
+	all, _, err := w.s.auth.Audit(context.Background(), accounts.AuditFilter{OperatorID: "op-a", Limit: 200})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // A suspended operator's people (staff, operator admins) and tokens (every
@@ -27,15 +27,15 @@ import (
 func TestSuspendedOperatorOnlyTakesDevicesBack(t *testing.T) {
 	f := newAdmFixture(t)
 	s, ctx := f.s, context.Background()
-	admin := admSession(t, s, f.user(t, auth.OperatorAdmin, "13900000081", "op-a"))
-	staff := admSession(t, s, f.user(t, auth.Staff, "13900000082", "op-a", "north", "south"))
+	admin := admSession(t, s, f.user(t, accounts.OperatorAdmin, "13900000081", "op-a"))
+	staff := admSession(t, s, f.user(t, accounts.Staff, "13900000082", "op-a", "north", "south"))
 	bearer := func(scopes ...string) *admClient {
 		c := newAdmClient(t, s)
 		c.bearer = apiToken(t, s, scopes...)
 		return c
 	}
-	desk, write, read := bearer(auth.ScopeDesk), bearer(auth.ScopeInventoryWrite), bearer(auth.ScopeInventoryRead)
-	member := f.user(t, auth.Staff, "13900000083", "op-a", "north")
+	desk, write, read := bearer(accounts.ScopeDesk), bearer(accounts.ScopeInventoryWrite), bearer(accounts.ScopeInventoryRead)
+	member := f.user(t, accounts.Staff, "13900000083", "op-a", "north")
 
 	// Before the suspension: a renter, and two leases to take back later
 	// (one returned damaged, owing money to settle).
@@ -155,7 +155,7 @@ func TestSuspendedOperatorOnlyTakesDevicesBack(t *testing.T) {
 	if _, err := s.auth.UserIDByPhone(ctx, "13900001119"); err == nil {
 		t.Error("a staff account was created while suspended")
 	}
-	if got, _ := s.auth.User(ctx, member.ID); got.Status != auth.Active {
+	if got, _ := s.auth.User(ctx, member.ID); got.Status != accounts.Active {
 		t.Errorf("staff member %s while suspended", got.Status)
 	}
 

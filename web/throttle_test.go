@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"fuju/web/auth"
+	"fuju/accounts"
 )
 
 // heapPeak samples the heap (live and not yet collected objects) every
@@ -100,7 +100,7 @@ func loginBurst(s *Server, n int, addr func(i int) string) burstResult {
 // answers the rest 503 with Retry-After. Either way the heap (live objects
 // and garbage not yet collected) stays under
 //
-//	2 × (live heap before + slots × auth.HashMemory) + slots × auth.HashMemory + 64 MiB
+//	2 × (live heap before + slots × accounts.HashMemory) + slots × accounts.HashMemory + 64 MiB
 //
 // since the garbage collector lets the heap grow to twice what is live, and
 // the hashes running while it collects may each add their 19 MiB past that.
@@ -118,7 +118,9 @@ func TestLoginBurstBoundsMemory(t *testing.T) {
 	dropContract()
 	slots := uint64(2)
 	s.auth.LimitHashing(int(slots))
-	bound := func(base uint64) uint64 { return 2*(base+slots*auth.HashMemory) + slots*auth.HashMemory + 64<<20 }
+	bound := func(base uint64) uint64 {
+		return 2*(base+slots*accounts.HashMemory) + slots*accounts.HashMemory + 64<<20
+	}
 
 	one := loginBurst(s, 300, func(int) string { return "198.51.100.7:40000" })
 	t.Logf("one client: %v; heap %d MiB live before, peak %d MiB, bound %d MiB; %+v",
@@ -190,7 +192,7 @@ func TestSignupThrottled(t *testing.T) {
 	if wait := rec.Header().Get("Retry-After"); wait == "0" || len(wait) > 4 {
 		t.Errorf("Retry-After %q for an hourly window", wait)
 	}
-	if _, err := s.auth.UserIDByPhone(ctx, "13900009999"); !errors.Is(err, auth.ErrNotFound) {
+	if _, err := s.auth.UserIDByPhone(ctx, "13900009999"); !errors.Is(err, accounts.ErrNotFound) {
 		t.Errorf("a throttled sign-up made an account: %v", err)
 	}
 	if n := s.auth.HashStats().Hashes - before; n != SignupsPerIP {

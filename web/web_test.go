@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/internal/apitest"
 	"fuju/internal/changefeed"
@@ -27,7 +29,6 @@ import (
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 func TestMain(m *testing.M) {
@@ -35,9 +36,17 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m))
 }
 
+// pinger stands in for the database's answers about itself: Ping returns
+// err, and an error wrapping errDBTimedOut is one the database calls
+// overloaded. What the real database calls so is internal/db's
+// TestOverloaded.
 type pinger struct{ err error }
 
+var errDBTimedOut = errors.New("test: the database did not answer in time")
+
 func (p pinger) Ping(context.Context) error { return p.err }
+
+func (p pinger) Overloaded(err error) bool { return errors.Is(err, errDBTimedOut) }
 
 // newTestServer wires real services on a fresh embedded database with a small
 // city: one operator, two stations, two products, three units.
@@ -61,7 +70,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	st.UseChecklists(cat)
 	st.ProductsNamed = cat.Named
 	pol := rentals.NewPolicies(db)
-	au := auth.NewService(db, nil)
+	au := accounts.NewService(db, nil)
 	th := throttle.NewStore(db, []byte(strings.Repeat("t", 32)))
 	au.StationOf = func(ctx context.Context, id string) (string, error) {
 		s, err := st.Station(ctx, id)

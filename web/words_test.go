@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // session returns a logged-in caller of user u.
-func session(t *testing.T, s *Server, u auth.User) opCaller {
+func session(t *testing.T, s *Server, u accounts.User) opCaller {
 	t.Helper()
 	tok, sess, err := s.auth.NewSession(context.Background(), u, false, "127.0.0.1", "test")
 	if err != nil {
@@ -34,7 +34,7 @@ func staffOf(t *testing.T, s *Server, phone string, sts ...string) opCaller {
 		st, err := s.stations.Station(ctx, id)
 		return st.OperatorID, err
 	}
-	u, err := s.auth.CreateUser(context.Background(), auth.NewUser{Name: "李敏", Phone: phone, Password: pw, Role: auth.Staff,
+	u, err := s.auth.CreateUser(context.Background(), accounts.NewUser{Name: "李敏", Phone: phone, Password: pw, Role: accounts.Staff,
 		OperatorID: "op-a", StationIDs: sts})
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +161,7 @@ func TestErrorsShowNoForeignIDs(t *testing.T) {
 		t.Fatalf("checkout: %d %s", lrec.Code, lrec.Body)
 	}
 	lease := decode[rentals.Lease](t, lrec)
-	secretB, _, err := s.auth.CreateToken(ctx, "op-b", "B desk", []string{auth.ScopeDesk}, stations.System)
+	secretB, _, err := s.auth.CreateToken(ctx, "op-b", "B desk", []string{accounts.ScopeDesk}, stations.System)
 	if err != nil {
 		t.Fatal(err)
 	}

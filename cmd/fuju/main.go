@@ -27,12 +27,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/accounts"
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
 	"fuju/internal/valid"
 	"fuju/web"
-	"fuju/web/auth"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -199,7 +199,7 @@ func adminCmd(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		password, oneTime = strings.TrimRight(line, "\r\n"), false
 	} else {
-		password = auth.OneTimePassword()
+		password = accounts.OneTimePassword()
 	}
 	a, err := app.Open(ctx, cfg, logger)
 	if err != nil {
@@ -212,8 +212,8 @@ func adminCmd(ctx context.Context, args []string, getenv func(string) string, st
 			stationIDs = append(stationIDs, id)
 		}
 	}
-	u, err := a.Auth.CreateUser(ctx, auth.NewUser{Name: *name, Phone: *phone, Email: *email, Password: password,
-		Role: auth.Role(*role), OperatorID: *operator, StationIDs: stationIDs, MustChangePassword: oneTime})
+	u, err := a.Auth.CreateUser(ctx, accounts.NewUser{Name: *name, Phone: *phone, Email: *email, Password: password,
+		Role: accounts.Role(*role), OperatorID: *operator, StationIDs: stationIDs, MustChangePassword: oneTime})
 	if err != nil {
 		if fields, ok := valid.Fields(err); ok {
 			var b strings.Builder

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/internal/changefeed"
 	"fuju/internal/config"
@@ -24,7 +25,6 @@ import (
 	"fuju/payments"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // App is the wired program: database, change feed and services.
@@ -36,7 +36,7 @@ type App struct {
 	Policies *rentals.Policies
 	Rentals  *rentals.Service
 	Media    *media.Service
-	Auth     *auth.Service
+	Auth     *accounts.Service
 	// Payments is nil when online payment is off (no STRIPE_SECRET_KEY).
 	Payments *payments.Service
 	// Messages is the outbox every message to a person goes through.
@@ -106,7 +106,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.Rentals.UseProofStore(a.Media)
-	a.Auth = auth.NewService(d.Database, logger)
+	a.Auth = accounts.NewService(d.Database, logger)
 	a.Auth.StationOf = func(ctx context.Context, id string) (string, error) {
 		st, err := a.Stations.Station(ctx, id)
 		return st.OperatorID, err
@@ -155,7 +155,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 
 // openMessages builds the outbox with the configured sender. A claim on a
 // message must outlast a send, so it is at least four gateway timeouts.
-func openMessages(d *db.DB, cfg config.Config, audit *auth.Service, logger *slog.Logger) (*messages.Service, error) {
+func openMessages(d *db.DB, cfg config.Config, audit *accounts.Service, logger *slog.Logger) (*messages.Service, error) {
 	var sender messages.Sender = messages.NewLogSender(logger)
 	if cfg.SMSSender == config.SMSHTTP {
 		h, err := messages.NewHTTPSender(messages.HTTPConfig{URL: cfg.SMSURL, Token: cfg.SMSToken, Timeout: cfg.SMSTimeout})
@@ -174,14 +174,14 @@ func openMessages(d *db.DB, cfg config.Config, audit *auth.Service, logger *slog
 
 // auditor writes the outbox's audit entries to the audit log: field names
 // only, never values.
-type auditor struct{ auth *auth.Service }
+type auditor struct{ auth *accounts.Service }
 
 func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
-	changes := make([]auth.Change, len(e.Fields))
+	changes := make([]accounts.Change, len(e.Fields))
 	for i, f := range e.Fields {
-		changes[i] = auth.Change{Field: f}
+		changes[i] = accounts.Change{Field: f}
 	}
-	return a.auth.Record(ctx, auth.Entry{Actor: stations.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+	return a.auth.Record(ctx, accounts.Entry{Actor: stations.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
 		Target: e.Target, Changes: changes})
 }
 

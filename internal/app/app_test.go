@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"fuju/accounts"
 	"fuju/internal/config"
 	"fuju/internal/testenv"
 	"fuju/messages"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -53,7 +53,7 @@ func TestPaymentsOnlyWithAStripeKey(t *testing.T) {
 	if err != nil || acct.StripeID == "" {
 		t.Fatalf("connect through the wired service: %+v, %v", acct, err)
 	}
-	entries, _, err := a.Auth.Audit(ctx, auth.AuditFilter{OperatorID: "op-a"})
+	entries, _, err := a.Auth.Audit(ctx, accounts.AuditFilter{OperatorID: "op-a"})
 	if err != nil || len(entries) != 1 || entries[0].Action != "payments.account_create" || entries[0].Actor.ID != "u-1" || entries[0].Actor.Name != "" {
 		t.Fatalf("audit %+v, %v", entries, err)
 	}
@@ -116,7 +116,7 @@ func TestMessagesAreWired(t *testing.T) {
 	if _, err := a.Messages.SetReminders(ctx, family, messages.UserKey("u-1"), false); err != nil {
 		t.Fatal(err)
 	}
-	entries, _, err := a.Auth.Audit(ctx, auth.AuditFilter{})
+	entries, _, err := a.Auth.Audit(ctx, accounts.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,13 +5,13 @@ import (
 	"log/slog"
 	"sort"
 
+	"fuju/accounts"
 	"fuju/payments"
-	"fuju/web/auth"
 )
 
 // paymentsAudit writes the payments package's audit entries (ids, amounts
 // and states; no names) to the audit log.
-type paymentsAudit struct{ auth *auth.Service }
+type paymentsAudit struct{ auth *accounts.Service }
 
 func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error {
 	fields := make([]string, 0, len(e.Fields))
@@ -19,11 +19,11 @@ func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error 
 		fields = append(fields, k)
 	}
 	sort.Strings(fields)
-	changes := make([]auth.Change, 0, len(fields))
+	changes := make([]accounts.Change, 0, len(fields))
 	for _, k := range fields {
-		changes = append(changes, auth.Change{Field: k, After: e.Fields[k]})
+		changes = append(changes, accounts.Change{Field: k, After: e.Fields[k]})
 	}
-	return p.auth.Record(ctx, auth.Entry{Actor: e.By, OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
+	return p.auth.Record(ctx, accounts.Entry{Actor: e.By, OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
 }
 
 // unwiredLedger stands in for the lease ledger until rentals records online

@@ -145,6 +145,13 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.Client.Ping(ctx, readpref.Primary())
 }
 
+// Overloaded reports whether err is this database not answering in time
+// (see the function Overloaded); it lets callers that must not import the
+// driver, such as the web layer, tell a busy database from a failure.
+func (d *DB) Overloaded(err error) bool {
+	return Overloaded(err)
+}
+
 // Close disconnects and, for the embedded engine, stops it after its
 // connections are closed so SQLite files are left consistent.
 func (d *DB) Close(ctx context.Context) error {

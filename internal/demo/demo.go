@@ -11,12 +11,12 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/internal/app"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
-	"fuju/web/auth"
 )
 
 // Station is one demo station.
@@ -194,12 +194,12 @@ func seedPhotos(ctx context.Context, a *app.App, index int, p catalog.Product, b
 const DemoPassword = "fuju-demo-2026"
 
 // Accounts are the demo city's logins, one per role.
-var Accounts = []auth.NewUser{
-	{Name: "市民政局 管理员", Phone: "13800000001", Role: auth.PlatformAdmin},
-	{Name: "康宁 运营主管", Phone: "13800000002", Role: auth.OperatorAdmin, OperatorID: "op-kangning"},
-	{Name: "民主路站 张敏", Phone: "13800000003", Role: auth.Staff, OperatorID: "op-kangning", StationIDs: []string{"jf-minzhu", "jf-jiaodong"}},
-	{Name: "怡康 运营主管", Phone: "13800000004", Role: auth.OperatorAdmin, OperatorID: "op-yikang"},
-	{Name: "王芳（家属）", Phone: "13800000005", Role: auth.Renter},
+var Accounts = []accounts.NewUser{
+	{Name: "市民政局 管理员", Phone: "13800000001", Role: accounts.PlatformAdmin},
+	{Name: "康宁 运营主管", Phone: "13800000002", Role: accounts.OperatorAdmin, OperatorID: "op-kangning"},
+	{Name: "民主路站 张敏", Phone: "13800000003", Role: accounts.Staff, OperatorID: "op-kangning", StationIDs: []string{"jf-minzhu", "jf-jiaodong"}},
+	{Name: "怡康 运营主管", Phone: "13800000004", Role: accounts.OperatorAdmin, OperatorID: "op-yikang"},
+	{Name: "王芳（家属）", Phone: "13800000005", Role: accounts.Renter},
 }
 
 func seedAccounts(ctx context.Context, a *app.App) error {
