@@ -24,13 +24,6 @@ import (
 // that does not exist, so one operator cannot even learn that another
 // operator's station or unit exists (DESIGN.md, invariant 4).
 
-// manages reports whether the scope may manage (create, change) the records of
-// operator op: the platform, or an operator-wide scope of op. Staff scopes,
-// limited to some stations, only read.
-func (sc Scope) manages(op string) bool {
-	return sc.Platform || op != "" && sc.OperatorID == op && sc.StationIDs == nil
-}
-
 // VersionedStation is a station with its edit version, which an editor sends
 // back so that an edit made on a stale copy is refused (ErrConflict).
 type VersionedStation struct {
@@ -118,7 +111,7 @@ func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, 
 	if st.OperatorID == "" {
 		return VersionedStation{}, fmt.Errorf("stations: station: %w", valid.Field("operator_id", "required", "is required: the operator the station belongs to"))
 	}
-	if !scope.manages(st.OperatorID) {
+	if !scope.Manages(st.OperatorID) {
 		return VersionedStation{}, fmt.Errorf("stations: operator %s: %w", st.OperatorID, ErrNotFound)
 	}
 	if scope.Platform {
@@ -150,7 +143,7 @@ func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, 
 	if err != nil {
 		return VersionedStation{}, err
 	}
-	if !scope.manages(old.OperatorID) {
+	if !scope.Manages(old.OperatorID) {
 		return VersionedStation{}, fmt.Errorf("stations: station %s: %w", st.ID, ErrNotFound)
 	}
 	if old.Version != version {
@@ -247,7 +240,7 @@ func (s *Service) CreateUnitIn(ctx context.Context, scope Scope, u Unit, owner P
 	}
 	// A station or product the caller cannot see is a wrong field of the
 	// request, named as such, rather than a 404 of the whole route.
-	if err != nil || !scope.manages(st.OperatorID) {
+	if err != nil || !scope.Manages(st.OperatorID) {
 		return Unit{}, fmt.Errorf("stations: unit: %w", valid.Field("station_id", "not_found", "is not one of your stations"))
 	}
 	if op, ok := owner(u.ProductID); !ok || op != st.OperatorID {
@@ -278,7 +271,7 @@ func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitE
 	if err != nil {
 		return Unit{}, err
 	}
-	if !scope.manages(cur.OperatorID) {
+	if !scope.Manages(cur.OperatorID) {
 		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
 	}
 	if e.Version != 0 && e.Version != cur.Seq {
@@ -337,7 +330,7 @@ func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason str
 	if err != nil {
 		return Unit{}, err
 	}
-	if !scope.manages(cur.OperatorID) {
+	if !scope.Manages(cur.OperatorID) {
 		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
 	}
 	if err := checkRetireReason(reason); err != nil {
@@ -569,7 +562,7 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 			if err != nil && !errors.Is(err, ErrNotFound) {
 				return res, err
 			}
-			sc = stationCheck{st: st, ok: err == nil && scope.manages(st.OperatorID)}
+			sc = stationCheck{st: st, ok: err == nil && scope.Manages(st.OperatorID)}
 			if !sc.ok {
 				// Not an id: a station's code typed in capitals, or its
 				// name in either language.
@@ -652,7 +645,7 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 			continue
 		}
 		switch {
-		case !scope.manages(u.OperatorID):
+		case !scope.Manages(u.OperatorID):
 			fail(r, "tag", "taken", "is already in use by another operator's unit")
 		case u.ProductID != r.Unit.ProductID:
 			fail(r, "product_id", "product_fixed", fmt.Sprintf("the unit is registered as product %s; a unit's product cannot change (retire it and register a new tag)", u.ProductID), "product", u.ProductID)
@@ -708,7 +701,7 @@ func (s *Service) stationNames(ctx context.Context, scope Scope) (map[string][]S
 	switch {
 	case scope.Platform:
 		all, err = s.store.listStations(ctx, "")
-	case scope.OperatorID != "" && scope.manages(scope.OperatorID):
+	case scope.OperatorID != "" && scope.Manages(scope.OperatorID):
 		all, err = s.store.listStations(ctx, scope.OperatorID)
 	}
 	if err != nil {

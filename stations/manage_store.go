@@ -153,7 +153,7 @@ func (s *Service) StartImport(ctx context.Context, scope Scope, total int, by Ac
 	if err := scope.MayChange(ChangeOther); err != nil {
 		return ImportJob{}, err
 	}
-	if !scope.Platform && !scope.manages(scope.OperatorID) {
+	if !scope.Platform && !scope.Manages(scope.OperatorID) {
 		return ImportJob{}, fmt.Errorf("stations: import: %w", ErrNotFound)
 	}
 	now := s.now()
@@ -211,7 +211,7 @@ func (s *Service) ImportJob(ctx context.Context, scope Scope, id string) (Import
 	if err != nil {
 		return ImportJob{}, err
 	}
-	visible := scope.Platform || j.OperatorID != "" && scope.manages(j.OperatorID)
+	visible := scope.Platform || j.OperatorID != "" && scope.Manages(j.OperatorID)
 	if !visible {
 		return ImportJob{}, fmt.Errorf("stations: import %s: %w", id, ErrNotFound)
 	}

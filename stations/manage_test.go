@@ -25,11 +25,11 @@ func manageFixture(t *testing.T) (fixture, Station) {
 	t.Helper()
 	ctx := context.Background()
 	f := setup(t)
-	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: Text{"乙", "B"}}); err != nil {
+	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: Text{Zh: "乙", En: "B"}}); err != nil {
 		t.Fatal(err)
 	}
-	stB, err := f.svc.CreateStationIn(ctx, OperatorScope("op-b"), Station{ID: "b-1", Name: Text{"乙站", "B one"},
-		Address: Text{"路", "Road"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: StandardHours(), Active: true}, Actor{ID: "b"})
+	stB, err := f.svc.CreateStationIn(ctx, OperatorScope("op-b"), Station{ID: "b-1", Name: Text{Zh: "乙站", En: "B one"},
+		Address: Text{Zh: "路", En: "Road"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: StandardHours(), Active: true}, Actor{ID: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestManageTenancy(t *testing.T) {
 	if sts, _ := f.svc.StationsIn(ctx, PlatformScope); len(sts) != 3 {
 		t.Errorf("platform sees %d stations", len(sts))
 	}
-	if _, err := f.svc.CreateStationIn(ctx, PlatformScope, Station{Name: Text{"丙", "C"}, Address: Text{"路", "Rd"}, District: "macun",
+	if _, err := f.svc.CreateStationIn(ctx, PlatformScope, Station{Name: Text{Zh: "丙", En: "C"}, Address: Text{Zh: "路", En: "Rd"}, District: "macun",
 		Lat: 35.2, Lng: 113.3, Hours: StandardHours()}, by); !fieldIn(err, "operator_id") {
 		t.Errorf("platform creating a station without operator: %v", err)
 	}
@@ -331,10 +331,10 @@ func BenchmarkImportUnits(b *testing.B) {
 			if err := svc.Init(ctx); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{"甲", "A"}}); err != nil {
+			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{Zh: "甲", En: "A"}}); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.CreateStation(ctx, Station{ID: "st-1", OperatorID: "op-a", Name: Text{"站", "St"}, Address: Text{"路", "Rd"},
+			if _, err := svc.CreateStation(ctx, Station{ID: "st-1", OperatorID: "op-a", Name: Text{Zh: "站", En: "St"}, Address: Text{Zh: "路", En: "Rd"},
 				District: "jiefang", Lat: 35.24, Lng: 113.22, Hours: StandardHours(), Active: true}); err != nil {
 				b.Fatal(err)
 			}

@@ -137,3 +137,24 @@ func (s *Service) ClosedStation(ctx context.Context, id string) (Station, bool) 
 	}
 	return st, true
 }
+
+// Standing returns sc with the standing of its operator filled in: whether
+// the platform suspended it. It reads the operator by _id, not the read
+// model, so a suspension binds every instance at its next request.
+func (s *Service) Standing(ctx context.Context, sc Scope) Scope {
+	sc.Suspended = false
+	if sc.Platform || sc.OperatorID == "" {
+		return sc
+	}
+	o, err := s.store.operator(ctx, sc.OperatorID)
+	switch {
+	case err == nil:
+		sc.Suspended = o.Status == OperatorSuspended
+	case !errors.Is(err, ErrNotFound):
+		// The database did not answer: the read model's answer is the
+		// best there is, and the write that follows will likely fail too.
+		s.logger.Warn("read operator standing", "operator", sc.OperatorID, "err", err)
+		sc.Suspended = s.index.OperatorSuspended(sc.OperatorID)
+	}
+	return sc
+}

@@ -39,13 +39,13 @@ func setup(t *testing.T) fixture {
 	if err := svc.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	op, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{"甲", "A"}})
+	op, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{Zh: "甲", En: "A"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mk := func(id string) Station {
-		st, err := svc.CreateStation(ctx, Station{ID: id, OperatorID: op.ID, Name: Text{"站" + id, "Station " + id},
-			Address: Text{"路", "Road"}, District: "jiefang", Lat: 35.24, Lng: 113.22, Hours: StandardHours(), Active: true})
+		st, err := svc.CreateStation(ctx, Station{ID: id, OperatorID: op.ID, Name: Text{Zh: "站" + id, En: "Station " + id},
+			Address: Text{Zh: "路", En: "Road"}, District: "jiefang", Lat: 35.24, Lng: 113.22, Hours: StandardHours(), Active: true})
 		if err != nil {
 			t.Fatal(err)
 		}

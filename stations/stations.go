@@ -13,7 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/geo"
 	"fuju/internal/input"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -24,37 +27,33 @@ var (
 	ErrUnavailable = errors.New("unit unavailable")
 )
 
-// Local is the city's time zone. China has no daylight saving, so a fixed
-// offset is exact and needs no tzdata.
-var Local = time.FixedZone("Asia/Shanghai", 8*60*60)
+// Shared basics that lived here before they got packages of their own; the
+// next commit renames their uses over the tree and removes these.
+type (
+	Text   = l10n.Text
+	Actor  = tenancy.Actor
+	Scope  = tenancy.Scope
+	Change = tenancy.Change
+	Point  = geo.Point
+)
 
-// Text is a string in both languages of the product. Chinese is required;
-// English is optional, and pages in English show the Chinese where it is
-// missing (In).
-type Text struct {
-	Zh string `json:"zh" bson:"zh" validate:"required,limit=text"`
-	En string `json:"en" bson:"en" validate:"limit=text"`
-}
+var (
+	Local         = l10n.Local
+	System        = tenancy.System
+	PlatformScope = tenancy.PlatformScope
+	OperatorScope = tenancy.OperatorScope
+	StaffScope    = tenancy.StaffScope
+	ErrSuspended  = tenancy.ErrSuspended
+	DistanceKM    = geo.DistanceKM
+)
 
-// In returns the text in lang ("en" or anything else for Chinese), falling back
-// to the other language when one is empty.
-func (t Text) In(lang string) string {
-	if lang == "en" && t.En != "" || t.Zh == "" {
-		return t.En
-	}
-	return t.Zh
-}
-
-// Actor is who made a change, as recorded in histories.
-type Actor struct {
-	ID   string `json:"id" bson:"id"`
-	Name string `json:"name" bson:"name"`
-	Role string `json:"role" bson:"role"`
-}
-
-// System is the actor for changes made by the service itself (jobs, seeding,
-// the reconciler).
-var System = Actor{ID: "system", Name: "Fuju", Role: "system"}
+const (
+	ChangeCheckin = tenancy.ChangeCheckin
+	ChangeSettle  = tenancy.ChangeSettle
+	ChangeFound   = tenancy.ChangeFound
+	ChangeRefund  = tenancy.ChangeRefund
+	ChangeOther   = tenancy.ChangeOther
+)
 
 // Operator is an organisation that runs stations and owns their inventory.
 type Operator struct {
@@ -101,17 +100,17 @@ type District struct {
 // Districts of the demo city, Jiaozuo, with the approximate centre of each; a
 // family without location services picks one and is treated as being there.
 var Districts = []District{
-	{"jiefang", Text{"解放区", "Jiefang District"}, 35.2404, 113.2265},
-	{"shanyang", Text{"山阳区", "Shanyang District"}, 35.2141, 113.2548},
-	{"zhongzhan", Text{"中站区", "Zhongzhan District"}, 35.2366, 113.1827},
-	{"macun", Text{"马村区", "Macun District"}, 35.2566, 113.3222},
-	{"shifan", Text{"示范区", "Demonstration Zone"}, 35.1903, 113.2705},
-	{"wuzhi", Text{"武陟县", "Wuzhi County"}, 35.0994, 113.4016},
-	{"wenxian", Text{"温县", "Wen County"}, 34.9403, 113.0806},
-	{"boai", Text{"博爱县", "Bo'ai County"}, 35.1711, 113.0641},
-	{"xiuwu", Text{"修武县", "Xiuwu County"}, 35.2237, 113.4477},
-	{"qinyang", Text{"沁阳市", "Qinyang City"}, 35.0876, 112.9503},
-	{"mengzhou", Text{"孟州市", "Mengzhou City"}, 34.9070, 112.7913},
+	{"jiefang", Text{Zh: "解放区", En: "Jiefang District"}, 35.2404, 113.2265},
+	{"shanyang", Text{Zh: "山阳区", En: "Shanyang District"}, 35.2141, 113.2548},
+	{"zhongzhan", Text{Zh: "中站区", En: "Zhongzhan District"}, 35.2366, 113.1827},
+	{"macun", Text{Zh: "马村区", En: "Macun District"}, 35.2566, 113.3222},
+	{"shifan", Text{Zh: "示范区", En: "Demonstration Zone"}, 35.1903, 113.2705},
+	{"wuzhi", Text{Zh: "武陟县", En: "Wuzhi County"}, 35.0994, 113.4016},
+	{"wenxian", Text{Zh: "温县", En: "Wen County"}, 34.9403, 113.0806},
+	{"boai", Text{Zh: "博爱县", En: "Bo'ai County"}, 35.1711, 113.0641},
+	{"xiuwu", Text{Zh: "修武县", En: "Xiuwu County"}, 35.2237, 113.4477},
+	{"qinyang", Text{Zh: "沁阳市", En: "Qinyang City"}, 35.0876, 112.9503},
+	{"mengzhou", Text{Zh: "孟州市", En: "Mengzhou City"}, 34.9070, 112.7913},
 }
 
 // DistrictByID returns the district with id.

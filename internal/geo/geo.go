@@ -1,4 +1,6 @@
-package stations
+// Package geo holds points on Earth and the distance between them. The
+// embedded database has no geo index, so every distance is computed here.
+package geo
 
 import "math"
 

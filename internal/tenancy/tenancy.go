@@ -1,7 +1,11 @@
-package stations
+// Package tenancy says who acts and what they may see and change: the actor
+// recorded in every history, and the scope that enforces DESIGN.md's
+// invariant 4 (an operator's people never see or change another operator's
+// data) inside every domain service, plus what a suspended operator's people
+// may still do. It holds no data of its own and imports no domain.
+package tenancy
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,7 +26,7 @@ type Scope struct {
 	StationIDs []string
 	// Suspended says the platform suspended the operator: its people may
 	// only take devices back and read (see MayChange). Filled where a
-	// session or an API token is authenticated (Service.Standing).
+	// session or an API token is authenticated (stations.Service.Standing).
 	Suspended bool
 }
 
@@ -58,29 +62,8 @@ func (s Scope) MayChange(change Change) error {
 	case ChangeCheckin, ChangeSettle, ChangeFound, ChangeRefund:
 		return nil
 	}
-	return fmt.Errorf("stations: operator %s is suspended: %w", s.OperatorID,
+	return fmt.Errorf("tenancy: operator %s is suspended: %w", s.OperatorID,
 		valid.Because(ErrSuspended, "operator_suspended"))
-}
-
-// Standing returns sc with the standing of its operator filled in: whether
-// the platform suspended it. It reads the operator by _id, not the read
-// model, so a suspension binds every instance at its next request.
-func (s *Service) Standing(ctx context.Context, sc Scope) Scope {
-	sc.Suspended = false
-	if sc.Platform || sc.OperatorID == "" {
-		return sc
-	}
-	o, err := s.store.operator(ctx, sc.OperatorID)
-	switch {
-	case err == nil:
-		sc.Suspended = o.Status == OperatorSuspended
-	case !errors.Is(err, ErrNotFound):
-		// The database did not answer: the read model's answer is the
-		// best there is, and the write that follows will likely fail too.
-		s.logger.Warn("read operator standing", "operator", sc.OperatorID, "err", err)
-		sc.Suspended = s.index.OperatorSuspended(sc.OperatorID)
-	}
-	return sc
 }
 
 // PlatformScope sees everything.
@@ -102,6 +85,13 @@ func (s Scope) Operator(operatorID string) bool {
 	return s.Platform || s.OperatorID != "" && s.OperatorID == operatorID
 }
 
+// Manages reports whether the scope may manage (create, change) the records of
+// operator op: the platform, or an operator-wide scope of op. Staff scopes,
+// limited to some stations, only read.
+func (s Scope) Manages(op string) bool {
+	return s.Platform || op != "" && s.OperatorID == op && s.StationIDs == nil
+}
+
 // Station reports whether the scope covers station st (of operator op).
 func (s Scope) Station(op, st string) bool {
 	if !s.Operator(op) {
@@ -109,3 +99,14 @@ func (s Scope) Station(op, st string) bool {
 	}
 	return s.Platform || s.StationIDs == nil || slices.Contains(s.StationIDs, st)
 }
+
+// Actor is who made a change, as recorded in histories.
+type Actor struct {
+	ID   string `json:"id" bson:"id"`
+	Name string `json:"name" bson:"name"`
+	Role string `json:"role" bson:"role"`
+}
+
+// System is the actor for changes made by the service itself (jobs, seeding,
+// the reconciler).
+var System = Actor{ID: "system", Name: "Fuju", Role: "system"}
