@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Accounts made and managed by administrators. Both consoles (the platform
@@ -21,7 +21,7 @@ import (
 type Manager struct {
 	ID    string
 	Role  Role
-	Scope stations.Scope
+	Scope tenancy.Scope
 }
 
 // Grantable returns the roles an administrator of role by may give a new
@@ -46,7 +46,7 @@ func Grants(by, r Role) bool { return slices.Contains(Grantable(by), r) }
 // account an administrator makes starts with "must change password", so the
 // person using it is the only one who knows its password.
 func (s *Service) CreateAccount(ctx context.Context, m Manager, n NewUser) (User, string, error) {
-	if err := m.Scope.MayChange(stations.ChangeOther); err != nil {
+	if err := m.Scope.MayChange(tenancy.ChangeOther); err != nil {
 		return User{}, "", err
 	}
 	n.OperatorID = strings.TrimSpace(n.OperatorID)
@@ -97,7 +97,7 @@ func (s *Service) ManagedAccount(ctx context.Context, m Manager, id string) (Use
 // locked out of its console by a slip); the platform's disabling wins over
 // an operator's enabling (see UpdateUser).
 func (s *Service) UpdateAccount(ctx context.Context, m Manager, id string, up UserUpdate) (before, after User, err error) {
-	if err := m.Scope.MayChange(stations.ChangeOther); err != nil {
+	if err := m.Scope.MayChange(tenancy.ChangeOther); err != nil {
 		return User{}, User{}, err
 	}
 	if up.Status != nil && *up.Status != Active && id == m.ID {
@@ -119,7 +119,7 @@ func (s *Service) UpdateAccount(ctx context.Context, m Manager, id string, up Us
 // password, returned once, and ends its sessions. Administrators change
 // their own password on their account page, where the current one is asked.
 func (s *Service) ResetAccountPassword(ctx context.Context, m Manager, id string) (User, string, error) {
-	if err := m.Scope.MayChange(stations.ChangeOther); err != nil {
+	if err := m.Scope.MayChange(tenancy.ChangeOther); err != nil {
 		return User{}, "", err
 	}
 	if id == m.ID {

@@ -3,9 +3,8 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fuju/internal/tenancy"
 	"testing"
-
-	"fuju/stations"
 )
 
 // What each administrator may make and manage, decided in one place for both
@@ -13,8 +12,8 @@ import (
 func TestAccountRules(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
-	platform := Manager{ID: "u-city", Role: PlatformAdmin, Scope: stations.PlatformScope}
-	opA := Manager{ID: "u-admin-a", Role: OperatorAdmin, Scope: stations.OperatorScope("op-a")}
+	platform := Manager{ID: "u-city", Role: PlatformAdmin, Scope: tenancy.PlatformScope}
+	opA := Manager{ID: "u-admin-a", Role: OperatorAdmin, Scope: tenancy.OperatorScope("op-a")}
 	suspended := opA
 	suspended.Scope.Suspended = true
 	staff := func(name, phone, op string) NewUser {
@@ -31,7 +30,7 @@ func TestAccountRules(t *testing.T) {
 		{"operator admin makes a platform admin", opA, NewUser{Name: "x", Phone: "13800000012", Role: PlatformAdmin}, "role", nil},
 		{"operator admin makes staff of another operator", opA, staff("x", "13800000013", "op-b"), "operator_id", nil},
 		{"platform makes a renter", platform, NewUser{Name: "x", Phone: "13800000014", Role: Renter}, "role", nil},
-		{"suspended operator admin makes staff", suspended, staff("x", "13800000015", "op-a"), "", stations.ErrSuspended},
+		{"suspended operator admin makes staff", suspended, staff("x", "13800000015", "op-a"), "", tenancy.ErrSuspended},
 	} {
 		if _, _, err := s.CreateAccount(ctx, tc.by, tc.n); tc.field != "" && fieldOf(err, tc.field) == "" || tc.err != nil && !errors.Is(err, tc.err) {
 			t.Errorf("%s: %v", tc.name, err)
@@ -52,7 +51,7 @@ func TestAccountRules(t *testing.T) {
 	if _, _, err := s.UpdateAccount(ctx, opA, other.ID, UserUpdate{Status: &off}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("op-a's admin disables op-b's staff: %v", err)
 	}
-	if _, _, err := s.UpdateAccount(ctx, suspended, li.ID, UserUpdate{Status: &off}); !errors.Is(err, stations.ErrSuspended) {
+	if _, _, err := s.UpdateAccount(ctx, suspended, li.ID, UserUpdate{Status: &off}); !errors.Is(err, tenancy.ErrSuspended) {
 		t.Errorf("a suspended operator disables its staff: %v", err)
 	}
 	if _, _, err := s.UpdateAccount(ctx, platform, platform.ID, UserUpdate{Status: &off}); fieldOf(err, "status") != "self_disable" {

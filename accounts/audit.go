@@ -12,7 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"fuju/internal/ids"
-	"fuju/stations"
+	"fuju/internal/tenancy"
 )
 
 // Change is one field an action changed.
@@ -26,14 +26,14 @@ type Change struct {
 // which request, and what changed. The log is append-only: nothing updates or
 // deletes an entry.
 type Entry struct {
-	ID         string         `json:"id" bson:"_id"`
-	At         time.Time      `json:"at" bson:"at"`
-	Actor      stations.Actor `json:"actor" bson:"actor"`
-	OperatorID string         `json:"operator_id,omitempty" bson:"operator_id,omitempty"`
-	Action     string         `json:"action" bson:"action"` // e.g. "product.update"
-	Target     string         `json:"target" bson:"target"` // e.g. "product/wc-alu-light"
-	Changes    []Change       `json:"changes,omitempty" bson:"changes,omitempty"`
-	RequestID  string         `json:"request_id,omitempty" bson:"request_id,omitempty"`
+	ID         string        `json:"id" bson:"_id"`
+	At         time.Time     `json:"at" bson:"at"`
+	Actor      tenancy.Actor `json:"actor" bson:"actor"`
+	OperatorID string        `json:"operator_id,omitempty" bson:"operator_id,omitempty"`
+	Action     string        `json:"action" bson:"action"` // e.g. "product.update"
+	Target     string        `json:"target" bson:"target"` // e.g. "product/wc-alu-light"
+	Changes    []Change      `json:"changes,omitempty" bson:"changes,omitempty"`
+	RequestID  string        `json:"request_id,omitempty" bson:"request_id,omitempty"`
 }
 
 // Diff lists the fields that differ between before and after, compared

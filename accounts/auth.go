@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"fuju/internal/input"
-	"fuju/stations"
+	"fuju/internal/tenancy"
 )
 
 // Errors returned by this package.
@@ -82,21 +82,21 @@ type User struct {
 }
 
 // Scope is what the user may see and change (tenancy, DESIGN.md invariant 4).
-func (u User) Scope() stations.Scope {
+func (u User) Scope() tenancy.Scope {
 	switch u.Role {
 	case PlatformAdmin:
-		return stations.PlatformScope
+		return tenancy.PlatformScope
 	case OperatorAdmin:
-		return stations.OperatorScope(u.OperatorID)
+		return tenancy.OperatorScope(u.OperatorID)
 	case Staff:
-		return stations.StaffScope(u.OperatorID, u.StationIDs)
+		return tenancy.StaffScope(u.OperatorID, u.StationIDs)
 	}
-	return stations.Scope{}
+	return tenancy.Scope{}
 }
 
 // Actor is how the user appears in histories and the audit log.
-func (u User) Actor() stations.Actor {
-	return stations.Actor{ID: u.ID, Name: u.Name, Role: string(u.Role)}
+func (u User) Actor() tenancy.Actor {
+	return tenancy.Actor{ID: u.ID, Name: u.Name, Role: string(u.Role)}
 }
 
 // Login returns the name the user logs in with.

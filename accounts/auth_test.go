@@ -12,9 +12,9 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -226,7 +226,7 @@ func TestSessions(t *testing.T) {
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
-	by := stations.Actor{ID: "u1", Name: "Admin", Role: "operator_admin"}
+	by := tenancy.Actor{ID: "u1", Name: "Admin", Role: "operator_admin"}
 	secret, tok, err := s.CreateToken(ctx, "op-a", "ERP sync", []string{ScopeInventoryWrite}, by)
 	if err != nil {
 		t.Fatal(err)
@@ -238,10 +238,10 @@ func TestTokens(t *testing.T) {
 	if err != nil || got.OperatorID != "op-a" || !got.Has(ScopeInventoryRead) || got.Has(ScopeDesk) || got.LastUsedAt == nil {
 		t.Fatalf("auth: %+v %v", got, err)
 	}
-	if _, err := s.RevokeToken(ctx, stations.OperatorScope("op-b"), "op-b", tok.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RevokeToken(ctx, tenancy.OperatorScope("op-b"), "op-b", tok.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other operator revokes: %v", err)
 	}
-	if _, err := s.RevokeToken(ctx, stations.OperatorScope("op-a"), "op-a", tok.ID); err != nil {
+	if _, err := s.RevokeToken(ctx, tenancy.OperatorScope("op-a"), "op-a", tok.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.TokenAuth(ctx, secret); !errors.Is(err, ErrSessionEnded) {
@@ -263,8 +263,8 @@ func TestTokenExpiry(t *testing.T) {
 	s := newService(t)
 	now := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return now }
-	by := stations.Actor{ID: "u1"}
-	secret, tok, err := s.IssueToken(ctx, stations.OperatorScope("op-a"), NewToken{OperatorID: "op-a", Name: "ERP", Scopes: []string{ScopeDesk}, ExpiresAt: now.Add(24 * time.Hour)}, by)
+	by := tenancy.Actor{ID: "u1"}
+	secret, tok, err := s.IssueToken(ctx, tenancy.OperatorScope("op-a"), NewToken{OperatorID: "op-a", Name: "ERP", Scopes: []string{ScopeDesk}, ExpiresAt: now.Add(24 * time.Hour)}, by)
 	if err != nil || tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(now.Add(24*time.Hour)) {
 		t.Fatalf("issue: %+v %v", tok, err)
 	}
@@ -276,7 +276,7 @@ func TestTokenExpiry(t *testing.T) {
 		t.Errorf("at expiry: %+v %v", got, err)
 	}
 	for _, exp := range []time.Time{now.Add(-time.Minute), now, now.Add(MaxTokenLife + time.Hour)} {
-		if _, _, err := s.IssueToken(ctx, stations.OperatorScope("op-a"), NewToken{OperatorID: "op-a", Name: "x", Scopes: []string{ScopeDesk}, ExpiresAt: exp}, by); fieldOf(err, "expires_on") == "" {
+		if _, _, err := s.IssueToken(ctx, tenancy.OperatorScope("op-a"), NewToken{OperatorID: "op-a", Name: "x", Scopes: []string{ScopeDesk}, ExpiresAt: exp}, by); fieldOf(err, "expires_on") == "" {
 			t.Errorf("expiry %v accepted: %v", exp, err)
 		}
 	}

@@ -14,8 +14,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"fuju/internal/ids"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Token scopes an operator's own systems may be given.
@@ -34,15 +34,15 @@ const tokenPrefix = "fuju_"
 // Token is an operator's API token. The secret is shown once, at creation;
 // only its hash is stored (as the _id, so checking a token is one lookup).
 type Token struct {
-	ID         string         `json:"id" bson:"public_id"`
-	Hash       string         `json:"-" bson:"_id"`
-	OperatorID string         `json:"operator_id" bson:"operator_id"`
-	Name       string         `json:"name" bson:"name"`
-	Scopes     []string       `json:"scopes" bson:"scopes"`
-	CreatedBy  stations.Actor `json:"created_by" bson:"created_by"`
-	CreatedAt  time.Time      `json:"created_at" bson:"created_at"`
-	LastUsedAt *time.Time     `json:"last_used_at,omitempty" bson:"last_used_at,omitempty"`
-	RevokedAt  *time.Time     `json:"revoked_at,omitempty" bson:"revoked_at,omitempty"`
+	ID         string        `json:"id" bson:"public_id"`
+	Hash       string        `json:"-" bson:"_id"`
+	OperatorID string        `json:"operator_id" bson:"operator_id"`
+	Name       string        `json:"name" bson:"name"`
+	Scopes     []string      `json:"scopes" bson:"scopes"`
+	CreatedBy  tenancy.Actor `json:"created_by" bson:"created_by"`
+	CreatedAt  time.Time     `json:"created_at" bson:"created_at"`
+	LastUsedAt *time.Time    `json:"last_used_at,omitempty" bson:"last_used_at,omitempty"`
+	RevokedAt  *time.Time    `json:"revoked_at,omitempty" bson:"revoked_at,omitempty"`
 	// ExpiresAt is when the token stops working; nil never.
 	ExpiresAt *time.Time `json:"expires_at,omitempty" bson:"expires_at,omitempty"`
 }
@@ -72,24 +72,24 @@ func (t Token) Has(scope string) bool {
 }
 
 // Scope is the tenancy of requests made with the token.
-func (t Token) Scope() stations.Scope { return stations.OperatorScope(t.OperatorID) }
+func (t Token) Scope() tenancy.Scope { return tenancy.OperatorScope(t.OperatorID) }
 
 // Actor is how the token appears in histories.
-func (t Token) Actor() stations.Actor {
-	return stations.Actor{ID: "token:" + t.ID, Name: "API token " + t.Name, Role: "api_token"}
+func (t Token) Actor() tenancy.Actor {
+	return tenancy.Actor{ID: "token:" + t.ID, Name: "API token " + t.Name, Role: "api_token"}
 }
 
 // CreateToken makes a token that does not expire for an operator and returns
 // its secret, which is never shown again.
-func (s *Service) CreateToken(ctx context.Context, operatorID, name string, scopes []string, by stations.Actor) (string, Token, error) {
-	return s.IssueToken(ctx, stations.OperatorScope(operatorID), NewToken{OperatorID: operatorID, Name: name, Scopes: scopes}, by)
+func (s *Service) CreateToken(ctx context.Context, operatorID, name string, scopes []string, by tenancy.Actor) (string, Token, error) {
+	return s.IssueToken(ctx, tenancy.OperatorScope(operatorID), NewToken{OperatorID: operatorID, Name: name, Scopes: scopes}, by)
 }
 
 // IssueToken makes a token as n says, for a caller of scope, and returns its
 // secret, which is never shown again. Another operator's tokens are not the
 // caller's to make; a suspended operator makes none.
-func (s *Service) IssueToken(ctx context.Context, scope stations.Scope, n NewToken, by stations.Actor) (string, Token, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) IssueToken(ctx context.Context, scope tenancy.Scope, n NewToken, by tenancy.Actor) (string, Token, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return "", Token{}, err
 	}
 	if !scope.Operator(n.OperatorID) {
@@ -181,8 +181,8 @@ func (s *Service) Tokens(ctx context.Context, operatorID string) ([]Token, error
 }
 
 // RevokeToken stops a token of the operator from working.
-func (s *Service) RevokeToken(ctx context.Context, scope stations.Scope, operatorID, id string) (Token, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) RevokeToken(ctx context.Context, scope tenancy.Scope, operatorID, id string) (Token, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Token{}, err
 	}
 	if !scope.Operator(operatorID) {

@@ -7,6 +7,8 @@ import (
 	"fuju/catalog"
 	"fuju/internal/changefeed"
 	"fuju/internal/demo"
+	"fuju/internal/geo"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/rentals"
 	"fuju/stations"
@@ -27,12 +29,12 @@ func BenchmarkSearch(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, p := range demo.Products {
-		if _, err := cat.Create(ctx, stations.PlatformScope, p.P, stations.System); err != nil {
+		if _, err := cat.Create(ctx, tenancy.PlatformScope, p.P, tenancy.System); err != nil {
 			b.Fatal(err)
 		}
 	}
 	price := rentals.PriceFunc(rentals.LowIncome, rentals.DefaultPolicy())
-	near := &stations.Point{Lat: 35.215, Lng: 113.242}
+	near := &geo.Point{Lat: 35.215, Lng: 113.242}
 	for _, q := range []struct {
 		name string
 		q    catalog.Query

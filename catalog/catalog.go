@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -23,7 +24,7 @@ var (
 )
 
 // Text is a string in Chinese and English.
-type Text = stations.Text
+type Text = l10n.Text
 
 // Category groups products of one kind.
 type Category struct {

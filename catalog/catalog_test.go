@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"fuju/internal/changefeed"
+	"fuju/internal/geo"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/internal/valid"
 	"fuju/stations"
@@ -36,7 +39,7 @@ func setup(t *testing.T) fixture {
 	if err := cat.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
+	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +47,7 @@ func setup(t *testing.T) fixture {
 		{ID: "north", Lat: 35.30, Lng: 113.24},
 		{ID: "south", Lat: 35.21, Lng: 113.24},
 	} {
-		s.OperatorID, s.Name, s.Address, s.District, s.Hours, s.Active = op.ID, stations.Text{Zh: "站", En: "S"}, stations.Text{Zh: "路", En: "Rd"}, "jiefang", stations.StandardHours(), true
+		s.OperatorID, s.Name, s.Address, s.District, s.Hours, s.Active = op.ID, l10n.Text{Zh: "站", En: "S"}, l10n.Text{Zh: "路", En: "Rd"}, "jiefang", stations.StandardHours(), true
 		if _, err := st.CreateStation(ctx, s); err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +63,7 @@ func setup(t *testing.T) fixture {
 	}
 	for _, p := range products {
 		p.OperatorID = op.ID
-		if _, err := cat.Create(ctx, stations.PlatformScope, p, stations.System); err != nil {
+		if _, err := cat.Create(ctx, tenancy.PlatformScope, p, tenancy.System); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,12 +74,12 @@ func setup(t *testing.T) fixture {
 		{"JZ-BD-0001", "bed-electric", "north"},
 	}
 	for _, u := range units {
-		if _, err := st.CreateUnit(ctx, stations.Unit{Tag: u.tag, ProductID: u.product, StationID: u.station}, stations.System); err != nil {
+		if _, err := st.CreateUnit(ctx, stations.Unit{Tag: u.tag, ProductID: u.product, StationID: u.station}, tenancy.System); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// The bed is being cleaned: carried at north but not available.
-	if _, err := st.Move(ctx, "JZ-BD-0001", stations.Move{To: stations.Cleaning, By: stations.System}); err != nil {
+	if _, err := st.Move(ctx, "JZ-BD-0001", stations.Move{To: stations.Cleaning, By: tenancy.System}); err != nil {
 		t.Fatal(err)
 	}
 	return fixture{cat: cat, st: st}
@@ -92,7 +95,7 @@ func hitIDs(r Result) []string {
 
 func TestSearch(t *testing.T) {
 	f := setup(t)
-	near := func(lat, lng float64) *stations.Point { return &stations.Point{Lat: lat, Lng: lng} }
+	near := func(lat, lng float64) *geo.Point { return &geo.Point{Lat: lat, Lng: lng} }
 	tests := []struct {
 		name  string
 		q     Query
@@ -138,7 +141,7 @@ func TestSearch(t *testing.T) {
 
 func TestSearchHitDetails(t *testing.T) {
 	f := setup(t)
-	r, err := f.cat.Search(Query{Text: "wheelchair", Near: &stations.Point{Lat: 35.20, Lng: 113.24},
+	r, err := f.cat.Search(Query{Text: "wheelchair", Near: &geo.Point{Lat: 35.20, Lng: 113.24},
 		Price: func(r RatePlan, days int) int64 { return r.StandardPrice(days) * 2 / 10 }})
 	if err != nil {
 		t.Fatal(err)
@@ -181,36 +184,36 @@ func TestSearchRejects(t *testing.T) {
 func TestProductValidationAndUpdate(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	_, err := f.cat.Create(ctx, stations.PlatformScope, Product{OperatorID: "op-a", Category: "jetpack", Name: Text{Zh: "", En: "x"},
-		Specs: Specs{SeatWidthCM: 900}, Rate: RatePlan{DailyFen: -1}, Keywords: []string{strings.Repeat("k", 50)}}, stations.System)
+	_, err := f.cat.Create(ctx, tenancy.PlatformScope, Product{OperatorID: "op-a", Category: "jetpack", Name: Text{Zh: "", En: "x"},
+		Specs: Specs{SeatWidthCM: 900}, Rate: RatePlan{DailyFen: -1}, Keywords: []string{strings.Repeat("k", 50)}}, tenancy.System)
 	for _, field := range []string{"category", "name.zh", "specs.seat_width_cm", "rate.daily_fen", "keywords"} {
 		fields, _ := valid.Fields(err)
 		if _, ok := fields[field]; !ok {
 			t.Errorf("no error for %s: %v", field, err)
 		}
 	}
-	if _, err := f.cat.Create(ctx, stations.PlatformScope, Product{ID: "wc-light", OperatorID: "op-a", Category: "cane", Name: Text{Zh: "a", En: "b"}, Rate: RatePlan{DailyFen: 1}}, stations.System); !errors.Is(err, ErrConflict) {
+	if _, err := f.cat.Create(ctx, tenancy.PlatformScope, Product{ID: "wc-light", OperatorID: "op-a", Category: "cane", Name: Text{Zh: "a", En: "b"}, Rate: RatePlan{DailyFen: 1}}, tenancy.System); !errors.Is(err, ErrConflict) {
 		t.Errorf("duplicate id: %v", err)
 	}
-	scopeA := stations.OperatorScope("op-a")
+	scopeA := tenancy.OperatorScope("op-a")
 	p, err := f.cat.Get(ctx, scopeA, "wc-light")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.cat.Get(ctx, stations.OperatorScope("op-b"), "wc-light"); !errors.Is(err, ErrNotFound) {
+	if _, err := f.cat.Get(ctx, tenancy.OperatorScope("op-b"), "wc-light"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another operator reads the product: %v", err)
 	}
 	p.Status = Hidden
-	if _, err := f.cat.Update(ctx, scopeA, p, stations.System); err != nil {
+	if _, err := f.cat.Update(ctx, scopeA, p, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := f.cat.Public("wc-light"); ok {
 		t.Error("hidden product still public")
 	}
-	if _, err := f.cat.Update(ctx, scopeA, p, stations.System); !errors.Is(err, ErrConflict) {
+	if _, err := f.cat.Update(ctx, scopeA, p, tenancy.System); !errors.Is(err, ErrConflict) {
 		t.Errorf("update from a stale version: %v, want ErrConflict", err)
 	}
-	if _, err := f.cat.Update(ctx, stations.OperatorScope("op-b"), p, stations.System); !errors.Is(err, ErrNotFound) {
+	if _, err := f.cat.Update(ctx, tenancy.OperatorScope("op-b"), p, tenancy.System); !errors.Is(err, ErrNotFound) {
 		t.Errorf("update by another operator: %v, want ErrNotFound", err)
 	}
 	counts := f.cat.CategoryCounts()
@@ -222,8 +225,8 @@ func TestProductValidationAndUpdate(t *testing.T) {
 func TestPhotosAndHistory(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	scope := stations.OperatorScope("op-a")
-	by := stations.Actor{ID: "u1", Name: "Wang", Role: "operator_admin"}
+	scope := tenancy.OperatorScope("op-a")
+	by := tenancy.Actor{ID: "u1", Name: "Wang", Role: "operator_admin"}
 	ph := func(k string) Photo {
 		return Photo{Key: k, Alt: Text{Zh: "图" + k, En: "photo " + k}, Widths: []int{320, 800}}
 	}
@@ -267,7 +270,7 @@ func TestPhotosAndHistory(t *testing.T) {
 	if inUse {
 		t.Error("photo b still reported in use")
 	}
-	if _, err := f.cat.AddPhoto(ctx, stations.OperatorScope("op-b"), "wc-light", ph("x"), by); !errors.Is(err, ErrNotFound) {
+	if _, err := f.cat.AddPhoto(ctx, tenancy.OperatorScope("op-b"), "wc-light", ph("x"), by); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other operator adds a photo: %v", err)
 	}
 	hist, err := f.cat.History(ctx, scope, "wc-light")
@@ -345,8 +348,8 @@ func TestReadableIDs(t *testing.T) {
 	f := setup(t)
 	mk := func(zh, en, cat string) Product {
 		t.Helper()
-		p, err := f.cat.Create(ctx, stations.PlatformScope, Product{OperatorID: "op-a", Category: cat,
-			Name: Text{Zh: zh, En: en}, Rate: RatePlan{DailyFen: 100}}, stations.System)
+		p, err := f.cat.Create(ctx, tenancy.PlatformScope, Product{OperatorID: "op-a", Category: cat,
+			Name: Text{Zh: zh, En: en}, Rate: RatePlan{DailyFen: 100}}, tenancy.System)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -367,8 +370,8 @@ func TestReadableIDs(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := f.cat.Create(ctx, stations.PlatformScope, Product{OperatorID: "op-a", Category: "cane",
-				Name: Text{Zh: "手杖", En: "Quad cane"}, Rate: RatePlan{DailyFen: 100}}, stations.System)
+			p, err := f.cat.Create(ctx, tenancy.PlatformScope, Product{OperatorID: "op-a", Category: "cane",
+				Name: Text{Zh: "手杖", En: "Quad cane"}, Rate: RatePlan{DailyFen: 100}}, tenancy.System)
 			if err != nil {
 				t.Error(err)
 			}

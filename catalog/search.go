@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"fuju/internal/geo"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -44,7 +45,7 @@ type Query struct {
 	// renter is at most this.
 	MaxMonthFen int64
 	Price       PriceFunc
-	Near        *stations.Point
+	Near        *geo.Point
 	Sort        Sort
 	Page        int
 	PerPage     int
@@ -161,7 +162,7 @@ func search(products []Product, ix *searchIndex, stock map[string]map[string]sta
 			h.Stations++
 			if q.Near != nil {
 				s := sts[st]
-				d := stations.DistanceKM(*q.Near, stations.Point{Lat: s.Lat, Lng: s.Lng})
+				d := geo.DistanceKM(*q.Near, geo.Point{Lat: s.Lat, Lng: s.Lng})
 				if h.NearestKM < 0 || d < h.NearestKM || d == h.NearestKM && st < h.NearestStation {
 					h.NearestKM, h.NearestStation = d, st
 				}

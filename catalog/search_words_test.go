@@ -9,6 +9,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/changefeed"
 	"fuju/internal/demo"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/stations"
 )
@@ -35,7 +36,7 @@ func demoCatalog(t *testing.T) *catalog.Service {
 		products = append(products, p.P)
 	}
 	for _, p := range products {
-		if _, err := cat.Create(ctx, stations.PlatformScope, p, stations.System); err != nil {
+		if _, err := cat.Create(ctx, tenancy.PlatformScope, p, tenancy.System); err != nil {
 			t.Fatal(err)
 		}
 	}

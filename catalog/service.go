@@ -16,6 +16,7 @@ import (
 
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -185,22 +186,22 @@ func normalizeKeywords(in []string) []string {
 // Change is one recorded edit of a product: the product as it was after the
 // edit, who made it and what kind of edit it was.
 type Change struct {
-	Version int64          `json:"version"`
-	At      time.Time      `json:"at"`
-	Kind    string         `json:"kind"`
-	By      stations.Actor `json:"by"`
-	Product Product        `json:"product"`
+	Version int64         `json:"version"`
+	At      time.Time     `json:"at"`
+	Kind    string        `json:"kind"`
+	By      tenancy.Actor `json:"by"`
+	Product Product       `json:"product"`
 }
 
 type productEvent struct {
-	Kind    string         `bson:"kind"`
-	By      stations.Actor `bson:"by"`
-	Product productDoc     `bson:"product"`
+	Kind    string        `bson:"kind"`
+	By      tenancy.Actor `bson:"by"`
+	Product productDoc    `bson:"product"`
 }
 
 // Create adds a product to an operator in scope.
-func (s *Service) Create(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) Create(ctx context.Context, scope tenancy.Scope, p Product, by tenancy.Actor) (Product, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, err
 	}
 	readable := p.ID == ""
@@ -289,7 +290,7 @@ func (s *Service) Named(operatorID, name string) []string {
 
 // current returns the product as its log's head says, or the projection when
 // the log has nothing newer.
-func (s *Service) current(ctx context.Context, scope stations.Scope, id string) (Product, error) {
+func (s *Service) current(ctx context.Context, scope tenancy.Scope, id string) (Product, error) {
 	p, err := s.store.get(ctx, id)
 	if err != nil {
 		return Product{}, err
@@ -314,7 +315,7 @@ func (s *Service) current(ctx context.Context, scope stations.Scope, id string) 
 // of different fields both survive. When base is not 0 and the product has
 // moved past it, the edit is refused with ErrConflict: the editor saw an old
 // version.
-func (s *Service) mutate(ctx context.Context, scope stations.Scope, id string, base int64, kind string, by stations.Actor, edit func(*Product) error) (Product, error) {
+func (s *Service) mutate(ctx context.Context, scope tenancy.Scope, id string, base int64, kind string, by tenancy.Actor, edit func(*Product) error) (Product, error) {
 	for attempt := 0; attempt < 64; attempt++ {
 		if attempt > 0 {
 			// Back off a little, randomly, so a crowd of editors spreads out.
@@ -379,8 +380,8 @@ func (s *Service) project(ctx context.Context, p Product) error {
 // Update replaces a product's editable fields (everything but its id,
 // operator and photos, which have their own operations). p.Version is the
 // version the editor started from; 0 skips the check.
-func (s *Service) Update(ctx context.Context, scope stations.Scope, p Product, by stations.Actor) (Product, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) Update(ctx context.Context, scope tenancy.Scope, p Product, by tenancy.Actor) (Product, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, err
 	}
 	return s.mutate(ctx, scope, p.ID, p.Version, "updated", by, func(cur *Product) error {
@@ -392,8 +393,8 @@ func (s *Service) Update(ctx context.Context, scope stations.Scope, p Product, b
 }
 
 // SetStatus shows or hides a product.
-func (s *Service) SetStatus(ctx context.Context, scope stations.Scope, id string, st Status, by stations.Actor) (Product, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) SetStatus(ctx context.Context, scope tenancy.Scope, id string, st Status, by tenancy.Actor) (Product, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, err
 	}
 	return s.mutate(ctx, scope, id, 0, "status", by, func(p *Product) error {
@@ -404,8 +405,8 @@ func (s *Service) SetStatus(ctx context.Context, scope stations.Scope, id string
 
 // AddPhoto appends a photo; adding a photo the product already has changes
 // nothing, so a retried or doubled upload does not list it twice.
-func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string, ph Photo, by stations.Actor) (Product, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) AddPhoto(ctx context.Context, scope tenancy.Scope, id string, ph Photo, by tenancy.Actor) (Product, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, err
 	}
 	e := &valid.Error{}
@@ -432,8 +433,8 @@ func (s *Service) AddPhoto(ctx context.Context, scope stations.Scope, id string,
 
 // ReorderPhotos puts the product's photos in the order of keys, which must
 // list each of its photos once. The first is the primary photo.
-func (s *Service) ReorderPhotos(ctx context.Context, scope stations.Scope, id string, keys []string, by stations.Actor) (Product, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) ReorderPhotos(ctx context.Context, scope tenancy.Scope, id string, keys []string, by tenancy.Actor) (Product, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, err
 	}
 	return s.mutate(ctx, scope, id, 0, "photos_reordered", by, func(p *Product) error {
@@ -459,8 +460,8 @@ func (s *Service) ReorderPhotos(ctx context.Context, scope stations.Scope, id st
 }
 
 // SetPhotoAlt changes a photo's text for screen readers.
-func (s *Service) SetPhotoAlt(ctx context.Context, scope stations.Scope, id, key string, alt Text, by stations.Actor) (Product, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) SetPhotoAlt(ctx context.Context, scope tenancy.Scope, id, key string, alt Text, by tenancy.Actor) (Product, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, err
 	}
 	return s.mutate(ctx, scope, id, 0, "photo_alt", by, func(p *Product) error {
@@ -477,8 +478,8 @@ func (s *Service) SetPhotoAlt(ctx context.Context, scope stations.Scope, id, key
 // RemovePhoto removes a photo from the product. It reports whether any
 // product still uses the photo, so the caller knows whether the stored
 // objects can be deleted.
-func (s *Service) RemovePhoto(ctx context.Context, scope stations.Scope, id, key string, by stations.Actor) (Product, bool, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) RemovePhoto(ctx context.Context, scope tenancy.Scope, id, key string, by tenancy.Actor) (Product, bool, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Product{}, false, err
 	}
 	p, err := s.mutate(ctx, scope, id, 0, "photo_removed", by, func(p *Product) error {
@@ -519,7 +520,7 @@ func (s *Service) PhotoInUse(key string) bool {
 }
 
 // History returns every recorded version of a product, oldest first.
-func (s *Service) History(ctx context.Context, scope stations.Scope, id string) ([]Change, error) {
+func (s *Service) History(ctx context.Context, scope tenancy.Scope, id string) ([]Change, error) {
 	cur, err := s.current(ctx, scope, id)
 	if err != nil {
 		return nil, err
@@ -538,12 +539,12 @@ func (s *Service) History(ctx context.Context, scope stations.Scope, id string) 
 }
 
 // Get returns a product of an operator in scope, hidden or not.
-func (s *Service) Get(ctx context.Context, scope stations.Scope, id string) (Product, error) {
+func (s *Service) Get(ctx context.Context, scope tenancy.Scope, id string) (Product, error) {
 	return s.current(ctx, scope, id)
 }
 
 // List returns the products in scope: one operator's, or all for the platform.
-func (s *Service) List(ctx context.Context, scope stations.Scope) ([]Product, error) {
+func (s *Service) List(ctx context.Context, scope tenancy.Scope) ([]Product, error) {
 	if scope.Platform {
 		return s.store.list(ctx, "")
 	}

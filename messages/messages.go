@@ -171,7 +171,7 @@ func (k Kind) Secret() bool { return kinds[k].secret }
 // quiet hours. Only phone codes go out at night.
 func (k Kind) HeldByQuietHours() bool { return k.Valid() && k.Class() != ClassCode }
 
-// Text is a name in both languages; stations.Text converts to it directly
+// Text is a name in both languages; l10n.Text converts to it directly
 // (messages.Text(product.Name)).
 type Text struct {
 	Zh string `json:"zh" bson:"zh"`
@@ -449,7 +449,7 @@ type Message struct {
 }
 
 // Actor is who changed something, as the audit log records it;
-// stations.Actor converts to it directly.
+// tenancy.Actor converts to it directly.
 type Actor struct {
 	ID   string `json:"id" bson:"id"`
 	Name string `json:"name" bson:"name"`

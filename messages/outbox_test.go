@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fuju/internal/tenancy"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"fuju/stations"
 )
 
 // Fifty callers enqueue the same message at once: one message, one outbox
@@ -397,10 +396,10 @@ func TestStationLogTenancy(t *testing.T) {
 		mustEnqueue(t, s, m)
 	}
 	drain(t, s, 3)
-	for name, who := range map[string]stations.Scope{
-		"operator":       stations.OperatorScope("op-a"),
-		"staff":          stations.StaffScope("op-a", []string{"st-1"}),
-		"platform admin": stations.PlatformScope,
+	for name, who := range map[string]tenancy.Scope{
+		"operator":       tenancy.OperatorScope("op-a"),
+		"staff":          tenancy.StaffScope("op-a", []string{"st-1"}),
+		"platform admin": tenancy.PlatformScope,
 	} {
 		items, total, err := s.StationLog(ctx, who, "op-a", "st-1", 0, 20)
 		if err != nil || total != 2 || len(items) != 2 {
@@ -413,10 +412,10 @@ func TestStationLogTenancy(t *testing.T) {
 			t.Errorf("%s: %+v", name, items[1])
 		}
 	}
-	for name, who := range map[string]stations.Scope{
-		"other operator":       stations.OperatorScope("op-b"),
-		"staff elsewhere":      stations.StaffScope("op-a", []string{"st-2"}),
-		"other operator staff": stations.StaffScope("op-b", []string{"st-1"}),
+	for name, who := range map[string]tenancy.Scope{
+		"other operator":       tenancy.OperatorScope("op-b"),
+		"staff elsewhere":      tenancy.StaffScope("op-a", []string{"st-2"}),
+		"other operator staff": tenancy.StaffScope("op-b", []string{"st-1"}),
 		"no scope":             {},
 	} {
 		if _, _, err := s.StationLog(ctx, who, "op-a", "st-1", 0, 20); !errors.Is(err, ErrNotFound) {
@@ -425,24 +424,24 @@ func TestStationLogTenancy(t *testing.T) {
 	}
 	// Naming its own operator with another operator's station shows nothing:
 	// the log is keyed by operator.
-	if items, total, err := s.StationLog(ctx, stations.OperatorScope("op-b"), "op-b", "st-1", 0, 20); err != nil || total != 0 || len(items) != 0 {
+	if items, total, err := s.StationLog(ctx, tenancy.OperatorScope("op-b"), "op-b", "st-1", 0, 20); err != nil || total != 0 || len(items) != 0 {
 		t.Errorf("op-b/st-1: %d items, %v", total, err)
 	}
-	if items, _, _ := s.StationLog(ctx, stations.OperatorScope("op-b"), "op-b", "st-9", 0, 20); len(items) != 1 || items[0].Phone != "139****0009" {
+	if items, _, _ := s.StationLog(ctx, tenancy.OperatorScope("op-b"), "op-b", "st-9", 0, 20); len(items) != 1 || items[0].Phone != "139****0009" {
 		t.Errorf("op-b's own log: %+v", items)
 	}
 	// One message with its history, for the same scopes only.
 	id := ID(a.Event, a.To.Key)
-	m, steps, err := s.StationMessage(ctx, stations.StaffScope("op-a", []string{"st-1"}), id)
+	m, steps, err := s.StationMessage(ctx, tenancy.StaffScope("op-a", []string{"st-1"}), id)
 	if err != nil || m.Phone != "138****0005" || len(steps) != 2 || steps[0].State != Sending || steps[1].State != Sent {
 		t.Errorf("StationMessage = %+v, %+v, %v", m, steps, err)
 	}
-	for _, who := range []stations.Scope{stations.OperatorScope("op-b"), stations.StaffScope("op-a", []string{"st-2"})} {
+	for _, who := range []tenancy.Scope{tenancy.OperatorScope("op-b"), tenancy.StaffScope("op-a", []string{"st-2"})} {
 		if _, _, err := s.StationMessage(ctx, who, id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%+v sees %s: %v", who, id, err)
 		}
 	}
-	if _, _, err := s.StationLog(ctx, stations.PlatformScope, "op-a", "st-1/../x", 0, 20); err == nil {
+	if _, _, err := s.StationLog(ctx, tenancy.PlatformScope, "op-a", "st-1/../x", 0, 20); err == nil {
 		t.Error("a path accepted as a station id")
 	}
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fuju/internal/tenancy"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"fuju/stations"
 )
 
 // The http sender posts {"id","to","text","lang"} with the bearer token and
@@ -158,7 +157,7 @@ func TestServerErrorRetriedWithBackoff(t *testing.T) {
 	if g.count(m.ID) != 2 || got.State != Sent || got.Attempts != 2 {
 		t.Errorf("after the retry: sent %d times, %+v", g.count(m.ID), got)
 	}
-	_, steps, err := s.StationMessage(context.Background(), stations.OperatorScope("op-a"), m.ID)
+	_, steps, err := s.StationMessage(context.Background(), tenancy.OperatorScope("op-a"), m.ID)
 	if err != nil || len(steps) != 4 || steps[1].State != Retrying || steps[1].Status != http.StatusInternalServerError ||
 		steps[3].State != Sent || steps[3].Attempt != 2 {
 		t.Errorf("history %+v, %v", steps, err)
@@ -251,7 +250,7 @@ func TestFailures(t *testing.T) {
 	if inbox, _, _ := s.Inbox(context.Background(), RenterKey("r-1"), 0, 10); len(inbox) != 2 || inbox[0].State != Failed || inbox[0].Error != "" {
 		t.Errorf("inbox %+v", inbox)
 	}
-	if log, _, _ := s.StationLog(context.Background(), stations.OperatorScope("op-a"), "op-a", "st-1", 0, 10); len(log) != 2 || log[0].Error == "" {
+	if log, _, _ := s.StationLog(context.Background(), tenancy.OperatorScope("op-a"), "op-a", "st-1", 0, 10); len(log) != 2 || log[0].Error == "" {
 		t.Errorf("station log %+v", log)
 	}
 	for _, m := range []Message{got, mustMessage(t, s, refused.ID)} {

@@ -24,7 +24,7 @@ type auditor interface {
 }
 
 // scope is the caller's tenancy: which operators' stations they may see.
-// stations.Scope satisfies it.
+// tenancy.Scope satisfies it.
 type scope interface {
 	Station(operatorID, stationID string) bool
 }

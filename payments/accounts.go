@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // accountKey is the idempotency key of an operator's account creation.
@@ -45,7 +45,7 @@ func (s *Service) CanTakeCharges(ctx context.Context, operatorID string) (bool, 
 }
 
 // AccountStatus returns an operator's connected account, within scope.
-func (s *Service) AccountStatus(ctx context.Context, scope stations.Scope, operatorID string) (Account, error) {
+func (s *Service) AccountStatus(ctx context.Context, scope tenancy.Scope, operatorID string) (Account, error) {
 	if !scope.Operator(operatorID) {
 		return Account{}, fmt.Errorf("payments: account of operator %s: %w", operatorID, ErrNotFound)
 	}
@@ -95,7 +95,7 @@ func (a Account) withStripe(info accountInfo, now time.Time) (Account, bool) {
 // once: the request is recorded with its idempotency key
 // ("operator/<id>/account") before the call, so two clicks, two instances or
 // a crash and a retry all end with the same account.
-func (s *Service) ConnectAccount(ctx context.Context, scope stations.Scope, by stations.Actor, operatorID string) (Account, error) {
+func (s *Service) ConnectAccount(ctx context.Context, scope tenancy.Scope, by tenancy.Actor, operatorID string) (Account, error) {
 	e := &valid.Error{}
 	checkID(e, "operator_id", operatorID)
 	if err := e.Err(); err != nil {
@@ -166,7 +166,7 @@ func (s *Service) ConnectAccount(ctx context.Context, scope stations.Scope, by s
 
 // applyAccount appends Stripe's view of the operator's account when it
 // changes anything, and projects it.
-func (s *Service) applyAccount(ctx context.Context, operatorID string, info accountInfo, by stations.Actor, kind string) (Account, error) {
+func (s *Service) applyAccount(ctx context.Context, operatorID string, info accountInfo, by tenancy.Actor, kind string) (Account, error) {
 	for range 50 {
 		a, err := s.accountHead(ctx, operatorID)
 		if err != nil {
@@ -224,7 +224,7 @@ func (s *Service) projectAccount(ctx context.Context, operatorID string) error {
 // OnboardingLink returns a one-time link to Stripe's hosted onboarding of
 // the operator's account (refreshURL is where Stripe sends an expired link,
 // returnURL where it sends the operator back).
-func (s *Service) OnboardingLink(ctx context.Context, scope stations.Scope, by stations.Actor, operatorID, refreshURL, returnURL string) (string, time.Time, error) {
+func (s *Service) OnboardingLink(ctx context.Context, scope tenancy.Scope, by tenancy.Actor, operatorID, refreshURL, returnURL string) (string, time.Time, error) {
 	e := &valid.Error{}
 	checkURL(e, "refresh_url", refreshURL)
 	checkURL(e, "return_url", returnURL)
@@ -250,7 +250,7 @@ func (s *Service) OnboardingLink(ctx context.Context, scope stations.Scope, by s
 
 // RefreshAccount reads the operator's account from Stripe again (after the
 // operator comes back from onboarding) and records what changed.
-func (s *Service) RefreshAccount(ctx context.Context, scope stations.Scope, operatorID string) (Account, error) {
+func (s *Service) RefreshAccount(ctx context.Context, scope tenancy.Scope, operatorID string) (Account, error) {
 	a, err := s.AccountStatus(ctx, scope, operatorID)
 	if err != nil {
 		return Account{}, err
@@ -262,5 +262,5 @@ func (s *Service) RefreshAccount(ctx context.Context, scope stations.Scope, oper
 	if err != nil {
 		return Account{}, err
 	}
-	return s.applyAccount(ctx, operatorID, info, stations.System, "updated")
+	return s.applyAccount(ctx, operatorID, info, tenancy.System, "updated")
 }

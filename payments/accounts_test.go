@@ -2,12 +2,11 @@ package payments
 
 import (
 	"errors"
+	"fuju/internal/tenancy"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-
-	"fuju/stations"
 )
 
 // An operator's Express account is created once however often and however
@@ -97,7 +96,7 @@ func TestConnectedAccountLifecycle(t *testing.T) {
 	if _, err := h.svc.ConnectAccount(h.ctx, scopeB, adminA, "op-a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("operator B connected A's account: %v", err)
 	}
-	if _, err := h.svc.AccountStatus(h.ctx, stations.Scope{}, "op-a"); !errors.Is(err, ErrNotFound) {
+	if _, err := h.svc.AccountStatus(h.ctx, tenancy.Scope{}, "op-a"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("zero scope sees an account: %v", err)
 	}
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fuju/internal/tenancy"
 	"time"
-
-	"fuju/stations"
 )
 
 // Page is where a family pays on Stripe's hosted Checkout.
@@ -47,7 +46,7 @@ const (
 // charges ErrNotConnected (both ErrPayAtStation); a paid Ref is
 // ErrAlreadyPaid; the same Ref with another amount, lease or purpose is
 // ErrConflict.
-func (s *Service) StartCheckout(ctx context.Context, by stations.Actor, r PaymentRequest) (Page, error) {
+func (s *Service) StartCheckout(ctx context.Context, by tenancy.Actor, r PaymentRequest) (Page, error) {
 	a, err := s.start(ctx, by, r, Checkout)
 	if err != nil {
 		return Page{}, err
@@ -58,7 +57,7 @@ func (s *Service) StartCheckout(ctx context.Context, by stations.Actor, r Paymen
 // StartIntent is StartCheckout for mobile clients: a PaymentIntent and its
 // client secret. Switching between the two closes the other attempt at
 // Stripe first, so a purpose is never payable twice.
-func (s *Service) StartIntent(ctx context.Context, by stations.Actor, r PaymentRequest) (MobileIntent, error) {
+func (s *Service) StartIntent(ctx context.Context, by tenancy.Actor, r PaymentRequest) (MobileIntent, error) {
 	a, err := s.start(ctx, by, r, Intent)
 	if err != nil {
 		return MobileIntent{}, err
@@ -66,7 +65,7 @@ func (s *Service) StartIntent(ctx context.Context, by stations.Actor, r PaymentR
 	return MobileIntent{PaymentID: r.Ref, IntentID: a.IntentID, ClientSecret: a.ClientSecret}, nil
 }
 
-func (s *Service) start(ctx context.Context, by stations.Actor, r PaymentRequest, ch Channel) (Attempt, error) {
+func (s *Service) start(ctx context.Context, by tenancy.Actor, r PaymentRequest, ch Channel) (Attempt, error) {
 	if err := r.validate(ch); err != nil {
 		return Attempt{}, err
 	}
@@ -108,7 +107,7 @@ func (s *Service) crashed(point string) error {
 
 // startLoop brings payment r.Ref to an open attempt of channel ch and
 // returns it; mine reports whether this call started an attempt.
-func (s *Service) startLoop(ctx context.Context, by stations.Actor, r PaymentRequest, ch Channel, dest string) (Attempt, bool, error) {
+func (s *Service) startLoop(ctx context.Context, by tenancy.Actor, r PaymentRequest, ch Channel, dest string) (Attempt, bool, error) {
 	fee := ApplicationFee(r.AmountFen, s.cfg.FeeBP)
 	mine := false
 	waitUntil := time.Now().Add(inflightWait) // real time, whatever the service clock says
@@ -229,7 +228,7 @@ func (s *Service) update(ctx context.Context, leaseID string, ev tabEvent, point
 // and its fixed parameters are no longer acceptable (a Checkout expiry less
 // than 30 minutes ahead), Stripe refuses and the attempt is ended. A Checkout
 // attempt past its expiry is ended without asking: nobody holds its page.
-func (s *Service) create(ctx context.Context, by stations.Actor, cur Tab, i int, a Attempt) error {
+func (s *Service) create(ctx context.Context, by tenancy.Actor, cur Tab, i int, a Attempt) error {
 	p := cur.Payments[i]
 	if a.Channel == Checkout && !s.now().Before(a.ExpiresAt) {
 		return s.endAttempt(ctx, cur.LeaseID, p.ID, a.N, "abandoned")
@@ -269,7 +268,7 @@ func (s *Service) create(ctx context.Context, by stations.Actor, cur Tab, i int,
 
 // endAttempt ends attempt n of payment pid unpaid.
 func (s *Service) endAttempt(ctx context.Context, leaseID, pid string, n int, reason string) error {
-	_, _, err := s.update(ctx, leaseID, tabEvent{Kind: "ended", Ref: pid, By: stations.System, Why: reason}, "", func(t *Tab) (bool, error) {
+	_, _, err := s.update(ctx, leaseID, tabEvent{Kind: "ended", Ref: pid, By: tenancy.System, Why: reason}, "", func(t *Tab) (bool, error) {
 		return t.end(t.payment(pid), n, reason, s.now()), nil
 	})
 	return err
@@ -305,7 +304,7 @@ func (s *Service) closeAttempt(ctx context.Context, cur Tab, i int, a Attempt) (
 // settleSessionOf records a Checkout Session of payment pid as Stripe
 // reports it.
 func (s *Service) settleSessionOf(ctx context.Context, leaseID, pid string, si sessionInfo) (bool, error) {
-	_, changed, err := s.update(ctx, leaseID, tabEvent{Kind: "session", Ref: pid, By: stations.System, Why: "checkout session " + si.Status}, "", func(t *Tab) (bool, error) {
+	_, changed, err := s.update(ctx, leaseID, tabEvent{Kind: "session", Ref: pid, By: tenancy.System, Why: "checkout session " + si.Status}, "", func(t *Tab) (bool, error) {
 		return t.applySession(t.payment(pid), si, s.now()), nil
 	})
 	return changed, err
@@ -313,7 +312,7 @@ func (s *Service) settleSessionOf(ctx context.Context, leaseID, pid string, si s
 
 // settleIntentOf records a PaymentIntent of payment pid as Stripe reports it.
 func (s *Service) settleIntentOf(ctx context.Context, leaseID, pid string, pi intentInfo) (bool, error) {
-	_, changed, err := s.update(ctx, leaseID, tabEvent{Kind: "intent", Ref: pid, By: stations.System, Why: "payment intent " + pi.Status}, "", func(t *Tab) (bool, error) {
+	_, changed, err := s.update(ctx, leaseID, tabEvent{Kind: "intent", Ref: pid, By: tenancy.System, Why: "payment intent " + pi.Status}, "", func(t *Tab) (bool, error) {
 		return t.applyIntent(t.payment(pid), pi, s.now()), nil
 	})
 	return changed, err

@@ -3,8 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
-
-	"fuju/stations"
+	"fuju/internal/tenancy"
 )
 
 // PaymentFilter selects payments to list.
@@ -17,7 +16,7 @@ type PaymentFilter struct {
 
 // Payments lists the payments within scope, newest first, with the total.
 // It scans the payments collection (see docs/payments.md on size).
-func (s *Service) Payments(ctx context.Context, scope stations.Scope, f PaymentFilter) ([]Payment, int64, error) {
+func (s *Service) Payments(ctx context.Context, scope tenancy.Scope, f PaymentFilter) ([]Payment, int64, error) {
 	op := f.OperatorID
 	switch {
 	case scope.Platform:
@@ -41,7 +40,7 @@ func (s *Service) Payments(ctx context.Context, scope stations.Scope, f PaymentF
 }
 
 // Payment returns one payment within scope (as last projected).
-func (s *Service) Payment(ctx context.Context, scope stations.Scope, id string) (Payment, error) {
+func (s *Service) Payment(ctx context.Context, scope tenancy.Scope, id string) (Payment, error) {
 	d, ok, err := s.store.payment(ctx, id)
 	if err != nil {
 		return Payment{}, err
@@ -54,7 +53,7 @@ func (s *Service) Payment(ctx context.Context, scope stations.Scope, id string) 
 
 // Tab returns the online money of a lease within scope, as its log says now:
 // what was paid, refunded and is still refundable (Tab.Refundable).
-func (s *Service) Tab(ctx context.Context, scope stations.Scope, leaseID string) (Tab, error) {
+func (s *Service) Tab(ctx context.Context, scope tenancy.Scope, leaseID string) (Tab, error) {
 	t, err := s.head(ctx, leaseID)
 	if err != nil {
 		return Tab{}, err

@@ -49,8 +49,8 @@ import (
 	"regexp"
 	"time"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Errors returned by this package. Validation errors are *valid.Error.
@@ -506,7 +506,7 @@ func (r RefundRequest) validate() error {
 // AuditEntry is one change a person caused, for the audit log: ids, amounts
 // and states only, never names or phone numbers.
 type AuditEntry struct {
-	By         stations.Actor
+	By         tenancy.Actor
 	OperatorID string
 	Action     string // e.g. "payments.refund"
 	Target     string // e.g. "lease/l-1"

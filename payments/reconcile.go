@@ -3,11 +3,10 @@ package payments
 import (
 	"context"
 	"errors"
+	"fuju/internal/tenancy"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-
-	"fuju/stations"
 )
 
 // Reconcile repairs what crashes left behind and settles what waits on
@@ -96,7 +95,7 @@ func (s *Service) repairAccount(ctx context.Context, operatorID string) error {
 		if err != nil {
 			return err
 		}
-		_, err = s.applyAccount(ctx, operatorID, info, stations.System, "created")
+		_, err = s.applyAccount(ctx, operatorID, info, tenancy.System, "created")
 		return err
 	}
 	return s.projectAccount(ctx, operatorID)
@@ -144,7 +143,7 @@ func (s *Service) settleTab(ctx context.Context, leaseID string, pendingAge time
 		var err error
 		switch {
 		case a.State == Requested:
-			err = s.create(ctx, stations.System, t, i, *a)
+			err = s.create(ctx, tenancy.System, t, i, *a)
 		case (a.State == Open || a.State == Processing) && a.Channel == Checkout:
 			var si sessionInfo
 			if si, err = s.gw.session(ctx, a.SessionID); err == nil {
@@ -184,7 +183,7 @@ func (s *Service) settleTab(ctx context.Context, leaseID string, pendingAge time
 						re.Metadata = map[string]string{}
 					}
 					re.Metadata[mdPart] = part.Key
-					_, _, err = s.update(ctx, leaseID, tabEvent{Kind: "refund", Ref: r.ID, By: stations.System, Why: "refund " + re.Status}, "", func(t *Tab) (bool, error) {
+					_, _, err = s.update(ctx, leaseID, tabEvent{Kind: "refund", Ref: r.ID, By: tenancy.System, Why: "refund " + re.Status}, "", func(t *Tab) (bool, error) {
 						_, changed := t.applyRefund(re, s.now())
 						return changed, nil
 					})

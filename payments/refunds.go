@@ -3,8 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
-
-	"fuju/stations"
+	"fuju/internal/tenancy"
 )
 
 // Refund sends money paid online for a lease back: r.AmountFen, or with
@@ -15,7 +14,7 @@ import (
 // ledger entry id ("<ref>/<n>", n for each payment it draws on), recorded
 // before the call. A refund Stripe refuses at once, or fails later, becomes a
 // queue item for the operator and a RefundFailed outcome.
-func (s *Service) Refund(ctx context.Context, scope stations.Scope, by stations.Actor, r RefundRequest) (Refund, error) {
+func (s *Service) Refund(ctx context.Context, scope tenancy.Scope, by tenancy.Actor, r RefundRequest) (Refund, error) {
 	if err := r.validate(); err != nil {
 		return Refund{}, err
 	}
@@ -107,7 +106,7 @@ func (s *Service) driveRefund(ctx context.Context, leaseID, id string) error {
 			info.Metadata = map[string]string{}
 		}
 		info.Metadata[mdPart] = part.Key // we know whose answer this is
-		_, _, err = s.update(ctx, leaseID, tabEvent{Kind: "refund", Ref: id, By: stations.System, Why: "refund " + info.Status}, "refund:recorded", func(t *Tab) (bool, error) {
+		_, _, err = s.update(ctx, leaseID, tabEvent{Kind: "refund", Ref: id, By: tenancy.System, Why: "refund " + info.Status}, "refund:recorded", func(t *Tab) (bool, error) {
 			if info.ID == "" {
 				return t.failPart(part.Key, info.FailureReason, s.now()), nil
 			}
@@ -123,7 +122,7 @@ func (s *Service) driveRefund(ctx context.Context, leaseID, id string) error {
 
 // Queue lists the failed refunds and disputes of the operators within scope,
 // newest first.
-func (s *Service) Queue(ctx context.Context, scope stations.Scope) ([]QueueItem, error) {
+func (s *Service) Queue(ctx context.Context, scope tenancy.Scope) ([]QueueItem, error) {
 	op := scope.OperatorID
 	if !scope.Platform && op == "" {
 		return []QueueItem{}, nil
@@ -145,7 +144,7 @@ func (s *Service) Queue(ctx context.Context, scope stations.Scope) ([]QueueItem,
 // Acknowledge clears queue item id once the operator dealt with it (paid the
 // family at the desk, answered the dispute). The refund or dispute itself
 // stays as it is; a dispute that changes again comes back.
-func (s *Service) Acknowledge(ctx context.Context, scope stations.Scope, by stations.Actor, id string) error {
+func (s *Service) Acknowledge(ctx context.Context, scope tenancy.Scope, by tenancy.Actor, id string) error {
 	var d queueDoc
 	ok, err := get(ctx, s.store.queue, id, &d)
 	if err != nil {

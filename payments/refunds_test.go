@@ -2,13 +2,12 @@ package payments
 
 import (
 	"errors"
+	"fuju/internal/tenancy"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync"
 	"testing"
-
-	"fuju/stations"
 )
 
 // Partial and full refunds of a lease's online payments: each Stripe refund
@@ -26,7 +25,7 @@ func TestRefundsPartialAndFull(t *testing.T) {
 	h.w.payIntent(mi.IntentID)
 	h.mustDeliver("payment_intent.succeeded", "payment_intent", mi.IntentID)
 
-	staff := stations.Actor{ID: "u-staff", Name: "张", Role: "staff"}
+	staff := tenancy.Actor{ID: "u-staff", Name: "张", Role: "staff"}
 	r, err := h.svc.Refund(h.ctx, scopeA, staff, RefundRequest{Ref: "lease/l-9/deposit-return", LeaseID: "l-9", AmountFen: 25000, Reason: "deposit_return"})
 	if err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 
 	"fuju/internal/db"
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Ledger hears what Stripe did, so the lease ledger (rentals) records online
@@ -78,19 +78,19 @@ type Service struct {
 
 // tabEvent is one event of a tab's log: the tab as it is after it.
 type tabEvent struct {
-	Kind string         `bson:"kind"`
-	Ref  string         `bson:"ref,omitempty"`
-	Tab  Tab            `bson:"tab"`
-	By   stations.Actor `bson:"by"`
-	Why  string         `bson:"why,omitempty"`
+	Kind string        `bson:"kind"`
+	Ref  string        `bson:"ref,omitempty"`
+	Tab  Tab           `bson:"tab"`
+	By   tenancy.Actor `bson:"by"`
+	Why  string        `bson:"why,omitempty"`
 }
 
 // accountEvent is one event of an account's log: the account after it.
 type accountEvent struct {
-	Kind    string         `bson:"kind"`
-	Account Account        `bson:"account"`
-	By      stations.Actor `bson:"by"`
-	Why     string         `bson:"why,omitempty"`
+	Kind    string        `bson:"kind"`
+	Account Account       `bson:"account"`
+	By      tenancy.Actor `bson:"by"`
+	Why     string        `bson:"why,omitempty"`
 }
 
 // hookEvent is the claim of one Stripe event: which object it is about.
@@ -393,8 +393,8 @@ func public(p Payment) Payment {
 // record writes an audit entry for a change a person caused. Only the
 // actor's id and role are kept: no names in the audit log. A failure is
 // logged; the change itself already happened.
-func (s *Service) record(ctx context.Context, by stations.Actor, operatorID, action, target string, fields map[string]any) {
-	e := AuditEntry{By: stations.Actor{ID: by.ID, Role: by.Role}, OperatorID: operatorID, Action: action, Target: target, Fields: fields}
+func (s *Service) record(ctx context.Context, by tenancy.Actor, operatorID, action, target string, fields map[string]any) {
+	e := AuditEntry{By: tenancy.Actor{ID: by.ID, Role: by.Role}, OperatorID: operatorID, Action: action, Target: target, Fields: fields}
 	if err := s.audit.Record(context.WithoutCancel(ctx), e); err != nil {
 		s.logger.ErrorContext(ctx, "payments: audit log write failed", "action", action, "target", target, "err", err)
 	}

@@ -2,9 +2,8 @@ package payments
 
 import (
 	"errors"
+	"fuju/internal/tenancy"
 	"testing"
-
-	"fuju/stations"
 )
 
 // Invariant 4: an operator's people never see or change another operator's
@@ -17,14 +16,14 @@ func TestTenancy(t *testing.T) {
 	h.paid("reservation/r-b/prepay", "l-b", "op-b", 15000)
 	h.w.refundStatus = "failed"
 	for op, lease := range map[string]string{"op-a": "l-a", "op-b": "l-b"} {
-		_, err := h.svc.Refund(h.ctx, stations.OperatorScope(op), adminA, RefundRequest{Ref: "lease/" + lease + "/deposit-return", LeaseID: lease, AmountFen: 5000})
+		_, err := h.svc.Refund(h.ctx, tenancy.OperatorScope(op), adminA, RefundRequest{Ref: "lease/" + lease + "/deposit-return", LeaseID: lease, AmountFen: 5000})
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Stripe failed both refunds at once (status failed in its answer).
 	for _, c := range []struct {
-		scope stations.Scope
+		scope tenancy.Scope
 		mine  string
 		other string
 	}{{scopeA, "op-a", "op-b"}, {scopeB, "op-b", "op-a"}} {
@@ -68,16 +67,16 @@ func TestTenancy(t *testing.T) {
 		t.Fatalf("B refreshed A's account: %v", err)
 	}
 	// The platform sees both; nobody sees anything with no scope.
-	if _, total, _ := h.svc.Payments(h.ctx, stations.PlatformScope, PaymentFilter{}); total != 2 {
+	if _, total, _ := h.svc.Payments(h.ctx, tenancy.PlatformScope, PaymentFilter{}); total != 2 {
 		t.Fatalf("platform sees %d payments", total)
 	}
-	if q, _ := h.svc.Queue(h.ctx, stations.PlatformScope); len(q) != 2 {
+	if q, _ := h.svc.Queue(h.ctx, tenancy.PlatformScope); len(q) != 2 {
 		t.Fatalf("platform queue %d", len(q))
 	}
-	if list, _, _ := h.svc.Payments(h.ctx, stations.Scope{}, PaymentFilter{}); len(list) != 0 {
+	if list, _, _ := h.svc.Payments(h.ctx, tenancy.Scope{}, PaymentFilter{}); len(list) != 0 {
 		t.Fatal("zero scope lists payments")
 	}
-	if q, _ := h.svc.Queue(h.ctx, stations.Scope{}); len(q) != 0 {
+	if q, _ := h.svc.Queue(h.ctx, tenancy.Scope{}); len(q) != 0 {
 		t.Fatal("zero scope lists the queue")
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"fuju/internal/eventlog"
-	"fuju/stations"
+	"fuju/internal/tenancy"
 )
 
 // handled are the Stripe event types applied; every other type is
@@ -180,7 +180,7 @@ func (s *Service) settle(ctx context.Context, h hookEvent, lease, kind, objectID
 		s.ignore(ctx, h, "unknown object")
 		return nil
 	}
-	ev := tabEvent{Kind: kind, Ref: objectID, By: stations.System, Why: h.Type + " " + h.ID}
+	ev := tabEvent{Kind: kind, Ref: objectID, By: tenancy.System, Why: h.Type + " " + h.ID}
 	next, _, err := s.update(ctx, lease, ev, "webhook:applied", f)
 	switch {
 	case errors.Is(err, errNotOurs):
@@ -375,6 +375,6 @@ func (s *Service) onAccount(ctx context.Context, h hookEvent) error {
 		s.ignore(ctx, h, "object of another operator")
 		return nil
 	}
-	_, err = s.applyAccount(ctx, op, info, stations.System, "updated")
+	_, err = s.applyAccount(ctx, op, info, tenancy.System, "updated")
 	return err
 }

@@ -21,8 +21,8 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
-	"fuju/stations"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -523,22 +523,22 @@ func newHarnessOn(t testing.TB, d *mongo.Database) *harness {
 }
 
 var (
-	adminA = stations.Actor{ID: "u-admin-a", Name: "王经理", Role: "operator_admin"}
-	family = stations.Actor{ID: "u-family", Name: "李奶奶", Role: "family"}
-	scopeA = stations.OperatorScope("op-a")
-	scopeB = stations.OperatorScope("op-b")
+	adminA = tenancy.Actor{ID: "u-admin-a", Name: "王经理", Role: "operator_admin"}
+	family = tenancy.Actor{ID: "u-family", Name: "李奶奶", Role: "family"}
+	scopeA = tenancy.OperatorScope("op-a")
+	scopeB = tenancy.OperatorScope("op-b")
 )
 
 // connect gives operator op an enabled connected account.
 func (h *harness) connect(op string) Account {
 	h.t.Helper()
-	a, err := h.svc.ConnectAccount(h.ctx, stations.OperatorScope(op), adminA, op)
+	a, err := h.svc.ConnectAccount(h.ctx, tenancy.OperatorScope(op), adminA, op)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	h.w.set(a.StripeID, map[string]any{"charges_enabled": true, "details_submitted": true, "payouts_enabled": true,
 		"requirements": map[string]any{"currently_due": []any{}, "eventually_due": []any{}, "past_due": []any{}, "disabled_reason": nil}})
-	if a, err = h.svc.RefreshAccount(h.ctx, stations.OperatorScope(op), op); err != nil || !a.CanTakeCharges() {
+	if a, err = h.svc.RefreshAccount(h.ctx, tenancy.OperatorScope(op), op); err != nil || !a.CanTakeCharges() {
 		h.t.Fatalf("account %+v, %v", a, err)
 	}
 	return a
@@ -612,7 +612,7 @@ func (h *harness) paid(ref, lease, op string, amount int64) string {
 
 func (h *harness) tab(lease string) Tab {
 	h.t.Helper()
-	t, err := h.svc.Tab(h.ctx, stations.PlatformScope, lease)
+	t, err := h.svc.Tab(h.ctx, tenancy.PlatformScope, lease)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"fuju/catalog"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -75,7 +76,7 @@ func (s *Service) lateFees(ctx context.Context, l Lease, now time.Time) (LateCha
 
 // LateFees shows what lease leaseID's late days would cost if it came back
 // on the day of at (the check-in page's preview and the lease page).
-func (s *Service) LateFees(ctx context.Context, scope stations.Scope, leaseID string, at time.Time) (LateCharge, error) {
+func (s *Service) LateFees(ctx context.Context, scope tenancy.Scope, leaseID string, at time.Time) (LateCharge, error) {
 	l, err := s.Lease(ctx, scope, leaseID)
 	if err != nil {
 		return LateCharge{}, err

@@ -12,6 +12,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -109,7 +111,7 @@ func TestCheckoutCrashPoints(t *testing.T) {
 			if l.State != LeaseCancelled || u.State != stations.Available || used != 0 {
 				t.Fatalf("undone checkout: lease %s, unit %s, subsidy %d", l.State, u.State, used)
 			}
-			if _, err := d.svc.Lease(ctx, stations.PlatformScope, l.ID); !errors.Is(err, ErrNotFound) {
+			if _, err := d.svc.Lease(ctx, tenancy.PlatformScope, l.ID); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("a cancelled checkout is listed: %v", err)
 			}
 			// The desk tries again and it works.
@@ -286,7 +288,7 @@ func TestOtherCrashPoints(t *testing.T) {
 			if err != nil || w.State != WaiverPending {
 				d.t.Fatalf("request %+v %v", w, err)
 			}
-			admin := stations.Actor{ID: "u-admin", Name: "Admin", Role: ApproverRole}
+			admin := tenancy.Actor{ID: "u-admin", Name: "Admin", Role: ApproverRole}
 			return func() error {
 					_, err := d.svc.DecideWaiver(context.Background(), d.adminA, w.ID, true, "", admin)
 					return err
@@ -415,13 +417,13 @@ func TestLedgerProperty(t *testing.T) {
 	d := newDesk(t, pol)
 	// Mid-November, so the random walk crosses 31 December; the station is
 	// closed for a few holidays on the way.
-	d.clk.set(time.Date(2026, 11, 16, 10, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 11, 16, 10, 0, 0, 0, l10n.Local))
 	st := d.a1
 	st.Hours.ClosedOn = []string{"2026-11-30", "2026-12-24", "2026-12-25", "2026-12-26", "2027-01-01", "2027-01-02", "2027-01-04", "2027-02-16", "2027-02-17"}
 	if _, err := d.st.UpdateStation(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	admin := stations.Actor{ID: "u-admin", Name: "Admin", Role: ApproverRole}
+	admin := tenancy.Actor{ID: "u-admin", Name: "Admin", Role: ApproverRole}
 	rng := rand.New(rand.NewPCG(7, 11))
 	var renters []Renter
 	for i, tier := range []Tier{Standard, LowIncome, Subsistence, LowIncome} {
@@ -594,7 +596,7 @@ func TestLedgerProperty(t *testing.T) {
 			t.Fatalf("step %d %s: %v", step, op, err)
 		}
 		ops[op]++
-		years[d.clk.now().In(stations.Local).Year()] = true
+		years[d.clk.now().In(l10n.Local).Year()] = true
 		if touched != "" {
 			check(step, touched)
 		}
@@ -630,7 +632,7 @@ func (d *desk) makeAvailable(tag string) bool {
 		default:
 			return false
 		}
-		if _, err := d.st.Move(context.Background(), tag, stations.Move{To: next, By: stations.System}); err != nil {
+		if _, err := d.st.Move(context.Background(), tag, stations.Move{To: next, By: tenancy.System}); err != nil {
 			d.t.Fatal(err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -26,8 +28,8 @@ type QuoteRequest struct {
 
 // QuoteFor prices a lease under the current policy. With a renter, scope must
 // see the renter (any view); the web layer acting for the renter themself
-// passes stations.PlatformScope after checking the account's link.
-func (s *Service) QuoteFor(ctx context.Context, scope stations.Scope, req QuoteRequest) (Quote, error) {
+// passes tenancy.PlatformScope after checking the account's link.
+func (s *Service) QuoteFor(ctx context.Context, scope tenancy.Scope, req QuoteRequest) (Quote, error) {
 	prod, ok := s.products.Lookup(req.ProductID)
 	if !ok {
 		return Quote{}, fmt.Errorf("rentals: product %s: %w", req.ProductID, ErrNotFound)
@@ -57,8 +59,8 @@ func (s *Service) QuoteFor(ctx context.Context, scope stations.Scope, req QuoteR
 // dueOn returns the due date of a lease starting on start for days: start +
 // days, moved to the station's next open day.
 func dueOn(h stations.Hours, start time.Time, days int) string {
-	s := start.In(stations.Local)
-	day := time.Date(s.Year(), s.Month(), s.Day(), 12, 0, 0, 0, stations.Local).AddDate(0, 0, days)
+	s := start.In(l10n.Local)
+	day := time.Date(s.Year(), s.Month(), s.Day(), 12, 0, 0, 0, l10n.Local).AddDate(0, 0, days)
 	return Date(h.NextOpenDay(day))
 }
 
@@ -71,7 +73,7 @@ func checkTag(e *valid.Error, tag string) string {
 }
 
 // deskStation returns the desk's station if scope covers it.
-func (s *Service) deskStation(ctx context.Context, scope stations.Scope, id string) (stations.Station, error) {
+func (s *Service) deskStation(ctx context.Context, scope tenancy.Scope, id string) (stations.Station, error) {
 	st, err := s.units.Station(ctx, id)
 	if errors.Is(err, stations.ErrNotFound) || err == nil && !scope.Station(st.OperatorID, st.ID) {
 		return stations.Station{}, fmt.Errorf("rentals: station %s: %w", id, ErrNotFound)
@@ -95,7 +97,7 @@ func (s *Service) deskUnit(ctx context.Context, st stations.Station, tag string)
 	return u, nil
 }
 
-func entryBase(l Lease, day string, by stations.Actor) LedgerEntry {
+func entryBase(l Lease, day string, by tenancy.Actor) LedgerEntry {
 	return LedgerEntry{LeaseID: l.ID, OperatorID: l.OperatorID, StationID: l.StationID, RenterID: l.RenterID,
 		Tier: l.Tier, PolicyVersion: l.PolicyVersion, Day: day, By: by}
 }
@@ -123,8 +125,8 @@ func paymentEntries(base LedgerEntry, ps []Payment) []LedgerEntry {
 // an error wrapping stations.ErrUnavailable (409). A loser leaves no lease
 // anyone can list and no ledger entry: only its lease log (opened, then
 // cancelled) and, for a subsidised renter, a subsidy grant and its release.
-func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req CheckoutRequest, by stations.Actor) (Lease, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) Checkout(ctx context.Context, scope tenancy.Scope, req CheckoutRequest, by tenancy.Actor) (Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Lease{}, err
 	}
 	now, today := s.today()
@@ -253,7 +255,7 @@ func (s *Service) Checkout(ctx context.Context, scope stations.Scope, req Checko
 
 // writable reports whether scope may change a lease: it must cover the
 // station it was checked out at or the one it was returned to.
-func writable(scope stations.Scope, l Lease) bool {
+func writable(scope tenancy.Scope, l Lease) bool {
 	if scope.Station(l.OperatorID, l.StationID) {
 		return true
 	}
@@ -262,7 +264,7 @@ func writable(scope stations.Scope, l Lease) bool {
 
 // stable returns a lease scope may change, after finishing whatever flow
 // was left unfinished on it.
-func (s *Service) stable(ctx context.Context, scope stations.Scope, id string) (Lease, eventlog.Entry[leaseEvent], error) {
+func (s *Service) stable(ctx context.Context, scope tenancy.Scope, id string) (Lease, eventlog.Entry[leaseEvent], error) {
 	l, head, err := s.advance(ctx, id, modeInline)
 	if errors.Is(err, ErrNotFound) || err == nil && (!l.Listed || !writable(scope, l)) {
 		return Lease{}, head, fmt.Errorf("rentals: lease %s: %w", id, ErrNotFound)
@@ -280,8 +282,8 @@ func (s *Service) stable(ctx context.Context, scope stations.Scope, id string) (
 // lease's balance, and the lease stays returned until SettleLease brings it
 // to zero. The unit goes to cleaning (ok, needs_cleaning) or repair (the
 // rest), never straight to available.
-func (s *Service) Checkin(ctx context.Context, scope stations.Scope, req CheckinRequest, by stations.Actor) (Lease, error) {
-	if err := scope.MayChange(stations.ChangeCheckin); err != nil {
+func (s *Service) Checkin(ctx context.Context, scope tenancy.Scope, req CheckinRequest, by tenancy.Actor) (Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeCheckin); err != nil {
 		return Lease{}, err
 	}
 	now, today := s.today()
@@ -374,8 +376,8 @@ func (s *Service) runFlowMarked(ctx context.Context, flow string, marker eventlo
 // SettleLease takes later payments toward a returned (or lost) lease's
 // balance; at zero the lease closes (a payment without an amount is none).
 // Forgiving part of it is a waiver (Waive), not a payment.
-func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID string, payments []Payment, by stations.Actor) (Lease, error) {
-	if err := scope.MayChange(stations.ChangeSettle); err != nil {
+func (s *Service) SettleLease(ctx context.Context, scope tenancy.Scope, leaseID string, payments []Payment, by tenancy.Actor) (Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeSettle); err != nil {
 		return Lease{}, err
 	}
 	payments = givenPayments(payments)
@@ -419,8 +421,8 @@ func (s *Service) SettleLease(ctx context.Context, scope stations.Scope, leaseID
 // otherwise the due date moves by the days paid for, then off closures
 // (docs/pricing.md, rules 8 to 11). Payments must total exactly the quote's
 // DueNowFen (a payment without an amount is none).
-func (s *Service) Extend(ctx context.Context, scope stations.Scope, leaseID string, days int, payments []Payment, by stations.Actor) (Lease, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID string, days int, payments []Payment, by tenancy.Actor) (Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Lease{}, err
 	}
 	payments = givenPayments(payments)
@@ -514,7 +516,7 @@ func mustDate(s string) time.Time {
 
 // ExtensionQuote shows what Extend would charge for days more, without
 // writing anything.
-func (s *Service) ExtensionQuote(ctx context.Context, scope stations.Scope, leaseID string, days int) (Quote, error) {
+func (s *Service) ExtensionQuote(ctx context.Context, scope tenancy.Scope, leaseID string, days int) (Quote, error) {
 	if days < 1 || days > MaxDays {
 		return Quote{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "range", fmt.Sprintf("must be between 1 and %d", MaxDays), "min", 1, "max", MaxDays))
 	}

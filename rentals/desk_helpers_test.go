@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/stations"
 )
@@ -52,17 +54,17 @@ type desk struct {
 	clk      *clock
 	a1, a2   stations.Station
 	b1       stations.Station
-	staffA1  stations.Scope
-	staffA2  stations.Scope
-	adminA   stations.Scope
-	staffB1  stations.Scope
-	clerk    stations.Actor
+	staffA1  tenancy.Scope
+	staffA2  tenancy.Scope
+	adminA   tenancy.Scope
+	staffB1  tenancy.Scope
+	clerk    tenancy.Actor
 	wcA, wcB string
 	tagN     int
 }
 
 // start is Monday 2 March 2026, 10:00 in the city.
-var start = time.Date(2026, 3, 2, 10, 0, 0, 0, stations.Local)
+var start = time.Date(2026, 3, 2, 10, 0, 0, 0, l10n.Local)
 
 var testKey = []byte("0123456789abcdef0123456789abcdef")
 
@@ -103,15 +105,15 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	clk := &clock{t: start}
 	svc.now = clk.now
 	d := &desk{t: t, db: db, st: st, cat: cat, pol: pol, svc: svc, clk: clk,
-		clerk: stations.Actor{ID: "u-li", Name: "Li", Role: "staff"}}
+		clerk: tenancy.Actor{ID: "u-li", Name: "Li", Role: "staff"}}
 	for _, op := range []string{"op-a", "op-b"} {
-		if _, err := st.CreateOperator(ctx, stations.Operator{ID: op, Name: stations.Text{Zh: op, En: op}}); err != nil {
+		if _, err := st.CreateOperator(ctx, stations.Operator{ID: op, Name: l10n.Text{Zh: op, En: op}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	mk := func(id, op string) stations.Station {
-		s, err := st.CreateStation(ctx, stations.Station{ID: id, OperatorID: op, Name: stations.Text{Zh: id, En: id},
-			Address: stations.Text{Zh: "路", En: "Road"}, District: "jiefang", Lat: 35.24, Lng: 113.22,
+		s, err := st.CreateStation(ctx, stations.Station{ID: id, OperatorID: op, Name: l10n.Text{Zh: id, En: id},
+			Address: l10n.Text{Zh: "路", En: "Road"}, District: "jiefang", Lat: 35.24, Lng: 113.22,
 			Hours: stations.StandardHours(), Active: true})
 		if err != nil {
 			t.Fatal(err)
@@ -119,14 +121,14 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 		return s
 	}
 	d.a1, d.a2, d.b1 = mk("st-a1", "op-a"), mk("st-a2", "op-a"), mk("st-b1", "op-b")
-	d.staffA1 = stations.StaffScope("op-a", []string{"st-a1"})
-	d.staffA2 = stations.StaffScope("op-a", []string{"st-a2"})
-	d.adminA = stations.OperatorScope("op-a")
-	d.staffB1 = stations.StaffScope("op-b", []string{"st-b1"})
+	d.staffA1 = tenancy.StaffScope("op-a", []string{"st-a1"})
+	d.staffA2 = tenancy.StaffScope("op-a", []string{"st-a2"})
+	d.adminA = tenancy.OperatorScope("op-a")
+	d.staffB1 = tenancy.StaffScope("op-b", []string{"st-b1"})
 	rate := catalog.RatePlan{DailyFen: 500, Block30Fen: 9000, DepositFen: 30000, ReplacementFen: 120000}
 	for op, id := range map[string]string{"op-a": "wc-a", "op-b": "wc-b"} {
-		_, err := cat.Create(ctx, stations.PlatformScope, catalog.Product{ID: id, OperatorID: op, Category: "manual_wheelchair",
-			Name: catalog.Text{Zh: "轮椅", En: "Wheelchair"}, Rate: rate}, stations.System)
+		_, err := cat.Create(ctx, tenancy.PlatformScope, catalog.Product{ID: id, OperatorID: op, Category: "manual_wheelchair",
+			Name: catalog.Text{Zh: "轮椅", En: "Wheelchair"}, Rate: rate}, tenancy.System)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +142,7 @@ func (d *desk) unit(station stations.Station, product string) string {
 	d.t.Helper()
 	d.tagN++
 	tag := fmt.Sprintf("JZ-WC-%04d", d.tagN)
-	if _, err := d.st.CreateUnit(context.Background(), stations.Unit{Tag: tag, ProductID: product, StationID: station.ID}, stations.System); err != nil {
+	if _, err := d.st.CreateUnit(context.Background(), stations.Unit{Tag: tag, ProductID: product, StationID: station.ID}, tenancy.System); err != nil {
 		d.t.Fatal(err)
 	}
 	return tag
@@ -163,7 +165,7 @@ func testIDNumber(n int) string {
 
 var phoneN = 0
 
-func (d *desk) renter(scope stations.Scope, home stations.Station, name string) Renter {
+func (d *desk) renter(scope tenancy.Scope, home stations.Station, name string) Renter {
 	d.t.Helper()
 	phoneN++
 	r, err := d.svc.RegisterRenter(context.Background(), scope, Renter{
@@ -193,7 +195,7 @@ func cash(fen int64) []Payment {
 	return []Payment{{Method: PayCash, AmountFen: fen}}
 }
 
-func (d *desk) checkout(scope stations.Scope, st stations.Station, tag string, r Renter, days int, pay []Payment) (Lease, error) {
+func (d *desk) checkout(scope tenancy.Scope, st stations.Station, tag string, r Renter, days int, pay []Payment) (Lease, error) {
 	return d.svc.Checkout(context.Background(), scope, CheckoutRequest{UnitTag: tag, RenterID: r.ID, Days: days,
 		Payments: pay, TermsVersion: "2026-01", AcceptedName: r.Name, StationID: st.ID}, d.clerk)
 }
@@ -213,7 +215,7 @@ func (d *desk) mustCheckout(st stations.Station, tag string, r Renter, days int)
 
 func (d *desk) ledger(id string) Ledger {
 	d.t.Helper()
-	l, err := d.svc.Ledger(context.Background(), stations.PlatformScope, id)
+	l, err := d.svc.Ledger(context.Background(), tenancy.PlatformScope, id)
 	if err != nil {
 		d.t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -217,7 +219,7 @@ func TestLateFeesAndSettlement(t *testing.T) {
 	tag2 := d.unit(d.a1, d.wcA)
 	l := d.mustCheckout(d.a1, tag, std, 10) // due 2026-03-12 (Thursday)
 	ls := d.mustCheckout(d.a1, tag2, sub, 10)
-	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, stations.Local)) // 5 days late
+	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, l10n.Local)) // 5 days late
 	// Late 5 × ¥5 + damage ¥400 − deposit ¥300 = ¥125 owed; ¥50 paid now.
 	req := CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeMissingParts, DamageFen: 40000, Notes: "footrest missing",
 		Payments: cash(20000)}
@@ -338,7 +340,7 @@ func TestSubsidyCap(t *testing.T) {
 		t.Fatalf("used %d", used)
 	}
 	// The cap is per calendar year (city time): next year starts afresh.
-	q, _ = d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30, Day: time.Date(2027, 1, 1, 0, 30, 0, 0, stations.Local)})
+	q, _ = d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30, Day: time.Date(2027, 1, 1, 0, 30, 0, 0, l10n.Local)})
 	if q.SubsidyFen != 7200 {
 		t.Fatalf("next year %+v", q)
 	}
@@ -381,7 +383,7 @@ func TestSubsidyCap(t *testing.T) {
 	}
 }
 
-func mustOpen(t *testing.T, d *desk, scope stations.Scope) []OpenLease {
+func mustOpen(t *testing.T, d *desk, scope tenancy.Scope) []OpenLease {
 	t.Helper()
 	out, err := d.svc.OpenLeases(context.Background(), scope, "")
 	if err != nil {
@@ -542,7 +544,7 @@ func TestExtend(t *testing.T) {
 	}
 	// A reservation waits for the product here and no unit is free: refused.
 	other := d.unit(d.a1, d.wcA)
-	if _, err := d.st.Move(ctx, other, stations.Move{To: stations.Reserved, LeaseID: "l-online", By: stations.System}); err != nil {
+	if _, err := d.st.Move(ctx, other, stations.Move{To: stations.Reserved, LeaseID: "l-online", By: tenancy.System}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.svc.Extend(ctx, d.staffA1, l.ID, 5, cash(2500), d.clerk)
@@ -565,7 +567,7 @@ func TestOverdueAndLost(t *testing.T) {
 	if n, err := d.svc.MarkOverdue(ctx, d.clk.now()); n != 0 || err != nil {
 		t.Fatalf("nothing overdue yet: %d %v", n, err)
 	}
-	d.clk.set(time.Date(2026, 3, 13, 8, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 3, 13, 8, 0, 0, 0, l10n.Local))
 	// Two instances run the job at once: the lease is marked once.
 	var wg sync.WaitGroup
 	counts := make([]int, 3)
@@ -598,7 +600,7 @@ func TestOverdueAndLost(t *testing.T) {
 	if _, err := d.svc.DeclareLost(ctx, d.staffA1, l.ID, d.clerk); !errors.Is(err, ErrConflict) {
 		t.Fatalf("lost after 1 day: %v", err)
 	}
-	d.clk.set(time.Date(2026, 4, 11, 8, 0, 0, 0, stations.Local)) // 30 days late
+	d.clk.set(time.Date(2026, 4, 11, 8, 0, 0, 0, l10n.Local)) // 30 days late
 	if _, err := d.svc.DeclareLost(ctx, d.staffB1, l.ID, d.clerk); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("B declares A's lease lost: %v", err)
 	}
@@ -692,10 +694,10 @@ func TestQueues(t *testing.T) {
 	back := d.unit(d.a1, d.wcA)
 	d.mustCheckout(d.a1, back, r, 1)
 	moving := d.unit(d.a1, d.wcA)
-	if _, err := d.st.Move(ctx, moving, stations.Move{To: stations.InTransit, ToStation: d.a2.ID, By: stations.System}); err != nil {
+	if _, err := d.st.Move(ctx, moving, stations.Move{To: stations.InTransit, ToStation: d.a2.ID, By: tenancy.System}); err != nil {
 		t.Fatal(err)
 	}
-	d.clk.set(time.Date(2026, 3, 4, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 3, 4, 9, 0, 0, 0, l10n.Local))
 	if _, err := d.svc.Checkin(ctx, d.staffA1, CheckinRequest{UnitTag: back, StationID: d.a1.ID, Outcome: OutcomeNeedsRepair, RefundMethod: PayCash}, d.clerk); err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // A family's online account and the renters it looks after.
@@ -362,7 +362,7 @@ func (s *Service) AccountLease(ctx context.Context, userID, leaseID string) (Lea
 	if err != nil {
 		return Lease{}, Ledger{}, LinkedRenter{}, err
 	}
-	l, err := s.Lease(ctx, stations.PlatformScope, leaseID)
+	l, err := s.Lease(ctx, tenancy.PlatformScope, leaseID)
 	if err != nil {
 		return Lease{}, Ledger{}, LinkedRenter{}, err
 	}

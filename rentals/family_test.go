@@ -11,8 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // A daughter's account looks after her father and her mother; each renter
@@ -175,7 +175,7 @@ func TestAccountRentalsReadOnlyTheFamilysLeases(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := d.svc.OpenLeases(ctx, stations.PlatformScope, ""); err == nil {
+	if _, err := d.svc.OpenLeases(ctx, tenancy.PlatformScope, ""); err == nil {
 		t.Fatal("the city-wide open lease list did not meet the planted document; the test proves nothing")
 	}
 

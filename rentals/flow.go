@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -19,7 +20,7 @@ type leaseEvent struct {
 	Kind       string         `bson:"kind"`
 	From       LeaseState     `bson:"from"`
 	Lease      Lease          `bson:"lease"`
-	By         stations.Actor `bson:"by"`
+	By         tenancy.Actor  `bson:"by"`
 	Why        string         `bson:"why,omitempty"`
 	LedgerFrom int64          `bson:"ledger_from,omitempty"`
 	Ledger     []LedgerEntry  `bson:"ledger,omitempty"`
@@ -364,7 +365,7 @@ func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
 		return nil
 	}
 	seq := u.Seq
-	u, err = s.units.Move(ctx, l.UnitTag, stations.Move{To: stations.Returned, Kind: "checkout_reverted", By: stations.System,
+	u, err = s.units.Move(ctx, l.UnitTag, stations.Move{To: stations.Returned, Kind: "checkout_reverted", By: tenancy.System,
 		Why: "lease " + l.ID + " was cancelled", Details: map[string]string{"lease": l.ID},
 		Check: func(cur stations.Unit) error {
 			if cur.Seq != seq {
@@ -375,7 +376,7 @@ func (s *Service) revertCheckout(ctx context.Context, l Lease) error {
 	if err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}
-	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{To: stations.Cleaning, By: stations.System, Why: "lease " + l.ID + " was cancelled"})
+	_, err = s.units.Move(ctx, l.UnitTag, stations.Move{To: stations.Cleaning, By: tenancy.System, Why: "lease " + l.ID + " was cancelled"})
 	if err != nil && !errors.Is(err, stations.ErrUnavailable) {
 		return fmt.Errorf("rentals: %w", err)
 	}

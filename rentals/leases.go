@@ -7,6 +7,7 @@ import (
 
 	"fuju/catalog"
 	"fuju/internal/input"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -107,9 +108,9 @@ type Return struct {
 	LateFeeFen int64     `json:"late_fee_fen" bson:"late_fee_fen"`
 	// Tier is the renter's tier on the return day, which decides the late
 	// fee (rule 11 of docs/pricing.md).
-	Tier      Tier           `json:"tier,omitempty" bson:"tier,omitempty"`
-	DamageFen int64          `json:"damage_fen" bson:"damage_fen"`
-	By        stations.Actor `json:"by" bson:"by"`
+	Tier      Tier          `json:"tier,omitempty" bson:"tier,omitempty"`
+	DamageFen int64         `json:"damage_fen" bson:"damage_fen"`
+	By        tenancy.Actor `json:"by" bson:"by"`
 }
 
 // SubsidyGrant is one addition to a renter's yearly subsidy total.
@@ -171,8 +172,8 @@ type Lease struct {
 	// EndReason says why a lease ended: returned, lost, found (lost, then
 	// brought back), or for a cancelled one the cause (unit_unavailable,
 	// abandoned).
-	EndReason string         `json:"end_reason,omitempty" bson:"end_reason,omitempty"`
-	By        stations.Actor `json:"by" bson:"by"`
+	EndReason string        `json:"end_reason,omitempty" bson:"end_reason,omitempty"`
+	By        tenancy.Actor `json:"by" bson:"by"`
 	// Listed is set once the lease is real (the unit was handed over):
 	// only listed leases are projected into leases and open_leases.
 	Listed    bool      `json:"-" bson:"listed"`
@@ -188,13 +189,13 @@ func (l Lease) DaysOverdue(day time.Time) int {
 
 // LeaseChange is one entry of a lease's history.
 type LeaseChange struct {
-	Seq  int64          `json:"seq"`
-	At   time.Time      `json:"at"`
-	Kind string         `json:"kind"`
-	From LeaseState     `json:"from"`
-	To   LeaseState     `json:"to"`
-	By   stations.Actor `json:"by"`
-	Why  string         `json:"why,omitempty"`
+	Seq  int64         `json:"seq"`
+	At   time.Time     `json:"at"`
+	Kind string        `json:"kind"`
+	From LeaseState    `json:"from"`
+	To   LeaseState    `json:"to"`
+	By   tenancy.Actor `json:"by"`
+	Why  string        `json:"why,omitempty"`
 }
 
 // CheckoutRequest is a desk checkout: a unit handed to a renter now.

@@ -1,8 +1,6 @@
 package rentals
 
-import (
-	"fuju/stations"
-)
+import "fuju/internal/tenancy"
 
 // The ledger of a lease is one log (eventlog kind "ledger", entity = lease
 // id) of typed entries in integer fen. Its rules:
@@ -92,17 +90,17 @@ type LedgerEntry struct {
 	AmountFen int64     `json:"amount_fen" bson:"amount_fen"`
 	// Method and Reference describe a payment or refund: cash,
 	// offline_mobile (with the transfer's reference), waived.
-	Method        string         `json:"method,omitempty" bson:"method,omitempty"`
-	Reference     string         `json:"reference,omitempty" bson:"reference,omitempty"`
-	Note          string         `json:"note,omitempty" bson:"note,omitempty"`
-	LeaseID       string         `json:"lease_id" bson:"lease_id"`
-	OperatorID    string         `json:"operator_id" bson:"operator_id"`
-	StationID     string         `json:"station_id" bson:"station_id"`
-	RenterID      string         `json:"renter_id" bson:"renter_id"`
-	Tier          Tier           `json:"tier" bson:"tier"`
-	PolicyVersion int            `json:"policy_version" bson:"policy_version"`
-	Day           string         `json:"day" bson:"day"`
-	By            stations.Actor `json:"by" bson:"by"`
+	Method        string        `json:"method,omitempty" bson:"method,omitempty"`
+	Reference     string        `json:"reference,omitempty" bson:"reference,omitempty"`
+	Note          string        `json:"note,omitempty" bson:"note,omitempty"`
+	LeaseID       string        `json:"lease_id" bson:"lease_id"`
+	OperatorID    string        `json:"operator_id" bson:"operator_id"`
+	StationID     string        `json:"station_id" bson:"station_id"`
+	RenterID      string        `json:"renter_id" bson:"renter_id"`
+	Tier          Tier          `json:"tier" bson:"tier"`
+	PolicyVersion int           `json:"policy_version" bson:"policy_version"`
+	Day           string        `json:"day" bson:"day"`
+	By            tenancy.Actor `json:"by" bson:"by"`
 }
 
 // Ledger is a lease's entries and their balance.

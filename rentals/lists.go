@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -18,12 +19,12 @@ import (
 // found.
 
 // Lease returns a lease as its log says it is now.
-func (s *Service) Lease(ctx context.Context, scope stations.Scope, id string) (Lease, error) {
+func (s *Service) Lease(ctx context.Context, scope tenancy.Scope, id string) (Lease, error) {
 	l, _, err := s.readLease(ctx, scope, id)
 	return l, err
 }
 
-func (s *Service) readLease(ctx context.Context, scope stations.Scope, id string) (Lease, eventlog.Entry[leaseEvent], error) {
+func (s *Service) readLease(ctx context.Context, scope tenancy.Scope, id string) (Lease, eventlog.Entry[leaseEvent], error) {
 	stored, _, err := s.leaseDB.lease(ctx, id)
 	if err != nil {
 		return Lease{}, eventlog.Entry[leaseEvent]{}, err
@@ -41,7 +42,7 @@ func (s *Service) readLease(ctx context.Context, scope stations.Scope, id string
 
 // LeaseOfUnit returns the lease a rented unit is out on: what the desk shows
 // after scanning a tag.
-func (s *Service) LeaseOfUnit(ctx context.Context, scope stations.Scope, tag string) (Lease, error) {
+func (s *Service) LeaseOfUnit(ctx context.Context, scope tenancy.Scope, tag string) (Lease, error) {
 	tag = stations.NormalizeTag(tag)
 	u, err := s.units.Unit(ctx, tag)
 	if errors.Is(err, stations.ErrNotFound) || err == nil && !scope.Operator(u.OperatorID) {
@@ -58,7 +59,7 @@ func (s *Service) LeaseOfUnit(ctx context.Context, scope stations.Scope, tag str
 
 // LeaseHistory returns every change of a lease, oldest first: who, when,
 // from-state, to-state, why.
-func (s *Service) LeaseHistory(ctx context.Context, scope stations.Scope, id string) ([]LeaseChange, error) {
+func (s *Service) LeaseHistory(ctx context.Context, scope tenancy.Scope, id string) ([]LeaseChange, error) {
 	_, head, err := s.readLease(ctx, scope, id)
 	if err != nil {
 		return nil, err
@@ -76,7 +77,7 @@ func (s *Service) LeaseHistory(ctx context.Context, scope stations.Scope, id str
 
 // Ledger returns a lease's entries and balance as written. Complete is false
 // while entries a desk operation planned are not all written yet.
-func (s *Service) Ledger(ctx context.Context, scope stations.Scope, leaseID string) (Ledger, error) {
+func (s *Service) Ledger(ctx context.Context, scope tenancy.Scope, leaseID string) (Ledger, error) {
 	l, err := s.Lease(ctx, scope, leaseID)
 	if err != nil {
 		return Ledger{}, err
@@ -103,7 +104,7 @@ func (s *Service) readLedger(ctx context.Context, l Lease) (Ledger, error) {
 	return newLedger(l.ID, entries, complete), nil
 }
 
-func (s *Service) openIn(ctx context.Context, scope stations.Scope, stationID string) ([]OpenLease, error) {
+func (s *Service) openIn(ctx context.Context, scope tenancy.Scope, stationID string) ([]OpenLease, error) {
 	if !scope.Platform && scope.OperatorID == "" {
 		return []OpenLease{}, nil
 	}
@@ -127,7 +128,7 @@ func (s *Service) openIn(ctx context.Context, scope stations.Scope, stationID st
 
 // OpenLeases lists the open leases of scope, only those checked out at or
 // returned to stationID when it is not empty.
-func (s *Service) OpenLeases(ctx context.Context, scope stations.Scope, stationID string) ([]OpenLease, error) {
+func (s *Service) OpenLeases(ctx context.Context, scope tenancy.Scope, stationID string) ([]OpenLease, error) {
 	return s.openIn(ctx, scope, stationID)
 }
 
@@ -143,7 +144,7 @@ func overdueOn(o OpenLease, day string) (int, bool) {
 
 // Overdue lists the overdue leases of scope with the renter's name and
 // phone, most overdue first.
-func (s *Service) Overdue(ctx context.Context, scope stations.Scope) ([]OpenLease, error) {
+func (s *Service) Overdue(ctx context.Context, scope tenancy.Scope) ([]OpenLease, error) {
 	open, err := s.openIn(ctx, scope, "")
 	if err != nil {
 		return nil, err
@@ -210,7 +211,7 @@ func (s *Service) markOverdue(ctx context.Context, head eventlog.Entry[leaseEven
 	}
 	next := l
 	next.State = LeaseOverdue
-	_, err = s.appendLease(ctx, head, leaseEvent{Kind: kindOverdue, From: l.State, Lease: next, By: stations.System, Why: "due " + l.DueOn})
+	_, err = s.appendLease(ctx, head, leaseEvent{Kind: kindOverdue, From: l.State, Lease: next, By: tenancy.System, Why: "due " + l.DueOn})
 	if errors.Is(err, eventlog.ErrTaken) {
 		_ = s.leaseLg.Done(ctx, marker)
 		return false, nil // another instance, or a desk, got there first
@@ -235,7 +236,7 @@ func (s *Service) markOverdue(ctx context.Context, head eventlog.Entry[leaseEven
 // hand over, leases due today and overdue (with the renter's name and phone),
 // returned leases still owing, and the units waiting for cleaning, repair or
 // inspection and travelling to or from the station.
-func (s *Service) Queues(ctx context.Context, scope stations.Scope, stationID string, now time.Time) (Queues, error) {
+func (s *Service) Queues(ctx context.Context, scope tenancy.Scope, stationID string, now time.Time) (Queues, error) {
 	st, err := s.deskStation(ctx, scope, stationID)
 	if err != nil {
 		return Queues{}, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -52,8 +53,8 @@ type LossReport struct {
 // of their tier on the day says (rule 13), settled from the deposit held; the
 // unit becomes lost. At balance zero the lease closes; otherwise it stays
 // lost until the rest is paid (or refunded, when the deposit held was more).
-func (s *Service) DeclareLost(ctx context.Context, scope stations.Scope, leaseID string, by stations.Actor) (Lease, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) DeclareLost(ctx context.Context, scope tenancy.Scope, leaseID string, by tenancy.Actor) (Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Lease{}, err
 	}
 	l, head, err := s.stable(ctx, scope, leaseID)
@@ -120,8 +121,8 @@ type FoundResult struct {
 // the rest is refunded (RefundMethod) or, when the lost charge was not paid,
 // owed; the unit goes through returned to cleaning or repair. A unit lost
 // without a lease goes straight to cleaning or repair.
-func (s *Service) Found(ctx context.Context, scope stations.Scope, req CheckinRequest, by stations.Actor) (FoundResult, error) {
-	if err := scope.MayChange(stations.ChangeFound); err != nil {
+func (s *Service) Found(ctx context.Context, scope tenancy.Scope, req CheckinRequest, by tenancy.Actor) (FoundResult, error) {
+	if err := scope.MayChange(tenancy.ChangeFound); err != nil {
 		return FoundResult{}, err
 	}
 	now, today := s.today()
@@ -218,7 +219,7 @@ func (s *Service) Found(ctx context.Context, scope stations.Scope, req CheckinRe
 
 // foundWithoutLease sends a unit lost off any lease to cleaning or repair
 // in one move, recording the inspection.
-func (s *Service) foundWithoutLease(ctx context.Context, st stations.Station, u stations.Unit, req CheckinRequest, by stations.Actor) (FoundResult, error) {
+func (s *Service) foundWithoutLease(ctx context.Context, st stations.Station, u stations.Unit, req CheckinRequest, by tenancy.Actor) (FoundResult, error) {
 	if req.DamageFen > 0 || len(req.Payments) > 0 {
 		return FoundResult{}, fmt.Errorf("rentals: found: %w", valid.Field("damage_fen", "no_lease", "the unit was lost on no lease: there is nobody to charge"))
 	}
@@ -288,7 +289,7 @@ func (s *Service) recordLoss(ctx context.Context, l Lease, seq int64) error {
 // Losses lists the lost devices of scope's operator (every operator's for
 // the platform), most recent first, each with what the renter was charged,
 // the operator's loss, and whether the device was found.
-func (s *Service) Losses(ctx context.Context, scope stations.Scope) ([]LossReport, error) {
+func (s *Service) Losses(ctx context.Context, scope tenancy.Scope) ([]LossReport, error) {
 	if !scope.Platform && scope.OperatorID == "" {
 		return []LossReport{}, nil
 	}
@@ -308,8 +309,8 @@ func (s *Service) Losses(ctx context.Context, scope stations.Scope) ([]LossRepor
 // RefundLease pays back what a lost (or returned) lease owes the renter
 // (a negative balance: the deposit held was more than the lost charge), by
 // cash or offline_mobile with the transfer's reference; the lease closes.
-func (s *Service) RefundLease(ctx context.Context, scope stations.Scope, leaseID, method, reference string, by stations.Actor) (Lease, error) {
-	if err := scope.MayChange(stations.ChangeRefund); err != nil {
+func (s *Service) RefundLease(ctx context.Context, scope tenancy.Scope, leaseID, method, reference string, by tenancy.Actor) (Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeRefund); err != nil {
 		return Lease{}, err
 	}
 	l, head, err := s.stable(ctx, scope, leaseID)
@@ -343,7 +344,7 @@ func (s *Service) RefundLease(ctx context.Context, scope stations.Scope, leaseID
 // LostWith returns the lease a lost unit of scope's operator was lost on,
 // for the desk's "found" screen; nil when the unit was lost off any lease
 // or is not lost.
-func (s *Service) LostWith(ctx context.Context, scope stations.Scope, tag string) (*Lease, error) {
+func (s *Service) LostWith(ctx context.Context, scope tenancy.Scope, tag string) (*Lease, error) {
 	tag = stations.NormalizeTag(tag)
 	u, err := s.units.Unit(ctx, tag)
 	if errors.Is(err, stations.ErrNotFound) || err == nil && !scope.Operator(u.OperatorID) {

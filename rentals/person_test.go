@@ -12,6 +12,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -74,7 +75,7 @@ func TestOnePersonOneRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	tries := []struct {
-		scope stations.Scope
+		scope tenancy.Scope
 		st    stations.Station
 		id    string
 		phone string
@@ -141,7 +142,7 @@ func TestRegisterSameIDConcurrently(t *testing.T) {
 	ctx := context.Background()
 	d := newDesk(t, nil)
 	desks := []struct {
-		scope stations.Scope
+		scope tenancy.Scope
 		st    stations.Station
 	}{{d.staffA1, d.a1}, {d.staffA2, d.a2}, {d.staffB1, d.b1}}
 	const n = 50
@@ -267,7 +268,7 @@ func TestAbandonedClaimIsTakenOver(t *testing.T) {
 	if !idRegistered(err, d.b1.ID) {
 		t.Fatalf("while the other registration may still finish: %v", err)
 	}
-	if _, err := d.svc.renterLg.Append(ctx, "r-ghost", 1, renterEvent{Kind: "abandoned", Renter: renterDoc{ID: "r-ghost"}, By: stations.System}); err != nil {
+	if _, err := d.svc.renterLg.Append(ctx, "r-ghost", 1, renterEvent{Kind: "abandoned", Renter: renterDoc{ID: "r-ghost"}, By: tenancy.System}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := d.svc.RegisterRenter(ctx, d.staffA1, Renter{Name: "新", Phone: "13611110003", IDNumber: validIDs[3], HomeStationID: d.a1.ID}, d.clerk)

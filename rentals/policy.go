@@ -10,8 +10,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // TierRule is what one tier pays.
@@ -83,10 +84,10 @@ type Policy struct {
 	AnnualCapFen int64 `json:"annual_cap_fen" bson:"annual_cap_fen"`
 	// LostAfterDays is how long a lease may be overdue before staff can
 	// declare the unit lost.
-	LostAfterDays int            `json:"lost_after_days" bson:"lost_after_days"`
-	Note          string         `json:"note" bson:"note"`
-	By            stations.Actor `json:"by" bson:"by"`
-	At            time.Time      `json:"at" bson:"-"`
+	LostAfterDays int           `json:"lost_after_days" bson:"lost_after_days"`
+	Note          string        `json:"note" bson:"note"`
+	By            tenancy.Actor `json:"by" bson:"by"`
+	At            time.Time     `json:"at" bson:"-"`
 	// EffectiveFrom is when the version comes into force: the start of a
 	// day in the city's time zone chosen by the admin, or zero for at once
 	// (when it was saved, At). Quotes and check-outs from then on use it;
@@ -118,7 +119,7 @@ func DefaultPolicy() Policy {
 		},
 		LostAfterDays: 30,
 		Note:          "default policy",
-		By:            stations.System,
+		By:            tenancy.System,
 	}
 }
 
@@ -297,7 +298,7 @@ func (ps *Policies) Check(ctx context.Context, base int, p Policy) error {
 	}
 	now := ps.Now()
 	after := func(what string) error {
-		from := prev.Effective().In(stations.Local).Format(time.DateOnly)
+		from := prev.Effective().In(l10n.Local).Format(time.DateOnly)
 		return fmt.Errorf("rentals: policy: %w", valid.Field("effective_from", "after_scheduled",
 			fmt.Sprintf("version %d takes effect on %s; %s", prev.Version, from, what), "version", prev.Version, "date", from))
 	}

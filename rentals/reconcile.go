@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -113,7 +114,7 @@ func (s *Service) reconcileRenter(ctx context.Context, p eventlog.Pending) error
 		}
 		switch {
 		case head.Seq == 0:
-			_, err := s.renterLg.Append(ctx, id, 1, renterEvent{Kind: "abandoned", Renter: renterDoc{ID: id}, By: stations.System, Why: "registration did not finish"})
+			_, err := s.renterLg.Append(ctx, id, 1, renterEvent{Kind: "abandoned", Renter: renterDoc{ID: id}, By: tenancy.System, Why: "registration did not finish"})
 			if err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return fmt.Errorf("rentals: %w", err)
 			}
@@ -161,7 +162,7 @@ func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error 
 		}
 		if head.Seq == 0 {
 			l := Lease{ID: id, State: LeaseCancelled, EndReason: "abandoned", ClosedAt: s.now()}
-			_, err := s.leaseLg.Append(ctx, id, 1, leaseEvent{Kind: kindCancelled, Lease: l, By: stations.System, Why: "abandoned"})
+			_, err := s.leaseLg.Append(ctx, id, 1, leaseEvent{Kind: kindCancelled, Lease: l, By: tenancy.System, Why: "abandoned"})
 			if err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return fmt.Errorf("rentals: %w", err)
 			}
@@ -200,7 +201,7 @@ func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error 
 		// Take the sequence number the grant's writer would have used, so it
 		// cannot record the extension after its grant is released.
 		fence := l
-		_, err = s.appendLease(ctx, head, leaseEvent{Kind: kindFenced, From: l.State, Lease: fence, By: stations.System, Why: "abandoned subsidy grant released"})
+		_, err = s.appendLease(ctx, head, leaseEvent{Kind: kindFenced, From: l.State, Lease: fence, By: tenancy.System, Why: "abandoned subsidy grant released"})
 		if errors.Is(err, eventlog.ErrTaken) {
 			continue
 		}

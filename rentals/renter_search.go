@@ -15,8 +15,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"fuju/internal/input"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Renter search. A desk finds a walk-in by mobile number (exact, city-wide:
@@ -182,8 +182,8 @@ func (s *Service) lookupKey(ctx context.Context, operator, key string, limit int
 // renter found so is linked and the lookup logged), as the last four
 // characters of an ID number or a whole ID number, or as a name or the start
 // of one; the last two search only renters scope's operator may serve.
-func (s *Service) SearchRenters(ctx context.Context, scope stations.Scope, query string, by stations.Actor) (RenterSearch, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) SearchRenters(ctx context.Context, scope tenancy.Scope, query string, by tenancy.Actor) (RenterSearch, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return RenterSearch{}, err
 	}
 	q := input.Normalize(input.Search, query)
@@ -233,7 +233,7 @@ func (s *Service) SearchRenters(ctx context.Context, scope stations.Scope, query
 	})
 }
 
-func (s *Service) searchBy(ctx context.Context, scope stations.Scope, kind, key string, matches func(renterDoc) bool) (RenterSearch, error) {
+func (s *Service) searchBy(ctx context.Context, scope tenancy.Scope, kind, key string, matches func(renterDoc) bool) (RenterSearch, error) {
 	res := RenterSearch{By: kind, Items: []RenterMatch{}}
 	if scope.OperatorID == "" {
 		return res, nil // the platform looks renters up by id

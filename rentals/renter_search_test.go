@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -26,7 +27,7 @@ func foundIDs(res RenterSearch) []string {
 func TestSearchRenters(t *testing.T) {
 	ctx := context.Background()
 	d := newDesk(t, nil)
-	reg := func(scope stations.Scope, home stations.Station, name, phone, id string) Renter {
+	reg := func(scope tenancy.Scope, home stations.Station, name, phone, id string) Renter {
 		t.Helper()
 		r, err := d.svc.RegisterRenter(ctx, scope, Renter{Name: name, Phone: phone, IDNumber: id, Age: 80, HomeStationID: home.ID}, d.clerk)
 		if err != nil {

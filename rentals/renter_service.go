@@ -9,6 +9,7 @@ import (
 
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -17,12 +18,12 @@ import (
 // field (the ID number, the proof photo) or a desk of another operator
 // looked the renter up by phone.
 type Access struct {
-	Seq      int64          `json:"seq" bson:"-"`
-	At       time.Time      `json:"at" bson:"-"`
-	RenterID string         `json:"renter_id" bson:"renter_id"`
-	What     string         `json:"what" bson:"what"` // id_number, proof_photo, desk_link
-	Reason   string         `json:"reason" bson:"reason"`
-	By       stations.Actor `json:"by" bson:"by"`
+	Seq      int64         `json:"seq" bson:"-"`
+	At       time.Time     `json:"at" bson:"-"`
+	RenterID string        `json:"renter_id" bson:"renter_id"`
+	What     string        `json:"what" bson:"what"` // id_number, proof_photo, desk_link
+	Reason   string        `json:"reason" bson:"reason"`
+	By       tenancy.Actor `json:"by" bson:"by"`
 	// OperatorID is the caller's operator ("" for the platform).
 	OperatorID string `json:"operator_id" bson:"operator_id"`
 }
@@ -54,7 +55,7 @@ const (
 	viewNone = ""
 )
 
-func (s *Service) viewOf(ctx context.Context, scope stations.Scope, d renterDoc) (string, error) {
+func (s *Service) viewOf(ctx context.Context, scope tenancy.Scope, d renterDoc) (string, error) {
 	if scope.Platform || scope.Station(d.HomeOperatorID, d.HomeStationID) {
 		return ViewFull, nil
 	}
@@ -116,7 +117,7 @@ func (s *Service) currentRenter(ctx context.Context, id string) (renterDoc, erro
 }
 
 // visibleRenter returns the renter if scope may see it at all.
-func (s *Service) visibleRenter(ctx context.Context, scope stations.Scope, id string) (renterDoc, string, error) {
+func (s *Service) visibleRenter(ctx context.Context, scope tenancy.Scope, id string) (renterDoc, string, error) {
 	d, err := s.currentRenter(ctx, id)
 	if err != nil {
 		return renterDoc{}, viewNone, err
@@ -138,8 +139,8 @@ func (s *Service) visibleRenter(ctx context.Context, scope stations.Scope, id st
 // other gets ErrConflict, with the reason id_registered naming the station
 // that holds the person's record, or phone_registered. The registration
 // event follows, then the projection.
-func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Renter, by stations.Actor) (Renter, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) RegisterRenter(ctx context.Context, scope tenancy.Scope, r Renter, by tenancy.Actor) (Renter, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
 	r.Name = strings.TrimSpace(r.Name)
@@ -237,7 +238,7 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 }
 
 // Renter returns a renter scope may see, in the view scope gets.
-func (s *Service) Renter(ctx context.Context, scope stations.Scope, id string) (Renter, error) {
+func (s *Service) Renter(ctx context.Context, scope tenancy.Scope, id string) (Renter, error) {
 	d, view, err := s.visibleRenter(ctx, scope, id)
 	if err != nil {
 		return Renter{}, err
@@ -248,8 +249,8 @@ func (s *Service) Renter(ctx context.Context, scope stations.Scope, id string) (
 // RenterByPhone finds a renter by exact mobile number: the desk's walk-in
 // lookup. A desk of another operator gets the desk view, and from then on may
 // serve the renter by id; the lookup is recorded in the access log.
-func (s *Service) RenterByPhone(ctx context.Context, scope stations.Scope, phone string, by stations.Actor) (Renter, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) RenterByPhone(ctx context.Context, scope tenancy.Scope, phone string, by tenancy.Actor) (Renter, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
 	phone = NormalizePhone(phone)
@@ -309,7 +310,7 @@ func (s *Service) RenterByUser(ctx context.Context, userID string) (Renter, erro
 
 // logAccess appends to the renter's access log; it must succeed before a
 // protected field is shown.
-func (s *Service) logAccess(ctx context.Context, scope stations.Scope, renterID, what, reason string, by stations.Actor) error {
+func (s *Service) logAccess(ctx context.Context, scope tenancy.Scope, renterID, what, reason string, by tenancy.Actor) error {
 	a := Access{RenterID: renterID, What: what, Reason: reason, By: by, OperatorID: scope.OperatorID}
 	for range 20 {
 		last, err := lastEntry(ctx, s.access, renterID)
@@ -338,8 +339,8 @@ func checkReason(reason string) error {
 // RevealIDNumber returns a renter's ID number in clear, for scopes covering
 // the renter's home station (and the platform). The access is logged first,
 // with reason; without the log entry nothing is shown.
-func (s *Service) RevealIDNumber(ctx context.Context, scope stations.Scope, renterID, reason string, by stations.Actor) (string, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) RevealIDNumber(ctx context.Context, scope tenancy.Scope, renterID, reason string, by tenancy.Actor) (string, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return "", err
 	}
 	if err := checkReason(reason); err != nil {
@@ -361,8 +362,8 @@ func (s *Service) RevealIDNumber(ctx context.Context, scope stations.Scope, rent
 // ProofPhotoKey returns the private media key of the photo behind the
 // renter's tier, for the home station's scope, the operator whose desk
 // verified it, and the platform. The access is logged first.
-func (s *Service) ProofPhotoKey(ctx context.Context, scope stations.Scope, renterID, reason string, by stations.Actor) (string, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) ProofPhotoKey(ctx context.Context, scope tenancy.Scope, renterID, reason string, by tenancy.Actor) (string, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return "", err
 	}
 	if err := checkReason(reason); err != nil {
@@ -388,7 +389,7 @@ func (s *Service) ProofPhotoKey(ctx context.Context, scope stations.Scope, rente
 
 // AccessLog returns who saw a renter's protected fields, oldest first, for
 // scopes covering the home station.
-func (s *Service) AccessLog(ctx context.Context, scope stations.Scope, renterID string) ([]Access, error) {
+func (s *Service) AccessLog(ctx context.Context, scope tenancy.Scope, renterID string) ([]Access, error) {
 	d, err := s.currentRenter(ctx, renterID)
 	if err != nil {
 		return nil, err
@@ -414,7 +415,7 @@ func (s *Service) AccessLog(ctx context.Context, scope stations.Scope, renterID 
 
 // mutateRenter applies edit to the renter's latest state and records it as
 // the next event; racing writers retry on the new state.
-func (s *Service) mutateRenter(ctx context.Context, id, kind, why string, by stations.Actor, edit func(*renterDoc) error) (renterDoc, error) {
+func (s *Service) mutateRenter(ctx context.Context, id, kind, why string, by tenancy.Actor, edit func(*renterDoc) error) (renterDoc, error) {
 	for range 5 {
 		cur, err := s.currentRenter(ctx, id)
 		if err != nil {
@@ -442,8 +443,8 @@ func (s *Service) mutateRenter(ctx context.Context, id, kind, why string, by sta
 
 // VerifyTier records that staff saw proof of the renter's income tier. Every
 // change is an event of the renter's log, so the tier's history is kept.
-func (s *Service) VerifyTier(ctx context.Context, scope stations.Scope, renterID string, p TierProof, by stations.Actor) (Renter, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) VerifyTier(ctx context.Context, scope tenancy.Scope, renterID string, p TierProof, by tenancy.Actor) (Renter, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
 	_, view, err := s.visibleRenter(ctx, scope, renterID)
@@ -468,8 +469,8 @@ func (s *Service) VerifyTier(ctx context.Context, scope stations.Scope, renterID
 
 // RevokeTier ends the renter's verified tier now (a proof found false, a
 // change of circumstances); later leases are priced at standard.
-func (s *Service) RevokeTier(ctx context.Context, scope stations.Scope, renterID, reason string, by stations.Actor) (Renter, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) RevokeTier(ctx context.Context, scope tenancy.Scope, renterID, reason string, by tenancy.Actor) (Renter, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
 	if err := checkReason(reason); err != nil {
@@ -495,17 +496,17 @@ func (s *Service) RevokeTier(ctx context.Context, scope stations.Scope, renterID
 
 // TierChange is one entry of a renter's tier history.
 type TierChange struct {
-	Seq  int64          `json:"seq"`
-	At   time.Time      `json:"at"`
-	Kind string         `json:"kind"` // tier_verified, tier_revoked
-	Tier Tier           `json:"tier,omitempty"`
-	Exp  string         `json:"expires_on,omitempty"`
-	By   stations.Actor `json:"by"`
-	Why  string         `json:"why,omitempty"`
+	Seq  int64         `json:"seq"`
+	At   time.Time     `json:"at"`
+	Kind string        `json:"kind"` // tier_verified, tier_revoked
+	Tier Tier          `json:"tier,omitempty"`
+	Exp  string        `json:"expires_on,omitempty"`
+	By   tenancy.Actor `json:"by"`
+	Why  string        `json:"why,omitempty"`
 }
 
 // TierHistory lists every tier verification and revocation of a renter.
-func (s *Service) TierHistory(ctx context.Context, scope stations.Scope, renterID string) ([]TierChange, error) {
+func (s *Service) TierHistory(ctx context.Context, scope tenancy.Scope, renterID string) ([]TierChange, error) {
 	d, _, err := s.visibleRenter(ctx, scope, renterID)
 	if err != nil {
 		return nil, err
@@ -528,8 +529,8 @@ func (s *Service) TierHistory(ctx context.Context, scope stations.Scope, renterI
 // LinkAccount joins a renter to the online account userID, for a desk of
 // scope: only the renter's home operator, which sees the renter in full, may
 // (the desk has checked the code on the account's page first).
-func (s *Service) LinkAccount(ctx context.Context, scope stations.Scope, renterID, userID string, by stations.Actor) (Renter, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) LinkAccount(ctx context.Context, scope tenancy.Scope, renterID, userID string, by tenancy.Actor) (Renter, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
 	r, err := s.Renter(ctx, scope, renterID)
@@ -550,7 +551,7 @@ func (s *Service) LinkAccount(ctx context.Context, scope stations.Scope, renterI
 // The account's log is written first and the renter's record second: two
 // accounts racing for one renter both write their log, and the renter's log
 // decides which link counts (LinkedRenters checks the renter's side).
-func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by stations.Actor) (Renter, error) {
+func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by tenancy.Actor) (Renter, error) {
 	if userID == "" || len(userID) > 100 {
 		return Renter{}, fmt.Errorf("rentals: %w", valid.Field("user_id", "required", "is required"))
 	}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fuju/internal/tenancy"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
-
-	"fuju/stations"
 )
 
 // renterDoc is a renter as stored: the renters projection and the state each
@@ -31,10 +30,10 @@ type renterDoc struct {
 	Tier             TierStatus `bson:"tier"`
 	// Person is the person key of the ID number (person.go); empty in
 	// records from before person keys, whose key is derived when needed.
-	Person    string         `bson:"person,omitempty"`
-	CreatedAt time.Time      `bson:"created_at"`
-	CreatedBy stations.Actor `bson:"created_by"`
-	Seq       int64          `bson:"seq"`
+	Person    string        `bson:"person,omitempty"`
+	CreatedAt time.Time     `bson:"created_at"`
+	CreatedBy tenancy.Actor `bson:"created_by"`
+	Seq       int64         `bson:"seq"`
 }
 
 // toRenter converts for the full view; the caller narrows it for others.
@@ -50,10 +49,10 @@ func (d renterDoc) toRenter() Renter {
 // renterEvent is one entry of a renter's log: what happened and the renter
 // as it is after.
 type renterEvent struct {
-	Kind   string         `bson:"kind"` // registered, tier_verified, tier_revoked, user_linked, abandoned
-	Renter renterDoc      `bson:"renter"`
-	By     stations.Actor `bson:"by"`
-	Why    string         `bson:"why,omitempty"`
+	Kind   string        `bson:"kind"` // registered, tier_verified, tier_revoked, user_linked, abandoned
+	Renter renterDoc     `bson:"renter"`
+	By     tenancy.Actor `bson:"by"`
+	Why    string        `bson:"why,omitempty"`
 }
 
 // claimDoc reserves a natural key (a phone, a user id) for one renter.
@@ -65,11 +64,11 @@ type claimDoc struct {
 
 // linkDoc records that an operator's desk met a renter registered elsewhere.
 type linkDoc struct {
-	ID         string         `bson:"_id"` // operator/renter
-	OperatorID string         `bson:"operator_id"`
-	RenterID   string         `bson:"renter_id"`
-	At         time.Time      `bson:"at"`
-	By         stations.Actor `bson:"by"`
+	ID         string        `bson:"_id"` // operator/renter
+	OperatorID string        `bson:"operator_id"`
+	RenterID   string        `bson:"renter_id"`
+	At         time.Time     `bson:"at"`
+	By         tenancy.Actor `bson:"by"`
 }
 
 type renterStore struct {

@@ -13,8 +13,9 @@ import (
 	"unicode/utf8"
 
 	"fuju/internal/input"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Renter is a person who rents devices: usually an elder, registered at a
@@ -40,10 +41,10 @@ type Renter struct {
 	HomeOperatorID string `json:"home_operator_id"`
 	// TierStatus is the verified income tier; its proof details are left
 	// out of the desk view.
-	TierStatus TierStatus     `json:"tier"`
-	CreatedAt  time.Time      `json:"created_at"`
-	CreatedBy  stations.Actor `json:"created_by"`
-	Seq        int64          `json:"seq"`
+	TierStatus TierStatus    `json:"tier"`
+	CreatedAt  time.Time     `json:"created_at"`
+	CreatedBy  tenancy.Actor `json:"created_by"`
+	Seq        int64         `json:"seq"`
 	// View says how much of the renter the caller sees: "full" (the home
 	// station, its operator, the platform) or "desk" (another operator's desk
 	// that found the renter by exact phone number: no address, no proof
@@ -70,9 +71,9 @@ type TierStatus struct {
 	Tier      Tier   `json:"tier,omitempty" bson:"tier,omitempty"`
 	ExpiresOn string `json:"expires_on,omitempty" bson:"expires_on,omitempty"`
 	// Proof is the document staff saw; nil in the desk view.
-	Proof      *TierProof     `json:"proof,omitempty" bson:"proof,omitempty"`
-	VerifiedAt time.Time      `json:"verified_at,omitempty" bson:"verified_at,omitempty"`
-	VerifiedBy stations.Actor `json:"verified_by" bson:"verified_by"`
+	Proof      *TierProof    `json:"proof,omitempty" bson:"proof,omitempty"`
+	VerifiedAt time.Time     `json:"verified_at,omitempty" bson:"verified_at,omitempty"`
+	VerifiedBy tenancy.Actor `json:"verified_by" bson:"verified_by"`
 	// VerifiedOperatorID is the operator whose desk checked the proof.
 	VerifiedOperatorID string `json:"verified_operator_id,omitempty" bson:"verified_operator_id,omitempty"`
 }
@@ -190,11 +191,11 @@ func (ts TierStatus) On(day time.Time) Tier {
 }
 
 // Date returns t's calendar day in the city as YYYY-MM-DD (which sorts).
-func Date(t time.Time) string { return t.In(stations.Local).Format(time.DateOnly) }
+func Date(t time.Time) string { return t.In(l10n.Local).Format(time.DateOnly) }
 
 // parseDate reads a YYYY-MM-DD city date as midnight in the city.
 func parseDate(s string) (time.Time, error) {
-	return time.ParseInLocation(time.DateOnly, s, stations.Local)
+	return time.ParseInLocation(time.DateOnly, s, l10n.Local)
 }
 
 // daysBetween returns to − from in calendar days (both YYYY-MM-DD).
@@ -271,7 +272,7 @@ func (p TierProof) validate(today time.Time) error {
 		e.Add("expires_on", "date", "must be a date like 2027-01-31")
 	case p.ExpiresOn <= Date(today):
 		e.Add("expires_on", "future", "must be after today")
-	case exp.After(today.In(stations.Local).AddDate(MaxProofYears, 0, 0)):
+	case exp.After(today.In(l10n.Local).AddDate(MaxProofYears, 0, 0)):
 		e.Add("expires_on", "max_years", fmt.Sprintf("must be at most %d years ahead", MaxProofYears), "max", MaxProofYears)
 	}
 	return e.Err()

@@ -8,8 +8,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 func TestIDNumber(t *testing.T) {
@@ -48,7 +48,7 @@ func TestRegisterRenterAndPrivacy(t *testing.T) {
 		}
 	}
 	// Another operator's station, or a station of A the staff do not work at.
-	for _, scope := range []stations.Scope{d.staffB1, d.staffA2} {
+	for _, scope := range []tenancy.Scope{d.staffB1, d.staffA2} {
 		_, err := d.svc.RegisterRenter(ctx, scope, Renter{Name: "王", Phone: "13900000001", IDNumber: validIDs[0], HomeStationID: d.a1.ID}, d.clerk)
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("register at a station outside scope: %v", err)
@@ -92,12 +92,12 @@ func TestRegisterRenterAndPrivacy(t *testing.T) {
 	if _, err := d.svc.RevealIDNumber(ctx, d.staffA1, r.ID, "", d.clerk); !fieldErr(err, "reason") {
 		t.Errorf("reveal without reason: %v", err)
 	}
-	for _, scope := range []stations.Scope{d.staffA2, d.staffB1, {}} {
+	for _, scope := range []tenancy.Scope{d.staffA2, d.staffB1, {}} {
 		if _, err := d.svc.RevealIDNumber(ctx, scope, r.ID, "check identity", d.clerk); !errors.Is(err, ErrNotFound) {
 			t.Errorf("reveal by %+v: %v", scope, err)
 		}
 	}
-	for _, scope := range []stations.Scope{d.staffA1, d.adminA, stations.PlatformScope} {
+	for _, scope := range []tenancy.Scope{d.staffA1, d.adminA, tenancy.PlatformScope} {
 		clear, err := d.svc.RevealIDNumber(ctx, scope, r.ID, "subsidy audit", d.clerk)
 		if err != nil || clear != "11010519491231002X" {
 			t.Fatalf("reveal by %+v = %q, %v", scope, clear, err)

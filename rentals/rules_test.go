@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -102,7 +104,7 @@ func TestOverdueCrash(t *testing.T) {
 			d := newDesk(t, nil)
 			r := d.renter(d.staffA1, d.a1, "迟")
 			l := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), r, 10) // due 03-12
-			d.clk.set(time.Date(2026, 3, 14, 9, 0, 0, 0, stations.Local))
+			d.clk.set(time.Date(2026, 3, 14, 9, 0, 0, 0, l10n.Local))
 			hit := d.crashAt(point)
 			_, err := d.svc.MarkOverdue(ctx, d.clk.now())
 			d.svc.crash = nil
@@ -136,7 +138,7 @@ func TestExtendOverdueLease(t *testing.T) {
 	d.verify(low, LowIncome)
 	ls := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), std, 10) // due 03-12
 	ll := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), low, 10)
-	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, stations.Local)) // 5 days late
+	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, l10n.Local)) // 5 days late
 	if _, err := d.svc.MarkOverdue(ctx, d.clk.now()); err != nil {
 		t.Fatal(err)
 	}
@@ -162,13 +164,13 @@ func TestExtendOverdueLease(t *testing.T) {
 		t.Fatalf("ledger %v", got)
 	}
 	// No late fee again at the new due date.
-	d.clk.set(time.Date(2026, 3, 27, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 3, 27, 9, 0, 0, 0, l10n.Local))
 	back, err := d.svc.Checkin(ctx, d.staffA1, CheckinRequest{UnitTag: ls.UnitTag, StationID: d.a1.ID, Outcome: OutcomeOK, RefundMethod: PayCash}, d.clerk)
 	if err != nil || back.Return.LateFeeFen != 0 || back.State != LeaseClosed {
 		t.Fatalf("return on the new due date %+v %v", back.Return, err)
 	}
 	// Low income: the late days are full-rate late fees, not subsidised rent.
-	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, l10n.Local))
 	ql, err := d.svc.ExtensionQuote(ctx, d.staffA1, ll.ID, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +201,7 @@ func TestLateFeesFollowTheTierOnTheReturnDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.verify(now, Subsistence)
-	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, stations.Local)) // 5 days late
+	d.clk.set(time.Date(2026, 3, 17, 9, 0, 0, 0, l10n.Local)) // 5 days late
 	bw, err := d.svc.Checkin(ctx, d.staffA1, CheckinRequest{UnitTag: lw.UnitTag, StationID: d.a1.ID, Outcome: OutcomeOK}, d.clerk)
 	if err != nil {
 		t.Fatal(err)
@@ -227,20 +229,20 @@ func TestYearBoundary(t *testing.T) {
 	d := newDesk(t, &pol)
 	r := d.renter(d.staffA1, d.a1, "跨年")
 	d.verify(r, LowIncome)
-	d.clk.set(time.Date(2026, 12, 1, 10, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 12, 1, 10, 0, 0, 0, l10n.Local))
 	l := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), r, 30) // 7200 in 2026
 	d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), r, 30)      // 2800: 2026 is used up
 	if used, _ := d.svc.SubsidyUsed(ctx, r.ID, 2026); used != 10000 {
 		t.Fatalf("2026 used %d", used)
 	}
 	// 23:30 on 31 December in the city (15:30 UTC): still 2026.
-	d.clk.set(time.Date(2026, 12, 31, 23, 30, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 12, 31, 23, 30, 0, 0, l10n.Local))
 	q, err := d.svc.ExtensionQuote(ctx, d.staffA1, l.ID, 30)
 	if err != nil || q.SubsidyFen != 0 {
 		t.Fatalf("extension on 31 December %+v %v", q, err)
 	}
 	// 00:30 on 1 January in the city is still 31 December in UTC.
-	d.clk.set(time.Date(2027, 1, 1, 0, 30, 0, 0, stations.Local))
+	d.clk.set(time.Date(2027, 1, 1, 0, 30, 0, 0, l10n.Local))
 	if d.clk.now().UTC().Year() != 2026 {
 		t.Fatal("the test must cross the year in the city's time zone only")
 	}
@@ -288,7 +290,7 @@ func TestLostByTier(t *testing.T) {
 	ls := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), std, 10)
 	ll := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), low, 10)
 	lb := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), sub, 10)
-	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, stations.Local)) // 31 days late
+	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, l10n.Local)) // 31 days late
 	lost := func(l Lease) Lease {
 		t.Helper()
 		got, err := d.svc.DeclareLost(ctx, d.staffA1, l.ID, d.clerk)
@@ -355,13 +357,13 @@ func TestFoundLostUnit(t *testing.T) {
 	l := d.mustCheckout(d.a1, tag, std, 10) // due 03-12
 	l2 := d.mustCheckout(d.a1, tag2, std, 10)
 	ll := d.mustCheckout(d.a1, tagLow, low, 10)
-	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, l10n.Local))
 	for _, x := range []Lease{l, l2, ll} {
 		if _, err := d.svc.DeclareLost(ctx, d.staffA1, x.ID, d.clerk); err != nil {
 			t.Fatal(err)
 		}
 	}
-	found := func(scope stations.Scope, st stations.Station, req CheckinRequest) (FoundResult, error) {
+	found := func(scope tenancy.Scope, st stations.Station, req CheckinRequest) (FoundResult, error) {
 		req.StationID = st.ID
 		return d.svc.Found(ctx, scope, req, d.clerk)
 	}
@@ -376,7 +378,7 @@ func TestFoundLostUnit(t *testing.T) {
 	}
 	// Back 39 days late and damaged, at the operator's other station: ¥195
 	// late, ¥50 damage out of the ¥300 kept; ¥55 back.
-	d.clk.set(time.Date(2026, 4, 20, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 4, 20, 9, 0, 0, 0, l10n.Local))
 	req := CheckinRequest{UnitTag: tag, Outcome: OutcomeDamaged, DamageFen: 5000, Notes: "wheel bent"}
 	if _, err := found(d.staffA2, d.a2, req); !fieldErr(err, "refund_method") {
 		t.Fatalf("a refund is owed: %v", err)
@@ -420,7 +422,7 @@ func TestFoundLostUnit(t *testing.T) {
 	}
 	// Months later: the late fee is capped at the lost charge; nothing back,
 	// nothing more to pay.
-	d.clk.set(time.Date(2026, 6, 30, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 6, 30, 9, 0, 0, 0, l10n.Local))
 	res2, err := found(d.staffA1, d.a1, CheckinRequest{UnitTag: tag2, Outcome: OutcomeNeedsCleaning})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +435,7 @@ func TestFoundLostUnit(t *testing.T) {
 	}
 	// Low income, lost charge (¥240) unpaid: found 8 days after the loss,
 	// the late fee replaces the lost charge and is paid at the desk.
-	d.clk.set(time.Date(2026, 4, 14, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 4, 14, 9, 0, 0, 0, l10n.Local))
 	rl, err := found(d.staffA1, d.a1, CheckinRequest{UnitTag: tagLow, Outcome: OutcomeOK, Payments: cash(16500)})
 	if err != nil {
 		t.Fatal(err)
@@ -483,7 +485,7 @@ func TestLossIsRecorded(t *testing.T) {
 	d.verify(sub, Subsistence)
 	ll := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), low, 10)
 	lb := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), sub, 10)
-	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, l10n.Local))
 	gl, err := d.svc.DeclareLost(ctx, d.staffA1, ll.ID, d.clerk)
 	if err != nil {
 		t.Fatal(err)
@@ -525,7 +527,7 @@ func TestLossIsRecorded(t *testing.T) {
 func TestWaiverLimits(t *testing.T) {
 	ctx := context.Background()
 	d := newDesk(t, nil)
-	admin := stations.Actor{ID: "u-wang", Name: "Wang", Role: ApproverRole}
+	admin := tenancy.Actor{ID: "u-wang", Name: "Wang", Role: ApproverRole}
 	r := d.renter(d.staffA1, d.a1, "免")
 	tag := d.unit(d.a1, d.wcA)
 	l := d.mustCheckout(d.a1, tag, r, 30)
@@ -533,7 +535,7 @@ func TestWaiverLimits(t *testing.T) {
 	if _, err := d.svc.Checkin(ctx, d.staffA1, CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeDamaged, DamageFen: 40000, Notes: "frame"}, d.clerk); err != nil {
 		t.Fatal(err)
 	}
-	waive := func(scope stations.Scope, by stations.Actor, fen int64, reason, note string) (Waiver, Lease, error) {
+	waive := func(scope tenancy.Scope, by tenancy.Actor, fen int64, reason, note string) (Waiver, Lease, error) {
 		return d.svc.Waive(ctx, scope, l.ID, WaiverRequest{AmountFen: fen, Reason: reason, Note: note}, by)
 	}
 	for _, tc := range []struct {
@@ -655,7 +657,7 @@ func TestLostRefundsTheRest(t *testing.T) {
 	r := d.renter(d.staffA1, d.a1, "退")
 	d.verify(r, LowIncome)
 	l := d.mustCheckout(d.a1, d.unit(d.a1, d.wcA), r, 10)
-	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 4, 12, 9, 0, 0, 0, l10n.Local))
 	got, err := d.svc.DeclareLost(ctx, d.staffA1, l.ID, d.clerk)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -165,7 +166,7 @@ type returning struct {
 // returningUnit finds the rented unit tag and its lease for a check-in at
 // station, which scope must cover; the unit must belong to the station's
 // operator.
-func (s *Service) returningUnit(ctx context.Context, scope stations.Scope, tag, stationID string) (returning, error) {
+func (s *Service) returningUnit(ctx context.Context, scope tenancy.Scope, tag, stationID string) (returning, error) {
 	st, err := s.deskStation(ctx, scope, stationID)
 	if err != nil {
 		return returning{}, err
@@ -199,7 +200,7 @@ func (s *Service) returningUnit(ctx context.Context, scope stations.Scope, tag, 
 // writes nothing of its own (like every desk read, it may finish a flow
 // another desk left half done). Payments and the refund method are not
 // checked here; Checkin checks them.
-func (s *Service) PreviewCheckin(ctx context.Context, scope stations.Scope, req CheckinRequest) (Settlement, error) {
+func (s *Service) PreviewCheckin(ctx context.Context, scope tenancy.Scope, req CheckinRequest) (Settlement, error) {
 	now, today := s.today()
 	req, tag, err := checkCheckin(req)
 	if err != nil {
@@ -213,5 +214,5 @@ func (s *Service) PreviewCheckin(ctx context.Context, scope stations.Scope, req 
 	if err != nil {
 		return Settlement{}, err
 	}
-	return settle(r.lease, late, req, entryBase(r.lease, today, stations.Actor{})), nil
+	return settle(r.lease, late, req, entryBase(r.lease, today, tenancy.Actor{})), nil
 }

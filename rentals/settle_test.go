@@ -9,7 +9,8 @@ import (
 	"time"
 
 	"fuju/catalog"
-	"fuju/stations"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 )
 
 // line renders a ledger entry with everything the desk sees of it.
@@ -24,8 +25,8 @@ func TestPreviewIsWhatCheckinWrites(t *testing.T) {
 	ctx := context.Background()
 	d := newDesk(t, nil)
 	// A plan without a daily price: late days cost a thirtieth of the block.
-	if _, err := d.cat.Create(ctx, stations.PlatformScope, catalog.Product{ID: "bed-a", OperatorID: "op-a", Category: "hospital_bed",
-		Name: catalog.Text{Zh: "护理床", En: "Bed"}, Rate: catalog.RatePlan{Block30Fen: 9000, DepositFen: 30000}}, stations.System); err != nil {
+	if _, err := d.cat.Create(ctx, tenancy.PlatformScope, catalog.Product{ID: "bed-a", OperatorID: "op-a", Category: "hospital_bed",
+		Name: catalog.Text{Zh: "护理床", En: "Bed"}, Rate: catalog.RatePlan{Block30Fen: 9000, DepositFen: 30000}}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	std := d.renter(d.staffA1, d.a1, "标准")
@@ -76,7 +77,7 @@ func TestPreviewIsWhatCheckinWrites(t *testing.T) {
 			}
 			before := len(d.ledger(l.ID).Entries)
 			// Due 2026-03-12 (Thursday); the check-in is lateDays after it.
-			d.clk.set(time.Date(2026, 3, 12+c.lateDays, 11, 0, 0, 0, stations.Local))
+			d.clk.set(time.Date(2026, 3, 12+c.lateDays, 11, 0, 0, 0, l10n.Local))
 			req := c.req
 			req.UnitTag, req.StationID = tag, d.a1.ID
 			set, err := d.svc.PreviewCheckin(ctx, d.staffA1, req)
@@ -119,14 +120,14 @@ func TestCheckinRefusesAChangedSettlement(t *testing.T) {
 	r := d.renter(d.staffA1, d.a1, "迟")
 	tag := d.unit(d.a1, d.wcA)
 	l := d.mustCheckout(d.a1, tag, r, 10)
-	d.clk.set(time.Date(2026, 3, 13, 20, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 3, 13, 20, 0, 0, 0, l10n.Local))
 	req := CheckinRequest{UnitTag: tag, StationID: d.a1.ID, Outcome: OutcomeOK, RefundMethod: PayCash}
 	set, err := d.svc.PreviewCheckin(ctx, d.staffA1, req)
 	if err != nil || set.OwedFen != 500-30000 {
 		t.Fatalf("preview %+v %v", set, err)
 	}
 	req.ExpectOwedFen = &set.OwedFen
-	d.clk.set(time.Date(2026, 3, 14, 9, 0, 0, 0, stations.Local))
+	d.clk.set(time.Date(2026, 3, 14, 9, 0, 0, 0, l10n.Local))
 	if _, err := d.svc.Checkin(ctx, d.staffA1, req, d.clerk); !errors.Is(err, ErrConflict) {
 		t.Fatalf("check-in against a stale settlement: %v", err)
 	}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // The annual subsidy cap. Each person (a keyed hash of the ID number, see
@@ -70,7 +70,7 @@ const (
 
 // subsidyEntity names a person's log for the year of day.
 func subsidyEntity(person string, day time.Time) string {
-	return person + "-" + strconv.Itoa(day.In(stations.Local).Year())
+	return person + "-" + strconv.Itoa(day.In(l10n.Local).Year())
 }
 
 // subsidyMarker names a subsidy log in a pending marker's entity list.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // ProofStore keeps photos of tier proofs privately (media satisfies it):
@@ -21,8 +21,8 @@ func (s *Service) UseProofStore(p ProofStore) { s.proofs = p }
 // proof: the caller's standing, the renter and every field of the proof are
 // checked first, and only then is the photo stored and the tier recorded, so
 // a refused verification stores nothing.
-func (s *Service) VerifyTierProof(ctx context.Context, scope stations.Scope, renterID string, p TierProof, photo []byte, by stations.Actor) (Renter, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) VerifyTierProof(ctx context.Context, scope tenancy.Scope, renterID string, p TierProof, photo []byte, by tenancy.Actor) (Renter, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
 	if _, _, err := s.visibleRenter(ctx, scope, renterID); err != nil {

@@ -10,8 +10,8 @@ import (
 
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Waivers (docs/pricing.md, rule 12). Forgiving part of what a renter owes is
@@ -42,7 +42,7 @@ const (
 	WaiverLapsed   = "lapsed"   // approved when nothing was owed any more
 )
 
-// ApproverRole is the role (stations.Actor.Role) that waives any amount and
+// ApproverRole is the role (tenancy.Actor.Role) that waives any amount and
 // approves waivers above the staff limit: an operator admin.
 const ApproverRole = "operator_admin"
 
@@ -70,12 +70,12 @@ type Waiver struct {
 	State      string `json:"state" bson:"state"`
 	// Auto is set for a waiver within the staff limit, applied without
 	// approval.
-	Auto         bool           `json:"auto" bson:"auto"`
-	RequestedBy  stations.Actor `json:"requested_by" bson:"requested_by"`
-	RequestedAt  time.Time      `json:"requested_at" bson:"requested_at"`
-	DecidedBy    stations.Actor `json:"decided_by,omitzero" bson:"decided_by,omitempty"`
-	DecidedAt    time.Time      `json:"decided_at,omitzero" bson:"decided_at,omitempty"`
-	DecisionNote string         `json:"decision_note,omitempty" bson:"decision_note,omitempty"`
+	Auto         bool          `json:"auto" bson:"auto"`
+	RequestedBy  tenancy.Actor `json:"requested_by" bson:"requested_by"`
+	RequestedAt  time.Time     `json:"requested_at" bson:"requested_at"`
+	DecidedBy    tenancy.Actor `json:"decided_by,omitzero" bson:"decided_by,omitempty"`
+	DecidedAt    time.Time     `json:"decided_at,omitzero" bson:"decided_at,omitempty"`
+	DecisionNote string        `json:"decision_note,omitempty" bson:"decision_note,omitempty"`
 }
 
 // WaiverRequest is what the desk asks to forgive on a lease.
@@ -90,9 +90,9 @@ type Settings struct {
 	OperatorID string `json:"operator_id" bson:"operator_id"`
 	// WaiverLimitFen is what staff may waive on one lease without an
 	// operator admin's approval.
-	WaiverLimitFen int64          `json:"waiver_limit_fen" bson:"waiver_limit_fen"`
-	UpdatedAt      time.Time      `json:"updated_at,omitzero" bson:"updated_at"`
-	UpdatedBy      stations.Actor `json:"updated_by,omitzero" bson:"updated_by"`
+	WaiverLimitFen int64         `json:"waiver_limit_fen" bson:"waiver_limit_fen"`
+	UpdatedAt      time.Time     `json:"updated_at,omitzero" bson:"updated_at"`
+	UpdatedBy      tenancy.Actor `json:"updated_by,omitzero" bson:"updated_by"`
 }
 
 // Validate checks settings.
@@ -105,9 +105,9 @@ func (st Settings) Validate() error {
 }
 
 type waiverEvent struct {
-	Kind   string         `bson:"kind"` // requested, approved, rejected, lapsed
-	Waiver Waiver         `bson:"waiver"`
-	By     stations.Actor `bson:"by"`
+	Kind   string        `bson:"kind"` // requested, approved, rejected, lapsed
+	Waiver Waiver        `bson:"waiver"`
+	By     tenancy.Actor `bson:"by"`
 }
 
 // waiverMarker names a waiver in a lease's pending marker.
@@ -115,13 +115,13 @@ const waiverMarker = "waiver:"
 
 // mayApprove reports whether by, acting in scope, approves waivers of
 // operator op: an operator admin of that operator.
-func mayApprove(scope stations.Scope, by stations.Actor, op string) bool {
+func mayApprove(scope tenancy.Scope, by tenancy.Actor, op string) bool {
 	return by.Role == ApproverRole && !scope.Platform && scope.StationIDs == nil && scope.OperatorID == op
 }
 
 // OperatorSettings returns operator op's settings, with the defaults when
 // the operator never saved any. scope must cover the operator.
-func (s *Service) OperatorSettings(ctx context.Context, scope stations.Scope, op string) (Settings, error) {
+func (s *Service) OperatorSettings(ctx context.Context, scope tenancy.Scope, op string) (Settings, error) {
 	if op == "" || !scope.Operator(op) {
 		return Settings{}, fmt.Errorf("rentals: settings of %s: %w", op, ErrNotFound)
 	}
@@ -140,8 +140,8 @@ func (s *Service) settingsOf(ctx context.Context, op string) (Settings, error) {
 }
 
 // PutSettings saves an operator's settings; only its operator admins may.
-func (s *Service) PutSettings(ctx context.Context, scope stations.Scope, in Settings, by stations.Actor) (Settings, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) PutSettings(ctx context.Context, scope tenancy.Scope, in Settings, by tenancy.Actor) (Settings, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Settings{}, err
 	}
 	if in.OperatorID == "" || !scope.Operator(in.OperatorID) {
@@ -182,8 +182,8 @@ func (r *WaiverRequest) validate() error {
 // included), or when an operator admin asks, it is applied at once (state
 // applied); above it, it becomes a request for an operator admin (state
 // pending) and the ledger does not change until it is approved.
-func (s *Service) Waive(ctx context.Context, scope stations.Scope, leaseID string, req WaiverRequest, by stations.Actor) (Waiver, Lease, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) Waive(ctx context.Context, scope tenancy.Scope, leaseID string, req WaiverRequest, by tenancy.Actor) (Waiver, Lease, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Waiver{}, Lease{}, err
 	}
 	if err := req.validate(); err != nil {
@@ -230,7 +230,7 @@ func (s *Service) Waive(ctx context.Context, scope stations.Scope, leaseID strin
 }
 
 // waivedEvent is the lease event applying waiver w.
-func waivedEvent(l Lease, w Waiver, today string, by stations.Actor) leaseEvent {
+func waivedEvent(l Lease, w Waiver, today string, by tenancy.Actor) leaseEvent {
 	x := entryBase(l, today, by)
 	x.Kind, x.AmountFen, x.Note, x.Reference = EntryWaiver, w.AppliedFen, w.Reason, w.ID
 	next := l
@@ -265,7 +265,7 @@ func (s *Service) requestWaiver(ctx context.Context, w Waiver) error {
 // platform; staff see those of their stations), newest first: state ""
 // lists all, otherwise only that state (WaiverPending is the approval
 // queue). leaseID, when set, narrows the list to one lease.
-func (s *Service) Waivers(ctx context.Context, scope stations.Scope, state, leaseID string) ([]Waiver, error) {
+func (s *Service) Waivers(ctx context.Context, scope tenancy.Scope, state, leaseID string) ([]Waiver, error) {
 	if !scope.Platform && scope.OperatorID == "" {
 		return []Waiver{}, nil
 	}
@@ -285,7 +285,7 @@ func (s *Service) Waivers(ctx context.Context, scope stations.Scope, state, leas
 }
 
 // Waiver returns one waiver scope may see.
-func (s *Service) Waiver(ctx context.Context, scope stations.Scope, id string) (Waiver, error) {
+func (s *Service) Waiver(ctx context.Context, scope tenancy.Scope, id string) (Waiver, error) {
 	d, ok, err := s.reports.waiver(ctx, id)
 	if err != nil {
 		return Waiver{}, err
@@ -299,8 +299,8 @@ func (s *Service) Waiver(ctx context.Context, scope stations.Scope, id string) (
 // DecideWaiver approves or rejects a pending waiver; only an operator admin
 // of its operator may. An approved waiver is applied to the lease at once,
 // capped at what is owed then (lapsed when nothing is).
-func (s *Service) DecideWaiver(ctx context.Context, scope stations.Scope, id string, approve bool, note string, by stations.Actor) (Waiver, error) {
-	if err := scope.MayChange(stations.ChangeOther); err != nil {
+func (s *Service) DecideWaiver(ctx context.Context, scope tenancy.Scope, id string, approve bool, note string, by tenancy.Actor) (Waiver, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Waiver{}, err
 	}
 	note = strings.TrimSpace(note)
@@ -375,7 +375,7 @@ func (s *Service) applyApproved(ctx context.Context, w Waiver) (Waiver, error) {
 		}
 		if l.BalanceFen <= 0 {
 			w.State = WaiverLapsed
-			if _, err := s.waiverLg.Append(ctx, w.ID, 3, waiverEvent{Kind: "lapsed", Waiver: w, By: stations.System}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+			if _, err := s.waiverLg.Append(ctx, w.ID, 3, waiverEvent{Kind: "lapsed", Waiver: w, By: tenancy.System}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return Waiver{}, fmt.Errorf("rentals: %w", err)
 			}
 			return w, s.reports.putWaiver(ctx, waiverDoc{ID: w.ID, Seq: 3, Waiver: w})

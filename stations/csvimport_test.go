@@ -2,6 +2,7 @@ package stations
 
 import (
 	"context"
+	"fuju/internal/tenancy"
 	"strings"
 	"testing"
 
@@ -98,8 +99,8 @@ func TestImportTemplateParses(t *testing.T) {
 func TestImportByName(t *testing.T) {
 	ctx := context.Background()
 	f, stB := manageFixture(t)
-	a := OperatorScope("op-a")
-	by := Actor{ID: "a-admin"}
+	a := tenancy.OperatorScope("op-a")
+	by := tenancy.Actor{ID: "a-admin"}
 	prods := owners(map[string]string{"wc": "op-a", "walker": "op-a", "walker-2": "op-a", "wc-b": "op-b"})
 	f.svc.ProductsNamed = func(op, name string) []string {
 		names := map[string][]string{"钢制轮椅": {"wc"}, "steel wheelchair": {"wc"}, "助行架": {"walker", "walker-2"}, "乙轮椅": {"wc-b"}}

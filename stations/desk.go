@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -19,7 +20,7 @@ import (
 // look up any unit of their operator (a renter may return a device to any
 // station of it); acting on a unit where it stands needs its station in scope.
 // Another operator's unit is not found, never forbidden, to hide it exists.
-func (s *Service) UnitInScope(ctx context.Context, scope Scope, tag string) (Unit, error) {
+func (s *Service) UnitInScope(ctx context.Context, scope tenancy.Scope, tag string) (Unit, error) {
 	tag = NormalizeTag(tag)
 	if !ValidTag(tag) {
 		return Unit{}, fmt.Errorf("stations: %w", valid.Field("unit", "tag", "must look like JZ-WC-0001"))
@@ -35,7 +36,7 @@ func (s *Service) UnitInScope(ctx context.Context, scope Scope, tag string) (Uni
 }
 
 // atStation checks that the unit stands at a station the scope covers.
-func atStation(scope Scope, u Unit) error {
+func atStation(scope tenancy.Scope, u Unit) error {
 	if !scope.Station(u.OperatorID, u.StationID) {
 		return fmt.Errorf("stations: unit %s is at station %s, which is not yours: %w", u.Tag, u.StationID,
 			valid.Because(ErrForbidden, "unit_not_here", "tag", u.Tag))
@@ -83,8 +84,8 @@ type CleaningRecord struct {
 // Clean marks a unit in cleaning as cleaned: it becomes available. Every item
 // of the checklist of the unit's product (CleaningChecklist) must be
 // confirmed.
-func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c CleaningRecord, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) Clean(ctx context.Context, scope tenancy.Scope, tag string, c CleaningRecord, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	u, err := s.UnitInScope(ctx, scope, tag)
@@ -118,8 +119,8 @@ func (s *Service) Clean(ctx context.Context, scope Scope, tag string, c Cleaning
 }
 
 // SendToRepair takes a unit out of service for repair, with what is wrong.
-func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue string, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) SendToRepair(ctx context.Context, scope tenancy.Scope, tag, issue string, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	issue = strings.TrimSpace(issue)
@@ -131,8 +132,8 @@ func (s *Service) SendToRepair(ctx context.Context, scope Scope, tag, issue stri
 
 // Repaired records a finished repair and its cost; the unit goes to cleaning,
 // never straight back to lending.
-func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, costFen int64, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) Repaired(ctx context.Context, scope tenancy.Scope, tag, notes string, costFen int64, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	e := &valid.Error{}
@@ -150,8 +151,8 @@ func (s *Service) Repaired(ctx context.Context, scope Scope, tag, notes string, 
 
 // RetireUnit takes a unit out of service for good, with the reason. A lost
 // unit retired is written off (its history says so).
-func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason string, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) RetireUnit(ctx context.Context, scope tenancy.Scope, tag, reason string, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	reason = strings.TrimSpace(reason)
@@ -171,8 +172,8 @@ func (s *Service) RetireUnit(ctx context.Context, scope Scope, tag, reason strin
 
 // Transfer sends an available unit to another active station of the same
 // operator; it is in transit until received there.
-func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason string, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) Transfer(ctx context.Context, scope tenancy.Scope, tag, to, reason string, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	if err := (&valid.Error{}).Text("reason", reason, valid.MaxNote).Err(); err != nil {
@@ -194,8 +195,8 @@ func (s *Service) Transfer(ctx context.Context, scope Scope, tag, to, reason str
 
 // Receive records a transferred unit's arrival at its destination, which must
 // be the receiving desk's station.
-func (s *Service) Receive(ctx context.Context, scope Scope, tag, station string, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) Receive(ctx context.Context, scope tenancy.Scope, tag, station string, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	u, err := s.UnitInScope(ctx, scope, tag)
@@ -216,7 +217,7 @@ func (s *Service) Receive(ctx context.Context, scope Scope, tag, station string,
 
 // deskMove moves a unit standing at a station in scope; from, when set, is
 // the only state the move is allowed from (cleaned only from cleaning…).
-func (s *Service) deskMove(ctx context.Context, scope Scope, tag string, m Move, from State) (Unit, error) {
+func (s *Service) deskMove(ctx context.Context, scope tenancy.Scope, tag string, m Move, from State) (Unit, error) {
 	u, err := s.UnitInScope(ctx, scope, tag)
 	if err != nil {
 		return Unit{}, err
@@ -227,7 +228,7 @@ func (s *Service) deskMove(ctx context.Context, scope Scope, tag string, m Move,
 // deskMoveFrom is deskMove of a unit the caller has just read with
 // UnitInScope: the unit is read once per desk action, and the move is
 // recorded only if nothing happened to it since (MoveFrom).
-func (s *Service) deskMoveFrom(ctx context.Context, scope Scope, u Unit, m Move, from State) (Unit, error) {
+func (s *Service) deskMoveFrom(ctx context.Context, scope tenancy.Scope, u Unit, m Move, from State) (Unit, error) {
 	tag := u.Tag
 	if err := atStation(scope, u); err != nil {
 		return Unit{}, err

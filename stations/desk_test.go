@@ -3,16 +3,17 @@ package stations
 import (
 	"context"
 	"errors"
+	"fuju/internal/tenancy"
 	"testing"
 )
 
 func TestDeskCare(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	staff1 := StaffScope("op-a", []string{f.st.ID})
-	staff2 := StaffScope("op-a", []string{f.st2.ID})
-	other := StaffScope("op-b", []string{"st-b"})
-	by := Actor{ID: "s1", Name: "Zhou", Role: "staff"}
+	staff1 := tenancy.StaffScope("op-a", []string{f.st.ID})
+	staff2 := tenancy.StaffScope("op-a", []string{f.st2.ID})
+	other := tenancy.StaffScope("op-b", []string{"st-b"})
+	by := tenancy.Actor{ID: "s1", Name: "Zhou", Role: "staff"}
 	u, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0100", ProductID: "wc", StationID: f.st.ID, State: Cleaning}, by)
 	if err != nil {
 		t.Fatal(err)

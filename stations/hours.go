@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"time"
 
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 )
 
@@ -55,7 +56,7 @@ func (h Hours) validate(e *valid.Error) {
 // OpenOn reports whether the station opens at all on the calendar day of t
 // (in the city's time zone).
 func (h Hours) OpenOn(t time.Time) bool {
-	t = t.In(Local)
+	t = t.In(l10n.Local)
 	if h.Week[t.Weekday()].Closed {
 		return false
 	}
@@ -70,7 +71,7 @@ func (h Hours) OpenOn(t time.Time) bool {
 
 // OpenAt reports whether the station is open at instant t.
 func (h Hours) OpenAt(t time.Time) bool {
-	t = t.In(Local)
+	t = t.In(l10n.Local)
 	if !h.OpenOn(t) {
 		return false
 	}
@@ -84,8 +85,8 @@ func (h Hours) OpenAt(t time.Time) bool {
 // gives up after a year, returning t's day, so a station closed forever cannot
 // loop.
 func (h Hours) NextOpenDay(t time.Time) time.Time {
-	t = t.In(Local)
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, Local)
+	t = t.In(l10n.Local)
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, l10n.Local)
 	for i := 0; i < 366; i++ {
 		d := day.AddDate(0, 0, i)
 		if h.OpenOn(d) {
@@ -100,18 +101,18 @@ func (h Hours) NextOpenDay(t time.Time) time.Time {
 // next day it opens (holidays skipped). ok is false when it opens on no day
 // within a year.
 func (h Hours) NextOpening(t time.Time) (time.Time, bool) {
-	t = t.In(Local)
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, Local)
+	t = t.In(l10n.Local)
+	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, l10n.Local)
 	for i := 0; i < 366; i++ {
 		d := day.AddDate(0, 0, i)
 		if !h.OpenOn(d) {
 			continue
 		}
-		open, err := time.ParseInLocation("15:04", h.Week[d.Weekday()].Open, Local)
+		open, err := time.ParseInLocation("15:04", h.Week[d.Weekday()].Open, l10n.Local)
 		if err != nil {
 			continue
 		}
-		at := time.Date(d.Year(), d.Month(), d.Day(), open.Hour(), open.Minute(), 0, 0, Local)
+		at := time.Date(d.Year(), d.Month(), d.Day(), open.Hour(), open.Minute(), 0, 0, l10n.Local)
 		if at.After(t) {
 			return at, true
 		}

@@ -1,6 +1,7 @@
 package stations
 
 import (
+	"fuju/internal/l10n"
 	"testing"
 	"time"
 )
@@ -9,7 +10,7 @@ func TestNextOpening(t *testing.T) {
 	h := StandardHours() // 08:30–17:30, Saturday 09:00–12:00, Sunday closed
 	h.ClosedOn = []string{"2026-10-01"}
 	at := func(s string) time.Time {
-		d, err := time.ParseInLocation("2006-01-02 15:04", s, Local)
+		d, err := time.ParseInLocation("2006-01-02 15:04", s, l10n.Local)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +25,7 @@ func TestNextOpening(t *testing.T) {
 		{"2026-09-28 08:30", "2026-09-29 08:30"}, // opening now: the next one
 	} {
 		got, ok := h.NextOpening(at(tt.now))
-		if !ok || got.Format("2006-01-02 15:04") != tt.want || got.Location() != Local {
+		if !ok || got.Format("2006-01-02 15:04") != tt.want || got.Location() != l10n.Local {
 			t.Errorf("NextOpening(%s) = %v %v, want %s", tt.now, got, ok, tt.want)
 		}
 	}

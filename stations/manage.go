@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"fuju/internal/eventlog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -38,9 +39,9 @@ type VersionedStation struct {
 // who saw the same version append the same event id and one of them loses,
 // without relying on an update filter (DESIGN.md, "Constraints").
 type stationEvent struct {
-	Kind    string     `bson:"kind"`
-	By      Actor      `bson:"by"`
-	Station stationDoc `bson:"station"`
+	Kind    string        `bson:"kind"`
+	By      tenancy.Actor `bson:"by"`
+	Station stationDoc    `bson:"station"`
 }
 
 func (s *Service) stationLog() *eventlog.Log[stationEvent] {
@@ -56,7 +57,7 @@ func (s *Service) stationVersion(ctx context.Context, id string) (int64, error) 
 }
 
 // StationsIn lists the stations the scope covers, active or not, by id.
-func (s *Service) StationsIn(ctx context.Context, scope Scope) ([]VersionedStation, error) {
+func (s *Service) StationsIn(ctx context.Context, scope tenancy.Scope) ([]VersionedStation, error) {
 	var all []Station
 	var err error
 	switch {
@@ -83,7 +84,7 @@ func (s *Service) StationsIn(ctx context.Context, scope Scope) ([]VersionedStati
 }
 
 // StationIn returns a station the scope covers.
-func (s *Service) StationIn(ctx context.Context, scope Scope, id string) (VersionedStation, error) {
+func (s *Service) StationIn(ctx context.Context, scope tenancy.Scope, id string) (VersionedStation, error) {
 	st, err := s.store.station(ctx, id)
 	if err != nil {
 		return VersionedStation{}, err
@@ -101,8 +102,8 @@ func (s *Service) StationIn(ctx context.Context, scope Scope, id string) (Versio
 // CreateStationIn adds a station for an operator the scope manages. An
 // operator's people always create for their own operator; the platform must
 // name one.
-func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, by Actor) (VersionedStation, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) CreateStationIn(ctx context.Context, scope tenancy.Scope, st Station, by tenancy.Actor) (VersionedStation, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return VersionedStation{}, err
 	}
 	if !scope.Platform {
@@ -135,8 +136,8 @@ func (s *Service) CreateStationIn(ctx context.Context, scope Scope, st Station, 
 // UpdateStationIn replaces the details of a station the scope manages. version
 // is the version the editor saw; a station edited since is refused with
 // ErrConflict. The station's id and operator never change.
-func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, version int64, by Actor) (VersionedStation, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) UpdateStationIn(ctx context.Context, scope tenancy.Scope, st Station, version int64, by tenancy.Actor) (VersionedStation, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return VersionedStation{}, err
 	}
 	old, err := s.StationIn(ctx, scope, st.ID)
@@ -173,8 +174,8 @@ func (s *Service) UpdateStationIn(ctx context.Context, scope Scope, st Station, 
 // DeactivateStation hides a station the scope manages from families and stops
 // new rentals there. Stations are never deleted: units, leases and histories
 // name them.
-func (s *Service) DeactivateStation(ctx context.Context, scope Scope, id string, by Actor) (VersionedStation, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) DeactivateStation(ctx context.Context, scope tenancy.Scope, id string, by tenancy.Actor) (VersionedStation, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return VersionedStation{}, err
 	}
 	st, err := s.StationIn(ctx, scope, id)
@@ -190,7 +191,7 @@ func (s *Service) DeactivateStation(ctx context.Context, scope Scope, id string,
 }
 
 // UnitIn returns a unit the scope covers, as its log's head says it is now.
-func (s *Service) UnitIn(ctx context.Context, scope Scope, tag string) (Unit, error) {
+func (s *Service) UnitIn(ctx context.Context, scope tenancy.Scope, tag string) (Unit, error) {
 	tag = NormalizeTag(tag)
 	if !ValidTag(tag) {
 		return Unit{}, fmt.Errorf("stations: unit %s: %w", tag, ErrNotFound)
@@ -207,7 +208,7 @@ func (s *Service) UnitIn(ctx context.Context, scope Scope, tag string) (Unit, er
 
 // UnitsIn lists, page by page, the units the scope covers that match f (whose
 // OperatorID is ignored unless the scope is the platform's), with the total.
-func (s *Service) UnitsIn(ctx context.Context, scope Scope, f UnitFilter, skip, limit int64) ([]Unit, int64, error) {
+func (s *Service) UnitsIn(ctx context.Context, scope tenancy.Scope, f UnitFilter, skip, limit int64) ([]Unit, int64, error) {
 	if !scope.Platform {
 		if scope.OperatorID == "" {
 			return []Unit{}, 0, nil
@@ -223,8 +224,8 @@ type ProductOwner func(productID string) (operatorID string, ok bool)
 
 // CreateUnitIn registers a new unit at a station the scope manages. The
 // product must be one of the station's operator's.
-func (s *Service) CreateUnitIn(ctx context.Context, scope Scope, u Unit, owner ProductOwner, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) CreateUnitIn(ctx context.Context, scope tenancy.Scope, u Unit, owner ProductOwner, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	u.Tag = NormalizeTag(u.Tag)
@@ -262,8 +263,8 @@ type UnitEdit struct {
 // EditUnit records a change of a unit's condition notes or acquisition date as
 // an "edited" event that keeps its state, so the change is in the unit's
 // history like every other. Nothing changed records nothing.
-func (s *Service) EditUnit(ctx context.Context, scope Scope, tag string, e UnitEdit, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) EditUnit(ctx context.Context, scope tenancy.Scope, tag string, e UnitEdit, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	tag = NormalizeTag(tag)
@@ -321,8 +322,8 @@ func checkRetireReason(reason string) error {
 // RetireUnitIn takes a unit the scope manages out of service for good, with the
 // reason in its history. A unit that is reserved, rented, returned or
 // travelling cannot be retired (ErrUnavailable): it must come back first.
-func (s *Service) RetireUnitIn(ctx context.Context, scope Scope, tag, reason string, version int64, by Actor) (Unit, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) RetireUnitIn(ctx context.Context, scope tenancy.Scope, tag, reason string, version int64, by tenancy.Actor) (Unit, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Unit{}, err
 	}
 	reason = strings.TrimSpace(reason)
@@ -515,8 +516,8 @@ func fileError(err error) error {
 // a transfer, recorded as such, not an import. State is only used for new
 // units; an existing unit's state is the desk's business. progress, when not
 // nil, is called after each step with the number of rows done.
-func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow, owner ProductOwner, by Actor, progress func(done int)) (ImportResult, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) ImportUnits(ctx context.Context, scope tenancy.Scope, rows []ImportRow, owner ProductOwner, by tenancy.Actor, progress func(done int)) (ImportResult, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return ImportResult{}, err
 	}
 	res := ImportResult{Failed: []ImportProblem{}}
@@ -695,7 +696,7 @@ func (s *Service) ImportUnits(ctx context.Context, scope Scope, rows []ImportRow
 // id and of their names in both languages, for files that name stations as
 // people do. Operators have tens of stations, so one listing per import is
 // cheap.
-func (s *Service) stationNames(ctx context.Context, scope Scope) (map[string][]Station, error) {
+func (s *Service) stationNames(ctx context.Context, scope tenancy.Scope) (map[string][]Station, error) {
 	var all []Station
 	var err error
 	switch {
@@ -774,7 +775,7 @@ const unitLookupWorkers = 4
 // decoding dominates. So a file naming at least half of the operator's units
 // (re-running an import) is read with one scan, and a few units of a large
 // operator by _id.
-func (s *Service) existingUnits(ctx context.Context, scope Scope, rows []ImportRow) (map[string]Unit, error) {
+func (s *Service) existingUnits(ctx context.Context, scope tenancy.Scope, rows []ImportRow) (map[string]Unit, error) {
 	if len(rows) == 0 {
 		return map[string]Unit{}, nil
 	}
@@ -821,7 +822,7 @@ func (s *Service) existingUnits(ctx context.Context, scope Scope, rows []ImportR
 }
 
 // unitCount is how many units the index knows in the scope.
-func (s *Service) unitCount(scope Scope) int {
+func (s *Service) unitCount(scope tenancy.Scope) int {
 	n := 0
 	for _, c := range s.UnitCounts(scope) {
 		n += c
@@ -869,7 +870,7 @@ func (ix *Index) unit(tag string) (unitLite, bool) {
 // UnitCounts counts the units the scope covers by state, from the in-process
 // index: the console's overview shows them on every visit, and counting in the
 // database would scan the units collection each time.
-func (s *Service) UnitCounts(scope Scope) map[State]int {
+func (s *Service) UnitCounts(scope tenancy.Scope) map[State]int {
 	ix := s.index
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"fuju/internal/ids"
+	"fuju/internal/tenancy"
 )
 
 // listUnitsIn is listUnits for a scope: when stationIDs is not nil (staff),
@@ -64,16 +65,16 @@ type ImportJob struct {
 	ID string `json:"id"`
 	// OperatorID is the importing operator; empty for the platform, whose
 	// imports only the platform sees.
-	OperatorID  string       `json:"operator_id,omitempty"`
-	By          Actor        `json:"by"`
-	Status      string       `json:"status"`
-	Total       int          `json:"total"`
-	Done        int          `json:"done"`
-	Result      ImportResult `json:"result"`
-	Error       string       `json:"error,omitempty"`
-	StartedAt   time.Time    `json:"started_at"`
-	HeartbeatAt time.Time    `json:"heartbeat_at"`
-	FinishedAt  *time.Time   `json:"finished_at,omitempty"`
+	OperatorID  string        `json:"operator_id,omitempty"`
+	By          tenancy.Actor `json:"by"`
+	Status      string        `json:"status"`
+	Total       int           `json:"total"`
+	Done        int           `json:"done"`
+	Result      ImportResult  `json:"result"`
+	Error       string        `json:"error,omitempty"`
+	StartedAt   time.Time     `json:"started_at"`
+	HeartbeatAt time.Time     `json:"heartbeat_at"`
+	FinishedAt  *time.Time    `json:"finished_at,omitempty"`
 }
 
 // Interrupted reports whether the job stopped without finishing: it is still
@@ -86,7 +87,7 @@ func (j ImportJob) Interrupted(now time.Time) bool {
 type importJobDoc struct {
 	ID          string          `bson:"_id"`
 	OperatorID  string          `bson:"operator_id"`
-	By          Actor           `bson:"by"`
+	By          tenancy.Actor   `bson:"by"`
 	Status      string          `bson:"status"`
 	Total       int             `bson:"total"`
 	Done        int             `bson:"done"`
@@ -149,8 +150,8 @@ func (s *store) importJob(ctx context.Context, id string) (ImportJob, error) {
 
 // StartImport records a new running import of total rows for the scope's
 // operator, before any row is applied, so its page can be shown at once.
-func (s *Service) StartImport(ctx context.Context, scope Scope, total int, by Actor) (ImportJob, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) StartImport(ctx context.Context, scope tenancy.Scope, total int, by tenancy.Actor) (ImportJob, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return ImportJob{}, err
 	}
 	if !scope.Platform && !scope.Manages(scope.OperatorID) {
@@ -172,8 +173,8 @@ func (s *Service) StartImport(ctx context.Context, scope Scope, total int, by Ac
 // progress and result; problems found while parsing the file are part of the
 // report. It returns the finished job. The job's own context should outlive
 // the request that uploaded the file when it runs in the background.
-func (s *Service) RunImport(ctx context.Context, scope Scope, job ImportJob, rows []ImportRow, parsed []ImportProblem, owner ProductOwner, by Actor) (ImportJob, error) {
-	if err := scope.MayChange(ChangeOther); err != nil {
+func (s *Service) RunImport(ctx context.Context, scope tenancy.Scope, job ImportJob, rows []ImportRow, parsed []ImportProblem, owner ProductOwner, by tenancy.Actor) (ImportJob, error) {
+	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return ImportJob{}, err
 	}
 	lastSave := time.Time{}
@@ -206,7 +207,7 @@ func (s *Service) RunImport(ctx context.Context, scope Scope, job ImportJob, row
 }
 
 // ImportJob returns an import the scope may see.
-func (s *Service) ImportJob(ctx context.Context, scope Scope, id string) (ImportJob, error) {
+func (s *Service) ImportJob(ctx context.Context, scope tenancy.Scope, id string) (ImportJob, error) {
 	j, err := s.store.importJob(ctx, id)
 	if err != nil {
 		return ImportJob{}, err

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"fuju/internal/db"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 )
 
 // owners is a catalog stand-in for ProductOwner: product id → operator.
@@ -25,11 +27,11 @@ func manageFixture(t *testing.T) (fixture, Station) {
 	t.Helper()
 	ctx := context.Background()
 	f := setup(t)
-	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: Text{Zh: "乙", En: "B"}}); err != nil {
+	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}); err != nil {
 		t.Fatal(err)
 	}
-	stB, err := f.svc.CreateStationIn(ctx, OperatorScope("op-b"), Station{ID: "b-1", Name: Text{Zh: "乙站", En: "B one"},
-		Address: Text{Zh: "路", En: "Road"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: StandardHours(), Active: true}, Actor{ID: "b"})
+	stB, err := f.svc.CreateStationIn(ctx, tenancy.OperatorScope("op-b"), Station{ID: "b-1", Name: l10n.Text{Zh: "乙站", En: "B one"},
+		Address: l10n.Text{Zh: "路", En: "Road"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: StandardHours(), Active: true}, tenancy.Actor{ID: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,16 +41,16 @@ func manageFixture(t *testing.T) (fixture, Station) {
 func TestManageTenancy(t *testing.T) {
 	ctx := context.Background()
 	f, stB := manageFixture(t)
-	by := Actor{ID: "a-admin"}
+	by := tenancy.Actor{ID: "a-admin"}
 	prods := owners(map[string]string{"wc": "op-a", "wc-b": "op-b"})
-	a, b := OperatorScope("op-a"), OperatorScope("op-b")
-	staffB := StaffScope("op-b", []string{stB.ID})
+	a, b := tenancy.OperatorScope("op-a"), tenancy.OperatorScope("op-b")
+	staffB := tenancy.StaffScope("op-b", []string{stB.ID})
 	u, err := f.svc.CreateUnitIn(ctx, a, Unit{Tag: "JZ-WC-0001", ProductID: "wc", StationID: f.st.ID}, prods, by)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another operator's scope — admin or staff — finds nothing of A's.
-	for name, scope := range map[string]Scope{"admin B": b, "staff B": staffB, "nobody": {}} {
+	for name, scope := range map[string]tenancy.Scope{"admin B": b, "staff B": staffB, "nobody": {}} {
 		if _, err := f.svc.StationIn(ctx, scope, f.st.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s: StationIn(A's) = %v", name, err)
 		}
@@ -93,10 +95,10 @@ func TestManageTenancy(t *testing.T) {
 		t.Errorf("staff edit own station: %v", err)
 	}
 	// The platform sees and manages everything.
-	if sts, _ := f.svc.StationsIn(ctx, PlatformScope); len(sts) != 3 {
+	if sts, _ := f.svc.StationsIn(ctx, tenancy.PlatformScope); len(sts) != 3 {
 		t.Errorf("platform sees %d stations", len(sts))
 	}
-	if _, err := f.svc.CreateStationIn(ctx, PlatformScope, Station{Name: Text{Zh: "丙", En: "C"}, Address: Text{Zh: "路", En: "Rd"}, District: "macun",
+	if _, err := f.svc.CreateStationIn(ctx, tenancy.PlatformScope, Station{Name: l10n.Text{Zh: "丙", En: "C"}, Address: l10n.Text{Zh: "路", En: "Rd"}, District: "macun",
 		Lat: 35.2, Lng: 113.3, Hours: StandardHours()}, by); !fieldIn(err, "operator_id") {
 		t.Errorf("platform creating a station without operator: %v", err)
 	}
@@ -105,8 +107,8 @@ func TestManageTenancy(t *testing.T) {
 func TestStationVersions(t *testing.T) {
 	ctx := context.Background()
 	f, stB := manageFixture(t)
-	b := OperatorScope("op-b")
-	by := Actor{ID: "b"}
+	b := tenancy.OperatorScope("op-b")
+	by := tenancy.Actor{ID: "b"}
 	got, err := f.svc.StationIn(ctx, b, stB.ID)
 	if err != nil || got.Version != 1 {
 		t.Fatalf("created station version %d, %v", got.Version, err)
@@ -127,7 +129,7 @@ func TestStationVersions(t *testing.T) {
 		t.Fatalf("deactivate: %+v %v", off, err)
 	}
 	// A station created before versions were recorded starts at 0.
-	if v, _ := f.svc.StationIn(ctx, OperatorScope("op-a"), f.st.ID); v.Version != 0 {
+	if v, _ := f.svc.StationIn(ctx, tenancy.OperatorScope("op-a"), f.st.ID); v.Version != 0 {
 		t.Errorf("legacy station version %d", v.Version)
 	}
 }
@@ -135,8 +137,8 @@ func TestStationVersions(t *testing.T) {
 func TestEditAndRetireUnit(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	a := OperatorScope("op-a")
-	by := Actor{ID: "a-admin", Name: "Admin"}
+	a := tenancy.OperatorScope("op-a")
+	by := tenancy.Actor{ID: "a-admin", Name: "Admin"}
 	u, err := f.svc.CreateUnitIn(ctx, a, Unit{Tag: "JZ-WC-0001", ProductID: "wc", StationID: f.st.ID, Condition: "new"},
 		owners(map[string]string{"wc": "op-a"}), by)
 	if err != nil {
@@ -190,8 +192,8 @@ func unitCSV(n, first int, product, st, condition string) string {
 func TestImportUnits(t *testing.T) {
 	ctx := context.Background()
 	f, stB := manageFixture(t)
-	a := OperatorScope("op-a")
-	by := Actor{ID: "a-admin"}
+	a := tenancy.OperatorScope("op-a")
+	by := tenancy.Actor{ID: "a-admin"}
 	prods := owners(map[string]string{"wc": "op-a", "walker": "op-a", "wc-b": "op-b"})
 	run := func(file string) ImportResult {
 		t.Helper()
@@ -211,7 +213,7 @@ func TestImportUnits(t *testing.T) {
 		if err != nil || stored.Status != ImportDone || stored.Done != stored.Total || len(stored.Result.Tags) != len(done.Result.Tags) {
 			t.Fatalf("stored job %+v %v", stored, err)
 		}
-		if _, err := f.svc.ImportJob(ctx, OperatorScope("op-b"), job.ID); !errors.Is(err, ErrNotFound) {
+		if _, err := f.svc.ImportJob(ctx, tenancy.OperatorScope("op-b"), job.ID); !errors.Is(err, ErrNotFound) {
 			t.Errorf("op-b sees op-a's import: %v", err)
 		}
 		return done.Result
@@ -331,14 +333,14 @@ func BenchmarkImportUnits(b *testing.B) {
 			if err := svc.Init(ctx); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{Zh: "甲", En: "A"}}); err != nil {
+			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}}); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.CreateStation(ctx, Station{ID: "st-1", OperatorID: "op-a", Name: Text{Zh: "站", En: "St"}, Address: Text{Zh: "路", En: "Rd"},
+			if _, err := svc.CreateStation(ctx, Station{ID: "st-1", OperatorID: "op-a", Name: l10n.Text{Zh: "站", En: "St"}, Address: l10n.Text{Zh: "路", En: "Rd"},
 				District: "jiefang", Lat: 35.24, Lng: 113.22, Hours: StandardHours(), Active: true}); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.StartImport(ctx, OperatorScope("op-a"), 0, Actor{}); err != nil {
+			if _, err := svc.StartImport(ctx, tenancy.OperatorScope("op-a"), 0, tenancy.Actor{}); err != nil {
 				b.Fatal(err)
 			}
 			if err := d.Tune(ctx); err != nil {
@@ -348,7 +350,7 @@ func BenchmarkImportUnits(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			scope, by, prods := OperatorScope("op-a"), Actor{ID: "bench"}, owners(map[string]string{"wc": "op-a"})
+			scope, by, prods := tenancy.OperatorScope("op-a"), tenancy.Actor{ID: "bench"}, owners(map[string]string{"wc": "op-a"})
 			timed := func(name string, f func() error) {
 				start := time.Now()
 				if err := f(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -141,7 +142,7 @@ func (s *Service) ClosedStation(ctx context.Context, id string) (Station, bool) 
 // Standing returns sc with the standing of its operator filled in: whether
 // the platform suspended it. It reads the operator by _id, not the read
 // model, so a suspension binds every instance at its next request.
-func (s *Service) Standing(ctx context.Context, sc Scope) Scope {
+func (s *Service) Standing(ctx context.Context, sc tenancy.Scope) tenancy.Scope {
 	sc.Suspended = false
 	if sc.Platform || sc.OperatorID == "" {
 		return sc

@@ -1,6 +1,7 @@
 package stations
 
 import (
+	"fuju/internal/l10n"
 	"testing"
 	"time"
 )
@@ -62,7 +63,7 @@ func TestHours(t *testing.T) {
 	h := StandardHours()
 	h.ClosedOn = []string{"2026-10-01"}
 	day := func(s string) time.Time {
-		d, _ := time.ParseInLocation(time.DateOnly, s, Local)
+		d, _ := time.ParseInLocation(time.DateOnly, s, l10n.Local)
 		return d
 	}
 	tests := []struct{ on, next string }{
@@ -90,7 +91,7 @@ func TestHours(t *testing.T) {
 }
 
 func TestStationValidate(t *testing.T) {
-	st := Station{OperatorID: "op", Name: Text{Zh: "站", En: "Station"}, Address: Text{Zh: "路", En: "Road"},
+	st := Station{OperatorID: "op", Name: l10n.Text{Zh: "站", En: "Station"}, Address: l10n.Text{Zh: "路", En: "Road"},
 		District: "jiefang", Lat: 35.2, Lng: 113.2, Phone: "0391-3561234", Hours: StandardHours()}
 	if err := st.Validate(); err != nil {
 		t.Fatalf("valid station: %v", err)
@@ -112,7 +113,7 @@ func TestStationValidate(t *testing.T) {
 // TestEnglishOptional: English names are optional; English pages show the
 // Chinese where there is none.
 func TestEnglishOptional(t *testing.T) {
-	st := Station{OperatorID: "op", Name: Text{Zh: "站"}, Address: Text{Zh: "路"},
+	st := Station{OperatorID: "op", Name: l10n.Text{Zh: "站"}, Address: l10n.Text{Zh: "路"},
 		District: "jiefang", Lat: 35.2, Lng: 113.2, Hours: StandardHours()}
 	if err := st.Validate(); err != nil {
 		t.Fatalf("station without English: %v", err)

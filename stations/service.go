@@ -12,6 +12,7 @@ import (
 
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -28,7 +29,7 @@ type UnitEvent struct {
 	LeaseID    string            `json:"lease_id,omitempty" bson:"lease_id,omitempty"`
 	Condition  string            `json:"condition,omitempty" bson:"condition,omitempty"`
 	AcquiredOn string            `json:"acquired_on,omitempty" bson:"acquired_on,omitempty"`
-	By         Actor             `json:"by" bson:"by"`
+	By         tenancy.Actor     `json:"by" bson:"by"`
 	Why        string            `json:"why,omitempty" bson:"why,omitempty"`
 	Details    map[string]string `json:"details,omitempty" bson:"details,omitempty"`
 }
@@ -324,7 +325,7 @@ func (s *Service) History(ctx context.Context, tag string) ([]HistoryEntry, erro
 // first because its _id, the asset tag, is what makes tags unique city-wide;
 // the creation event follows. A crash between the two leaves a pending marker
 // the reconciler turns into the missing event.
-func (s *Service) CreateUnit(ctx context.Context, u Unit, by Actor) (Unit, error) {
+func (s *Service) CreateUnit(ctx context.Context, u Unit, by tenancy.Actor) (Unit, error) {
 	u.Tag = NormalizeTag(u.Tag)
 	if u.State == "" {
 		u.State = Available
@@ -374,7 +375,7 @@ func (s *Service) CreateUnit(ctx context.Context, u Unit, by Actor) (Unit, error
 // tag is taken, a validation error, or ErrNotFound for an unknown station. The
 // units are written with two bulk inserts under one pending marker, so a crash
 // part-way leaves work the reconciler finishes.
-func (s *Service) CreateUnits(ctx context.Context, units []Unit, by Actor) ([]error, error) {
+func (s *Service) CreateUnits(ctx context.Context, units []Unit, by tenancy.Actor) ([]error, error) {
 	errs := make([]error, len(units))
 	stationsByID := map[string]Station{}
 	var ok []int
@@ -463,7 +464,7 @@ func (s *Service) CreateUnits(ctx context.Context, units []Unit, by Actor) ([]er
 	return errs, nil
 }
 
-func creationEvent(u Unit, by Actor) UnitEvent {
+func creationEvent(u Unit, by tenancy.Actor) UnitEvent {
 	return UnitEvent{
 		Kind: "created", To: u.State, ProductID: u.ProductID, OperatorID: u.OperatorID,
 		StationID: u.StationID, Condition: u.Condition, AcquiredOn: u.AcquiredOn, By: by,
@@ -483,7 +484,7 @@ type Move struct {
 	To   State
 	Kind string // what happened, e.g. "checkout", "cleaned"; "moved" when empty
 	Why  string
-	By   Actor
+	By   tenancy.Actor
 	// LeaseID is recorded on the unit (rented, reserved) or cleared (""), as
 	// the target state implies.
 	LeaseID string
@@ -607,7 +608,7 @@ func (s *Service) current(ctx context.Context, tag string) (Unit, error) {
 	}
 	if head.Seq == 0 {
 		// The projection was inserted but its creation event was not.
-		if _, err := s.log.Append(ctx, tag, 1, creationEvent(u, System)); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+		if _, err := s.log.Append(ctx, tag, 1, creationEvent(u, tenancy.System)); err != nil && !errors.Is(err, eventlog.ErrTaken) {
 			return Unit{}, fmt.Errorf("stations: %w", err)
 		}
 		return s.current(ctx, tag)

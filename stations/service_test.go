@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"fuju/internal/changefeed"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/internal/valid"
 )
@@ -39,13 +41,13 @@ func setup(t *testing.T) fixture {
 	if err := svc.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	op, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{Zh: "甲", En: "A"}})
+	op, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mk := func(id string) Station {
-		st, err := svc.CreateStation(ctx, Station{ID: id, OperatorID: op.ID, Name: Text{Zh: "站" + id, En: "Station " + id},
-			Address: Text{Zh: "路", En: "Road"}, District: "jiefang", Lat: 35.24, Lng: 113.22, Hours: StandardHours(), Active: true})
+		st, err := svc.CreateStation(ctx, Station{ID: id, OperatorID: op.ID, Name: l10n.Text{Zh: "站" + id, En: "Station " + id},
+			Address: l10n.Text{Zh: "路", En: "Road"}, District: "jiefang", Lat: 35.24, Lng: 113.22, Hours: StandardHours(), Active: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +59,7 @@ func setup(t *testing.T) fixture {
 func TestUnitLifecycleAndIndex(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	by := Actor{ID: "u1", Name: "Li", Role: "staff"}
+	by := tenancy.Actor{ID: "u1", Name: "Li", Role: "staff"}
 	u, err := f.svc.CreateUnit(ctx, Unit{Tag: " jz-wc-0001 ", ProductID: "wc", StationID: f.st.ID}, by)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +138,7 @@ func TestUnitLifecycleAndIndex(t *testing.T) {
 func TestMoveRaceOneWinner(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	u, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WK-0001", ProductID: "walker", StationID: f.st.ID}, System)
+	u, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WK-0001", ProductID: "walker", StationID: f.st.ID}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestMoveRaceOneWinner(t *testing.T) {
 			defer wg.Done()
 			<-start
 			lease := fmt.Sprintf("L%d", i)
-			_, err := f.svc.Move(ctx, u.Tag, Move{To: Rented, LeaseID: lease, By: System})
+			_, err := f.svc.Move(ctx, u.Tag, Move{To: Rented, LeaseID: lease, By: tenancy.System})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -188,16 +190,16 @@ func TestReconcileAfterCrash(t *testing.T) {
 	f := setup(t)
 	crashed := errors.New("crash")
 	f.svc.crash = func(p string) error { return crashed }
-	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-CN-0001", ProductID: "cane", StationID: f.st.ID}, System); !errors.Is(err, crashed) {
+	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-CN-0001", ProductID: "cane", StationID: f.st.ID}, tenancy.System); !errors.Is(err, crashed) {
 		t.Fatalf("create with crash: %v", err)
 	}
 	f.svc.crash = nil
-	u, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-CN-0002", ProductID: "cane", StationID: f.st.ID}, System)
+	u, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-CN-0002", ProductID: "cane", StationID: f.st.ID}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc.crash = func(p string) error { return crashed }
-	if _, err := f.svc.Move(ctx, u.Tag, Move{To: Repair, By: System}); !errors.Is(err, crashed) {
+	if _, err := f.svc.Move(ctx, u.Tag, Move{To: Repair, By: tenancy.System}); !errors.Is(err, crashed) {
 		t.Fatalf("move with crash: %v", err)
 	}
 	f.svc.crash = nil
@@ -206,7 +208,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 		t.Fatalf("projection moved despite crash: %+v", stored)
 	}
 	// Decisions read the log, not the stale projection.
-	if _, err := f.svc.Move(ctx, u.Tag, Move{To: Rented, By: System}); !errors.Is(err, ErrUnavailable) {
+	if _, err := f.svc.Move(ctx, u.Tag, Move{To: Rented, By: tenancy.System}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("rent a unit in repair: %v", err)
 	}
 	n, err := f.svc.Reconcile(ctx, -time.Second)
@@ -229,16 +231,16 @@ func TestReconcileAfterCrash(t *testing.T) {
 func TestCreateUnitValidation(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	_, err := f.svc.CreateUnit(ctx, Unit{Tag: "bad tag", StationID: f.st.ID, AcquiredOn: "yesterday", State: Rented}, System)
+	_, err := f.svc.CreateUnit(ctx, Unit{Tag: "bad tag", StationID: f.st.ID, AcquiredOn: "yesterday", State: Rented}, tenancy.System)
 	for _, field := range []string{"tag", "product_id", "acquired_on", "state"} {
 		if !fieldIn(err, field) {
 			t.Errorf("no error for %s: %v", field, err)
 		}
 	}
-	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0009", ProductID: "wc", StationID: "nowhere"}, System); !errors.Is(err, ErrNotFound) {
+	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0009", ProductID: "wc", StationID: "nowhere"}, tenancy.System); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown station: %v", err)
 	}
-	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0009", ProductID: "wc", StationID: f.st.ID, OperatorID: "op-b"}, System); !errors.Is(err, ErrNotFound) {
+	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0009", ProductID: "wc", StationID: f.st.ID, OperatorID: "op-b"}, tenancy.System); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other operator's station: %v", err)
 	}
 }
@@ -246,7 +248,7 @@ func TestCreateUnitValidation(t *testing.T) {
 func TestCreateUnitsInBulk(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
-	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0002", ProductID: "wc", StationID: f.st.ID}, System); err != nil {
+	if _, err := f.svc.CreateUnit(ctx, Unit{Tag: "JZ-WC-0002", ProductID: "wc", StationID: f.st.ID}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	units := []Unit{
@@ -256,7 +258,7 @@ func TestCreateUnitsInBulk(t *testing.T) {
 		{Tag: "JZ-WC-0003", ProductID: "wc", StationID: "elsewhere"}, // unknown station
 		{Tag: "jz-wc-0004", ProductID: "wc", StationID: f.st2.ID, State: Cleaning},
 	}
-	errs, err := f.svc.CreateUnits(ctx, units, System)
+	errs, err := f.svc.CreateUnits(ctx, units, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +277,7 @@ func TestCreateUnitsInBulk(t *testing.T) {
 	// Crash between the projections and the events: the reconciler writes
 	// the missing creation events.
 	f.svc.crash = func(string) error { return errors.New("crash") }
-	if _, err := f.svc.CreateUnits(ctx, []Unit{{Tag: "JZ-WC-0009", ProductID: "wc", StationID: f.st.ID}}, System); err == nil {
+	if _, err := f.svc.CreateUnits(ctx, []Unit{{Tag: "JZ-WC-0009", ProductID: "wc", StationID: f.st.ID}}, tenancy.System); err == nil {
 		t.Fatal("crash not injected")
 	}
 	f.svc.crash = nil

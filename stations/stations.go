@@ -13,10 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"fuju/internal/geo"
 	"fuju/internal/input"
 	"fuju/internal/l10n"
-	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -27,38 +25,10 @@ var (
 	ErrUnavailable = errors.New("unit unavailable")
 )
 
-// Shared basics that lived here before they got packages of their own; the
-// next commit renames their uses over the tree and removes these.
-type (
-	Text   = l10n.Text
-	Actor  = tenancy.Actor
-	Scope  = tenancy.Scope
-	Change = tenancy.Change
-	Point  = geo.Point
-)
-
-var (
-	Local         = l10n.Local
-	System        = tenancy.System
-	PlatformScope = tenancy.PlatformScope
-	OperatorScope = tenancy.OperatorScope
-	StaffScope    = tenancy.StaffScope
-	ErrSuspended  = tenancy.ErrSuspended
-	DistanceKM    = geo.DistanceKM
-)
-
-const (
-	ChangeCheckin = tenancy.ChangeCheckin
-	ChangeSettle  = tenancy.ChangeSettle
-	ChangeFound   = tenancy.ChangeFound
-	ChangeRefund  = tenancy.ChangeRefund
-	ChangeOther   = tenancy.ChangeOther
-)
-
 // Operator is an organisation that runs stations and owns their inventory.
 type Operator struct {
 	ID        string    `json:"id"`
-	Name      Text      `json:"name"`
+	Name      l10n.Text `json:"name"`
 	Phone     string    `json:"phone"`
 	Status    string    `json:"status"` // active, suspended
 	CreatedAt time.Time `json:"created_at"`
@@ -91,26 +61,26 @@ func (o Operator) Validate() error {
 
 // District is an administrative area of the city.
 type District struct {
-	ID   string  `json:"id"`
-	Name Text    `json:"name"`
-	Lat  float64 `json:"lat"`
-	Lng  float64 `json:"lng"`
+	ID   string    `json:"id"`
+	Name l10n.Text `json:"name"`
+	Lat  float64   `json:"lat"`
+	Lng  float64   `json:"lng"`
 }
 
 // Districts of the demo city, Jiaozuo, with the approximate centre of each; a
 // family without location services picks one and is treated as being there.
 var Districts = []District{
-	{"jiefang", Text{Zh: "解放区", En: "Jiefang District"}, 35.2404, 113.2265},
-	{"shanyang", Text{Zh: "山阳区", En: "Shanyang District"}, 35.2141, 113.2548},
-	{"zhongzhan", Text{Zh: "中站区", En: "Zhongzhan District"}, 35.2366, 113.1827},
-	{"macun", Text{Zh: "马村区", En: "Macun District"}, 35.2566, 113.3222},
-	{"shifan", Text{Zh: "示范区", En: "Demonstration Zone"}, 35.1903, 113.2705},
-	{"wuzhi", Text{Zh: "武陟县", En: "Wuzhi County"}, 35.0994, 113.4016},
-	{"wenxian", Text{Zh: "温县", En: "Wen County"}, 34.9403, 113.0806},
-	{"boai", Text{Zh: "博爱县", En: "Bo'ai County"}, 35.1711, 113.0641},
-	{"xiuwu", Text{Zh: "修武县", En: "Xiuwu County"}, 35.2237, 113.4477},
-	{"qinyang", Text{Zh: "沁阳市", En: "Qinyang City"}, 35.0876, 112.9503},
-	{"mengzhou", Text{Zh: "孟州市", En: "Mengzhou City"}, 34.9070, 112.7913},
+	{"jiefang", l10n.Text{Zh: "解放区", En: "Jiefang District"}, 35.2404, 113.2265},
+	{"shanyang", l10n.Text{Zh: "山阳区", En: "Shanyang District"}, 35.2141, 113.2548},
+	{"zhongzhan", l10n.Text{Zh: "中站区", En: "Zhongzhan District"}, 35.2366, 113.1827},
+	{"macun", l10n.Text{Zh: "马村区", En: "Macun District"}, 35.2566, 113.3222},
+	{"shifan", l10n.Text{Zh: "示范区", En: "Demonstration Zone"}, 35.1903, 113.2705},
+	{"wuzhi", l10n.Text{Zh: "武陟县", En: "Wuzhi County"}, 35.0994, 113.4016},
+	{"wenxian", l10n.Text{Zh: "温县", En: "Wen County"}, 34.9403, 113.0806},
+	{"boai", l10n.Text{Zh: "博爱县", En: "Bo'ai County"}, 35.1711, 113.0641},
+	{"xiuwu", l10n.Text{Zh: "修武县", En: "Xiuwu County"}, 35.2237, 113.4477},
+	{"qinyang", l10n.Text{Zh: "沁阳市", En: "Qinyang City"}, 35.0876, 112.9503},
+	{"mengzhou", l10n.Text{Zh: "孟州市", En: "Mengzhou City"}, 34.9070, 112.7913},
 }
 
 // DistrictByID returns the district with id.
@@ -127,8 +97,8 @@ func DistrictByID(id string) (District, bool) {
 type Station struct {
 	ID         string    `json:"id"`
 	OperatorID string    `json:"operator_id"`
-	Name       Text      `json:"name"`
-	Address    Text      `json:"address"`
+	Name       l10n.Text `json:"name"`
+	Address    l10n.Text `json:"address"`
 	District   string    `json:"district"`
 	Lat        float64   `json:"lat"`
 	Lng        float64   `json:"lng"`

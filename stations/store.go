@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"fuju/internal/l10n"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -45,7 +46,7 @@ func (s *store) ensureIndexes(ctx context.Context) error {
 
 type operatorDoc struct {
 	ID              string     `bson:"_id"`
-	Name            Text       `bson:"name"`
+	Name            l10n.Text  `bson:"name"`
 	Phone           string     `bson:"phone"`
 	Status          string     `bson:"status"`
 	CreatedAt       time.Time  `bson:"created_at"`
@@ -59,8 +60,8 @@ func (d operatorDoc) toOperator() Operator { return Operator(d) }
 type stationDoc struct {
 	ID         string    `bson:"_id"`
 	OperatorID string    `bson:"operator_id"`
-	Name       Text      `bson:"name"`
-	Address    Text      `bson:"address"`
+	Name       l10n.Text `bson:"name"`
+	Address    l10n.Text `bson:"address"`
 	District   string    `bson:"district"`
 	Lat        float64   `bson:"lat"`
 	Lng        float64   `bson:"lng"`

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -20,7 +21,7 @@ import (
 // "jz-kangfu" when the city wants one, otherwise one is made.
 type operatorInput struct {
 	ID    string
-	Name  stations.Text
+	Name  l10n.Text
 	Phone string
 }
 
@@ -50,7 +51,7 @@ func (s *Server) createOperator(c *gin.Context, in operatorInput) (stations.Oper
 
 // operatorPatch changes an operator; nil fields stay.
 type operatorPatch struct {
-	Name   *stations.Text
+	Name   *l10n.Text
 	Phone  *string
 	Status *string
 	// Reason is why the operator is suspended (required to suspend).

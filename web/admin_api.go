@@ -6,7 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
-	"fuju/stations"
+	"fuju/internal/l10n"
 )
 
 // The admin JSON API (/api/v1/admin). Handlers bind and check the request
@@ -27,9 +27,9 @@ func (s *Server) listOperatorsAPI(c *gin.Context) error {
 }
 
 type createOperatorRequest struct {
-	ID    string        `json:"id" binding:"limit=id"`
-	Name  stations.Text `json:"name"`
-	Phone string        `json:"phone" binding:"limit=phone"`
+	ID    string    `json:"id" binding:"limit=id"`
+	Name  l10n.Text `json:"name"`
+	Phone string    `json:"phone" binding:"limit=phone"`
 }
 
 func (s *Server) createOperatorAPI(c *gin.Context) error {
@@ -55,9 +55,9 @@ func (s *Server) showOperatorAPI(c *gin.Context) error {
 }
 
 type updateOperatorRequest struct {
-	Name   *stations.Text `json:"name"`
-	Phone  *string        `json:"phone" binding:"omitempty,limit=phone"`
-	Status *string        `json:"status" binding:"omitempty,oneof=active suspended"`
+	Name   *l10n.Text `json:"name"`
+	Phone  *string    `json:"phone" binding:"omitempty,limit=phone"`
+	Status *string    `json:"status" binding:"omitempty,oneof=active suspended"`
 	// Reason says why, when suspending; the operator's people read it.
 	Reason *string `json:"reason" binding:"omitempty,limit=note"`
 }

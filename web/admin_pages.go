@@ -11,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -156,7 +158,7 @@ func (s *Server) showAdminOperators(c *gin.Context) error {
 
 func (s *Server) createAdminOperator(c *gin.Context) error {
 	f := newForm(c)
-	o, err := s.createOperator(c, operatorInput{ID: f.Get(fOpID), Name: stations.Text{Zh: f.Get(fOpNameZh), En: f.Get(fOpNameEn)},
+	o, err := s.createOperator(c, operatorInput{ID: f.Get(fOpID), Name: l10n.Text{Zh: f.Get(fOpNameZh), En: f.Get(fOpNameEn)},
 		Phone: f.Get(fOpPhone)})
 	if errors.Is(err, stations.ErrConflict) {
 		err = valid.Field(fOpID, "adm_taken", "is already the id of another operator")
@@ -206,7 +208,7 @@ func (s *Server) showAdminOperator(c *gin.Context) error {
 
 func (s *Server) updateAdminOperator(c *gin.Context) error {
 	f := newForm(c)
-	name, phone := stations.Text{Zh: f.Get(fOpNameZh), En: f.Get(fOpNameEn)}, f.Get(fOpPhone)
+	name, phone := l10n.Text{Zh: f.Get(fOpNameZh), En: f.Get(fOpNameEn)}, f.Get(fOpPhone)
 	_, err := s.updateOperator(c, c.Param("id"), operatorPatch{Name: &name, Phone: &phone})
 	if err != nil {
 		if f.fail(remap(err, operatorFields), fOpNameZh, fOpNameEn, fOpPhone) {
@@ -255,7 +257,7 @@ func (s *Server) operatorStatusPage(c *gin.Context, status int, to string, f for
 		return err
 	}
 	p.Stations = len(sts)
-	prods, err := s.catalog.List(ctx, stations.OperatorScope(o.ID))
+	prods, err := s.catalog.List(ctx, tenancy.OperatorScope(o.ID))
 	if err != nil {
 		return err
 	}
@@ -294,7 +296,7 @@ type adminUsersPage struct {
 	Q, Role, Operator string
 	Roles             []accounts.Role
 	Operators         []stations.Operator
-	OpNames           map[string]stations.Text
+	OpNames           map[string]l10n.Text
 	Users             []accounts.User
 	Total             int
 	Pages             []pageLink
@@ -592,7 +594,7 @@ func (b *adminBase) FieldError(f form, name string) string {
 }
 
 // Zone is the city's time zone, for showing times.
-func (b *adminBase) Zone() *time.Location { return stations.Local }
+func (b *adminBase) Zone() *time.Location { return l10n.Local }
 
 // Percent shows basis points as a percentage.
 func (b *adminBase) Percent(bp int) string { return bpToPercent(bp) + "%" }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/width"
 
 	"fuju/internal/input"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -243,7 +244,7 @@ func effectiveDay(v string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.ParseInLocation(time.DateOnly, d, stations.Local)
+	t, err := time.ParseInLocation(time.DateOnly, d, l10n.Local)
 	return t, err == nil
 }
 
@@ -304,7 +305,7 @@ func policyForm(p rentals.Policy, now time.Time) form {
 	if p.Scheduled(now) {
 		// Based on a scheduled version: a new one cannot take effect
 		// before it, so its day is offered.
-		v[fEffective] = []string{p.EffectiveFrom.In(stations.Local).Format(time.DateOnly)}
+		v[fEffective] = []string{p.EffectiveFrom.In(l10n.Local).Format(time.DateOnly)}
 	}
 	for _, t := range rentals.Tiers {
 		r := p.Tiers[t]
@@ -549,7 +550,7 @@ func (p *policyConfirmPage) EffectiveText() string {
 	if p.New.EffectiveFrom.IsZero() {
 		return p.T("admin.policy.effective.now")
 	}
-	return p.T("admin.policy.effective.on", p.New.EffectiveFrom.In(stations.Local).Format(time.DateOnly))
+	return p.T("admin.policy.effective.on", p.New.EffectiveFrom.In(l10n.Local).Format(time.DateOnly))
 }
 
 type policyVersionPage struct {

@@ -15,6 +15,8 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -520,16 +522,16 @@ func TestAdminSuspendHidesOperator(t *testing.T) {
 	c := f.admin
 	admStatus(t, c.do(http.MethodPost, "/api/v1/admin/operators", map[string]any{"id": "op-b", "name": map[string]string{"zh": "乙", "en": "B"}}),
 		http.StatusCreated, "create op-b")
-	_, err := f.s.stations.CreateStation(ctx, stations.Station{ID: "east", OperatorID: "op-b", Name: stations.Text{Zh: "东站", En: "East"},
-		Address: stations.Text{Zh: "路", En: "Road"}, District: "macun", Lat: 35.25, Lng: 113.32, Hours: stations.StandardHours(), Active: true})
+	_, err := f.s.stations.CreateStation(ctx, stations.Station{ID: "east", OperatorID: "op-b", Name: l10n.Text{Zh: "东站", En: "East"},
+		Address: l10n.Text{Zh: "路", En: "Road"}, District: "macun", Lat: 35.25, Lng: 113.32, Hours: stations.StandardHours(), Active: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.catalog.Create(ctx, stations.PlatformScope, catalog.Product{ID: "bed", OperatorID: "op-b", Category: "hospital_bed",
-		Name: stations.Text{Zh: "护理床", En: "Care bed"}, Rate: catalog.RatePlan{DailyFen: 1000, Block30Fen: 20000}}, stations.System); err != nil {
+	if _, err := f.s.catalog.Create(ctx, tenancy.PlatformScope, catalog.Product{ID: "bed", OperatorID: "op-b", Category: "hospital_bed",
+		Name: l10n.Text{Zh: "护理床", En: "Care bed"}, Rate: catalog.RatePlan{DailyFen: 1000, Block30Fen: 20000}}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.stations.CreateUnit(ctx, stations.Unit{Tag: "JZ-BD-0001", ProductID: "bed", StationID: "east"}, stations.System); err != nil {
+	if _, err := f.s.stations.CreateUnit(ctx, stations.Unit{Tag: "JZ-BD-0001", ProductID: "bed", StationID: "east"}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	visible := func(want bool) {

@@ -7,6 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/geo"
+	"fuju/internal/l10n"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -67,7 +69,7 @@ type stationStock struct {
 
 // productStock lists the active stations that carry product, those with one
 // available first, nearest first when near is known.
-func (s *Server) productStock(productID string, near *stations.Point) []stationStock {
+func (s *Server) productStock(productID string, near *geo.Point) []stationStock {
 	ix := s.stations.Index()
 	stock := ix.Stock()[productID]
 	now := s.now()
@@ -79,7 +81,7 @@ func (s *Server) productStock(productID string, near *stations.Point) []stationS
 		}
 		ss := stationStock{Station: st, Available: n.Available, Total: n.Total, OpenNow: st.Hours.OpenAt(now)}
 		if near != nil {
-			d := stations.DistanceKM(*near, stations.Point{Lat: st.Lat, Lng: st.Lng})
+			d := geo.DistanceKM(*near, geo.Point{Lat: st.Lat, Lng: st.Lng})
 			ss.DistanceKM = &d
 		}
 		out = append(out, ss)
@@ -107,7 +109,7 @@ func (s *Server) showProductJSON(c *gin.Context) error {
 	p.only("near", "district")
 	near := p.near("near")
 	if d := p.district("district"); d != nil && near == nil {
-		near = &stations.Point{Lat: d.Lat, Lng: d.Lng}
+		near = &geo.Point{Lat: d.Lat, Lng: d.Lng}
 	}
 	if err := p.err(); err != nil {
 		return err
@@ -129,7 +131,7 @@ type stationSummary struct {
 
 // stationList returns active stations, in district when given, nearest first
 // when near is known, otherwise by district then id.
-func (s *Server) stationList(near *stations.Point, district string) []stationSummary {
+func (s *Server) stationList(near *geo.Point, district string) []stationSummary {
 	ix := s.stations.Index()
 	now := s.now()
 	var out []stationSummary
@@ -142,7 +144,7 @@ func (s *Server) stationList(near *stations.Point, district string) []stationSum
 			ss.Available += n.Available
 		}
 		if near != nil {
-			d := stations.DistanceKM(*near, stations.Point{Lat: st.Lat, Lng: st.Lng})
+			d := geo.DistanceKM(*near, geo.Point{Lat: st.Lat, Lng: st.Lng})
 			ss.DistanceKM = &d
 		}
 		out = append(out, ss)
@@ -181,12 +183,12 @@ func (s *Server) listStations(c *gin.Context) error {
 }
 
 type inventoryLine struct {
-	ProductID string        `json:"product_id"`
-	Name      stations.Text `json:"name"`
-	Category  string        `json:"category"`
-	Available int           `json:"available"`
-	Total     int           `json:"total"`
-	DayFen    int64         `json:"day_fen"`
+	ProductID string    `json:"product_id"`
+	Name      l10n.Text `json:"name"`
+	Category  string    `json:"category"`
+	Available int       `json:"available"`
+	Total     int       `json:"total"`
+	DayFen    int64     `json:"day_fen"`
 }
 
 type stationDetail struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
 	"fuju/stations"
 )
 
@@ -46,8 +47,8 @@ type auditRow struct {
 	Changes  []string
 }
 
-func operatorNames(ops []stations.Operator) map[string]stations.Text {
-	out := make(map[string]stations.Text, len(ops))
+func operatorNames(ops []stations.Operator) map[string]l10n.Text {
+	out := make(map[string]l10n.Text, len(ops))
 	for _, o := range ops {
 		out[o.ID] = o.Name
 	}
@@ -57,11 +58,11 @@ func operatorNames(ops []stations.Operator) map[string]stations.Text {
 // auditRows turns entries into rows for the reader of page b. Records are
 // named as the reader knows them (a listing or station by its name, a user
 // by theirs) when they still exist; otherwise by their id.
-func (s *Server) auditRows(c *gin.Context, b *base, entries []accounts.Entry, ops map[string]stations.Text) []auditRow {
+func (s *Server) auditRows(c *gin.Context, b *base, entries []accounts.Entry, ops map[string]l10n.Text) []auditRow {
 	users := map[string]string{}
 	out := make([]auditRow, len(entries))
 	for i, e := range entries {
-		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
+		r := auditRow{At: e.At.In(l10n.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
 			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
 		if n, ok := ops[e.OperatorID]; ok {
 			r.Operator = b.Tx(n)
@@ -158,7 +159,7 @@ func auditValue(b *base, v any) string {
 			return `""`
 		}
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			return t.In(stations.Local).Format("2006-01-02 15:04")
+			return t.In(l10n.Local).Format("2006-01-02 15:04")
 		}
 		if len(v) > 200 {
 			return v[:200] + "…"

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // What both consoles (the operator's and the platform admin's) share: how
@@ -20,8 +20,8 @@ import (
 // and hand a one-time secret to the page after a form.
 
 // trimText trims both languages of a typed text.
-func trimText(t stations.Text) stations.Text {
-	return stations.Text{Zh: strings.TrimSpace(t.Zh), En: strings.TrimSpace(t.En)}
+func trimText(t l10n.Text) l10n.Text {
+	return l10n.Text{Zh: strings.TrimSpace(t.Zh), En: strings.TrimSpace(t.En)}
 }
 
 // remap renames the fields of a validation error from the service's names

@@ -15,6 +15,8 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -71,7 +73,7 @@ func mustStatus(t *testing.T, rec *httptest.ResponseRecorder, want int, what str
 
 func leaseOf(t *testing.T, s *Server, id string) rentals.Lease {
 	t.Helper()
-	l, err := s.rentals.Lease(context.Background(), stations.PlatformScope, id)
+	l, err := s.rentals.Lease(context.Background(), tenancy.PlatformScope, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +86,11 @@ func leaseOf(t *testing.T, s *Server, id string) rentals.Lease {
 func TestDeskStationIsNeverSwapped(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}}); err != nil {
+	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.stations.CreateStation(ctx, stations.Station{ID: "b-one", OperatorID: "op-b", Name: stations.Text{Zh: "乙站", En: "B"},
-		Address: stations.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.32, Hours: stations.StandardHours(), Active: true}); err != nil {
+	if _, err := s.stations.CreateStation(ctx, stations.Station{ID: "b-one", OperatorID: "op-b", Name: l10n.Text{Zh: "乙站", En: "B"},
+		Address: l10n.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.32, Hours: stations.StandardHours(), Active: true}); err != nil {
 		t.Fatal(err)
 	}
 	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
@@ -152,9 +154,9 @@ func TestEmptyPaymentRowIsNoPayment(t *testing.T) {
 	cl := staffAt(t, s, "13900000012", "north", "south")
 	std := registerRenter(t, d, "13912345610")
 	sub := registerRenter(t, d, "13912345611")
-	if _, err := s.rentals.VerifyTier(ctx, stations.OperatorScope("op-a"), sub.ID, rentals.TierProof{Tier: rentals.Subsistence,
+	if _, err := s.rentals.VerifyTier(ctx, tenancy.OperatorScope("op-a"), sub.ID, rentals.TierProof{Tier: rentals.Subsistence,
 		ProofType: rentals.ProofDibaoCard, ProofNumber: "DB-1", ProofPhotoKey: "p/proof.jpg", ExpiresOn: time.Now().AddDate(1, 0, 0).Format(time.DateOnly)},
-		stations.System); err != nil {
+		tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	co := func(renter string) url.Values {
@@ -177,8 +179,8 @@ func TestEmptyPaymentRowIsNoPayment(t *testing.T) {
 	}
 	clean := func() {
 		t.Helper()
-		if u, err := s.stations.Clean(ctx, stations.OperatorScope("op-a"), "JZ-WC-0001", stations.CleaningRecord{Method: "uv",
-			Checklist: catalog.CleaningChecklist("manual_wheelchair")}, stations.System); err != nil || u.State != stations.Available {
+		if u, err := s.stations.Clean(ctx, tenancy.OperatorScope("op-a"), "JZ-WC-0001", stations.CleaningRecord{Method: "uv",
+			Checklist: catalog.CleaningChecklist("manual_wheelchair")}, tenancy.System); err != nil || u.State != stations.Available {
 			t.Fatalf("clean: %v", err)
 		}
 	}

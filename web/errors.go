@@ -8,6 +8,7 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/rentals"
@@ -69,7 +70,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "token_expired"
 	case errors.Is(err, errUnauthorized):
 		return http.StatusUnauthorized, "unauthorized"
-	case errors.Is(err, stations.ErrSuspended):
+	case errors.Is(err, tenancy.ErrSuspended):
 		return http.StatusForbidden, "operator_suspended"
 	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden), errors.Is(err, rentals.ErrForbidden):
 		return http.StatusForbidden, "forbidden"

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -277,8 +278,8 @@ func mergePatch(doc, patch map[string]any) map[string]any {
 type stationInput struct {
 	ID         string         `json:"id,omitempty" binding:"limit=id"`
 	OperatorID string         `json:"operator_id,omitempty" binding:"limit=id"`
-	Name       stations.Text  `json:"name"`
-	Address    stations.Text  `json:"address"`
+	Name       l10n.Text      `json:"name"`
+	Address    l10n.Text      `json:"address"`
 	District   string         `json:"district" binding:"limit=id"`
 	Lat        float64        `json:"lat"`
 	Lng        float64        `json:"lng"`

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/stations"
@@ -99,7 +100,7 @@ func (s *Server) importUnitsAPI(c *gin.Context) error {
 // themselves record each creation and edit in their own histories, which is
 // where thousands of lines belong. It takes no Gin context because console
 // imports finish after their request.
-func (s *Server) auditImport(ctx context.Context, job stations.ImportJob, by stations.Actor, rid string) {
+func (s *Server) auditImport(ctx context.Context, job stations.ImportJob, by tenancy.Actor, rid string) {
 	if s.auth == nil {
 		return
 	}

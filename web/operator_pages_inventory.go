@@ -11,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -90,8 +92,8 @@ func stationFormValues(st stations.VersionedStation) url.Values {
 // stationFromForm reads the station form; the rules are the station's own.
 func stationFromForm(f form) (stations.Station, int64, error) {
 	ve := &valid.Error{}
-	st := stations.Station{Name: stations.Text{Zh: f.Get("name_zh"), En: f.Get("name_en")},
-		Address:  stations.Text{Zh: f.Get("address_zh"), En: f.Get("address_en")},
+	st := stations.Station{Name: l10n.Text{Zh: f.Get("name_zh"), En: f.Get("name_en")},
+		Address:  l10n.Text{Zh: f.Get("address_zh"), En: f.Get("address_en")},
 		District: f.Get("district"), Phone: f.Get("phone"), Active: f.Get("active") != ""}
 	for _, m := range []struct {
 		name string
@@ -495,7 +497,7 @@ func (s *Server) showImportTemplate(c *gin.Context) error {
 	product, station := "钢制标准手动轮椅", "解放区民主路社区辅具站"
 	if sts, err := s.stations.StationsIn(ctx, scope); err == nil && len(sts) > 0 {
 		station = sts[0].Name.Zh
-		if prods, err := s.catalog.List(ctx, stations.OperatorScope(sts[0].OperatorID)); err == nil && len(prods) > 0 {
+		if prods, err := s.catalog.List(ctx, tenancy.OperatorScope(sts[0].OperatorID)); err == nil && len(prods) > 0 {
 			product = prods[0].Name.Zh
 		}
 	}

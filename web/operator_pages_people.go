@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
 	"fuju/stations"
 )
 
@@ -192,7 +193,7 @@ func (p *opTokensPage) Expired(t accounts.Token) bool { return t.Expired(p.now) 
 
 // LastDay is the last day t works, Beijing time.
 func (p *opTokensPage) LastDay(t accounts.Token) string {
-	return t.ExpiresAt.In(stations.Local).AddDate(0, 0, -1).Format(time.DateOnly)
+	return t.ExpiresAt.In(l10n.Local).AddDate(0, 0, -1).Format(time.DateOnly)
 }
 
 // ScopeBoxes are the scope checkboxes of the new-token form.
@@ -229,7 +230,7 @@ func (s *Server) tokensPage(c *gin.Context, status int, f form) error {
 
 func (s *Server) showOpTokens(c *gin.Context) error {
 	// A year is offered; the admin may pick another day or clear it.
-	year := s.now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)
+	year := s.now().In(l10n.Local).AddDate(1, 0, 0).Format(time.DateOnly)
 	return s.tokensPage(c, http.StatusOK, form{Values: url.Values{"scopes": {accounts.ScopeInventoryRead}, "expires_on": {year}}})
 }
 
@@ -292,7 +293,7 @@ func (s *Server) showOpAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	var names map[string]stations.Text
+	var names map[string]l10n.Text
 	if p.Platform {
 		if ops, err := s.stations.Operators(c.Request.Context()); err == nil {
 			names = operatorNames(ops)

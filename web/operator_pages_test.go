@@ -17,6 +17,8 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -119,7 +121,7 @@ func TestOperatorConsolePages(t *testing.T) {
 		"deposit_yuan": {"1,000.05"}, "replacement_yuan": {"6800"}, "keywords": {"电动, 护理床，bed"}, "width_cm": {"95"}, "weight_kg": {"62.5"}, "adjustable_height": {"on"}}
 	loc := wantRedirect(t, w.form(t, a, "/operator/products", good), "/operator/products/electric-bed/photos", "create listing (a readable id)")
 	id := strings.TrimSuffix(strings.TrimPrefix(loc, "/operator/products/"), "/photos")
-	pr, err := w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id)
+	pr, err := w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +138,7 @@ func TestOperatorConsolePages(t *testing.T) {
 	wantRedirect(t, w.form(t, a, "/operator/products/"+id, good), "/operator/products", "edit listing")
 	good.Set("name_en", "Someone else's idea")
 	wantBody(t, w.form(t, a, "/operator/products/"+id, good), http.StatusConflict, "stale edit", "别人刚刚修改", `value="Someone else&#39;s idea"`, `name="version" value="2"`)
-	if pr, _ := w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id); pr.Name.En != "Electric care bed" || pr.Version != 2 {
+	if pr, _ := w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), id); pr.Name.En != "Electric care bed" || pr.Version != 2 {
 		t.Errorf("after the conflict: %+v", pr.Name)
 	}
 
@@ -160,7 +162,7 @@ func TestOperatorConsolePages(t *testing.T) {
 		"forged pending photo", `id="e-photo"`)
 	wantRedirect(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床", "pending_photo": pending[1]}, "", "", nil),
 		"/operator/products/"+id+"/photos", "upload the kept photo")
-	if pr, _ := w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id); len(pr.Photos) != 1 || pr.Photos[0].Alt != (catalog.Text{Zh: "床"}) || pr.Photos[0].Width != 800 {
+	if pr, _ := w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), id); len(pr.Photos) != 1 || pr.Photos[0].Alt != (catalog.Text{Zh: "床"}) || pr.Photos[0].Width != 800 {
 		t.Fatalf("photos after the kept upload: %+v", pr.Photos)
 	}
 	wantBody(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床", "alt_en": "Bed"}, "photo", "x.gif", gifBytes(t)), 415,
@@ -169,7 +171,7 @@ func TestOperatorConsolePages(t *testing.T) {
 		wantRedirect(t, w.multipartForm(t, a, "/operator/products/"+id+"/photos", map[string]string{"alt_zh": "床", "alt_en": "Bed"},
 			"photo", "bed.jpg", testJPEG(t, 800, 600+i, c)), "/operator/products/"+id+"/photos", "upload")
 	}
-	pr, _ = w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id)
+	pr, _ = w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), id)
 	if len(pr.Photos) != 2 {
 		t.Fatalf("photos after two uploads: %d", len(pr.Photos))
 	}
@@ -177,13 +179,13 @@ func TestOperatorConsolePages(t *testing.T) {
 	wantRedirect(t, w.form(t, a, "/operator/products/"+id+"/photos/"+second+"/move", url.Values{"dir": {"up"}}), "/operator/products/"+id+"/photos", "move up")
 	wantRedirect(t, w.form(t, a, "/operator/products/"+id+"/photos/"+first+"/alt", url.Values{"alt_zh": {"侧面"}, "alt_en": {"Side"}}), "/operator/products/", "alt")
 	wantBody(t, w.form(t, a, "/operator/products/"+id+"/photos/"+first+"/alt", url.Values{"alt_zh": {""}, "alt_en": {"Side"}}), 400, "empty alt", `id="e-alt_zh"`)
-	pr, _ = w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id)
+	pr, _ = w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), id)
 	if pr.Photos[0].Key != second || pr.Photos[1].Alt.En != "Side" {
 		t.Errorf("after move and alt: %+v", pr.Photos)
 	}
 	wantBody(t, w.page(t, a, "/operator/products/"+id+"/photos/"+first+"/delete"), 200, "confirm delete", "确定删除")
 	wantRedirect(t, w.form(t, a, "/operator/products/"+id+"/photos/"+first+"/delete", url.Values{}), "/operator/products/"+id+"/photos", "delete photo")
-	if pr, _ = w.s.catalog.Get(ctx, stations.OperatorScope("op-a"), id); len(pr.Photos) != 1 {
+	if pr, _ = w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), id); len(pr.Photos) != 1 {
 		t.Errorf("photos after delete: %d", len(pr.Photos))
 	}
 
@@ -200,7 +202,7 @@ func TestOperatorConsolePages(t *testing.T) {
 	st.Set("lng", "113.3")
 	st.Set("close_3", "17:00")
 	wantRedirect(t, w.form(t, a, "/operator/stations", st), "/operator/stations", "create station")
-	sts, _ := w.s.stations.StationsIn(ctx, stations.OperatorScope("op-a"))
+	sts, _ := w.s.stations.StationsIn(ctx, tenancy.OperatorScope("op-a"))
 	var east stations.VersionedStation
 	for _, s := range sts {
 		if s.Name.En == "East" {
@@ -306,9 +308,9 @@ func TestOperatorConsolePages(t *testing.T) {
 
 	// Tokens: create shows the secret once; revoke.
 	wantBody(t, w.page(t, a, "/operator/tokens"), 200, "token form", "令牌名称", `name="expires_on" type="date"`,
-		`value="`+w.s.now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)+`"`)
+		`value="`+w.s.now().In(l10n.Local).AddDate(1, 0, 0).Format(time.DateOnly)+`"`)
 	wantBody(t, w.form(t, a, "/operator/tokens", url.Values{"name": {""}, "expires_on": {"2020-01-01"}}), 400, "bad token", `id="e-name"`, `id="e-scopes"`, `id="e-expires_on"`)
-	nextYear := time.Now().In(stations.Local).AddDate(1, 0, 0).Format(time.DateOnly)
+	nextYear := time.Now().In(l10n.Local).AddDate(1, 0, 0).Format(time.DateOnly)
 	loc = wantRedirect(t, w.form(t, a, "/operator/tokens", url.Values{"name": {"仓库系统"}, "scopes": {"inventory:read", "inventory:write"}, "expires_on": {nextYear}}),
 		"/operator/tokens/tok-", "create token")
 	secretPage := w.follow(t, a, loc).Body.String()

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -183,7 +184,7 @@ func tokenExpiry(day string) (time.Time, error) {
 	if !ok || d == "" {
 		return time.Time{}, valid.Field("expires_on", "date", "must be a date like 2026-12-31")
 	}
-	t, err := time.ParseInLocation(time.DateOnly, d, stations.Local)
+	t, err := time.ParseInLocation(time.DateOnly, d, l10n.Local)
 	if err != nil {
 		return time.Time{}, valid.Field("expires_on", "date", "must be a date like 2026-12-31")
 	}

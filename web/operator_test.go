@@ -17,6 +17,8 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
 
@@ -57,15 +59,15 @@ func newOpWorld(t *testing.T) *opWorld {
 			t.Fatal(err)
 		}
 	}
-	_, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}})
+	_, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}})
 	must(err)
-	_, err = s.stations.CreateStationIn(ctx, stations.OperatorScope("op-b"), stations.Station{ID: "b-one", Name: stations.Text{Zh: "乙站", En: "B One"},
-		Address: stations.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: stations.StandardHours(), Active: true}, stations.System)
+	_, err = s.stations.CreateStationIn(ctx, tenancy.OperatorScope("op-b"), stations.Station{ID: "b-one", Name: l10n.Text{Zh: "乙站", En: "B One"},
+		Address: l10n.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: stations.StandardHours(), Active: true}, tenancy.System)
 	must(err)
-	_, err = s.catalog.Create(ctx, stations.OperatorScope("op-b"), catalog.Product{ID: "wc-b", OperatorID: "op-b", Category: "manual_wheelchair",
-		Name: stations.Text{Zh: "乙轮椅", En: "B chair"}, Rate: catalog.RatePlan{DailyFen: 300}}, stations.System)
+	_, err = s.catalog.Create(ctx, tenancy.OperatorScope("op-b"), catalog.Product{ID: "wc-b", OperatorID: "op-b", Category: "manual_wheelchair",
+		Name: l10n.Text{Zh: "乙轮椅", En: "B chair"}, Rate: catalog.RatePlan{DailyFen: 300}}, tenancy.System)
 	must(err)
-	_, err = s.stations.CreateUnit(ctx, stations.Unit{Tag: "JZ-WB-0001", ProductID: "wc-b", StationID: "b-one"}, stations.System)
+	_, err = s.stations.CreateUnit(ctx, stations.Unit{Tag: "JZ-WB-0001", ProductID: "wc-b", StationID: "b-one"}, tenancy.System)
 	must(err)
 	w := &opWorld{s: s, nobody: opCaller{name: "nobody"}}
 	n := 0
@@ -87,7 +89,7 @@ func newOpWorld(t *testing.T) *opWorld {
 	w.renter, _ = user("renter", accounts.Renter, "")
 	w.platform, _ = user("platform", accounts.PlatformAdmin, "")
 	token := func(name, op string, scopes ...string) opCaller {
-		secret, tok, err := s.auth.CreateToken(ctx, op, name, scopes, stations.System)
+		secret, tok, err := s.auth.CreateToken(ctx, op, name, scopes, tenancy.System)
 		must(err)
 		if name == "write A" {
 			w.tokenAID = tok.ID
@@ -376,7 +378,7 @@ func TestOperatorUnitsAPI(t *testing.T) {
 	if u := decode[stations.Unit](t, rec); u.State != stations.Retired {
 		t.Errorf("retired %+v", u)
 	}
-	if _, err := w.s.stations.Move(context.Background(), "JZ-WC-0001", stations.Move{To: stations.Rented, LeaseID: "l1", By: stations.System}); err != nil {
+	if _, err := w.s.stations.Move(context.Background(), "JZ-WC-0001", stations.Move{To: stations.Rented, LeaseID: "l1", By: tenancy.System}); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, w.call(t, w.writeA, "DELETE", "/api/v1/operator/units/JZ-WC-0001", map[string]any{"reason": "old"}), 409, "retire a rented unit")
@@ -575,14 +577,14 @@ func TestOperatorPeopleAPI(t *testing.T) {
 	wantField(t, rec, 400, "expires_on", "expiry too far ahead")
 	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Old", "scopes": []string{"desk"}, "expires_on": "2020-01-01"})
 	wantField(t, rec, 400, "expires_on", "expiry in the past")
-	tomorrow := time.Now().In(stations.Local).AddDate(0, 0, 1)
+	tomorrow := time.Now().In(l10n.Local).AddDate(0, 0, 1)
 	rec = w.call(t, w.adminA, "POST", "/api/v1/operator/tokens", map[string]any{"name": "Short", "scopes": []string{"inventory:read"}, "expires_on": tomorrow.Format(time.DateOnly)})
 	wantStatus(t, rec, http.StatusCreated, "token with an expiry")
-	if exp := decode[tokenCreated](t, rec).Token.ExpiresAt; exp == nil || exp.In(stations.Local).Format("2006-01-02 15:04") != tomorrow.AddDate(0, 0, 1).Format("2006-01-02")+" 00:00" {
+	if exp := decode[tokenCreated](t, rec).Token.ExpiresAt; exp == nil || exp.In(l10n.Local).Format("2006-01-02 15:04") != tomorrow.AddDate(0, 0, 1).Format("2006-01-02")+" 00:00" {
 		t.Errorf("expires at %v, want the end of %s in Beijing", exp, tomorrow.Format(time.DateOnly))
 	}
-	soon, _, err := w.s.auth.IssueToken(ctx, stations.OperatorScope("op-a"), accounts.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{accounts.ScopeInventoryRead},
-		ExpiresAt: time.Now().Add(time.Second)}, stations.System)
+	soon, _, err := w.s.auth.IssueToken(ctx, tenancy.OperatorScope("op-a"), accounts.NewToken{OperatorID: "op-a", Name: "soon", Scopes: []string{accounts.ScopeInventoryRead},
+		ExpiresAt: time.Now().Add(time.Second)}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -626,7 +628,7 @@ func TestOperatorPeopleAPI(t *testing.T) {
 func TestOperatorTenancyMatrix(t *testing.T) {
 	w := newOpWorld(t)
 	ctx := context.Background()
-	prod, _ := w.s.catalog.Get(ctx, stations.PlatformScope, "wc")
+	prod, _ := w.s.catalog.Get(ctx, tenancy.PlatformScope, "wc")
 	photoBody := func() (string, string) {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)
@@ -733,7 +735,7 @@ func TestOperatorTenancyMatrix(t *testing.T) {
 		}
 	}
 	// Nothing of A's changed.
-	if p, _ := w.s.catalog.Get(ctx, stations.PlatformScope, "wc"); p.Version != prod.Version || p.Status != catalog.Active {
+	if p, _ := w.s.catalog.Get(ctx, tenancy.PlatformScope, "wc"); p.Version != prod.Version || p.Status != catalog.Active {
 		t.Errorf("A's listing changed: %+v", p)
 	}
 	if u, _ := w.s.stations.Unit(ctx, "JZ-WC-0001"); u.State != stations.Available || u.Seq != 1 {

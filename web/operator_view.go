@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/stations"
 )
@@ -229,7 +230,7 @@ func (p *opConsole) When(t time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.In(stations.Local).Format("2006-01-02 15:04")
+	return t.In(l10n.Local).Format("2006-01-02 15:04")
 }
 
 // WhenPtr is When of an optional instant.

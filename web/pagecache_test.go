@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -146,12 +148,12 @@ func TestPageCacheWriteInvalidatesExactly(t *testing.T) {
 	// The walker's name changes: its page, the lists that name it and the
 	// station that carries it; not the wheelchair, not south, not the
 	// station list (which names no product).
-	walker, err := s.catalog.Get(ctx, stations.PlatformScope, "walker")
+	walker, err := s.catalog.Get(ctx, tenancy.PlatformScope, "walker")
 	if err != nil {
 		t.Fatal(err)
 	}
 	walker.Name.Zh = "四脚助行架"
-	if _, err := s.catalog.Update(ctx, stations.PlatformScope, walker, stations.System); err != nil {
+	if _, err := s.catalog.Update(ctx, tenancy.PlatformScope, walker, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	check("a product edit", map[string]string{"/": "miss", "/products": "miss", "/products/walker": "miss", "/stations/north": "miss"},
@@ -159,7 +161,7 @@ func TestPageCacheWriteInvalidatesExactly(t *testing.T) {
 
 	// The wheelchair at south goes to repair: its stock moves. Its product
 	// page, the lists with counts and south; not the walker, not north.
-	if _, err := s.stations.Move(ctx, "JZ-WC-0002", stations.Move{To: stations.Repair, Why: "brake", By: stations.System}); err != nil {
+	if _, err := s.stations.Move(ctx, "JZ-WC-0002", stations.Move{To: stations.Repair, Why: "brake", By: tenancy.System}); err != nil {
 		t.Fatal(err)
 	}
 	check("a unit move", map[string]string{"/products": "miss", "/products/wc": "miss", "/stations": "miss", "/stations?lang=en": "miss", "/stations/south": "miss"}, nil)
@@ -338,7 +340,7 @@ func TestPageCacheVariants(t *testing.T) {
 func TestPageCacheFollowsTheClock(t *testing.T) {
 	s := newTestServer(t)
 	p := cacheProbe{t, s}
-	at := time.Date(2026, 11, 26, 17, 29, 10, 0, stations.Local)
+	at := time.Date(2026, 11, 26, 17, 29, 10, 0, l10n.Local)
 	s.cfg.Now = func() time.Time { return at }
 	for _, pg := range []string{"/stations", "/stations/north", "/products/wc"} {
 		if rec, _ := p.fetch(pg); !strings.Contains(rec.Body.String(), "正在营业 · 17:30 关门") {
@@ -348,7 +350,7 @@ func TestPageCacheFollowsTheClock(t *testing.T) {
 			t.Errorf("%s within the minute: %s", pg, how)
 		}
 	}
-	at = time.Date(2026, 11, 26, 17, 30, 0, 0, stations.Local)
+	at = time.Date(2026, 11, 26, 17, 30, 0, 0, l10n.Local)
 	for _, pg := range []string{"/stations", "/stations/north", "/products/wc"} {
 		rec, how := p.fetch(pg)
 		if how != "miss" || !strings.Contains(rec.Body.String(), "现在休息 · 明天 08:30 开门") {

@@ -10,6 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/geo"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -33,7 +35,7 @@ func (s *Server) locate(c *gin.Context, b *base) {
 		return
 	}
 	if d, ok := stations.DistrictByID(q.Get("district")); ok {
-		b.Near, b.District = &stations.Point{Lat: d.Lat, Lng: d.Lng}, d.ID
+		b.Near, b.District = &geo.Point{Lat: d.Lat, Lng: d.Lng}, d.ID
 		remember("d:" + d.ID)
 		return
 	}
@@ -43,7 +45,7 @@ func (s *Server) locate(c *gin.Context, b *base) {
 	}
 	if id, ok := strings.CutPrefix(v, "d:"); ok {
 		if d, ok := stations.DistrictByID(id); ok {
-			b.Near, b.District = &stations.Point{Lat: d.Lat, Lng: d.Lng}, d.ID
+			b.Near, b.District = &geo.Point{Lat: d.Lat, Lng: d.Lng}, d.ID
 		}
 		return
 	}
@@ -424,7 +426,7 @@ func (s *Server) showStation(c *gin.Context) error {
 	p.Title = p.Tx(st.Name)
 	s.locate(c, &p.base)
 	p.District, _ = stations.DistrictByID(st.District)
-	now := s.now().In(stations.Local)
+	now := s.now().In(l10n.Local)
 	p.Open = p.OpenStatus(st.Hours)
 	// Monday first, as calendars in China are.
 	for _, wd := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
@@ -440,7 +442,7 @@ func (s *Server) showStation(c *gin.Context) error {
 	p.MapURL = "https://uri.amap.com/marker?position=" + strconv.FormatFloat(st.Lng, 'f', 5, 64) + "," +
 		strconv.FormatFloat(st.Lat, 'f', 5, 64) + "&name=" + url.QueryEscape(st.Name.Zh) + "&coordinate=wgs84&callnative=1"
 	if p.Near != nil {
-		d := stations.DistanceKM(*p.Near, stations.Point{Lat: st.Lat, Lng: st.Lng})
+		d := geo.DistanceKM(*p.Near, geo.Point{Lat: st.Lat, Lng: st.Lng})
 		p.Distance = &d
 	}
 	available := 0
@@ -482,7 +484,7 @@ type openStatus struct {
 // OpenStatus says whether a station is open now and, when it is closed,
 // when it opens next, in the city's time.
 func (b *base) OpenStatus(h stations.Hours) openStatus {
-	now := b.srv.now().In(stations.Local)
+	now := b.srv.now().In(l10n.Local)
 	if h.OpenAt(now) {
 		return openStatus{Open: true, Text: b.T("open.until", h.Week[now.Weekday()].Close)}
 	}
@@ -491,7 +493,7 @@ func (b *base) OpenStatus(h stations.Hours) openStatus {
 		return openStatus{Text: b.T("open.closed")}
 	}
 	at := next.Format("15:04")
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, stations.Local)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, l10n.Local)
 	switch days := int(next.Sub(today).Hours() / 24); {
 	case days == 0:
 		return openStatus{Text: b.T("open.next.today", at)}

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/geo"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -96,7 +97,7 @@ func (p *params) tier(name string) rentals.Tier {
 }
 
 // near parses "lat,lng".
-func (p *params) near(name string) *stations.Point {
+func (p *params) near(name string) *geo.Point {
 	s := strings.TrimSpace(p.v.Get(name))
 	if s == "" {
 		return nil
@@ -109,16 +110,16 @@ func (p *params) near(name string) *stations.Point {
 	return &pt
 }
 
-func parsePoint(s string) (stations.Point, bool) {
+func parsePoint(s string) (geo.Point, bool) {
 	latS, lngS, ok := strings.Cut(s, ",")
 	if !ok {
-		return stations.Point{}, false
+		return geo.Point{}, false
 	}
 	lat, err1 := strconv.ParseFloat(strings.TrimSpace(latS), 64)
 	lng, err2 := strconv.ParseFloat(strings.TrimSpace(lngS), 64)
-	pt := stations.Point{Lat: lat, Lng: lng}
+	pt := geo.Point{Lat: lat, Lng: lng}
 	if err1 != nil || err2 != nil || !pt.Valid() {
-		return stations.Point{}, false
+		return geo.Point{}, false
 	}
 	return pt, true
 }
@@ -152,7 +153,7 @@ func (s *Server) searchQuery(p *params, page bool) (catalog.Query, rentals.Tier)
 		Near:         p.near("near"),
 	}
 	if d := p.district("district"); d != nil && q.Near == nil {
-		q.Near = &stations.Point{Lat: d.Lat, Lng: d.Lng}
+		q.Near = &geo.Point{Lat: d.Lat, Lng: d.Lng}
 	}
 	// Pages choose the tier themselves (choosePrice): a family may price by
 	// a linked renter's tier.

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fuju/internal/tenancy"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"fuju/stations"
 )
 
 // A second registration of one person (the same ID number, typed another
@@ -61,7 +60,7 @@ func TestSecondRegistrationOfAPerson(t *testing.T) {
 			}
 		}
 	}
-	rs, err := s.rentals.SearchRenters(context.Background(), stations.OperatorScope("op-a"), "13912345802", stations.System)
+	rs, err := s.rentals.SearchRenters(context.Background(), tenancy.OperatorScope("op-a"), "13912345802", tenancy.System)
 	if err != nil || len(rs.Items) != 0 {
 		t.Fatalf("a refused registration was recorded: %+v %v", rs, err)
 	}

@@ -16,9 +16,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/catalog"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/media"
-	"fuju/stations"
 )
 
 // photoJSON is a product photo with the URLs of its variants, for API clients.
@@ -108,18 +108,18 @@ const (
 	actorKey = "actor"
 )
 
-func scopeOf(c *gin.Context) stations.Scope {
+func scopeOf(c *gin.Context) tenancy.Scope {
 	if v, ok := c.Get(scopeKey); ok {
-		return v.(stations.Scope)
+		return v.(tenancy.Scope)
 	}
-	return stations.Scope{}
+	return tenancy.Scope{}
 }
 
-func actorOf(c *gin.Context) stations.Actor {
+func actorOf(c *gin.Context) tenancy.Actor {
 	if v, ok := c.Get(actorKey); ok {
-		return v.(stations.Actor)
+		return v.(tenancy.Actor)
 	}
-	return stations.Actor{}
+	return tenancy.Actor{}
 }
 
 // maxFieldBytes bounds each non-file field of an upload form.

@@ -16,8 +16,9 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/rentals"
-	"fuju/stations"
 )
 
 // meta returns the content of the page's <meta property|name=key>.
@@ -44,19 +45,19 @@ func newFamily(t *testing.T, s *Server, phone string, tier rentals.Tier) family 
 	if err != nil {
 		t.Fatal(err)
 	}
-	desk := stations.OperatorScope("op-a")
+	desk := tenancy.OperatorScope("op-a")
 	r, err := s.rentals.RegisterRenter(ctx, desk, rentals.Renter{Name: "王建国", Phone: "139" + phone[3:], IDNumber: idNumberFor("139" + phone[3:]),
-		HomeStationID: "north"}, stations.System)
+		HomeStationID: "north"}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tier != rentals.Standard {
 		if _, err := s.rentals.VerifyTier(ctx, desk, r.ID, rentals.TierProof{Tier: tier, ProofType: rentals.ProofLowIncomeCertificate,
-			ProofNumber: "JZ-1", ProofPhotoKey: "proofs/x.jpg", ExpiresOn: "2027-06-30"}, stations.System); err != nil {
+			ProofNumber: "JZ-1", ProofPhotoKey: "proofs/x.jpg", ExpiresOn: "2027-06-30"}, tenancy.System); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.rentals.LinkUser(ctx, r.ID, u.ID, stations.System); err != nil {
+	if _, err := s.rentals.LinkUser(ctx, r.ID, u.ID, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.rentals.SetRelation(ctx, u.ID, r.ID, rentals.RelationFather); err != nil {
@@ -124,7 +125,7 @@ func TestSharedLinkTags(t *testing.T) {
 	s.cfg.PublicURL = "https://fuju.example.cn"
 	ph := catalog.Photo{Key: "0123456789abcdef", Widths: []int{320, 640, 1280, 1920}, Width: 1920, Height: 1440,
 		Alt: catalog.Text{Zh: "轻便轮椅正面", En: "Light wheelchair, front"}}
-	if _, err := s.catalog.AddPhoto(context.Background(), stations.PlatformScope, "wc", ph, stations.System); err != nil {
+	if _, err := s.catalog.AddPhoto(context.Background(), tenancy.PlatformScope, "wc", ph, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	page := get(t, s, "/products/wc").Body.String()
@@ -328,10 +329,10 @@ func TestHonestDistanceAndOpeningTimes(t *testing.T) {
 		at   time.Time
 		want string
 	}{
-		{time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local), "正在营业 · 17:30 关门"},
-		{time.Date(2026, 11, 26, 7, 0, 0, 0, stations.Local), "现在休息 · 今天 08:30 开门"},
-		{time.Date(2026, 11, 26, 18, 0, 0, 0, stations.Local), "现在休息 · 明天 08:30 开门"},
-		{time.Date(2026, 11, 28, 13, 0, 0, 0, stations.Local), "现在休息 · 周一 08:30 开门"},
+		{time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local), "正在营业 · 17:30 关门"},
+		{time.Date(2026, 11, 26, 7, 0, 0, 0, l10n.Local), "现在休息 · 今天 08:30 开门"},
+		{time.Date(2026, 11, 26, 18, 0, 0, 0, l10n.Local), "现在休息 · 明天 08:30 开门"},
+		{time.Date(2026, 11, 28, 13, 0, 0, 0, l10n.Local), "现在休息 · 周一 08:30 开门"},
 		// 23:30 UTC on Thursday is 07:30 Friday in the city: opens today.
 		{time.Date(2026, 11, 26, 23, 30, 0, 0, time.UTC), "现在休息 · 今天 08:30 开门"},
 	} {
@@ -343,7 +344,7 @@ func TestHonestDistanceAndOpeningTimes(t *testing.T) {
 			}
 		}
 	}
-	s.cfg.Now = func() time.Time { return time.Date(2026, 11, 28, 13, 0, 0, 0, stations.Local) }
+	s.cfg.Now = func() time.Time { return time.Date(2026, 11, 28, 13, 0, 0, 0, l10n.Local) }
 	if got := get(t, s, "/stations/north?lang=en").Body.String(); !strings.Contains(got, "Closed now · opens Monday at 08:30") {
 		t.Error("English next opening")
 	}
@@ -505,7 +506,7 @@ func TestAccountShowsTheFamilysRentals(t *testing.T) {
 	if err != nil || len(sess) == 0 {
 		t.Fatal(err)
 	}
-	if seen := sess[0].LastSeen; !strings.Contains(acct, "最近使用 "+seen.In(stations.Local).Format("2006-01-02 15:04")) ||
+	if seen := sess[0].LastSeen; !strings.Contains(acct, "最近使用 "+seen.In(l10n.Local).Format("2006-01-02 15:04")) ||
 		strings.Contains(acct, "最近使用 "+seen.UTC().Format("2006-01-02 15:04")) {
 		t.Errorf("session times are not in the city's time zone (%s):\n%s", seen, acct)
 	}

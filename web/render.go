@@ -21,7 +21,9 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/geo"
 	"fuju/internal/input"
+	"fuju/internal/l10n"
 	"fuju/stations"
 )
 
@@ -158,7 +160,7 @@ type base struct {
 	Assets map[string]string
 	// Near is the visitor's location when known (from near=, district= or the
 	// cookie that remembers them).
-	Near     *stations.Point
+	Near     *geo.Point
 	District string
 	// NearKeep are query parameters the location form carries along, so
 	// choosing a district keeps the search.
@@ -243,7 +245,7 @@ func isOne(v any) bool {
 }
 
 // Tx returns the text in the page's language.
-func (b *base) Tx(t stations.Text) string { return t.In(b.Lang) }
+func (b *base) Tx(t l10n.Text) string { return t.In(b.Lang) }
 
 // LangURL is the link that switches to lang and comes back here.
 func (b *base) LangURL(lang string) string {
@@ -405,7 +407,7 @@ func (s *Server) base(c *gin.Context, title, nav string) base {
 		if o, suspended := s.suspension(c, u.OperatorID); suspended {
 			b.Suspended = &suspendedNotice{Reason: o.SuspendedReason}
 			if o.SuspendedAt != nil {
-				b.Suspended.Since = o.SuspendedAt.In(stations.Local).Format("2006-01-02")
+				b.Suspended.Since = o.SuspendedAt.In(l10n.Local).Format("2006-01-02")
 			}
 		}
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
-	"fuju/stations"
 )
 
 // Cookie names. The session cookie carries 256 random bits; the server keeps
@@ -205,7 +205,7 @@ func (s *Server) requireRole(tokenScope string, roles ...accounts.Role) gin.Hand
 		u, ok := userOf(c)
 		if v, expired := c.Get(expiredTokenKey); !ok && expired {
 			t := v.(accounts.Token)
-			at := t.ExpiresAt.In(stations.Local).Format("2006-01-02 15:04")
+			at := t.ExpiresAt.In(l10n.Local).Format("2006-01-02 15:04")
 			s.fail(c, fmt.Errorf("web: token %s expired on %s: %w", t.ID, at, valid.Because(errTokenExpired, "token_expired", "at", at)), true)
 			return
 		}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
@@ -280,12 +282,12 @@ func (s *Server) previewCheckinAPI(c *gin.Context) error {
 // unitView is a unit with its history and open lease, as the desk shows it.
 type unitView struct {
 	stations.Unit
-	ProductName stations.Text           `json:"product_name"`
+	ProductName l10n.Text               `json:"product_name"`
 	History     []stations.HistoryEntry `json:"history"`
 	Lease       *rentals.Lease          `json:"lease,omitempty"`
 }
 
-func (s *Server) unitView(ctx context.Context, scope stations.Scope, tag string) (unitView, error) {
+func (s *Server) unitView(ctx context.Context, scope tenancy.Scope, tag string) (unitView, error) {
 	u, err := s.stations.UnitInScope(ctx, scope, tag)
 	if err != nil {
 		return unitView{}, err
@@ -380,7 +382,7 @@ type leaseView struct {
 	History []rentals.LeaseChange `json:"history"`
 }
 
-func (s *Server) leaseView(ctx context.Context, scope stations.Scope, id string) (leaseView, error) {
+func (s *Server) leaseView(ctx context.Context, scope tenancy.Scope, id string) (leaseView, error) {
 	l, err := s.rentals.Lease(ctx, scope, id)
 	if err != nil {
 		return leaseView{}, err

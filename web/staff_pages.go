@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/internal/input"
+	"fuju/internal/l10n"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -55,7 +56,7 @@ func (b *base) Date(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.In(stations.Local).Format("2006-01-02 15:04")
+	return t.In(l10n.Local).Format("2006-01-02 15:04")
 }
 
 type staffHome struct {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -33,7 +35,7 @@ func newRulesWorld(t *testing.T) *rulesWorld {
 		t.Fatal(err)
 	}
 	w.staffA = opCaller{name: "staff A", cookie: &http.Cookie{Name: sessionCookie, Value: tok}, csrf: w.s.mac("session:" + sess.ID)}
-	w.clock = time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
+	w.clock = time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
 	w.s.rentals.SetClock(func() time.Time { return w.clock })
 	return w
 }
@@ -111,7 +113,7 @@ func TestFoundAtTheDesk(t *testing.T) {
 		t.Error("the lease page shows the recovered lost charge as a charge")
 	}
 	// Another operator's desk cannot find A's units.
-	secret, _, err := w.s.auth.CreateToken(context.Background(), "op-b", "b desk", []string{"desk"}, stations.System)
+	secret, _, err := w.s.auth.CreateToken(context.Background(), "op-b", "b desk", []string{"desk"}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"fuju/catalog"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
@@ -140,7 +142,7 @@ func TestCheckoutRaceThroughAPI(t *testing.T) {
 	if checkouts != 1 {
 		t.Fatalf("unit history has %d check-outs", checkouts)
 	}
-	open, err := s.rentals.OpenLeases(context.Background(), stations.PlatformScope, "north")
+	open, err := s.rentals.OpenLeases(context.Background(), tenancy.PlatformScope, "north")
 	if err != nil || len(open) != 1 {
 		t.Fatalf("open leases: %d %v", len(open), err)
 	}
@@ -228,14 +230,14 @@ func TestDeskAPIFlow(t *testing.T) {
 func TestDeskTenancy(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}}); err != nil {
+	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.stations.CreateStation(ctx, stations.Station{ID: "b-one", OperatorID: "op-b", Name: stations.Text{Zh: "乙站", En: "B"},
-		Address: stations.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.32, Hours: stations.StandardHours(), Active: true}); err != nil {
+	if _, err := s.stations.CreateStation(ctx, stations.Station{ID: "b-one", OperatorID: "op-b", Name: l10n.Text{Zh: "乙站", En: "B"},
+		Address: l10n.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.32, Hours: stations.StandardHours(), Active: true}); err != nil {
 		t.Fatal(err)
 	}
-	secret, _, err := s.auth.CreateToken(ctx, "op-b", "b desk", []string{"desk"}, stations.System)
+	secret, _, err := s.auth.CreateToken(ctx, "op-b", "b desk", []string{"desk"}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/tenancy"
 	"fuju/media"
 	"fuju/rentals"
-	"fuju/stations"
 )
 
 // A suspended operator's people (staff, operator admins) and tokens (every
@@ -149,7 +149,7 @@ func TestSuspendedOperatorOnlyTakesDevicesBack(t *testing.T) {
 		t.Errorf("the refusal's words: %s", rec.Body)
 	}
 	// Nothing was written: no second lease, no new staff, no token revoked.
-	if l, err := s.rentals.LeaseOfUnit(ctx, stations.PlatformScope, "JZ-WC-0001"); err != nil || l.ID != lease.ID {
+	if l, err := s.rentals.LeaseOfUnit(ctx, tenancy.PlatformScope, "JZ-WC-0001"); err != nil || l.ID != lease.ID {
 		t.Errorf("lease of JZ-WC-0001: %+v %v", l, err)
 	}
 	if _, err := s.auth.UserIDByPhone(ctx, "13900001119"); err == nil {
@@ -218,23 +218,23 @@ func countPrivate(t *testing.T, s *Server) int {
 // The rule itself: only taking devices back passes a suspended scope; the
 // platform and operators in good standing pass everything.
 func TestScopeMayChange(t *testing.T) {
-	suspended := stations.OperatorScope("op-a")
+	suspended := tenancy.OperatorScope("op-a")
 	suspended.Suspended = true
-	platform := stations.PlatformScope
+	platform := tenancy.PlatformScope
 	platform.Suspended = true
 	for _, tc := range []struct {
-		scope  stations.Scope
-		change stations.Change
+		scope  tenancy.Scope
+		change tenancy.Change
 		ok     bool
 	}{
-		{stations.OperatorScope("op-a"), stations.ChangeOther, true},
-		{stations.StaffScope("op-a", []string{"north"}), stations.ChangeOther, true},
-		{platform, stations.ChangeOther, true},
-		{suspended, stations.ChangeOther, false},
-		{suspended, stations.ChangeCheckin, true},
-		{suspended, stations.ChangeSettle, true},
-		{suspended, stations.ChangeFound, true},
-		{suspended, stations.ChangeRefund, true},
+		{tenancy.OperatorScope("op-a"), tenancy.ChangeOther, true},
+		{tenancy.StaffScope("op-a", []string{"north"}), tenancy.ChangeOther, true},
+		{platform, tenancy.ChangeOther, true},
+		{suspended, tenancy.ChangeOther, false},
+		{suspended, tenancy.ChangeCheckin, true},
+		{suspended, tenancy.ChangeSettle, true},
+		{suspended, tenancy.ChangeFound, true},
+		{suspended, tenancy.ChangeRefund, true},
 	} {
 		if err := tc.scope.MayChange(tc.change); (err == nil) != tc.ok {
 			t.Errorf("%+v may %q: %v", tc.scope, tc.change, err)

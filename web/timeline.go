@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"fuju/internal/tenancy"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -25,7 +26,7 @@ const maxTimelineLeases = 50
 // the renter masked (the page is seen at a desk, by whoever stands near)
 // and the term; internal details (lease ids, raw outcomes, fen) become
 // words, amounts in yuan.
-func (s *Server) timeline(ctx context.Context, scope stations.Scope, b *base, hist []stations.HistoryEntry) []timelineEntry {
+func (s *Server) timeline(ctx context.Context, scope tenancy.Scope, b *base, hist []stations.HistoryEntry) []timelineEntry {
 	w := b.words()
 	leases := map[string]*rentals.Lease{}
 	looked := 0
@@ -91,11 +92,11 @@ func (s *Server) timeline(ctx context.Context, scope stations.Scope, b *base, hi
 
 // ActorName names who made a change: a person by name, the system and the
 // demo data in words.
-func (b *base) ActorName(a stations.Actor) string {
+func (b *base) ActorName(a tenancy.Actor) string {
 	switch {
 	case a.ID == "seed":
 		return b.T("timeline.by.seed")
-	case a.Role == stations.System.Role:
+	case a.Role == tenancy.System.Role:
 		return b.T("timeline.by.system")
 	}
 	return a.Name

@@ -24,6 +24,8 @@ import (
 	"fuju/catalog"
 	"fuju/internal/apitest"
 	"fuju/internal/changefeed"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/internal/throttle"
 	"fuju/media"
@@ -96,31 +98,31 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 			t.Fatal(err)
 		}
 	}
-	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
+	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}})
 	must(err)
 	for _, s := range []stations.Station{
-		{ID: "north", Name: stations.Text{Zh: "北站", En: "North"}, Lat: 35.30, Lng: 113.24, Phone: "0391-3561234"},
-		{ID: "south", Name: stations.Text{Zh: "南站", En: "South"}, Lat: 35.21, Lng: 113.24},
+		{ID: "north", Name: l10n.Text{Zh: "北站", En: "North"}, Lat: 35.30, Lng: 113.24, Phone: "0391-3561234"},
+		{ID: "south", Name: l10n.Text{Zh: "南站", En: "South"}, Lat: 35.21, Lng: 113.24},
 	} {
-		s.OperatorID, s.Address, s.District, s.Hours, s.Active = "op-a", stations.Text{Zh: "路", En: "Road"}, "shanyang", stations.StandardHours(), true
+		s.OperatorID, s.Address, s.District, s.Hours, s.Active = "op-a", l10n.Text{Zh: "路", En: "Road"}, "shanyang", stations.StandardHours(), true
 		_, err := st.CreateStation(ctx, s)
 		must(err)
 	}
 	for _, p := range []catalog.Product{
-		{ID: "wc", Category: "manual_wheelchair", Name: stations.Text{Zh: "轻便轮椅", En: "Light wheelchair"},
+		{ID: "wc", Category: "manual_wheelchair", Name: l10n.Text{Zh: "轻便轮椅", En: "Light wheelchair"},
 			Specs: catalog.Specs{Foldable: true, SeatWidthCM: 46}, Rate: catalog.RatePlan{DailyFen: 500, Block30Fen: 9000, DepositFen: 30000}},
-		{ID: "walker", Category: "walker", Name: stations.Text{Zh: "助行架", En: "Walker"}, Rate: catalog.RatePlan{DailyFen: 200, Block30Fen: 3000}},
+		{ID: "walker", Category: "walker", Name: l10n.Text{Zh: "助行架", En: "Walker"}, Rate: catalog.RatePlan{DailyFen: 200, Block30Fen: 3000}},
 	} {
 		p.OperatorID = "op-a"
-		_, err := cat.Create(ctx, stations.PlatformScope, p, stations.System)
+		_, err := cat.Create(ctx, tenancy.PlatformScope, p, tenancy.System)
 		must(err)
 	}
 	for _, u := range []stations.Unit{{Tag: "JZ-WC-0001", ProductID: "wc", StationID: "north"}, {Tag: "JZ-WC-0002", ProductID: "wc", StationID: "south"}, {Tag: "JZ-WK-0001", ProductID: "walker", StationID: "north", State: stations.Cleaning}} {
-		_, err := st.CreateUnit(ctx, u, stations.System)
+		_, err := st.CreateUnit(ctx, u, tenancy.System)
 		must(err)
 	}
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
-	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
+	now := time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
 	pol.Now = func() time.Time { return now }
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
 		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
@@ -475,7 +477,7 @@ func TestStaticAssetsAreCached(t *testing.T) {
 // apiToken makes an API token of operator op-a with scopes.
 func apiToken(t testing.TB, s *Server, scopes ...string) string {
 	t.Helper()
-	secret, _, err := s.auth.CreateToken(context.Background(), "op-a", "test", scopes, stations.System)
+	secret, _, err := s.auth.CreateToken(context.Background(), "op-a", "test", scopes, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}

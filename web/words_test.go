@@ -13,8 +13,9 @@ import (
 	"time"
 
 	"fuju/accounts"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/rentals"
-	"fuju/stations"
 )
 
 // session returns a logged-in caller of user u.
@@ -161,7 +162,7 @@ func TestErrorsShowNoForeignIDs(t *testing.T) {
 		t.Fatalf("checkout: %d %s", lrec.Code, lrec.Body)
 	}
 	lease := decode[rentals.Lease](t, lrec)
-	secretB, _, err := s.auth.CreateToken(ctx, "op-b", "B desk", []string{accounts.ScopeDesk}, stations.System)
+	secretB, _, err := s.auth.CreateToken(ctx, "op-b", "B desk", []string{accounts.ScopeDesk}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestUnitTimelineInWords(t *testing.T) {
 	}
 	zh := page("")
 	// Times are the city's (Asia/Shanghai), to the minute.
-	if now := time.Now().In(stations.Local); !strings.Contains(zh, now.Format("2006-01-02 15:04")) && !strings.Contains(zh, now.Add(-time.Minute).Format("2006-01-02 15:04")) {
+	if now := time.Now().In(l10n.Local); !strings.Contains(zh, now.Format("2006-01-02 15:04")) && !strings.Contains(zh, now.Add(-time.Minute).Format("2006-01-02 15:04")) {
 		t.Errorf("no event at %s, city time:\n%s", now.Format("2006-01-02 15:04"), zh)
 	}
 	for _, want := range []string{"入库，可借", "借出给 赵** · 30 天 · 北站", "归还，检查结果：损坏", "验收检查后送去维修中", "维修完成，费用 ¥35.50：换了扶手"} {
@@ -337,7 +338,7 @@ func TestDeskFormsForgiveInput(t *testing.T) {
 	if reg.Code != http.StatusSeeOther {
 		t.Fatalf("registration typed loosely: %d\n%.3000s", reg.Code, reg.Body)
 	}
-	rs, err := s.rentals.SearchRenters(context.Background(), stations.OperatorScope("op-a"), "13912345604", stations.System)
+	rs, err := s.rentals.SearchRenters(context.Background(), tenancy.OperatorScope("op-a"), "13912345604", tenancy.System)
 	if err != nil || len(rs.Items) != 1 || rs.Items[0].Age != 77 || rs.Items[0].IDTail != "0018" {
 		t.Fatalf("registered %+v %v", rs, err)
 	}

@@ -14,8 +14,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"fuju/internal/demo"
+	"fuju/internal/l10n"
 	"fuju/internal/testenv"
-	"fuju/stations"
 )
 
 // until polls the JavaScript expression js until it yields true.
@@ -264,7 +264,7 @@ func TestCheckoutInBrowser(t *testing.T) {
 		t.Fatalf("the check-out ends on %q", got)
 	}
 	receipt := p.text(".receipt")
-	earliest := time.Now().In(stations.Local).AddDate(0, 0, 20).Format(time.DateOnly)
+	earliest := time.Now().In(l10n.Local).AddDate(0, 0, 20).Format(time.DateOnly)
 	for _, want := range []string{"0391-3561201", "钱奶奶", tag, "低收入", "政府补贴", "租借人支付租金", "条款", "已于"} {
 		if !strings.Contains(receipt, want) {
 			t.Errorf("the receipt lacks %q:\n%s", want, receipt)

@@ -30,6 +30,8 @@ import (
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
+	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/messages"
 	"fuju/stations"
@@ -140,7 +142,7 @@ func startCluster(t *testing.T) *cluster {
 		where = "FUJU_TEST_MONGODB_URI"
 	}
 	t.Logf("demo city seeded into %s in %s", where, time.Since(t0).Round(time.Millisecond))
-	if c.token, _, err = c.app.Auth.CreateToken(ctx, "op-kangning", "two instances", []string{"desk", "inventory:read", "inventory:write"}, stations.System); err != nil {
+	if c.token, _, err = c.app.Auth.CreateToken(ctx, "op-kangning", "two instances", []string{"desk", "inventory:read", "inventory:write"}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	if c.units, _, err = c.app.Stations.Units(ctx, stations.UnitFilter{OperatorID: "op-kangning", State: stations.Available}, 0, 0); err != nil {
@@ -727,7 +729,7 @@ func (c *cluster) testJobsActOnce(t *testing.T) {
 	}
 	// As if they had been checked out a month ago: the due date in the
 	// lease's log and projections moves to yesterday.
-	yesterday := time.Now().In(stations.Local).AddDate(0, 0, -1).Format(time.DateOnly)
+	yesterday := time.Now().In(l10n.Local).AddDate(0, 0, -1).Format(time.DateOnly)
 	for _, id := range leases {
 		for coll, filter := range map[string]bson.D{
 			"lease_events": {{Key: "entity", Value: id}},

@@ -40,6 +40,7 @@ import (
 	"fuju/internal/app"
 	"fuju/internal/config"
 	"fuju/internal/demo"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/stations"
 	"fuju/web"
@@ -495,7 +496,7 @@ type deskResult struct {
 func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) {
 	ctx := context.Background()
 	a := c.apps[0]
-	secret, _, err := a.Auth.CreateToken(ctx, "op-kangning", "bench", []string{"desk"}, stations.System)
+	secret, _, err := a.Auth.CreateToken(ctx, "op-kangning", "bench", []string{"desk"}, tenancy.System)
 	if err != nil {
 		return deskResult{}, err
 	}

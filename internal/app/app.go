@@ -19,6 +19,7 @@ import (
 	"fuju/internal/changefeed"
 	"fuju/internal/config"
 	"fuju/internal/db"
+	"fuju/internal/tenancy"
 	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/messages"
@@ -181,7 +182,7 @@ func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
 	for i, f := range e.Fields {
 		changes[i] = accounts.Change{Field: f}
 	}
-	return a.auth.Record(ctx, accounts.Entry{Actor: stations.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+	return a.auth.Record(ctx, accounts.Entry{Actor: tenancy.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
 		Target: e.Target, Changes: changes})
 }
 

@@ -14,9 +14,9 @@ import (
 
 	"fuju/accounts"
 	"fuju/internal/config"
+	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/messages"
-	"fuju/stations"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -48,8 +48,8 @@ func TestPaymentsOnlyWithAStripeKey(t *testing.T) {
 		t.Fatal("no payments with STRIPE_SECRET_KEY")
 	}
 	ctx := context.Background()
-	by := stations.Actor{ID: "u-1", Name: "王经理", Role: "operator_admin"}
-	acct, err := a.Payments.ConnectAccount(ctx, stations.OperatorScope("op-a"), by, "op-a")
+	by := tenancy.Actor{ID: "u-1", Name: "王经理", Role: "operator_admin"}
+	acct, err := a.Payments.ConnectAccount(ctx, tenancy.OperatorScope("op-a"), by, "op-a")
 	if err != nil || acct.StripeID == "" {
 		t.Fatalf("connect through the wired service: %+v, %v", acct, err)
 	}

@@ -168,6 +168,6 @@ var Reasons = map[string][]string{
 	"tag_taken":        {"tag"},
 	"token_expired":    {"at"},
 	// A suspended operator's people may only take devices back
-	// (stations.Scope.MayChange).
+	// (tenancy.Scope.MayChange).
 	"operator_suspended": nil,
 }
