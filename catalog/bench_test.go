@@ -6,7 +6,6 @@ import (
 
 	"fuju/catalog"
 	"fuju/internal/changefeed"
-	"fuju/internal/demo"
 	"fuju/internal/geo"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
@@ -28,8 +27,8 @@ func BenchmarkSearch(b *testing.B) {
 	if err := cat.Init(ctx); err != nil {
 		b.Fatal(err)
 	}
-	for _, p := range demo.Products {
-		if _, err := cat.Create(ctx, tenancy.PlatformScope, p.P, tenancy.System); err != nil {
+	for _, p := range demoProducts(b) {
+		if _, err := cat.Create(ctx, tenancy.PlatformScope, p, tenancy.System); err != nil {
 			b.Fatal(err)
 		}
 	}

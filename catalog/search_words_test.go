@@ -8,7 +8,6 @@ import (
 
 	"fuju/catalog"
 	"fuju/internal/changefeed"
-	"fuju/internal/demo"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/stations"
@@ -32,9 +31,7 @@ func demoCatalog(t *testing.T) *catalog.Service {
 	}
 	products := []catalog.Product{{ID: "rollator-2in1", OperatorID: "op-anxin", Category: "rollator",
 		Name: catalog.Text{Zh: "两用助行器", En: "2-in-1 rollator and transport chair"}, Rate: catalog.RatePlan{DailyFen: 600}}}
-	for _, p := range demo.Products {
-		products = append(products, p.P)
-	}
+	products = append(products, demoProducts(t)...)
 	for _, p := range products {
 		if _, err := cat.Create(ctx, tenancy.PlatformScope, p, tenancy.System); err != nil {
 			t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"fuju/internal/demo"
+	"fuju/cmd/internal/demo"
 	"fuju/internal/l10n"
 	"fuju/internal/testenv"
 )

@@ -15,7 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"fuju/internal/demo"
+	"fuju/cmd/internal/demo"
 )
 
 // availableAt finds an available unit of the demo city at station, asking the

@@ -8,7 +8,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"fuju/internal/demo"
+	"fuju/cmd/internal/demo"
 )
 
 // At the desk in a real browser, people type as they do: the renter search

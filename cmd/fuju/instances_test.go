@@ -27,9 +27,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
-	"fuju/internal/app"
+	"fuju/cmd/internal/app"
+	"fuju/cmd/internal/demo"
 	"fuju/internal/config"
-	"fuju/internal/demo"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"

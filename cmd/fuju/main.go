@@ -28,9 +28,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
-	"fuju/internal/app"
+	"fuju/cmd/internal/app"
+	"fuju/cmd/internal/demo"
 	"fuju/internal/config"
-	"fuju/internal/demo"
 	"fuju/internal/valid"
 	"fuju/web"
 )

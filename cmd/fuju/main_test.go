@@ -18,10 +18,10 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"fuju/cmd/internal/app"
+	"fuju/cmd/internal/demo"
 	"fuju/internal/apitest"
-	"fuju/internal/app"
 	"fuju/internal/config"
-	"fuju/internal/demo"
 	"fuju/internal/testenv"
 	"fuju/stations"
 )

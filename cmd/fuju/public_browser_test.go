@@ -6,7 +6,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"fuju/internal/demo"
+	"fuju/cmd/internal/demo"
 )
 
 // onResults waits for a page that landed on the search results: the

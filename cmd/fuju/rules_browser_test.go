@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"fuju/internal/demo"
+	"fuju/cmd/internal/demo"
 )
 
 // apiGet logs in as login and decodes the JSON answer of path into v.

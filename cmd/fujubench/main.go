@@ -37,9 +37,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"fuju/internal/app"
+	"fuju/cmd/internal/app"
+	"fuju/cmd/internal/demo"
 	"fuju/internal/config"
-	"fuju/internal/demo"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/stations"
