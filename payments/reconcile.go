@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fuju/internal/tenancy"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
 // Reconcile repairs what crashes left behind and settles what waits on
@@ -104,7 +102,7 @@ func (s *Service) repairAccount(ctx context.Context, operatorID string) error {
 // settleOpen asks Stripe about every tab waiting on it for longer than
 // pendingAge and not asked within pendingAge.
 func (s *Service) settleOpen(ctx context.Context, pendingAge time.Duration) (int, error) {
-	docs, _, err := list[openDoc](ctx, s.store.open, bson.D{}, "since", 0, 0)
+	docs, err := s.store.openTabs(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -222,6 +222,14 @@ func (s *store) listOpen(ctx context.Context, leaseID, operatorID string, seq in
 	return translate(err, "list open tab "+leaseID)
 }
 
+// openTabs returns every tab waiting on Stripe, newest first by when it
+// began waiting. The collection holds only tabs still waiting, so it stays
+// small.
+func (s *store) openTabs(ctx context.Context) ([]openDoc, error) {
+	docs, _, err := list[openDoc](ctx, s.open, bson.D{}, "since", 0, 0)
+	return docs, err
+}
+
 // checked records that the reconciler asked Stripe about a tab at.
 func (s *store) checked(ctx context.Context, leaseID string, at time.Time) error {
 	err := retry(ctx, func() error {
