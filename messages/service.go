@@ -18,7 +18,7 @@ import (
 )
 
 // auditor records changes people make (a family turning reminders off); web's
-// auth service satisfies it through the wiring in internal/app.
+// accounts service satisfies it through the wiring in cmd/internal/app.
 type auditor interface {
 	Audit(ctx context.Context, e AuditEntry) error
 }
