@@ -12,7 +12,7 @@ import (
 )
 
 // recordedActions finds every audit action this package records, from its
-// source: the literal action of each s.audit call and auth.Entry, the
+// source: the literal action of each s.audit call and accounts.Entry, the
 // literals assigned to variables named action, and for actions built as
 // "unit."+x or "lease."+x, the case labels of the function's switch on x.
 func recordedActions(t *testing.T) []string {
