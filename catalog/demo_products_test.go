@@ -8,10 +8,11 @@ import (
 	"fuju/catalog"
 )
 
-// demoProductsFile is the demo city's product list, which the binary embeds
-// (cmd/internal/demo). The tests read the file rather than import the demo
-// package: a domain's tests depend on no command.
-const demoProductsFile = "../cmd/internal/demo/products.json"
+// demoProductsFile is the demo city's product list (cmd/internal/demo keeps
+// it equal to the city it seeds: TestCatalogTestdata). The tests read this
+// copy rather than import the demo package: a domain's tests depend on no
+// command.
+const demoProductsFile = "testdata/demo_products.json"
 
 // demoProducts returns the demo city's products, so searches are tested on
 // what families really see.

@@ -7,8 +7,6 @@ package demo
 import (
 	"bytes"
 	"context"
-	_ "embed"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -70,34 +68,96 @@ type Product struct {
 	n    int    // units to create
 }
 
-// productsJSON lists the demo city's products (rates in fen). The catalog's
-// search tests read the same file, so what they search is what the demo
-// city shows.
-//
-//go:embed products.json
-var productsJSON []byte
+func fen(yuan float64) int64 { return int64(yuan*100 + 0.5) }
+
+// rate is a rate plan in yuan: per day, per 30 days, deposit, and what a
+// new unit costs (the replacement value lost devices are charged from).
+func rate(day, block, deposit, replacement float64) catalog.RatePlan {
+	return catalog.RatePlan{DailyFen: fen(day), Block30Fen: fen(block), DepositFen: fen(deposit), ReplacementFen: fen(replacement)}
+}
 
 // Products of the demo city.
-var Products = decodeProducts(productsJSON)
-
-// decodeProducts reads the embedded list; it is part of the binary, so a
-// mistake in it is a programming error (TestProducts catches it).
-func decodeProducts(b []byte) []Product {
-	var in []struct {
-		Product   catalog.Product `json:"product"`
-		AssetCode string          `json:"asset_code"`
-		Units     int             `json:"units"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		panic(fmt.Sprintf("demo: products.json: %v", err))
-	}
-	out := make([]Product, len(in))
-	for i, p := range in {
-		out[i] = Product{P: p.Product, code: p.AssetCode, n: p.Units}
-	}
-	return out
+var Products = []Product{
+	{catalog.Product{ID: "wc-steel-standard", OperatorID: "op-kangning", Category: "manual_wheelchair",
+		Name:        l10n.Text{Zh: "钢制标准手动轮椅", En: "Standard steel wheelchair"},
+		Description: l10n.Text{Zh: "结实耐用的日常轮椅，实心后轮免充气，扶手可掀起方便侧方转移。适合居家和短途外出。", En: "A sturdy everyday wheelchair with puncture-proof rear wheels and flip-up armrests for side transfers. Good for home and short trips."},
+		Specs:       catalog.Specs{SeatWidthCM: 46, SeatHeightCM: 50, WidthCM: 66, LengthCM: 102, WeightKG: 18.5, MaxUserKG: 100, Foldable: true},
+		Rate:        rate(4, 80, 300, 680), Keywords: []string{"轮椅", "手动", "折叠", "wheelchair"}}, "WC", 60},
+	{catalog.Product{ID: "wc-alu-light", OperatorID: "op-kangning", Category: "manual_wheelchair",
+		Name:        l10n.Text{Zh: "铝合金轻便折叠轮椅", En: "Lightweight aluminium wheelchair"},
+		Description: l10n.Text{Zh: "仅 11.8 公斤，折叠后可放进小轿车后备箱，适合带老人看病、出游。", En: "Only 11.8 kg and folds into a car boot: good for hospital visits and outings."},
+		Specs:       catalog.Specs{SeatWidthCM: 43, SeatHeightCM: 49, WidthCM: 60, LengthCM: 96, WeightKG: 11.8, MaxUserKG: 100, Foldable: true},
+		Rate:        rate(6, 120, 500, 1280), Keywords: []string{"轮椅", "轻便", "旅行", "lightweight", "travel"}}, "WC", 40},
+	{catalog.Product{ID: "wc-transport", OperatorID: "op-yikang", Category: "transport_wheelchair",
+		Name:        l10n.Text{Zh: "护理型小轮轮椅", En: "Attendant transport wheelchair"},
+		Description: l10n.Text{Zh: "由家人推行的小轮轮椅，车身窄，进出电梯和窄门方便，带手刹。", En: "A narrow, small-wheeled chair pushed by a carer; fits lifts and narrow doors, with attendant brakes."},
+		Specs:       catalog.Specs{SeatWidthCM: 41, SeatHeightCM: 48, WidthCM: 55, LengthCM: 90, WeightKG: 9.6, MaxUserKG: 100, Foldable: true},
+		Rate:        rate(5, 100, 400, 880), Keywords: []string{"轮椅", "护理", "推行", "transport"}}, "TW", 30},
+	{catalog.Product{ID: "wc-electric-fold", OperatorID: "op-kangning", Category: "electric_wheelchair",
+		Name:        l10n.Text{Zh: "折叠电动轮椅", En: "Folding electric wheelchair"},
+		Description: l10n.Text{Zh: "锂电池续航约 20 公里，摇杆操作，可切换手推模式；借用时工作人员会教您充电和操作。", En: "Lithium battery with about 20 km range, joystick control and a manual push mode; staff show you how to charge and drive it."},
+		Specs:       catalog.Specs{SeatWidthCM: 45, SeatHeightCM: 50, WidthCM: 63, LengthCM: 105, WeightKG: 26, MaxUserKG: 120, Foldable: true, RangeKM: 20},
+		Rate:        rate(25, 500, 2000, 4800), Keywords: []string{"电动", "轮椅", "electric", "power"}}, "EW", 12},
+	{catalog.Product{ID: "walker-frame", OperatorID: "op-kangning", Category: "walker",
+		Name:        l10n.Text{Zh: "铝合金四脚助行架", En: "Aluminium walking frame"},
+		Description: l10n.Text{Zh: "四脚着地最稳，高度八档可调，可折叠。适合术后康复和平衡不好的老人。", En: "Four rubber feet for the most stability, eight height settings, folds flat. For recovery after surgery and poor balance."},
+		Specs:       catalog.Specs{WidthCM: 56, WeightKG: 2.6, MaxUserKG: 100, Foldable: true, AdjustableHeight: true},
+		Rate:        rate(2, 30, 100, 160), Keywords: []string{"助行", "康复", "walking frame"}}, "WK", 45},
+	{catalog.Product{ID: "walker-wheeled", OperatorID: "op-yikang", Category: "walker",
+		Name:        l10n.Text{Zh: "前轮助行架", En: "Two-wheel walker"},
+		Description: l10n.Text{Zh: "前面两个小轮，推着走不用抬起，比四脚助行架省力。", En: "Two front wheels so it glides instead of being lifted at each step."},
+		Specs:       catalog.Specs{WidthCM: 58, WeightKG: 3.2, MaxUserKG: 100, Foldable: true, AdjustableHeight: true, Wheels: 2},
+		Rate:        rate(3, 45, 150, 260), Keywords: []string{"助行", "带轮"}}, "WK", 25},
+	{catalog.Product{ID: "rollator-seat", OperatorID: "op-anxin", Category: "rollator",
+		Name:        l10n.Text{Zh: "带座椅四轮助行车", En: "Four-wheel rollator with seat"},
+		Description: l10n.Text{Zh: "走累了可以坐下休息，带购物袋和双手刹，适合能自己行走但走不远的老人。", En: "Sit down when tired; shopping bag and two hand brakes. For elders who can walk but not far."},
+		Specs:       catalog.Specs{SeatHeightCM: 55, WidthCM: 62, WeightKG: 7.5, MaxUserKG: 130, Foldable: true, AdjustableHeight: true, Wheels: 4},
+		Rate:        rate(5, 90, 300, 680), Keywords: []string{"助行车", "座椅", "买菜", "rollator"}}, "RL", 20},
+	{catalog.Product{ID: "cane-quad", OperatorID: "op-kangning", Category: "cane",
+		Name:        l10n.Text{Zh: "四脚拐杖", En: "Quad cane"},
+		Description: l10n.Text{Zh: "四脚底座可以自己站稳，松手不倒，十档高度可调。", En: "A four-footed base that stands on its own; ten height settings."},
+		Specs:       catalog.Specs{WeightKG: 1.1, MaxUserKG: 100, AdjustableHeight: true},
+		Rate:        rate(1, 15, 50, 90), Keywords: []string{"拐杖", "手杖", "quad"}}, "CN", 35},
+	{catalog.Product{ID: "cane-folding", OperatorID: "op-yikang", Category: "cane",
+		Name:        l10n.Text{Zh: "可折叠手杖", En: "Folding cane"},
+		Description: l10n.Text{Zh: "折成四节可放进包里，带夜间反光条。", En: "Folds into four parts to fit a bag; reflective strip for evenings."},
+		Specs:       catalog.Specs{WeightKG: 0.4, MaxUserKG: 100, Foldable: true, AdjustableHeight: true},
+		Rate:        rate(1, 10, 30, 60), Keywords: []string{"拐杖", "折叠"}}, "CN", 20},
+	{catalog.Product{ID: "crutches-alu", OperatorID: "op-kangning", Category: "crutches",
+		Name:        l10n.Text{Zh: "铝合金腋拐（一对）", En: "Aluminium underarm crutches (pair)"},
+		Description: l10n.Text{Zh: "骨折、扭伤后短期使用，腋托和手柄高度都可调。", En: "For a few weeks after a fracture or sprain; underarm pad and handle both adjust."},
+		Specs:       catalog.Specs{WeightKG: 1.8, MaxUserKG: 120, AdjustableHeight: true},
+		Rate:        rate(2, 25, 100, 150), Keywords: []string{"拐杖", "骨折", "crutch"}}, "CR", 25},
+	{catalog.Product{ID: "shower-chair", OperatorID: "op-yikang", Category: "shower_chair",
+		Name:        l10n.Text{Zh: "带靠背洗澡椅", En: "Shower chair with backrest"},
+		Description: l10n.Text{Zh: "防滑脚垫、座面排水孔、高度可调，让老人坐着安全洗澡。", En: "Non-slip feet, a drained seat and adjustable height, so bathing can be done safely seated."},
+		Specs:       catalog.Specs{SeatWidthCM: 45, WeightKG: 3.5, MaxUserKG: 136, AdjustableHeight: true},
+		Rate:        rate(2, 30, 100, 180), Keywords: []string{"洗澡", "沐浴", "bath", "shower"}}, "SH", 25},
+	{catalog.Product{ID: "commode-chair", OperatorID: "op-anxin", Category: "commode_chair",
+		Name:        l10n.Text{Zh: "可折叠坐便椅", En: "Folding commode chair"},
+		Description: l10n.Text{Zh: "可放在床边夜间使用，也可以架在马桶上当扶手，带便桶和盖板。", En: "Use it at the bedside at night or over the toilet as a frame; comes with bucket and lid."},
+		Specs:       catalog.Specs{SeatWidthCM: 42, WeightKG: 6, MaxUserKG: 100, Foldable: true, AdjustableHeight: true},
+		Rate:        rate(3, 45, 150, 280), Keywords: []string{"坐便", "马桶", "commode", "toilet"}}, "CM", 20},
+	{catalog.Product{ID: "bed-manual", OperatorID: "op-yikang", Category: "hospital_bed",
+		Name:        l10n.Text{Zh: "手摇双摇护理床", En: "Two-crank manual hospital bed"},
+		Description: l10n.Text{Zh: "两个摇把分别抬背、抬腿，带护栏和输液架，工作人员可上门安装。", En: "Two cranks raise the back and the legs; side rails and drip stand; staff can deliver and assemble it."},
+		Specs:       catalog.Specs{WidthCM: 95, LengthCM: 210, WeightKG: 58, MaxUserKG: 150},
+		Rate:        rate(15, 300, 1000, 2600), Keywords: []string{"护理床", "病床", "卧床", "bed"}}, "BD", 10},
+	{catalog.Product{ID: "bed-electric", OperatorID: "op-kangning", Category: "hospital_bed",
+		Name:        l10n.Text{Zh: "三功能电动护理床", En: "Three-function electric hospital bed"},
+		Description: l10n.Text{Zh: "按键抬背、抬腿、升降床面，方便护理和上下床。", En: "Buttons raise the back, the legs and the whole bed for easier care and transfers."},
+		Specs:       catalog.Specs{WidthCM: 98, LengthCM: 212, WeightKG: 75, MaxUserKG: 170, AdjustableHeight: true},
+		Rate:        rate(30, 600, 2000, 6800), Keywords: []string{"护理床", "电动", "bed"}}, "BD", 8},
+	{catalog.Product{ID: "mattress-air", OperatorID: "op-anxin", Category: "pressure_mattress",
+		Name:        l10n.Text{Zh: "防褥疮气垫床", En: "Alternating-pressure air mattress"},
+		Description: l10n.Text{Zh: "气囊交替充放气，减轻长期卧床老人的压疮风险，铺在普通床垫上使用。", En: "Cells inflate in turn to relieve pressure for people in bed all day; lies on top of an ordinary mattress."},
+		Specs:       catalog.Specs{WidthCM: 90, LengthCM: 200, WeightKG: 4.5, MaxUserKG: 135},
+		Rate:        rate(6, 120, 300, 900), Keywords: []string{"褥疮", "气垫", "卧床", "mattress"}}, "MT", 15},
+	{catalog.Product{ID: "transfer-belt", OperatorID: "op-yikang", Category: "transfer_aid",
+		Name:        l10n.Text{Zh: "移位腰带", En: "Transfer belt"},
+		Description: l10n.Text{Zh: "家人扶老人从床上到轮椅时系在腰上，手有地方抓，省力也更安全。", En: "Worn round the waist so a carer has a firm grip when moving someone from bed to chair."},
+		Specs:       catalog.Specs{WeightKG: 0.5, MaxUserKG: 150},
+		Rate:        rate(1, 15, 50, 80), Keywords: []string{"移位", "转移", "transfer"}}, "TA", 15},
 }
 
 // seedPhotos draws the product's demo photos and stores them through the same
