@@ -13,9 +13,8 @@ import (
 	"fuju/stations"
 )
 
-// The embedded product list decodes completely: every product is valid,
-// named in both languages, priced, and has units with asset tags the desk
-// accepts.
+// Every demo product is valid, named in both languages, priced, and has
+// units with asset tags the desk accepts.
 func TestProducts(t *testing.T) {
 	if len(Products) != 16 {
 		t.Fatalf("%d products, want the demo city's 16", len(Products))
