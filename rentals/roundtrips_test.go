@@ -35,6 +35,9 @@ func (c *commandCounter) started(_ context.Context, e *event.CommandStartedEvent
 	if v, err := e.Command.LookupErr(e.CommandName); err == nil {
 		coll, _ = v.StringValueOK()
 	}
+	if e.CommandName == "find" || e.CommandName == "update" || e.CommandName == "delete" || e.CommandName == "count" || e.CommandName == "aggregate" {
+		fmt.Println("CMD", e.Command.String())
+	}
 	c.mu.Lock()
 	c.n[strings.TrimSpace(e.CommandName+" "+coll)]++
 	c.names[e.RequestID] = e.DatabaseName
