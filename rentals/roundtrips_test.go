@@ -118,8 +118,8 @@ func (s stepCount) detail() string {
 // write commands each desk step may send: TestDeskRoundTrips fails when a
 // change adds some. docs/desk.md has the table these come from.
 var deskRoundTripBudget = map[string][2]int{
-	"check-out": {30, 12},
-	"check-in":  {36, 16},
+	"check-out": {28, 12},
+	"check-in":  {34, 16},
 	"cleaning":  {7, 4},
 }
 
