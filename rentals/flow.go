@@ -87,7 +87,10 @@ func (s *Service) appendNext(ctx context.Context, head eventlog.Entry[leaseEvent
 	if err != nil && !errors.Is(err, eventlog.ErrTaken) {
 		return e, fmt.Errorf("rentals: %w", err)
 	}
-	return e, err
+	if err != nil {
+		return e, err
+	}
+	return asStored(e)
 }
 
 // writeLedger writes an event's planned entries at their fixed sequence
@@ -137,11 +140,15 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 		known = stored.Seq
 	}
 	var unitErr error
+	// held is the event this advance has just appended, as the log holds
+	// it: the next turn starts from it and probes only what follows.
+	var held *eventlog.Entry[leaseEvent]
 	for range 30 {
 		// The caller's unit is used by the first turn only.
 		hint := unit
 		unit = nil
-		head, err := s.leaseLg.Head(ctx, id, known)
+		head, err := s.turnHead(ctx, id, known, held)
+		held = nil
 		if err != nil {
 			return Lease{}, head, fmt.Errorf("rentals: %w", err)
 		}
@@ -180,8 +187,11 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 			next := l
 			next.State, next.Listed = LeaseActive, true
 			act := leaseEvent{Kind: kindActivated, From: l.State, Lease: next, By: ev.By, LedgerFrom: ev.LedgerFrom, Ledger: ev.Ledger}
-			if _, err := s.appendLease(ctx, head, act); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+			e, err := s.appendLease(ctx, head, act)
+			if err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return l, head, err
+			} else if err == nil {
+				held = &e
 			}
 			if err := s.crashPoint("checkout:activated"); err != nil {
 				return l, head, err
@@ -213,9 +223,11 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 				return l, head, err
 			}
 			if l.BalanceFen == 0 {
-				if err := s.close(ctx, head); err != nil {
+				closed, err := s.close(ctx, head)
+				if err != nil {
 					return l, head, err
 				}
+				held = closed
 				if err := s.crashPoint(flow + ":closed"); err != nil {
 					return l, head, err
 				}
@@ -237,9 +249,11 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 				return l, head, err
 			}
 			if l.BalanceFen == 0 && (l.State == LeaseReturned || l.State == LeaseLost) {
-				if err := s.close(ctx, head); err != nil {
+				closed, err := s.close(ctx, head)
+				if err != nil {
 					return l, head, err
 				}
+				held = closed
 				if err := s.crashPoint(flow + ":closed"); err != nil {
 					return l, head, err
 				}
@@ -280,19 +294,37 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 }
 
 // close appends the closing event after a return or loss whose balance is
-// zero. The caller (advance) has just written head's ledger entries.
-func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) error {
+// zero and returns it (nil when another writer moved the lease first). The
+// caller (advance) has just written head's ledger entries.
+func (s *Service) close(ctx context.Context, head eventlog.Entry[leaseEvent]) (*eventlog.Entry[leaseEvent], error) {
 	l := leaseOf(head)
 	next := l
 	next.State, next.ClosedAt = LeaseClosed, s.now()
 	if next.EndReason == "" {
 		next.EndReason = "returned"
 	}
-	_, err := s.appendNext(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
+	e, err := s.appendNext(ctx, head, leaseEvent{Kind: kindClosed, From: l.State, Lease: next, By: head.Event.By, Why: next.EndReason})
 	if errors.Is(err, eventlog.ErrTaken) {
-		return nil // someone else closed it or moved on; the caller re-reads
+		return nil, nil // someone else closed it or moved on; the caller re-reads
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// turnHead is the lease's latest event for a turn of advance: probed from
+// known, or, when the previous turn appended held, held unless something
+// follows it (one lookup instead of re-reading held).
+func (s *Service) turnHead(ctx context.Context, id string, known int64, held *eventlog.Entry[leaseEvent]) (eventlog.Entry[leaseEvent], error) {
+	if held == nil {
+		return s.leaseLg.Head(ctx, id, known)
+	}
+	next, newer, err := s.leaseLg.After(ctx, id, held.Seq)
+	if err != nil || newer {
+		return next, err
+	}
+	return *held, nil
 }
 
 // checkoutUnit makes sure the unit of an opened lease is rented to it. It

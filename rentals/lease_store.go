@@ -3,10 +3,14 @@ package rentals
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"fuju/internal/eventlog"
 )
 
 // leaseDoc is the leases projection: the lease as of log event Seq.
@@ -137,4 +141,20 @@ func (s *leaseStore) listOpen(ctx context.Context, operatorID, stationID string)
 		return nil, translate(err, "list open leases")
 	}
 	return out, nil
+}
+
+// asStored returns an appended event as reading it back would (times at the
+// database's millisecond precision, in UTC), so a flow that goes on from the
+// event it appended acts and answers exactly as one that re-read it.
+func asStored(e eventlog.Entry[leaseEvent]) (eventlog.Entry[leaseEvent], error) {
+	b, err := bson.Marshal(e.Event)
+	if err != nil {
+		return e, fmt.Errorf("rentals: %w", err)
+	}
+	var ev leaseEvent
+	if err := bson.Unmarshal(b, &ev); err != nil {
+		return e, fmt.Errorf("rentals: %w", err)
+	}
+	e.Event, e.At = ev, e.At.Truncate(time.Millisecond).UTC()
+	return e, nil
 }

@@ -169,6 +169,24 @@ func (ix *Index) Stations() []Station {
 	return out
 }
 
+// OperatorStations returns the operator's active stations ordered by id,
+// whether the operator is suspended or not: where its people work (a
+// suspended operator's desks still take devices back). Desks pick their
+// station from it on every action, so it is served from memory rather than
+// by a scan of the stations collection.
+func (ix *Index) OperatorStations(operatorID string) []Station {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	var out []Station
+	for _, st := range ix.stations {
+		if st.Active && st.OperatorID == operatorID {
+			out = append(out, st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Stock is how many units of one product a station has.
 type Stock struct {
 	Available int `json:"available"`

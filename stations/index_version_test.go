@@ -65,3 +65,34 @@ func TestIndexVersionsStampWhatChanged(t *testing.T) {
 		t.Errorf("rebuild left a version behind: %+v → %+v", before, after)
 	}
 }
+
+// TestOperatorStationsIncludeSuspended: a desk's stations come from the
+// index, so they must be the operator's active stations whether or not the
+// operator is suspended (its desks still take devices back), and no one
+// else's.
+func TestOperatorStationsIncludeSuspended(t *testing.T) {
+	ix := newIndex()
+	ix.setStation(Station{ID: "b", OperatorID: "op", Active: true})
+	ix.setStation(Station{ID: "a", OperatorID: "op", Active: true})
+	ix.setStation(Station{ID: "c", OperatorID: "op", Active: false})
+	ix.setStation(Station{ID: "d", OperatorID: "op2", Active: true})
+	ids := func() []string {
+		var out []string
+		for _, st := range ix.OperatorStations("op") {
+			out = append(out, st.ID)
+		}
+		return out
+	}
+	if got := ids(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("op's stations %v, want [a b]", got)
+	}
+	ix.mu.Lock()
+	ix.suspended["op"] = true
+	ix.mu.Unlock()
+	if got := ids(); len(got) != 2 {
+		t.Fatalf("suspended op's stations %v, want [a b]", got)
+	}
+	if len(ix.Stations()) != 1 {
+		t.Fatalf("public stations while op is suspended: %v, want only d", ix.Stations())
+	}
+}

@@ -159,6 +159,11 @@ func asFieldError(field string, err error) error {
 // from err's text; 5xx are logged with the request id.
 func (s *Server) fail(c *gin.Context, err error, asJSON bool) {
 	status, code := s.status(err)
+	if status == http.StatusInternalServerError && s.stopping.Load() {
+		// Cut by the shutdown timeout (or the database closing under it):
+		// not a verdict, and another instance can take it.
+		status, code = http.StatusServiceUnavailable, "busy"
+	}
 	rid := requestID(c)
 	switch {
 	case status == http.StatusServiceUnavailable:

@@ -273,6 +273,10 @@ func (s *Server) healthz(c *gin.Context) {
 }
 
 func (s *Server) readyz(c *gin.Context) {
+	if s.stopping.Load() {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "stopping"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.DB.Ping(ctx); err != nil {

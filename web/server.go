@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -88,7 +89,17 @@ type Server struct {
 	renterLookups limiter
 	// cache keeps the public pages visitors see alike (pagecache.go).
 	cache *pageCache
+	// stopping is set when the instance begins a graceful stop (Stop).
+	stopping atomic.Bool
 }
+
+// Stop tells the server that its instance is stopping. From then on /readyz
+// answers 503, so a load balancer sends it nothing new, while the requests
+// already accepted are served. A request that fails while the instance stops
+// (its work cut by the shutdown timeout) is answered 503 "busy" with
+// Retry-After instead of 500: a cut desk flow is left to its pending marker
+// and the reconciler (docs/transitions.md), and trying again is safe.
+func (s *Server) Stop() { s.stopping.Store(true) }
 
 // NewServer builds the router and parses the templates once.
 func NewServer(cfg Config) (*Server, error) {

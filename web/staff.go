@@ -22,21 +22,17 @@ const deskCookie = "fuju_desk"
 
 // deskStations are the stations the caller can work at: a staff member's own,
 // an operator admin's or token's every active station of the operator. They
-// are read from the database, not the public read model, so a suspended
-// operator's desks can still take devices back.
+// come from the stations read model (every action of a desk picks its
+// station, and the database would scan the stations for it), including a
+// suspended operator's, whose desks can still take devices back.
 func (s *Server) deskStations(c *gin.Context) []stations.Station {
 	scope := scopeOf(c)
 	if scope.Platform || scope.OperatorID == "" {
 		return nil
 	}
-	all, err := s.stations.Stations(c.Request.Context(), scope.OperatorID)
-	if err != nil {
-		s.logger.WarnContext(c.Request.Context(), "list desk stations", "err", err, "request_id", requestID(c))
-		return nil
-	}
 	var out []stations.Station
-	for _, st := range all {
-		if st.Active && scope.Station(st.OperatorID, st.ID) {
+	for _, st := range s.stations.Index().OperatorStations(scope.OperatorID) {
+		if scope.Station(st.OperatorID, st.ID) {
 			out = append(out, st)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -482,4 +483,32 @@ func apiToken(t testing.TB, s *Server, scopes ...string) string {
 		t.Fatal(err)
 	}
 	return secret
+}
+
+// TestStoppingServer: once its instance begins a graceful stop, the server
+// says so on /readyz (the load balancer stops sending) while it still serves
+// what it accepted, and a request cut under it is answered 503 busy with
+// Retry-After, never a bare 500.
+func TestStoppingServer(t *testing.T) {
+	s := newTestServer(t)
+	s.Stop()
+	rec := get(t, s, "/readyz")
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"stopping"`) {
+		t.Errorf("readyz while stopping: %d %s", rec.Code, rec.Body)
+	}
+	if rec := get(t, s, "/api/v1/categories"); rec.Code != http.StatusOK {
+		t.Errorf("a request accepted while stopping: %d, want 200", rec.Code)
+	}
+	for _, asJSON := range []bool{true, false} {
+		w := httptest.NewRecorder()
+		c, _ := gin.CreateTestContext(w)
+		c.Request = httptest.NewRequest(http.MethodPost, "/api/v1/staff/checkouts", nil)
+		s.fail(c, fmt.Errorf("rentals: checkout: %w", context.Canceled), asJSON)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+			t.Errorf("a request cut while stopping (json %v): %d, Retry-After %q", asJSON, w.Code, w.Header().Get("Retry-After"))
+		}
+		if asJSON && !strings.Contains(w.Body.String(), `"busy"`) {
+			t.Errorf("a cut API request's body: %s", w.Body)
+		}
+	}
 }

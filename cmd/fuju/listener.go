@@ -38,6 +38,11 @@ func stopServing(ctx context.Context, hs *http.Server, ln *drainingListener, con
 	return hs.Shutdown(ctx)
 }
 
+// cutGrace is how long a graceful stop whose timeout ran out waits, after
+// cancelling the requests still running, for them to send their answer
+// before the database closes.
+const cutGrace = 2 * time.Second
+
 // connCount counts a server's open connections (its ConnState hook).
 type connCount struct{ n atomic.Int64 }
 

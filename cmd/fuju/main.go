@@ -128,6 +128,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	logger.Info("listening", "url", url, "startup_ms", time.Since(start).Milliseconds())
 	fmt.Fprintf(stdout, "Fuju is running at %s (data: %s). Press Ctrl+C to stop.\n", url, a.DB.Where)
 
+	// Requests run under reqs, which a graceful stop cancels when its
+	// timeout has passed, before the database closes: a request still
+	// running then ends with an answer (503, see web.Server.Stop) rather
+	// than failing against a closed database or being dropped.
+	reqs, cutRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cutRequests()
+	hs.BaseContext = func(net.Listener) context.Context { return reqs }
 	conns := &connCount{}
 	hs.ConnState = conns.track
 	dl := newDrainingListener(ln.(*net.TCPListener))
@@ -139,10 +146,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
+	srv.Stop()
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := stopServing(sctx, hs, dl, conns, errc); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		logger.Warn("shutdown", "err", err)
+		logger.Warn("shutdown: requests still running were cut", "err", err, "connections", conns.open())
+		cutRequests()
+		for end := time.Now().Add(cutGrace); conns.open() > 0 && time.Now().Before(end); {
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 	stopBG()
 	fmt.Fprintln(stdout, "Fuju stopped.")

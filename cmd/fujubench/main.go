@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -89,6 +90,7 @@ func run(args []string, out io.Writer) error {
 	backends := fs.String("backends", "embedded,server", "what to measure: embedded (SQLite in the process), server (a database server shared by the instances)")
 	mongoURI := fs.String("mongodb-uri", "", "the database server to measure: a MongoDB deployment or a FerretDB server (empty: start PostgreSQL and FerretDB here)")
 	instances := fs.Int("instances", 2, "instances sharing the database server, measured after one instance")
+	reads := fs.Bool("reads", true, "measure the pages and the references (false: only the desks, on the demo city's own size)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -158,6 +160,9 @@ func run(args []string, out io.Writer) error {
 		}
 	}
 
+	if !*reads {
+		scales = scales[:1]
+	}
 	keys := newKeys()
 	var all []figures
 	var scaling []string
@@ -183,7 +188,10 @@ func run(args []string, out io.Writer) error {
 				{"station page", "/stations/jf-minzhu"},
 			}
 			var results []result
-			if i == 0 {
+			if !*reads {
+				targets = nil
+			}
+			if i == 0 && *reads {
 				ceiling, floor, stop, err := references(c)
 				if err != nil {
 					return err
@@ -196,11 +204,13 @@ func run(args []string, out io.Writer) error {
 			for _, t := range targets {
 				results = append(results, measure(t.name, c.urls, t.path, *clients, *requests))
 			}
-			fmt.Fprintf(out, "%-30s %10s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
-			for _, r := range results {
-				fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
+			if *reads {
+				fmt.Fprintf(out, "%-30s %10s %10s %10s %8s\n", "", "req/s", "p50", "p99", "errors")
+				for _, r := range results {
+					fmt.Fprintf(out, "%-30s %10.0f %10s %10s %8d\n", r.name, r.rps(), r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors)
+				}
+				fmt.Fprintf(out, "page cache: %s\n", pageCacheCounts(c.urls))
 			}
-			fmt.Fprintf(out, "page cache: %s\n", pageCacheCounts(c.urls))
 			if i == 0 {
 				f := figures{setup: st, reads: results}
 				if *desks > 0 {
@@ -210,10 +220,12 @@ func run(args []string, out io.Writer) error {
 					f.hasDesk = true
 				}
 				all = append(all, f)
-				ceil, floor := results[0].rps(), results[1].rps()
-				fmt.Fprintln(out, "\nthroughput relative to the references:")
-				for _, r := range results[2:] {
-					fmt.Fprintf(out, "  %-28s %5.1f%% of the ceiling, %5.1f× the floor\n", r.name, 100*r.rps()/ceil, r.rps()/floor)
+				if *reads {
+					ceil, floor := results[0].rps(), results[1].rps()
+					fmt.Fprintln(out, "\nthroughput relative to the references:")
+					for _, r := range results[2:] {
+						fmt.Fprintf(out, "  %-28s %5.1f%% of the ceiling, %5.1f× the floor\n", r.name, 100*r.rps()/ceil, r.rps()/floor)
+					}
 				}
 			}
 			if st.uri == "" {
@@ -275,7 +287,7 @@ func summary(out io.Writer, all []figures, desks int) {
 		fmt.Fprintf(out, "| desk: %d desks, check-out → check-in → cleaning |", desks)
 		for _, f := range all {
 			d := f.desk
-			fmt.Fprintf(out, " %.1f cycles/s (check-out p99 %s, check-in p99 %s) |", d.cyclesPerSec, short(d.outP99), short(d.inP99))
+			fmt.Fprintf(out, " %.1f cycles/s (p99 check-out %s, check-in %s, cleaning %s) |", d.cyclesPerSec, short(d.outP99), short(d.inP99), short(d.cleanP99))
 		}
 		fmt.Fprintln(out)
 	}
@@ -485,8 +497,8 @@ func measure(name string, bases []string, path string, clients, n int) result {
 
 // deskResult is the station desks' throughput and latencies.
 type deskResult struct {
-	cyclesPerSec  float64
-	outP99, inP99 time.Duration
+	cyclesPerSec            float64
+	outP99, inP99, cleanP99 time.Duration
 }
 
 // measureDesk runs check-out → check-in → cleaning cycles from desks
@@ -545,7 +557,7 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) 
 		}
 		phone := fmt.Sprintf("1370000%04d", i)
 		if _, err := call(i, "POST", "/api/v1/staff/renters", map[string]any{"name": "测试", "phone": phone,
-			"id_number": "11010519491231002X", "station_id": u.StationID}, &r); err != nil {
+			"id_number": deskIDNumber(i), "station_id": u.StationID}, &r); err != nil {
 			return deskResult{}, err
 		}
 		var q struct {
@@ -563,6 +575,7 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) 
 		firstErr                error
 	)
 	var wg sync.WaitGroup
+	cpu0 := cpuTime()
 	start := time.Now()
 	for i := range setups {
 		wg.Add(1)
@@ -598,6 +611,7 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	if firstErr != nil {
 		fmt.Fprintf(out, "desk cycles failed (%d desks stopped): %v\n", failures.Load(), firstErr)
 	}
@@ -610,11 +624,37 @@ func measureDesk(out io.Writer, c *city, desks, cycles int) (deskResult, error) 
 	}
 	fmt.Fprintf(out, "\nstation desk: %d desks, %d check-out → check-in → cleaning cycles in %s = %.1f cycles/s\n",
 		desks, len(outLat), elapsed.Round(time.Millisecond), float64(len(outLat))/elapsed.Seconds())
+	if len(outLat) > 0 {
+		fmt.Fprintf(out, "  this process's CPU time: %s per cycle (server, engine and client; %.2f cores)\n",
+			(cpu / time.Duration(len(outLat))).Round(100*time.Microsecond), cpu.Seconds()/elapsed.Seconds())
+	}
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "check-out", pct(outLat, 50), pct(outLat, 99))
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "check-in", pct(inLat, 50), pct(inLat, 99))
 	fmt.Fprintf(out, "  %-10s p50 %8s  p99 %8s\n", "cleaning", pct(cleanLat, 50), pct(cleanLat, 99))
 	return deskResult{cyclesPerSec: float64(len(outLat)) / elapsed.Seconds(),
-		outP99: pct(outLat, 99), inP99: pct(inLat, 99)}, nil
+		outP99: pct(outLat, 99), inP99: pct(inLat, 99), cleanP99: pct(cleanLat, 99)}, nil
+}
+
+// cpuTime is the CPU time this process has used, user and system: what a
+// desk cycle costs the machine, whatever else runs on it.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// deskIDNumber is a valid resident ID number (with its check character) for
+// the renter of desk i: one person may be registered only once in a city.
+func deskIDNumber(i int) string {
+	body := fmt.Sprintf("41081119491231%03d", i)
+	weights := []int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for j, w := range weights {
+		sum += int(body[j]-'0') * w
+	}
+	return body + string("10X98765432"[sum%11])
 }
 
 // pageCacheCounts sums what the instances' page caches did in the run (their
