@@ -18,6 +18,7 @@ import (
 	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 	"fuju/web/auth"
 )
@@ -55,6 +56,8 @@ type Config struct {
 	// (https://fuju.example.cn), for absolute links in shared-link previews
 	// and language alternates; empty uses the request's host.
 	PublicURL string
+	// Reports makes the monthly subsidy statements.
+	Reports *reports.Service
 }
 
 // Server serves Fuju over HTTP.
@@ -65,6 +68,7 @@ type Server struct {
 	policies *rentals.Policies
 	rentals  *rentals.Service
 	media    *media.Service
+	reports  *reports.Service
 	auth     *auth.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
@@ -99,6 +103,7 @@ func NewServer(cfg Config) (*Server, error) {
 		policies: cfg.Policies,
 		rentals:  cfg.Rentals,
 		media:    cfg.Media,
+		reports:  cfg.Reports,
 		auth:     cfg.Auth,
 		logger:   cfg.Logger,
 		started:  time.Now(),
