@@ -37,7 +37,7 @@ const pdfDPI = 300.0
 // or en. The hash is printed on every page's footer.
 func PDF(st Statement, lang string) ([]byte, error) {
 	w := wordsFor(lang)
-	p := &painter{pdf: fpdf.New("P", "mm", "A4", ""), latin: fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")}
+	p := &painter{pdf: fpdf.New("P", "mm", "A4", ""), latin: fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor(""), drawn: map[string]cjkImage{}}
 	cjk, err := openCJK()
 	if err != nil {
 		return nil, err
@@ -148,10 +148,17 @@ func PDF(st Statement, lang string) ([]byte, error) {
 }
 
 type painter struct {
-	pdf    *fpdf.Fpdf
-	latin  func(string) string
-	cjk    *cjkFace
-	n      int
+	pdf   *fpdf.Fpdf
+	latin func(string) string
+	cjk   *cjkFace
+	// drawn names each image already in the PDF by its text and size: a
+	// statement repeats station names and masked names many times.
+	drawn map[string]cjkImage
+}
+
+type cjkImage struct {
+	name         string
+	w, h, ascent float64
 }
 
 func isLatin(s string) bool {
@@ -178,16 +185,20 @@ func (p *painter) text(x, y float64, s string, size float64, bold bool) {
 		p.pdf.Text(x, y, p.latin(s))
 		return
 	}
-	data, w, h, ascent, err := p.cjk.render(s, size)
-	if err != nil {
-		p.pdf.SetFont("Helvetica", style, size)
-		p.pdf.Text(x, y, p.latin(s))
-		return
+	key := strconv.FormatFloat(size, 'f', 1, 64) + "|" + s
+	img, ok := p.drawn[key]
+	if !ok {
+		data, w, h, ascent, err := p.cjk.render(s, size)
+		if err != nil {
+			p.pdf.SetFont("Helvetica", style, size)
+			p.pdf.Text(x, y, p.latin(s))
+			return
+		}
+		img = cjkImage{name: "t" + strconv.Itoa(len(p.drawn)), w: w, h: h, ascent: ascent}
+		p.pdf.RegisterImageOptionsReader(img.name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(data))
+		p.drawn[key] = img
 	}
-	p.n++
-	name := "t" + strconv.Itoa(p.n)
-	p.pdf.RegisterImageOptionsReader(name, fpdf.ImageOptions{ImageType: "PNG"}, bytes.NewReader(data))
-	p.pdf.ImageOptions(name, x, y-ascent, w, h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
+	p.pdf.ImageOptions(img.name, x, y-img.ascent, img.w, img.h, false, fpdf.ImageOptions{ImageType: "PNG"}, 0, "")
 }
 
 type cjkFace struct {
