@@ -3,20 +3,32 @@ package reports
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
+	"fuju/internal/db"
 	"fuju/rentals"
 	"fuju/stations"
 )
 
 // BenchmarkStatement computes a month's draft (every subsidised checkout of
 // the month, their renters and stations) and a frozen statement's read, on
-// the embedded engine: go test ./reports -bench Statement -benchtime 20x.
+// the embedded engine with its _id indexes, as the service runs it:
+// go test ./reports -run '^$' -bench Statement -benchtime 10x.
 func BenchmarkStatement(b *testing.B) {
+	ctx := context.Background()
 	for _, n := range []int{50, 200} {
-		c := newCity(b)
-		ctx := context.Background()
+		d, err := db.Open(ctx, db.Config{DataDir: b.TempDir(), Name: "bench", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer d.Close(ctx)
+		c := newCityOn(b, d.Database)
+		if err := d.Tune(ctx); err != nil {
+			b.Fatal(err)
+		}
 		for i := range n {
 			c.clk.set(time.Date(2026, 10, 5+i%20, 10, 0, 0, 0, stations.Local))
 			tier := rentals.Subsistence

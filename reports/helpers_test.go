@@ -99,8 +99,14 @@ var october = time.Date(2026, 10, 5, 10, 0, 0, 0, stations.Local)
 
 func newCity(t testing.TB) *city {
 	t.Helper()
+	return newCityOn(t, testenv.DB(t))
+}
+
+// newCityOn is newCity on a database the caller opened (a benchmark's, with
+// the embedded engine's _id indexes).
+func newCityOn(t testing.TB, db *mongo.Database) *city {
+	t.Helper()
 	ctx := context.Background()
-	db := testenv.DB(t)
 	c := &city{t: t, db: db, clk: &clock{t: october}, audit: &auditLog{}, clerk: stations.Actor{ID: "u-wang", Name: "Wang", Role: "operator_admin"}}
 	must := func(err error) {
 		t.Helper()
