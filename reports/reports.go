@@ -157,10 +157,10 @@ type Statement struct {
 	Hash    string  `json:"hash"`
 	Content Content `json:"content"`
 	// Submittable says whether the month is over, so it may be submitted.
-	Submittable bool             `json:"submittable"`
-	SubmittedAt  *time.Time      `json:"submitted_at,omitempty"`
-	SubmittedBy  *stations.Actor `json:"submitted_by,omitempty"`
-	DecidedAt    *time.Time      `json:"decided_at,omitempty"`
+	Submittable bool            `json:"submittable"`
+	SubmittedAt *time.Time      `json:"submitted_at,omitempty"`
+	SubmittedBy *stations.Actor `json:"submitted_by,omitempty"`
+	DecidedAt   *time.Time      `json:"decided_at,omitempty"`
 	// Reasons are the platform's reasons for returning it (the last return).
 	Reasons       string   `json:"reasons,omitempty"`
 	PaidOn        string   `json:"paid_on,omitempty"`

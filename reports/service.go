@@ -516,13 +516,15 @@ func (d Decision) Validate() error {
 			e.Add("reference", "required", "the payment's reference is required")
 		}
 	default:
-		e.Add("to", "one_of", "must be one of: approved, returned, paid")
+		e.Add("to", "oneof", "must be one of: approved, returned, paid")
 	}
+	e.Text("hash", d.Hash, valid.MaxCode)
+	e.Text("paid_on", d.PaidOn, valid.MaxCode)
 	if utf8.RuneCountInString(d.Reasons) > MaxReasons {
-		e.Add("reasons", "length", fmt.Sprintf("must be at most %d characters", MaxReasons), "max", MaxReasons)
+		e.Add("reasons", "max_length", fmt.Sprintf("must be at most %d characters", MaxReasons), "max", MaxReasons)
 	}
 	if utf8.RuneCountInString(d.Reference) > valid.MaxReference {
-		e.Add("reference", "length", fmt.Sprintf("must be at most %d characters", valid.MaxReference), "max", valid.MaxReference)
+		e.Add("reference", "max_length", fmt.Sprintf("must be at most %d characters", valid.MaxReference), "max", valid.MaxReference)
 	}
 	return e.Err()
 }
