@@ -193,7 +193,7 @@ func (s *Service) Checkout(ctx context.Context, scope tenancy.Scope, req Checkou
 		return Lease{}, err
 	}
 	id := ids.New("l")
-	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, s.personOf(renter), id, st.OperatorID, st.ID, now)
+	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, s.personOf(renter), renter.ID, id, st.OperatorID, st.ID, now)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -464,7 +464,7 @@ func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID strin
 	if err != nil {
 		return Lease{}, err
 	}
-	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, person, l.ID, l.OperatorID, l.StationID, now)
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, person, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -570,7 +570,7 @@ func (s *Service) reservationWaits(ctx context.Context, stationID, productID str
 // crash points ("<flow>:marked", "<flow>:subsidy") and errors. plan is nil
 // when there is no subsidy.
 func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol Policy, payments []Payment,
-	person, leaseID, operatorID, stationID string, now time.Time) (Quote, *grantPlan, eventlog.Pending, error) {
+	person, renterID, leaseID, operatorID, stationID string, now time.Time) (Quote, *grantPlan, eventlog.Pending, error) {
 	var marker eventlog.Pending
 	for attempt := 0; attempt < 10; attempt++ {
 		q, plan, err := s.planGrant(ctx, base, pol, person, leaseID, now)
@@ -594,7 +594,7 @@ func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol
 		if plan == nil {
 			return q, nil, marker, nil
 		}
-		plan.event.OperatorID, plan.event.StationID = operatorID, stationID
+		plan.event.OperatorID, plan.event.StationID, plan.event.Charge, plan.event.RenterID = operatorID, stationID, flow, renterID
 		_, err = s.subsidy.Append(ctx, plan.entity, plan.seq, plan.event)
 		if errors.Is(err, eventlog.ErrTaken) {
 			continue

@@ -3,6 +3,7 @@ package rentals
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -45,10 +46,13 @@ type reportStore struct {
 	losses   *mongo.Collection
 	waivers  *mongo.Collection
 	settings *mongo.Collection
+	// subsidy is the yearly subsidy logs' collection (eventlog "subsidy").
+	subsidy *mongo.Collection
 }
 
 func newReportStore(db *mongo.Database) *reportStore {
-	return &reportStore{losses: db.Collection("losses"), waivers: db.Collection("waivers"), settings: db.Collection("operator_settings")}
+	return &reportStore{losses: db.Collection("losses"), waivers: db.Collection("waivers"), settings: db.Collection("operator_settings"),
+		subsidy: db.Collection("subsidy_events")}
 }
 
 func (s *reportStore) collections() []*mongo.Collection {
@@ -154,4 +158,31 @@ func (s *reportStore) putSettings(ctx context.Context, st Settings) error {
 		return nil
 	}
 	return translate(err, "save settings of "+st.OperatorID)
+}
+
+// subsidyRecord is an event of the yearly subsidy logs as stored.
+type subsidyRecord struct {
+	Entity string       `bson:"entity"`
+	Seq    int64        `bson:"seq"`
+	At     time.Time    `bson:"at"`
+	Event  subsidyEvent `bson:"e"`
+}
+
+// subsidyMoves scans the subsidy logs for one operator's grants and releases
+// whose grant day is before before (all when empty), oldest first. The city
+// reads them monthly; the embedded engine scans the collection anyway.
+func (s *reportStore) subsidyMoves(ctx context.Context, operatorID, before string) ([]subsidyRecord, error) {
+	filter := bson.D{{Key: "e.operator_id", Value: operatorID}}
+	if before != "" {
+		filter = append(filter, bson.E{Key: "e.day", Value: bson.D{{Key: "$lt", Value: before}}})
+	}
+	cur, err := s.subsidy.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "at", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "list subsidy moves")
+	}
+	var out []subsidyRecord
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, translate(err, "list subsidy moves")
+	}
+	return out, nil
 }

@@ -51,6 +51,20 @@ type subsidyEvent struct {
 	PolicyVersion int    `bson:"policy_version"`
 	// Carried lists, for a carry, the per-record logs it brought in.
 	Carried []carriedLog `bson:"carried,omitempty"`
+	// What the grant paid for, so a subsidy statement's line needs nothing
+	// else (grants from before statements lack them; see GrantCharge):
+	// the charge (checkout or extend), the renter, the days, the standard
+	// price and the renter's part, what the cap left out, and the cap.
+	Charge      string `bson:"charge,omitempty"`
+	RenterID    string `bson:"renter_id,omitempty"`
+	Days        int    `bson:"days,omitempty"`
+	StandardFen int64  `bson:"standard_fen,omitempty"`
+	RenterFen   int64  `bson:"renter_fen,omitempty"`
+	CappedFen   int64  `bson:"capped_fen,omitempty"`
+	CapFen      int64  `bson:"cap_fen,omitempty"`
+	// ReleasedOn is, for a release, the day it was made (city time); the
+	// rest of a release repeats its grant.
+	ReleasedOn string `bson:"released_on,omitempty"`
 }
 
 // carriedLog is a per-record yearly log as the backfill carried it: its
@@ -124,6 +138,7 @@ func (s *Service) planGrant(ctx context.Context, q Quote, p Policy, person, leas
 	return q, &grantPlan{entity: entity, seq: head.Seq + 1, event: subsidyEvent{
 		Kind: subsidyGrant, LeaseID: leaseID, AmountFen: q.SubsidyFen, TotalFen: head.Event.TotalFen + q.SubsidyFen,
 		Day: Date(now), Tier: q.Tier, PolicyVersion: q.PolicyVersion,
+		Days: q.Days, StandardFen: q.StandardFen, RenterFen: q.RenterFen, CappedFen: q.CappedFen, CapFen: max(p.AnnualCapFen, 0),
 	}}, nil
 }
 
@@ -173,6 +188,7 @@ func (s *Service) appendRelease(ctx context.Context, leaseID string, g SubsidyGr
 		}
 		ev := grant.Event
 		ev.Kind, ev.GrantSeq, ev.AmountFen, ev.TotalFen = subsidyRelease, g.Seq, -grant.Event.AmountFen, total-grant.Event.AmountFen
+		ev.ReleasedOn = Date(s.now())
 		_, err := s.subsidy.Append(ctx, g.Entity, seq, ev)
 		if errors.Is(err, eventlog.ErrTaken) {
 			continue

@@ -196,6 +196,7 @@ func TestAdminRoleMatrix(t *testing.T) {
 			path = strings.Replace(path, ":id", target.ID, 1)
 		}
 		path = strings.Replace(path, ":n", "1", 1)
+		path = strings.Replace(strings.Replace(path, ":operator", "op-a", 1), ":month", "2026-10", 1)
 		for name, c := range callers {
 			rec := c.do(r.Method, path, nil)
 			switch {

@@ -12,6 +12,7 @@ import (
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 )
 
@@ -72,7 +73,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnauthorized, "unauthorized"
 	case errors.Is(err, tenancy.ErrSuspended):
 		return http.StatusForbidden, "operator_suspended"
-	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden), errors.Is(err, rentals.ErrForbidden):
+	case errors.Is(err, errForbidden), errors.Is(err, stations.ErrForbidden), errors.Is(err, rentals.ErrForbidden),
+		errors.Is(err, reports.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errForbiddenCSRF):
 		return http.StatusForbidden, "csrf"
@@ -95,12 +97,12 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
-		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound):
+		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound), errors.Is(err, reports.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, stations.ErrUnavailable):
 		return http.StatusConflict, "unavailable"
 	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
-		errors.Is(err, rentals.ErrConflict):
+		errors.Is(err, rentals.ErrConflict), errors.Is(err, reports.ErrConflict):
 		return http.StatusConflict, "conflict"
 	}
 	return http.StatusInternalServerError, "internal"

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"fuju/accounts"
+	"fuju/reports"
 )
 
 // routes registers every route of the service, in one place, top to bottom:
@@ -126,6 +127,14 @@ func (s *Server) routes() {
 	op.GET("/waivers", admin, s.api(s.listOpWaiversAPI))
 	op.POST("/waivers/:id/:decision", admin, s.api(s.decideWaiverAPI))
 	op.GET("/losses", admin, s.api(s.listOpLossesAPI))
+	// Subsidy statements: the operator's own admin only (the platform reads
+	// them under /api/v1/admin/statements).
+	opAdmin := s.requireRole("", accounts.OperatorAdmin)
+	op.GET("/statements", opAdmin, s.api(s.listOpStatementsAPI))
+	op.GET("/statements/:month", opAdmin, s.api(s.showOpStatementAPI))
+	op.GET("/statements/:month/csv", opAdmin, s.api(s.exportOpStatement("csv")))
+	op.GET("/statements/:month/pdf", opAdmin, s.api(s.exportOpStatement("pdf")))
+	op.POST("/statements/:month/submit", opAdmin, s.api(s.submitOpStatementAPI))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
@@ -193,6 +202,13 @@ func (s *Server) routes() {
 	admAPI.PUT("/tier-policy", s.api(s.putPolicyAPI))
 	admAPI.GET("/tier-policy/versions/:n", s.api(s.showPolicyVersionAPI))
 	admAPI.GET("/audit", s.api(s.listAuditAPI))
+	admAPI.GET("/statements", s.api(s.listAdminStatementsAPI))
+	admAPI.GET("/statements/:operator/:month", s.api(s.showAdminStatementAPI))
+	admAPI.GET("/statements/:operator/:month/csv", s.api(s.exportAdminStatement("csv")))
+	admAPI.GET("/statements/:operator/:month/pdf", s.api(s.exportAdminStatement("pdf")))
+	admAPI.POST("/statements/:operator/:month/approve", s.api(s.decideStatementAPI(reports.Approved)))
+	admAPI.POST("/statements/:operator/:month/return", s.api(s.decideStatementAPI(reports.Returned)))
+	admAPI.POST("/statements/:operator/:month/paid", s.api(s.decideStatementAPI(reports.Paid)))
 
 	admPages := r.Group("/admin", platform)
 	admPages.GET("", s.page(s.showAdminHome))

@@ -20,6 +20,7 @@ import (
 	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 )
 
@@ -59,6 +60,8 @@ type Config struct {
 	// (https://fuju.example.cn), for absolute links in shared-link previews
 	// and language alternates; empty uses the request's host.
 	PublicURL string
+	// Reports makes the monthly subsidy statements.
+	Reports *reports.Service
 }
 
 // Server serves Fuju over HTTP.
@@ -69,6 +72,7 @@ type Server struct {
 	policies *rentals.Policies
 	rentals  *rentals.Service
 	media    *media.Service
+	reports  *reports.Service
 	auth     *accounts.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
@@ -113,6 +117,7 @@ func NewServer(cfg Config) (*Server, error) {
 		policies: cfg.Policies,
 		rentals:  cfg.Rentals,
 		media:    cfg.Media,
+		reports:  cfg.Reports,
 		auth:     cfg.Auth,
 		logger:   cfg.Logger,
 		started:  time.Now(),

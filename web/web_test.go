@@ -31,6 +31,7 @@ import (
 	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 )
 
@@ -88,7 +89,9 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		t.Fatal(err)
 	}
 	rent.UseProofStore(m)
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init} {
+	rep := reports.NewService(db, rent, st, testReportsAudit{au})
+	rep.SetClock(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local) })
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init, rep.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +129,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
 	pol.Now = func() time.Time { return now }
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, Rentals: rent, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
+		Auth: au, Rentals: rent, Reports: rep, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	// Every request a test makes through the router, and every answer, is

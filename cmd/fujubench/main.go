@@ -393,7 +393,7 @@ func startCity(ctx context.Context, st setup, scale int, k keys) (*city, error) 
 		// Later instances open after the seed and load the city from the
 		// database, like an instance started next to a running one.
 		srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB,
-			Auth: a.Auth, SecretKey: a.SecretKey, Throttle: a.Throttle, Logger: logger})
+			Auth: a.Auth, SecretKey: a.SecretKey, Throttle: a.Throttle, Logger: logger, Reports: a.Reports})
 		if err != nil {
 			c.stop()
 			return nil, err

@@ -25,6 +25,7 @@ import (
 	"fuju/messages"
 	"fuju/payments"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 )
 
@@ -42,6 +43,8 @@ type App struct {
 	Payments *payments.Service
 	// Messages is the outbox every message to a person goes through.
 	Messages *messages.Service
+	// Reports makes the monthly subsidy statements.
+	Reports *reports.Service
 	// SecretKey signs form tokens (from config or DATA_DIR/secrets).
 	SecretKey []byte
 	// Throttle keeps rate-limit counters in the database, shared by every
@@ -120,7 +123,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init}
+	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, reportsAudit{a.Auth})
+	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init}
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
