@@ -18,7 +18,7 @@ func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	db := testenv.DB(b)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
 	cat := catalog.NewService(db, st.Index(), feed, nil)
 	if err := st.Init(ctx); err != nil {
 		b.Fatal(err)

@@ -28,7 +28,7 @@ func setup(t *testing.T) fixture {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
 	cat := NewService(db, st.Index(), feed, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func setup(t *testing.T) fixture {
 	if err := cat.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
+	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}}, stations.System)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func demoCatalog(t *testing.T) *catalog.Service {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
 	cat := catalog.NewService(db, st.Index(), feed, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)

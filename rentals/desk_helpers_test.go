@@ -76,7 +76,7 @@ func newDesk(t *testing.T, policy *Policy) *desk {
 func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	t.Helper()
 	ctx := context.Background()
-	st := stations.NewService(db, nil, nil)
+	st := stations.NewService(db, nil, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	d := &desk{t: t, db: db, st: st, cat: cat, pol: pol, svc: svc, clk: clk,
 		clerk: stations.Actor{ID: "u-li", Name: "Li", Role: "staff"}}
 	for _, op := range []string{"op-a", "op-b"} {
-		if _, err := st.CreateOperator(ctx, stations.Operator{ID: op, Name: stations.Text{Zh: op, En: op}}); err != nil {
+		if _, err := st.CreateOperator(ctx, stations.Operator{ID: op, Name: stations.Text{Zh: op, En: op}}, stations.System); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -25,7 +25,7 @@ func manageFixture(t *testing.T) (fixture, Station) {
 	t.Helper()
 	ctx := context.Background()
 	f := setup(t)
-	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: Text{"乙", "B"}}); err != nil {
+	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: Text{"乙", "B"}}, System); err != nil {
 		t.Fatal(err)
 	}
 	stB, err := f.svc.CreateStationIn(ctx, OperatorScope("op-b"), Station{ID: "b-1", Name: Text{"乙站", "B one"},
@@ -327,11 +327,11 @@ func BenchmarkImportUnits(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer d.Close(ctx)
-			svc := NewService(d.Database, nil, nil)
+			svc := NewService(d.Database, nil, nil, nil)
 			if err := svc.Init(ctx); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{"甲", "A"}}); err != nil {
+			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: Text{"甲", "A"}}, System); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := svc.CreateStation(ctx, Station{ID: "st-1", OperatorID: "op-a", Name: Text{"站", "St"}, Address: Text{"路", "Rd"},

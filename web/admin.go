@@ -40,12 +40,7 @@ func (s *Server) createOperator(c *gin.Context, in operatorInput) (stations.Oper
 	if err := e.Err(); err != nil {
 		return stations.Operator{}, fmt.Errorf("web: new operator: %w", err)
 	}
-	o, err := s.stations.CreateOperator(c.Request.Context(), o)
-	if err != nil {
-		return stations.Operator{}, err
-	}
-	s.audit(c, o.ID, "operator.create", "operator/"+o.ID, nil, o)
-	return o, nil
+	return s.stations.CreateOperator(c.Request.Context(), o, actorOf(c))
 }
 
 // operatorPatch changes an operator; nil fields stay.
@@ -86,25 +81,18 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 	if next.Name != old.Name || next.Phone != old.Phone {
 		renamed := next
 		renamed.Status = old.Status
-		if cur, err = s.stations.UpdateOperator(ctx, renamed); err != nil {
+		if cur, err = s.stations.UpdateOperator(ctx, renamed, actorOf(c)); err != nil {
 			return stations.Operator{}, err
 		}
-		s.audit(c, id, "operator.update", "operator/"+id, old, cur)
 	}
 	if next.Status != old.Status {
-		before := cur
 		reason := ""
 		if p.Reason != nil {
 			reason = *p.Reason
 		}
-		if cur, err = s.stations.SetOperatorStatus(ctx, id, next.Status, reason); err != nil {
+		if cur, err = s.stations.SetOperatorStatus(ctx, id, next.Status, reason, actorOf(c)); err != nil {
 			return stations.Operator{}, err
 		}
-		action := "operator.resume"
-		if cur.Status == stations.OperatorSuspended {
-			action = "operator.suspend"
-		}
-		s.audit(c, id, action, "operator/"+id, before, cur)
 	}
 	return cur, nil
 }

@@ -22,7 +22,7 @@ func (s *Server) audit(c *gin.Context, operatorID, action, target string, before
 	if s.auth == nil {
 		return
 	}
-	e := auth.Entry{Actor: actorOf(c), OperatorID: operatorID, Action: action, Target: target,
+	e := auth.Entry{Actor: stations.AuditActor(actorOf(c)), OperatorID: operatorID, Action: action, Target: target,
 		Changes: auth.Diff(before, after, hide...), RequestID: requestID(c)}
 	if err := s.auth.Record(c.Request.Context(), e); err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "audit log write failed", "err", err, "action", action,
@@ -61,7 +61,7 @@ func (s *Server) auditRows(c *gin.Context, b *base, entries []auth.Entry, ops ma
 	users := map[string]string{}
 	out := make([]auditRow, len(entries))
 	for i, e := range entries {
-		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
+		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: s.userName(c, e.Actor.ID, users), Role: e.Actor.Role,
 			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
 		if n, ok := ops[e.OperatorID]; ok {
 			r.Operator = b.Tx(n)
@@ -107,14 +107,7 @@ func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[s
 			name = b.Tx(o.Name)
 		}
 	case "user":
-		n, seen := users[id]
-		if !seen && s.auth != nil {
-			if u, err := s.auth.User(c.Request.Context(), id); err == nil {
-				n = u.Name
-			}
-			users[id] = n
-		}
-		name = n
+		name = s.userName(c, id, users)
 	case "tier-policy":
 		if n, err := strconv.Atoi(id); err == nil {
 			return b.T("audit.target.tier-policy", n)
@@ -131,6 +124,23 @@ func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[s
 		return label + "“" + name + "”（" + id + "）"
 	}
 	return label + " " + id
+}
+
+// userName is the name of account id as it is now, looked up when the log is
+// read (the log holds only ids), remembered in users for the page; "" when
+// the account is gone.
+func (s *Server) userName(c *gin.Context, id string, users map[string]string) string {
+	if id == stations.System.ID {
+		return stations.System.Name
+	}
+	n, seen := users[id]
+	if !seen && s.auth != nil && id != "" {
+		if u, err := s.auth.User(c.Request.Context(), id); err == nil {
+			n = u.Name
+		}
+		users[id] = n
+	}
+	return n
 }
 
 // auditFieldName names a changed field: by its message when one exists

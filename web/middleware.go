@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/audit"
 	"fuju/media"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,6 +33,8 @@ func withRequestID(c *gin.Context) {
 		rid = hex.EncodeToString(b[:])
 	}
 	c.Set(ridKey, rid)
+	// The services read it from the context for the audit entries they write.
+	c.Request = c.Request.WithContext(audit.WithRequestID(c.Request.Context(), rid))
 	c.Header("X-Request-ID", rid)
 	c.Next()
 }

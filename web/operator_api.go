@@ -304,29 +304,11 @@ func stationInputOf(st stations.Station) stationInput {
 var stationPatchable = []string{"name", "address", "district", "lat", "lng", "phone", "hours", "active"}
 
 func (s *Server) opCreateStation(c *gin.Context, st stations.Station) (stations.VersionedStation, error) {
-	created, err := s.stations.CreateStationIn(c.Request.Context(), scopeOf(c), st, actorOf(c))
-	if err != nil {
-		return stations.VersionedStation{}, err
-	}
-	s.audit(c, created.OperatorID, "station.create", "station/"+created.ID, nil, created.Station)
-	return created, nil
+	return s.stations.CreateStationIn(c.Request.Context(), scopeOf(c), st, actorOf(c))
 }
 
 func (s *Server) opUpdateStation(c *gin.Context, st stations.Station, version int64) (stations.VersionedStation, error) {
-	before, err := s.stations.StationIn(c.Request.Context(), scopeOf(c), st.ID)
-	if err != nil {
-		return stations.VersionedStation{}, err
-	}
-	after, err := s.stations.UpdateStationIn(c.Request.Context(), scopeOf(c), st, version, actorOf(c))
-	if err != nil {
-		return stations.VersionedStation{}, err
-	}
-	action := "station.update"
-	if before.Active && !after.Active {
-		action = "station.deactivate"
-	}
-	s.audit(c, after.OperatorID, action, "station/"+st.ID, before.Station, after.Station)
-	return after, nil
+	return s.stations.UpdateStationIn(c.Request.Context(), scopeOf(c), st, version, actorOf(c))
 }
 
 func (s *Server) listOpStations(c *gin.Context) error {
@@ -448,12 +430,7 @@ func (s *Server) productOwner(id string) (string, bool) {
 }
 
 func (s *Server) opCreateUnit(c *gin.Context, u stations.Unit) (stations.Unit, error) {
-	created, err := s.stations.CreateUnitIn(c.Request.Context(), scopeOf(c), u, s.productOwner, actorOf(c))
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	s.audit(c, created.OperatorID, "unit.create", "unit/"+created.Tag, nil, created)
-	return created, nil
+	return s.stations.CreateUnitIn(c.Request.Context(), scopeOf(c), u, s.productOwner, actorOf(c))
 }
 
 func (s *Server) opEditUnit(c *gin.Context, tag string, e stations.UnitEdit) (stations.Unit, error) {
@@ -461,14 +438,7 @@ func (s *Server) opEditUnit(c *gin.Context, tag string, e stations.UnitEdit) (st
 	if err != nil {
 		return stations.Unit{}, err
 	}
-	after, err := s.stations.EditUnit(c.Request.Context(), scopeOf(c), before.Tag, e, actorOf(c))
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	if after.Seq != before.Seq {
-		s.audit(c, after.OperatorID, "unit.update", "unit/"+after.Tag, before, after)
-	}
-	return after, nil
+	return s.stations.EditUnit(c.Request.Context(), scopeOf(c), before.Tag, e, actorOf(c))
 }
 
 func (s *Server) opRetireUnit(c *gin.Context, tag, reason string, version int64) (stations.Unit, error) {
@@ -476,12 +446,7 @@ func (s *Server) opRetireUnit(c *gin.Context, tag, reason string, version int64)
 	if err != nil {
 		return stations.Unit{}, err
 	}
-	after, err := s.stations.RetireUnitIn(c.Request.Context(), scopeOf(c), before.Tag, reason, version, actorOf(c))
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	s.audit(c, after.OperatorID, "unit.retire", "unit/"+after.Tag, before, after)
-	return after, nil
+	return s.stations.RetireUnitIn(c.Request.Context(), scopeOf(c), before.Tag, reason, version, actorOf(c))
 }
 
 // unitQuery reads the unit list's filters, shared by the API and the page.

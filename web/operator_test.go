@@ -57,7 +57,7 @@ func newOpWorld(t *testing.T) *opWorld {
 			t.Fatal(err)
 		}
 	}
-	_, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}})
+	_, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}}, stations.System)
 	must(err)
 	_, err = s.stations.CreateStationIn(ctx, stations.OperatorScope("op-b"), stations.Station{ID: "b-one", Name: stations.Text{Zh: "乙站", En: "B One"},
 		Address: stations.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: stations.StandardHours(), Active: true}, stations.System)

@@ -329,7 +329,6 @@ type unitActionRequest struct {
 // and the pages.
 func (s *Server) unitAction(c *gin.Context, action, tag string, req unitActionRequest) (stations.Unit, error) {
 	ctx, scope, by := c.Request.Context(), scopeOf(c), actorOf(c)
-	before, _ := s.stations.UnitInScope(ctx, scope, tag)
 	var u stations.Unit
 	var err error
 	switch action {
@@ -351,11 +350,7 @@ func (s *Server) unitAction(c *gin.Context, action, tag string, req unitActionRe
 	default:
 		return stations.Unit{}, errNotFound
 	}
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	s.audit(c, u.OperatorID, "unit."+action, "unit/"+u.Tag, before, u)
-	return u, nil
+	return u, err
 }
 
 func (s *Server) unitActionAPI(c *gin.Context) error {

@@ -228,7 +228,7 @@ func TestDeskAPIFlow(t *testing.T) {
 func TestDeskTenancy(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}}); err != nil {
+	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: stations.Text{Zh: "乙", En: "B"}}, stations.System); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.stations.CreateStation(ctx, stations.Station{ID: "b-one", OperatorID: "op-b", Name: stations.Text{Zh: "乙站", En: "B"},

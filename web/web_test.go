@@ -56,7 +56,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
 	cat := catalog.NewService(db, st.Index(), feed, nil)
 	st.UseChecklists(cat)
 	st.ProductsNamed = cat.Named
@@ -87,7 +87,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 			t.Fatal(err)
 		}
 	}
-	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}})
+	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: stations.Text{Zh: "甲", En: "A"}}, stations.System)
 	must(err)
 	for _, s := range []stations.Station{
 		{ID: "north", Name: stations.Text{Zh: "北站", En: "North"}, Lat: 35.30, Lng: 113.24, Phone: "0391-3561234"},

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"fuju/catalog"
+	"fuju/internal/audit"
 	"fuju/internal/changefeed"
 	"fuju/internal/config"
 	"fuju/internal/db"
@@ -89,7 +90,9 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	tk.Write([]byte("throttle"))
 	a.Throttle = throttle.NewStore(d.Database, tk.Sum(nil))
 	a.Feed = changefeed.New(d.Database, "catalog", logger)
-	a.Stations = stations.NewService(d.Database, a.Feed, logger)
+	// The accounts store keeps the audit log every service writes to.
+	a.Auth = auth.NewService(d.Database, logger)
+	a.Stations = stations.NewService(d.Database, a.Feed, a.Auth, logger)
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
 	a.Stations.UseChecklists(a.Catalog)
 	a.Stations.ProductsNamed = a.Catalog.Named
@@ -106,7 +109,6 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.Rentals.UseProofStore(a.Media)
-	a.Auth = auth.NewService(d.Database, logger)
 	a.Auth.StationOf = func(ctx context.Context, id string) (string, error) {
 		st, err := a.Stations.Station(ctx, id)
 		return st.OperatorID, err
@@ -177,11 +179,11 @@ func openMessages(d *db.DB, cfg config.Config, audit *auth.Service, logger *slog
 type auditor struct{ auth *auth.Service }
 
 func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
-	changes := make([]auth.Change, len(e.Fields))
+	changes := make([]audit.Change, len(e.Fields))
 	for i, f := range e.Fields {
-		changes[i] = auth.Change{Field: f}
+		changes[i] = audit.Change{Field: f}
 	}
-	return a.auth.Record(ctx, auth.Entry{Actor: stations.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+	return a.auth.Record(ctx, audit.Entry{Actor: audit.Actor{ID: e.Actor.ID, Role: e.Actor.Role}, OperatorID: e.OperatorID, Action: e.Action,
 		Target: e.Target, Changes: changes})
 }
 

@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"sort"
 
+	"fuju/internal/audit"
 	"fuju/payments"
+	"fuju/stations"
 	"fuju/web/auth"
 )
 
@@ -19,11 +21,11 @@ func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error 
 		fields = append(fields, k)
 	}
 	sort.Strings(fields)
-	changes := make([]auth.Change, 0, len(fields))
+	changes := make([]audit.Change, 0, len(fields))
 	for _, k := range fields {
-		changes = append(changes, auth.Change{Field: k, After: e.Fields[k]})
+		changes = append(changes, audit.Change{Field: k, After: e.Fields[k]})
 	}
-	return p.auth.Record(ctx, auth.Entry{Actor: e.By, OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
+	return p.auth.Record(ctx, audit.Entry{Actor: stations.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
 }
 
 // unwiredLedger stands in for the lease ledger until rentals records online
