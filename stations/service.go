@@ -76,10 +76,10 @@ func NewService(db *mongo.Database, feed Publisher, rec recorder, logger *slog.L
 		logger = slog.Default()
 	}
 	return &Service{
-		store:  newStore(db),
-		log:    eventlog.New[UnitEvent](db, "unit"),
-		feed:   feed,
-		index:  newIndex(),
+		store:    newStore(db),
+		log:      eventlog.New[UnitEvent](db, "unit"),
+		feed:     feed,
+		index:    newIndex(),
 		logger:   logger,
 		now:      func() time.Time { return time.Now().UTC() },
 		auditLog: rec,
