@@ -29,7 +29,7 @@ func setup(t *testing.T) fixture {
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
 	st := stations.NewService(db, feed, nil, nil)
-	cat := NewService(db, st.Index(), feed, nil)
+	cat := NewService(db, st.Index(), feed, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func demoCatalog(t *testing.T) *catalog.Service {
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
 	st := stations.NewService(db, feed, nil, nil)
-	cat := catalog.NewService(db, st.Index(), feed, nil)
+	cat := catalog.NewService(db, st.Index(), feed, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

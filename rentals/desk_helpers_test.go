@@ -80,7 +80,7 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cat := catalog.NewService(db, st.Index(), nil, nil)
+	cat := catalog.NewService(db, st.Index(), nil, nil, nil)
 	if err := cat.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

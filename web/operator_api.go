@@ -65,12 +65,7 @@ func (s *Server) opCreateProduct(c *gin.Context, p catalog.Product) (catalog.Pro
 	} else if _, err := s.stations.Operator(c.Request.Context(), p.OperatorID); err != nil {
 		return catalog.Product{}, fmt.Errorf("web: product: %w", valid.Field("operator_id", "not_found", "is not an operator"))
 	}
-	created, err := s.catalog.Create(c.Request.Context(), scope, p, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, created.OperatorID, "product.create", "product/"+created.ID, nil, created)
-	return created, nil
+	return s.catalog.Create(c.Request.Context(), scope, p, actorOf(c))
 }
 
 // opUpdateProduct replaces a listing's editable fields; p.Version is the
@@ -85,12 +80,7 @@ func (s *Server) opUpdateProduct(c *gin.Context, p catalog.Product) (catalog.Pro
 		return catalog.Product{}, fmt.Errorf("web: product: %w", valid.Field("version", "required", "is required: the version you edited"))
 	}
 	p.OperatorID = before.OperatorID
-	after, err := s.catalog.Update(c.Request.Context(), scopeOf(c), p, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.update", "product/"+after.ID, before, after)
-	return after, nil
+	return s.catalog.Update(c.Request.Context(), scopeOf(c), p, actorOf(c))
 }
 
 // opHideProduct hides a listing from families. Listings are never deleted:
@@ -103,12 +93,7 @@ func (s *Server) opHideProduct(c *gin.Context, id string) (catalog.Product, erro
 	if before.Status == catalog.Hidden {
 		return before, nil
 	}
-	after, err := s.catalog.SetStatus(c.Request.Context(), scopeOf(c), id, catalog.Hidden, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.hide", "product/"+id, before, after)
-	return after, nil
+	return s.catalog.SetStatus(c.Request.Context(), scopeOf(c), id, catalog.Hidden, actorOf(c))
 }
 
 func (s *Server) listOpProducts(c *gin.Context) error {

@@ -57,7 +57,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
 	st := stations.NewService(db, feed, nil, nil)
-	cat := catalog.NewService(db, st.Index(), feed, nil)
+	cat := catalog.NewService(db, st.Index(), feed, nil, nil)
 	st.UseChecklists(cat)
 	st.ProductsNamed = cat.Named
 	pol := rentals.NewPolicies(db)

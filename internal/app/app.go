@@ -93,7 +93,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	// The accounts store keeps the audit log every service writes to.
 	a.Auth = auth.NewService(d.Database, logger)
 	a.Stations = stations.NewService(d.Database, a.Feed, a.Auth, logger)
-	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
+	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, a.Auth, logger)
 	a.Stations.UseChecklists(a.Catalog)
 	a.Stations.ProductsNamed = a.Catalog.Named
 	a.Policies = rentals.NewPolicies(d.Database)
