@@ -84,7 +84,7 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	if err := cat.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pol := NewPolicies(db)
+	pol := NewPolicies(db, nil)
 	if err := pol.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 			t.Fatal(err)
 		}
 	}
-	svc, err := NewService(db, st, cat, pol, testKey, nil)
+	svc, err := NewService(db, st, cat, pol, testKey, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/valid"
@@ -227,6 +228,7 @@ func (s *Service) RegisterRenter(ctx context.Context, scope stations.Scope, r Re
 	if err := s.crashPoint("register:projected"); err != nil {
 		return Renter{}, err
 	}
+	s.auditRenter(ctx, by, "renter.create", nil, present(d, ViewFull))
 	if err := s.indexRenter(ctx, d.HomeOperatorID, d); err != nil {
 		// The reconciler writes the search keys of a marked registration.
 		s.logger.Warn("index renter", "renter", id, "err", err)
@@ -446,7 +448,7 @@ func (s *Service) VerifyTier(ctx context.Context, scope stations.Scope, renterID
 	if err := scope.MayChange(stations.ChangeOther); err != nil {
 		return Renter{}, err
 	}
-	_, view, err := s.visibleRenter(ctx, scope, renterID)
+	cur, view, err := s.visibleRenter(ctx, scope, renterID)
 	if err != nil {
 		return Renter{}, err
 	}
@@ -463,6 +465,8 @@ func (s *Service) VerifyTier(ctx context.Context, scope stations.Scope, renterID
 	if err != nil {
 		return Renter{}, err
 	}
+	before := present(cur, ViewFull)
+	s.auditRenter(ctx, by, "renter.tier", &before, present(d, ViewFull), "proof")
 	return present(d, view), nil
 }
 
@@ -475,7 +479,7 @@ func (s *Service) RevokeTier(ctx context.Context, scope stations.Scope, renterID
 	if err := checkReason(reason); err != nil {
 		return Renter{}, err
 	}
-	_, view, err := s.visibleRenter(ctx, scope, renterID)
+	cur, view, err := s.visibleRenter(ctx, scope, renterID)
 	if err != nil {
 		return Renter{}, err
 	}
@@ -490,6 +494,8 @@ func (s *Service) RevokeTier(ctx context.Context, scope stations.Scope, renterID
 	if err != nil {
 		return Renter{}, err
 	}
+	before := present(cur, ViewFull)
+	s.auditRenter(ctx, by, "renter.tier_revoke", &before, present(d, ViewFull), "proof")
 	return present(d, view), nil
 }
 
@@ -577,5 +583,7 @@ func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by stat
 	if err != nil {
 		return Renter{}, err
 	}
+	s.writeAudit(ctx, by, d.HomeOperatorID, "renter.link_account", "renter/"+renterID,
+		audit.Diff(nil, map[string]string{"user_id": userID}))
 	return present(d, ViewFull), nil
 }

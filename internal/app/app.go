@@ -96,7 +96,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, a.Auth, logger)
 	a.Stations.UseChecklists(a.Catalog)
 	a.Stations.ProductsNamed = a.Catalog.Named
-	a.Policies = rentals.NewPolicies(d.Database)
+	a.Policies = rentals.NewPolicies(d.Database, a.Auth)
 	idKey := cfg.IDKey
 	if len(idKey) == 0 {
 		if idKey, err = config.Secret(cfg.DataDir, "id-number.key", 32); err != nil {
@@ -104,7 +104,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 			return nil, err
 		}
 	}
-	if a.Rentals, err = rentals.NewService(d.Database, a.Stations, a.Catalog, a.Policies, idKey[:32], logger); err != nil {
+	if a.Rentals, err = rentals.NewService(d.Database, a.Stations, a.Catalog, a.Policies, idKey[:32], a.Auth, logger); err != nil {
 		a.Close()
 		return nil, err
 	}
