@@ -103,7 +103,7 @@ func (s *Server) createRenter(c *gin.Context, n auth.NewUser) (auth.User, error)
 	if err != nil {
 		return auth.User{}, err
 	}
-	u, err := s.auth.CreateUser(ctx, n)
+	u, err := s.auth.SignUp(ctx, n)
 	if errors.Is(err, auth.ErrBusy) {
 		s.giveBack(c, s.signupByIP, byIP)
 		s.giveBack(c, s.signupByLogin, byLogin)

@@ -109,70 +109,28 @@ type userInput struct {
 	StationIDs []string
 }
 
-// createUser makes an account for the caller, in either console (the
-// operator console's are staff in the audit log), and returns it with the
+// createUser makes an account for the caller, in either console, and returns it with the
 // one-time password when one was generated (shown once). What the caller's
 // role may grant is auth's rule (auth.CreateAccount).
-func (s *Server) createUser(c *gin.Context, staff bool, in userInput) (auth.User, string, error) {
-	u, oneTime, err := s.auth.CreateAccount(c.Request.Context(), managerOf(c), auth.NewUser{Name: in.Name, Phone: in.Phone,
+func (s *Server) createUser(c *gin.Context, in userInput) (auth.User, string, error) {
+	return s.auth.CreateAccount(c.Request.Context(), managerOf(c), auth.NewUser{Name: in.Name, Phone: in.Phone,
 		Email: in.Email, Password: in.Password, Role: in.Role, OperatorID: in.OperatorID, StationIDs: in.StationIDs})
-	if err != nil {
-		return auth.User{}, "", err
-	}
-	type withPassword struct {
-		auth.User
-		Password string `json:"password"`
-	}
-	action := "user.create"
-	if staff {
-		action = "staff.create"
-	}
-	s.audit(c, u.OperatorID, action, "user/"+u.ID, nil, withPassword{User: u, Password: "set"}, "password")
-	return u, oneTime, nil
 }
 
 // updateUser changes an account the caller manages, in either console;
 // disabling ends its sessions at once.
-func (s *Server) updateUser(c *gin.Context, staff bool, id string, up auth.UserUpdate) (auth.User, error) {
-	before, after, err := s.auth.UpdateAccount(c.Request.Context(), managerOf(c), id, up)
-	if err != nil {
-		return auth.User{}, err
-	}
-	changed, disabled := before.Status != after.Status, after.Status == auth.Disabled
-	action := "user.update"
-	switch {
-	case staff && changed && disabled:
-		action = "staff.disable"
-	case staff && changed:
-		action = "staff.enable"
-	case staff:
-		action = "staff.update"
-	case changed && disabled:
-		action = "user.disable"
-	case changed:
-		action = "user.enable"
-	}
-	s.audit(c, after.OperatorID, action, "user/"+id, before, after)
-	return after, nil
+func (s *Server) updateUser(c *gin.Context, id string, up auth.UserUpdate) (auth.User, error) {
+	_, after, err := s.auth.UpdateAccount(c.Request.Context(), managerOf(c), id, up)
+	return after, err
 }
 
 // resetPassword gives an account the caller manages a new one-time password
 // and ends its sessions, in either console.
-func (s *Server) resetPassword(c *gin.Context, staff bool, id string) (auth.User, string, error) {
+func (s *Server) resetPassword(c *gin.Context, id string) (auth.User, string, error) {
 	u, pw, err := s.auth.ResetAccountPassword(c.Request.Context(), managerOf(c), id)
 	if err != nil {
 		return auth.User{}, "", err
 	}
-	type pwState struct {
-		Password           string `json:"password"`
-		MustChangePassword bool   `json:"must_change_password"`
-	}
-	action := "user.reset_password"
-	if staff {
-		action = "staff.reset_password"
-	}
-	s.audit(c, u.OperatorID, action, "user/"+id,
-		pwState{"old", u.MustChangePassword}, pwState{"new", true}, "password")
 	u.MustChangePassword = true
 	return u, pw, nil
 }

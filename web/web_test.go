@@ -56,12 +56,15 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil, nil)
-	cat := catalog.NewService(db, st.Index(), feed, nil, nil)
+	au := auth.NewService(db, nil)
+	// The city below is set up unrecorded; from then on, every service
+	// writes its audit entries to au, as the wiring does.
+	rec := &laterRecorder{}
+	st := stations.NewService(db, feed, rec, nil)
+	cat := catalog.NewService(db, st.Index(), feed, rec, nil)
 	st.UseChecklists(cat)
 	st.ProductsNamed = cat.Named
-	pol := rentals.NewPolicies(db, nil)
-	au := auth.NewService(db, nil)
+	pol := rentals.NewPolicies(db, rec)
 	th := throttle.NewStore(db, []byte(strings.Repeat("t", 32)))
 	au.StationOf = func(ctx context.Context, id string) (string, error) {
 		s, err := st.Station(ctx, id)
@@ -71,7 +74,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		_, err := st.Operator(ctx, id)
 		return err
 	}
-	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil, nil)
+	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +113,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		_, err := st.CreateUnit(ctx, u, stations.System)
 		must(err)
 	}
+	rec.to.Store(au)
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, stations.Local)
 	pol.Now = func() time.Time { return now }

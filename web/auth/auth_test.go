@@ -238,10 +238,10 @@ func TestTokens(t *testing.T) {
 	if err != nil || got.OperatorID != "op-a" || !got.Has(ScopeInventoryRead) || got.Has(ScopeDesk) || got.LastUsedAt == nil {
 		t.Fatalf("auth: %+v %v", got, err)
 	}
-	if _, err := s.RevokeToken(ctx, stations.OperatorScope("op-b"), "op-b", tok.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RevokeToken(ctx, stations.OperatorScope("op-b"), "op-b", tok.ID, by); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other operator revokes: %v", err)
 	}
-	if _, err := s.RevokeToken(ctx, stations.OperatorScope("op-a"), "op-a", tok.ID); err != nil {
+	if _, err := s.RevokeToken(ctx, stations.OperatorScope("op-a"), "op-a", tok.ID, by); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.TokenAuth(ctx, secret); !errors.Is(err, ErrSessionEnded) {
