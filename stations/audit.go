@@ -24,12 +24,13 @@ func (s *Service) writeAudit(ctx context.Context, by Actor, operatorID, action, 
 		Target: target, Changes: changes})
 }
 
-// unitNotes are the fields of a unit recorded as changed without their values:
-// free text, which may name a person. Nothing else of an operator, a station
-// or a unit is about a person (their phones and addresses are the
-// business's); an operator's suspension reason is free text too.
+// unitNotes and operatorNotes are the fields recorded as changed without
+// their values. A unit's condition is about the device, and an operator's,
+// station's or unit's phones and addresses are the business's, so a unit has
+// none; an operator's suspension reason is free text that may be about a
+// person.
 var (
-	unitNotes     = []string{"condition"}
+	unitNotes     []string
 	operatorNotes = []string{"suspended_reason"}
 )
 

@@ -610,13 +610,20 @@ func TestOperatorPeopleAPI(t *testing.T) {
 			t.Errorf("audit lacks %s: %v", a, actions)
 		}
 	}
+	bBefore := decode[list[auth.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil)).Total
 	w.call(t, w.adminB, "POST", "/api/v1/operator/tokens", map[string]any{"name": "B", "scopes": []string{"desk"}})
-	all := decode[list[auth.Entry]](t, w.call(t, w.platform, "GET", "/api/v1/operator/audit?per_page=100", nil))
-	if all.Total != al.Total+1 {
-		t.Errorf("platform sees %d entries, A %d", all.Total, al.Total)
+	b := decode[list[auth.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil))
+	if b.Total != bBefore+1 {
+		t.Errorf("B sees %d entries, %d before making a token", b.Total, bBefore)
 	}
-	if b := decode[list[auth.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil)); b.Total != 1 {
-		t.Errorf("B sees %d entries", b.Total)
+	for _, e := range b.Items {
+		if e.OperatorID != "op-b" {
+			t.Errorf("B's audit shows %+v", e)
+		}
+	}
+	all := decode[list[auth.Entry]](t, w.call(t, w.platform, "GET", "/api/v1/operator/audit?per_page=100", nil))
+	if all.Total != al.Total+b.Total {
+		t.Errorf("platform sees %d entries, A %d, B %d", all.Total, al.Total, b.Total)
 	}
 }
 

@@ -75,7 +75,7 @@ func (s *Service) CreateAccount(ctx context.Context, m Manager, n NewUser) (User
 	if err != nil {
 		return User{}, "", err
 	}
-	s.auditAccount(ctx, managerActor(m), accountAction(u, "create"), nil, u, "password")
+	s.auditAccount(ctx, managerActor(m), accountAction(m, "create"), nil, u, "password")
 	return u, oneTime, nil
 }
 
@@ -122,7 +122,7 @@ func (s *Service) UpdateAccount(ctx context.Context, m Manager, id string, up Us
 	} else if before.Status != after.Status {
 		verb = "enable"
 	}
-	s.auditAccount(ctx, managerActor(m), accountAction(after, verb), &before, after)
+	s.auditAccount(ctx, managerActor(m), accountAction(m, verb), &before, after)
 	return before, after, nil
 }
 
@@ -146,6 +146,6 @@ func (s *Service) ResetAccountPassword(ctx context.Context, m Manager, id string
 	}
 	after := u
 	after.MustChangePassword = true
-	s.auditAccount(ctx, managerActor(m), accountAction(u, "reset_password"), &u, after, "password")
+	s.auditAccount(ctx, managerActor(m), accountAction(m, "reset_password"), &u, after, "password")
 	return u, pw, nil
 }

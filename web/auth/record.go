@@ -28,10 +28,10 @@ func (s *Service) auditAccount(ctx context.Context, by audit.Actor, action strin
 		Target: "user/" + after.ID, Changes: changes})
 }
 
-// accountAction names an administrator's action on an account: staff
-// accounts are "staff.…", every other "user.…".
-func accountAction(u User, verb string) string {
-	if u.Role == Staff {
+// accountAction names an administrator's action on an account: an operator
+// admin's (on its staff) are "staff.…", the platform admin's "user.…".
+func accountAction(m Manager, verb string) string {
+	if m.Role == OperatorAdmin {
 		return "staff." + verb
 	}
 	return "user." + verb
