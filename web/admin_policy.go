@@ -219,18 +219,6 @@ func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.
 	return saved, nil
 }
 
-// policyFields is what the audit log compares between versions: the rules,
-// not who saved them or when.
-func policyFields(p rentals.Policy) any {
-	return struct {
-		Tiers         map[rentals.Tier]rentals.TierRule `json:"tiers"`
-		AnnualCapFen  int64                             `json:"annual_cap_fen"`
-		LostAfterDays int                               `json:"lost_after_days"`
-		Note          string                            `json:"note"`
-		EffectiveFrom time.Time                         `json:"effective_from,omitzero"`
-	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note, p.EffectiveFrom}
-}
-
 // effectiveDay reads the day a policy version takes effect: the start of
 // that day in the city's time zone; empty is at once (zero).
 func effectiveDay(v string) (time.Time, bool) {

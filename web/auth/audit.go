@@ -11,15 +11,12 @@ import (
 	"fuju/internal/ids"
 )
 
-// Change, Entry and Diff are the audit log's shapes, kept in internal/audit
-// so every domain can record without importing this package.
+// Change and Entry are the audit log's shapes, kept in internal/audit so
+// every domain can record without importing this package.
 type (
 	Change = audit.Change
 	Entry  = audit.Entry
 )
-
-// Diff lists the fields that differ between before and after (audit.Diff).
-func Diff(before, after any, hide ...string) []Change { return audit.Diff(before, after, hide...) }
 
 // Record appends an entry to the audit log; the Service is the audit.Recorder
 // every domain is given.
