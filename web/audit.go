@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"fuju/internal/audit"
 	"fuju/stations"
 	"fuju/web/auth"
 )
@@ -44,7 +45,7 @@ func (s *Server) auditRows(c *gin.Context, b *base, entries []auth.Entry, ops ma
 	users := map[string]string{}
 	out := make([]auditRow, len(entries))
 	for i, e := range entries {
-		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: s.userName(c, e.Actor.ID, users), Role: e.Actor.Role,
+		r := auditRow{At: e.At.In(stations.Local).Format("2006-01-02 15:04:05"), Who: s.actorName(c, e.Actor, users), Role: e.Actor.Role,
 			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
 		if n, ok := ops[e.OperatorID]; ok {
 			r.Operator = b.Tx(n)
@@ -109,13 +110,19 @@ func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[s
 	return label + " " + id
 }
 
+// actorName names who acted: the service itself (jobs, the demo seed) as
+// such, a person by their account's name as it is now.
+func (s *Server) actorName(c *gin.Context, a audit.Actor, users map[string]string) string {
+	if a.Role == stations.System.Role {
+		return stations.System.Name
+	}
+	return s.userName(c, a.ID, users)
+}
+
 // userName is the name of account id as it is now, looked up when the log is
 // read (the log holds only ids), remembered in users for the page; "" when
 // the account is gone.
 func (s *Server) userName(c *gin.Context, id string, users map[string]string) string {
-	if id == stations.System.ID {
-		return stations.System.Name
-	}
 	n, seen := users[id]
 	if !seen && s.auth != nil && id != "" {
 		if u, err := s.auth.User(c.Request.Context(), id); err == nil {
