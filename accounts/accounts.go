@@ -75,6 +75,7 @@ func (s *Service) CreateAccount(ctx context.Context, m Manager, n NewUser) (User
 	if err != nil {
 		return User{}, "", err
 	}
+	s.auditAccount(ctx, managerActor(m), accountAction(m, "create"), nil, u, "password")
 	return u, oneTime, nil
 }
 
@@ -112,7 +113,17 @@ func (s *Service) UpdateAccount(ctx context.Context, m Manager, id string, up Us
 		operatorID = before.OperatorID
 	}
 	after, err = s.UpdateUser(ctx, operatorID, id, up)
-	return before, after, err
+	if err != nil {
+		return before, after, err
+	}
+	verb := "update"
+	if before.Status != after.Status && after.Status == Disabled {
+		verb = "disable"
+	} else if before.Status != after.Status {
+		verb = "enable"
+	}
+	s.auditAccount(ctx, managerActor(m), accountAction(m, verb), &before, after)
+	return before, after, nil
 }
 
 // ResetAccountPassword gives an account manager m manages a new one-time
@@ -133,5 +144,8 @@ func (s *Service) ResetAccountPassword(ctx context.Context, m Manager, id string
 	if err != nil {
 		return User{}, "", err
 	}
+	after := u
+	after.MustChangePassword = true
+	s.auditAccount(ctx, managerActor(m), accountAction(m, "reset_password"), &u, after, "password")
 	return u, pw, nil
 }

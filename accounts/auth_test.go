@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
+	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/internal/valid"
@@ -238,10 +239,10 @@ func TestTokens(t *testing.T) {
 	if err != nil || got.OperatorID != "op-a" || !got.Has(ScopeInventoryRead) || got.Has(ScopeDesk) || got.LastUsedAt == nil {
 		t.Fatalf("auth: %+v %v", got, err)
 	}
-	if _, err := s.RevokeToken(ctx, tenancy.OperatorScope("op-b"), "op-b", tok.ID); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RevokeToken(ctx, tenancy.OperatorScope("op-b"), "op-b", tok.ID, by); !errors.Is(err, ErrNotFound) {
 		t.Errorf("other operator revokes: %v", err)
 	}
-	if _, err := s.RevokeToken(ctx, tenancy.OperatorScope("op-a"), "op-a", tok.ID); err != nil {
+	if _, err := s.RevokeToken(ctx, tenancy.OperatorScope("op-a"), "op-a", tok.ID, by); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.TokenAuth(ctx, secret); !errors.Is(err, ErrSessionEnded) {
@@ -292,7 +293,7 @@ func TestAuditDiff(t *testing.T) {
 	}
 	a := p{Name: "A", Price: 1, Specs: map[string]any{"w": 40}, Tags: []string{"x"}}
 	b := p{Name: "A", Price: 2, Specs: map[string]any{"w": 45}, Tags: []string{"x", "y"}}
-	got := Diff(a, b)
+	got := audit.Diff(a, b)
 	var fields []string
 	for _, c := range got {
 		fields = append(fields, c.Field)
@@ -300,7 +301,7 @@ func TestAuditDiff(t *testing.T) {
 	if strings.Join(fields, ",") != "price,specs.w,tags" {
 		t.Errorf("diff fields %v", fields)
 	}
-	created := Diff(nil, a)
+	created := audit.Diff(nil, a)
 	if len(created) == 0 || created[0].Field != "alt" && created[0].Field != "name" {
 		t.Errorf("creation diff %v", created)
 	}

@@ -271,7 +271,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	if current == next {
 		return fmt.Errorf("auth: %w", valid.Field("new_password", "same", "must differ from the current password"))
 	}
-	return s.setPassword(ctx, d, next, false, keepSession)
+	if err := s.setPassword(ctx, d, next, false, keepSession); err != nil {
+		return err
+	}
+	u := d.toUser()
+	s.auditAccount(ctx, selfActor(u), "account.password", nil, User{ID: u.ID, OperatorID: u.OperatorID}, "password")
+	return nil
 }
 
 // ResetPassword sets a new one-time password (an administrator's action); the
@@ -393,7 +398,16 @@ func (s *Service) UpdateUser(ctx context.Context, operatorID string, id string, 
 
 // UpdateProfile lets users change their own name.
 func (s *Service) UpdateProfile(ctx context.Context, id, name string) (User, error) {
-	return s.UpdateUser(ctx, "", id, UserUpdate{Name: &name})
+	before, err := s.User(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
+	after, err := s.UpdateUser(ctx, "", id, UserUpdate{Name: &name})
+	if err != nil {
+		return User{}, err
+	}
+	s.auditAccount(ctx, selfActor(after), "account.profile", &before, after)
+	return after, nil
 }
 
 // UserIDByPhone returns the id of the account that logs in with a mobile

@@ -134,6 +134,7 @@ func (s *Service) IssueToken(ctx context.Context, scope tenancy.Scope, n NewToke
 	if _, err := s.store.tokens.InsertOne(ctx, t); err != nil {
 		return "", Token{}, translate(err, "token")
 	}
+	s.auditToken(ctx, by, "token.create", nil, t)
 	return secret, t, nil
 }
 
@@ -180,8 +181,9 @@ func (s *Service) Tokens(ctx context.Context, operatorID string) ([]Token, error
 	return out, nil
 }
 
-// RevokeToken stops a token of the operator from working.
-func (s *Service) RevokeToken(ctx context.Context, scope tenancy.Scope, operatorID, id string) (Token, error) {
+// RevokeToken stops a token of the operator from working; revoking a revoked
+// token changes nothing.
+func (s *Service) RevokeToken(ctx context.Context, scope tenancy.Scope, operatorID, id string, by tenancy.Actor) (Token, error) {
 	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Token{}, err
 	}
@@ -197,11 +199,13 @@ func (s *Service) RevokeToken(ctx context.Context, scope tenancy.Scope, operator
 			continue
 		}
 		if t.RevokedAt == nil {
+			before := t
 			now := s.now()
 			t.RevokedAt = &now
 			if _, err := s.store.tokens.UpdateOne(ctx, byID(t.Hash), bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: now}}}}); err != nil {
 				return Token{}, translate(err, "token")
 			}
+			s.auditToken(ctx, by, "token.revoke", &before, t)
 		}
 		return t, nil
 	}

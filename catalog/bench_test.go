@@ -19,8 +19,8 @@ func BenchmarkSearch(b *testing.B) {
 	ctx := context.Background()
 	db := testenv.DB(b)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
-	cat := catalog.NewService(db, st.Index(), feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
+	cat := catalog.NewService(db, st.Index(), feed, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		b.Fatal(err)
 	}

@@ -31,15 +31,15 @@ func setup(t *testing.T) fixture {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
-	cat := NewService(db, st.Index(), feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
+	cat := NewService(db, st.Index(), feed, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := cat.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}})
+	op, err := st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,8 @@ func demoCatalog(t *testing.T) *catalog.Service {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
-	cat := catalog.NewService(db, st.Index(), feed, nil)
+	st := stations.NewService(db, feed, nil, nil)
+	cat := catalog.NewService(db, st.Index(), feed, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}

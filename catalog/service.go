@@ -42,6 +42,8 @@ type Service struct {
 	feed   Publisher
 	logger *slog.Logger
 	now    func() time.Time
+	// auditLog records who changed what (nil records nothing).
+	auditLog recorder
 
 	mu       sync.RWMutex
 	products map[string]Product // every product, active or hidden
@@ -54,8 +56,9 @@ type Service struct {
 	version    map[string]uint64
 }
 
-// NewService returns a catalog service reading availability from stock.
-func NewService(db *mongo.Database, stock stockIndex, feed Publisher, logger *slog.Logger) *Service {
+// NewService returns a catalog service reading availability from stock and
+// recording who changed what through rec (nil: no audit log).
+func NewService(db *mongo.Database, stock stockIndex, feed Publisher, rec recorder, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -66,6 +69,7 @@ func NewService(db *mongo.Database, stock stockIndex, feed Publisher, logger *sl
 		feed:     feed,
 		logger:   logger,
 		now:      func() time.Time { return time.Now().UTC() },
+		auditLog: rec,
 		products: map[string]Product{},
 		index:    newSearchIndex(nil),
 		version:  map[string]uint64{},
@@ -249,6 +253,7 @@ func (s *Service) Create(ctx context.Context, scope tenancy.Scope, p Product, by
 		return Product{}, fmt.Errorf("catalog: %w", err)
 	}
 	s.remember(ctx, p)
+	s.auditProduct(ctx, by, "created", nil, p)
 	return p, nil
 }
 
@@ -357,6 +362,7 @@ func (s *Service) mutate(ctx context.Context, scope tenancy.Scope, id string, ba
 		if err := s.project(ctx, next); err != nil {
 			return Product{}, err
 		}
+		s.auditProduct(ctx, by, kind, &cur, next)
 		return next, nil
 	}
 	return Product{}, fmt.Errorf("catalog: product %s is being changed by others; try again: %w", id, valid.Because(ErrConflict, "busy"))

@@ -250,6 +250,7 @@ func (s *Service) Checkout(ctx context.Context, scope tenancy.Scope, req Checkou
 	if got.State != LeaseActive {
 		return Lease{}, fmt.Errorf("rentals: checkout %s was abandoned (%s); try again: %w", id, got.State, valid.Because(ErrConflict, "abandoned"))
 	}
+	s.auditLease(ctx, by, "lease.checkout", nil, got)
 	return got, nil
 }
 
@@ -319,7 +320,11 @@ func (s *Service) Checkin(ctx context.Context, scope tenancy.Scope, req CheckinR
 	next.EndReason = "returned"
 	ev := leaseEvent{Kind: kindCheckin, From: l.State, Lease: next, By: by, Why: string(req.Outcome),
 		LedgerFrom: l.LedgerSeq + 1, Ledger: set.Entries, UnitSeq: r.unit.Seq, UnitTo: req.Outcome.UnitState()}
-	return s.runFlowWith(ctx, "checkin", r.head, ev, nil, &r.unit)
+	got, err := s.runFlowWith(ctx, "checkin", r.head, ev, nil, &r.unit)
+	if err == nil {
+		s.auditLease(ctx, by, "lease.checkin", &l, got)
+	}
+	return got, err
 }
 
 // runFlow appends ev after head under a pending marker and advances the
@@ -406,7 +411,11 @@ func (s *Service) SettleLease(ctx context.Context, scope tenancy.Scope, leaseID 
 	next.BalanceFen = l.BalanceFen + Balance(entries)
 	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
 	ev := leaseEvent{Kind: kindPayment, From: l.State, Lease: next, By: by, LedgerFrom: l.LedgerSeq + 1, Ledger: entries}
-	return s.runFlow(ctx, "settle", head, ev, nil)
+	got, err := s.runFlow(ctx, "settle", head, ev, nil)
+	if err == nil {
+		s.auditLease(ctx, by, "lease.settle", &l, got)
+	}
+	return got, err
 }
 
 // Extend lengthens an active or overdue lease by days. It is refused (409)
@@ -503,7 +512,11 @@ func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID strin
 	}
 	ev := leaseEvent{Kind: kindExtended, From: l.State, Lease: next, By: by, Why: fmt.Sprintf("%d days", days),
 		LedgerFrom: l.LedgerSeq + 1, Ledger: entries}
-	return s.runFlowMarked(ctx, "extend", marker, head, ev, grant, nil)
+	got, err := s.runFlowMarked(ctx, "extend", marker, head, ev, grant, nil)
+	if err == nil {
+		s.auditLease(ctx, by, "lease.extend", &l, got)
+	}
+	return got, err
 }
 
 func mustDate(s string) time.Time {

@@ -78,15 +78,15 @@ func newDesk(t *testing.T, policy *Policy) *desk {
 func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	t.Helper()
 	ctx := context.Background()
-	st := stations.NewService(db, nil, nil)
+	st := stations.NewService(db, nil, nil, nil)
 	if err := st.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cat := catalog.NewService(db, st.Index(), nil, nil)
+	cat := catalog.NewService(db, st.Index(), nil, nil, nil)
 	if err := cat.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pol := NewPolicies(db)
+	pol := NewPolicies(db, nil)
 	if err := pol.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 			t.Fatal(err)
 		}
 	}
-	svc, err := NewService(db, st, cat, pol, testKey, nil)
+	svc, err := NewService(db, st, cat, pol, testKey, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func newDeskOn(t *testing.T, db *mongo.Database, policy *Policy) *desk {
 	d := &desk{t: t, db: db, st: st, cat: cat, pol: pol, svc: svc, clk: clk,
 		clerk: tenancy.Actor{ID: "u-li", Name: "Li", Role: "staff"}}
 	for _, op := range []string{"op-a", "op-b"} {
-		if _, err := st.CreateOperator(ctx, stations.Operator{ID: op, Name: l10n.Text{Zh: op, En: op}}); err != nil {
+		if _, err := st.CreateOperator(ctx, stations.Operator{ID: op, Name: l10n.Text{Zh: op, En: op}}, tenancy.System); err != nil {
 			t.Fatal(err)
 		}
 	}

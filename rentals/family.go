@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/tenancy"
 	"fuju/internal/valid"
@@ -201,7 +202,13 @@ func (s *Service) SetRelation(ctx context.Context, userID, renterID string, rel 
 			if r.Relation == rel {
 				return nil
 			}
-			return appendNext(ctx, s.accountLg, userID, accountRenterEvent{Kind: "relation", RenterID: renterID, Relation: rel})
+			if err := appendNext(ctx, s.accountLg, userID, accountRenterEvent{Kind: "relation", RenterID: renterID, Relation: rel}); err != nil {
+				return err
+			}
+			// The family's own words about a person: recorded as changed,
+			// without them.
+			s.writeAudit(ctx, tenancy.Actor{ID: userID, Role: "renter"}, "", "renter.relation", "renter/"+renterID, audit.Fields("relation"))
+			return nil
 		}
 	}
 	return fmt.Errorf("rentals: renter %s is not linked to this account: %w", renterID, ErrNotFound)

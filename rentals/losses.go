@@ -103,7 +103,11 @@ func (s *Service) DeclareLost(ctx context.Context, scope tenancy.Scope, leaseID 
 	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
 	ev := leaseEvent{Kind: kindLost, From: l.State, Lease: next, By: by, Why: "not returned",
 		LedgerFrom: l.LedgerSeq + 1, Ledger: entries, UnitSeq: u.Seq, UnitTo: stations.Lost}
-	return s.runFlow(ctx, "lost", head, ev, nil)
+	got, err := s.runFlow(ctx, "lost", head, ev, nil)
+	if err == nil {
+		s.auditLease(ctx, by, "lease.lost", &l, got)
+	}
+	return got, err
 }
 
 // FoundResult is what Found did: the unit, and the lease it was lost on
@@ -214,6 +218,7 @@ func (s *Service) Found(ctx context.Context, scope tenancy.Scope, req CheckinReq
 	if u, err = s.units.Unit(ctx, tag); err != nil {
 		return FoundResult{}, fmt.Errorf("rentals: %w", err)
 	}
+	s.auditFound(ctx, by, FoundResult{Unit: u, Lease: &got})
 	return FoundResult{Unit: u, Lease: &got}, nil
 }
 
@@ -239,6 +244,7 @@ func (s *Service) foundWithoutLease(ctx context.Context, st stations.Station, u 
 	if err != nil {
 		return FoundResult{}, fmt.Errorf("rentals: %w", err)
 	}
+	s.auditFound(ctx, by, FoundResult{Unit: got})
 	return FoundResult{Unit: got}, nil
 }
 
@@ -338,7 +344,11 @@ func (s *Service) RefundLease(ctx context.Context, scope tenancy.Scope, leaseID,
 	next := l
 	next.BalanceFen, next.LedgerSeq = 0, l.LedgerSeq+1
 	ev := leaseEvent{Kind: kindPayment, From: l.State, Lease: next, By: by, Why: "refund", LedgerFrom: l.LedgerSeq + 1, Ledger: []LedgerEntry{x}}
-	return s.runFlow(ctx, "settle", head, ev, nil)
+	got, err := s.runFlow(ctx, "settle", head, ev, nil)
+	if err == nil {
+		s.auditLease(ctx, by, "lease.refund", &l, got)
+	}
+	return got, err
 }
 
 // LostWith returns the lease a lost unit of scope's operator was lost on,

@@ -51,7 +51,7 @@ func TestPersonKey(t *testing.T) {
 	if d.svc.personKey("110101195001010009") == want {
 		t.Error("two ID numbers share a key")
 	}
-	other, err := NewService(d.db, d.st, d.cat, d.pol, []byte("fedcba9876543210fedcba9876543210"), nil)
+	other, err := NewService(d.db, d.st, d.cat, d.pol, []byte("fedcba9876543210fedcba9876543210"), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

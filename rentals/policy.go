@@ -9,6 +9,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
@@ -162,6 +163,8 @@ type Policies struct {
 	log *eventlog.Log[Policy]
 	// Now is the clock Current reads; tests set it. Defaults to time.Now.
 	Now func() time.Time
+	// auditLog records who changed the policy (nil records nothing).
+	auditLog recorder
 
 	mu       sync.RWMutex
 	versions []Policy // every version, versions[i].Version == i+1
@@ -169,9 +172,10 @@ type Policies struct {
 
 const policyEntity = "city"
 
-// NewPolicies returns the policy store in db.
-func NewPolicies(db *mongo.Database) *Policies {
-	return &Policies{log: eventlog.New[Policy](db, "tier_policy"), Now: time.Now}
+// NewPolicies returns the policy store in db, recording who changed the
+// policy through rec (nil: no audit log).
+func NewPolicies(db *mongo.Database, rec recorder) *Policies {
+	return &Policies{log: eventlog.New[Policy](db, "tier_policy"), Now: time.Now, auditLog: rec}
 }
 
 // Init stores the default policy as version 1 when there is none, and loads the
@@ -343,5 +347,7 @@ func (ps *Policies) Put(ctx context.Context, base int, p Policy) (Policy, error)
 		return Policy{}, err
 	}
 	p.Version, p.At = int(e.Seq), e.At
+	audit.Write(ctx, ps.auditLog, nil, audit.Entry{Actor: tenancy.AuditActor(p.By), Action: "policy.update",
+		Target: fmt.Sprintf("tier-policy/%d", p.Version), Changes: audit.Diff(policyFacts(head.Event), policyFacts(p))})
 	return p, nil
 }

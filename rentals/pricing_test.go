@@ -115,12 +115,12 @@ func TestCheapestIsMinimal(t *testing.T) {
 func TestPolicyVersions(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.DB(t)
-	ps := NewPolicies(db)
+	ps := NewPolicies(db, nil)
 	if err := ps.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// A second instance starting at once does not store a second default.
-	if err := NewPolicies(db).Init(ctx); err != nil {
+	if err := NewPolicies(db, nil).Init(ctx); err != nil {
 		t.Fatal(err)
 	}
 	cur := ps.Current()

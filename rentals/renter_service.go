@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/tenancy"
@@ -228,6 +229,7 @@ func (s *Service) RegisterRenter(ctx context.Context, scope tenancy.Scope, r Ren
 	if err := s.crashPoint("register:projected"); err != nil {
 		return Renter{}, err
 	}
+	s.auditRenter(ctx, by, "renter.create", nil, present(d, ViewFull))
 	if err := s.indexRenter(ctx, d.HomeOperatorID, d); err != nil {
 		// The reconciler writes the search keys of a marked registration.
 		s.logger.Warn("index renter", "renter", id, "err", err)
@@ -447,7 +449,7 @@ func (s *Service) VerifyTier(ctx context.Context, scope tenancy.Scope, renterID 
 	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Renter{}, err
 	}
-	_, view, err := s.visibleRenter(ctx, scope, renterID)
+	cur, view, err := s.visibleRenter(ctx, scope, renterID)
 	if err != nil {
 		return Renter{}, err
 	}
@@ -464,6 +466,8 @@ func (s *Service) VerifyTier(ctx context.Context, scope tenancy.Scope, renterID 
 	if err != nil {
 		return Renter{}, err
 	}
+	before := present(cur, ViewFull)
+	s.auditRenter(ctx, by, "renter.tier", &before, present(d, ViewFull), "proof")
 	return present(d, view), nil
 }
 
@@ -476,7 +480,7 @@ func (s *Service) RevokeTier(ctx context.Context, scope tenancy.Scope, renterID,
 	if err := checkReason(reason); err != nil {
 		return Renter{}, err
 	}
-	_, view, err := s.visibleRenter(ctx, scope, renterID)
+	cur, view, err := s.visibleRenter(ctx, scope, renterID)
 	if err != nil {
 		return Renter{}, err
 	}
@@ -491,6 +495,8 @@ func (s *Service) RevokeTier(ctx context.Context, scope tenancy.Scope, renterID,
 	if err != nil {
 		return Renter{}, err
 	}
+	before := present(cur, ViewFull)
+	s.auditRenter(ctx, by, "renter.tier_revoke", &before, present(d, ViewFull), "proof")
 	return present(d, view), nil
 }
 
@@ -578,5 +584,7 @@ func (s *Service) LinkUser(ctx context.Context, renterID, userID string, by tena
 	if err != nil {
 		return Renter{}, err
 	}
+	s.writeAudit(ctx, by, d.HomeOperatorID, "renter.link_account", "renter/"+renterID,
+		audit.Diff(nil, map[string]string{"user_id": userID}))
 	return present(d, ViewFull), nil
 }

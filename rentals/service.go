@@ -50,6 +50,8 @@ type Service struct {
 	personSecret []byte
 	logger       *slog.Logger
 	now          func() time.Time
+	// auditLog records who changed what (nil records nothing).
+	auditLog recorder
 	// crash, when set by tests, is called between the writes of a flow;
 	// returning an error abandons the flow there, as a crash would.
 	crash func(point string) error
@@ -73,8 +75,9 @@ type Service struct {
 
 // NewService returns the rentals service storing in db. units is the
 // stations service, products the catalog, idKey the 32-byte AES-256 key that
-// seals renters' ID numbers (keep it outside the database).
-func NewService(db *mongo.Database, units unitMover, products productSource, policies *Policies, idKey []byte, logger *slog.Logger) (*Service, error) {
+// seals renters' ID numbers (keep it outside the database), rec the audit log
+// (nil: none).
+func NewService(db *mongo.Database, units unitMover, products productSource, policies *Policies, idKey []byte, rec recorder, logger *slog.Logger) (*Service, error) {
 	seal, err := newSealer(idKey)
 	if err != nil {
 		return nil, err
@@ -95,6 +98,7 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		personSecret: personSecret(idKey),
 		logger:       logger,
 		now:          func() time.Time { return time.Now().UTC() },
+		auditLog:     rec,
 		renters:      newRenterStore(db),
 		leaseDB:      newLeaseStore(db),
 		reports:      newReportStore(db),

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/tenancy"
@@ -153,10 +154,13 @@ func (s *Service) PutSettings(ctx context.Context, scope tenancy.Scope, in Setti
 	if err := in.Validate(); err != nil {
 		return Settings{}, fmt.Errorf("rentals: settings: %w", err)
 	}
+	before, _ := s.OperatorSettings(ctx, scope, in.OperatorID)
 	in.UpdatedAt, in.UpdatedBy = s.now(), by
 	if err := s.reports.putSettings(ctx, in); err != nil {
 		return Settings{}, err
 	}
+	s.writeAudit(ctx, by, in.OperatorID, "operator.settings", "settings/"+in.OperatorID,
+		audit.Diff(map[string]any{"waiver_limit_fen": before.WaiverLimitFen}, map[string]any{"waiver_limit_fen": in.WaiverLimitFen}))
 	return in, nil
 }
 
@@ -216,6 +220,7 @@ func (s *Service) Waive(ctx context.Context, scope tenancy.Scope, leaseID string
 		if err := s.requestWaiver(ctx, w); err != nil {
 			return Waiver{}, Lease{}, err
 		}
+		s.auditWaiver(ctx, by, "waiver.request", "", w)
 		return w, l, nil
 	}
 	w.State, w.AppliedFen, w.Auto = WaiverApplied, req.AmountFen, !approver
@@ -226,6 +231,7 @@ func (s *Service) Waive(ctx context.Context, scope tenancy.Scope, leaseID string
 	if err != nil {
 		return Waiver{}, Lease{}, err
 	}
+	s.auditWaiver(ctx, by, "lease.waiver", "", w)
 	return w, got, nil
 }
 
@@ -329,6 +335,8 @@ func (s *Service) DecideWaiver(ctx context.Context, scope tenancy.Scope, id stri
 		} else if err != nil {
 			return Waiver{}, fmt.Errorf("rentals: %w", err)
 		}
+		// The decision is the log's event; the projection follows it.
+		s.auditWaiver(ctx, by, "waiver.reject", WaiverPending, w)
 		return w, s.reports.putWaiver(ctx, waiverDoc{ID: id, Seq: 2, Waiver: w})
 	}
 	marker, err := s.leaseLg.BeginMany(ctx, w.LeaseID, []string{waiverMarker + id})
@@ -352,6 +360,7 @@ func (s *Service) DecideWaiver(ctx context.Context, scope tenancy.Scope, id stri
 		return Waiver{}, err
 	}
 	_ = s.leaseLg.Done(ctx, marker)
+	s.auditWaiver(ctx, by, "waiver.approve", WaiverPending, got)
 	return got, nil
 }
 

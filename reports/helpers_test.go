@@ -116,18 +116,18 @@ func newCityOn(t testing.TB, db *mongo.Database) *city {
 			t.Fatal(err)
 		}
 	}
-	c.st = stations.NewService(db, nil, nil)
+	c.st = stations.NewService(db, nil, nil, nil)
 	must(c.st.Init(ctx))
-	cat := catalog.NewService(db, c.st.Index(), nil, nil)
+	cat := catalog.NewService(db, c.st.Index(), nil, nil, nil)
 	must(cat.Init(ctx))
-	pol := rentals.NewPolicies(db)
+	pol := rentals.NewPolicies(db, nil)
 	pol.Now = c.clk.now
 	must(pol.Init(ctx))
 	p := rentals.DefaultPolicy()
 	p.AnnualCapFen = 10000
 	_, err := pol.Put(ctx, 1, p)
 	must(err)
-	c.rent, err = rentals.NewService(db, c.st, cat, pol, []byte("0123456789abcdef0123456789abcdef"), nil)
+	c.rent, err = rentals.NewService(db, c.st, cat, pol, []byte("0123456789abcdef0123456789abcdef"), nil, nil)
 	must(err)
 	must(c.rent.Init(ctx))
 	c.rent.SetClock(c.clk.now)
@@ -136,7 +136,7 @@ func newCityOn(t testing.TB, db *mongo.Database) *city {
 	must(c.svc.Init(ctx))
 	c.subsidy = eventlog.New[releaseEvent](db, "subsidy")
 	for _, op := range []string{"op-a", "op-b"} {
-		_, err := c.st.CreateOperator(ctx, stations.Operator{ID: op, Name: l10n.Text{Zh: op, En: op}})
+		_, err := c.st.CreateOperator(ctx, stations.Operator{ID: op, Name: l10n.Text{Zh: op, En: op}}, tenancy.System)
 		must(err)
 	}
 	mk := func(id, op, district, zh string) stations.Station {

@@ -2,9 +2,10 @@ package stations
 
 import (
 	"context"
-	"fuju/internal/tenancy"
 	"strings"
 	"testing"
+
+	"fuju/internal/tenancy"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/unicode"

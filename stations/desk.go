@@ -114,8 +114,9 @@ func (s *Service) Clean(ctx context.Context, scope tenancy.Scope, tag string, c 
 	if err := e.Err(); err != nil {
 		return Unit{}, fmt.Errorf("stations: cleaning: %w", err)
 	}
-	return s.deskMoveFrom(ctx, scope, u, Move{To: Available, Kind: "cleaned", By: by, Why: c.Notes,
+	cleaned, err := s.deskMoveFrom(ctx, scope, u, Move{To: Available, Kind: "cleaned", By: by, Why: c.Notes,
 		Details: map[string]string{"method": c.Method, "checklist": strings.Join(c.Checklist, ",")}}, Cleaning)
+	return s.auditedUnit(ctx, by, "unit.clean", &u, cleaned, err)
 }
 
 // SendToRepair takes a unit out of service for repair, with what is wrong.
@@ -127,7 +128,9 @@ func (s *Service) SendToRepair(ctx context.Context, scope tenancy.Scope, tag, is
 	if n := utf8.RuneCountInString(issue); n == 0 || n > valid.MaxNote {
 		return Unit{}, fmt.Errorf("stations: repair: %w", valid.Field("issue", "length", fmt.Sprintf("say what is wrong (at most %d characters)", valid.MaxNote), "min", 1, "max", valid.MaxNote))
 	}
-	return s.deskMove(ctx, scope, tag, Move{To: Repair, Kind: "repair", By: by, Why: issue, Condition: &issue}, "")
+	before, _ := s.UnitInScope(ctx, scope, tag)
+	sent, err := s.deskMove(ctx, scope, tag, Move{To: Repair, Kind: "repair", By: by, Why: issue, Condition: &issue}, "")
+	return s.auditedUnit(ctx, by, "unit.repair", &before, sent, err)
 }
 
 // Repaired records a finished repair and its cost; the unit goes to cleaning,
@@ -145,8 +148,10 @@ func (s *Service) Repaired(ctx context.Context, scope tenancy.Scope, tag, notes 
 		return Unit{}, fmt.Errorf("stations: repair: %w", err)
 	}
 	cleared := ""
-	return s.deskMove(ctx, scope, tag, Move{To: Cleaning, Kind: "repaired", By: by, Why: notes, Condition: &cleared,
+	before, _ := s.UnitInScope(ctx, scope, tag)
+	fixed, err := s.deskMove(ctx, scope, tag, Move{To: Cleaning, Kind: "repaired", By: by, Why: notes, Condition: &cleared,
 		Details: map[string]string{"cost_fen": strconv.FormatInt(costFen, 10)}}, Repair)
+	return s.auditedUnit(ctx, by, "unit.repaired", &before, fixed, err)
 }
 
 // RetireUnit takes a unit out of service for good, with the reason. A lost
@@ -167,7 +172,8 @@ func (s *Service) RetireUnit(ctx context.Context, scope tenancy.Scope, tag, reas
 	if u.State == Lost {
 		kind = "written_off"
 	}
-	return s.deskMoveFrom(ctx, scope, u, Move{To: Retired, Kind: kind, By: by, Why: reason}, "")
+	retired, err := s.deskMoveFrom(ctx, scope, u, Move{To: Retired, Kind: kind, By: by, Why: reason}, "")
+	return s.auditedUnit(ctx, by, "unit.retire", &u, retired, err)
 }
 
 // Transfer sends an available unit to another active station of the same
@@ -190,7 +196,8 @@ func (s *Service) Transfer(ctx context.Context, scope tenancy.Scope, tag, to, re
 	if dest.ID == u.StationID {
 		return Unit{}, fmt.Errorf("stations: transfer: %w", valid.Field("to_station", "same_station", "the unit is already at this station"))
 	}
-	return s.deskMoveFrom(ctx, scope, u, Move{To: InTransit, Kind: "transfer", By: by, Why: reason, ToStation: dest.ID}, Available)
+	sent, err := s.deskMoveFrom(ctx, scope, u, Move{To: InTransit, Kind: "transfer", By: by, Why: reason, ToStation: dest.ID}, Available)
+	return s.auditedUnit(ctx, by, "unit.transfer", &u, sent, err)
 }
 
 // Receive records a transferred unit's arrival at its destination, which must
@@ -206,13 +213,14 @@ func (s *Service) Receive(ctx context.Context, scope tenancy.Scope, tag, station
 	if !scope.Station(u.OperatorID, station) {
 		return Unit{}, fmt.Errorf("stations: station %s: %w", station, valid.Because(ErrForbidden, "not_your_station"))
 	}
-	return s.MoveFrom(ctx, u, Move{To: Available, Kind: "received", By: by, StationID: station,
+	received, err := s.MoveFrom(ctx, u, Move{To: Available, Kind: "received", By: by, StationID: station,
 		Check: func(cur Unit) error {
 			if cur.State != InTransit || cur.ToStation != station {
 				return fmt.Errorf("stations: unit %s is not on its way to %s: %w", tag, station, valid.Because(ErrUnavailable, "unit_not_coming", "tag", tag))
 			}
 			return nil
 		}})
+	return s.auditedUnit(ctx, by, "unit.receive", &u, received, err)
 }
 
 // deskMove moves a unit standing at a station in scope; from, when set, is

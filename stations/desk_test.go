@@ -3,8 +3,9 @@ package stations
 import (
 	"context"
 	"errors"
-	"fuju/internal/tenancy"
 	"testing"
+
+	"fuju/internal/tenancy"
 )
 
 func TestDeskCare(t *testing.T) {

@@ -1,9 +1,10 @@
 package stations
 
 import (
-	"fuju/internal/l10n"
 	"testing"
 	"time"
+
+	"fuju/internal/l10n"
 )
 
 func TestNextOpening(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/tenancy"
 	"fuju/internal/valid"
@@ -124,6 +125,7 @@ func (s *Service) CreateStationIn(ctx context.Context, scope tenancy.Scope, st S
 	if err != nil {
 		return VersionedStation{}, err
 	}
+	s.writeAudit(ctx, by, created.OperatorID, "station.create", "station/"+created.ID, audit.Diff(nil, created))
 	if _, err := s.stationLog().Append(ctx, created.ID, 1, stationEvent{Kind: "created", By: by, Station: toStationDoc(created)}); err != nil {
 		// The station exists; only its first version record is missing, and
 		// the next edit starts from version 0 instead of 1.
@@ -168,6 +170,11 @@ func (s *Service) UpdateStationIn(ctx context.Context, scope tenancy.Scope, st S
 	if err != nil {
 		return VersionedStation{}, err
 	}
+	action := "station.update"
+	if old.Active && !saved.Active {
+		action = "station.deactivate"
+	}
+	s.writeAudit(ctx, by, saved.OperatorID, action, "station/"+saved.ID, audit.Diff(old.Station, saved))
 	return VersionedStation{Station: saved, Version: version + 1}, nil
 }
 
@@ -248,7 +255,8 @@ func (s *Service) CreateUnitIn(ctx context.Context, scope tenancy.Scope, u Unit,
 		return Unit{}, fmt.Errorf("stations: unit: %w", valid.Field("product_id", "not_found", "is not one of your products (of the station's operator)"))
 	}
 	u.OperatorID = st.OperatorID
-	return s.CreateUnit(ctx, u, by)
+	created, err := s.CreateUnit(ctx, u, by)
+	return s.auditedUnit(ctx, by, "unit.create", nil, created, err)
 }
 
 // UnitEdit changes a unit's notes without moving it. Nil fields stay.
@@ -304,7 +312,8 @@ func (s *Service) EditUnit(ctx context.Context, scope tenancy.Scope, tag string,
 		StationID: cur.StationID, ToStation: cur.ToStation, LeaseID: cur.LeaseID,
 		Condition: next.Condition, AcquiredOn: next.AcquiredOn, By: by, Why: e.Why,
 	}
-	return s.record(ctx, tag, cur, ev, ErrConflict, "unit-edited:event")
+	edited, err := s.record(ctx, tag, cur, ev, ErrConflict, "unit-edited:event")
+	return s.auditedUnit(ctx, by, "unit.update", &cur, edited, err)
 }
 
 // checkRetireReason is the rule for why a unit leaves service, at the desk
@@ -337,13 +346,14 @@ func (s *Service) RetireUnitIn(ctx context.Context, scope tenancy.Scope, tag, re
 	if err := checkRetireReason(reason); err != nil {
 		return Unit{}, err
 	}
-	return s.Move(ctx, cur.Tag, Move{To: Retired, Kind: "retired", Why: reason, By: by, Check: func(u Unit) error {
+	retired, err := s.Move(ctx, cur.Tag, Move{To: Retired, Kind: "retired", Why: reason, By: by, Check: func(u Unit) error {
 		if version != 0 && u.Seq != version {
 			return fmt.Errorf("stations: unit %s was changed by someone else (now version %d, you edited %d): %w", u.Tag, u.Seq, version,
 				valid.Because(ErrConflict, "stale_version", "current", u.Seq, "edited", version))
 		}
 		return nil
 	}})
+	return s.auditedUnit(ctx, by, "unit.retire", &cur, retired, err)
 }
 
 // Unit imports: an operator registers many units at once from a CSV file.

@@ -200,7 +200,9 @@ func (s *Service) RunImport(ctx context.Context, scope tenancy.Scope, job Import
 	res.Failed = append(append([]ImportProblem{}, parsed...), res.Failed...)
 	sortProblems(res.Failed)
 	job.Result = res
-	if serr := s.store.saveImport(context.WithoutCancel(ctx), job); serr != nil {
+	serr := s.store.saveImport(context.WithoutCancel(ctx), job)
+	s.auditImport(ctx, job, by)
+	if serr != nil {
 		return job, errors.Join(err, serr)
 	}
 	return job, err

@@ -27,7 +27,7 @@ func manageFixture(t *testing.T) (fixture, Station) {
 	t.Helper()
 	ctx := context.Background()
 	f := setup(t)
-	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}); err != nil {
+	if _, err := f.svc.CreateOperator(ctx, Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	stB, err := f.svc.CreateStationIn(ctx, tenancy.OperatorScope("op-b"), Station{ID: "b-1", Name: l10n.Text{Zh: "乙站", En: "B one"},
@@ -329,11 +329,11 @@ func BenchmarkImportUnits(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer d.Close(ctx)
-			svc := NewService(d.Database, nil, nil)
+			svc := NewService(d.Database, nil, nil, nil)
 			if err := svc.Init(ctx); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}}); err != nil {
+			if _, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}}, tenancy.System); err != nil {
 				b.Fatal(err)
 			}
 			if _, err := svc.CreateStation(ctx, Station{ID: "st-1", OperatorID: "op-a", Name: l10n.Text{Zh: "站", En: "St"}, Address: l10n.Text{Zh: "路", En: "Rd"},

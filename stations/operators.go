@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
@@ -23,7 +24,7 @@ import (
 // will read) or resumes (OperatorActive) an operator. The public read model
 // follows at once on this instance; other instances rebuild theirs when they
 // apply the change.
-func (s *Service) SetOperatorStatus(ctx context.Context, id, status, reason string) (Operator, error) {
+func (s *Service) SetOperatorStatus(ctx context.Context, id, status, reason string, by tenancy.Actor) (Operator, error) {
 	reason = strings.TrimSpace(reason)
 	if status == OperatorSuspended {
 		switch n := utf8.RuneCountInString(reason); {
@@ -37,15 +38,21 @@ func (s *Service) SetOperatorStatus(ctx context.Context, id, status, reason stri
 	if err != nil {
 		return Operator{}, err
 	}
+	before := o
 	o.Status = status
 	o.SuspendedReason, o.SuspendedAt = "", nil
 	if status == OperatorSuspended {
 		now := s.now()
 		o.SuspendedReason, o.SuspendedAt = reason, &now
 	}
-	if o, err = s.UpdateOperator(ctx, o); err != nil {
+	if o, err = s.replaceOperator(ctx, o); err != nil {
 		return Operator{}, err
 	}
+	action := "operator.resume"
+	if o.Status == OperatorSuspended {
+		action = "operator.suspend"
+	}
+	s.writeAudit(ctx, by, o.ID, action, "operator/"+o.ID, audit.Diff(before, o, operatorNotes...))
 	s.index.setSuspended(o.ID, o.Status == OperatorSuspended)
 	// A rare, city-level change: a full rebuild of the read model on each
 	// instance ("unit-batch" is the change that triggers one) is cheaper to

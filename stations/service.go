@@ -10,6 +10,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/tenancy"
@@ -54,6 +55,8 @@ type Service struct {
 	index  *Index
 	logger *slog.Logger
 	now    func() time.Time
+	// auditLog records who changed what (nil records nothing).
+	auditLog recorder
 	// checklists answer which checks cleaning a product's units takes.
 	checklists Checklists
 	// ownBatches are the unit batches this instance created and already put
@@ -67,18 +70,20 @@ type Service struct {
 	ProductsNamed ProductNamer
 }
 
-// NewService returns a service storing in db and announcing changes on feed.
-func NewService(db *mongo.Database, feed Publisher, logger *slog.Logger) *Service {
+// NewService returns a service storing in db, announcing changes on feed and
+// recording who changed what through rec (nil: no audit log).
+func NewService(db *mongo.Database, feed Publisher, rec recorder, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	return &Service{
-		store:  newStore(db),
-		log:    eventlog.New[UnitEvent](db, "unit"),
-		feed:   feed,
-		index:  newIndex(),
-		logger: logger,
-		now:    func() time.Time { return time.Now().UTC() },
+		store:    newStore(db),
+		log:      eventlog.New[UnitEvent](db, "unit"),
+		feed:     feed,
+		index:    newIndex(),
+		logger:   logger,
+		now:      func() time.Time { return time.Now().UTC() },
+		auditLog: rec,
 	}
 }
 
@@ -167,7 +172,7 @@ func (s *Service) publish(ctx context.Context, kind, id string) {
 }
 
 // CreateOperator adds an operator.
-func (s *Service) CreateOperator(ctx context.Context, o Operator) (Operator, error) {
+func (s *Service) CreateOperator(ctx context.Context, o Operator, by tenancy.Actor) (Operator, error) {
 	if o.ID == "" {
 		o.ID = ids.New("op")
 	}
@@ -184,6 +189,7 @@ func (s *Service) CreateOperator(ctx context.Context, o Operator) (Operator, err
 	if err := s.store.insertOperator(ctx, o); err != nil {
 		return Operator{}, err
 	}
+	s.writeAudit(ctx, by, o.ID, "operator.create", "operator/"+o.ID, audit.Diff(nil, o, operatorNotes...))
 	return o, nil
 }
 
@@ -197,8 +203,23 @@ func (s *Service) Operators(ctx context.Context) ([]Operator, error) {
 	return s.store.listOperators(ctx)
 }
 
-// UpdateOperator replaces an operator's name, phone and status.
-func (s *Service) UpdateOperator(ctx context.Context, o Operator) (Operator, error) {
+// UpdateOperator replaces an operator's name and phone; its status changes
+// only through SetOperatorStatus.
+func (s *Service) UpdateOperator(ctx context.Context, o Operator, by tenancy.Actor) (Operator, error) {
+	old, err := s.store.operator(ctx, o.ID)
+	if err != nil {
+		return Operator{}, err
+	}
+	o.Status, o.SuspendedReason, o.SuspendedAt = old.Status, old.SuspendedReason, old.SuspendedAt
+	if o, err = s.replaceOperator(ctx, o); err != nil {
+		return Operator{}, err
+	}
+	s.writeAudit(ctx, by, o.ID, "operator.update", "operator/"+o.ID, audit.Diff(old, o, operatorNotes...))
+	return o, nil
+}
+
+// replaceOperator writes an operator's record as it is now.
+func (s *Service) replaceOperator(ctx context.Context, o Operator) (Operator, error) {
 	old, err := s.store.operator(ctx, o.ID)
 	if err != nil {
 		return Operator{}, err

@@ -37,11 +37,11 @@ func setup(t *testing.T) fixture {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	svc := NewService(db, feed, nil)
+	svc := NewService(db, feed, nil, nil)
 	if err := svc.Init(ctx); err != nil {
 		t.Fatal(err)
 	}
-	op, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}})
+	op, err := svc.CreateOperator(ctx, Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}}, tenancy.System)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestUnitLifecycleAndIndex(t *testing.T) {
 		t.Errorf("index after move: st1 %+v st2 %+v", ix.Inventory(f.st.ID), ix.Inventory(f.st2.ID))
 	}
 	// A second instance on the same database converges through the feed.
-	other := NewService(f.svc.store.units.Database(), nil, nil)
+	other := NewService(f.svc.store.units.Database(), nil, nil, nil)
 	feed2 := changefeed.New(f.svc.store.units.Database(), "catalog", nil)
 	feed2.Handle("unit", other.ApplyUnit)
 	if err := feed2.Mark(ctx); err != nil {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"fuju/internal/l10n"
 	"time"
+
+	"fuju/internal/l10n"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"

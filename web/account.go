@@ -103,7 +103,7 @@ func (s *Server) createRenter(c *gin.Context, n accounts.NewUser) (accounts.User
 	if err != nil {
 		return accounts.User{}, err
 	}
-	u, err := s.auth.CreateUser(ctx, n)
+	u, err := s.auth.SignUp(ctx, n)
 	if errors.Is(err, accounts.ErrBusy) {
 		s.giveBack(c, s.signupByIP, byIP)
 		s.giveBack(c, s.signupByLogin, byLogin)

@@ -41,12 +41,7 @@ func (s *Server) createOperator(c *gin.Context, in operatorInput) (stations.Oper
 	if err := e.Err(); err != nil {
 		return stations.Operator{}, fmt.Errorf("web: new operator: %w", err)
 	}
-	o, err := s.stations.CreateOperator(c.Request.Context(), o)
-	if err != nil {
-		return stations.Operator{}, err
-	}
-	s.audit(c, o.ID, "operator.create", "operator/"+o.ID, nil, o)
-	return o, nil
+	return s.stations.CreateOperator(c.Request.Context(), o, actorOf(c))
 }
 
 // operatorPatch changes an operator; nil fields stay.
@@ -87,25 +82,18 @@ func (s *Server) updateOperator(c *gin.Context, id string, p operatorPatch) (sta
 	if next.Name != old.Name || next.Phone != old.Phone {
 		renamed := next
 		renamed.Status = old.Status
-		if cur, err = s.stations.UpdateOperator(ctx, renamed); err != nil {
+		if cur, err = s.stations.UpdateOperator(ctx, renamed, actorOf(c)); err != nil {
 			return stations.Operator{}, err
 		}
-		s.audit(c, id, "operator.update", "operator/"+id, old, cur)
 	}
 	if next.Status != old.Status {
-		before := cur
 		reason := ""
 		if p.Reason != nil {
 			reason = *p.Reason
 		}
-		if cur, err = s.stations.SetOperatorStatus(ctx, id, next.Status, reason); err != nil {
+		if cur, err = s.stations.SetOperatorStatus(ctx, id, next.Status, reason, actorOf(c)); err != nil {
 			return stations.Operator{}, err
 		}
-		action := "operator.resume"
-		if cur.Status == stations.OperatorSuspended {
-			action = "operator.suspend"
-		}
-		s.audit(c, id, action, "operator/"+id, before, cur)
 	}
 	return cur, nil
 }
@@ -122,70 +110,28 @@ type userInput struct {
 	StationIDs []string
 }
 
-// createUser makes an account for the caller, in either console (the
-// operator console's are staff in the audit log), and returns it with the
+// createUser makes an account for the caller, in either console, and returns it with the
 // one-time password when one was generated (shown once). What the caller's
 // role may grant is auth's rule (accounts.CreateAccount).
-func (s *Server) createUser(c *gin.Context, staff bool, in userInput) (accounts.User, string, error) {
-	u, oneTime, err := s.auth.CreateAccount(c.Request.Context(), managerOf(c), accounts.NewUser{Name: in.Name, Phone: in.Phone,
+func (s *Server) createUser(c *gin.Context, in userInput) (accounts.User, string, error) {
+	return s.auth.CreateAccount(c.Request.Context(), managerOf(c), accounts.NewUser{Name: in.Name, Phone: in.Phone,
 		Email: in.Email, Password: in.Password, Role: in.Role, OperatorID: in.OperatorID, StationIDs: in.StationIDs})
-	if err != nil {
-		return accounts.User{}, "", err
-	}
-	type withPassword struct {
-		accounts.User
-		Password string `json:"password"`
-	}
-	action := "user.create"
-	if staff {
-		action = "staff.create"
-	}
-	s.audit(c, u.OperatorID, action, "user/"+u.ID, nil, withPassword{User: u, Password: "set"}, "password")
-	return u, oneTime, nil
 }
 
 // updateUser changes an account the caller manages, in either console;
 // disabling ends its sessions at once.
-func (s *Server) updateUser(c *gin.Context, staff bool, id string, up accounts.UserUpdate) (accounts.User, error) {
-	before, after, err := s.auth.UpdateAccount(c.Request.Context(), managerOf(c), id, up)
-	if err != nil {
-		return accounts.User{}, err
-	}
-	changed, disabled := before.Status != after.Status, after.Status == accounts.Disabled
-	action := "user.update"
-	switch {
-	case staff && changed && disabled:
-		action = "staff.disable"
-	case staff && changed:
-		action = "staff.enable"
-	case staff:
-		action = "staff.update"
-	case changed && disabled:
-		action = "user.disable"
-	case changed:
-		action = "user.enable"
-	}
-	s.audit(c, after.OperatorID, action, "user/"+id, before, after)
-	return after, nil
+func (s *Server) updateUser(c *gin.Context, id string, up accounts.UserUpdate) (accounts.User, error) {
+	_, after, err := s.auth.UpdateAccount(c.Request.Context(), managerOf(c), id, up)
+	return after, err
 }
 
 // resetPassword gives an account the caller manages a new one-time password
 // and ends its sessions, in either console.
-func (s *Server) resetPassword(c *gin.Context, staff bool, id string) (accounts.User, string, error) {
+func (s *Server) resetPassword(c *gin.Context, id string) (accounts.User, string, error) {
 	u, pw, err := s.auth.ResetAccountPassword(c.Request.Context(), managerOf(c), id)
 	if err != nil {
 		return accounts.User{}, "", err
 	}
-	type pwState struct {
-		Password           string `json:"password"`
-		MustChangePassword bool   `json:"must_change_password"`
-	}
-	action := "user.reset_password"
-	if staff {
-		action = "staff.reset_password"
-	}
-	s.audit(c, u.OperatorID, action, "user/"+id,
-		pwState{"old", u.MustChangePassword}, pwState{"new", true}, "password")
 	u.MustChangePassword = true
 	return u, pw, nil
 }

@@ -116,7 +116,7 @@ func (s *Server) createUserAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, pw, err := s.createUser(c, false, userInput(req))
+	u, pw, err := s.createUser(c, userInput(req))
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Server) updateUserAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.updateUser(c, false, c.Param("id"), accounts.UserUpdate{Name: req.Name, Status: req.Status, StationIDs: req.StationIDs})
+	u, err := s.updateUser(c, c.Param("id"), accounts.UserUpdate{Name: req.Name, Status: req.Status, StationIDs: req.StationIDs})
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ type passwordReset struct {
 }
 
 func (s *Server) resetPasswordAPI(c *gin.Context) error {
-	u, pw, err := s.resetPassword(c, false, c.Param("id"))
+	u, pw, err := s.resetPassword(c, c.Param("id"))
 	if err != nil {
 		return err
 	}

@@ -404,7 +404,7 @@ func (s *Server) createAdminUser(c *gin.Context) error {
 	if in.Role == accounts.PlatformAdmin {
 		in.OperatorID = ""
 	}
-	u, pw, err := s.createUser(c, false, in)
+	u, pw, err := s.createUser(c, in)
 	if err != nil {
 		if f.fail(remap(err, userFields), fRole, "name", "phone", "email", "password", fOperator, fStationIDs) {
 			return s.newUserPage(c, http.StatusBadRequest, f)
@@ -485,7 +485,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 			patch.StationIDs = []string{}
 		}
 	}
-	if _, err := s.updateUser(c, false, u.ID, patch); err != nil {
+	if _, err := s.updateUser(c, u.ID, patch); err != nil {
 		if f.fail(remap(err, userFields), "name", fStationIDs) {
 			return s.userPage(c, http.StatusBadRequest, f)
 		}
@@ -498,7 +498,7 @@ func (s *Server) updateAdminUser(c *gin.Context) error {
 
 func (s *Server) setAdminUserStatus(c *gin.Context) error {
 	to := c.PostForm("status")
-	u, err := s.updateUser(c, false, c.Param("id"), accounts.UserUpdate{Status: &to})
+	u, err := s.updateUser(c, c.Param("id"), accounts.UserUpdate{Status: &to})
 	if err != nil {
 		return err
 	}
@@ -512,7 +512,7 @@ func (s *Server) setAdminUserStatus(c *gin.Context) error {
 }
 
 func (s *Server) resetAdminUserPassword(c *gin.Context) error {
-	u, pw, err := s.resetPassword(c, false, c.Param("id"))
+	u, pw, err := s.resetPassword(c, c.Param("id"))
 	if err != nil {
 		return err
 	}

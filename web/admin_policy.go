@@ -197,7 +197,7 @@ func (s *Server) putPolicyAPI(c *gin.Context) error {
 // putPolicy saves p as the version after base and records the change.
 func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.Policy, error) {
 	ctx := c.Request.Context()
-	before, err := s.policies.Version(ctx, base)
+	_, err := s.policies.Version(ctx, base)
 	if errors.Is(err, rentals.ErrNotFound) {
 		return rentals.Policy{}, fmt.Errorf("web: %w", valid.Field("version", "not_found", "is not a version of the policy"))
 	}
@@ -217,20 +217,7 @@ func (s *Server) putPolicy(c *gin.Context, base int, p rentals.Policy) (rentals.
 	if err != nil {
 		return rentals.Policy{}, err
 	}
-	s.audit(c, "", "policy.update", fmt.Sprintf("tier-policy/%d", saved.Version), policyFields(before), policyFields(saved))
 	return saved, nil
-}
-
-// policyFields is what the audit log compares between versions: the rules,
-// not who saved them or when.
-func policyFields(p rentals.Policy) any {
-	return struct {
-		Tiers         map[rentals.Tier]rentals.TierRule `json:"tiers"`
-		AnnualCapFen  int64                             `json:"annual_cap_fen"`
-		LostAfterDays int                               `json:"lost_after_days"`
-		Note          string                            `json:"note"`
-		EffectiveFrom time.Time                         `json:"effective_from,omitzero"`
-	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note, p.EffectiveFrom}
 }
 
 // effectiveDay reads the day a policy version takes effect: the start of

@@ -10,26 +10,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
+	"fuju/internal/audit"
 	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/stations"
 )
-
-// audit records a create/update/delete by the caller in the audit log: who,
-// which operator's data, what action on which record, and the fields that
-// changed between before and after (either nil for a creation or deletion).
-// Fields named in hide are recorded as changed without their values. A failure
-// to record is logged; the change itself already happened.
-func (s *Server) audit(c *gin.Context, operatorID, action, target string, before, after any, hide ...string) {
-	if s.auth == nil {
-		return
-	}
-	e := accounts.Entry{Actor: actorOf(c), OperatorID: operatorID, Action: action, Target: target,
-		Changes: accounts.Diff(before, after, hide...), RequestID: requestID(c)}
-	if err := s.auth.Record(c.Request.Context(), e); err != nil {
-		s.logger.ErrorContext(c.Request.Context(), "audit log write failed", "err", err, "action", action,
-			"target", target, "request_id", requestID(c))
-	}
-}
 
 // Reading the audit log. The log stores codes (product.update,
 // product/wc-alu-light) so that it never holds personal data or one
@@ -62,7 +47,7 @@ func (s *Server) auditRows(c *gin.Context, b *base, entries []accounts.Entry, op
 	users := map[string]string{}
 	out := make([]auditRow, len(entries))
 	for i, e := range entries {
-		r := auditRow{At: e.At.In(l10n.Local).Format("2006-01-02 15:04:05"), Who: e.Actor.Name, Role: e.Actor.Role,
+		r := auditRow{At: e.At.In(l10n.Local).Format("2006-01-02 15:04:05"), Who: s.actorName(c, e.Actor, users), Role: e.Actor.Role,
 			Operator: e.OperatorID, Action: e.Action, Target: e.Target, RequestID: e.RequestID}
 		if n, ok := ops[e.OperatorID]; ok {
 			r.Operator = b.Tx(n)
@@ -108,14 +93,7 @@ func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[s
 			name = b.Tx(o.Name)
 		}
 	case "user":
-		n, seen := users[id]
-		if !seen && s.auth != nil {
-			if u, err := s.auth.User(c.Request.Context(), id); err == nil {
-				n = u.Name
-			}
-			users[id] = n
-		}
-		name = n
+		name = s.userName(c, id, users)
 	case "tier-policy":
 		if n, err := strconv.Atoi(id); err == nil {
 			return b.T("audit.target.tier-policy", n)
@@ -132,6 +110,29 @@ func (s *Server) auditTarget(c *gin.Context, b *base, target string, users map[s
 		return label + "“" + name + "”（" + id + "）"
 	}
 	return label + " " + id
+}
+
+// actorName names who acted: the service itself (jobs, the demo seed) as
+// such, a person by their account's name as it is now.
+func (s *Server) actorName(c *gin.Context, a audit.Actor, users map[string]string) string {
+	if a.Role == tenancy.System.Role {
+		return tenancy.System.Name
+	}
+	return s.userName(c, a.ID, users)
+}
+
+// userName is the name of account id as it is now, looked up when the log is
+// read (the log holds only ids), remembered in users for the page; "" when
+// the account is gone.
+func (s *Server) userName(c *gin.Context, id string, users map[string]string) string {
+	n, seen := users[id]
+	if !seen && s.auth != nil && id != "" {
+		if u, err := s.auth.User(c.Request.Context(), id); err == nil {
+			n = u.Name
+		}
+		users[id] = n
+	}
+	return n
 }
 
 // auditFieldName names a changed field: by its message when one exists

@@ -5,22 +5,31 @@ import (
 	"go/parser"
 	"go/token"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 )
 
-// recordedActions finds every audit action this package records, from its
-// source: the literal action of each s.audit call and accounts.Entry, the
-// literals assigned to variables named action, and for actions built as
-// "unit."+x or "lease."+x, the case labels of the function's switch on x.
+// actionRe is the shape of an audit action: kind.verb.
+var actionRe = regexp.MustCompile(`^[a-z_]+\.[a-z_]+$`)
+
+// recordedActions finds every audit action the services record, from their
+// source (the packages that write the audit log): the literal actions given
+// to their audit helpers (a call whose name mentions audit, or record), in
+// Action fields and in variables named action or maps named …Actions, and the
+// "staff." and "user." forms of the verbs of account actions.
 func recordedActions(t *testing.T) []string {
 	t.Helper()
 	fset := token.NewFileSet()
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range []string{"../stations", "../catalog", "../rentals", "../messages", "../payments", "auth"} {
+		m, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
 	}
 	found := map[string]bool{}
 	lit := func(e ast.Expr) (string, bool) {
@@ -30,6 +39,11 @@ func recordedActions(t *testing.T) []string {
 		}
 		return "", false
 	}
+	action := func(e ast.Expr) {
+		if s, ok := lit(e); ok && actionRe.MatchString(s) {
+			found[s] = true
+		}
+	}
 	for _, name := range files {
 		if strings.HasSuffix(name, "_test.go") {
 			continue
@@ -38,57 +52,57 @@ func recordedActions(t *testing.T) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range f.Decls {
-			fn, ok := d.(*ast.FuncDecl)
-			if !ok || fn.Body == nil {
-				continue
-			}
-			var prefixes []string
-			var cases []string
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				switch n := n.(type) {
-				case *ast.CallExpr:
-					if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "audit" && len(n.Args) >= 3 {
-						switch a := n.Args[2].(type) {
-						case *ast.BasicLit:
-							if s, ok := lit(a); ok {
-								found[s] = true
-							}
-						case *ast.BinaryExpr:
-							if s, ok := lit(a.X); ok {
-								prefixes = append(prefixes, s)
-							}
-						}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.CallExpr:
+				fn := ""
+				switch f := n.Fun.(type) {
+				case *ast.SelectorExpr:
+					fn = f.Sel.Name
+				case *ast.Ident:
+					fn = f.Name
+				}
+				switch {
+				case fn == "accountAction" && len(n.Args) == 2:
+					if verb, ok := lit(n.Args[1]); ok {
+						found["staff."+verb], found["user."+verb] = true, true
 					}
-				case *ast.KeyValueExpr:
-					if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Action" {
-						if s, ok := lit(n.Value); ok {
-							found[s] = true
-						}
+				case strings.Contains(strings.ToLower(fn), "audit") || fn == "record":
+					for _, a := range n.Args {
+						action(a)
 					}
-				case *ast.AssignStmt:
-					for i, l := range n.Lhs {
-						if id, ok := l.(*ast.Ident); ok && id.Name == "action" && i < len(n.Rhs) {
-							if s, ok := lit(n.Rhs[i]); ok && strings.Contains(s, ".") {
-								found[s] = true
-							}
-						}
-					}
-				case *ast.CaseClause:
-					for _, e := range n.List {
-						if s, ok := lit(e); ok {
-							cases = append(cases, s)
+				}
+			case *ast.KeyValueExpr:
+				if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Action" {
+					action(n.Value)
+				}
+			case *ast.AssignStmt:
+				for i, l := range n.Lhs {
+					id, ok := l.(*ast.Ident)
+					switch {
+					case !ok || i >= len(n.Rhs):
+					case id.Name == "action":
+						action(n.Rhs[i])
+					case id.Name == "verb":
+						if verb, ok := lit(n.Rhs[i]); ok {
+							found["staff."+verb], found["user."+verb] = true, true
 						}
 					}
 				}
-				return true
-			})
-			for _, p := range prefixes {
-				for _, c := range cases {
-					found[p+c] = true
+			case *ast.ValueSpec:
+				for i, id := range n.Names {
+					if strings.HasSuffix(id.Name, "Actions") && i < len(n.Values) {
+						ast.Inspect(n.Values[i], func(m ast.Node) bool {
+							if kv, ok := m.(*ast.KeyValueExpr); ok {
+								action(kv.Value)
+							}
+							return true
+						})
+					}
 				}
 			}
-		}
+			return true
+		})
 	}
 	out := make([]string, 0, len(found))
 	for a := range found {

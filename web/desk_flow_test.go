@@ -86,7 +86,7 @@ func leaseOf(t *testing.T, s *Server, id string) rentals.Lease {
 func TestDeskStationIsNeverSwapped(t *testing.T) {
 	s := newTestServer(t)
 	ctx := context.Background()
-	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}); err != nil {
+	if _, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}, tenancy.System); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.stations.CreateStation(ctx, stations.Station{ID: "b-one", OperatorID: "op-b", Name: l10n.Text{Zh: "乙站", En: "B"},

@@ -13,9 +13,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"fuju/media"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"fuju/internal/audit"
+	"fuju/media"
 )
 
 const ridKey = "request_id"
@@ -32,6 +34,8 @@ func withRequestID(c *gin.Context) {
 		rid = hex.EncodeToString(b[:])
 	}
 	c.Set(ridKey, rid)
+	// The services read it from the context for the audit entries they write.
+	c.Request = c.Request.WithContext(audit.WithRequestID(c.Request.Context(), rid))
 	c.Header("X-Request-ID", rid)
 	c.Next()
 }

@@ -66,12 +66,7 @@ func (s *Server) opCreateProduct(c *gin.Context, p catalog.Product) (catalog.Pro
 	} else if _, err := s.stations.Operator(c.Request.Context(), p.OperatorID); err != nil {
 		return catalog.Product{}, fmt.Errorf("web: product: %w", valid.Field("operator_id", "not_found", "is not an operator"))
 	}
-	created, err := s.catalog.Create(c.Request.Context(), scope, p, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, created.OperatorID, "product.create", "product/"+created.ID, nil, created)
-	return created, nil
+	return s.catalog.Create(c.Request.Context(), scope, p, actorOf(c))
 }
 
 // opUpdateProduct replaces a listing's editable fields; p.Version is the
@@ -86,12 +81,7 @@ func (s *Server) opUpdateProduct(c *gin.Context, p catalog.Product) (catalog.Pro
 		return catalog.Product{}, fmt.Errorf("web: product: %w", valid.Field("version", "required", "is required: the version you edited"))
 	}
 	p.OperatorID = before.OperatorID
-	after, err := s.catalog.Update(c.Request.Context(), scopeOf(c), p, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.update", "product/"+after.ID, before, after)
-	return after, nil
+	return s.catalog.Update(c.Request.Context(), scopeOf(c), p, actorOf(c))
 }
 
 // opHideProduct hides a listing from families. Listings are never deleted:
@@ -104,12 +94,7 @@ func (s *Server) opHideProduct(c *gin.Context, id string) (catalog.Product, erro
 	if before.Status == catalog.Hidden {
 		return before, nil
 	}
-	after, err := s.catalog.SetStatus(c.Request.Context(), scopeOf(c), id, catalog.Hidden, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.hide", "product/"+id, before, after)
-	return after, nil
+	return s.catalog.SetStatus(c.Request.Context(), scopeOf(c), id, catalog.Hidden, actorOf(c))
 }
 
 func (s *Server) listOpProducts(c *gin.Context) error {
@@ -305,29 +290,11 @@ func stationInputOf(st stations.Station) stationInput {
 var stationPatchable = []string{"name", "address", "district", "lat", "lng", "phone", "hours", "active"}
 
 func (s *Server) opCreateStation(c *gin.Context, st stations.Station) (stations.VersionedStation, error) {
-	created, err := s.stations.CreateStationIn(c.Request.Context(), scopeOf(c), st, actorOf(c))
-	if err != nil {
-		return stations.VersionedStation{}, err
-	}
-	s.audit(c, created.OperatorID, "station.create", "station/"+created.ID, nil, created.Station)
-	return created, nil
+	return s.stations.CreateStationIn(c.Request.Context(), scopeOf(c), st, actorOf(c))
 }
 
 func (s *Server) opUpdateStation(c *gin.Context, st stations.Station, version int64) (stations.VersionedStation, error) {
-	before, err := s.stations.StationIn(c.Request.Context(), scopeOf(c), st.ID)
-	if err != nil {
-		return stations.VersionedStation{}, err
-	}
-	after, err := s.stations.UpdateStationIn(c.Request.Context(), scopeOf(c), st, version, actorOf(c))
-	if err != nil {
-		return stations.VersionedStation{}, err
-	}
-	action := "station.update"
-	if before.Active && !after.Active {
-		action = "station.deactivate"
-	}
-	s.audit(c, after.OperatorID, action, "station/"+st.ID, before.Station, after.Station)
-	return after, nil
+	return s.stations.UpdateStationIn(c.Request.Context(), scopeOf(c), st, version, actorOf(c))
 }
 
 func (s *Server) listOpStations(c *gin.Context) error {
@@ -449,12 +416,7 @@ func (s *Server) productOwner(id string) (string, bool) {
 }
 
 func (s *Server) opCreateUnit(c *gin.Context, u stations.Unit) (stations.Unit, error) {
-	created, err := s.stations.CreateUnitIn(c.Request.Context(), scopeOf(c), u, s.productOwner, actorOf(c))
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	s.audit(c, created.OperatorID, "unit.create", "unit/"+created.Tag, nil, created)
-	return created, nil
+	return s.stations.CreateUnitIn(c.Request.Context(), scopeOf(c), u, s.productOwner, actorOf(c))
 }
 
 func (s *Server) opEditUnit(c *gin.Context, tag string, e stations.UnitEdit) (stations.Unit, error) {
@@ -462,14 +424,7 @@ func (s *Server) opEditUnit(c *gin.Context, tag string, e stations.UnitEdit) (st
 	if err != nil {
 		return stations.Unit{}, err
 	}
-	after, err := s.stations.EditUnit(c.Request.Context(), scopeOf(c), before.Tag, e, actorOf(c))
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	if after.Seq != before.Seq {
-		s.audit(c, after.OperatorID, "unit.update", "unit/"+after.Tag, before, after)
-	}
-	return after, nil
+	return s.stations.EditUnit(c.Request.Context(), scopeOf(c), before.Tag, e, actorOf(c))
 }
 
 func (s *Server) opRetireUnit(c *gin.Context, tag, reason string, version int64) (stations.Unit, error) {
@@ -477,12 +432,7 @@ func (s *Server) opRetireUnit(c *gin.Context, tag, reason string, version int64)
 	if err != nil {
 		return stations.Unit{}, err
 	}
-	after, err := s.stations.RetireUnitIn(c.Request.Context(), scopeOf(c), before.Tag, reason, version, actorOf(c))
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	s.audit(c, after.OperatorID, "unit.retire", "unit/"+after.Tag, before, after)
-	return after, nil
+	return s.stations.RetireUnitIn(c.Request.Context(), scopeOf(c), before.Tag, reason, version, actorOf(c))
 }
 
 // unitQuery reads the unit list's filters, shared by the API and the page.

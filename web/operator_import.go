@@ -14,8 +14,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"fuju/accounts"
-	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/media"
 	"fuju/stations"
@@ -81,7 +79,6 @@ func (s *Server) importUnitsAPI(c *gin.Context) error {
 		return err
 	}
 	job, err = s.stations.RunImport(c.Request.Context(), scope, job, rows, probs, s.productOwner, by)
-	s.auditImport(c.Request.Context(), job, by, requestID(c))
 	if err != nil {
 		return err
 	}
@@ -94,31 +91,6 @@ func (s *Server) importUnitsAPI(c *gin.Context) error {
 	c.JSON(http.StatusOK, importResponse{ImportID: job.ID, ImportResult: res,
 		LabelsURL: "/api/v1/operator/labels.pdf?import=" + job.ID})
 	return nil
-}
-
-// auditImport records an import as one audit entry with its counts: the units
-// themselves record each creation and edit in their own histories, which is
-// where thousands of lines belong. It takes no Gin context because console
-// imports finish after their request.
-func (s *Server) auditImport(ctx context.Context, job stations.ImportJob, by tenancy.Actor, rid string) {
-	if s.auth == nil {
-		return
-	}
-	type counts struct {
-		Status    string `json:"status"`
-		Rows      int    `json:"rows"`
-		Created   int    `json:"created"`
-		Updated   int    `json:"updated"`
-		Unchanged int    `json:"unchanged"`
-		Failed    int    `json:"failed"`
-	}
-	after := counts{Status: job.Status, Rows: job.Total, Created: job.Result.Created, Updated: job.Result.Updated,
-		Unchanged: job.Result.Unchanged, Failed: len(job.Result.Failed)}
-	e := accounts.Entry{Actor: by, OperatorID: job.OperatorID, Action: "unit.import", Target: "import/" + job.ID,
-		Changes: accounts.Diff(nil, after), RequestID: rid}
-	if err := s.auth.Record(context.WithoutCancel(ctx), e); err != nil {
-		s.logger.Error("audit log write failed", "err", err, "action", e.Action, "target", e.Target, "request_id", rid)
-	}
 }
 
 // startImport begins a console import in the background on this instance and
@@ -139,11 +111,9 @@ func (s *Server) startImport(c *gin.Context, rows []stations.ImportRow, probs []
 				s.logger.Error("import panicked", "import", job.ID, "panic", fmt.Sprint(v), "request_id", rid)
 			}
 		}()
-		done, err := s.stations.RunImport(ctx, scope, job, rows, probs, s.productOwner, by)
-		if err != nil {
+		if _, err := s.stations.RunImport(ctx, scope, job, rows, probs, s.productOwner, by); err != nil {
 			s.logger.Error("import failed", "import", job.ID, "err", err, "request_id", rid)
 		}
-		s.auditImport(ctx, done, by, rid)
 	}()
 	return job.ID, nil
 }

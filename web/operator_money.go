@@ -56,13 +56,7 @@ func (s *Server) putOpSettings(c *gin.Context, limitFen int64) (rentals.Settings
 	}
 	in := before
 	in.WaiverLimitFen = limitFen
-	saved, err := s.rentals.PutSettings(c.Request.Context(), scopeOf(c), in, actorOf(c))
-	if err != nil {
-		return rentals.Settings{}, err
-	}
-	s.audit(c, saved.OperatorID, "operator.settings", "settings/"+saved.OperatorID,
-		map[string]any{"waiver_limit_fen": before.WaiverLimitFen}, map[string]any{"waiver_limit_fen": saved.WaiverLimitFen})
-	return saved, nil
+	return s.rentals.PutSettings(c.Request.Context(), scopeOf(c), in, actorOf(c))
 }
 
 func (s *Server) putOpSettingsAPI(c *gin.Context) error {
@@ -151,12 +145,7 @@ func (s *Server) decideWaiver(c *gin.Context, id, decision, note string) (rental
 	if decision != "approve" && decision != "reject" {
 		return rentals.Waiver{}, fmt.Errorf("web: %w", errNotFound)
 	}
-	w, err := s.rentals.DecideWaiver(c.Request.Context(), scopeOf(c), id, decision == "approve", note, actorOf(c))
-	if err != nil {
-		return rentals.Waiver{}, err
-	}
-	s.audit(c, w.OperatorID, "waiver."+decision, "waiver/"+w.ID, map[string]any{"state": rentals.WaiverPending}, waiverAudit(w))
-	return w, nil
+	return s.rentals.DecideWaiver(c.Request.Context(), scopeOf(c), id, decision == "approve", note, actorOf(c))
 }
 
 type decisionRequest struct {

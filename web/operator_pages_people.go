@@ -132,7 +132,7 @@ func (s *Server) updateOpStaffPage(c *gin.Context) error {
 	if ids == nil {
 		ids = []string{} // no box ticked: a choice, checked as such
 	}
-	_, err = s.updateUser(c, true, u.ID, accounts.UserUpdate{Name: &name, StationIDs: ids, Status: &status})
+	_, err = s.updateUser(c, u.ID, accounts.UserUpdate{Name: &name, StationIDs: ids, Status: &status})
 	if err != nil {
 		if f.fail(err, staffFormOrder...) {
 			return s.staffFormPage(c, http.StatusBadRequest, "operator_staff_edit", "op.staff.edit", &opStaffFormPage{Form: f, Member: &u})
@@ -148,7 +148,7 @@ func (s *Server) resetOpStaffPasswordPage(c *gin.Context) error {
 	if _, err := s.opStaffMember(c, c.Param("id")); err != nil {
 		return err
 	}
-	u, pw, err := s.resetPassword(c, true, c.Param("id"))
+	u, pw, err := s.resetPassword(c, c.Param("id"))
 	if err != nil {
 		return err
 	}

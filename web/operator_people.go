@@ -58,7 +58,7 @@ func (s *Server) opCreateStaff(c *gin.Context, in staffInput) (accounts.User, st
 	if err != nil {
 		return accounts.User{}, "", err
 	}
-	return s.createUser(c, true, userInput{Role: accounts.Staff, Name: in.Name, Phone: in.Phone, Email: in.Email,
+	return s.createUser(c, userInput{Role: accounts.Staff, Name: in.Name, Phone: in.Phone, Email: in.Email,
 		OperatorID: op, StationIDs: in.StationIDs})
 }
 
@@ -140,7 +140,7 @@ func (s *Server) patchOpStaff(c *gin.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	u, err := s.updateUser(c, true, c.Param("id"), accounts.UserUpdate{Name: in.Name, StationIDs: in.StationIDs, Status: in.Status})
+	u, err := s.updateUser(c, c.Param("id"), accounts.UserUpdate{Name: in.Name, StationIDs: in.StationIDs, Status: in.Status})
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (s *Server) resetOpStaffPassword(c *gin.Context) error {
 	if _, err := s.opStaffMember(c, c.Param("id")); err != nil {
 		return err
 	}
-	u, pw, err := s.resetPassword(c, true, c.Param("id"))
+	u, pw, err := s.resetPassword(c, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -236,11 +236,7 @@ func (s *Server) opCreateToken(c *gin.Context, in tokenInput) (accounts.Token, s
 		return accounts.Token{}, "", fmt.Errorf("web: token: %w", err)
 	}
 	secret, t, err := s.auth.IssueToken(c.Request.Context(), scopeOf(c), accounts.NewToken{OperatorID: op, Name: in.Name, Scopes: in.Scopes, ExpiresAt: exp}, actorOf(c))
-	if err != nil {
-		return accounts.Token{}, "", err
-	}
-	s.audit(c, op, "token.create", "token/"+t.ID, nil, t)
-	return t, secret, nil
+	return t, secret, err
 }
 
 func (s *Server) opRevokeToken(c *gin.Context, id string) (accounts.Token, error) {
@@ -252,14 +248,7 @@ func (s *Server) opRevokeToken(c *gin.Context, id string) (accounts.Token, error
 		if t.ID != id {
 			continue
 		}
-		after, err := s.auth.RevokeToken(c.Request.Context(), scopeOf(c), t.OperatorID, id)
-		if err != nil {
-			return accounts.Token{}, err
-		}
-		if t.RevokedAt == nil {
-			s.audit(c, t.OperatorID, "token.revoke", "token/"+id, t, after)
-		}
-		return after, nil
+		return s.auth.RevokeToken(c.Request.Context(), scopeOf(c), t.OperatorID, id, actorOf(c))
 	}
 	return accounts.Token{}, fmt.Errorf("web: token %s: %w", id, errNotFound)
 }

@@ -59,7 +59,7 @@ func newOpWorld(t *testing.T) *opWorld {
 			t.Fatal(err)
 		}
 	}
-	_, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}})
+	_, err := s.stations.CreateOperator(ctx, stations.Operator{ID: "op-b", Name: l10n.Text{Zh: "乙", En: "B"}}, tenancy.System)
 	must(err)
 	_, err = s.stations.CreateStationIn(ctx, tenancy.OperatorScope("op-b"), stations.Station{ID: "b-one", Name: l10n.Text{Zh: "乙站", En: "B One"},
 		Address: l10n.Text{Zh: "路", En: "Rd"}, District: "macun", Lat: 35.25, Lng: 113.3, Hours: stations.StandardHours(), Active: true}, tenancy.System)
@@ -612,13 +612,20 @@ func TestOperatorPeopleAPI(t *testing.T) {
 			t.Errorf("audit lacks %s: %v", a, actions)
 		}
 	}
+	bBefore := decode[list[accounts.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil)).Total
 	w.call(t, w.adminB, "POST", "/api/v1/operator/tokens", map[string]any{"name": "B", "scopes": []string{"desk"}})
-	all := decode[list[accounts.Entry]](t, w.call(t, w.platform, "GET", "/api/v1/operator/audit?per_page=100", nil))
-	if all.Total != al.Total+1 {
-		t.Errorf("platform sees %d entries, A %d", all.Total, al.Total)
+	b := decode[list[accounts.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil))
+	if b.Total != bBefore+1 {
+		t.Errorf("B sees %d entries, %d before making a token", b.Total, bBefore)
 	}
-	if b := decode[list[accounts.Entry]](t, w.call(t, w.adminB, "GET", "/api/v1/operator/audit", nil)); b.Total != 1 {
-		t.Errorf("B sees %d entries", b.Total)
+	for _, e := range b.Items {
+		if e.OperatorID != "op-b" {
+			t.Errorf("B's audit shows %+v", e)
+		}
+	}
+	all := decode[list[accounts.Entry]](t, w.call(t, w.platform, "GET", "/api/v1/operator/audit?per_page=100", nil))
+	if all.Total != al.Total+b.Total {
+		t.Errorf("platform sees %d entries, A %d, B %d", all.Total, al.Total, b.Total)
 	}
 }
 

@@ -267,18 +267,8 @@ func (s *Server) addProductPhoto(c *gin.Context, id string, up photoUpload) (cat
 
 // attachPhoto adds a stored photo to the product and records it.
 func (s *Server) attachPhoto(c *gin.Context, id string, saved media.Photo, alt catalog.Text) (catalog.Product, error) {
-	scope, by := scopeOf(c), actorOf(c)
-	before, err := s.catalog.Get(c.Request.Context(), scope, id)
-	if err != nil {
-		return catalog.Product{}, err
-	}
 	ph := catalog.Photo{Key: saved.Hash, Alt: alt, Widths: variantWidths(saved), Width: saved.Width, Height: saved.Height}
-	after, err := s.catalog.AddPhoto(c.Request.Context(), scope, id, ph, by)
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.photo_add", "product/"+id, before, after)
-	return after, nil
+	return s.catalog.AddPhoto(c.Request.Context(), scopeOf(c), id, ph, actorOf(c))
 }
 
 func variantWidths(p media.Photo) []int {
@@ -391,16 +381,7 @@ func (s *Server) reorderProductPhotos(c *gin.Context) error {
 // reorderPhotos puts a product's photos in the order of keys (the API's and
 // the console's path).
 func (s *Server) reorderPhotos(c *gin.Context, id string, keys []string) (catalog.Product, error) {
-	before, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id)
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	after, err := s.catalog.ReorderPhotos(c.Request.Context(), scopeOf(c), id, keys, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.photo_order", "product/"+id, before, after)
-	return after, nil
+	return s.catalog.ReorderPhotos(c.Request.Context(), scopeOf(c), id, keys, actorOf(c))
 }
 
 type altRequest struct {
@@ -425,16 +406,7 @@ func (s *Server) setProductPhotoAlt(c *gin.Context) error {
 
 // setPhotoAlt changes a photo's text for screen readers.
 func (s *Server) setPhotoAlt(c *gin.Context, id, key string, alt catalog.Text) (catalog.Product, error) {
-	before, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id)
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	after, err := s.catalog.SetPhotoAlt(c.Request.Context(), scopeOf(c), id, key, alt, actorOf(c))
-	if err != nil {
-		return catalog.Product{}, err
-	}
-	s.audit(c, after.OperatorID, "product.photo_alt", "product/"+id, before, after)
-	return after, nil
+	return s.catalog.SetPhotoAlt(c.Request.Context(), scopeOf(c), id, key, alt, actorOf(c))
 }
 
 // deleteProductPhoto removes a photo from the product and, when no product
@@ -449,15 +421,10 @@ func (s *Server) deleteProductPhoto(c *gin.Context) error {
 
 // removePhoto is deleteProductPhoto's work, shared with the console.
 func (s *Server) removePhoto(c *gin.Context, id, key string) error {
-	before, err := s.catalog.Get(c.Request.Context(), scopeOf(c), id)
+	_, inUse, err := s.catalog.RemovePhoto(c.Request.Context(), scopeOf(c), id, key, actorOf(c))
 	if err != nil {
 		return err
 	}
-	after, inUse, err := s.catalog.RemovePhoto(c.Request.Context(), scopeOf(c), id, key, actorOf(c))
-	if err != nil {
-		return err
-	}
-	s.audit(c, after.OperatorID, "product.photo_remove", "product/"+id, before, after)
 	if !inUse {
 		if err := s.media.DeletePhoto(c.Request.Context(), media.Public, key); err != nil {
 			// The product no longer shows it; a leftover object is only

@@ -105,12 +105,7 @@ func (s *Server) linkAccount(c *gin.Context, renterID, phone, code string) (rent
 	if err := e.Err(); err != nil {
 		return rentals.Renter{}, fmt.Errorf("web: link account: %w", err)
 	}
-	r, err := s.rentals.LinkAccount(c.Request.Context(), scopeOf(c), renterID, uid, actorOf(c))
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	s.audit(c, r.HomeOperatorID, "renter.link_account", "renter/"+r.ID, nil, map[string]string{"user_id": uid})
-	return r, nil
+	return s.rentals.LinkAccount(c.Request.Context(), scopeOf(c), renterID, uid, actorOf(c))
 }
 
 type linkRequest struct {
@@ -146,9 +141,6 @@ func (s *Server) linkAccountPage(c *gin.Context) error {
 
 // renterAudit is what the audit log keeps of a renter: who, not their personal
 // details, which only the renter's page shows (with access logged).
-func renterAudit(r rentals.Renter) map[string]string {
-	return map[string]string{"id": r.ID, "name": r.Name, "home_station_id": r.HomeStationID}
-}
 
 // deskRoles may work at a station desk.
 var deskRoles = []accounts.Role{accounts.Staff, accounts.OperatorAdmin}

@@ -45,7 +45,6 @@ func (s *Server) registerRenterAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, renterAudit(r))
 	c.JSON(http.StatusCreated, r)
 	return nil
 }
@@ -165,16 +164,7 @@ func (s *Server) verifyTier(c *gin.Context, id string) (rentals.Renter, error) {
 	if err != nil {
 		return rentals.Renter{}, err
 	}
-	before, err := s.rentals.Renter(ctx, scope, id)
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	r, err := s.rentals.VerifyTierProof(ctx, scope, id, proof, photo, actorOf(c))
-	if err != nil {
-		return rentals.Renter{}, err
-	}
-	s.audit(c, r.HomeOperatorID, "renter.tier", "renter/"+r.ID, before.TierStatus, r.TierStatus, "proof.proof_number", "proof.proof_photo_key")
-	return r, nil
+	return s.rentals.VerifyTierProof(ctx, scope, id, proof, photo, actorOf(c))
 }
 
 func (s *Server) verifyTierAPI(c *gin.Context) error {
@@ -331,7 +321,6 @@ type unitActionRequest struct {
 // and the pages.
 func (s *Server) unitAction(c *gin.Context, action, tag string, req unitActionRequest) (stations.Unit, error) {
 	ctx, scope, by := c.Request.Context(), scopeOf(c), actorOf(c)
-	before, _ := s.stations.UnitInScope(ctx, scope, tag)
 	var u stations.Unit
 	var err error
 	switch action {
@@ -353,11 +342,7 @@ func (s *Server) unitAction(c *gin.Context, action, tag string, req unitActionRe
 	default:
 		return stations.Unit{}, errNotFound
 	}
-	if err != nil {
-		return stations.Unit{}, err
-	}
-	s.audit(c, u.OperatorID, "unit."+action, "unit/"+u.Tag, before, u)
-	return u, nil
+	return u, err
 }
 
 func (s *Server) unitActionAPI(c *gin.Context) error {

@@ -351,7 +351,6 @@ func (s *Server) registerRenterPage(c *gin.Context) error {
 		}
 		return err
 	}
-	s.audit(c, st.OperatorID, "renter.create", "renter/"+r.ID, nil, renterAudit(r))
 	s.flash(c, "staff.renter.registered")
 	if unit := f.Get("unit"); unit != "" {
 		c.Redirect(http.StatusSeeOther, "/staff/checkout?"+url.Values{"unit": {unit}, "renter": {r.ID}}.Encode())
@@ -407,7 +406,6 @@ func (s *Server) checkout(c *gin.Context) error {
 		}
 		return err
 	}
-	s.audit(c, l.OperatorID, "lease.checkout", "lease/"+l.ID, nil, l)
 	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID+"/receipt")
 	return nil
 }
@@ -564,7 +562,6 @@ func (s *Server) checkin(c *gin.Context) error {
 		p.Review = &set
 		return s.checkinPage(c, status, p)
 	}
-	s.audit(c, l.OperatorID, "lease.checkin", "lease/"+l.ID, nil, l.Return)
 	s.flash(c, "staff.done.checkin")
 	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID)
 	return nil
@@ -628,9 +625,6 @@ func (s *Server) leaseActionPage(c *gin.Context) error {
 			return s.leasePage(c, http.StatusBadRequest, &leasePage{Form: f})
 		}
 		return err
-	}
-	if l, err := s.rentals.Lease(ctx, scope, id); err == nil {
-		s.audit(c, l.OperatorID, "lease."+c.Param("action"), "lease/"+id, nil, map[string]any{"state": l.State, "due_on": l.DueOn, "balance_fen": l.BalanceFen})
 	}
 	s.flash(c, "staff.done."+c.Param("action"))
 	c.Redirect(http.StatusSeeOther, "/staff/leases/"+id)

@@ -26,17 +26,7 @@ func (s *Server) found(c *gin.Context, req rentals.CheckinRequest) (rentals.Foun
 		return rentals.FoundResult{}, err
 	}
 	req.StationID = st.ID
-	res, err := s.rentals.Found(c.Request.Context(), scopeOf(c), req, actorOf(c))
-	if err != nil {
-		return rentals.FoundResult{}, err
-	}
-	after := map[string]any{"state": res.Unit.State, "station_id": res.Unit.StationID}
-	if res.Lease != nil {
-		after["lease_id"] = res.Lease.ID
-		s.audit(c, res.Lease.OperatorID, "lease.found", "lease/"+res.Lease.ID, nil, res.Lease.Return)
-	}
-	s.audit(c, res.Unit.OperatorID, "unit.found", "unit/"+res.Unit.Tag, map[string]any{"state": stations.Lost}, after)
-	return res, nil
+	return s.rentals.Found(c.Request.Context(), scopeOf(c), req, actorOf(c))
 }
 
 // foundAPI takes rentals.CheckinRequest as JSON, for a unit that is lost.
@@ -144,19 +134,7 @@ func (s *Server) waive(c *gin.Context, leaseID string, req rentals.WaiverRequest
 	if err != nil {
 		return waiverResult{}, err
 	}
-	action := "lease.waiver"
-	if w.State == rentals.WaiverPending {
-		action = "waiver.request"
-	}
-	s.audit(c, w.OperatorID, action, "waiver/"+w.ID, nil, waiverAudit(w))
 	return waiverResult{Waiver: w, Lease: l}, nil
-}
-
-// waiverAudit is what the audit log keeps of a waiver: money, reason,
-// state and people by id, not the renter.
-func waiverAudit(w rentals.Waiver) map[string]any {
-	return map[string]any{"lease_id": w.LeaseID, "amount_fen": w.AmountFen, "applied_fen": w.AppliedFen,
-		"reason": w.Reason, "note": w.Note, "state": w.State, "auto": w.Auto}
 }
 
 // waiveAPI takes rentals.WaiverRequest as JSON: 201 when applied, 202 when
@@ -197,12 +175,7 @@ type refundRequest struct {
 }
 
 func (s *Server) refund(c *gin.Context, id string, req refundRequest) (rentals.Lease, error) {
-	l, err := s.rentals.RefundLease(c.Request.Context(), scopeOf(c), id, req.RefundMethod, req.RefundReference, actorOf(c))
-	if err != nil {
-		return rentals.Lease{}, err
-	}
-	s.audit(c, l.OperatorID, "lease.refund", "lease/"+l.ID, nil, map[string]any{"state": l.State, "balance_fen": l.BalanceFen})
-	return l, nil
+	return s.rentals.RefundLease(c.Request.Context(), scopeOf(c), id, req.RefundMethod, req.RefundReference, actorOf(c))
 }
 
 func (s *Server) refundLeaseAPI(c *gin.Context) error {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fuju/accounts"
+	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/reports"
 )
@@ -16,11 +17,11 @@ import (
 type testReportsAudit struct{ auth *accounts.Service }
 
 func (a testReportsAudit) Audit(ctx context.Context, e reports.AuditEntry) error {
-	changes := make([]accounts.Change, len(e.Fields))
+	changes := make([]audit.Change, len(e.Fields))
 	for i, f := range e.Fields {
-		changes[i] = accounts.Change{Field: f}
+		changes[i] = audit.Change{Field: f}
 	}
-	return a.auth.Record(ctx, accounts.Entry{Actor: tenancy.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+	return a.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
 		Target: e.Target, Changes: changes})
 }
 

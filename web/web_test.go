@@ -69,12 +69,15 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	ctx := context.Background()
 	db := testenv.DB(t)
 	feed := changefeed.New(db, "catalog", nil)
-	st := stations.NewService(db, feed, nil)
-	cat := catalog.NewService(db, st.Index(), feed, nil)
+	au := accounts.NewService(db, nil)
+	// The city below is set up unrecorded; from then on, every service
+	// writes its audit entries to au, as the wiring does.
+	rec := &laterRecorder{}
+	st := stations.NewService(db, feed, rec, nil)
+	cat := catalog.NewService(db, st.Index(), feed, rec, nil)
 	st.UseChecklists(cat)
 	st.ProductsNamed = cat.Named
-	pol := rentals.NewPolicies(db)
-	au := accounts.NewService(db, nil)
+	pol := rentals.NewPolicies(db, rec)
 	th := throttle.NewStore(db, []byte(strings.Repeat("t", 32)))
 	au.StationOf = func(ctx context.Context, id string) (string, error) {
 		s, err := st.Station(ctx, id)
@@ -84,7 +87,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		_, err := st.Operator(ctx, id)
 		return err
 	}
-	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), nil)
+	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), rec, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +105,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 			t.Fatal(err)
 		}
 	}
-	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}})
+	_, err = st.CreateOperator(ctx, stations.Operator{ID: "op-a", Name: l10n.Text{Zh: "甲", En: "A"}}, tenancy.System)
 	must(err)
 	for _, s := range []stations.Station{
 		{ID: "north", Name: l10n.Text{Zh: "北站", En: "North"}, Lat: 35.30, Lng: 113.24, Phone: "0391-3561234"},
@@ -125,6 +128,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		_, err := st.CreateUnit(ctx, u, tenancy.System)
 		must(err)
 	}
+	rec.to.Store(au)
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
 	pol.Now = func() time.Time { return now }

@@ -8,6 +8,7 @@ package tenancy
 import (
 	"errors"
 	"fmt"
+	"fuju/internal/audit"
 	"slices"
 
 	"fuju/internal/valid"
@@ -110,3 +111,7 @@ type Actor struct {
 // System is the actor for changes made by the service itself (jobs, seeding,
 // the reconciler).
 var System = Actor{ID: "system", Name: "Fuju", Role: "system"}
+
+// AuditActor is who acted, as the audit log keeps it: id and role, never the
+// name.
+func AuditActor(by Actor) audit.Actor { return audit.Actor{ID: by.ID, Role: by.Role} }

@@ -16,10 +16,10 @@ import (
 
 	"fuju/accounts"
 	"fuju/catalog"
+	"fuju/internal/audit"
 	"fuju/internal/changefeed"
 	"fuju/internal/config"
 	"fuju/internal/db"
-	"fuju/internal/tenancy"
 	"fuju/internal/throttle"
 	"fuju/media"
 	"fuju/messages"
@@ -93,11 +93,13 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	tk.Write([]byte("throttle"))
 	a.Throttle = throttle.NewStore(d.Database, tk.Sum(nil))
 	a.Feed = changefeed.New(d.Database, "catalog", logger)
-	a.Stations = stations.NewService(d.Database, a.Feed, logger)
-	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, logger)
+	// The accounts store keeps the audit log every service writes to.
+	a.Auth = accounts.NewService(d.Database, logger)
+	a.Stations = stations.NewService(d.Database, a.Feed, a.Auth, logger)
+	a.Catalog = catalog.NewService(d.Database, a.Stations.Index(), a.Feed, a.Auth, logger)
 	a.Stations.UseChecklists(a.Catalog)
 	a.Stations.ProductsNamed = a.Catalog.Named
-	a.Policies = rentals.NewPolicies(d.Database)
+	a.Policies = rentals.NewPolicies(d.Database, a.Auth)
 	idKey := cfg.IDKey
 	if len(idKey) == 0 {
 		if idKey, err = config.Secret(cfg.DataDir, "id-number.key", 32); err != nil {
@@ -105,12 +107,11 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 			return nil, err
 		}
 	}
-	if a.Rentals, err = rentals.NewService(d.Database, a.Stations, a.Catalog, a.Policies, idKey[:32], logger); err != nil {
+	if a.Rentals, err = rentals.NewService(d.Database, a.Stations, a.Catalog, a.Policies, idKey[:32], a.Auth, logger); err != nil {
 		a.Close()
 		return nil, err
 	}
 	a.Rentals.UseProofStore(a.Media)
-	a.Auth = accounts.NewService(d.Database, logger)
 	a.Auth.StationOf = func(ctx context.Context, id string) (string, error) {
 		st, err := a.Stations.Station(ctx, id)
 		return st.OperatorID, err
@@ -182,11 +183,11 @@ func openMessages(d *db.DB, cfg config.Config, audit *accounts.Service, logger *
 type auditor struct{ auth *accounts.Service }
 
 func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
-	changes := make([]accounts.Change, len(e.Fields))
+	changes := make([]audit.Change, len(e.Fields))
 	for i, f := range e.Fields {
-		changes[i] = accounts.Change{Field: f}
+		changes[i] = audit.Change{Field: f}
 	}
-	return a.auth.Record(ctx, accounts.Entry{Actor: tenancy.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+	return a.auth.Record(ctx, audit.Entry{Actor: audit.Actor{ID: e.Actor.ID, Role: e.Actor.Role}, OperatorID: e.OperatorID, Action: e.Action,
 		Target: e.Target, Changes: changes})
 }
 

@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"fuju/accounts"
+	"fuju/internal/audit"
+	"fuju/internal/tenancy"
 	"fuju/payments"
 )
 
@@ -19,11 +21,11 @@ func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error 
 		fields = append(fields, k)
 	}
 	sort.Strings(fields)
-	changes := make([]accounts.Change, 0, len(fields))
+	changes := make([]audit.Change, 0, len(fields))
 	for _, k := range fields {
-		changes = append(changes, accounts.Change{Field: k, After: e.Fields[k]})
+		changes = append(changes, audit.Change{Field: k, After: e.Fields[k]})
 	}
-	return p.auth.Record(ctx, accounts.Entry{Actor: e.By, OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
+	return p.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
 }
 
 // unwiredLedger stands in for the lease ledger until rentals records online

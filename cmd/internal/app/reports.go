@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"fuju/accounts"
+	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/reports"
 )
@@ -13,10 +14,10 @@ import (
 type reportsAudit struct{ auth *accounts.Service }
 
 func (a reportsAudit) Audit(ctx context.Context, e reports.AuditEntry) error {
-	changes := make([]accounts.Change, len(e.Fields))
+	changes := make([]audit.Change, len(e.Fields))
 	for i, f := range e.Fields {
-		changes[i] = accounts.Change{Field: f}
+		changes[i] = audit.Change{Field: f}
 	}
-	return a.auth.Record(ctx, accounts.Entry{Actor: tenancy.Actor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
+	return a.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
 		Target: e.Target, Changes: changes})
 }

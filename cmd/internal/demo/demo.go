@@ -234,7 +234,7 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 		scale = 1
 	}
 	for _, o := range Operators {
-		if _, err := a.Stations.CreateOperator(ctx, o); err != nil {
+		if _, err := a.Stations.CreateOperator(ctx, o, tenancy.System); err != nil {
 			return err
 		}
 	}
