@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"fuju/catalog"
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
@@ -32,10 +33,10 @@ func (c *clock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // auditLog keeps the entries the service records.
 type auditLog struct {
 	mu      sync.Mutex
-	entries []AuditEntry
+	entries []audit.Entry
 }
 
-func (a *auditLog) Audit(_ context.Context, e AuditEntry) error {
+func (a *auditLog) Record(_ context.Context, e audit.Entry) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.entries = append(a.entries, e)

@@ -12,6 +12,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
@@ -33,20 +34,12 @@ type placeSource interface {
 	Station(ctx context.Context, id string) (stations.Station, error)
 }
 
-// AuditEntry is a statement's step as the audit log records it: who, whose
-// statement, what; never a renter's data.
-type AuditEntry struct {
-	Actor      tenancy.Actor
-	OperatorID string
-	Action     string // statement.submit, statement.approve, statement.return, statement.paid
-	Target     string // statement/<operator>/<yyyy-mm>
-	Fields     []string
-}
-
-// recorder writes audit entries; the wiring in internal/app gives it the
-// audit log.
+// recorder writes the audit log (the accounts store satisfies it through the
+// wiring). Each step of a statement (statement.submit, statement.approve,
+// statement.return, statement.paid; target statement/<operator>/<yyyy-mm>)
+// writes one entry, field names only, never a renter's data.
 type recorder interface {
-	Audit(ctx context.Context, e AuditEntry) error
+	Record(ctx context.Context, e audit.Entry) error
 }
 
 // event is one step of a statement's log (entity
@@ -430,10 +423,8 @@ func (s *Service) append(ctx context.Context, operatorID, month string, st state
 }
 
 func (s *Service) record(ctx context.Context, by tenancy.Actor, operatorID, month, action string, fields ...string) {
-	if s.audit == nil {
-		return
-	}
-	_ = s.audit.Audit(ctx, AuditEntry{Actor: by, OperatorID: operatorID, Action: action, Target: "statement/" + operatorID + "/" + month, Fields: fields})
+	audit.Write(ctx, s.audit, nil, audit.Entry{Actor: tenancy.AuditActor(by), OperatorID: operatorID, Action: action,
+		Target: "statement/" + operatorID + "/" + month, Changes: audit.Fields(fields...)})
 }
 
 // Submit freezes operatorID's statement for month as it is now: its

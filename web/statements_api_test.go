@@ -1,29 +1,12 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
 
-	"fuju/accounts"
-	"fuju/internal/audit"
-	"fuju/internal/tenancy"
 	"fuju/reports"
 )
-
-// testReportsAudit writes the statements' audit entries to the test
-// server's audit log, as internal/app does.
-type testReportsAudit struct{ auth *accounts.Service }
-
-func (a testReportsAudit) Audit(ctx context.Context, e reports.AuditEntry) error {
-	changes := make([]audit.Change, len(e.Fields))
-	for i, f := range e.Fields {
-		changes[i] = audit.Change{Field: f}
-	}
-	return a.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.Actor), OperatorID: e.OperatorID, Action: e.Action,
-		Target: e.Target, Changes: changes})
-}
 
 func TestStatementsAPI(t *testing.T) {
 	w := newOpWorld(t)

@@ -92,7 +92,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		t.Fatal(err)
 	}
 	rent.UseProofStore(m)
-	rep := reports.NewService(db, rent, st, testReportsAudit{au})
+	rep := reports.NewService(db, rent, st, rec)
 	rep.SetClock(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local) })
 	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init, rep.Init} {
 		if err := f(ctx); err != nil {

@@ -124,7 +124,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
-	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, reportsAudit{a.Auth})
+	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
 	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init}
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
