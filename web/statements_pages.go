@@ -102,6 +102,14 @@ func (v stmtView) ChargeName(l reports.Line) string {
 	return v.b.T("stmt.charge." + l.Charge)
 }
 
+// StmtWhen shows when a statement was submitted, in the city's time.
+func (b *base) StmtWhen(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.In(l10n.Local).Format("2006-01-02 15:04")
+}
+
 // Month is a YYYY-MM month as people read it.
 func (b *base) Month(m string) string {
 	t, ok := reports.ParseMonth(m)

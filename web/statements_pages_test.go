@@ -127,6 +127,14 @@ func TestStatementPages(t *testing.T) {
 		t.Error("a submitted statement shows no hash, or still a submit form")
 	}
 	wantStatus(t, w.form(t, w.adminA, oct+"/submit", url.Values{"stmt_confirm": {"on"}}), http.StatusConflict, "submit twice")
+	for _, c := range []opCaller{w.adminA, w.platform} {
+		path := map[bool]string{true: "/admin/statements", false: "/operator/statements"}[c == w.platform]
+		rec := w.page(t, c, path)
+		wantStatus(t, rec, http.StatusOK, c.name+"'s list after submitting")
+		if !strings.Contains(rec.Body.String(), "已提交") || !strings.Contains(rec.Body.String(), "/2026-10\"") {
+			t.Errorf("%s's list does not show October submitted", c.name)
+		}
+	}
 
 	// The city: wrong decisions name their field and change nothing.
 	adm := "/admin/statements/op-a/2026-10"
