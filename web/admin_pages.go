@@ -45,9 +45,10 @@ func (b *adminBase) AdminNav() []adminLink {
 		{URL: "/admin/operators", Label: b.T("admin.nav.operators")},
 		{URL: "/admin/users", Label: b.T("admin.nav.users")},
 		{URL: "/admin/tier-policy", Label: b.T("admin.nav.policy")},
+		{URL: "/admin/statements", Label: b.T("admin.nav.statements")},
 		{URL: "/admin/audit", Label: b.T("admin.nav.audit")},
 	}
-	sections := []string{"home", "operators", "users", "policy", "audit"}
+	sections := []string{"home", "operators", "users", "policy", "statements", "audit"}
 	for i := range links {
 		links[i].Current = sections[i] == b.Section
 	}

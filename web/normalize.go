@@ -26,7 +26,7 @@ var fieldKinds = map[string]input.Kind{
 	// Money typed in yuan on pages (the API takes integer fen).
 	"pay_amount": input.Money, "damage": input.Money, "cost": input.Money, "max_price": input.Money,
 	"daily_yuan": input.Money, "block30_yuan": input.Money, "deposit_yuan": input.Money, "adm_cap": input.Money,
-	"due_on": input.Date, "expires_on": input.Date, "acquired_on": input.Date,
+	"due_on": input.Date, "paid_on": input.Date, "expires_on": input.Date, "acquired_on": input.Date,
 	"days": input.Number, "age": input.Number, "page": input.Number, "per_page": input.Number, "code": input.Number,
 	"adm_lost_days": input.Number,
 	"unit":          input.Tag, "tag": input.Tag,

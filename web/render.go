@@ -116,7 +116,7 @@ func newRenderer() (*renderer, error) {
 	files, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" || name == operatorPartials {
+		if name == "layout" || name == operatorPartials || name == statementPartials {
 			continue
 		}
 		parts := []string{f}
@@ -124,6 +124,10 @@ func newRenderer() (*renderer, error) {
 			// Each page is its own template set: the console's pages get
 			// its shared form partials too.
 			parts = append(parts, "templates/"+operatorPartials+".html")
+		}
+		if strings.HasSuffix(name, "_statement") {
+			// A statement reads the same in both consoles.
+			parts = append(parts, "templates/"+statementPartials+".html")
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, parts...)
 		if err != nil {

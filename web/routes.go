@@ -182,6 +182,10 @@ func (s *Server) routes() {
 	con.GET("/waivers", s.page(s.showOpWaivers))
 	con.POST("/waivers/:id/:decision", s.page(s.decideOpWaiverPage))
 	con.GET("/losses", s.page(s.showOpLosses))
+	// Subsidy statements, as their API: the operator's own admin only.
+	con.GET("/statements", opAdmin, s.page(s.showOpStatements))
+	con.GET("/statements/:month", opAdmin, s.page(s.showOpStatement))
+	con.POST("/statements/:month/submit", opAdmin, s.page(s.submitOpStatementPage))
 
 	// The platform admin console and the admin API. Only a platform admin's
 	// session gets through: API tokens belong to operators and never reach
@@ -229,6 +233,11 @@ func (s *Server) routes() {
 	admPages.POST("/tier-policy", s.page(s.savePolicy))
 	admPages.GET("/tier-policy/versions/:n", s.page(s.showPolicyVersion))
 	admPages.GET("/audit", s.page(s.showAdminAudit))
+	admPages.GET("/statements", s.page(s.showAdminStatements))
+	admPages.GET("/statements/:operator/:month", s.page(s.showAdminStatement))
+	admPages.POST("/statements/:operator/:month/approve", s.page(s.decideStatementPage(reports.Approved)))
+	admPages.POST("/statements/:operator/:month/return", s.page(s.decideStatementPage(reports.Returned)))
+	admPages.POST("/statements/:operator/:month/paid", s.page(s.decideStatementPage(reports.Paid)))
 
 	// The station desk: its JSON API and its pages.
 	desk := s.requireRole(accounts.ScopeDesk, deskRoles...)

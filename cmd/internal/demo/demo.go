@@ -332,7 +332,10 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := seedLeases(ctx, a); err != nil {
 		return err
 	}
-	return seedFamily(ctx, a)
+	if err := seedFamily(ctx, a); err != nil {
+		return err
+	}
+	return seedLastMonth(ctx, a, time.Now().In(l10n.Local))
 }
 
 // demoRenters are elders registered at Kangning's Minzhu Road station, some
@@ -583,4 +586,114 @@ func seedFamily(ctx context.Context, a *app.App) error {
 		}
 	}
 	return nil
+}
+
+// lastMonthRenters are elders of Kangning's Shanyang, Zhongzhan and Jiaodong
+// Road stations who borrowed a device last month with a verified tier, so
+// the operator admin finds a statement to check and submit on first start.
+var lastMonthRenters = []struct {
+	name    string
+	age     int
+	station string
+	tier    rentals.Tier
+	proof   string
+	day     int // the day of last month the lease began
+	days    int
+	extend  int // days added on the 20th (0: none)
+}{
+	{"陈淑芬", 83, "sy-renmin", rentals.Subsistence, rentals.ProofDibaoCard, 6, 60, 0},
+	{"褚国强", 76, "sy-renmin", rentals.LowIncome, rentals.ProofLowIncomeCertificate, 9, 30, 30},
+	{"卫秀兰", 86, "zz-fengfeng", rentals.Subsistence, rentals.ProofTekunCard, 13, 60, 0},
+	{"蒋永福", 79, "jf-jiaodong", rentals.LowIncome, rentals.ProofLowIncomeCertificate, 15, 60, 0},
+}
+
+// seedLastMonth lends the devices of lastMonthRenters with the rentals
+// clock set back to days of last month (the first weekday on or after each
+// day, 10:00), and extends one on the 20th: last month's draft statement
+// then has check-out and extension lines in three districts. Every lease
+// runs past today, so none is overdue on first start.
+func seedLastMonth(ctx context.Context, a *app.App, today time.Time) error {
+	scope := tenancy.OperatorScope("op-kangning")
+	seed := tenancy.Actor{ID: "seed", Name: "Demo data", Role: "system"}
+	first := time.Date(today.Year(), today.Month(), 1, 10, 0, 0, 0, l10n.Local).AddDate(0, -1, 0)
+	on := func(day int) time.Time {
+		t := first.AddDate(0, 0, day-1)
+		for t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t
+	}
+	defer a.Rentals.SetClock(func() time.Time { return time.Now().UTC() })
+	used := map[string]bool{}
+	var extend []struct {
+		lease rentals.Lease
+		days  int
+	}
+	for i, lr := range lastMonthRenters {
+		at := on(lr.day)
+		a.Rentals.SetClock(func() time.Time { return at.UTC() })
+		units, _, err := a.Stations.Units(ctx, stations.UnitFilter{StationID: lr.station, State: stations.Available}, 0, 0)
+		if err != nil {
+			return err
+		}
+		var u *stations.Unit
+		for j := range units {
+			if !used[units[j].Tag] && units[j].ProductID != "bed-electric" {
+				u = &units[j]
+				break
+			}
+		}
+		if u == nil {
+			return nil // a scaled-down city: nothing to show
+		}
+		used[u.Tag] = true
+		born := time.Date(today.Year()-lr.age, time.Month(2+i), 5+i*3, 0, 0, 0, 0, l10n.Local)
+		r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: lr.name, Phone: fmt.Sprintf("139000004%02d", i),
+			IDNumber: idNumber(born, 401+i), Age: lr.age, Address: "焦作市", MobilityNeeds: "行走不便",
+			EmergencyContact: rentals.Contact{Name: "家属", Phone: fmt.Sprintf("138000004%02d", i)},
+			HomeStationID:    lr.station, HomeOperatorID: "op-kangning"}, seed)
+		if err != nil {
+			return fmt.Errorf("demo renter %s: %w", lr.name, err)
+		}
+		if _, err := a.Rentals.VerifyTier(ctx, scope, r.ID, rentals.TierProof{Tier: lr.tier, ProofType: lr.proof,
+			ProofNumber: fmt.Sprintf("JZ%d-%04d", at.Year(), 400+i), ProofPhotoKey: "proofs/demo/" + r.ID + ".jpg",
+			ExpiresOn: at.AddDate(1, 0, 0).Format(time.DateOnly)}, seed); err != nil {
+			return fmt.Errorf("demo tier %s: %w", lr.name, err)
+		}
+		q, err := a.Rentals.QuoteFor(ctx, scope, rentals.QuoteRequest{RenterID: r.ID, ProductID: u.ProductID, Days: lr.days})
+		if err != nil {
+			return err
+		}
+		l, err := a.Rentals.Checkout(ctx, scope, rentals.CheckoutRequest{UnitTag: u.Tag, RenterID: r.ID, Days: lr.days,
+			Payments: demoPay(q.DueNowFen), TermsVersion: "2026-11", AcceptedName: lr.name, StationID: lr.station}, seed)
+		if err != nil {
+			return fmt.Errorf("demo lease %s: %w", lr.name, err)
+		}
+		if lr.extend > 0 {
+			extend = append(extend, struct {
+				lease rentals.Lease
+				days  int
+			}{l, lr.extend})
+		}
+	}
+	at := on(20)
+	a.Rentals.SetClock(func() time.Time { return at.UTC() })
+	for _, e := range extend {
+		q, err := a.Rentals.ExtensionQuote(ctx, scope, e.lease.ID, e.days)
+		if err != nil {
+			return err
+		}
+		if _, err := a.Rentals.Extend(ctx, scope, e.lease.ID, e.days, demoPay(q.DueNowFen), seed); err != nil {
+			return fmt.Errorf("demo extension: %w", err)
+		}
+	}
+	return nil
+}
+
+// demoPay is the desk's payment of fen in cash, or the waiver of nothing.
+func demoPay(fen int64) []rentals.Payment {
+	if fen == 0 {
+		return []rentals.Payment{{Method: rentals.PayWaived}}
+	}
+	return []rentals.Payment{{Method: rentals.PayCash, AmountFen: fen}}
 }
