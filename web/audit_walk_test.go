@@ -20,6 +20,7 @@ import (
 	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 )
 
@@ -83,6 +84,7 @@ func TestAuditWalk(t *testing.T) {
 
 	var (
 		famID, userID, productID, photoKey, stationID, tokenID, staffID string
+		stmtHash                                                        string
 		productVersion, stationVersion                                  int64
 		renter                                                          rentals.Renter
 		lease, lostLease                                                rentals.Lease
@@ -280,6 +282,23 @@ func TestAuditWalk(t *testing.T) {
 		{op: "PUT /admin/tier-policy", as: as(&w.platform), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/admin/tier-policy", admPolicyBody(s.policies.Current().Version, 1500, "低收入降到 15%"), ""
 		}},
+		// Last month's subsidy statement: submitted, returned, submitted
+		// again, approved and paid.
+		{op: "POST /operator/statements/{month}/submit", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/statements/2026-10/submit", nil, ""
+		}},
+		{op: "POST /admin/statements/{operator}/{month}/return", as: as(&w.platform), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/admin/statements/op-a/2026-10/return", map[string]any{"hash": stmtHash, "reasons": "请补充证明"}, ""
+		}},
+		{op: "POST /operator/statements/{month}/submit", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/statements/2026-10/submit", nil, ""
+		}},
+		{op: "POST /admin/statements/{operator}/{month}/approve", as: as(&w.platform), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/admin/statements/op-a/2026-10/approve", map[string]any{"hash": stmtHash}, ""
+		}},
+		{op: "POST /admin/statements/{operator}/{month}/paid", as: as(&w.platform), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/admin/statements/op-a/2026-10/paid", map[string]any{"paid_on": "2026-11-20", "reference": "JZCZ-01"}, ""
+		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""
 		}},
@@ -296,6 +315,9 @@ func TestAuditWalk(t *testing.T) {
 		"POST /staff/renters":   func(t *testing.T, rec *httptest.ResponseRecorder) { renter = decode[rentals.Renter](t, rec) },
 		"POST /staff/checkouts": func(t *testing.T, rec *httptest.ResponseRecorder) { lease = decode[rentals.Lease](t, rec) },
 		"POST /operator/tokens": func(t *testing.T, rec *httptest.ResponseRecorder) { tokenID = decode[tokenCreated](t, rec).Token.ID },
+		"POST /operator/statements/{month}/submit": func(t *testing.T, rec *httptest.ResponseRecorder) {
+			stmtHash = decode[reports.Statement](t, rec).Hash
+		},
 		"POST /operator/stations": func(t *testing.T, rec *httptest.ResponseRecorder) {
 			v := decode[struct {
 				ID      string `json:"id"`

@@ -968,6 +968,15 @@ func (c *cluster) testRollingRestart(t *testing.T) {
 		requests.Load(), cycles.Load(), c.rr.refused.Load())
 	if len(failures) > 0 {
 		t.Errorf("requests lost or failed during the rolling restart:\n%s", strings.Join(failures, "\n"))
+		for _, n := range c.nodes {
+			var lines []string
+			for _, l := range strings.Split(n.logs.String(), "\n") {
+				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+					lines = append(lines, l)
+				}
+			}
+			t.Logf("instance %s, its warnings and errors:\n%s", n.name, tail(strings.Join(lines, "\n"), 4000))
+		}
 	}
 	if cycles.Load() < int64(len(desks)) {
 		t.Errorf("only %d desk cycles completed", cycles.Load())
