@@ -971,7 +971,7 @@ func (c *cluster) testRollingRestart(t *testing.T) {
 		for _, n := range c.nodes {
 			var lines []string
 			for _, l := range strings.Split(n.logs.String(), "\n") {
-				if strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") {
+				if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) {
 					lines = append(lines, l)
 				}
 			}
