@@ -44,6 +44,7 @@ const (
 	kindFound     = "found"  // a lost unit back: decided; its moves may follow
 	kindClosed    = "closed"
 	kindFenced    = "fenced" // the reconciler closed a sequence number an abandoned writer held
+	// kindOnline (online.go) applies one outcome of online money.
 )
 
 // How advance may act on a lease whose flow is unfinished.
@@ -234,10 +235,13 @@ func (s *Service) advanceWith(ctx context.Context, id string, mode int, unit *st
 				continue
 			}
 
-		case kindPayment, kindWaived:
+		case kindPayment, kindWaived, kindOnline:
 			flow := "settle"
-			if ev.Kind == kindWaived {
+			switch ev.Kind {
+			case kindWaived:
 				flow = "waive"
+			case kindOnline:
+				flow = "online"
 			}
 			if err := s.writeLedger(ctx, ev); err != nil {
 				return l, head, err

@@ -163,8 +163,15 @@ type Lease struct {
 	Grants     []SubsidyGrant `json:"grants,omitempty" bson:"grants,omitempty"`
 	Extensions int            `json:"extensions" bson:"extensions"`
 	// WaivedFen is what waivers forgave on this lease.
-	WaivedFen int64   `json:"waived_fen" bson:"waived_fen"`
-	Return    *Return `json:"return,omitempty" bson:"return,omitempty"`
+	WaivedFen int64 `json:"waived_fen" bson:"waived_fen"`
+	// Online money (online.go): what the renter paid through Stripe and
+	// what Stripe returned, the outcome keys already applied (each applies
+	// once), and the latest dispute, which staff see on the lease.
+	PaidOnlineFen     int64          `json:"paid_online_fen,omitempty" bson:"paid_online_fen,omitempty"`
+	RefundedOnlineFen int64          `json:"refunded_online_fen,omitempty" bson:"refunded_online_fen,omitempty"`
+	OnlineKeys        []string       `json:"-" bson:"online_keys,omitempty"`
+	Dispute           *OnlineDispute `json:"dispute,omitempty" bson:"dispute,omitempty"`
+	Return            *Return        `json:"return,omitempty" bson:"return,omitempty"`
 	// Loss records a declared loss: what it cost the renter and the
 	// operator, and the day the device was found, if it was.
 	Loss     *Loss     `json:"loss,omitempty" bson:"loss,omitempty"`

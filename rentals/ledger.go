@@ -16,6 +16,13 @@ import "fuju/internal/tenancy"
 //	         the held deposit goes back to the renter's account), recovered
 //	         (a lost charge cancelled because the device was found)
 //
+// Online money (Stripe, online.go) has its own kinds beside the desk's:
+// paid_online is a credit (the renter paid through Stripe), refund_online a
+// debit (Stripe returned money to the renter), refund_online_failed a credit
+// that cancels a refund_online Stripe later reported failed. platform_fee is
+// a memo: the platform's application fee on an online payment, which the
+// operator pays and the renter does not, so it never moves the balance.
+//
 // Examples (tested): a standard 30-day lease is rent 9000 + deposit 30000 −
 // payment 39000 = 0; low_income is rent 9000 − subsidy 7200 − payment 1800 =
 // 0; a check-in with damage 5000 adds damage 5000 − deposit_return 30000 +
@@ -43,6 +50,8 @@ const (
 	EntryLost      EntryKind = "lost"
 	EntryDeposit   EntryKind = "deposit"
 	EntryRefund    EntryKind = "refund"
+	// EntryRefundOnline is money Stripe returned to the renter.
+	EntryRefundOnline EntryKind = "refund_online"
 )
 
 // Credits.
@@ -53,21 +62,38 @@ const (
 	EntryDepositReturn EntryKind = "deposit_return"
 	// EntryRecovered cancels a lost charge when the device is found.
 	EntryRecovered EntryKind = "recovered"
+	// EntryPaidOnline is money the renter paid through Stripe.
+	EntryPaidOnline EntryKind = "paid_online"
+	// EntryRefundOnlineFailed cancels a refund_online that Stripe reported
+	// failed after it had succeeded: the money is still the renter's.
+	EntryRefundOnlineFailed EntryKind = "refund_online_failed"
+)
+
+// Memos: recorded, never part of the balance.
+const (
+	// EntryPlatformFee is the platform's application fee on an online
+	// payment, paid by the operator out of it.
+	EntryPlatformFee EntryKind = "platform_fee"
 )
 
 // Debit reports whether entries of kind k add to what the renter owes.
 func (k EntryKind) Debit() bool {
 	switch k {
-	case EntryRent, EntryExtension, EntryLateFee, EntryDamage, EntryLost, EntryDeposit, EntryRefund:
+	case EntryRent, EntryExtension, EntryLateFee, EntryDamage, EntryLost, EntryDeposit, EntryRefund, EntryRefundOnline:
 		return true
 	}
 	return false
 }
 
+// Memo reports whether entries of kind k are recorded without moving the
+// balance (neither debit nor credit).
+func (k EntryKind) Memo() bool { return k == EntryPlatformFee }
+
 // Valid reports whether k is a known kind.
 func (k EntryKind) Valid() bool {
 	switch k {
-	case EntryPayment, EntrySubsidy, EntryWaiver, EntryDepositReturn, EntryRecovered:
+	case EntryPayment, EntrySubsidy, EntryWaiver, EntryDepositReturn, EntryRecovered,
+		EntryPaidOnline, EntryRefundOnlineFailed, EntryPlatformFee:
 		return true
 	}
 	return k.Debit()
@@ -75,6 +101,9 @@ func (k EntryKind) Valid() bool {
 
 // Signed returns the entry's effect on the balance.
 func (e LedgerEntry) Signed() int64 {
+	if e.Kind.Memo() {
+		return 0
+	}
 	if e.Kind.Debit() {
 		return e.AmountFen
 	}
@@ -130,9 +159,11 @@ func newLedger(leaseID string, entries []LedgerEntry, complete bool) Ledger {
 		l.Entries = []LedgerEntry{}
 	}
 	for _, e := range entries {
-		if e.Kind.Debit() {
+		switch {
+		case e.Kind.Memo():
+		case e.Kind.Debit():
 			l.DebitsFen += e.AmountFen
-		} else {
+		default:
 			l.CreditsFen += e.AmountFen
 		}
 	}

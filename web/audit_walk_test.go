@@ -90,7 +90,13 @@ func TestAuditWalk(t *testing.T) {
 		lease, lostLease                                                rentals.Lease
 		pending                                                         rentals.Waiver
 	)
+	stripe := opCaller{name: "Stripe"}
 	steps := []walkStep{
+		{op: "POST /payments/stripe/webhook", as: as(&stripe), prep: func(t *testing.T) (string, any, string) {
+			var payload []byte
+			payload, stripe.stripeSig = stripeEvent(t, "evt_walk", "checkout.session.completed", "checkout.session", "cs_test_walk", "2023-10-16", testWebhookSecret, time.Now())
+			return "/api/v1/payments/stripe/webhook", payload, ""
+		}},
 		{op: "POST /auth/signup", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/signup", map[string]any{"name": famName, "phone": famPhone, "password": pw}, ""
 		}},

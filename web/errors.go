@@ -11,6 +11,7 @@ import (
 	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/media"
+	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
 	"fuju/stations"
@@ -96,6 +97,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "validation_failed"
 	case errors.Is(err, errBadRequest):
 		return http.StatusBadRequest, "bad_request"
+	case errors.Is(err, online.ErrBadWebhook):
+		return http.StatusBadRequest, "bad_webhook"
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
 		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound), errors.Is(err, reports.ErrNotFound):
 		return http.StatusNotFound, "not_found"

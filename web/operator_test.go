@@ -29,6 +29,8 @@ type opCaller struct {
 	cookie *http.Cookie
 	csrf   string
 	bearer string
+	// stripeSig is the Stripe-Signature header of a webhook Stripe sends.
+	stripeSig string
 }
 
 // opWorld is the test city plus a second operator, op-b, with its own
@@ -132,6 +134,9 @@ func (w *opWorld) call(t *testing.T, c opCaller, method, target string, body any
 }
 
 func (w *opWorld) auth(req *http.Request, c opCaller) {
+	if c.stripeSig != "" {
+		req.Header.Set("Stripe-Signature", c.stripeSig)
+	}
 	if c.cookie != nil {
 		req.AddCookie(c.cookie)
 		req.Header.Set(csrfHeader, c.csrf)

@@ -57,6 +57,8 @@ func (s *Server) routes() {
 	v1.POST("/auth/login", s.api(s.loginAPI))
 	v1.POST("/auth/logout", s.api(s.logoutAPI))
 	v1.GET("/me", s.api(s.meAPI))
+	// Stripe's webhooks: signed by Stripe, no session (receiveStripeWebhook).
+	v1.POST("/payments/stripe/webhook", s.api(s.receiveStripeWebhook))
 
 	r.GET("/", s.cachePage(pageHome, s.page(s.showHome)))
 	r.GET("/lang/:lang", s.page(s.switchLanguage))

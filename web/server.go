@@ -19,6 +19,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/throttle"
 	"fuju/media"
+	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
 	"fuju/stations"
@@ -62,6 +63,9 @@ type Config struct {
 	PublicURL string
 	// Reports makes the monthly subsidy statements.
 	Reports *reports.Service
+	// Payments takes money online through Stripe; nil when online payment
+	// is off (no STRIPE_SECRET_KEY).
+	Payments *online.Service
 }
 
 // Server serves Fuju over HTTP.
@@ -73,6 +77,7 @@ type Server struct {
 	rentals  *rentals.Service
 	media    *media.Service
 	reports  *reports.Service
+	payments *online.Service
 	auth     *accounts.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
@@ -118,6 +123,7 @@ func NewServer(cfg Config) (*Server, error) {
 		rentals:  cfg.Rentals,
 		media:    cfg.Media,
 		reports:  cfg.Reports,
+		payments: cfg.Payments,
 		auth:     cfg.Auth,
 		logger:   cfg.Logger,
 		started:  time.Now(),

@@ -30,6 +30,7 @@ import (
 	"fuju/internal/testenv"
 	"fuju/internal/throttle"
 	"fuju/media"
+	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
 	"fuju/stations"
@@ -132,8 +133,14 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	// Thursday 2026-11-26 10:00 in the city: stations are open.
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
 	pol.Now = func() time.Time { return now }
+	// Online payment against stripe-mock, told to the lease ledger as the
+	// wiring does (payments_test.go).
+	pay, err := online.NewService(db, online.Config{SecretKey: "sk_test_fuju", WebhookSecrets: []string{testWebhookSecret},
+		APIBase: testenv.StripeMock(t)}, testLedger{rent}, testPaymentsAudit{rec}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	must(err)
+	must(pay.Init(ctx))
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, Rentals: rent, Reports: rep, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
+		Auth: au, Rentals: rent, Reports: rep, Payments: pay, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	// Every request a test makes through the router, and every answer, is

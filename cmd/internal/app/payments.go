@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"log/slog"
 	"sort"
 
 	"fuju/accounts"
 	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/payments"
+	"fuju/rentals"
 )
 
 // paymentsAudit writes the payments package's audit entries (ids, amounts
@@ -28,30 +28,30 @@ func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error 
 	return p.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
 }
 
-// unwiredLedger stands in for the lease ledger until rentals records online
-// payments (issue 12's second half wires rentals here). No route starts a
-// payment or receives Stripe's webhooks yet, so no outcome reaches it; should
-// one, it is logged by its ids and amount.
-type unwiredLedger struct{ logger *slog.Logger }
+// leaseLedger tells the lease ledger (rentals) what Stripe did: each
+// payments.Outcome becomes the rentals.OnlineOutcome it applies once by key.
+type leaseLedger struct{ rentals *rentals.Service }
 
-func (l unwiredLedger) log(ctx context.Context, kind string, o payments.Outcome) error {
-	l.logger.WarnContext(ctx, "payments: outcome for the lease ledger, which is not wired yet", "kind", kind,
-		"key", o.Key, "lease", o.LeaseID, "operator", o.OperatorID, "amount_fen", o.AmountFen, "stripe", o.StripeRef)
-	return nil
+// toOnlineOutcome converts payments' outcome to the ledger's.
+func toOnlineOutcome(o payments.Outcome) rentals.OnlineOutcome {
+	return rentals.OnlineOutcome{Key: o.Key, Ref: o.Ref, PaymentID: o.PaymentID, LeaseID: o.LeaseID, OperatorID: o.OperatorID,
+		AmountFen: o.AmountFen, FeeFen: o.FeeFen, StripeRef: o.StripeRef, Reason: o.Reason}
 }
 
-func (l unwiredLedger) PaidOnline(ctx context.Context, o payments.Outcome) error {
-	return l.log(ctx, "paid", o)
+func (l leaseLedger) PaidOnline(ctx context.Context, o payments.Outcome) error {
+	return l.rentals.PaidOnline(ctx, toOnlineOutcome(o))
 }
 
-func (l unwiredLedger) RefundedOnline(ctx context.Context, o payments.Outcome) error {
-	return l.log(ctx, "refunded", o)
+func (l leaseLedger) RefundedOnline(ctx context.Context, o payments.Outcome) error {
+	return l.rentals.RefundedOnline(ctx, toOnlineOutcome(o))
 }
 
-func (l unwiredLedger) RefundFailed(ctx context.Context, o payments.Outcome) error {
-	return l.log(ctx, "refund_failed", o)
+// RefundFailed: the operator's queue item is written by payments itself
+// (payment_queue); the ledger cancels a refund it had recorded as sent.
+func (l leaseLedger) RefundFailed(ctx context.Context, o payments.Outcome) error {
+	return l.rentals.RefundFailed(ctx, toOnlineOutcome(o))
 }
 
-func (l unwiredLedger) Disputed(ctx context.Context, o payments.Outcome) error {
-	return l.log(ctx, "disputed", o)
+func (l leaseLedger) Disputed(ctx context.Context, o payments.Outcome) error {
+	return l.rentals.Disputed(ctx, toOnlineOutcome(o))
 }
