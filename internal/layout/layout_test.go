@@ -82,6 +82,10 @@ func TestImportsFollowTheLayout(t *testing.T) {
 func forbidden(f file, imp string) string {
 	top := area(f.pkg)
 	switch {
+	case imp == "github.com/stripe/stripe-go/v76/webhook" && f.test:
+		// Tests sign webhook payloads the way Stripe does; that talks to
+		// nobody.
+		return ""
 	case strings.HasPrefix(imp, "github.com/stripe/stripe-go") && top != "payments":
 		return "only payments talks to Stripe"
 	case strings.HasPrefix(imp, "github.com/minio/minio-go") && top != "media":
