@@ -80,8 +80,8 @@ type Service struct {
 	// and places).
 	ledgers ledgerSource
 	fleet   fleetSource
-	audit  recorder
-	now    func() time.Time
+	audit   recorder
+	now     func() time.Time
 }
 
 // NewService returns the statements service storing in d.
