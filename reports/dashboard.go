@@ -271,3 +271,6 @@ func (t *Table) total() {
 		}
 	}
 }
+
+// Now is the service's clock, from which ranges are read.
+func (s *Service) Now() time.Time { return s.now() }
