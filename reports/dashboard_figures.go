@@ -178,14 +178,6 @@ func median(xs []int64) int64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-func stateKeys() []string {
-	out := make([]string, len(FleetStates))
-	for i, s := range FleetStates {
-		out[i] = string(s)
-	}
-	return out
-}
-
 // fleetTables: units by state at the range's end (per place and per
 // product), utilisation (rented days over owned days, per place and per
 // product), and the median days from a return to available again.

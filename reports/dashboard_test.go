@@ -124,7 +124,7 @@ func TestDashboardMoneyEqualsLedgers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type sums struct{ rent, subsidy, deposit, late, damage, lost int64 }
+	type sums struct{ rent, subsidy, deposit, late, damage int64 }
 	byTier := map[string]*sums{}
 	perStation := map[string]*sums{}
 	district := map[string]int64{"st-a1": 0}
