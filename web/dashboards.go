@@ -94,7 +94,7 @@ func (s *Server) dashboardAPI(city bool, format string) func(*gin.Context) error
 		if city {
 			op = c.Query("operator")
 		}
-		d, err := s.reports.Dashboard(c.Request.Context(), sc, op, c.Param("name"), rng)
+		d, err := s.reports.Dashboard(c.Request.Context(), sc, op, c.Param("dashboard"), rng)
 		if err != nil {
 			return err
 		}

@@ -136,8 +136,8 @@ func (s *Server) routes() {
 	op.GET("/statements/:month/pdf", opAdmin, s.api(s.exportOpStatement("pdf")))
 	op.POST("/statements/:month/submit", opAdmin, s.api(s.submitOpStatementAPI))
 	// Dashboards: the operator's own admin, its own stations.
-	op.GET("/reports/:name", opAdmin, s.api(s.dashboardAPI(false, "json")))
-	op.GET("/reports/:name/csv", opAdmin, s.api(s.dashboardAPI(false, "csv")))
+	op.GET("/reports/:dashboard", opAdmin, s.api(s.dashboardAPI(false, "json")))
+	op.GET("/reports/:dashboard/csv", opAdmin, s.api(s.dashboardAPI(false, "csv")))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
@@ -217,8 +217,8 @@ func (s *Server) routes() {
 	admAPI.POST("/statements/:operator/:month/approve", s.api(s.decideStatementAPI(reports.Approved)))
 	admAPI.POST("/statements/:operator/:month/return", s.api(s.decideStatementAPI(reports.Returned)))
 	admAPI.POST("/statements/:operator/:month/paid", s.api(s.decideStatementAPI(reports.Paid)))
-	admAPI.GET("/reports/:name", s.api(s.dashboardAPI(true, "json")))
-	admAPI.GET("/reports/:name/csv", s.api(s.dashboardAPI(true, "csv")))
+	admAPI.GET("/reports/:dashboard", s.api(s.dashboardAPI(true, "json")))
+	admAPI.GET("/reports/:dashboard/csv", s.api(s.dashboardAPI(true, "csv")))
 
 	admPages := r.Group("/admin", platform)
 	admPages.GET("", s.page(s.showAdminHome))
