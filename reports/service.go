@@ -34,6 +34,20 @@ type placeSource interface {
 	Station(ctx context.Context, id string) (stations.Station, error)
 }
 
+// rentalsSource is all reports reads of the rentals: statements' moves and
+// dashboards' ledgers. *rentals.Service satisfies it.
+type rentalsSource interface {
+	moveSource
+	ledgerSource
+}
+
+// stationsSource is all reports reads of the stations. *stations.Service
+// satisfies it.
+type stationsSource interface {
+	placeSource
+	fleetSource
+}
+
 // recorder writes the audit log (the accounts store satisfies it through the
 // wiring). Each step of a statement (statement.submit, statement.approve,
 // statement.return, statement.paid; target statement/<operator>/<yyyy-mm>)
@@ -62,14 +76,18 @@ type Service struct {
 	store  *store
 	moves  moveSource
 	places placeSource
-	audit  recorder
-	now    func() time.Time
+	// ledgers and fleet feed the dashboards (the same services as moves
+	// and places).
+	ledgers ledgerSource
+	fleet   fleetSource
+	audit   recorder
+	now     func() time.Time
 }
 
 // NewService returns the statements service storing in d.
-func NewService(d *mongo.Database, moves moveSource, places placeSource, audit recorder) *Service {
-	return &Service{log: eventlog.New[event](d, "statement"), store: newStore(d), moves: moves, places: places, audit: audit,
-		now: time.Now}
+func NewService(d *mongo.Database, rent rentalsSource, st stationsSource, audit recorder) *Service {
+	return &Service{log: eventlog.New[event](d, "statement"), store: newStore(d), moves: rent, places: st, ledgers: rent, fleet: st,
+		audit: audit, now: time.Now}
 }
 
 // Init creates the collections.

@@ -116,7 +116,7 @@ func newRenderer() (*renderer, error) {
 	files, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" || name == operatorPartials || name == statementPartials {
+		if name == "layout" || name == operatorPartials || name == statementPartials || name == dashboardPartials {
 			continue
 		}
 		parts := []string{f}
@@ -128,6 +128,10 @@ func newRenderer() (*renderer, error) {
 		if strings.HasSuffix(name, "_statement") {
 			// A statement reads the same in both consoles.
 			parts = append(parts, "templates/"+statementPartials+".html")
+		}
+		if strings.HasSuffix(name, "_reports") {
+			// The dashboards read the same in both consoles.
+			parts = append(parts, "templates/"+dashboardPartials+".html")
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(templateFS, parts...)
 		if err != nil {

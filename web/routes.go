@@ -137,6 +137,9 @@ func (s *Server) routes() {
 	op.GET("/statements/:month/csv", opAdmin, s.api(s.exportOpStatement("csv")))
 	op.GET("/statements/:month/pdf", opAdmin, s.api(s.exportOpStatement("pdf")))
 	op.POST("/statements/:month/submit", opAdmin, s.api(s.submitOpStatementAPI))
+	// Dashboards: the operator's own admin, its own stations.
+	op.GET("/reports/:dashboard", opAdmin, s.api(s.dashboardAPI(false, "json")))
+	op.GET("/reports/:dashboard/csv", opAdmin, s.api(s.dashboardAPI(false, "csv")))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
@@ -188,6 +191,7 @@ func (s *Server) routes() {
 	con.GET("/statements", opAdmin, s.page(s.showOpStatements))
 	con.GET("/statements/:month", opAdmin, s.page(s.showOpStatement))
 	con.POST("/statements/:month/submit", opAdmin, s.page(s.submitOpStatementPage))
+	con.GET("/reports", opAdmin, s.page(s.showOpDashboards))
 
 	// The platform admin console and the admin API. Only a platform admin's
 	// session gets through: API tokens belong to operators and never reach
@@ -215,6 +219,8 @@ func (s *Server) routes() {
 	admAPI.POST("/statements/:operator/:month/approve", s.api(s.decideStatementAPI(reports.Approved)))
 	admAPI.POST("/statements/:operator/:month/return", s.api(s.decideStatementAPI(reports.Returned)))
 	admAPI.POST("/statements/:operator/:month/paid", s.api(s.decideStatementAPI(reports.Paid)))
+	admAPI.GET("/reports/:dashboard", s.api(s.dashboardAPI(true, "json")))
+	admAPI.GET("/reports/:dashboard/csv", s.api(s.dashboardAPI(true, "csv")))
 
 	admPages := r.Group("/admin", platform)
 	admPages.GET("", s.page(s.showAdminHome))
@@ -240,6 +246,7 @@ func (s *Server) routes() {
 	admPages.POST("/statements/:operator/:month/approve", s.page(s.decideStatementPage(reports.Approved)))
 	admPages.POST("/statements/:operator/:month/return", s.page(s.decideStatementPage(reports.Returned)))
 	admPages.POST("/statements/:operator/:month/paid", s.page(s.decideStatementPage(reports.Paid)))
+	admPages.GET("/reports", s.page(s.showAdminDashboards))
 
 	// The station desk: its JSON API and its pages.
 	desk := s.requireRole(accounts.ScopeDesk, deskRoles...)

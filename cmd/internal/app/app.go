@@ -125,7 +125,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
-	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init}
+	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
+		a.Stations.EnsureDashboardIndexes, a.Rentals.EnsureDashboardIndexes}
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
