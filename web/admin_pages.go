@@ -46,9 +46,10 @@ func (b *adminBase) AdminNav() []adminLink {
 		{URL: "/admin/users", Label: b.T("admin.nav.users")},
 		{URL: "/admin/tier-policy", Label: b.T("admin.nav.policy")},
 		{URL: "/admin/statements", Label: b.T("admin.nav.statements")},
+		{URL: "/admin/payments", Label: b.T("admin.nav.payments")},
 		{URL: "/admin/audit", Label: b.T("admin.nav.audit")},
 	}
-	sections := []string{"home", "operators", "users", "policy", "statements", "audit"}
+	sections := []string{"home", "operators", "users", "policy", "statements", "payments", "audit"}
 	for i := range links {
 		links[i].Current = sections[i] == b.Section
 	}

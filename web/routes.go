@@ -137,6 +137,14 @@ func (s *Server) routes() {
 	op.GET("/statements/:month/csv", opAdmin, s.api(s.exportOpStatement("csv")))
 	op.GET("/statements/:month/pdf", opAdmin, s.api(s.exportOpStatement("pdf")))
 	op.POST("/statements/:month/submit", opAdmin, s.api(s.submitOpStatementAPI))
+	// Online payment (Stripe): the operator's own admin only; the platform
+	// sees every operator's account under /api/v1/admin/payments.
+	op.GET("/payments/account", opAdmin, s.api(s.showPayAccountAPI))
+	op.POST("/payments/account", opAdmin, s.api(s.createPayAccountAPI))
+	op.POST("/payments/account/link", opAdmin, s.api(s.createPayLinkAPI))
+	op.GET("/payments", opAdmin, s.api(s.listPaymentsAPI))
+	op.GET("/payments/queue", opAdmin, s.api(s.listPayQueueAPI))
+	op.POST("/payments/queue/:id/acknowledge", opAdmin, s.api(s.acknowledgePayQueueAPI))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
@@ -188,6 +196,12 @@ func (s *Server) routes() {
 	con.GET("/statements", opAdmin, s.page(s.showOpStatements))
 	con.GET("/statements/:month", opAdmin, s.page(s.showOpStatement))
 	con.POST("/statements/:month/submit", opAdmin, s.page(s.submitOpStatementPage))
+	// Online payment, as its API: the operator's own admin only.
+	con.GET("/payments", opAdmin, s.page(s.showOpPayments))
+	con.POST("/payments/connect", opAdmin, s.page(s.connectOpPayments))
+	con.POST("/payments/refresh", opAdmin, s.page(s.refreshOpPayments))
+	con.GET("/payments/return", opAdmin, s.page(s.returnOpPayments))
+	con.POST("/payments/queue/:id/acknowledge", opAdmin, s.page(s.acknowledgeOpPayQueue))
 
 	// The platform admin console and the admin API. Only a platform admin's
 	// session gets through: API tokens belong to operators and never reach
@@ -215,6 +229,7 @@ func (s *Server) routes() {
 	admAPI.POST("/statements/:operator/:month/approve", s.api(s.decideStatementAPI(reports.Approved)))
 	admAPI.POST("/statements/:operator/:month/return", s.api(s.decideStatementAPI(reports.Returned)))
 	admAPI.POST("/statements/:operator/:month/paid", s.api(s.decideStatementAPI(reports.Paid)))
+	admAPI.GET("/payments/accounts", s.api(s.listPayAccountsAPI))
 
 	admPages := r.Group("/admin", platform)
 	admPages.GET("", s.page(s.showAdminHome))
@@ -240,6 +255,7 @@ func (s *Server) routes() {
 	admPages.POST("/statements/:operator/:month/approve", s.page(s.decideStatementPage(reports.Approved)))
 	admPages.POST("/statements/:operator/:month/return", s.page(s.decideStatementPage(reports.Returned)))
 	admPages.POST("/statements/:operator/:month/paid", s.page(s.decideStatementPage(reports.Paid)))
+	admPages.GET("/payments", s.page(s.showAdminPayments))
 
 	// The station desk: its JSON API and its pages.
 	desk := s.requireRole(accounts.ScopeDesk, deskRoles...)
