@@ -156,17 +156,6 @@ func (s *Server) listPayQueueAPI(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) acknowledgePayQueueAPI(c *gin.Context) error {
-	if s.payments == nil {
-		return errPaymentsOff
-	}
-	if err := s.payments.Acknowledge(c.Request.Context(), scopeOf(c), actorOf(c), c.Param("id")); err != nil {
-		return err
-	}
-	c.Status(http.StatusNoContent)
-	return nil
-}
-
 // allAccounts is every operator's account, in the operators' order.
 func (s *Server) allAccounts(ctx context.Context) ([]payAccount, error) {
 	ops, err := s.stations.Operators(ctx)

@@ -144,7 +144,6 @@ func (s *Server) routes() {
 	op.POST("/payments/account/link", opAdmin, s.api(s.createPayLinkAPI))
 	op.GET("/payments", opAdmin, s.api(s.listPaymentsAPI))
 	op.GET("/payments/queue", opAdmin, s.api(s.listPayQueueAPI))
-	op.POST("/payments/queue/:id/acknowledge", opAdmin, s.api(s.acknowledgePayQueueAPI))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
