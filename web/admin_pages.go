@@ -47,9 +47,10 @@ func (b *adminBase) AdminNav() []adminLink {
 		{URL: "/admin/tier-policy", Label: b.T("admin.nav.policy")},
 		{URL: "/admin/statements", Label: b.T("admin.nav.statements")},
 		{URL: "/admin/reports", Label: b.T("admin.nav.reports")},
+		{URL: "/admin/payments", Label: b.T("admin.nav.payments")},
 		{URL: "/admin/audit", Label: b.T("admin.nav.audit")},
 	}
-	sections := []string{"home", "operators", "users", "policy", "statements", "reports", "audit"}
+	sections := []string{"home", "operators", "users", "policy", "statements", "reports", "payments", "audit"}
 	for i := range links {
 		links[i].Current = sections[i] == b.Section
 	}

@@ -305,6 +305,14 @@ func TestAuditWalk(t *testing.T) {
 		{op: "POST /admin/statements/{operator}/{month}/paid", as: as(&w.platform), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/admin/statements/op-a/2026-10/paid", map[string]any{"paid_on": "2026-11-20", "reference": "JZCZ-01"}, ""
 		}},
+		// Online payment: operator A connects its Stripe account (stripe-mock)
+		// and asks for an onboarding link.
+		{op: "POST /operator/payments/account", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/payments/account", nil, ""
+		}},
+		{op: "POST /operator/payments/account/link", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/payments/account/link", nil, ""
+		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""
 		}},

@@ -99,6 +99,16 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadRequest, "bad_request"
 	case errors.Is(err, online.ErrBadWebhook):
 		return http.StatusBadRequest, "bad_webhook"
+	case errors.Is(err, errPaymentsOff):
+		return http.StatusNotFound, "payments_off"
+	case errors.Is(err, online.ErrStripeUnavailable):
+		return http.StatusServiceUnavailable, "stripe_unavailable"
+	case errors.Is(err, online.ErrStripeRefused):
+		return http.StatusUnprocessableEntity, "stripe_refused"
+	case errors.Is(err, online.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, online.ErrConflict):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
 		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound), errors.Is(err, reports.ErrNotFound):
 		return http.StatusNotFound, "not_found"

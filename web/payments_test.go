@@ -58,7 +58,8 @@ func (a testPaymentsAudit) Record(ctx context.Context, e online.AuditEntry) erro
 	for _, k := range keys {
 		ch = append(ch, audit.Change{Field: k, After: e.Fields[k]})
 	}
-	return a.rec.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: ch})
+	return a.rec.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: ch,
+		RequestID: audit.RequestID(ctx)})
 }
 
 // stripeEvent is a Stripe event about an object, signed with secret at at.

@@ -140,6 +140,13 @@ func (s *Server) routes() {
 	// Dashboards: the operator's own admin, its own stations.
 	op.GET("/reports/:dashboard", opAdmin, s.api(s.dashboardAPI(false, "json")))
 	op.GET("/reports/:dashboard/csv", opAdmin, s.api(s.dashboardAPI(false, "csv")))
+	// Online payment (Stripe): the operator's own admin only; the platform
+	// sees every operator's account under /api/v1/admin/payments.
+	op.GET("/payments/account", opAdmin, s.api(s.showPayAccountAPI))
+	op.POST("/payments/account", opAdmin, s.api(s.createPayAccountAPI))
+	op.POST("/payments/account/link", opAdmin, s.api(s.createPayLinkAPI))
+	op.GET("/payments", opAdmin, s.api(s.listPaymentsAPI))
+	op.GET("/payments/queue", opAdmin, s.api(s.listPayQueueAPI))
 
 	con := r.Group("/operator", admin)
 	con.GET("", s.page(s.showOpDashboard))
@@ -192,6 +199,12 @@ func (s *Server) routes() {
 	con.GET("/statements/:month", opAdmin, s.page(s.showOpStatement))
 	con.POST("/statements/:month/submit", opAdmin, s.page(s.submitOpStatementPage))
 	con.GET("/reports", opAdmin, s.page(s.showOpDashboards))
+	// Online payment, as its API: the operator's own admin only.
+	con.GET("/payments", opAdmin, s.page(s.showOpPayments))
+	con.POST("/payments/connect", opAdmin, s.page(s.connectOpPayments))
+	con.POST("/payments/refresh", opAdmin, s.page(s.refreshOpPayments))
+	con.GET("/payments/return", opAdmin, s.page(s.returnOpPayments))
+	con.POST("/payments/queue/:id/acknowledge", opAdmin, s.page(s.acknowledgeOpPayQueue))
 
 	// The platform admin console and the admin API. Only a platform admin's
 	// session gets through: API tokens belong to operators and never reach
@@ -221,6 +234,7 @@ func (s *Server) routes() {
 	admAPI.POST("/statements/:operator/:month/paid", s.api(s.decideStatementAPI(reports.Paid)))
 	admAPI.GET("/reports/:dashboard", s.api(s.dashboardAPI(true, "json")))
 	admAPI.GET("/reports/:dashboard/csv", s.api(s.dashboardAPI(true, "csv")))
+	admAPI.GET("/payments/accounts", s.api(s.listPayAccountsAPI))
 
 	admPages := r.Group("/admin", platform)
 	admPages.GET("", s.page(s.showAdminHome))
@@ -247,6 +261,7 @@ func (s *Server) routes() {
 	admPages.POST("/statements/:operator/:month/return", s.page(s.decideStatementPage(reports.Returned)))
 	admPages.POST("/statements/:operator/:month/paid", s.page(s.decideStatementPage(reports.Paid)))
 	admPages.GET("/reports", s.page(s.showAdminDashboards))
+	admPages.GET("/payments", s.page(s.showAdminPayments))
 
 	// The station desk: its JSON API and its pages.
 	desk := s.requireRole(accounts.ScopeDesk, deskRoles...)

@@ -25,7 +25,8 @@ func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error 
 	for _, k := range fields {
 		changes = append(changes, audit.Change{Field: k, After: e.Fields[k]})
 	}
-	return p.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes})
+	return p.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes,
+		RequestID: audit.RequestID(ctx)})
 }
 
 // leaseLedger tells the lease ledger (rentals) what Stripe did: each
