@@ -49,7 +49,6 @@ import (
 	"regexp"
 	"time"
 
-	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
 
@@ -501,16 +500,6 @@ func (r RefundRequest) validate() error {
 		e.Add("reason", "short_code", "must be a short code such as deposit_return (at most 40 characters)")
 	}
 	return e.Err()
-}
-
-// AuditEntry is one change a person caused, for the audit log: ids, amounts
-// and states only, never names or phone numbers.
-type AuditEntry struct {
-	By         tenancy.Actor
-	OperatorID string
-	Action     string // e.g. "payments.refund"
-	Target     string // e.g. "lease/l-1"
-	Fields     map[string]any
 }
 
 // Outcome is what Stripe did, delivered to the rest of the system (Ledger).

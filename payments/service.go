@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/audit"
 	"fuju/internal/db"
 	"fuju/internal/eventlog"
 	"fuju/internal/tenancy"
@@ -31,9 +33,10 @@ type Ledger interface {
 	Disputed(ctx context.Context, o Outcome) error
 }
 
-// auditor records the changes people cause (the audit log).
+// auditor records the changes people cause (the audit log; the accounts
+// store satisfies it through the wiring).
 type auditor interface {
-	Record(ctx context.Context, e AuditEntry) error
+	Record(ctx context.Context, e audit.Entry) error
 }
 
 // Config configures the service.
@@ -390,14 +393,17 @@ func public(p Payment) Payment {
 	return p
 }
 
-// record writes an audit entry for a change a person caused. Only the
-// actor's id and role are kept: no names in the audit log. A failure is
-// logged; the change itself already happened.
+// record writes an audit entry for a change a person caused: the actor's
+// id and role, and fields that are ids, amounts and states, never names or
+// phone numbers. A failure is logged (audit.Write); the change itself
+// already happened.
 func (s *Service) record(ctx context.Context, by tenancy.Actor, operatorID, action, target string, fields map[string]any) {
-	e := AuditEntry{By: tenancy.Actor{ID: by.ID, Role: by.Role}, OperatorID: operatorID, Action: action, Target: target, Fields: fields}
-	if err := s.audit.Record(context.WithoutCancel(ctx), e); err != nil {
-		s.logger.ErrorContext(ctx, "payments: audit log write failed", "action", action, "target", target, "err", err)
+	changes := make([]audit.Change, 0, len(fields))
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		changes = append(changes, audit.Change{Field: k, After: fields[k]})
 	}
+	audit.Write(ctx, s.audit, s.logger, audit.Entry{Actor: tenancy.AuditActor(by), OperatorID: operatorID, Action: action,
+		Target: target, Changes: changes})
 }
 
 // done clears a pending marker; a failure only leaves work for the

@@ -21,6 +21,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 )
@@ -425,10 +426,10 @@ func (l *memLedger) deliveries(key string) int {
 // memAudit is the audit log.
 type memAudit struct {
 	mu      sync.Mutex
-	entries []AuditEntry
+	entries []audit.Entry
 }
 
-func (a *memAudit) Record(_ context.Context, e AuditEntry) error {
+func (a *memAudit) Record(_ context.Context, e audit.Entry) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.entries = append(a.entries, e)

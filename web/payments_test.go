@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"fuju/internal/audit"
-	"fuju/internal/tenancy"
 	online "fuju/payments"
 	"fuju/rentals"
 )
@@ -42,24 +39,6 @@ func (l testLedger) RefundFailed(ctx context.Context, o online.Outcome) error {
 }
 func (l testLedger) Disputed(ctx context.Context, o online.Outcome) error {
 	return l.r.Disputed(ctx, onlineOutcome(o))
-}
-
-// testPaymentsAudit writes payments' entries to the audit log as the
-// wiring's paymentsAudit does.
-type testPaymentsAudit struct{ rec *laterRecorder }
-
-func (a testPaymentsAudit) Record(ctx context.Context, e online.AuditEntry) error {
-	keys := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var ch []audit.Change
-	for _, k := range keys {
-		ch = append(ch, audit.Change{Field: k, After: e.Fields[k]})
-	}
-	return a.rec.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: ch,
-		RequestID: audit.RequestID(ctx)})
 }
 
 // stripeEvent is a Stripe event about an object, signed with secret at at.

@@ -136,7 +136,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	// Online payment against stripe-mock, told to the lease ledger as the
 	// wiring does (payments_test.go).
 	pay, err := online.NewService(db, online.Config{SecretKey: "sk_test_fuju", WebhookSecrets: []string{testWebhookSecret},
-		APIBase: testenv.StripeMock(t)}, testLedger{rent}, testPaymentsAudit{rec}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		APIBase: testenv.StripeMock(t)}, testLedger{rent}, rec, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	must(err)
 	must(pay.Init(ctx))
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },

@@ -130,7 +130,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
-		}, leaseLedger{a.Rentals}, paymentsAudit{a.Auth}, logger)
+		}, leaseLedger{a.Rentals}, a.Auth, logger)
 		if err != nil {
 			a.Close()
 			return nil, err

@@ -2,32 +2,10 @@ package app
 
 import (
 	"context"
-	"sort"
 
-	"fuju/accounts"
-	"fuju/internal/audit"
-	"fuju/internal/tenancy"
 	"fuju/payments"
 	"fuju/rentals"
 )
-
-// paymentsAudit writes the payments package's audit entries (ids, amounts
-// and states; no names) to the audit log.
-type paymentsAudit struct{ auth *accounts.Service }
-
-func (p paymentsAudit) Record(ctx context.Context, e payments.AuditEntry) error {
-	fields := make([]string, 0, len(e.Fields))
-	for k := range e.Fields {
-		fields = append(fields, k)
-	}
-	sort.Strings(fields)
-	changes := make([]audit.Change, 0, len(fields))
-	for _, k := range fields {
-		changes = append(changes, audit.Change{Field: k, After: e.Fields[k]})
-	}
-	return p.auth.Record(ctx, audit.Entry{Actor: tenancy.AuditActor(e.By), OperatorID: e.OperatorID, Action: e.Action, Target: e.Target, Changes: changes,
-		RequestID: audit.RequestID(ctx)})
-}
 
 // leaseLedger tells the lease ledger (rentals) what Stripe did: each
 // payments.Outcome becomes the rentals.OnlineOutcome it applies once by key.
