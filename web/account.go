@@ -14,6 +14,7 @@ import (
 	"fuju/accounts"
 	"fuju/internal/valid"
 	"fuju/rentals"
+	"fuju/reports"
 	"fuju/stations"
 )
 
@@ -482,16 +483,8 @@ func (s *Server) showFamilyReceipt(c *gin.Context) error {
 	if op, err := s.stations.Operator(c.Request.Context(), l.OperatorID); err == nil {
 		p.Operator = op
 	}
-	for _, e := range led.Entries {
-		switch e.Kind {
-		case rentals.EntryPayment:
-			if e.Method != rentals.PayWaived {
-				p.Paid += e.AmountFen
-			}
-		case rentals.EntryRefund:
-			p.Refunded += e.AmountFen
-		}
-	}
+	sums := reports.Sums(led)
+	p.Paid, p.Refunded = sums.PaidFen, sums.RefundedFen
 	return s.render(c, http.StatusOK, "receipt", &p)
 }
 
