@@ -20,8 +20,8 @@ type dashInput struct {
 	now       time.Time
 	// city: the platform's dashboard, grouped by operator and district
 	// instead of by station.
-	city    bool
-	places  map[string]stations.Station
+	city   bool
+	places map[string]stations.Station
 	// days are the roll-up days of the range, of every operator shown;
 	// ends the days at the range's end (its last day, or today), whose
 	// end-of-day figures (units by state, deposits held) the range shows.
