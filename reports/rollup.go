@@ -364,7 +364,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 	missing := ""
 	for _, op := range operators {
 		h := rollHead{ID: op}
-		if useStore {
+		if useStore && s.rolls != nil {
 			var err error
 			if h, err = s.rolls.head(ctx, op); err != nil {
 				return nil, nil, err
@@ -518,15 +518,15 @@ func (s *Service) rollOperator(ctx context.Context, op string, all bool, stats *
 		if rd.OperatorID != op {
 			continue
 		}
-		fixed, err := s.rolls.save(ctx, rd)
+		did, err := s.rolls.save(ctx, rd)
 		if err != nil {
 			return err
 		}
-		switch {
-		case fixed:
-			stats.Fixed++
-		case rd.Day > h.Through || h.First == "":
+		switch did {
+		case inserted:
 			stats.Stored++
+		case replaced:
+			stats.Fixed++
 		}
 	}
 	return s.rolls.putHead(ctx, rollHead{ID: op, First: first, Through: target})

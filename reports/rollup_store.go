@@ -95,28 +95,36 @@ func (s *rollStore) day(ctx context.Context, operatorID, day string) (rollDay, b
 
 // save stores a day. A day is inserted (cheap on every engine); one already
 // stored is left alone when it holds the same figures and replaced when
-// not (a crash or a late write left it wrong). It reports whether it
-// changed a stored day.
-func (s *rollStore) save(ctx context.Context, d rollDay) (bool, error) {
+// not (a crash or a late write left it wrong). It reports what it did.
+func (s *rollStore) save(ctx context.Context, d rollDay) (saved, error) {
 	_, err := s.days.InsertOne(ctx, d)
 	if err == nil {
-		return false, nil
+		return inserted, nil
 	}
 	if !mongo.IsDuplicateKeyError(err) {
-		return false, fmt.Errorf("reports: store roll-up %s: %w", d.ID, err)
+		return kept, fmt.Errorf("reports: store roll-up %s: %w", d.ID, err)
 	}
 	cur, _, err := s.day(ctx, d.OperatorID, d.Day)
 	if err != nil {
-		return false, err
+		return kept, err
 	}
 	if same, err := sameDay(cur, d); err != nil || same {
-		return false, err
+		return kept, err
 	}
 	if _, err := s.days.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}}, d); err != nil {
-		return false, fmt.Errorf("reports: store roll-up %s: %w", d.ID, err)
+		return kept, fmt.Errorf("reports: store roll-up %s: %w", d.ID, err)
 	}
-	return true, nil
+	return replaced, nil
 }
+
+// saved is what save did with a day.
+type saved int
+
+const (
+	kept     saved = iota // stored already, with the same figures
+	inserted              // stored for the first time
+	replaced              // stored with other figures, now corrected
+)
 
 // sameDay compares two days by their stored form.
 func sameDay(a, b rollDay) (bool, error) {

@@ -68,6 +68,10 @@ func New[E any](db *mongo.Database, kind string) *Log[E] {
 	}
 }
 
+// SetClock replaces the clock that stamps events (tests and the demo
+// city's history, which happen on other days than today).
+func (l *Log[E]) SetClock(now func() time.Time) { l.now = now }
+
 // Init creates the log's collections if they do not exist yet, so they exist
 // (and can be indexed, see db.Tune) before the first event.
 func (l *Log[E]) Init(ctx context.Context) error {
