@@ -469,52 +469,90 @@ func (s *Service) rollAll(ctx context.Context, operatorID string, all bool) (Rol
 		}
 		slices.Sort(ops)
 	}
-	var stats RollStats
+	now := s.now()
+	target := prevDay(rentals.Date(now.Add(-RollGrace)))
+	var due []rollHead
 	for _, op := range ops {
-		if err := s.rollOperator(ctx, op, all, &stats); err != nil {
+		h, err := s.rolls.head(ctx, op)
+		if err != nil {
+			return RollStats{}, err
+		}
+		if all || h.Through < target {
+			due = append(due, h)
+		}
+	}
+	stats := RollStats{Operators: len(ops)}
+	if len(due) == 0 {
+		return stats, nil
+	}
+	// One read of the sources for every operator due (the embedded engine
+	// scans a collection whatever the filter), split by operator.
+	scope := tenancy.PlatformScope
+	if len(due) == 1 {
+		scope = tenancy.OperatorScope(due[0].ID)
+	}
+	trails, entries, err := s.sources(ctx, scope, target)
+	if err != nil {
+		return stats, err
+	}
+	byOp := map[string]*opSources{}
+	of := func(op string) *opSources {
+		o, ok := byOp[op]
+		if !ok {
+			o = &opSources{}
+			byOp[op] = o
+		}
+		return o
+	}
+	for _, t := range trails {
+		o := of(t.Events[0].OperatorID)
+		o.trails = append(o.trails, t)
+	}
+	for _, e := range entries {
+		o := of(e.OperatorID)
+		o.entries = append(o.entries, e)
+	}
+	for _, h := range due {
+		src := byOp[h.ID]
+		if src == nil {
+			continue // no history yet: every day is computed on request, from nothing
+		}
+		if err := s.rollOperator(ctx, h, *src, target, now, all, &stats); err != nil {
 			return stats, err
 		}
-		stats.Operators++
 	}
 	return stats, nil
 }
 
-// rollOperator stores the operator's days up to the last one that is
-// over, from its head (less RollRecheck days), or from its first day when
-// all.
-func (s *Service) rollOperator(ctx context.Context, op string, all bool, stats *RollStats) error {
-	now := s.now()
-	target := prevDay(rentals.Date(now.Add(-RollGrace)))
-	h, err := s.rolls.head(ctx, op)
-	if err != nil {
-		return err
-	}
-	if !all && h.Through >= target {
-		return nil
-	}
-	trails, entries, err := s.sources(ctx, tenancy.OperatorScope(op), target)
-	if err != nil {
-		return err
-	}
+// opSources is one operator's unit histories and ledger entries.
+type opSources struct {
+	trails  []stations.UnitTrail
+	entries []rentals.LedgerEntry
+}
+
+// rollOperator stores the operator's days up to target from its head
+// (less RollRecheck days), or from its first day when all.
+func (s *Service) rollOperator(ctx context.Context, h rollHead, src opSources, target string, now time.Time, all bool, stats *RollStats) error {
+	op := h.ID
 	first := ""
-	for _, t := range trails {
+	for _, t := range src.trails {
 		if d := rentals.Date(t.Events[0].At); first == "" || d < first {
 			first = d
 		}
 	}
-	for _, e := range entries {
+	for _, e := range src.entries {
 		if first == "" || e.Day < first {
 			first = e.Day
 		}
 	}
 	if first == "" || first > target {
-		return nil // no history yet: every day is computed on request, from nothing
+		return nil
 	}
 	start := first
 	if !all && h.First != "" && h.First <= first {
 		start = max(first, addDays(h.Through, -RollRecheck+1))
 	}
-	for _, rd := range rollDays(trails, entries, daysFrom(start, target), now, op) {
+	for _, rd := range rollDays(src.trails, src.entries, daysFrom(start, target), now, op) {
 		if rd.OperatorID != op {
 			continue
 		}
