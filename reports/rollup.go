@@ -321,6 +321,66 @@ func rollDays(trails []stations.UnitTrail, entries []rentals.LedgerEntry, days [
 	return out
 }
 
+// sumMonth adds the days of one operator's month up: the flows (seconds,
+// counts, money, turnaround samples), not the end-of-day figures, which a
+// range takes from its last day. Dashboards read it in place of the
+// month's days when a range covers the whole month.
+func sumMonth(op, month string, days []rollDay) rollDay {
+	units := map[[2]string]*unitCell{}
+	money := map[[2]string]*moneyCell{}
+	for _, d := range days {
+		for _, c := range d.Units {
+			k := [2]string{c.Station, c.Product}
+			u, ok := units[k]
+			if !ok {
+				u = &unitCell{Station: c.Station, Product: c.Product}
+				units[k] = u
+			}
+			u.RentedSec += c.RentedSec
+			u.OwnedSec += c.OwnedSec
+			u.Turnaround = append(u.Turnaround, c.Turnaround...)
+			u.Repairs += c.Repairs
+			u.Lost += c.Lost
+			u.Found += c.Found
+		}
+		for _, c := range d.Money {
+			k := [2]string{c.Station, c.Tier}
+			m, ok := money[k]
+			if !ok {
+				m = &moneyCell{Station: c.Station, Tier: c.Tier}
+				money[k] = m
+			}
+			m.Rent += c.Rent
+			m.RentN += c.RentN
+			m.Subsidy += c.Subsidy
+			m.SubsidyN += c.SubsidyN
+			m.DepositIn += c.DepositIn
+			m.DepositOut += c.DepositOut
+			m.DepositN += c.DepositN
+			m.Late += c.Late
+			m.Damage += c.Damage
+			m.LostFee += c.LostFee
+			m.Recovered += c.Recovered
+			m.Waived += c.Waived
+			m.ChargeN += c.ChargeN
+		}
+	}
+	out := rollDay{ID: rollID(op, month), OperatorID: op, Day: month, Units: []unitCell{}, Money: []moneyCell{}, Held: []heldCell{}}
+	for _, u := range units {
+		if u.RentedSec+u.OwnedSec+u.Repairs+u.Lost+u.Found > 0 || len(u.Turnaround) > 0 {
+			out.Units = append(out.Units, *u)
+		}
+	}
+	for _, m := range money {
+		out.Money = append(out.Money, *m)
+	}
+	out.sort()
+	return out
+}
+
+// monthDays lists the days of month (yyyy-mm).
+func monthDays(month string) []string { return daysFrom(month+"-01", lastDay(month)) }
+
 // sort puts a day's cells in a fixed order, so a day computed twice is
 // stored the same.
 func (d *rollDay) sort() {
@@ -361,6 +421,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 	}
 	type key struct{ op, day string }
 	got := map[key]rollDay{}
+	months := map[key]rollDay{} // whole months read in place of their days
 	missing := ""
 	for _, op := range operators {
 		h := rollHead{ID: op}
@@ -370,7 +431,29 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 				return nil, nil, err
 			}
 		}
-		for _, d := range want {
+		for i := 0; i < len(want); i++ {
+			d := want[i]
+			// A whole month of the range, rolled up: its one document.
+			if m := d[:7]; h.First != "" && d == m+"-01" && len(want) > i+len(monthDays(m))-1 && want[i+len(monthDays(m))-1] == m+"-"+lastDayOf(m) &&
+				lastDay(m) <= h.Through {
+				rd, ok, err := s.rolls.day(ctx, op, m)
+				if err != nil {
+					return nil, nil, err
+				}
+				if ok {
+					months[key{op, m}] = rd
+					for _, md := range monthDays(m) {
+						if md != endDay {
+							got[key{op, md}] = rollDay{}
+						}
+					}
+					i += len(monthDays(m)) - 1
+					if lastDay(m) == endDay {
+						i-- // the range's end is read for its end-of-day figures
+					}
+					continue
+				}
+			}
 			if h.First != "" && d < h.First {
 				got[key{op, d}] = rollDay{ID: rollID(op, d), OperatorID: op, Day: d}
 				continue
@@ -404,6 +487,12 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 	var days, ends []rollDay
 	for _, op := range operators {
 		for _, d := range flow {
+			if m, ok := months[key{op, d[:7]}]; ok {
+				if d == d[:7]+"-01" {
+					days = append(days, m)
+				}
+				continue
+			}
 			days = append(days, got[key{op, d}])
 		}
 		ends = append(ends, got[key{op, endDay}])
@@ -552,10 +641,32 @@ func (s *Service) rollOperator(ctx context.Context, h rollHead, src opSources, t
 	if !all && h.First != "" && h.First <= first {
 		start = max(first, addDays(h.Through, -RollRecheck+1))
 	}
+	computed := map[string]rollDay{}
+	var todo []rollDay
 	for _, rd := range rollDays(src.trails, src.entries, daysFrom(start, target), now, op) {
-		if rd.OperatorID != op {
-			continue
+		if rd.OperatorID == op {
+			computed[rd.Day] = rd
+			todo = append(todo, rd)
 		}
+	}
+	// The whole months among the days: their sums too.
+	for m := start[:7]; lastDay(m) <= target; m = dayStart(m+"-01").AddDate(0, 1, 0).Format("2006-01") {
+		var days []rollDay
+		for _, d := range monthDays(m) {
+			rd, ok := computed[d]
+			if !ok && d >= first {
+				var err error
+				if rd, ok, err = s.rolls.day(ctx, op, d); err != nil {
+					return err
+				}
+			}
+			if ok {
+				days = append(days, rd)
+			}
+		}
+		todo = append(todo, sumMonth(op, m, days))
+	}
+	for _, rd := range todo {
 		did, err := s.rolls.save(ctx, rd)
 		if err != nil {
 			return err
@@ -571,6 +682,13 @@ func (s *Service) rollOperator(ctx context.Context, h rollHead, src opSources, t
 }
 
 func prevDay(day string) string { return addDays(day, -1) }
+
+// lastDay is the last day of month (yyyy-mm).
+func lastDay(month string) string {
+	return prevDay(dayStart(month+"-01").AddDate(0, 1, 0).Format(time.DateOnly))
+}
+
+func lastDayOf(month string) string { return lastDay(month)[8:] }
 
 func addDays(day string, n int) string {
 	return dayStart(day).AddDate(0, 0, n).Format(time.DateOnly)

@@ -197,14 +197,15 @@ func TestRollupMonthEqualsLedgersAndStatement(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each operator's days from its first to 2026-12-01.
+	// Each operator's days from its first to 2026-12-01, and its whole
+	// months.
 	want := 0
 	for _, op := range []string{"op-a", "op-b"} {
 		h, err := c.svc.rolls.head(ctx, op)
 		if err != nil || h.Through != "2026-12-01" || h.First < "2026-10-01" || h.First > "2026-10-10" {
 			t.Fatalf("head %+v %v", h, err)
 		}
-		want += len(daysFrom(h.First, h.Through))
+		want += len(daysFrom(h.First, h.Through)) + 2 // and October's and November's sums
 	}
 	if stats.Operators != 2 || stats.Stored != want || stats.Fixed != 0 {
 		t.Fatalf("roll %+v, want %d days stored", stats, want)
