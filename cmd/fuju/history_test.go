@@ -9,8 +9,8 @@ import (
 	"fuju/cmd/internal/demo"
 	"fuju/internal/config"
 	"fuju/internal/l10n"
-	"fuju/internal/testenv"
 	"fuju/internal/tenancy"
+	"fuju/internal/testenv"
 	"fuju/reports"
 )
 
