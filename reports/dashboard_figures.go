@@ -8,16 +8,12 @@ import (
 	"fuju/stations"
 )
 
-// The dashboards' figures, as pure functions of what was read: the units'
-// histories, the ledger entries, the open leases and the losses.
+// The dashboards' figures, as pure functions of the roll-up's days (see
+// rollup.go), the open leases and the losses.
 
 // dashInput is what one dashboard was computed from.
 type dashInput struct {
 	rng Range
-	// from and end bound the range: its first instant and the instant
-	// after its last day (no later than now).
-	from, end time.Time
-	now       time.Time
 	// city: the platform's dashboard, grouped by operator and district
 	// instead of by station.
 	city   bool

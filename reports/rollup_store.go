@@ -71,15 +71,6 @@ func (s *rollStore) putHead(ctx context.Context, h rollHead) error {
 	return nil
 }
 
-// dropHead forgets how far the operator's roll-up goes, so every day is
-// computed from the sources until it is rolled again.
-func (s *rollStore) dropHead(ctx context.Context, operatorID string) error {
-	if _, err := s.heads.DeleteOne(ctx, bson.D{{Key: "_id", Value: operatorID}}); err != nil {
-		return fmt.Errorf("reports: roll-up head of %s: %w", operatorID, err)
-	}
-	return nil
-}
-
 // day reads one stored day; ok is false when it is not stored.
 func (s *rollStore) day(ctx context.Context, operatorID, day string) (rollDay, bool, error) {
 	var d rollDay
