@@ -61,6 +61,11 @@ func (s *rollStore) putHead(ctx context.Context, h rollHead) error {
 	if cur.Through >= h.Through && cur.First != "" && cur.First <= h.First {
 		return nil
 	}
+	// Another instance may have gone further: keep the widest span.
+	h.Through = max(h.Through, cur.Through)
+	if cur.First != "" {
+		h.First = min(h.First, cur.First)
+	}
 	_, err = s.heads.ReplaceOne(ctx, bson.D{{Key: "_id", Value: h.ID}}, h, options.Replace().SetUpsert(true))
 	if mongo.IsDuplicateKeyError(err) {
 		return nil // two first writers raced with the same figures
