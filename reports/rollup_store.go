@@ -89,20 +89,27 @@ func (s *rollStore) day(ctx context.Context, operatorID, day string) (rollDay, b
 	return d, true, nil
 }
 
-// save stores a day. A day is inserted (cheap on every engine); one already
-// stored is left alone when it holds the same figures and replaced when
-// not (a crash or a late write left it wrong). It reports what it did.
+// save stores a day: inserted when it is not stored (cheap on every
+// engine), left alone when stored with the same figures, replaced when
+// stored with others (a crash or a late write left it wrong). It reports
+// what it did.
 func (s *rollStore) save(ctx context.Context, d rollDay) (saved, error) {
-	_, err := s.days.InsertOne(ctx, d)
-	if err == nil {
-		return inserted, nil
-	}
-	if !mongo.IsDuplicateKeyError(err) {
-		return kept, fmt.Errorf("reports: store roll-up %s: %w", d.ID, err)
-	}
-	cur, _, err := s.day(ctx, d.OperatorID, d.Day)
+	cur, ok, err := s.day(ctx, d.OperatorID, d.Day)
 	if err != nil {
 		return kept, err
+	}
+	if !ok {
+		_, err := s.days.InsertOne(ctx, d)
+		if err == nil {
+			return inserted, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return kept, fmt.Errorf("reports: store roll-up %s: %w", d.ID, err)
+		}
+		// Another instance stored it meanwhile: compare with theirs.
+		if cur, _, err = s.day(ctx, d.OperatorID, d.Day); err != nil {
+			return kept, err
+		}
 	}
 	if same, err := sameDay(cur, d); err != nil || same {
 		return kept, err
