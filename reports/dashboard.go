@@ -16,10 +16,9 @@ import (
 // Dashboards show an operator (its own stations) or the city (every
 // operator, by operator and district) how the fleet was used, what money
 // moved and what needs care, over a range of days. They are computed on
-// request from the ledgers and the units' event logs, read once each for
-// the operator (see Dashboard), so they agree with the ledgers by
-// construction; the daily roll-up that will spare these reads is later
-// work (issue 13, item 3).
+// request from the daily roll-up (rollup.go) for the days it holds and from
+// the ledgers and the units' event logs for the others, through the same
+// figures, so they agree with the ledgers by construction.
 
 // Dashboard names.
 const (
@@ -157,18 +156,6 @@ func ParseRange(now time.Time, name, from, to string) (Range, error) {
 	return Range{Name: RangeCustom, From: day(f), To: day(t)}, nil
 }
 
-// bounds returns the range's first instant and the instant after its last
-// day, no later than now.
-func (r Range) bounds(now time.Time) (time.Time, time.Time) {
-	from, _ := time.ParseInLocation(time.DateOnly, r.From, l10n.Local)
-	to, _ := time.ParseInLocation(time.DateOnly, r.To, l10n.Local)
-	end := to.AddDate(0, 0, 1)
-	if now.Before(end) {
-		end = now
-	}
-	return from, end
-}
-
 // ledgerSource is what dashboards read of the rentals: its ledger entries,
 // overdue leases and losses. *rentals.Service satisfies it.
 type ledgerSource interface {
@@ -185,10 +172,11 @@ type fleetSource interface {
 }
 
 // Dashboard computes dashboard name of operatorID ("" for the whole city,
-// the platform only) over rng. Its cost: one read of the operator's unit
-// events up to the range's end (fleet, care), one of its ledger entries up
-// to the range's end (money), its open leases and losses (care, small),
-// and its stations.
+// the platform only) over rng. The days of the range that are rolled up
+// are read by _id (one document per operator and day); the others (today,
+// and days not rolled yet) are computed from one read of the unit events
+// and one of the ledger entries (see rolled). Care also reads the open
+// leases and losses (small).
 func (s *Service) Dashboard(ctx context.Context, scope tenancy.Scope, operatorID, name string, rng Range) (Dashboard, error) {
 	if !slices.Contains(DashboardNames, name) {
 		return Dashboard{}, fmt.Errorf("reports: dashboard %q: %w", name, ErrNotFound)
@@ -206,30 +194,34 @@ func (s *Service) Dashboard(ctx context.Context, scope tenancy.Scope, operatorID
 		}
 	}
 	now := s.now()
-	from, end := rng.bounds(now)
 	sts, err := s.fleet.Stations(ctx, operatorID)
 	if err != nil {
 		return Dashboard{}, fmt.Errorf("reports: %w", err)
 	}
-	in := dashInput{rng: rng, from: from, end: end, now: now, city: operatorID == "", places: map[string]stations.Station{}}
+	in := dashInput{rng: rng, city: operatorID == "", places: map[string]stations.Station{}}
+	operators := []string{operatorID}
+	if operatorID == "" {
+		operators = nil
+	}
 	for _, st := range sts {
 		in.places[st.ID] = st
-	}
-	switch name {
-	case DashFleet, DashCare:
-		if in.trails, err = s.fleet.UnitTrails(ctx, read, end); err != nil {
-			return Dashboard{}, fmt.Errorf("reports: %w", err)
+		if operatorID == "" && !slices.Contains(operators, st.OperatorID) {
+			operators = append(operators, st.OperatorID)
 		}
 	}
-	switch name {
-	case DashMoney:
-		// Every entry up to the range's last day: deposits held at its end
-		// need the entries before it too.
-		before := nextDay(rng.To)
-		if in.entries, err = s.ledgers.LedgerEntries(ctx, read, before); err != nil {
-			return Dashboard{}, fmt.Errorf("reports: %w", err)
-		}
-	case DashCare:
+	// The range's days up to today; units by state and deposits held are
+	// those at the end of its last day (or of today, for a range not over).
+	endDay := min(rng.To, rentals.Date(now))
+	var flow []string
+	if rng.From <= endDay {
+		flow = daysFrom(rng.From, endDay)
+	}
+	// Staff limited to some stations see figures of those only, which the
+	// roll-up (per operator) does not keep apart: theirs are computed.
+	if in.days, in.ends, err = s.rolled(ctx, read, operators, flow, endDay, now, read.StationIDs == nil); err != nil {
+		return Dashboard{}, err
+	}
+	if name == DashCare {
 		if in.overdue, err = s.ledgers.Overdue(ctx, read); err != nil {
 			return Dashboard{}, fmt.Errorf("reports: %w", err)
 		}

@@ -8,22 +8,21 @@ import (
 	"fuju/stations"
 )
 
-// The dashboards' figures, as pure functions of what was read: the units'
-// histories, the ledger entries, the open leases and the losses.
+// The dashboards' figures, as pure functions of the roll-up's days (see
+// rollup.go), the open leases and the losses.
 
 // dashInput is what one dashboard was computed from.
 type dashInput struct {
 	rng Range
-	// from and end bound the range: its first instant and the instant
-	// after its last day (no later than now).
-	from, end time.Time
-	now       time.Time
 	// city: the platform's dashboard, grouped by operator and district
 	// instead of by station.
-	city    bool
-	places  map[string]stations.Station
-	trails  []stations.UnitTrail
-	entries []rentals.LedgerEntry
+	city   bool
+	places map[string]stations.Station
+	// days are the roll-up days of the range, of every operator shown;
+	// ends the days at the range's end (its last day, or today), whose
+	// end-of-day figures (units by state, deposits held) the range shows.
+	days    []rollDay
+	ends    []rollDay
 	overdue []rentals.OpenLease
 	losses  []rentals.LossReport
 }
@@ -196,53 +195,30 @@ func fleetTables(in dashInput) []Table {
 		byState[k], util[k], turn[k] = newRows(&in, k, len(FleetStates)), newRows(&in, k, 2), newRows(&in, k, 2)
 		samples[k] = map[string][]int64{}
 	}
-	key := func(kind string, sp span) string {
-		if kind == KindProduct {
-			return sp.product
-		}
-		if kind == KindOperator {
-			return sp.operatorID
-		}
-		return in.place(kind, sp.station)
-	}
-	for _, t := range in.trails {
-		ss := spans(t, in.end)
-		if len(ss) == 0 {
-			continue
-		}
-		last := ss[len(ss)-1]
-		if i := slices.Index(FleetStates, last.state); i >= 0 {
-			for _, k := range kinds {
-				byState[k].get(key(k, last)).Values[i]++
-			}
-		}
-		var returnedAt time.Time
-		for _, sp := range ss {
-			if owned(sp.state) {
-				sec := overlap(sp.start, sp.stop, in.from, in.end)
-				rented := int64(0)
-				if sp.state == stations.Rented {
-					rented = sec
+	for _, d := range in.ends {
+		for _, c := range d.Units {
+			for i, n := range c.End {
+				if n == 0 {
+					continue
 				}
 				for _, k := range kinds {
-					r := util[k].get(key(k, sp))
-					r.Values[0] += rented
-					r.Values[1] += sec
+					byState[k].get(in.cellKey(k, d.OperatorID, c.Station, c.Product)).Values[i] += n
 				}
 			}
-			switch {
-			case sp.state == stations.Returned:
-				returnedAt = sp.start
-			case sp.state == stations.Available && !returnedAt.IsZero():
-				if !sp.start.Before(in.from) && sp.start.Before(in.end) {
-					for _, k := range kinds {
-						kk := key(k, sp)
-						samples[k][kk] = append(samples[k][kk], int64(sp.start.Sub(returnedAt)/time.Second))
-					}
+		}
+	}
+	for _, d := range in.days {
+		for _, c := range d.Units {
+			for _, k := range kinds {
+				kk := in.cellKey(k, d.OperatorID, c.Station, c.Product)
+				if c.OwnedSec > 0 {
+					r := util[k].get(kk)
+					r.Values[0] += c.RentedSec
+					r.Values[1] += c.OwnedSec
 				}
-				returnedAt = time.Time{}
-			case !owned(sp.state):
-				returnedAt = time.Time{}
+				if len(c.Turnaround) > 0 {
+					samples[k][kk] = append(samples[k][kk], c.Turnaround...)
+				}
 			}
 		}
 	}
@@ -274,6 +250,18 @@ func fleetTables(in dashInput) []Table {
 	return out
 }
 
+// cellKey is the row a roll-up cell of operatorID falls in, for a kind of
+// row.
+func (in dashInput) cellKey(kind, operatorID, station, product string) string {
+	switch kind {
+	case KindProduct:
+		return product
+	case KindOperator:
+		return operatorID
+	}
+	return in.place(kind, station)
+}
+
 // TierOrder is the order tiers are listed in.
 var TierOrder = []string{string(rentals.Subsistence), string(rentals.LowIncome), string(rentals.Standard)}
 
@@ -281,7 +269,6 @@ var TierOrder = []string{string(rentals.Subsistence), string(rentals.LowIncome),
 // subsidy by district (and, for the city, by operator), deposits held at
 // the range's end, and late, damage and lost charges with what was waived.
 func moneyTables(in dashInput) []Table {
-	inRange := func(e rentals.LedgerEntry) bool { return e.Day >= in.rng.From && e.Day <= in.rng.To }
 	tiers := newRows(&in, KindTier, 3)
 	subKinds := []string{KindDistrict}
 	if in.city {
@@ -295,56 +282,41 @@ func moneyTables(in dashInput) []Table {
 	for _, k := range in.placeKinds() {
 		deposits[k], charges[k] = newRows(&in, k, 3), newRows(&in, k, 4)
 	}
-	placeKey := func(k string, e rentals.LedgerEntry) string {
-		if k == KindOperator {
-			return e.OperatorID
-		}
-		return in.place(k, e.StationID)
-	}
-	for _, e := range in.entries {
-		if e.Kind == rentals.EntryDeposit || e.Kind == rentals.EntryDepositReturn {
+	for _, d := range in.ends {
+		for _, h := range d.Held {
 			for k, rs := range deposits {
-				r := rs.get(placeKey(k, e))
-				if e.Kind == rentals.EntryDeposit {
-					r.Values[0] += e.AmountFen
-					if inRange(e) {
-						r.Values[1] += e.AmountFen
-					}
-				} else {
-					r.Values[0] -= e.AmountFen
-					if inRange(e) {
-						r.Values[2] += e.AmountFen
-					}
+				rs.get(in.cellKey(k, d.OperatorID, h.Station, "")).Values[0] += h.Fen
+			}
+		}
+	}
+	for _, d := range in.days {
+		for _, c := range d.Money {
+			if c.DepositN > 0 {
+				for k, rs := range deposits {
+					r := rs.get(in.cellKey(k, d.OperatorID, c.Station, ""))
+					r.Values[1] += c.DepositIn
+					r.Values[2] += c.DepositOut
 				}
 			}
-		}
-		if !inRange(e) {
-			continue
-		}
-		switch e.Kind {
-		case rentals.EntryRent, rentals.EntryExtension:
-			tiers.get(string(e.Tier)).Values[2] += e.AmountFen
-		case rentals.EntrySubsidy:
-			tiers.get(string(e.Tier)).Values[1] += e.AmountFen
-			for k, rs := range subsidy {
-				r := rs.get(placeKey(k, e))
-				r.Values[0] += e.AmountFen
-				r.Values[1]++
+			if c.RentN+c.SubsidyN > 0 {
+				r := tiers.get(c.Tier)
+				r.Values[2] += c.Rent
+				r.Values[1] += c.Subsidy
 			}
-		case rentals.EntryLateFee, rentals.EntryDamage, rentals.EntryLost, rentals.EntryWaiver, rentals.EntryRecovered:
-			for k, rs := range charges {
-				r := rs.get(placeKey(k, e))
-				switch e.Kind {
-				case rentals.EntryLateFee:
-					r.Values[0] += e.AmountFen
-				case rentals.EntryDamage:
-					r.Values[1] += e.AmountFen
-				case rentals.EntryLost:
-					r.Values[2] += e.AmountFen
-				case rentals.EntryRecovered:
-					r.Values[2] -= e.AmountFen
-				case rentals.EntryWaiver:
-					r.Values[3] += e.AmountFen
+			if c.SubsidyN > 0 {
+				for k, rs := range subsidy {
+					r := rs.get(in.cellKey(k, d.OperatorID, c.Station, ""))
+					r.Values[0] += c.Subsidy
+					r.Values[1] += c.SubsidyN
+				}
+			}
+			if c.ChargeN > 0 {
+				for k, rs := range charges {
+					r := rs.get(in.cellKey(k, d.OperatorID, c.Station, ""))
+					r.Values[0] += c.Late
+					r.Values[1] += c.Damage
+					r.Values[2] += c.LostFee - c.Recovered
+					r.Values[3] += c.Waived
 				}
 			}
 		}
@@ -396,21 +368,23 @@ func careTables(in dashInput) []Table {
 	}
 	lost := newRows(&in, KindProduct, 3)
 	repairs := newRows(&in, KindProduct, 3)
-	within := func(t time.Time) bool { return !t.Before(in.from) && t.Before(in.end) }
-	for _, t := range in.trails {
-		ss := spans(t, in.end)
-		for _, sp := range ss {
-			switch {
-			case sp.state == stations.Lost && within(sp.start):
-				lost.get(sp.product).Values[0]++
-			case sp.from == stations.Lost && sp.state != stations.Retired && within(sp.start):
-				lost.get(sp.product).Values[1]++
-			case sp.state == stations.Repair && sp.from != stations.Repair && within(sp.start):
-				repairs.get(sp.product).Values[0]++
+	for _, d := range in.days {
+		for _, c := range d.Units {
+			if c.Lost+c.Found > 0 {
+				r := lost.get(c.Product)
+				r.Values[0] += c.Lost
+				r.Values[1] += c.Found
+			}
+			if c.Repairs > 0 {
+				repairs.get(c.Product).Values[0] += c.Repairs
 			}
 		}
-		if n := len(ss); n > 0 && owned(ss[n-1].state) {
-			repairs.get(ss[n-1].product).Values[1]++
+	}
+	for _, d := range in.ends {
+		for _, c := range d.Units {
+			if c.Owned > 0 {
+				repairs.get(c.Product).Values[1] += c.Owned
+			}
 		}
 	}
 	for _, l := range in.losses {

@@ -306,14 +306,15 @@ func TestFleetFiguresOnHandBuiltHistory(t *testing.T) {
 	ev := func(seq int64, at time.Time, from, to stations.State) stations.HistoryEntry {
 		return stations.HistoryEntry{Seq: seq, At: at, UnitEvent: stations.UnitEvent{From: from, To: to, ProductID: "wc", OperatorID: "op", StationID: "s1"}}
 	}
-	in := dashInput{rng: Range{RangeCustom, "2026-03-01", "2026-03-10"}, from: day(1, 0), end: day(11, 0), places: map[string]stations.Station{},
-		trails: []stations.UnitTrail{
-			{Tag: "U1", Events: []stations.HistoryEntry{ev(1, day(1, 0).AddDate(0, -1, 0), "", stations.Available),
-				ev(2, day(2, 0), stations.Available, stations.Rented), ev(3, day(7, 0), stations.Rented, stations.Returned),
-				ev(4, day(7, 0), stations.Returned, stations.Cleaning), ev(5, day(9, 0), stations.Cleaning, stations.Available)}},
-			{Tag: "U2", Events: []stations.HistoryEntry{ev(1, day(1, 0), "", stations.Available), ev(2, day(8, 0), stations.Available, stations.InTransit),
-				ev(3, day(9, 0), stations.InTransit, stations.Lost)}},
-		}}
+	trails := []stations.UnitTrail{
+		{Tag: "U1", Events: []stations.HistoryEntry{ev(1, day(1, 0).AddDate(0, -1, 0), "", stations.Available),
+			ev(2, day(2, 0), stations.Available, stations.Rented), ev(3, day(7, 0), stations.Rented, stations.Returned),
+			ev(4, day(7, 0), stations.Returned, stations.Cleaning), ev(5, day(9, 0), stations.Cleaning, stations.Available)}},
+		{Tag: "U2", Events: []stations.HistoryEntry{ev(1, day(1, 0), "", stations.Available), ev(2, day(8, 0), stations.Available, stations.InTransit),
+			ev(3, day(9, 0), stations.InTransit, stations.Lost)}},
+	}
+	days := rollDays(trails, nil, daysFrom("2026-03-01", "2026-03-10"), day(20, 0))
+	in := dashInput{rng: Range{RangeCustom, "2026-03-01", "2026-03-10"}, places: map[string]stations.Station{}, days: days, ends: days[len(days)-1:]}
 	tabs := fleetTables(in)
 	var util, turn, states Table
 	for _, tb := range tabs {

@@ -82,18 +82,23 @@ type Service struct {
 	fleet   fleetSource
 	audit   recorder
 	now     func() time.Time
+	// rolls is the daily roll-up the dashboards read.
+	rolls *rollStore
 }
 
 // NewService returns the statements service storing in d.
 func NewService(d *mongo.Database, rent rentalsSource, st stationsSource, audit recorder) *Service {
 	return &Service{log: eventlog.New[event](d, "statement"), store: newStore(d), moves: rent, places: st, ledgers: rent, fleet: st,
-		audit: audit, now: time.Now}
+		audit: audit, now: time.Now, rolls: newRollStore(d)}
 }
 
 // Init creates the collections.
 func (s *Service) Init(ctx context.Context) error {
 	if err := s.log.Init(ctx); err != nil {
 		return fmt.Errorf("reports: %w", err)
+	}
+	if err := s.rolls.init(ctx); err != nil {
+		return err
 	}
 	return s.store.init(ctx)
 }

@@ -87,6 +87,13 @@ func NewService(db *mongo.Database, feed Publisher, rec recorder, logger *slog.L
 	}
 }
 
+// SetClock replaces the clock, the units' event log's included (tests and
+// the demo city's history).
+func (s *Service) SetClock(now func() time.Time) {
+	s.now = now
+	s.log.SetClock(now)
+}
+
 // Init creates indexes and builds the in-process read model.
 func (s *Service) Init(ctx context.Context) error {
 	if err := s.store.ensureIndexes(ctx); err != nil {

@@ -32,6 +32,7 @@ import (
 	"fuju/cmd/internal/demo"
 	"fuju/internal/config"
 	"fuju/internal/valid"
+	"fuju/reports"
 	"fuju/web"
 )
 
@@ -57,6 +58,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cmd == "admin" {
 		return adminCmd(ctx, args, getenv, stdin, stdout, stderr)
 	}
+	var rest []string
+	if cmd == "rollup" {
+		rest, args = args, nil // its words are its own; settings come from the environment
+	}
 	cfg, err := config.Load("fuju "+cmd, args, getenv, stderr)
 	if err != nil {
 		return err
@@ -67,8 +72,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return serve(ctx, cfg, logger, stdout)
 	case "seed":
 		return seedCmd(ctx, cfg, logger, stdout)
+	case "rollup":
+		return rollupCmd(ctx, cfg, logger, stdout, rest)
 	}
-	return fmt.Errorf("unknown command %q (want serve, seed or admin)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, seed, rollup or admin)", cmd)
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -178,6 +185,42 @@ func seedCmd(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout
 	}
 	fmt.Fprintf(stdout, "Seeded the demo city into %s: %d stations, %d units.\n", a.DB.Where,
 		len(a.Stations.Index().Stations()), a.Stations.Index().UnitCount())
+	return nil
+}
+
+// rollupCmd stores the daily roll-up's days that are over (what every
+// instance does every 30 seconds), or with "rebuild" computes every stored
+// day again from the logs and corrects those that differ, for every
+// operator or the one named.
+func rollupCmd(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer, args []string) error {
+	rebuild, operator := false, ""
+	switch {
+	case len(args) == 0:
+	case args[0] == "rebuild" && len(args) <= 2:
+		rebuild = true
+		if len(args) == 2 {
+			operator = args[1]
+		}
+	default:
+		return errors.New("usage: fuju rollup [rebuild [OPERATOR]]")
+	}
+	a, err := app.Open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	start := time.Now()
+	var st reports.RollStats
+	if rebuild {
+		st, err = a.Reports.RebuildRollup(ctx, operator)
+	} else {
+		st, err = a.Reports.Roll(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Roll-up of %d operators: %d days stored, %d corrected, in %s.\n", st.Operators, st.Stored, st.Fixed,
+		time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

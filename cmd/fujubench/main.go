@@ -92,6 +92,8 @@ func run(args []string, out io.Writer) error {
 	instances := fs.Int("instances", 2, "instances sharing the database server, measured after one instance")
 	reads := fs.Bool("reads", true, "measure the pages and the references (false: only the desks, on the demo city's own size)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	reportsRun := fs.Bool("reports", false, "measure only the dashboards, statements and the daily roll-up: on the demo city, then on a generated year with -reports-times its leases")
+	reportsTimes := fs.Int("reports-times", 100, "with -reports: the generated year's leases as a multiple of the demo city's (0: the demo city only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,6 +135,10 @@ func run(args []string, out io.Writer) error {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	ctx := context.Background()
+	if *reportsRun {
+		fmt.Fprintf(out, "Fuju reports benchmark: GOMAXPROCS=%d, %s, load average %s\n\n", runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly), loadAverage())
+		return measureReports(ctx, out, newKeys(), *reportsTimes)
+	}
 	fmt.Fprintf(out, "Fuju benchmark: %d clients, %d requests each, GOMAXPROCS=%d, %s, load average %s\n\n",
 		*clients, *requests, runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly), loadAverage())
 

@@ -68,6 +68,10 @@ func New[E any](db *mongo.Database, kind string) *Log[E] {
 	}
 }
 
+// SetClock replaces the clock that stamps events (tests and the demo
+// city's history, which happen on other days than today).
+func (l *Log[E]) SetClock(now func() time.Time) { l.now = now }
+
 // Init creates the log's collections if they do not exist yet, so they exist
 // (and can be indexed, see db.Tune) before the first event.
 func (l *Log[E]) Init(ctx context.Context) error {
@@ -223,6 +227,8 @@ type Item[E any] struct {
 	Entity string
 	Seq    int64
 	Event  E
+	// At is when it happened; zero is now (an import of history sets it).
+	At time.Time
 }
 
 // AppendMany inserts many events in one round trip, for bulk imports. The
@@ -236,7 +242,11 @@ func (l *Log[E]) AppendMany(ctx context.Context, items []Item[E]) ([]error, erro
 	docs := make([]any, len(items))
 	at := l.now()
 	for i, it := range items {
-		docs[i] = record[E]{ID: ID(it.Entity, it.Seq), Entity: it.Entity, Seq: it.Seq, At: at, Event: it.Event}
+		when := at
+		if !it.At.IsZero() {
+			when = it.At.UTC()
+		}
+		docs[i] = record[E]{ID: ID(it.Entity, it.Seq), Entity: it.Entity, Seq: it.Seq, At: when, Event: it.Event}
 	}
 	err := db.Retry(ctx, writeAttempts, func() error {
 		_, err := l.events.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))

@@ -214,7 +214,8 @@ func (a *App) Close() {
 }
 
 // Background runs the jobs every instance runs: following the change feed,
-// delivering messages, finishing abandoned transitions, and every ten
+// delivering messages, finishing abandoned transitions, rolling up the days
+// that are over, and every ten
 // minutes a full reload of the read models as a safety net and the purge of
 // ended throttle windows.
 func (a *App) Background(ctx context.Context, cfg config.Config) {
@@ -277,6 +278,13 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 					a.Logger.Warn("reconcile units", "err", err)
 				} else if n > 0 {
 					a.Logger.Info("reconciled units", "fixed", n)
+				}
+				// Days that are over go into the daily roll-up the
+				// dashboards read; a roll cut short is finished here.
+				if st, err := a.Reports.Roll(ctx); err != nil {
+					a.Logger.Warn("roll up days", "err", err)
+				} else if st.Stored+st.Fixed > 0 {
+					a.Logger.Info("rolled up days", "stored", st.Stored, "fixed", st.Fixed)
 				}
 				if a.Payments != nil {
 					// Flows stopped for a minute are repaired; what waits on

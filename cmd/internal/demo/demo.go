@@ -278,6 +278,15 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 		batch = batch[:0]
 		return nil
 	}
+	// The units of the demo city (scale 1) arrive before its year of
+	// history (seedHistory), so their logs start before it.
+	history := scale == 1
+	now := time.Now().In(l10n.Local)
+	if history {
+		born := historyStart(now).AddDate(0, 0, -7)
+		a.Stations.SetClock(func() time.Time { return born.UTC() })
+		defer a.Stations.SetClock(func() time.Time { return time.Now().UTC() })
+	}
 	width := 4
 	if scale >= 10 {
 		width = 6
@@ -321,6 +330,12 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := flush(); err != nil {
 		return err
 	}
+	if history {
+		if err := seedHistory(ctx, a, now); err != nil {
+			return fmt.Errorf("demo history: %w", err)
+		}
+		a.Stations.SetClock(func() time.Time { return time.Now().UTC() })
+	}
 	for _, m := range moves {
 		if _, err := a.Stations.Move(ctx, m.tag, m.move); err != nil {
 			return err
@@ -335,7 +350,7 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := seedFamily(ctx, a); err != nil {
 		return err
 	}
-	return seedLastMonth(ctx, a, time.Now().In(l10n.Local))
+	return seedLastMonth(ctx, a, now)
 }
 
 // demoRenters are elders registered at Kangning's Minzhu Road station, some
