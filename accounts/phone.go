@@ -140,6 +140,10 @@ func MaskPhone(p string) string {
 	return p[:3] + "****" + p[7:]
 }
 
+// SetClock replaces the service's clock (tests; the default is time.Now in
+// UTC). Call it before serving.
+func (s *Service) SetClock(now func() time.Time) { s.now = func() time.Time { return now().UTC() } }
+
 func (s *Service) checks() *phoneChecks {
 	s.phoneOnce.Do(func() {
 		db := s.store.users.Database()

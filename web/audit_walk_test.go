@@ -84,12 +84,16 @@ func TestAuditWalk(t *testing.T) {
 
 	var (
 		famID, userID, productID, photoKey, stationID, tokenID, staffID string
+		checkID                                                         string
+		codeClock                                                       atomic.Int64
 		stmtHash                                                        string
 		productVersion, stationVersion                                  int64
 		renter                                                          rentals.Renter
 		lease, lostLease                                                rentals.Lease
 		pending                                                         rentals.Waiver
 	)
+	// Phone codes are resent a minute later on the accounts' clock.
+	s.auth.SetClock(func() time.Time { return time.Now().Add(time.Duration(codeClock.Load())) })
 	stripe := opCaller{name: "Stripe"}
 	steps := []walkStep{
 		{op: "POST /payments/stripe/webhook", as: as(&stripe), prep: func(t *testing.T) (string, any, string) {
@@ -99,6 +103,16 @@ func TestAuditWalk(t *testing.T) {
 		}},
 		{op: "POST /auth/signup", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/signup", map[string]any{"name": famName, "phone": famPhone, "password": pw}, ""
+		}},
+		{op: "POST /auth/phone/resend", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
+			codeClock.Store(int64(accounts.ResendAfter)) // a minute later
+			return "/api/v1/auth/phone/resend", map[string]any{"check_id": checkID}, ""
+		}},
+		{op: "POST /auth/phone/confirm", as: as(&w.nobody), vars: map[string]string{"action": "signup"}, prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/auth/phone/confirm", map[string]any{"check_id": checkID, "code": codeFor(t, famPhone)}, ""
+		}},
+		{op: "POST /me/phone", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/phone", map[string]any{"phone": "13912347708"}, ""
 		}},
 		{op: "POST /auth/login", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/login", map[string]any{"login": famPhone, "password": pw}, ""
@@ -319,7 +333,8 @@ func TestAuditWalk(t *testing.T) {
 	}
 	// What each answer tells the next steps.
 	after := map[string]func(t *testing.T, rec *httptest.ResponseRecorder){
-		"POST /auth/signup": func(t *testing.T, rec *httptest.ResponseRecorder) { famID = decode[meResponse](t, rec).User.ID },
+		"POST /auth/signup":        func(t *testing.T, rec *httptest.ResponseRecorder) { checkID = decode[signupPending](t, rec).Check.ID },
+		"POST /auth/phone/confirm": func(t *testing.T, rec *httptest.ResponseRecorder) { famID = decode[meResponse](t, rec).User.ID },
 		"POST /admin/users": func(t *testing.T, rec *httptest.ResponseRecorder) {
 			userID = decode[struct {
 				User accounts.User `json:"user"`

@@ -57,6 +57,15 @@ func (s *Server) routes() {
 	v1.POST("/auth/login", s.api(s.loginAPI))
 	v1.POST("/auth/logout", s.api(s.logoutAPI))
 	v1.GET("/me", s.api(s.meAPI))
+	// Verified phone numbers and tier applications (account_phone.go, account_tiers.go).
+	v1.POST("/auth/phone/confirm", s.api(s.confirmPhoneAPI))
+	v1.POST("/auth/phone/resend", s.api(s.resendCodeAPI))
+	v1.POST("/me/phone", s.requireRole("", accounts.Roles...), s.api(s.changePhoneAPI))
+	r.GET("/signup/confirm", s.page(s.showConfirmPhone))
+	r.POST("/signup/confirm", s.page(s.confirmPhone))
+	r.POST("/signup/resend", s.page(s.resendCode))
+	r.GET("/account/phone", s.requireRole("", accounts.Roles...), s.page(s.showChangePhone))
+	r.POST("/account/phone", s.requireRole("", accounts.Roles...), s.page(s.changePhone))
 	// Stripe's webhooks: signed by Stripe, no session (receiveStripeWebhook).
 	v1.POST("/payments/stripe/webhook", s.api(s.receiveStripeWebhook))
 

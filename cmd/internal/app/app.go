@@ -124,6 +124,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
+	a.Auth.SendCode = func(ctx context.Context, c accounts.PhoneCode) error {
+		_, err := a.Messages.Enqueue(ctx, messages.NewMessage{Event: c.Event, Kind: messages.PhoneCode,
+			To:     messages.Recipient{Key: c.Key, Phone: c.Phone, Lang: messages.Lang(c.Lang)},
+			Params: messages.Params{Code: c.Code, Minutes: c.Minutes}})
+		return err
+	}
 	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
 	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
 		a.Stations.EnsureDashboardIndexes, a.Rentals.EnsureDashboardIndexes}
