@@ -363,7 +363,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, id, userID, code string) (Us
 			if left == 0 {
 				return User{}, fmt.Errorf("auth: phone check: %w", ErrCodeLocked)
 			}
-			return User{}, fmt.Errorf("auth: %w", valid.Field("code", "wrong", fmt.Sprintf("is not the code we sent; %d tries left", left), "tries_left", left))
+			return User{}, fmt.Errorf("auth: %w", valid.Field("code", "wrong_code", fmt.Sprintf("is not the code we sent; %d tries left", left), "tries_left", left))
 		}
 		return s.finishCheck(ctx, d)
 	}

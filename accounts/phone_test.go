@@ -124,7 +124,7 @@ func TestWrongCodeSixTimesLocks(t *testing.T) {
 	for i := 1; i <= 6; i++ {
 		_, err := r.ConfirmPhone(ctx, chk.ID, "", wrongCode(right))
 		switch {
-		case i < CodeTries && fieldOf(err, "code") != "wrong":
+		case i < CodeTries && fieldOf(err, "code") != "wrong_code":
 			t.Fatalf("try %d: %v", i, err)
 		case i >= CodeTries && !errors.Is(err, ErrCodeLocked):
 			t.Fatalf("try %d: want locked, got %v", i, err)
@@ -167,7 +167,7 @@ func TestResendIsThrottled(t *testing.T) {
 	// Only the latest code counts.
 	last := r.lastCode(t).Code
 	if first != last {
-		if _, err := r.ConfirmPhone(ctx, chk.ID, "", first); fieldOf(err, "code") != "wrong" {
+		if _, err := r.ConfirmPhone(ctx, chk.ID, "", first); fieldOf(err, "code") != "wrong_code" {
 			t.Fatalf("old code: %v", err)
 		}
 	}

@@ -229,11 +229,11 @@ func (in NewTierApplication) validate(today time.Time, photos [][]byte) error {
 	case len(photos) == 0:
 		e.Add("photos", "required", "a photo of the proof is required")
 	case len(photos) > MaxApplicationPhotos:
-		e.Add("photos", "max_items", fmt.Sprintf("at most %d photos", MaxApplicationPhotos), "max", MaxApplicationPhotos)
+		e.Add("photos", "max_photos", fmt.Sprintf("at most %d photos", MaxApplicationPhotos), "max", MaxApplicationPhotos)
 	default:
 		for _, ph := range photos {
 			if len(ph) > MaxApplicationPhotoBytes {
-				e.Add("photos", "too_large", fmt.Sprintf("each photo must be at most %d MB", MaxApplicationPhotoBytes>>20), "max_mb", MaxApplicationPhotoBytes>>20)
+				e.Add("photos", "photo_too_large", fmt.Sprintf("each photo must be at most %d MB", MaxApplicationPhotoBytes>>20), "max_mb", MaxApplicationPhotoBytes>>20)
 				break
 			}
 			if len(ph) == 0 {
@@ -454,7 +454,8 @@ func (s *Service) ApproveTierApplication(ctx context.Context, scope tenancy.Scop
 		return TierApplication{}, err
 	}
 	s.writeAudit(ctx, by, d.OperatorID, "tier_application.approve", "tier_application/"+d.ID,
-		audit.Diff(map[string]string{"state": AppSubmitted}, map[string]string{"state": AppApproved, "tier_expires_on": expiresOn}))
+		audit.Diff(map[string]string{"state": AppSubmitted}, map[string]string{"state": AppApproved, "tier": string(d.Tier),
+			"tier_expires_on": expiresOn, "renter_id": d.RenterID}))
 	return d.view(), nil
 }
 
@@ -552,7 +553,7 @@ func (s *Service) recordApprovedTier(ctx context.Context, d appDoc) error {
 	}
 	proof := TierProof{Tier: d.Tier, ProofType: d.ProofType, ProofNumber: d.ProofNumber, ProofPhotoKey: key, ExpiresOn: d.TierExpiresOn,
 		Note: "online application " + d.ID}
-	next, err := s.mutateRenter(ctx, d.RenterID, "tier_verified", why, d.DecidedBy, func(r *renterDoc) error {
+	_, err = s.mutateRenter(ctx, d.RenterID, "tier_verified", why, d.DecidedBy, func(r *renterDoc) error {
 		if r.Tier.Proof != nil && r.Tier.Proof.Note == proof.Note {
 			// Another finisher recorded it between the history read and
 			// now (mutateRenter decides on the latest state).
@@ -566,12 +567,8 @@ func (s *Service) recordApprovedTier(ctx context.Context, d appDoc) error {
 	if errors.Is(err, errRecorded) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	before := present(cur, ViewFull)
-	s.auditRenter(ctx, d.DecidedBy, "renter.tier", &before, present(next, ViewFull), "proof")
-	return nil
+	// The approval's audit entry (tier_application.approve) names the tier.
+	return err
 }
 
 var errRecorded = errors.New("rentals: tier already recorded")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"fuju/internal/audit"
 	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 )
@@ -44,6 +45,10 @@ func (s *Service) CreateFamilyRenter(ctx context.Context, userID, userPhone stri
 		return LinkedRenter{}, fmt.Errorf("rentals: %w", valid.Field("home_station_id", "not_found", "is not a station"))
 	}
 	scope := tenancy.OperatorScope(st.OperatorID)
+	outer := ctx
+	// Registering, linking and naming the relation are one change for the
+	// family: one audit entry says so, written below.
+	ctx = context.WithValue(ctx, oneEntryKey{}, true)
 	r, err := s.RegisterRenter(ctx, scope, Renter{Name: in.Name, Phone: in.Phone, IDNumber: in.IDNumber,
 		MobilityNeeds: in.MobilityNeeds, HomeStationID: st.ID}, by)
 	if reason, ok := valid.ReasonOf(err); ok && errors.Is(err, ErrConflict) {
@@ -54,11 +59,11 @@ func (s *Service) CreateFamilyRenter(ctx context.Context, userID, userPhone stri
 				break
 			}
 			station, _ := reason.Params["station"].(string)
-			return LinkedRenter{}, fmt.Errorf("rentals: %w: %w", valid.Field("id_number", "id_registered",
+			return LinkedRenter{}, fmt.Errorf("rentals: %w: %w", valid.Field("id_number", "id_registered_family",
 				"this person is already registered at station "+station+"; show the link code on your account page at that station's desk to join them to your account",
 				"station", station), ErrConflict)
 		case "phone_registered":
-			return LinkedRenter{}, fmt.Errorf("rentals: %w: %w", valid.Field("phone", "phone_registered",
+			return LinkedRenter{}, fmt.Errorf("rentals: %w: %w", valid.Field("phone", "phone_registered_family",
 				"this mobile number is already a renter's; give the elder's own number, or ask a station's desk to link that renter to your account"), ErrConflict)
 		}
 	}
@@ -79,11 +84,20 @@ func (s *Service) CreateFamilyRenter(ctx context.Context, userID, userPhone stri
 	}
 	for _, l := range linked {
 		if l.ID == r.ID {
+			s.writeAudit(outer, by, st.OperatorID, "renter.create_online", "renter/"+r.ID,
+				append(audit.Diff(nil, map[string]string{"home_station_id": st.ID, "user_id": userID}),
+					audit.Fields("name", "phone", "id_number", "mobility_needs", "relation")...))
 			return l, nil
 		}
 	}
 	return LinkedRenter{}, fmt.Errorf("rentals: renter %s: %w", r.ID, ErrNotFound)
 }
+
+type oneEntryKey struct{}
+
+// inOneEntry reports whether ctx belongs to a flow that writes its own one
+// audit entry for several steps.
+func inOneEntry(ctx context.Context) bool { v, _ := ctx.Value(oneEntryKey{}).(bool); return v }
 
 // ownUnlinked returns the renter holding idNumber when userID registered it
 // and it is linked to no account yet.

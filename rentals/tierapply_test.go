@@ -117,14 +117,14 @@ func TestFamilyRenterOnePersonOneRecord(t *testing.T) {
 	_, err := a.svc.CreateFamilyRenter(ctx, "u-other", "13700008888", FamilyRenter{Name: "王秀英", Phone: "13900077777",
 		IDNumber: testIDNumber(5001), HomeStationID: a.a1.ID}, tenancy.Actor{ID: "u-other", Role: "renter"})
 	f, _ := valid.Fields(err)
-	if !errors.Is(err, ErrConflict) || f["id_number"].Code != "id_registered" || !strings.Contains(f["id_number"].Message, a.a1.ID) {
+	if !errors.Is(err, ErrConflict) || f["id_number"].Code != "id_registered_family" || !strings.Contains(f["id_number"].Message, a.a1.ID) {
 		t.Fatalf("same ID number from another account: %v", err)
 	}
 	// A desk-registered renter's number the same way.
 	r := a.renter(a.staffA1, a.a1, "李大爷")
 	_, err = a.svc.CreateFamilyRenter(ctx, familyUser, "", FamilyRenter{Name: "李大爷", Phone: "13900066666",
 		IDNumber: testIDNumber(phoneN), HomeStationID: a.a1.ID}, familyActor)
-	if f, _ := valid.Fields(err); f["id_number"].Code != "id_registered" {
+	if f, _ := valid.Fields(err); f["id_number"].Code != "id_registered_family" {
 		t.Fatalf("desk renter's ID number: %v", err)
 	}
 	if linked, _ := a.svc.LinkedRenters(ctx, familyUser); len(linked) != 1 || linked[0].ID == r.ID {
