@@ -52,7 +52,7 @@ const (
 const (
 	// MaxApplicationPhotos is how many photos of the proof an application
 	// carries at most (at least one).
-	MaxApplicationPhotos = 3
+	MaxApplicationPhotos = valid.MaxTierPhotos
 	// MaxApplicationPhotoBytes is the largest photo accepted (the media
 	// pipeline's own limit).
 	MaxApplicationPhotoBytes = 10 << 20
@@ -271,7 +271,7 @@ func (s *Service) SubmitTierApplication(ctx context.Context, userID string, in N
 	if s.proofs == nil {
 		return TierApplication{}, fmt.Errorf("rentals: tier application: no proof store is set")
 	}
-	d := appDoc{ID: ids.New("ta"), UserID: userID, RenterID: r.ID, RenterName: present(r, ViewFull).MaskedName(),
+	d := appDoc{ID: ids.New("ta"), UserID: userID, RenterID: r.ID, RenterName: MaskName(r.Name),
 		OperatorID: r.HomeOperatorID, StationID: r.HomeStationID, Tier: in.Tier, ProofType: in.ProofType,
 		ProofNumber: in.ProofNumber, ExpiresOn: in.ExpiresOn, State: AppSubmitted, SubmittedAt: now}
 	if err := s.apps.claimOpen(ctx, openAppDoc{ID: r.ID, AppID: d.ID, OperatorID: d.OperatorID, StationID: d.StationID, SubmittedAt: now}); err != nil {
@@ -306,15 +306,6 @@ func (s *Service) SubmitTierApplication(ctx context.Context, userID string, in N
 		append(audit.Diff(nil, map[string]any{"tier": string(d.Tier), "renter_id": d.RenterID, "photos": len(d.PhotoKeys)}),
 			audit.Fields("proof_type", "proof_number", "expires_on")...))
 	return d.view(), nil
-}
-
-// MaskedName is the renter's name with all but the first character hidden.
-func (r Renter) MaskedName() string {
-	rs := []rune(r.Name)
-	if len(rs) == 0 {
-		return ""
-	}
-	return string(rs[0]) + strings.Repeat("*", min(len(rs)-1, 3))
 }
 
 // TierApplications lists userID's applications, newest first.

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"fuju/accounts"
 )
@@ -134,4 +137,25 @@ func TestPhoneAPI(t *testing.T) {
 	if rec.Code != http.StatusOK || decode[meResponse](t, rec).User.Phone != next {
 		t.Fatalf("confirm change: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// applicationBody is a tier application's multipart body with n copies of
+// photo.
+func applicationBody(renterID string, n int, photo []byte, fields map[string]string) ([]byte, string) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	vals := map[string]string{"renter_id": renterID, "tier": "low_income", "proof_type": "low_income_certificate",
+		"proof_number": "DSR-2026-118", "expires_on": time.Now().AddDate(1, 0, 0).Format(time.DateOnly)}
+	for k, v := range fields {
+		vals[k] = v
+	}
+	for k, v := range vals {
+		_ = mw.WriteField(k, v)
+	}
+	for range n {
+		fw, _ := mw.CreateFormFile("photos", "proof.jpg")
+		_, _ = fw.Write(photo)
+	}
+	_ = mw.Close()
+	return b.Bytes(), mw.FormDataContentType()
 }

@@ -174,4 +174,6 @@ func (s *Server) decideOpApplication(approve bool) func(*gin.Context) error {
 func (p *opApplicationsPage) Zone() *time.Location { return l10n.Local }
 
 // PhotoLabel names photo n of an application for screen readers.
-func (p *opApplicationsPage) PhotoLabel(n int) string { return p.T("tiers.review.photo", strconv.Itoa(n+1)) }
+func (p *opApplicationsPage) PhotoLabel(n int) string {
+	return p.T("tiers.review.photo", strconv.Itoa(n+1))
+}
