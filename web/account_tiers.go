@@ -286,7 +286,7 @@ func (s *Server) createAccountRenter(c *gin.Context) error {
 		return err
 	}
 	s.flash(c, "flash.tiers.person")
-	c.Redirect(http.StatusSeeOther, "/account/tiers")
+	c.Redirect(http.StatusSeeOther, "/account/tiers#apply-h") // on to the application
 	return nil
 }
 
@@ -308,7 +308,7 @@ func (s *Server) applyForTier(c *gin.Context) error {
 		return err
 	}
 	s.flash(c, "flash.tiers.applied")
-	c.Redirect(http.StatusSeeOther, "/account/tiers")
+	c.Redirect(http.StatusSeeOther, "/account/tiers#apps-h")
 	return nil
 }
 

@@ -165,7 +165,7 @@ func (s *Server) decideOpApplication(approve bool) func(*gin.Context) error {
 			return err
 		}
 		s.flash(c, map[bool]string{true: "flash.tiers.approved", false: "flash.tiers.rejected"}[approve])
-		c.Redirect(http.StatusSeeOther, "/operator/tier-applications")
+		c.Redirect(http.StatusSeeOther, "/operator/tier-applications#queue")
 		return nil
 	}
 }
