@@ -12,9 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
 	"fuju/internal/valid"
@@ -140,25 +137,6 @@ func MaskPhone(p string) string {
 	return p[:3] + "****" + p[7:]
 }
 
-// SetClock replaces the service's clock (tests; the default is time.Now in
-// UTC). Call it before serving.
-func (s *Service) SetClock(now func() time.Time) { s.now = func() time.Time { return now().UTC() } }
-
-func (s *Service) checks() *phoneChecks {
-	s.phoneOnce.Do(func() {
-		db := s.store.users.Database()
-		s.phone = &phoneChecks{docs: db.Collection("phone_checks"), log: eventlog.New[codeEvent](db, "phone_code")}
-	})
-	return s.phone
-}
-
-type phoneChecks struct {
-	docs *mongo.Collection
-	log  *eventlog.Log[codeEvent]
-}
-
-func (p *phoneChecks) init(ctx context.Context) error { return p.log.Init(ctx) }
-
 func hashCode(salt, code string) string {
 	sum := sha256.Sum256([]byte(salt + ":" + code))
 	return hex.EncodeToString(sum[:])
@@ -240,8 +218,8 @@ func (s *Service) StartPhoneChange(ctx context.Context, userID, phone, lang stri
 }
 
 func (s *Service) startCheck(ctx context.Context, d phoneCheckDoc) (PhoneCheck, error) {
-	if _, err := s.checks().docs.InsertOne(ctx, d); err != nil {
-		return PhoneCheck{}, translate(err, "phone check")
+	if err := s.checks().insert(ctx, d); err != nil {
+		return PhoneCheck{}, err
 	}
 	return s.sendCode(ctx, d, checkState{})
 }
@@ -273,11 +251,11 @@ func (s *Service) phoneCheck(ctx context.Context, id string) (phoneCheckDoc, err
 	if id == "" || len(id) > 64 {
 		return d, fmt.Errorf("auth: phone check: %w", ErrNotFound)
 	}
-	err := s.checks().docs.FindOne(ctx, byID(id)).Decode(&d)
+	d, err := s.checks().find(ctx, id)
 	if err == nil && s.now().After(d.CreatedAt.Add(CheckTTL)) {
 		return d, fmt.Errorf("auth: phone check: %w", ErrNotFound)
 	}
-	return d, translate(err, "phone check")
+	return d, err
 }
 
 // PhoneCheck returns a pending check; userID, when set, must own it (a phone
@@ -443,7 +421,7 @@ func (s *Service) finishChange(ctx context.Context, d phoneCheckDoc) (User, erro
 		return User{}, err
 	}
 	before := u.toUser()
-	if err := s.store.setUser(ctx, u.ID, bson.D{{Key: "phone", Value: d.Phone}, {Key: "updated_at", Value: now}}); err != nil {
+	if err := s.store.setPhone(ctx, u.ID, d.Phone, now); err != nil {
 		return User{}, err
 	}
 	if before.Phone != "" {
