@@ -408,7 +408,7 @@ func (s *Service) decide(ctx context.Context, scope tenancy.Scope, userID, id st
 			if d.State == ev.Kind && (ev.Kind != AppApproved || d.TierExpiresOn == ev.ExpiresOn) {
 				return d, nil // the same decision again (a retry): finish it
 			}
-			return appDoc{}, fmt.Errorf("rentals: tier application %s is %s: %w", id, d.State, valid.Because(ErrConflict, "application_"+d.State))
+			return appDoc{}, fmt.Errorf("rentals: tier application %s is %s: %w", id, d.State, decidedAlready(d.State))
 		}
 		e, err := s.appLg.Append(ctx, id, d.Seq+1, ev)
 		if errors.Is(err, eventlog.ErrTaken) {
@@ -420,6 +420,18 @@ func (s *Service) decide(ctx context.Context, scope tenancy.Scope, userID, id st
 		return d.fold(e), nil
 	}
 	return appDoc{}, fmt.Errorf("rentals: tier application %s is busy; try again: %w", id, valid.Because(ErrConflict, "busy"))
+}
+
+// decidedAlready is the conflict of acting on an application that is no
+// longer under review.
+func decidedAlready(state string) error {
+	switch state {
+	case AppApproved:
+		return valid.Because(ErrConflict, "application_approved")
+	case AppRejected:
+		return valid.Because(ErrConflict, "application_rejected")
+	}
+	return valid.Because(ErrConflict, "application_withdrawn")
 }
 
 // ApproveTierApplication approves an application scope's operator reviews,

@@ -9,7 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"fuju/accounts"
-	"fuju/internal/valid"
 )
 
 // Verified phone numbers: a sign-up with a mobile number and a change of
@@ -234,10 +233,10 @@ func (s *Server) changePhone(c *gin.Context) error {
 	f := newForm(c)
 	chk, err := s.auth.StartPhoneChange(c.Request.Context(), me.ID, f.Get("phone"), langOf(c))
 	if err != nil {
-		if probs, ok := problemsOf(err); ok {
-			p := confirmPage{base: s.base(c, "phone.title", "account"), Form: f}
-			p.Form.fail(valid.Field("phone", probs["phone"].Code, probs["phone"].Message), "phone")
-			return s.render(c, http.StatusBadRequest, "phone_change", &p)
+		p := confirmPage{base: s.base(c, "phone.title", "account"), Form: f}
+		if p.Form.fail(err, "phone") {
+			status, _ := statusOf(err)
+			return s.render(c, status, "phone_change", &p)
 		}
 		return err
 	}
