@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -33,6 +34,12 @@ type Service struct {
 	// OperatorExists checks that an operator exists, for accounts made for
 	// it (set by the wiring; nil accepts any).
 	OperatorExists func(ctx context.Context, operatorID string) error
+	// SendCode sends a phone code through the outbox (set by the wiring;
+	// nil sends nothing, and codes can then never be typed in).
+	SendCode func(ctx context.Context, c PhoneCode) error
+
+	phoneOnce sync.Once
+	phone     *phoneChecks
 }
 
 // NewService returns the identity service storing in db.
@@ -60,6 +67,9 @@ func (s *Service) HashStats() HashStats {
 // Init creates the indexes the queries need.
 func (s *Service) Init(ctx context.Context) error {
 	if err := s.store.ensureIndexes(ctx); err != nil {
+		return err
+	}
+	if err := s.checks().init(ctx); err != nil {
 		return err
 	}
 	return s.store.indexExisting(ctx, s.now())

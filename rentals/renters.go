@@ -83,6 +83,7 @@ const (
 	ProofDibaoCard            = "dibao_card"             // 低保证
 	ProofTekunCard            = "tekun_card"             // 特困供养证
 	ProofLowIncomeCertificate = "low_income_certificate" // 低收入家庭认定证明
+	ProofDisabilityCard       = "disability_card"        // 残疾证
 	ProofOther                = "other"
 )
 
@@ -91,7 +92,7 @@ const (
 var VerifiedTiers = []Tier{Subsistence, LowIncome}
 
 // ProofTypes lists the accepted proof types.
-var ProofTypes = []string{ProofDibaoCard, ProofTekunCard, ProofLowIncomeCertificate, ProofOther}
+var ProofTypes = []string{ProofDibaoCard, ProofTekunCard, ProofLowIncomeCertificate, ProofDisabilityCard, ProofOther}
 
 // TierProof is the document behind a tier: staff saw it at the desk and the
 // photo is in private media storage.

@@ -71,6 +71,10 @@ type Service struct {
 	renterLeaseLg *eventlog.Log[renterLeaseEvent]
 	migrations    *eventlog.Log[migrationEvent]
 	waiverLg      *eventlog.Log[waiverEvent]
+	// Online tier applications (tierapply.go).
+	appLg      *eventlog.Log[appEvent]
+	apps       *appStore
+	tierNotify func(ctx context.Context, n TierNotice) error
 }
 
 // NewService returns the rentals service storing in db. units is the
@@ -113,18 +117,20 @@ func NewService(db *mongo.Database, units unitMover, products productSource, pol
 		renterLeaseLg: eventlog.New[renterLeaseEvent](db, "renter_lease"),
 		migrations:    eventlog.New[migrationEvent](db, "rentals_migration"),
 		waiverLg:      eventlog.New[waiverEvent](db, "waiver"),
+		appLg:         eventlog.New[appEvent](db, "tier_application"),
+		apps:          newAppStore(db),
 	}, nil
 }
 
 // Init creates the collections, so the embedded engine's _id index (db.Tune)
 // covers them before the first write.
 func (s *Service) Init(ctx context.Context) error {
-	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.people, s.accountLg, s.renterLeaseLg, s.migrations, s.waiverLg} {
+	for _, l := range []interface{ Init(context.Context) error }{s.renterLg, s.access, s.leaseLg, s.ledger, s.subsidy, s.people, s.accountLg, s.renterLeaseLg, s.migrations, s.waiverLg, s.appLg} {
 		if err := l.Init(ctx); err != nil {
 			return fmt.Errorf("rentals: %w", err)
 		}
 	}
-	cols := append(append(s.renters.collections(), s.leaseDB.collections()...), s.reports.collections()...)
+	cols := append(append(append(s.renters.collections(), s.leaseDB.collections()...), s.reports.collections()...), s.apps.collections()...)
 	if err := db.EnsureCollections(ctx, cols...); err != nil {
 		return fmt.Errorf("rentals: %w", err)
 	}

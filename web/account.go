@@ -151,9 +151,14 @@ func (s *Server) signupAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	u, err := s.createRenter(c, accounts.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email, Password: req.Password})
+	u, chk, err := s.startSignup(c, accounts.NewUser{Name: req.Name, Phone: req.Phone, Email: req.Email, Password: req.Password})
 	if err != nil {
 		return err
+	}
+	if chk.ID != "" {
+		// The account exists once the code is confirmed (/auth/phone/confirm).
+		c.JSON(http.StatusAccepted, signupPending{Status: "confirm_needed", Check: chk})
+		return nil
 	}
 	if err := s.startSession(c, u, req.Remember); err != nil {
 		return err
@@ -278,7 +283,7 @@ func (s *Server) showSignup(c *gin.Context) error {
 func (s *Server) signup(c *gin.Context) error {
 	f := newForm(c)
 	p := signupPage{base: s.base(c, "signup.title", "signup"), Form: f}
-	u, err := s.createRenter(c, accounts.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
+	u, chk, err := s.startSignup(c, accounts.NewUser{Name: f.Get("name"), Phone: f.Get("phone"),
 		Email: f.Get("email"), Password: f.Values.Get("password")})
 	switch {
 	case errors.Is(err, errTooManyAttempts):
@@ -293,6 +298,11 @@ func (s *Server) signup(c *gin.Context) error {
 			return s.render(c, http.StatusBadRequest, "signup", &p)
 		}
 		return err
+	}
+	if chk.ID != "" {
+		s.setCookie(c, checkCookie, chk.ID, int(accounts.CheckTTL/time.Second))
+		c.Redirect(http.StatusSeeOther, "/signup/confirm")
+		return nil
 	}
 	if err := s.startSession(c, u, f.Get("remember") != ""); err != nil {
 		return err

@@ -112,10 +112,7 @@ func TestSignupLoginLogoutPages(t *testing.T) {
 	if !regexp.MustCompile(`id="f-phone"[^>]*autofocus`).MatchString(body) {
 		t.Error("focus is not moved to the first wrong field")
 	}
-	rec = cl.post("/signup", url.Values{"name": {"王芳"}, "phone": {"13812345678"}, "password": {pw}}, "/signup")
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account" {
-		t.Fatalf("signup: %d %s", rec.Code, rec.Body)
-	}
+	cl.signUp("王芳", "13812345678")
 	if page := cl.get("/account").Body.String(); !strings.Contains(page, "王芳") || !strings.Contains(page, "注册成功") {
 		t.Fatal("account page after sign-up lacks the name or the welcome")
 	}

@@ -68,9 +68,11 @@ func TestAuditWalk(t *testing.T) {
 		famName, famPhone       = "李女士", "13912347704"
 		staffName, staffPhone   = "周员工", "13912347705"
 		adminName, adminPhone   = "吴管理", "13912347706"
+		elderName, elderPhone   = "郑爷爷", "13912347709"
 	)
 	personal := []string{renterName, renterPhone, idNumberFor(renterPhone), "13912347707", idNumberFor("13912347707"), lostName, lostPhone, idNumberFor(lostPhone),
-		tierName, tierPhone, idNumberFor(tierPhone), famName, famPhone, staffName, staffPhone, adminName, adminPhone}
+		tierName, tierPhone, idNumberFor(tierPhone), famName, famPhone, staffName, staffPhone, adminName, adminPhone,
+		elderName, elderPhone, idNumberFor(elderPhone), "TA-PROOF-7709"}
 
 	register := func(t *testing.T, name, phone, station string) rentals.Renter {
 		t.Helper()
@@ -84,12 +86,16 @@ func TestAuditWalk(t *testing.T) {
 
 	var (
 		famID, userID, productID, photoKey, stationID, tokenID, staffID string
+		checkID, elderID, appID                                         string
+		codeClock                                                       atomic.Int64
 		stmtHash                                                        string
 		productVersion, stationVersion                                  int64
 		renter                                                          rentals.Renter
 		lease, lostLease                                                rentals.Lease
 		pending                                                         rentals.Waiver
 	)
+	// Phone codes are resent a minute later on the accounts' clock.
+	s.auth.SetClock(func() time.Time { return time.Now().Add(time.Duration(codeClock.Load())) })
 	stripe := opCaller{name: "Stripe"}
 	steps := []walkStep{
 		{op: "POST /payments/stripe/webhook", as: as(&stripe), prep: func(t *testing.T) (string, any, string) {
@@ -99,6 +105,16 @@ func TestAuditWalk(t *testing.T) {
 		}},
 		{op: "POST /auth/signup", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/signup", map[string]any{"name": famName, "phone": famPhone, "password": pw}, ""
+		}},
+		{op: "POST /auth/phone/resend", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
+			codeClock.Store(int64(accounts.ResendAfter)) // a minute later
+			return "/api/v1/auth/phone/resend", map[string]any{"check_id": checkID}, ""
+		}},
+		{op: "POST /auth/phone/confirm", as: as(&w.nobody), vars: map[string]string{"action": "signup"}, prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/auth/phone/confirm", map[string]any{"check_id": checkID, "code": codeFor(t, famPhone)}, ""
+		}},
+		{op: "POST /me/phone", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/phone", map[string]any{"phone": "13912347708"}, ""
 		}},
 		{op: "POST /auth/login", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/login", map[string]any{"login": famPhone, "password": pw}, ""
@@ -313,13 +329,48 @@ func TestAuditWalk(t *testing.T) {
 		{op: "POST /operator/payments/account/link", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/operator/payments/account/link", nil, ""
 		}},
+		{op: "POST /me/renters", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/renters", map[string]any{"name": elderName, "phone": elderPhone, "id_number": idNumberFor(elderPhone),
+				"home_station_id": "north", "relation": "father", "mobility_needs": "walks with a stick"}, ""
+		}},
+		{op: "POST /me/tier-applications", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			b, ct := applicationBody(elderID, 1, testJPEG(t, 320, 240, color.RGBA{200, 10, 30, 255}), map[string]string{"proof_number": "TA-PROOF-7709"})
+			return "/api/v1/me/tier-applications", b, ct
+		}},
+		{op: "POST /operator/tier-applications/{id}/reject", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/tier-applications/" + appID + "/reject", map[string]any{"reason": "unreadable", "note": "照片太模糊"}, ""
+		}},
+		{op: "POST /me/tier-applications/{id}/withdraw", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			b, ct := applicationBody(elderID, 1, testJPEG(t, 320, 240, color.RGBA{200, 10, 30, 255}), nil)
+			rec := w.call(t, w.renter, "POST", "/api/v1/me/tier-applications", b, ct)
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("apply again: %d %s", rec.Code, rec.Body)
+			}
+			return "/api/v1/me/tier-applications/" + decode[rentals.TierApplication](t, rec).ID + "/withdraw", nil, ""
+		}},
+		{op: "POST /operator/tier-applications/{id}/approve", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			b, ct := applicationBody(elderID, 1, testJPEG(t, 320, 240, color.RGBA{200, 10, 30, 255}), nil)
+			rec := w.call(t, w.renter, "POST", "/api/v1/me/tier-applications", b, ct)
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("apply a third time: %d %s", rec.Code, rec.Body)
+			}
+			return "/api/v1/operator/tier-applications/" + decode[rentals.TierApplication](t, rec).ID + "/approve",
+				map[string]any{"expires_on": time.Now().AddDate(1, 0, 0).Format(time.DateOnly)}, ""
+		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""
 		}},
 	}
 	// What each answer tells the next steps.
 	after := map[string]func(t *testing.T, rec *httptest.ResponseRecorder){
-		"POST /auth/signup": func(t *testing.T, rec *httptest.ResponseRecorder) { famID = decode[meResponse](t, rec).User.ID },
+		"POST /auth/signup":        func(t *testing.T, rec *httptest.ResponseRecorder) { checkID = decode[signupPending](t, rec).Check.ID },
+		"POST /auth/phone/confirm": func(t *testing.T, rec *httptest.ResponseRecorder) { famID = decode[meResponse](t, rec).User.ID },
+		"POST /me/renters": func(t *testing.T, rec *httptest.ResponseRecorder) {
+			elderID = decode[rentals.LinkedRenter](t, rec).ID
+		},
+		"POST /me/tier-applications": func(t *testing.T, rec *httptest.ResponseRecorder) {
+			appID = decode[rentals.TierApplication](t, rec).ID
+		},
 		"POST /admin/users": func(t *testing.T, rec *httptest.ResponseRecorder) {
 			userID = decode[struct {
 				User accounts.User `json:"user"`

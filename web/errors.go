@@ -85,6 +85,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusTooManyRequests, "too_many_attempts"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
+	case errors.Is(err, accounts.ErrCodeLocked):
+		return http.StatusTooManyRequests, "code_locked"
+	case errors.Is(err, accounts.ErrResendTooSoon):
+		return http.StatusTooManyRequests, "resend_too_soon"
 	case errors.Is(err, accounts.ErrBusy):
 		return http.StatusServiceUnavailable, "busy"
 	case errors.Is(err, errBadLogin):

@@ -168,6 +168,7 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 	}
 	platform := newUser(accounts.PlatformAdmin, "13900000001", "")
 	opAdmin := newUser(accounts.OperatorAdmin, "13900000002", "op-a")
+	family := newUser(accounts.Renter, "13900000014", "")
 	staffUser, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "员工", Phone: "13900000003", Password: admPassword, Role: accounts.Staff, OperatorID: "op-a", StationIDs: []string{"north"}})
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +240,12 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 		"POST /admin/statements/{operator}/{month}/approve": {"/api/v1/admin/statements/op-a/2026-10/approve", map[string]any{"hash": "abc", "reasons": "好", "paid_on": "2026-11-20", "reference": "x"}},
 		"POST /admin/statements/{operator}/{month}/return":  {"/api/v1/admin/statements/op-a/2026-10/return", map[string]any{"hash": "abc", "reasons": "好", "paid_on": "2026-11-20", "reference": "x"}},
 		"POST /admin/statements/{operator}/{month}/paid":    {"/api/v1/admin/statements/op-a/2026-10/paid", map[string]any{"hash": "abc", "reasons": "好", "paid_on": "2026-11-20", "reference": "x"}},
+		"POST /auth/phone/confirm":                          {"/api/v1/auth/phone/confirm", map[string]any{"check_id": "pc-none", "code": "123456"}},
+		"POST /auth/phone/resend":                           {"/api/v1/auth/phone/resend", map[string]any{"check_id": "pc-none"}},
+		"POST /me/phone":                                    {"/api/v1/me/phone", map[string]any{"phone": "13900000012"}},
+		"POST /me/renters":                                  {"/api/v1/me/renters", map[string]any{"name": "老人", "phone": "13900000013", "id_number": "11010519491231002X", "mobility_needs": "慢", "home_station_id": "north", "relation": "father"}},
+		"POST /operator/tier-applications/{id}/approve":     {"/api/v1/operator/tier-applications/nope/approve", map[string]any{"expires_on": "2027-01-01"}},
+		"POST /operator/tier-applications/{id}/reject":      {"/api/v1/operator/tier-applications/nope/reject", map[string]any{"reason": "other", "note": "看不清"}},
 	}
 	// What may change on a refused request: sessions and the counters of
 	// the rate limits.
@@ -263,6 +270,8 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 				client = platform
 			case strings.HasPrefix(path, "/auth/"):
 				client = anonymous
+			case strings.HasPrefix(path, "/me/"):
+				client = family
 			}
 			for _, f := range bodyFields(op.RequestBody.Value.Content.Get("application/json").Schema.Value, nil, nil) {
 				if _, limited := f.schema.Extensions["x-limit"]; !limited {

@@ -151,6 +151,9 @@ func (s *Server) limitBody(c *gin.Context) {
 		limit := int64(8 << 20)
 		if strings.HasPrefix(c.GetHeader("Content-Type"), "multipart/") && s.media != nil {
 			limit = s.media.Pipeline().MaxBytes + 1<<20
+			if applicationUpload(c.Request.URL.Path) {
+				limit = maxApplicationBody // up to three photos (account_tiers.go)
+			}
 		}
 		if c.Request.ContentLength > limit {
 			s.fail(c, fmt.Errorf("web: body of %d bytes: %w", c.Request.ContentLength, media.ErrTooLarge), wantsJSON(c))

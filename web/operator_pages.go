@@ -54,6 +54,8 @@ type opDashboardPage struct {
 	Units                      int
 	States                     []opStateCount
 	Staff, Tokens              int
+	// TierApplications wait for review (operator_tiers.go).
+	TierApplications int
 	// OperatorName is the caller's operator (empty for the platform).
 	Operator string
 }
@@ -91,6 +93,9 @@ func (s *Server) showOpDashboard(c *gin.Context) error {
 	}
 	if staff, err := s.opStaff(c); err == nil {
 		p.Staff = len(staff)
+	}
+	if n, err := s.rentals.ReviewCount(ctx, scope); err == nil && s.rentals != nil {
+		p.TierApplications = n
 	}
 	if toks, err := s.opTokens(c); err == nil {
 		for _, t := range toks {

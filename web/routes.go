@@ -134,6 +134,37 @@ func (s *Server) routes() {
 	// Subsidy statements: the operator's own admin only (the platform reads
 	// them under /api/v1/admin/statements).
 	opAdmin := s.requireRole("", accounts.OperatorAdmin)
+
+	// Verified phone numbers (account_phone.go); a family's renter profiles
+	// and tier applications, and the operator's review of them
+	// (account_tiers.go, operator_tiers.go). Renters only on /me/renters and
+	// /me/tier-applications; the review takes an operator admin's or the
+	// platform's session.
+	renterOnly := s.requireRole("", accounts.Renter)
+	v1.POST("/auth/phone/confirm", s.api(s.confirmPhoneAPI))
+	v1.POST("/auth/phone/resend", s.api(s.resendCodeAPI))
+	v1.POST("/me/phone", s.requireRole("", accounts.Roles...), s.api(s.changePhoneAPI))
+	v1.GET("/me/renters", renterOnly, s.api(s.listMyRentersAPI))
+	v1.POST("/me/renters", renterOnly, s.api(s.createMyRenterAPI))
+	v1.GET("/me/tier-applications", renterOnly, s.api(s.listMyApplicationsAPI))
+	v1.POST("/me/tier-applications", renterOnly, s.api(s.createMyApplicationAPI))
+	v1.POST("/me/tier-applications/:id/withdraw", renterOnly, s.api(s.withdrawMyApplicationAPI))
+	v1.GET("/operator/tier-applications", admin, s.api(s.listOpApplicationsAPI))
+	v1.GET("/operator/tier-applications/:id", admin, s.api(s.showOpApplicationAPI))
+	v1.POST("/operator/tier-applications/:id/approve", admin, s.api(s.approveOpApplicationAPI))
+	v1.POST("/operator/tier-applications/:id/reject", admin, s.api(s.rejectOpApplicationAPI))
+	r.GET("/signup/confirm", s.page(s.showConfirmPhone))
+	r.POST("/signup/confirm", s.page(s.confirmPhone))
+	r.POST("/signup/resend", s.page(s.resendCode))
+	r.GET("/account/phone", s.requireRole("", accounts.Roles...), s.page(s.showChangePhone))
+	r.POST("/account/phone", s.requireRole("", accounts.Roles...), s.page(s.changePhone))
+	r.GET("/account/tiers", renterOnly, s.page(s.showAccountTiers))
+	r.POST("/account/tiers/apply", renterOnly, s.page(s.applyForTier))
+	r.POST("/account/tiers/renters", renterOnly, s.page(s.createAccountRenter))
+	r.POST("/account/tiers/:id/withdraw", renterOnly, s.page(s.withdrawApplication))
+	r.GET("/operator/tier-applications", admin, s.page(s.showOpApplications))
+	r.POST("/operator/tier-applications/:id/approve", admin, s.page(s.decideOpApplication(true)))
+	r.POST("/operator/tier-applications/:id/reject", admin, s.page(s.decideOpApplication(false)))
 	op.GET("/statements", opAdmin, s.api(s.listOpStatementsAPI))
 	op.GET("/statements/:month", opAdmin, s.api(s.showOpStatementAPI))
 	op.GET("/statements/:month/csv", opAdmin, s.api(s.exportOpStatement("csv")))

@@ -88,6 +88,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		_, err := st.Operator(ctx, id)
 		return err
 	}
+	au.SendCode = keepCode
 	rent, err := rentals.NewService(db, st, cat, pol, []byte(strings.Repeat("i", 32)), rec, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -79,13 +79,12 @@ func jsString(s string) string {
 // A family member signs up, is logged in, logs out, logs in again, and a
 // wrong password is answered next to the form with the focus on the login.
 func TestSignupAndLoginInBrowser(t *testing.T) {
-	in := start(t, accountEnv(t))
+	env := accountEnv(t)
+	in := start(t, env)
 	p := newPage(t, in.URL)
 	const name, phone, password = "张秀兰", "13812345001", "sunny-garden-path-24"
 
-	p.open("/signup", "#f-name")
-	p.fill("#f-name", name, "#f-phone", phone, "#f-password", password)
-	p.submit(`form[action="/signup"]`, "/account")
+	p.signUpInBrowser(env, name, phone, password)
 	if got := p.text("main"); !strings.Contains(got, name) || !strings.Contains(got, phone) {
 		t.Errorf("account page after sign-up: %q", got)
 	}

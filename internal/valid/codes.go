@@ -70,12 +70,18 @@ var Codes = map[string][]string{
 	"amount_range":   {"min_fen", "max_fen"},
 
 	// Accounts.
-	"taken":        nil,
-	"common":       nil,
-	"personal":     nil,
-	"self_disable": nil,
-	"own_password": nil,
-	"no_account":   nil,
+	"taken": nil,
+	// Phone codes and online tier applications (docs/tiers.md).
+	"expired":                 nil,
+	"wrong_code":              {"tries_left"},
+	"max_photos":              {"max"},
+	"id_registered_family":    {"station"},
+	"phone_registered_family": nil,
+	"common":                  nil,
+	"personal":                nil,
+	"self_disable":            nil,
+	"own_password":            nil,
+	"no_account":              nil,
 	// An account the platform admin disabled stays disabled for its operator.
 	"platform_disabled": nil,
 
@@ -169,13 +175,18 @@ var Reasons = map[string][]string{
 	"lost_too_early":    {"after"},
 	"extend_reserved":   {"due_on"},
 	"phone_registered":  nil,
-	"id_registered":     {"station"},
-	"account_linked":    nil,
-	"no_tier":           nil,
-	"nothing_owed":      nil,
-	"id_taken":          nil,
-	"tag_taken":         {"tag"},
-	"token_expired":     {"at"},
+	// Online tier applications (docs/tiers.md).
+	"application_pending":   nil,
+	"application_approved":  nil,
+	"application_rejected":  nil,
+	"application_withdrawn": nil,
+	"id_registered":         {"station"},
+	"account_linked":        nil,
+	"no_tier":               nil,
+	"nothing_owed":          nil,
+	"id_taken":              nil,
+	"tag_taken":             {"tag"},
+	"token_expired":         {"at"},
 	// A suspended operator's people may only take devices back
 	// (tenancy.Scope.MayChange).
 	"operator_suspended": nil,

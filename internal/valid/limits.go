@@ -75,6 +75,8 @@ const (
 	MaxPayments = 5
 	// MaxPhotos bounds a listing's photos.
 	MaxPhotos = 12
+	// MaxTierPhotos bounds the photos of an online tier application.
+	MaxTierPhotos = 3
 	// MaxStationIDs bounds the stations a staff account works at.
 	MaxStationIDs = 100
 	// MaxScopes bounds an API token's scopes (there are three).
@@ -105,6 +107,7 @@ var Limits = map[string]int{
 	"payments":    MaxPayments,
 	"photos":      MaxPhotos,
 	"station_ids": MaxStationIDs,
+	"tier_photos": MaxTierPhotos,
 	"scopes":      MaxScopes,
 }
 

@@ -124,6 +124,19 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		a.Close()
 		return nil, err
 	}
+	a.Auth.SendCode = func(ctx context.Context, c accounts.PhoneCode) error {
+		_, err := a.Messages.Enqueue(ctx, messages.NewMessage{Event: c.Event, Kind: messages.PhoneCode,
+			To:     messages.Recipient{Key: c.Key, Phone: c.Phone, Lang: messages.Lang(c.Lang)},
+			Params: messages.Params{Code: c.Code, Minutes: c.Minutes}})
+		return err
+	}
+	a.Rentals.UseTierNotifier(func(ctx context.Context, n rentals.TierNotice) error {
+		_, err := a.Messages.Enqueue(ctx, messages.NewMessage{Event: n.Event, Kind: messages.Kind(n.Kind),
+			To:         messages.Recipient{Key: messages.RenterKey(n.RenterID), Phone: n.Phone},
+			OperatorID: n.OperatorID, StationID: n.StationID,
+			Params: messages.Params{Tier: string(n.Tier), Date: n.Date, Days: n.Days, Note: n.Note}})
+		return err
+	})
 	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
 	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
 		a.Stations.EnsureDashboardIndexes, a.Rentals.EnsureDashboardIndexes}
@@ -269,6 +282,11 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				} else if n > 0 {
 					a.Logger.Info("leases now overdue", "count", n)
 				}
+				if n, err := a.Rentals.ReconcileTierApplications(ctx, 5*time.Minute); err != nil {
+					a.Logger.Warn("reconcile tier applications", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("reconciled tier applications", "fixed", n)
+				}
 				if n, err := a.Messages.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile messages", "err", err)
 				} else if n > 0 {
@@ -296,6 +314,11 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 					}
 				}
 			case <-full.C:
+				// Tier-expiring reminders: each is written once per tier and
+				// expiry date, so running every ten minutes sends nothing twice.
+				if _, err := a.Rentals.RemindTierExpiring(ctx); err != nil {
+					a.Logger.Warn("remind expiring tiers", "err", err)
+				}
 				if err := a.Stations.Rebuild(ctx); err != nil {
 					a.Logger.Warn("rebuild stations read model", "err", err)
 				}

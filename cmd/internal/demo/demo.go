@@ -350,6 +350,9 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := seedFamily(ctx, a); err != nil {
 		return err
 	}
+	if err := seedApplications(ctx, a); err != nil {
+		return err
+	}
 	return seedLastMonth(ctx, a, now)
 }
 
