@@ -19,7 +19,9 @@ type outbox struct {
 	n    int
 }
 
-func newOutbox() *outbox { return &outbox{mu: make(chan struct{}, 1), sent: map[string]messages.NewMessage{}} }
+func newOutbox() *outbox {
+	return &outbox{mu: make(chan struct{}, 1), sent: map[string]messages.NewMessage{}}
+}
 
 func (o *outbox) Enqueue(_ context.Context, m messages.NewMessage) (messages.Message, error) {
 	o.mu <- struct{}{}
