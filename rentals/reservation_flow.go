@@ -238,7 +238,8 @@ func (r *Reservations) notifyHeld(ctx context.Context, x Reservation) {
 // and the renter's index. Each write is idempotent; a projection only moves
 // forward (the store keeps the higher sequence).
 func (r *Reservations) project(ctx context.Context, x Reservation) error {
-	if x.State == ResOpening {
+	if x.State == ResOpening || x.UnitTag == "" {
+		// Never held a unit (abandoned, or lost the race): nobody lists it.
 		return nil
 	}
 	// Forward only: after writing, a newer event (another writer's) is

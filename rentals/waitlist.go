@@ -582,6 +582,16 @@ func (r *Reservations) endEntry(ctx context.Context, id string, x Reservation) e
 			return nil
 		}
 		to, kind := WaitLapsed, "lapsed"
+		if x.UnitTag == "" {
+			// The offer never held its unit: the person keeps their place.
+			_, err = r.moveEntry(ctx, w, "waiting", func(n *WaitEntry) {
+				n.State, n.ReservationID, n.OfferUntil = WaitWaiting, "", time.Time{}
+			}, tenancy.System)
+			if errors.Is(err, eventlog.ErrTaken) {
+				continue
+			}
+			return err
+		}
 		if x.State == ResFulfilled {
 			to, kind = WaitServed, "served"
 		}
@@ -659,14 +669,7 @@ func (r *Reservations) reconcileWaitlist(ctx context.Context, age time.Duration)
 					}
 				}
 				if !x.State.Open() {
-					if x.Reason == "unit_unavailable" || x.Reason == "abandoned" {
-						_, err = r.moveEntry(ctx, w, "waiting", func(n *WaitEntry) {
-							n.State, n.ReservationID, n.OfferUntil = WaitWaiting, "", time.Time{}
-						}, tenancy.System)
-						if err != nil && !errors.Is(err, eventlog.ErrTaken) {
-							return fixed, err
-						}
-					} else if err := r.endEntry(ctx, w.ID, x); err != nil {
+					if err := r.endEntry(ctx, w.ID, x); err != nil {
 						return fixed, err
 					}
 				}
