@@ -390,6 +390,16 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Reservation{}, Lease{}, err
 	}
+	// The check-out's own input checks first, so a typo never touches the
+	// reservation's log (days are checked once known).
+	if err := preCheck(CheckoutRequest{Days: max(req.Days, 1), Payments: req.Payments, TermsVersion: req.TermsVersion, AcceptedName: req.AcceptedName}); err != nil {
+		return Reservation{}, Lease{}, err
+	}
+	if req.Substitute != "" {
+		if !stations.ValidTag(stations.NormalizeTag(req.Substitute)) {
+			return Reservation{}, Lease{}, fmt.Errorf("rentals: fulfil: %w", valid.Field("substitute", "tag", "must be an asset tag like JZ-WC-0001"))
+		}
+	}
 	x, err := r.Reservation(ctx, scope, id)
 	if err != nil {
 		return Reservation{}, Lease{}, err
@@ -408,8 +418,6 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 	}
 	creq := CheckoutRequest{UnitTag: x.UnitTag, RenterID: x.RenterID, Days: days, Payments: req.Payments,
 		TermsVersion: req.TermsVersion, AcceptedName: req.AcceptedName, StationID: x.StationID}
-	// The check-out's own validation first, so a typo never touches the
-	// reservation's log.
 	if err := preCheck(creq); err != nil {
 		return Reservation{}, Lease{}, err
 	}
