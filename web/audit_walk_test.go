@@ -378,7 +378,7 @@ func TestAuditWalk(t *testing.T) {
 		"POST /staff/reservations/{id}/substitute": func(t *testing.T, rec *httptest.ResponseRecorder) {
 			reservation = decode[rentals.Reservation](t, rec)
 		},
-		"POST /me/waitlist": func(t *testing.T, rec *httptest.ResponseRecorder) { entry = decode[rentals.WaitEntry](t, rec) },
+		"POST /me/waitlist":     func(t *testing.T, rec *httptest.ResponseRecorder) { entry = decode[rentals.WaitEntry](t, rec) },
 		"POST /operator/tokens": func(t *testing.T, rec *httptest.ResponseRecorder) { tokenID = decode[tokenCreated](t, rec).Token.ID },
 		"POST /operator/statements/{month}/submit": func(t *testing.T, rec *httptest.ResponseRecorder) {
 			stmtHash = decode[reports.Statement](t, rec).Hash
