@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"fuju/internal/eventlog"
@@ -98,7 +99,12 @@ func (r *Reservations) candidates(ctx context.Context, stationID, productID stri
 			out = append(out, u)
 		}
 	}
-	slices.SortFunc(out, func(a, b stations.Unit) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
+	slices.SortFunc(out, func(a, b stations.Unit) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Tag, b.Tag)
+	})
 	if len(out) > maxCandidates {
 		out = out[:maxCandidates]
 	}
