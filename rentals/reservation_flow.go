@@ -113,12 +113,12 @@ func (r *Reservations) candidates(ctx context.Context, stationID, productID stri
 
 // hold makes reservation x (state opening, no unit yet) hold a unit: only
 // must, when not nil, or else the first of the station's available units of
-// the product that it wins. Its writes, in order: a pending marker, the
+// the product that it wins, starting at a place key picks. Its writes, in order: a pending marker, the
 // opened event (naming the candidates), the unit's move to reserved, the
 // held event, the projections (reservation, code, the renter's index),
 // the messages, the marker's removal. A crash anywhere leaves the marker,
 // and the reconciler finishes or undoes it (reconcileOne).
-func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.Unit) (Reservation, error) {
+func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.Unit, key string) (Reservation, error) {
 	var cands []stations.Unit
 	if must != nil {
 		cands = []stations.Unit{*must}
@@ -126,6 +126,13 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 		var err error
 		if cands, err = r.candidates(ctx, x.StationID, x.ProductID, ""); err != nil {
 			return Reservation{}, err
+		}
+		// Each renter starts at their own place in the list, so families
+		// reserving the same product at once mostly try different units
+		// instead of all racing for the first (a loser tries the next).
+		if n := len(cands); n > 1 {
+			k := int(spread(key) % uint32(n))
+			cands = append(cands[k:], cands[:k]...)
 		}
 	}
 	if len(cands) == 0 {
@@ -805,4 +812,14 @@ func (r *Reservations) renterReservations(ctx context.Context, renterID string) 
 		}
 	}
 	return out, nil
+}
+
+// spread is a small, stable hash (FNV-1a) to pick a starting place.
+func spread(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }
