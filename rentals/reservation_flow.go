@@ -363,9 +363,20 @@ func (r *Reservations) settleUnits(ctx context.Context, id string) error {
 		// decides where it lands first.
 		return nil
 	}
+	// The candidates of the opened event matter only to a reservation that
+	// never held a unit (the writer may have reserved one and crashed);
+	// once held, the units it named are the ones it held or moved to.
+	everHeld := false
+	for _, e := range hist {
+		everHeld = everHeld || e.Event.Kind == resHeld
+	}
 	seen := map[string]bool{}
 	for _, e := range hist {
-		for _, tag := range append([]string{e.Event.Res.UnitTag, e.Event.Substitute, e.Event.PrevUnitTag}, e.Event.Candidates...) {
+		tags := []string{e.Event.Res.UnitTag, e.Event.Substitute, e.Event.PrevUnitTag}
+		if !everHeld {
+			tags = append(tags, e.Event.Candidates...)
+		}
+		for _, tag := range tags {
 			if tag == "" || seen[tag] {
 				continue
 			}
