@@ -87,7 +87,7 @@ func (r *Reservations) append(ctx context.Context, x Reservation, ev resEvent) (
 }
 
 // candidates lists the available units of a product at a station, oldest
-// change first (so holds spread over the stock).
+// change first, then by tag (a stable order the caller rotates).
 func (r *Reservations) candidates(ctx context.Context, stationID, productID string, except string) ([]stations.Unit, error) {
 	units, err := r.s.units.UnitsAt(ctx, stationID)
 	if err != nil {
@@ -105,9 +105,6 @@ func (r *Reservations) candidates(ctx context.Context, stationID, productID stri
 		}
 		return strings.Compare(a.Tag, b.Tag)
 	})
-	if len(out) > maxCandidates {
-		out = out[:maxCandidates]
-	}
 	return out, nil
 }
 
@@ -133,6 +130,9 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 		if n := len(cands); n > 1 {
 			k := int(spread(key) % uint32(n))
 			cands = append(cands[k:], cands[:k]...)
+		}
+		if len(cands) > maxCandidates {
+			cands = cands[:maxCandidates]
 		}
 	}
 	if len(cands) == 0 {

@@ -473,6 +473,9 @@ func (r *Reservations) offerQueues(ctx context.Context, productID string) (int, 
 			return n, err
 		}
 		for _, u := range units {
+			if n >= len(q) {
+				return n, nil // everyone waiting has an offer
+			}
 			ok, err := r.offerUnit(ctx, u.Tag)
 			if err != nil {
 				return n, err
