@@ -118,6 +118,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, stations.ErrUnavailable):
 		return http.StatusConflict, "unavailable"
+	case errors.Is(err, rentals.ErrNoUnit):
+		return http.StatusConflict, "no_unit"
+	case errors.Is(err, rentals.ErrBlocked):
+		return http.StatusConflict, "reserve_blocked"
 	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
 		errors.Is(err, rentals.ErrConflict), errors.Is(err, reports.ErrConflict):
 		return http.StatusConflict, "conflict"

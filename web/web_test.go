@@ -95,8 +95,9 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	}
 	rent.UseProofStore(m)
 	rep := reports.NewService(db, rent, st, rec)
+	res := rentals.NewReservations(db, rent, st, nil)
 	rep.SetClock(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local) })
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init, rep.Init} {
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, res.Init, th.Init, rep.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +142,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	must(err)
 	must(pay.Init(ctx))
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, Rentals: rent, Reports: rep, Payments: pay, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
+		Auth: au, Rentals: rent, Reservations: res, Reports: rep, Payments: pay, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	// Every request a test makes through the router, and every answer, is

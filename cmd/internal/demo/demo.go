@@ -353,7 +353,10 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := seedApplications(ctx, a); err != nil {
 		return err
 	}
-	return seedLastMonth(ctx, a, now)
+	if err := seedLastMonth(ctx, a, now); err != nil {
+		return err
+	}
+	return seedReservations(ctx, a)
 }
 
 // demoRenters are elders registered at Kangning's Minzhu Road station, some
