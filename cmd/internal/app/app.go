@@ -215,8 +215,8 @@ func (a *App) Close() {
 
 // Background runs the jobs every instance runs: following the change feed,
 // delivering messages, finishing abandoned transitions, and every ten
-// minutes a full reload of the read models as a safety net and the purge of
-// ended throttle windows.
+// minutes the lease reminders, a full reload of the read models as a safety
+// net and the purge of ended throttle windows.
 func (a *App) Background(ctx context.Context, cfg config.Config) {
 	go a.Feed.Run(ctx, cfg.PollInterval)
 	go a.Messages.Run(ctx)
@@ -288,6 +288,13 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 					}
 				}
 			case <-full.C:
+				// Lease reminders are owed by the day: every ten minutes is
+				// plenty, and what was written is skipped by _id.
+				if n, err := a.RemindLeases(ctx, time.Now()); err != nil {
+					a.Logger.Warn("lease reminders", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("lease reminders written", "count", n)
+				}
 				if err := a.Stations.Rebuild(ctx); err != nil {
 					a.Logger.Warn("rebuild stations read model", "err", err)
 				}
