@@ -57,6 +57,9 @@ func (s *Server) routes() {
 	v1.POST("/auth/login", s.api(s.loginAPI))
 	v1.POST("/auth/logout", s.api(s.logoutAPI))
 	v1.GET("/me", s.api(s.meAPI))
+	v1.GET("/me/messages", s.requireRole("", accounts.Roles...), s.api(s.listMyMessagesAPI))
+	v1.GET("/me/preferences", s.requireRole("", accounts.Roles...), s.api(s.showMyPreferencesAPI))
+	v1.PUT("/me/preferences", s.requireRole("", accounts.Roles...), s.api(s.putMyPreferencesAPI))
 	// Stripe's webhooks: signed by Stripe, no session (receiveStripeWebhook).
 	v1.POST("/payments/stripe/webhook", s.api(s.receiveStripeWebhook))
 
@@ -80,6 +83,8 @@ func (s *Server) routes() {
 	r.POST("/account/password", anyone, s.page(s.changePassword))
 	r.POST("/account/sessions/end", anyone, s.page(s.endSession))
 	r.POST("/account/sessions/end-others", anyone, s.page(s.endOtherSessions))
+	r.GET("/account/messages", anyone, s.page(s.showMyMessages))
+	r.POST("/account/preferences", anyone, s.page(s.savePreferences))
 
 	// The operator console and the operator API. Who may call what: inventory (listings, stations, units, labels) takes an
 	// operator admin's or the platform's session, or an operator's API token with
@@ -106,6 +111,7 @@ func (s *Server) routes() {
 	op.GET("/stations", read, s.api(s.listOpStations))
 	op.POST("/stations", write, s.api(s.createOpStation))
 	op.GET("/stations/:id", read, s.api(s.showOpStation))
+	op.GET("/stations/:id/messages", admin, s.api(s.listOpStationMessagesAPI))
 	op.PATCH("/stations/:id", write, s.api(s.patchOpStation))
 	op.DELETE("/stations/:id", write, s.api(s.deleteOpStation))
 	op.GET("/units", read, s.api(s.listOpUnits))
@@ -166,6 +172,7 @@ func (s *Server) routes() {
 	con.POST("/stations", s.page(s.createOpStationPage))
 	con.GET("/stations/:id", s.page(s.editOpStationPage))
 	con.POST("/stations/:id", s.page(s.updateOpStationPage))
+	con.GET("/stations/:id/messages", s.page(s.showOpStationMessages))
 	con.GET("/units", s.page(s.showOpUnits))
 	con.GET("/units/new", s.page(s.newOpUnitPage))
 	con.POST("/units", s.page(s.createOpUnitPage))
@@ -286,12 +293,14 @@ func (s *Server) routes() {
 	deskAPI.POST("/leases/:id/refund", s.api(s.refundLeaseAPI))
 	deskAPI.POST("/found", s.api(s.foundAPI))
 	deskAPI.GET("/queues", s.api(s.queuesAPI))
+	deskAPI.GET("/messages", s.api(s.listStaffMessagesAPI))
 
 	// The pages are for people at a desk: sessions only. A desk token
 	// works the JSON API, which has no route showing a full ID number.
 	deskPages := r.Group("/staff", s.requireRole("", deskRoles...))
 	deskPages.GET("", s.page(s.showStaffHome))
 	deskPages.GET("/scan", s.page(s.scan))
+	deskPages.GET("/messages", s.page(s.showStaffMessages))
 	deskPages.GET("/units/:tag", s.page(s.showStaffUnit))
 	deskPages.POST("/units/:tag/:action", s.page(s.unitActionPage))
 	deskPages.GET("/checkout", s.page(s.showCheckout))

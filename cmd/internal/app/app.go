@@ -189,7 +189,7 @@ func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
 		changes[i] = audit.Change{Field: f}
 	}
 	return a.auth.Record(ctx, audit.Entry{Actor: audit.Actor{ID: e.Actor.ID, Role: e.Actor.Role}, OperatorID: e.OperatorID, Action: e.Action,
-		Target: e.Target, Changes: changes})
+		Target: e.Target, Changes: changes, RequestID: audit.RequestID(ctx)})
 }
 
 // redactURL keeps a URL's scheme, host and path for the log.
