@@ -126,6 +126,13 @@ func paymentEntries(base LedgerEntry, ps []Payment) []LedgerEntry {
 // anyone can list and no ledger entry: only its lease log (opened, then
 // cancelled) and, for a subsidised renter, a subsidy grant and its release.
 func (s *Service) Checkout(ctx context.Context, scope tenancy.Scope, req CheckoutRequest, by tenancy.Actor) (Lease, error) {
+	return s.checkout(ctx, scope, req, by, "")
+}
+
+// checkout is Checkout; hold, when not empty, is the reservation whose
+// reserved unit may be checked out (reservations.go: Fulfil), which no other
+// checkout may take.
+func (s *Service) checkout(ctx context.Context, scope tenancy.Scope, req CheckoutRequest, by tenancy.Actor, hold string) (Lease, error) {
 	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Lease{}, err
 	}
@@ -171,7 +178,8 @@ func (s *Service) Checkout(ctx context.Context, scope tenancy.Scope, req Checkou
 	if err != nil {
 		return Lease{}, err
 	}
-	if u.State != stations.Available {
+	held := hold != "" && u.State == stations.Reserved && u.LeaseID == hold
+	if u.State != stations.Available && !held {
 		return Lease{}, fmt.Errorf("rentals: unit %s is %s: %w", tag, u.State, unitState(tag, u.State))
 	}
 	if u.StationID != st.ID {

@@ -40,9 +40,11 @@ type Config struct {
 	Stations *stations.Service
 	Policies *rentals.Policies
 	Rentals  *rentals.Service
-	Media    *media.Service
-	DB       Database
-	Logger   *slog.Logger
+	// Reservations runs online holds and the waitlist.
+	Reservations *rentals.Reservations
+	Media        *media.Service
+	DB           Database
+	Logger       *slog.Logger
 	// TrustedProxies are the addresses whose X-Forwarded-For is believed;
 	// empty trusts none, so the client IP is the peer address.
 	TrustedProxies []string
@@ -78,6 +80,7 @@ type Server struct {
 	stations *stations.Service
 	policies *rentals.Policies
 	rentals  *rentals.Service
+	reserve  *rentals.Reservations
 	media    *media.Service
 	reports  *reports.Service
 	payments *online.Service
@@ -125,6 +128,7 @@ func NewServer(cfg Config) (*Server, error) {
 		stations: cfg.Stations,
 		policies: cfg.Policies,
 		rentals:  cfg.Rentals,
+		reserve:  cfg.Reservations,
 		media:    cfg.Media,
 		reports:  cfg.Reports,
 		payments: cfg.Payments,

@@ -96,8 +96,22 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	}
 	rent.UseProofStore(m)
 	rep := reports.NewService(db, rent, st, rec)
+	// The outbox with the log sender, its audit entries in the audit log as
+	// the wiring writes them. Its clock is the server's, so a test that
+	// moves one moves both.
+	var srv *Server
+	msgs, err := messages.NewService(db, nil, msgAuditor{au}, messages.Options{Now: func() time.Time {
+		if srv != nil {
+			return srv.now()
+		}
+		return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
+	}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rentals.NewReservations(db, rent, st, msgs)
 	rep.SetClock(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local) })
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, th.Init, rep.Init} {
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, res.Init, msgs.Init, th.Init, rep.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -141,21 +155,8 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		APIBase: testenv.StripeMock(t)}, testLedger{rent}, rec, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	must(err)
 	must(pay.Init(ctx))
-	// The outbox with the log sender, its audit entries in the audit log as
-	// the wiring writes them.
-	// Its clock is the server's, so a test that moves one moves both.
-	var srv *Server
-	msgs, err := messages.NewService(db, nil, msgAuditor{au}, messages.Options{Now: func() time.Time {
-		if srv != nil {
-			return srv.now()
-		}
-		return now
-	},
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	must(err)
-	must(msgs.Init(ctx))
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, Rentals: rent, Reports: rep, Payments: pay, Messages: msgs, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
+		Auth: au, Rentals: rent, Reservations: res, Reports: rep, Payments: pay, Messages: msgs, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
 	srv = s

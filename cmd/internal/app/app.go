@@ -37,8 +37,10 @@ type App struct {
 	Catalog  *catalog.Service
 	Policies *rentals.Policies
 	Rentals  *rentals.Service
-	Media    *media.Service
-	Auth     *accounts.Service
+	// Reservations runs online holds and the waitlist on top of Rentals.
+	Reservations *rentals.Reservations
+	Media        *media.Service
+	Auth         *accounts.Service
 	// Payments is nil when online payment is off (no STRIPE_SECRET_KEY).
 	Payments *payments.Service
 	// Messages is the outbox every message to a person goes through.
@@ -125,7 +127,8 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return nil, err
 	}
 	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
-	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
+	a.Reservations = rentals.NewReservations(d.Database, a.Rentals, a.Stations, a.Messages)
+	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Reservations.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
 		a.Stations.EnsureDashboardIndexes, a.Rentals.EnsureDashboardIndexes}
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
@@ -268,6 +271,7 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				} else if n > 0 {
 					a.Logger.Info("leases now overdue", "count", n)
 				}
+				a.reservationJobs(ctx)
 				if n, err := a.Messages.Reconcile(ctx, time.Minute); err != nil {
 					a.Logger.Warn("reconcile messages", "err", err)
 				} else if n > 0 {
@@ -309,4 +313,25 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 			}
 		}
 	}()
+}
+
+// reservationJobs runs one pass of the reservation jobs: finish interrupted
+// flows, release expired holds, offer freed units to the waitlist, and
+// enqueue hold-expiring notices.
+func (a *App) reservationJobs(ctx context.Context) {
+	for _, j := range []struct {
+		name string
+		run  func(context.Context) (int, error)
+	}{
+		{"reconcile reservations", func(ctx context.Context) (int, error) { return a.Reservations.Reconcile(ctx, time.Minute) }},
+		{"expire holds", a.Reservations.ExpireHolds},
+		{"offer freed units to the waitlist", a.Reservations.OfferFreed},
+		{"hold-expiring notices", a.Reservations.Remind},
+	} {
+		if n, err := j.run(ctx); err != nil {
+			a.Logger.Warn(j.name, "err", err)
+		} else if n > 0 {
+			a.Logger.Info(j.name, "count", n)
+		}
+	}
 }
