@@ -113,6 +113,10 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
 		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound), errors.Is(err, reports.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, rentals.ErrNoUnit):
+		return http.StatusConflict, "no_unit_waitlist"
+	case errors.Is(err, rentals.ErrBlocked):
+		return http.StatusConflict, "reservations_blocked"
 	case errors.Is(err, messages.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, messages.ErrConflict):
