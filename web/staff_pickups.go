@@ -90,7 +90,10 @@ func (s *Server) findPickup(c *gin.Context) error {
 		return err
 	}
 	if tag := stations.NormalizeTag(p.Code); tag != "" {
-		for _, day := range []time.Time{s.now(), p.Day} {
+		// A held unit's reservation is for today or one of the days a
+		// family may book ahead.
+		for d := range stations.SlotDays + 1 {
+			day := s.now().AddDate(0, 0, d)
 			open, err := s.reserve.Pickups(ctx, scopeOf(c), p.Station.ID, day)
 			if err != nil {
 				return err
