@@ -258,7 +258,10 @@ func (s *Service) checkout(ctx context.Context, scope tenancy.Scope, req Checkou
 	if got.State != LeaseActive {
 		return Lease{}, fmt.Errorf("rentals: checkout %s was abandoned (%s); try again: %w", id, got.State, valid.Because(ErrConflict, "abandoned"))
 	}
-	s.auditLease(ctx, by, "lease.checkout", nil, got)
+	if hold == "" {
+		// A reservation's check-out is audited as its fulfilment.
+		s.auditLease(ctx, by, "lease.checkout", nil, got)
+	}
 	return got, nil
 }
 

@@ -238,7 +238,8 @@ func (r *Reservations) notifyHeld(ctx context.Context, x Reservation) {
 // and the renter's index. Each write is idempotent; a projection only moves
 // forward (the store keeps the higher sequence).
 func (r *Reservations) project(ctx context.Context, x Reservation) error {
-	if x.State == ResOpening {
+	if x.State == ResOpening || x.UnitTag == "" {
+		// Never held a unit (abandoned, or lost the race): nobody lists it.
 		return nil
 	}
 	// Forward only: after writing, a newer event (another writer's) is
@@ -394,7 +395,7 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 		return Reservation{}, Lease{}, err
 	}
 	if req.Substitute != "" {
-		if x, err = r.Substitute(ctx, scope, id, req.Substitute, by); err != nil {
+		if x, err = r.substitute(ctx, scope, id, req.Substitute, by, false); err != nil {
 			return Reservation{}, Lease{}, err
 		}
 	}
@@ -483,6 +484,12 @@ func preCheck(req CheckoutRequest) error {
 // cancellation), the new unit reserved, "held" on it, the old unit back to
 // available. Both units' logs and the reservation's record the move.
 func (r *Reservations) Substitute(ctx context.Context, scope tenancy.Scope, id, tag string, by tenancy.Actor) (Reservation, error) {
+	return r.substitute(ctx, scope, id, tag, by, true)
+}
+
+// substitute is Substitute; a fulfilment's substitution is audited as part
+// of the fulfilment (audited false).
+func (r *Reservations) substitute(ctx context.Context, scope tenancy.Scope, id, tag string, by tenancy.Actor, audited bool) (Reservation, error) {
 	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Reservation{}, err
 	}
@@ -553,7 +560,9 @@ func (r *Reservations) Substitute(ctx context.Context, scope tenancy.Scope, id, 
 	if merr != nil {
 		return Reservation{}, merr
 	}
-	r.audit(ctx, by, "reservation.substitute", &x, got)
+	if audited {
+		r.audit(ctx, by, "reservation.substitute", &x, got)
+	}
 	return got, nil
 }
 

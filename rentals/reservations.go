@@ -440,11 +440,11 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 	prod, ok := r.s.products.Lookup(req.ProductID)
 	if !ok {
 		return Reservation{}, fmt.Errorf("rentals: product %s: %w", req.ProductID,
-			valid.Field("product_id", "unknown", "is not a product this service lends"))
+			valid.Field("product_id", "unknown_product", "is not a product this service lends"))
 	}
 	st, set, err := r.station(ctx, req.StationID)
 	if err != nil {
-		return Reservation{}, fmt.Errorf("rentals: reserve: %w", valid.Field("station_id", "unknown", "is not a station that takes reservations"))
+		return Reservation{}, fmt.Errorf("rentals: reserve: %w", valid.Field("station_id", "unknown_station", "is not a station that takes reservations"))
 	}
 	if err := r.mayReserve(ctx, lr.ID, now); err != nil {
 		return Reservation{}, err
@@ -452,12 +452,12 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 	res := Reservation{
 		ID: ids.New("rs"), State: ResOpening, Mode: req.Mode, RenterID: lr.ID, RenterName: lr.MaskedName, UserID: userID,
 		ProductID: prod.ID, StationID: st.ID, OperatorID: st.OperatorID, Days: req.Days,
-		By: tenancy.Actor{ID: userID, Role: "family"}, CreatedAt: now,
+		By: tenancy.Actor{ID: userID, Role: "renter"}, CreatedAt: now,
 	}
 	switch req.Mode {
 	case Pickup:
-		if p := stations.SlotProblem(st.Hours, req.Slot, now); p != "" {
-			return Reservation{}, fmt.Errorf("rentals: reserve: %w", valid.Field("slot", p, slotMessage(p)))
+		if err := slotErr(stations.SlotProblem(st.Hours, req.Slot, now)); err != nil {
+			return Reservation{}, fmt.Errorf("rentals: reserve: %w", err)
 		}
 		taken, err := r.takenSlots(ctx, st.ID)
 		if err != nil {
@@ -507,18 +507,21 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 	return got, nil
 }
 
-func slotMessage(code string) string {
-	switch code {
+// slotErr names what is wrong with a pickup slot (stations.SlotProblem).
+func slotErr(problem string) error {
+	switch problem {
+	case "":
+		return nil
 	case "slot_step":
-		return "must start on the hour or half hour"
+		return valid.Field("slot", "slot_step", "must start on the hour or half hour")
 	case "slot_past":
-		return "has already started; choose a later time"
+		return valid.Field("slot", "slot_past", "has already started; choose a later time")
 	case "slot_too_far":
-		return fmt.Sprintf("must be within %d days", stations.SlotDays)
+		return valid.Field("slot", "slot_too_far", fmt.Sprintf("must be within %d days", stations.SlotDays), "days", stations.SlotDays)
 	case "slot_closed_day":
-		return "the station is closed that day"
+		return valid.Field("slot", "slot_closed_day", "the station is closed that day")
 	}
-	return "is outside the station's opening hours"
+	return valid.Field("slot", "slot_outside_hours", "is outside the station's opening hours")
 }
 
 func checkShip(e *valid.Error, d *DeliveryAddress) {
@@ -724,7 +727,7 @@ func (r *Reservations) CancelMine(ctx context.Context, userID, id string) (Reser
 	if !r.now().Before(x.Start) && !x.Offer {
 		return Reservation{}, fmt.Errorf("rentals: reservation %s has started: %w", id, valid.Because(ErrConflict, "reservation_started"))
 	}
-	by := tenancy.Actor{ID: userID, Role: "family"}
+	by := tenancy.Actor{ID: userID, Role: "renter"}
 	return r.close(ctx, x, ResCancelled, "family", by, "reservation.cancel")
 }
 
@@ -745,7 +748,7 @@ func (r *Reservations) Reservation(ctx context.Context, scope tenancy.Scope, id 
 func (r *Reservations) ReservationByCode(ctx context.Context, scope tenancy.Scope, stationID, code string) (Reservation, error) {
 	code = NormalizeCode(code)
 	if len(code) != codeLength {
-		return Reservation{}, fmt.Errorf("rentals: code: %w", valid.Field("code", "length", fmt.Sprintf("must be %d letters and digits", codeLength)))
+		return Reservation{}, fmt.Errorf("rentals: code: %w", valid.Field("code", "length", fmt.Sprintf("must be %d letters and digits", codeLength), "min", codeLength, "max", codeLength))
 	}
 	id, err := r.store.byCode(ctx, code)
 	if err != nil {

@@ -126,7 +126,7 @@ func (r *Reservations) JoinWaitlist(ctx context.Context, userID string, req Join
 	case req.StationID == "" && req.District == "":
 		e.Add("station_id", "required", "give a station or a district")
 	case req.StationID != "" && req.District != "":
-		e.Add("district", "exclusive", "give a station or a district, not both")
+		e.Add("district", "station_or_district", "give a station or a district, not both")
 	case req.District != "":
 		if _, ok := stations.DistrictByID(req.District); !ok {
 			e.Add("district", "oneof", "must be a district id such as jiefang")
@@ -140,11 +140,11 @@ func (r *Reservations) JoinWaitlist(ctx context.Context, userID string, req Join
 		return WaitEntry{}, err
 	}
 	if _, ok := r.s.products.Lookup(req.ProductID); !ok {
-		return WaitEntry{}, fmt.Errorf("rentals: waitlist: %w", valid.Field("product_id", "unknown", "is not a product this service lends"))
+		return WaitEntry{}, fmt.Errorf("rentals: waitlist: %w", valid.Field("product_id", "unknown_product", "is not a product this service lends"))
 	}
 	if req.StationID != "" {
 		if _, _, err := r.station(ctx, req.StationID); err != nil {
-			return WaitEntry{}, fmt.Errorf("rentals: waitlist: %w", valid.Field("station_id", "unknown", "is not a station that takes reservations"))
+			return WaitEntry{}, fmt.Errorf("rentals: waitlist: %w", valid.Field("station_id", "unknown_station", "is not a station that takes reservations"))
 		}
 	}
 	now := r.now()
@@ -159,7 +159,7 @@ func (r *Reservations) JoinWaitlist(ctx context.Context, userID string, req Join
 			return r.withPosition(ctx, x)
 		}
 	}
-	by := tenancy.Actor{ID: userID, Role: "family"}
+	by := tenancy.Actor{ID: userID, Role: "renter"}
 	got, err := r.waitLg.Append(ctx, w.ID, 1, waitEvent{Kind: "joined", Entry: w, By: by})
 	if err != nil {
 		return WaitEntry{}, fmt.Errorf("rentals: %w", err)
@@ -248,7 +248,7 @@ func (r *Reservations) LeaveWaitlist(ctx context.Context, userID, id string) (Wa
 	if !w.State.Active() {
 		return WaitEntry{}, fmt.Errorf("rentals: waitlist entry %s is %s: %w", id, w.State, valid.Because(ErrConflict, "waitlist_state", "state", string(w.State)))
 	}
-	by := tenancy.Actor{ID: userID, Role: "family"}
+	by := tenancy.Actor{ID: userID, Role: "renter"}
 	if w.State == WaitOffered || w.State == WaitAccepted {
 		x, err := r.current(ctx, w.ReservationID)
 		if err == nil && x.State == ResHeld {
@@ -386,7 +386,7 @@ func (r *Reservations) AcceptOffer(ctx context.Context, userID, id string) (Wait
 	if x.State != ResHeld {
 		return WaitEntry{}, fmt.Errorf("rentals: offer %s is %s: %w", x.ID, x.State, valid.Because(ErrConflict, "reservation_state", "state", string(x.State)))
 	}
-	by := tenancy.Actor{ID: userID, Role: "family"}
+	by := tenancy.Actor{ID: userID, Role: "renter"}
 	next := x
 	at := r.now()
 	next.Accepted = &at
@@ -582,6 +582,16 @@ func (r *Reservations) endEntry(ctx context.Context, id string, x Reservation) e
 			return nil
 		}
 		to, kind := WaitLapsed, "lapsed"
+		if x.UnitTag == "" {
+			// The offer never held its unit: the person keeps their place.
+			_, err = r.moveEntry(ctx, w, "waiting", func(n *WaitEntry) {
+				n.State, n.ReservationID, n.OfferUntil = WaitWaiting, "", time.Time{}
+			}, tenancy.System)
+			if errors.Is(err, eventlog.ErrTaken) {
+				continue
+			}
+			return err
+		}
 		if x.State == ResFulfilled {
 			to, kind = WaitServed, "served"
 		}
@@ -659,14 +669,7 @@ func (r *Reservations) reconcileWaitlist(ctx context.Context, age time.Duration)
 					}
 				}
 				if !x.State.Open() {
-					if x.Reason == "unit_unavailable" || x.Reason == "abandoned" {
-						_, err = r.moveEntry(ctx, w, "waiting", func(n *WaitEntry) {
-							n.State, n.ReservationID, n.OfferUntil = WaitWaiting, "", time.Time{}
-						}, tenancy.System)
-						if err != nil && !errors.Is(err, eventlog.ErrTaken) {
-							return fixed, err
-						}
-					} else if err := r.endEntry(ctx, w.ID, x); err != nil {
+					if err := r.endEntry(ctx, w.ID, x); err != nil {
 						return fixed, err
 					}
 				}

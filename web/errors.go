@@ -113,16 +113,16 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
 		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound), errors.Is(err, reports.ErrNotFound):
 		return http.StatusNotFound, "not_found"
-	case errors.Is(err, rentals.ErrNoUnit):
-		return http.StatusConflict, "no_unit_waitlist"
-	case errors.Is(err, rentals.ErrBlocked):
-		return http.StatusConflict, "reservations_blocked"
 	case errors.Is(err, messages.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, messages.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, stations.ErrUnavailable):
 		return http.StatusConflict, "unavailable"
+	case errors.Is(err, rentals.ErrNoUnit):
+		return http.StatusConflict, "no_unit"
+	case errors.Is(err, rentals.ErrBlocked):
+		return http.StatusConflict, "reserve_blocked"
 	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
 		errors.Is(err, rentals.ErrConflict), errors.Is(err, reports.ErrConflict):
 		return http.StatusConflict, "conflict"

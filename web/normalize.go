@@ -16,12 +16,12 @@ import (
 // 2026-11-20 everywhere. A field not listed is left as typed (passwords,
 // notes).
 var fieldKinds = map[string]input.Kind{
-	"phone": input.Phone, "emergency_phone": input.Phone, "emergency_contact.phone": input.Phone,
+	"phone": input.Phone, "emergency_phone": input.Phone, "emergency_contact.phone": input.Phone, "delivery.phone": input.Phone,
 	"login":     input.Login,
 	"id_number": input.IDNumber,
 	"find":      input.Search, "query": input.Search,
 	"name": input.Text, "accepted_name": input.Text, "emergency_name": input.Text, "emergency_contact.name": input.Text,
-	"address": input.Text, "proof_number": input.Text, "pay_reference": input.Text, "refund_reference": input.Text,
+	"address": input.Text, "delivery.address": input.Text, "proof_number": input.Text, "pay_reference": input.Text, "refund_reference": input.Text,
 	"reference": input.Text,
 	// Money typed in yuan on pages (the API takes integer fen).
 	"pay_amount": input.Money, "damage": input.Money, "cost": input.Money, "max_price": input.Money,

@@ -28,6 +28,21 @@ var Codes = map[string][]string{
 	"max_items":  {"max"},
 	"too_large":  {"max_kb"},
 	"date":       nil,
+	// Reservations and the waitlist.
+	"slot_step":           nil,
+	"slot_past":           nil,
+	"slot_too_far":        {"days"},
+	"slot_closed_day":     nil,
+	"slot_outside_hours":  nil,
+	"slot_full":           nil,
+	"not_linked":          nil,
+	"no_delivery":         nil,
+	"unserved":            nil,
+	"delivery_day":        nil,
+	"same_product":        nil,
+	"unknown_product":     nil,
+	"unknown_station":     nil,
+	"station_or_district": nil,
 	// Subsidy statements.
 	"month":        nil,
 	"month_open":   nil,
@@ -176,6 +191,15 @@ var Reasons = map[string][]string{
 	"id_taken":          nil,
 	"tag_taken":         {"tag"},
 	"token_expired":     {"at"},
+	// Reservations and the waitlist.
+	"no_unit_waitlist":    {"product_id", "station_id", "district"},
+	"reserve_overdue":     nil,
+	"reserve_unpaid":      {"owed_fen"},
+	"reserve_limit":       {"max"},
+	"reserve_no_shows":    {"until"},
+	"reservation_state":   {"state"},
+	"reservation_started": nil,
+	"waitlist_state":      {"state"},
 	// A suspended operator's people may only take devices back
 	// (tenancy.Scope.MayChange).
 	"operator_suspended": nil,

@@ -79,6 +79,10 @@ const (
 	MaxStationIDs = 100
 	// MaxScopes bounds an API token's scopes (there are three).
 	MaxScopes = 3
+	// MaxDistricts bounds the districts a station delivers to (the city
+	// has eleven); MaxWindows its delivery windows (morning, afternoon).
+	MaxDistricts = 11
+	MaxWindows   = 2
 )
 
 // Limits names each bound for the "limit" tag and the OpenAPI document's
@@ -106,6 +110,8 @@ var Limits = map[string]int{
 	"photos":      MaxPhotos,
 	"station_ids": MaxStationIDs,
 	"scopes":      MaxScopes,
+	"districts":   MaxDistricts,
+	"windows":     MaxWindows,
 }
 
 // Text records a max_length problem with field when s has more than max
