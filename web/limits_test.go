@@ -234,6 +234,7 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 		"POST /staff/leases/{id}/waivers":                   {"/api/v1/staff/leases/" + lease + "/waivers", map[string]any{"amount_fen": 100, "reason": "other", "note": "雨天"}},
 		"POST /staff/leases/{id}/refund":                    {"/api/v1/staff/leases/" + lease + "/refund", map[string]any{"refund_method": "offline_mobile", "refund_reference": "x"}},
 		"PUT /operator/settings":                            {"/api/v1/operator/settings", map[string]any{"waiver_limit_fen": 5000}},
+		"PUT /me/preferences":                               {"/api/v1/me/preferences", map[string]any{"reminders": true}},
 		"POST /payments/stripe/webhook":                     {"/api/v1/payments/stripe/webhook", map[string]any{"id": "evt_limits", "object": "event", "type": "customer.created"}},
 		"POST /operator/waivers/{id}/{decision}":            {"/api/v1/operator/waivers/nope/approve", map[string]any{"note": "同意"}},
 		"POST /admin/statements/{operator}/{month}/approve": {"/api/v1/admin/statements/op-a/2026-10/approve", map[string]any{"hash": "abc", "reasons": "好", "paid_on": "2026-11-20", "reference": "x"}},

@@ -108,8 +108,8 @@ func TestReserveWaitlistAndPickupInBrowser(t *testing.T) {
 	b := phoneTab(t, srv.URL)
 	b.login("13700000302", "main h1")
 	b.do("none left at north", chromedp.Navigate(srv.URL+"/products/walker/reserve?station=north"), chromedp.WaitVisible(css("#waitlist")))
-	b.do("join the waitlist at north", chromedp.Click(css(`#waitlist button[name=station_id]`)), chromedp.WaitVisible(css("#waitlist")))
-	if got := b.text("main"); !strings.Contains(got, "排在第 1 位") {
+	b.do("join the waitlist at north", chromedp.Click(css(`#waitlist button[name=station_id]`)), chromedp.WaitVisible(css("p.position")))
+	if got := b.text("p.position"); !strings.Contains(got, "排在第 1 位") {
 		t.Fatalf("the waitlist says %q", got)
 	}
 
@@ -172,7 +172,8 @@ func TestReserveCancelAndDeliveryInBrowser(t *testing.T) {
 	if u, _ := s.stations.Unit(ctx, "JZ-WC-0001"); u.State != stations.Reserved {
 		t.Fatalf("the wheelchair is %s after reserving", u.State)
 	}
-	a.do("cancel it", chromedp.Click(css(`form[action$="/cancel"] button`)), chromedp.WaitVisible(css(".flash")))
+	// The confirmation shows the reservation's own flash: wait for the list.
+	a.do("cancel it", chromedp.Click(css(`form[action$="/cancel"] button`)), chromedp.WaitVisible(css("#waitlist")))
 	if u, _ := s.stations.Unit(ctx, "JZ-WC-0001"); u.State != stations.Available {
 		t.Fatalf("the wheelchair is %s after cancelling", u.State)
 	}

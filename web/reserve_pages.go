@@ -250,7 +250,7 @@ func (s *Server) reserveForm(c *gin.Context) error {
 		if v := f.Get("slot"); v == "" {
 			e.Add("slot", "required", "choose a pickup time")
 		} else if t, err := time.Parse(time.RFC3339, v); err != nil {
-			e.Add("slot", "datetime", "is not a pickup time")
+			e.Add("slot", "date", "is not a pickup time")
 		} else {
 			req.Slot = t
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,6 +22,13 @@ import (
 // the waitlist offered).
 func TestReserveFormsBadInputAndTenancy(t *testing.T) {
 	s := newTestServer(t)
+	var logs syncBuf
+	s.logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
+	defer func() {
+		if t.Failed() {
+			t.Logf("server errors:\n%.4000s", logs.String())
+		}
+	}()
 	s.rentals.SetClock(func() time.Time { return s.now() })
 	ctx := context.Background()
 	_, r := linkedFamily(t, s, "13700000401", "13900000401", rentals.LowIncome)

@@ -28,6 +28,8 @@ type pickupsPage struct {
 	deskBase
 	Day     time.Time
 	Pickups []rentals.Reservation
+	// Waiting are who wait for a device here or in the station's district.
+	Waiting []rentals.WaitEntry
 	// Code is what was scanned; NotFound says it matched nothing.
 	Code     string
 	NotFound bool
@@ -59,6 +61,9 @@ func (s *Server) pickups(c *gin.Context) (*pickupsPage, error) {
 		return nil, err
 	}
 	if p.Pickups, err = s.reserve.Pickups(c.Request.Context(), scopeOf(c), d.Station.ID, p.Day); err != nil {
+		return nil, err
+	}
+	if p.Waiting, err = s.reserve.StationWaitlist(c.Request.Context(), scopeOf(c), d.Station.ID); err != nil {
 		return nil, err
 	}
 	return p, nil
