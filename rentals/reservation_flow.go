@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"fuju/internal/eventlog"
@@ -86,7 +87,7 @@ func (r *Reservations) append(ctx context.Context, x Reservation, ev resEvent) (
 }
 
 // candidates lists the available units of a product at a station, oldest
-// change first (so holds spread over the stock).
+// change first, then by tag (a stable order the caller rotates).
 func (r *Reservations) candidates(ctx context.Context, stationID, productID string, except string) ([]stations.Unit, error) {
 	units, err := r.s.units.UnitsAt(ctx, stationID)
 	if err != nil {
@@ -98,21 +99,23 @@ func (r *Reservations) candidates(ctx context.Context, stationID, productID stri
 			out = append(out, u)
 		}
 	}
-	slices.SortFunc(out, func(a, b stations.Unit) int { return a.UpdatedAt.Compare(b.UpdatedAt) })
-	if len(out) > maxCandidates {
-		out = out[:maxCandidates]
-	}
+	slices.SortFunc(out, func(a, b stations.Unit) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Tag, b.Tag)
+	})
 	return out, nil
 }
 
 // hold makes reservation x (state opening, no unit yet) hold a unit: only
 // must, when not nil, or else the first of the station's available units of
-// the product that it wins. Its writes, in order: a pending marker, the
+// the product that it wins, starting at a place key picks. Its writes, in order: a pending marker, the
 // opened event (naming the candidates), the unit's move to reserved, the
 // held event, the projections (reservation, code, the renter's index),
 // the messages, the marker's removal. A crash anywhere leaves the marker,
 // and the reconciler finishes or undoes it (reconcileOne).
-func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.Unit) (Reservation, error) {
+func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.Unit, key string) (Reservation, error) {
 	var cands []stations.Unit
 	if must != nil {
 		cands = []stations.Unit{*must}
@@ -120,6 +123,16 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 		var err error
 		if cands, err = r.candidates(ctx, x.StationID, x.ProductID, ""); err != nil {
 			return Reservation{}, err
+		}
+		// Each renter starts at their own place in the list, so families
+		// reserving the same product at once mostly try different units
+		// instead of all racing for the first (a loser tries the next).
+		if n := len(cands); n > 1 {
+			k := int(spread(key) % uint32(n))
+			cands = append(cands[k:], cands[:k]...)
+		}
+		if len(cands) > maxCandidates {
+			cands = cands[:maxCandidates]
 		}
 	}
 	if len(cands) == 0 {
@@ -350,9 +363,20 @@ func (r *Reservations) settleUnits(ctx context.Context, id string) error {
 		// decides where it lands first.
 		return nil
 	}
+	// The candidates of the opened event matter only to a reservation that
+	// never held a unit (the writer may have reserved one and crashed);
+	// once held, the units it named are the ones it held or moved to.
+	everHeld := false
+	for _, e := range hist {
+		everHeld = everHeld || e.Event.Kind == resHeld
+	}
 	seen := map[string]bool{}
 	for _, e := range hist {
-		for _, tag := range append([]string{e.Event.Res.UnitTag, e.Event.Substitute, e.Event.PrevUnitTag}, e.Event.Candidates...) {
+		tags := []string{e.Event.Res.UnitTag, e.Event.Substitute, e.Event.PrevUnitTag}
+		if !everHeld {
+			tags = append(tags, e.Event.Candidates...)
+		}
+		for _, tag := range tags {
 			if tag == "" || seen[tag] {
 				continue
 			}
@@ -390,6 +414,16 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 	if err := scope.MayChange(tenancy.ChangeOther); err != nil {
 		return Reservation{}, Lease{}, err
 	}
+	// The check-out's own input checks first, so a typo never touches the
+	// reservation's log (days are checked once known).
+	if err := preCheck(CheckoutRequest{Days: max(req.Days, 1), Payments: req.Payments, TermsVersion: req.TermsVersion, AcceptedName: req.AcceptedName}); err != nil {
+		return Reservation{}, Lease{}, err
+	}
+	if req.Substitute != "" {
+		if !stations.ValidTag(stations.NormalizeTag(req.Substitute)) {
+			return Reservation{}, Lease{}, fmt.Errorf("rentals: fulfil: %w", valid.Field("substitute", "tag", "must be an asset tag like JZ-WC-0001"))
+		}
+	}
 	x, err := r.Reservation(ctx, scope, id)
 	if err != nil {
 		return Reservation{}, Lease{}, err
@@ -408,8 +442,6 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 	}
 	creq := CheckoutRequest{UnitTag: x.UnitTag, RenterID: x.RenterID, Days: days, Payments: req.Payments,
 		TermsVersion: req.TermsVersion, AcceptedName: req.AcceptedName, StationID: x.StationID}
-	// The check-out's own validation first, so a typo never touches the
-	// reservation's log.
 	if err := preCheck(creq); err != nil {
 		return Reservation{}, Lease{}, err
 	}
@@ -791,4 +823,14 @@ func (r *Reservations) renterReservations(ctx context.Context, renterID string) 
 		}
 	}
 	return out, nil
+}
+
+// spread is a small, stable hash (FNV-1a) to pick a starting place.
+func spread(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }

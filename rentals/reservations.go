@@ -495,7 +495,13 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 		return Reservation{}, err
 	}
 	res.Quote = q
-	got, err := r.hold(ctx, res, nil)
+	// The renter's phone and the slot pick where in the stock the hold
+	// starts looking (stable, so the demo city seeds alike every time).
+	d, err := r.s.currentRenter(ctx, lr.ID)
+	if err != nil {
+		return Reservation{}, err
+	}
+	got, err := r.hold(ctx, res, nil, d.Phone+res.Start.String())
 	if errors.Is(err, ErrNoUnit) {
 		return Reservation{}, fmt.Errorf("rentals: no %s free at station %s: %w", prod.ID, st.ID,
 			valid.Because(ErrNoUnit, "no_unit_waitlist", "product_id", prod.ID, "station_id", st.ID, "district", st.District))

@@ -105,7 +105,6 @@ func fulfilReq(x Reservation) FulfilRequest {
 
 var staffActor = tenancy.Actor{ID: "u-li", Name: "Li", Role: "staff"}
 
-
 // crashAt makes the next flow stop at point, as a crash would, once.
 func (b *booking) crashAt(point string) {
 	var once sync.Once

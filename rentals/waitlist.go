@@ -473,6 +473,9 @@ func (r *Reservations) offerQueues(ctx context.Context, productID string) (int, 
 			return n, err
 		}
 		for _, u := range units {
+			if n >= len(q) {
+				return n, nil // everyone waiting has an offer
+			}
 			ok, err := r.offerUnit(ctx, u.Tag)
 			if err != nil {
 				return n, err
@@ -549,7 +552,7 @@ func (r *Reservations) offerUnit(ctx context.Context, tag string) (bool, error) 
 		if q, err := r.s.QuoteFor(ctx, tenancy.PlatformScope, QuoteRequest{RenterID: w.RenterID, ProductID: u.ProductID, Days: DefaultReserveDays, Day: now}); err == nil {
 			x.Quote = q
 		}
-		held, err := r.hold(ctx, x, &u)
+		held, err := r.hold(ctx, x, &u, "")
 		if errors.Is(err, ErrNoUnit) {
 			// The unit went to someone else: the person keeps their place.
 			if _, err := r.moveEntry(ctx, claimed, "waiting", func(n *WaitEntry) {

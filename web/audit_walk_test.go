@@ -68,9 +68,11 @@ func TestAuditWalk(t *testing.T) {
 		famName, famPhone       = "李女士", "13912347704"
 		staffName, staffPhone   = "周员工", "13912347705"
 		adminName, adminPhone   = "吴管理", "13912347706"
+		resName, resPhone       = "郑大爷", "13912347708"
 	)
 	personal := []string{renterName, renterPhone, idNumberFor(renterPhone), "13912347707", idNumberFor("13912347707"), lostName, lostPhone, idNumberFor(lostPhone),
-		tierName, tierPhone, idNumberFor(tierPhone), famName, famPhone, staffName, staffPhone, adminName, adminPhone}
+		tierName, tierPhone, idNumberFor(tierPhone), famName, famPhone, staffName, staffPhone, adminName, adminPhone,
+		resName, resPhone, idNumberFor(resPhone)}
 
 	register := func(t *testing.T, name, phone, station string) rentals.Renter {
 		t.Helper()
@@ -89,6 +91,9 @@ func TestAuditWalk(t *testing.T) {
 		renter                                                          rentals.Renter
 		lease, lostLease                                                rentals.Lease
 		pending                                                         rentals.Waiver
+		resRenter                                                       rentals.Renter
+		reservation                                                     rentals.Reservation
+		entry                                                           rentals.WaitEntry
 	)
 	stripe := opCaller{name: "Stripe"}
 	steps := []walkStep{
@@ -316,6 +321,47 @@ func TestAuditWalk(t *testing.T) {
 		{op: "POST /operator/payments/account/link", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/operator/payments/account/link", nil, ""
 		}},
+		// Reservations and the waitlist, for a renter linked to w.renter's
+		// account, on a product of their own (so no other step's unit is
+		// offered to anyone).
+		{op: "POST /me/reservations", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			resRenter = walkReservationCity(t, w, register(t, resName, resPhone, "north"))
+			return "/api/v1/me/reservations", map[string]any{"renter_id": resRenter.ID, "product_id": "rs-bed", "station_id": "north",
+				"mode": "pickup", "slot": walkSlot(w)}, ""
+		}},
+		{op: "POST /staff/reservations/{id}/substitute", as: as(&deskA), prep: func(t *testing.T) (string, any, string) {
+			walkUnit(t, w, "JZ-RB-0002", stations.Available)
+			return "/api/v1/staff/reservations/" + reservation.ID + "/substitute", map[string]any{"unit": "JZ-RB-0002"}, ""
+		}},
+		{op: "POST /staff/reservations/{id}/fulfil", as: as(&deskA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/staff/reservations/" + reservation.ID + "/fulfil", map[string]any{"payments": cash(reservation.Quote.DueNowFen),
+				"terms_version": "2026-01", "accepted_name": resName}, ""
+		}},
+		{op: "POST /me/reservations/{id}/cancel", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/reservations/" + walkReserve(t, w, resRenter).ID + "/cancel", nil, ""
+		}},
+		{op: "POST /staff/reservations/{id}/cancel", as: as(&deskA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/staff/reservations/" + walkReserve(t, w, resRenter).ID + "/cancel", map[string]any{"reason": resName + "来电取消"}, ""
+		}},
+		{op: "POST /me/waitlist", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			// A district without stations: nothing can be offered at once.
+			return "/api/v1/me/waitlist", map[string]any{"renter_id": resRenter.ID, "product_id": "rs-bed", "district": "mengzhou"}, ""
+		}},
+		{op: "DELETE /me/waitlist/{id}", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/waitlist/" + entry.ID, nil, ""
+		}},
+		{op: "POST /me/waitlist/{id}/accept", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/waitlist/" + walkOffer(t, w, resRenter).ID + "/accept", nil, ""
+		}},
+		{op: "POST /staff/renters/{id}/no-show-block/lift", as: as(&deskA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/staff/renters/" + resRenter.ID + "/no-show-block/lift", map[string]any{"reason": resName + "说明了情况"}, ""
+		}},
+		{op: "PUT /operator/stations/{id}/slots", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/stations/north/slots", map[string]any{"capacity": 3, "grace_minutes": 90}, ""
+		}},
+		{op: "PUT /operator/stations/{id}/delivery", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/stations/north/delivery", map[string]any{"enabled": true, "districts": []string{"shanyang"}, "fee_fen": 1000, "windows": []string{"am"}}, ""
+		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""
 		}},
@@ -331,6 +377,11 @@ func TestAuditWalk(t *testing.T) {
 		"POST /operator/staff":  func(t *testing.T, rec *httptest.ResponseRecorder) { staffID = decode[staffCreated](t, rec).User.ID },
 		"POST /staff/renters":   func(t *testing.T, rec *httptest.ResponseRecorder) { renter = decode[rentals.Renter](t, rec) },
 		"POST /staff/checkouts": func(t *testing.T, rec *httptest.ResponseRecorder) { lease = decode[rentals.Lease](t, rec) },
+		"POST /me/reservations": func(t *testing.T, rec *httptest.ResponseRecorder) { reservation = decode[rentals.Reservation](t, rec) },
+		"POST /staff/reservations/{id}/substitute": func(t *testing.T, rec *httptest.ResponseRecorder) {
+			reservation = decode[rentals.Reservation](t, rec)
+		},
+		"POST /me/waitlist":     func(t *testing.T, rec *httptest.ResponseRecorder) { entry = decode[rentals.WaitEntry](t, rec) },
 		"POST /operator/tokens": func(t *testing.T, rec *httptest.ResponseRecorder) { tokenID = decode[tokenCreated](t, rec).Token.ID },
 		"POST /operator/statements/{month}/submit": func(t *testing.T, rec *httptest.ResponseRecorder) {
 			stmtHash = decode[reports.Statement](t, rec).Hash

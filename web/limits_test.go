@@ -173,6 +173,7 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	anonymous := admAnonymous(t, s)
+	family := newUser(accounts.Renter, "13900000004", "")
 	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
 	renter := registerRenter(t, d, "13912345600")
 	// A lease to return, extend and settle.
@@ -202,39 +203,48 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 		target string
 		body   map[string]any
 	}{
-		"POST /admin/operators":                             {"/api/v1/admin/operators", map[string]any{"id": "op-c", "name": map[string]any{"zh": "丙", "en": "C"}, "phone": "0391-3561234"}},
-		"PATCH /admin/operators/{id}":                       {"/api/v1/admin/operators/op-a", map[string]any{"name": map[string]any{"zh": "甲", "en": "A"}, "phone": "0391-3561234", "status": "suspended", "reason": "年检"}},
-		"POST /admin/users":                                 {"/api/v1/admin/users", map[string]any{"role": "operator_admin", "name": "新人", "phone": "13900000009", "email": "a@example.com", "password": admPassword, "operator_id": "op-a", "station_ids": []any{"north"}}},
-		"PATCH /admin/users/{id}":                           {"/api/v1/admin/users/" + staffUser.ID, map[string]any{"name": "员工", "station_ids": []any{"north"}}},
-		"PUT /admin/tier-policy":                            {"/api/v1/admin/tier-policy", map[string]any{"note": "新政策"}},
-		"POST /auth/signup":                                 {"/api/v1/auth/signup", map[string]any{"name": "家属", "phone": "13900000010", "email": "b@example.com", "password": admPassword}},
-		"POST /auth/login":                                  {"/api/v1/auth/login", map[string]any{"login": "13900000001", "password": admPassword}},
-		"POST /operator/products":                           {"/api/v1/operator/products", map[string]any{"id": "bed", "category": "walker", "name": map[string]any{"zh": "床", "en": "Bed"}, "description": map[string]any{"zh": "好", "en": "Good"}, "rate": map[string]any{"daily_fen": 100}, "keywords": []any{"床"}}},
-		"PATCH /operator/products/{id}":                     {"/api/v1/operator/products/wc", map[string]any{"version": version("/api/v1/operator/products/wc"), "category": "walker", "name": map[string]any{"zh": "床", "en": "Bed"}, "description": map[string]any{"zh": "好", "en": "Good"}, "keywords": []any{"床"}}},
-		"POST /operator/stations":                           {"/api/v1/operator/stations", map[string]any{"id": "east", "name": map[string]any{"zh": "东站", "en": "East"}, "address": map[string]any{"zh": "路", "en": "Rd"}, "district": "shanyang", "lat": 35.2, "lng": 113.2, "phone": "0391-3561234", "hours": map[string]any{"week": week, "closed_on": []any{"2027-01-01"}}}},
-		"PATCH /operator/stations/{id}":                     {"/api/v1/operator/stations/north", map[string]any{"version": version("/api/v1/operator/stations/north"), "name": map[string]any{"zh": "北站", "en": "North"}, "address": map[string]any{"zh": "路", "en": "Rd"}, "district": "shanyang", "phone": "0391-3561234"}},
-		"POST /operator/units":                              {"/api/v1/operator/units", map[string]any{"tag": "JZ-WC-0009", "product_id": "wc", "station_id": "north", "condition": "新"}},
-		"PATCH /operator/units/{tag}":                       {"/api/v1/operator/units/JZ-WC-0001", map[string]any{"version": 1, "condition": "新"}},
-		"DELETE /operator/units/{tag}":                      {"/api/v1/operator/units/JZ-WC-0001", map[string]any{"reason": "坏了"}},
-		"POST /operator/tokens":                             {"/api/v1/operator/tokens", map[string]any{"name": "库存", "scopes": []any{"desk"}}},
-		"POST /operator/staff":                              {"/api/v1/operator/staff", map[string]any{"name": "员工", "phone": "13900000011", "email": "c@example.com", "station_ids": []any{"north"}}},
-		"PATCH /operator/staff/{id}":                        {"/api/v1/operator/staff/" + staffUser.ID, map[string]any{"name": "员工", "station_ids": []any{"north"}}},
-		"PUT /operator/products/{id}/photos/order":          {"/api/v1/operator/products/wc/photos/order", map[string]any{"keys": []any{}}},
-		"PATCH /operator/products/{id}/photos/{key}":        {"/api/v1/operator/products/wc/photos/nope", map[string]any{"alt": map[string]any{"zh": "图", "en": "Photo"}}},
-		"POST /staff/renters":                               {"/api/v1/staff/renters", map[string]any{"name": "钱大妈", "phone": "13912345601", "id_number": "11010519491231002X", "address": "路", "mobility_needs": "助行", "emergency_contact": map[string]any{"name": "钱", "phone": "13912345602"}, "station_id": "north"}},
-		"POST /staff/checkouts":                             {"/api/v1/staff/checkouts", with(with(checkoutBody("JZ-WC-0002", renter.ID, 39000), []string{"station_id"}, "south"), []string{"payments", "[]", "reference"}, "转账")},
-		"POST /staff/checkins":                              {"/api/v1/staff/checkins", map[string]any{"unit": "JZ-WC-0001", "outcome": "ok", "notes": "好", "payments": pay, "refund_method": "cash", "refund_reference": "x", "station_id": "north"}},
-		"POST /staff/checkins/preview":                      {"/api/v1/staff/checkins/preview", map[string]any{"unit": "JZ-WC-0001", "outcome": "ok", "notes": "好", "payments": pay, "refund_method": "cash", "refund_reference": "x", "station_id": "north"}},
-		"POST /staff/units/{tag}/{action}":                  {"/api/v1/staff/units/JZ-WK-0001/clean", map[string]any{"method": "wipe", "checklist": []any{"x"}, "notes": "好", "issue": "x", "reason": "x", "to_station": "south", "station_id": "north"}},
-		"POST /staff/leases/{id}/extend":                    {"/api/v1/staff/leases/" + lease + "/extend", map[string]any{"days": 5, "payments": pay}},
-		"POST /staff/leases/{id}/settle":                    {"/api/v1/staff/leases/" + lease + "/settle", map[string]any{"payments": pay}},
-		"POST /staff/renters/{id}/link":                     {"/api/v1/staff/renters/" + renter.ID + "/link", map[string]any{"phone": "13912345600", "code": "123456"}},
-		"POST /staff/renters/search":                        {"/api/v1/staff/renters/search", map[string]any{"query": "13912345600"}},
-		"POST /staff/found":                                 {"/api/v1/staff/found", map[string]any{"unit": "JZ-WC-0003", "outcome": "ok", "notes": "好", "payments": pay, "refund_method": "cash", "refund_reference": "x", "station_id": "north"}},
-		"POST /staff/leases/{id}/waivers":                   {"/api/v1/staff/leases/" + lease + "/waivers", map[string]any{"amount_fen": 100, "reason": "other", "note": "雨天"}},
-		"POST /staff/leases/{id}/refund":                    {"/api/v1/staff/leases/" + lease + "/refund", map[string]any{"refund_method": "offline_mobile", "refund_reference": "x"}},
-		"PUT /operator/settings":                            {"/api/v1/operator/settings", map[string]any{"waiver_limit_fen": 5000}},
-		"PUT /me/preferences":                               {"/api/v1/me/preferences", map[string]any{"reminders": true}},
+		"POST /admin/operators":                      {"/api/v1/admin/operators", map[string]any{"id": "op-c", "name": map[string]any{"zh": "丙", "en": "C"}, "phone": "0391-3561234"}},
+		"PATCH /admin/operators/{id}":                {"/api/v1/admin/operators/op-a", map[string]any{"name": map[string]any{"zh": "甲", "en": "A"}, "phone": "0391-3561234", "status": "suspended", "reason": "年检"}},
+		"POST /admin/users":                          {"/api/v1/admin/users", map[string]any{"role": "operator_admin", "name": "新人", "phone": "13900000009", "email": "a@example.com", "password": admPassword, "operator_id": "op-a", "station_ids": []any{"north"}}},
+		"PATCH /admin/users/{id}":                    {"/api/v1/admin/users/" + staffUser.ID, map[string]any{"name": "员工", "station_ids": []any{"north"}}},
+		"PUT /admin/tier-policy":                     {"/api/v1/admin/tier-policy", map[string]any{"note": "新政策"}},
+		"POST /auth/signup":                          {"/api/v1/auth/signup", map[string]any{"name": "家属", "phone": "13900000010", "email": "b@example.com", "password": admPassword}},
+		"POST /auth/login":                           {"/api/v1/auth/login", map[string]any{"login": "13900000001", "password": admPassword}},
+		"POST /operator/products":                    {"/api/v1/operator/products", map[string]any{"id": "bed", "category": "walker", "name": map[string]any{"zh": "床", "en": "Bed"}, "description": map[string]any{"zh": "好", "en": "Good"}, "rate": map[string]any{"daily_fen": 100}, "keywords": []any{"床"}}},
+		"PATCH /operator/products/{id}":              {"/api/v1/operator/products/wc", map[string]any{"version": version("/api/v1/operator/products/wc"), "category": "walker", "name": map[string]any{"zh": "床", "en": "Bed"}, "description": map[string]any{"zh": "好", "en": "Good"}, "keywords": []any{"床"}}},
+		"POST /operator/stations":                    {"/api/v1/operator/stations", map[string]any{"id": "east", "name": map[string]any{"zh": "东站", "en": "East"}, "address": map[string]any{"zh": "路", "en": "Rd"}, "district": "shanyang", "lat": 35.2, "lng": 113.2, "phone": "0391-3561234", "hours": map[string]any{"week": week, "closed_on": []any{"2027-01-01"}}}},
+		"PATCH /operator/stations/{id}":              {"/api/v1/operator/stations/north", map[string]any{"version": version("/api/v1/operator/stations/north"), "name": map[string]any{"zh": "北站", "en": "North"}, "address": map[string]any{"zh": "路", "en": "Rd"}, "district": "shanyang", "phone": "0391-3561234"}},
+		"POST /operator/units":                       {"/api/v1/operator/units", map[string]any{"tag": "JZ-WC-0009", "product_id": "wc", "station_id": "north", "condition": "新"}},
+		"PATCH /operator/units/{tag}":                {"/api/v1/operator/units/JZ-WC-0001", map[string]any{"version": 1, "condition": "新"}},
+		"DELETE /operator/units/{tag}":               {"/api/v1/operator/units/JZ-WC-0001", map[string]any{"reason": "坏了"}},
+		"POST /operator/tokens":                      {"/api/v1/operator/tokens", map[string]any{"name": "库存", "scopes": []any{"desk"}}},
+		"POST /operator/staff":                       {"/api/v1/operator/staff", map[string]any{"name": "员工", "phone": "13900000011", "email": "c@example.com", "station_ids": []any{"north"}}},
+		"PATCH /operator/staff/{id}":                 {"/api/v1/operator/staff/" + staffUser.ID, map[string]any{"name": "员工", "station_ids": []any{"north"}}},
+		"PUT /operator/products/{id}/photos/order":   {"/api/v1/operator/products/wc/photos/order", map[string]any{"keys": []any{}}},
+		"PATCH /operator/products/{id}/photos/{key}": {"/api/v1/operator/products/wc/photos/nope", map[string]any{"alt": map[string]any{"zh": "图", "en": "Photo"}}},
+		"POST /staff/renters":                        {"/api/v1/staff/renters", map[string]any{"name": "钱大妈", "phone": "13912345601", "id_number": "11010519491231002X", "address": "路", "mobility_needs": "助行", "emergency_contact": map[string]any{"name": "钱", "phone": "13912345602"}, "station_id": "north"}},
+		"POST /staff/checkouts":                      {"/api/v1/staff/checkouts", with(with(checkoutBody("JZ-WC-0002", renter.ID, 39000), []string{"station_id"}, "south"), []string{"payments", "[]", "reference"}, "转账")},
+		"POST /staff/checkins":                       {"/api/v1/staff/checkins", map[string]any{"unit": "JZ-WC-0001", "outcome": "ok", "notes": "好", "payments": pay, "refund_method": "cash", "refund_reference": "x", "station_id": "north"}},
+		"POST /staff/checkins/preview":               {"/api/v1/staff/checkins/preview", map[string]any{"unit": "JZ-WC-0001", "outcome": "ok", "notes": "好", "payments": pay, "refund_method": "cash", "refund_reference": "x", "station_id": "north"}},
+		"POST /staff/units/{tag}/{action}":           {"/api/v1/staff/units/JZ-WK-0001/clean", map[string]any{"method": "wipe", "checklist": []any{"x"}, "notes": "好", "issue": "x", "reason": "x", "to_station": "south", "station_id": "north"}},
+		"POST /staff/leases/{id}/extend":             {"/api/v1/staff/leases/" + lease + "/extend", map[string]any{"days": 5, "payments": pay}},
+		"POST /staff/leases/{id}/settle":             {"/api/v1/staff/leases/" + lease + "/settle", map[string]any{"payments": pay}},
+		"POST /staff/renters/{id}/link":              {"/api/v1/staff/renters/" + renter.ID + "/link", map[string]any{"phone": "13912345600", "code": "123456"}},
+		"POST /staff/renters/search":                 {"/api/v1/staff/renters/search", map[string]any{"query": "13912345600"}},
+		"POST /staff/found":                          {"/api/v1/staff/found", map[string]any{"unit": "JZ-WC-0003", "outcome": "ok", "notes": "好", "payments": pay, "refund_method": "cash", "refund_reference": "x", "station_id": "north"}},
+		"POST /staff/leases/{id}/waivers":            {"/api/v1/staff/leases/" + lease + "/waivers", map[string]any{"amount_fen": 100, "reason": "other", "note": "雨天"}},
+		"POST /staff/leases/{id}/refund":             {"/api/v1/staff/leases/" + lease + "/refund", map[string]any{"refund_method": "offline_mobile", "refund_reference": "x"}},
+		"PUT /operator/settings":                     {"/api/v1/operator/settings", map[string]any{"waiver_limit_fen": 5000}},
+		"PUT /me/preferences":                        {"/api/v1/me/preferences", map[string]any{"reminders": true}},
+		"POST /me/reservations": {"/api/v1/me/reservations", map[string]any{"renter_id": renter.ID, "product_id": "wc", "station_id": "north", "mode": "delivery",
+			"day": "2026-11-27", "window": "am", "delivery": map[string]any{"district": "shanyang", "address": "山阳区路1号", "phone": "13800000000"}, "days": 30}},
+		"POST /me/waitlist":                                 {"/api/v1/me/waitlist", map[string]any{"renter_id": renter.ID, "product_id": "wc", "station_id": "north"}},
+		"POST /staff/reservations/{id}/fulfil":              {"/api/v1/staff/reservations/rs-nope/fulfil", map[string]any{"payments": pay, "terms_version": "2026-01", "accepted_name": "家属", "substitute": "JZ-WC-0002", "days": 30}},
+		"POST /staff/reservations/{id}/substitute":          {"/api/v1/staff/reservations/rs-nope/substitute", map[string]any{"unit": "JZ-WC-0002"}},
+		"POST /staff/reservations/{id}/cancel":              {"/api/v1/staff/reservations/rs-nope/cancel", map[string]any{"reason": "来电"}},
+		"POST /staff/renters/{id}/no-show-block/lift":       {"/api/v1/staff/renters/" + renter.ID + "/no-show-block/lift", map[string]any{"reason": "说明"}},
+		"PUT /operator/stations/{id}/slots":                 {"/api/v1/operator/stations/north/slots", map[string]any{"capacity": 2}},
+		"PUT /operator/stations/{id}/delivery":              {"/api/v1/operator/stations/north/delivery", map[string]any{"enabled": true, "districts": []any{"shanyang"}, "fee_fen": 0, "windows": []any{"am"}}},
 		"POST /payments/stripe/webhook":                     {"/api/v1/payments/stripe/webhook", map[string]any{"id": "evt_limits", "object": "event", "type": "customer.created"}},
 		"POST /operator/waivers/{id}/{decision}":            {"/api/v1/operator/waivers/nope/approve", map[string]any{"note": "同意"}},
 		"POST /admin/statements/{operator}/{month}/approve": {"/api/v1/admin/statements/op-a/2026-10/approve", map[string]any{"hash": "abc", "reasons": "好", "paid_on": "2026-11-20", "reference": "x"}},
@@ -264,6 +274,8 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 				client = platform
 			case strings.HasPrefix(path, "/auth/"):
 				client = anonymous
+			case strings.HasPrefix(path, "/me/"):
+				client = family
 			}
 			for _, f := range bodyFields(op.RequestBody.Value.Content.Get("application/json").Schema.Value, nil, nil) {
 				if _, limited := f.schema.Extensions["x-limit"]; !limited {

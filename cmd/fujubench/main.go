@@ -87,6 +87,8 @@ func run(args []string, out io.Writer) error {
 	scalesFlag := fs.String("scales", "1,10,100", "unit multipliers of the demo city to measure on the embedded engine")
 	desks := fs.Int("desks", 20, "concurrent station desks in the check-out/check-in measurement (0 skips it)")
 	cycles := fs.Int("cycles", 400, "check-out + check-in + cleaning cycles in all")
+	families := fs.Int("families", 50, "concurrent families in the reservation measurement (0 skips it)")
+	reserveCycles := fs.Int("reservations", 400, "reserve + cancel cycles in all, per round")
 	backends := fs.String("backends", "embedded,server", "what to measure: embedded (SQLite in the process), server (a database server shared by the instances)")
 	mongoURI := fs.String("mongodb-uri", "", "the database server to measure: a MongoDB deployment or a FerretDB server (empty: start PostgreSQL and FerretDB here)")
 	instances := fs.Int("instances", 2, "instances sharing the database server, measured after one instance")
@@ -218,6 +220,11 @@ func run(args []string, out io.Writer) error {
 						return err
 					}
 					f.hasDesk = true
+				}
+				if *families > 0 {
+					if err := measureReservations(out, c, *families, *reserveCycles); err != nil {
+						return err
+					}
 				}
 				all = append(all, f)
 				if *reads {
@@ -393,7 +400,7 @@ func startCity(ctx context.Context, st setup, scale int, k keys) (*city, error) 
 		// Later instances open after the seed and load the city from the
 		// database, like an instance started next to a running one.
 		srv, err := web.NewServer(web.Config{Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB,
-			Auth: a.Auth, SecretKey: a.SecretKey, Throttle: a.Throttle, Logger: logger, Reports: a.Reports})
+			Auth: a.Auth, SecretKey: a.SecretKey, Throttle: a.Throttle, Logger: logger, Reports: a.Reports, Reservations: a.Reservations})
 		if err != nil {
 			c.stop()
 			return nil, err

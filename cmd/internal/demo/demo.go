@@ -335,7 +335,10 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	if err := seedFamily(ctx, a); err != nil {
 		return err
 	}
-	return seedLastMonth(ctx, a, time.Now().In(l10n.Local))
+	if err := seedLastMonth(ctx, a, time.Now().In(l10n.Local)); err != nil {
+		return err
+	}
+	return seedReservations(ctx, a)
 }
 
 // demoRenters are elders registered at Kangning's Minzhu Road station, some
