@@ -123,6 +123,9 @@ func TestAuditWalk(t *testing.T) {
 		{op: "POST /auth/login", as: as(&w.nobody), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/login", map[string]any{"login": famPhone, "password": pw}, ""
 		}},
+		{op: "PUT /me/preferences", as: as(&w.renter), vars: map[string]string{"state": "off"}, prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/me/preferences", map[string]any{"reminders": false}, ""
+		}},
 		{op: "POST /admin/operators", as: as(&w.platform), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/admin/operators", map[string]any{"id": "op-c", "name": map[string]string{"zh": "丙", "en": "C"}}, ""
 		}},

@@ -11,6 +11,7 @@ import (
 	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/media"
+	"fuju/messages"
 	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
@@ -116,6 +117,10 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),
 		errors.Is(err, stations.ErrNotFound), errors.Is(err, rentals.ErrNotFound), errors.Is(err, reports.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, messages.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, messages.ErrConflict):
+		return http.StatusConflict, "conflict"
 	case errors.Is(err, stations.ErrUnavailable):
 		return http.StatusConflict, "unavailable"
 	case errors.Is(err, rentals.ErrNoUnit):

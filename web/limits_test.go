@@ -235,6 +235,7 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 		"POST /staff/leases/{id}/waivers":            {"/api/v1/staff/leases/" + lease + "/waivers", map[string]any{"amount_fen": 100, "reason": "other", "note": "雨天"}},
 		"POST /staff/leases/{id}/refund":             {"/api/v1/staff/leases/" + lease + "/refund", map[string]any{"refund_method": "offline_mobile", "refund_reference": "x"}},
 		"PUT /operator/settings":                     {"/api/v1/operator/settings", map[string]any{"waiver_limit_fen": 5000}},
+		"PUT /me/preferences":                        {"/api/v1/me/preferences", map[string]any{"reminders": true}},
 		"POST /me/reservations": {"/api/v1/me/reservations", map[string]any{"renter_id": renter.ID, "product_id": "wc", "station_id": "north", "mode": "delivery",
 			"day": "2026-11-27", "window": "am", "delivery": map[string]any{"district": "shanyang", "address": "山阳区路1号", "phone": "13800000000"}, "days": 30}},
 		"POST /me/waitlist":                                 {"/api/v1/me/waitlist", map[string]any{"renter_id": renter.ID, "product_id": "wc", "station_id": "north"}},

@@ -19,6 +19,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/throttle"
 	"fuju/media"
+	"fuju/messages"
 	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
@@ -68,6 +69,8 @@ type Config struct {
 	// Payments takes money online through Stripe; nil when online payment
 	// is off (no STRIPE_SECRET_KEY).
 	Payments *online.Service
+	// Messages is the outbox: families' inboxes and stations' message logs.
+	Messages *messages.Service
 }
 
 // Server serves Fuju over HTTP.
@@ -81,6 +84,7 @@ type Server struct {
 	media    *media.Service
 	reports  *reports.Service
 	payments *online.Service
+	messages *messages.Service
 	auth     *accounts.Service
 	logger   *slog.Logger
 	engine   *gin.Engine
@@ -128,6 +132,7 @@ func NewServer(cfg Config) (*Server, error) {
 		media:    cfg.Media,
 		reports:  cfg.Reports,
 		payments: cfg.Payments,
+		messages: cfg.Messages,
 		auth:     cfg.Auth,
 		logger:   cfg.Logger,
 		started:  time.Now(),

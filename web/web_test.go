@@ -24,12 +24,14 @@ import (
 	"fuju/accounts"
 	"fuju/catalog"
 	"fuju/internal/apitest"
+	"fuju/internal/audit"
 	"fuju/internal/changefeed"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
 	"fuju/internal/testenv"
 	"fuju/internal/throttle"
 	"fuju/media"
+	"fuju/messages"
 	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
@@ -95,9 +97,22 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	}
 	rent.UseProofStore(m)
 	rep := reports.NewService(db, rent, st, rec)
-	res := rentals.NewReservations(db, rent, st, nil)
+	// The outbox with the log sender, its audit entries in the audit log as
+	// the wiring writes them. Its clock is the server's, so a test that
+	// moves one moves both.
+	var srv *Server
+	msgs, err := messages.NewService(db, nil, msgAuditor{au}, messages.Options{Now: func() time.Time {
+		if srv != nil {
+			return srv.now()
+		}
+		return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local)
+	}, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rentals.NewReservations(db, rent, st, msgs)
 	rep.SetClock(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local) })
-	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, res.Init, th.Init, rep.Init} {
+	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, res.Init, msgs.Init, th.Init, rep.Init} {
 		if err := f(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -142,9 +157,10 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	must(err)
 	must(pay.Init(ctx))
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
-		Auth: au, Rentals: rent, Reservations: res, Reports: rep, Payments: pay, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
+		Auth: au, Rentals: rent, Reservations: res, Reports: rep, Payments: pay, Messages: msgs, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	must(err)
+	srv = s
 	// Every request a test makes through the router, and every answer, is
 	// checked against the OpenAPI document.
 	s.handler = testContract(t).Handler(t, s.engine)
@@ -172,6 +188,19 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		return strings.Join(docs, "\n")
 	})
 	return s
+}
+
+// msgAuditor writes the outbox's audit entries to the audit log, field names
+// only, as cmd/internal/app's wiring does.
+type msgAuditor struct{ auth *accounts.Service }
+
+func (a msgAuditor) Audit(ctx context.Context, e messages.AuditEntry) error {
+	changes := make([]audit.Change, len(e.Fields))
+	for i, f := range e.Fields {
+		changes[i] = audit.Change{Field: f}
+	}
+	return a.auth.Record(ctx, audit.Entry{Actor: audit.Actor{ID: e.Actor.ID, Role: e.Actor.Role}, OperatorID: e.OperatorID,
+		Action: e.Action, Target: e.Target, Changes: changes, RequestID: audit.RequestID(ctx)})
 }
 
 // testDigests holds, per test server, a function listing a digest of each

@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	srv, err := web.NewServer(web.Config{
 		Catalog: a.Catalog, Stations: a.Stations, Policies: a.Policies, Rentals: a.Rentals, Media: a.Media, DB: a.DB, Auth: a.Auth,
 		SecretKey: a.SecretKey, Throttle: a.Throttle, Logger: logger, TrustedProxies: cfg.TrustedProxies, Version: version, PublicURL: cfg.PublicURL,
-		Reports: a.Reports, Payments: a.Payments, Reservations: a.Reservations,
+		Reports: a.Reports, Payments: a.Payments, Messages: a.Messages, Reservations: a.Reservations,
 	})
 	if err != nil {
 		return err

@@ -205,7 +205,7 @@ func (a auditor) Audit(ctx context.Context, e messages.AuditEntry) error {
 		changes[i] = audit.Change{Field: f}
 	}
 	return a.auth.Record(ctx, audit.Entry{Actor: audit.Actor{ID: e.Actor.ID, Role: e.Actor.Role}, OperatorID: e.OperatorID, Action: e.Action,
-		Target: e.Target, Changes: changes})
+		Target: e.Target, Changes: changes, RequestID: audit.RequestID(ctx)})
 }
 
 // redactURL keeps a URL's scheme, host and path for the log.
@@ -231,9 +231,9 @@ func (a *App) Close() {
 
 // Background runs the jobs every instance runs: following the change feed,
 // delivering messages, finishing abandoned transitions, rolling up the days
-// that are over, and every ten
-// minutes a full reload of the read models as a safety net and the purge of
-// ended throttle windows.
+// that are over, and every ten minutes the lease and tier reminders, a full
+// reload of the read models as a safety net and the purge of ended throttle
+// windows.
 func (a *App) Background(ctx context.Context, cfg config.Config) {
 	go a.Feed.Run(ctx, cfg.PollInterval)
 	go a.Messages.Run(ctx)
@@ -322,6 +322,13 @@ func (a *App) Background(ctx context.Context, cfg config.Config) {
 				// expiry date, so running every ten minutes sends nothing twice.
 				if _, err := a.Rentals.RemindTierExpiring(ctx); err != nil {
 					a.Logger.Warn("remind expiring tiers", "err", err)
+				}
+				// Lease reminders are owed by the day: every ten minutes is
+				// plenty, and what was written is skipped by _id.
+				if n, err := a.RemindLeases(ctx, time.Now()); err != nil {
+					a.Logger.Warn("lease reminders", "err", err)
+				} else if n > 0 {
+					a.Logger.Info("lease reminders written", "count", n)
 				}
 				if err := a.Stations.Rebuild(ctx); err != nil {
 					a.Logger.Warn("rebuild stations read model", "err", err)
