@@ -16,8 +16,8 @@ import (
 // WaitlistAccounts are the two families waiting for a folding electric
 // wheelchair at Minzhu Road in the demo city (password DemoPassword).
 var WaitlistAccounts = []accounts.NewUser{
-	{Name: "陈静（家属）", Phone: "13800000006", Role: accounts.Renter},
-	{Name: "杨帆（家属）", Phone: "13800000007", Role: accounts.Renter},
+	{Name: "吕娜（家属）", Phone: "13800000008", Role: accounts.Renter},
+	{Name: "杨帆（家属）", Phone: "13800000009", Role: accounts.Renter},
 }
 
 // seedReservations gives the reservation pages something to show: delivery
@@ -105,8 +105,8 @@ func seedReservations(ctx context.Context, a *app.App) error {
 			return fmt.Errorf("demo account %s: %w", acct.Phone, err)
 		}
 		born := time.Date(today.Year()-80-i, time.Month(5+i), 12+i, 0, 0, 0, 0, l10n.Local)
-		r, err := a.Rentals.RegisterRenter(ctx, admin, rentals.Renter{Name: []string{"陈淑珍", "杨德胜"}[i], Phone: fmt.Sprintf("139000006%02d", i),
-			IDNumber: idNumber(born, 601+i), Age: 80 + i, Address: "焦作市解放区焦东路", MobilityNeeds: "下肢无力",
+		r, err := a.Rentals.RegisterRenter(ctx, admin, rentals.Renter{Name: []string{"陈淑珍", "杨德胜"}[i], Phone: fmt.Sprintf("139000008%02d", i),
+			IDNumber: idNumber(born, 801+i), Age: 80 + i, Address: "焦作市解放区焦东路", MobilityNeeds: "下肢无力",
 			HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
 		if err != nil {
 			return fmt.Errorf("demo waitlist renter: %w", err)
