@@ -400,7 +400,7 @@ func (c *cluster) testHoldExpiry(t *testing.T) {
 			State string `json:"state"`
 		} `json:"items"`
 	}
-	if status != http.StatusOK || json.Unmarshal(body, &places) != nil || len(places.Items) != 1 || places.Items[0].State != "waiting" {
+	if status != http.StatusOK || json.Unmarshal(body, &places) != nil || len(places.Items) != 1 || places.Items[0].ID != entries[1] || places.Items[0].State != "waiting" {
 		t.Errorf("the second family's place: %d %s, want still waiting", status, body)
 	}
 	offers, err := c.db.Collection("reservations").CountDocuments(ctx, bson.D{{Key: "res.unittag", Value: w.unit.Tag}, {Key: "res.offer", Value: true}})
