@@ -50,6 +50,9 @@ func TestTwoInstances(t *testing.T) {
 
 	t.Run("login, form tokens and private links work on either instance", c.testSessions)
 	t.Run("200 check-outs of the last unit make one lease", c.testLastUnitRace)
+	t.Run("200 reservations of the last unit make one hold", c.testReservationRace)
+	t.Run("hold expiry and waitlist offers run on both and act once", c.testHoldExpiry)
+	t.Run("a reservation on one instance is seen by the other within 2 s", c.testReservationVisibility)
 	t.Run("a write on one instance is seen by the other within 2 s", c.testVisibility)
 	t.Run("message delivery and overdue marking run on both and act once", c.testJobsActOnce)
 	t.Run("a crash mid-job is finished by the other instance", c.testCrashMidJob)
@@ -69,6 +72,8 @@ type cluster struct {
 	token  string // an operator API token of op-kangning (desk, inventory)
 	units  []stations.Unit
 	unitMu sync.Mutex
+	// reserve is what the reservation race leaves for the expiry subtest.
+	reserve *reserveWorld
 }
 
 // node is one `fuju serve` process; it keeps its address across restarts.
@@ -540,8 +545,8 @@ func (c *cluster) testSessions(t *testing.T) {
 
 // race sends n requests at once, spread over the instances by the
 // round-robin client, and counts the answers by status. It is the harness of
-// every "exactly one wins" check across instances (check-outs today;
-// reservations and waitlist offers when they come).
+// the desk's "exactly one wins" check across instances (the families'
+// reservation race signs in with sessions instead: testReservationRace).
 func (c *cluster) race(t *testing.T, n int, request func(i int) (method, path string, body any)) map[int]int {
 	t.Helper()
 	var (

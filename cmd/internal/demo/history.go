@@ -87,9 +87,9 @@ func seedHistory(ctx context.Context, a *app.App, now time.Time) error {
 		for i := range 4 {
 			name := historyNames[n%len(historyNames)]
 			born := time.Date(1940+n, time.Month(1+n%12), 3+n, 0, 0, 0, 0, l10n.Local)
-			r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: name, Phone: fmt.Sprintf("139000007%02d", n),
+			r, err := a.Rentals.RegisterRenter(ctx, scope, rentals.Renter{Name: name, Phone: fmt.Sprintf("139000006%02d", n),
 				IDNumber: idNumber(born, 600+n), Age: now.Year() - born.Year(), Address: "焦作市", MobilityNeeds: "行走不便",
-				EmergencyContact: rentals.Contact{Name: "家属", Phone: fmt.Sprintf("138000007%02d", n)},
+				EmergencyContact: rentals.Contact{Name: "家属", Phone: fmt.Sprintf("138000006%02d", n)},
 				HomeStationID:    home, HomeOperatorID: o.ID}, seed)
 			if err != nil {
 				return fmt.Errorf("renter %d: %w", n, err)

@@ -3,22 +3,12 @@ package demo
 import (
 	"context"
 	"fmt"
-	"time"
 
-	"fuju/accounts"
 	"fuju/cmd/internal/app"
-	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
 	"fuju/rentals"
 	"fuju/stations"
 )
-
-// WaitlistAccounts are the two families waiting for a folding electric
-// wheelchair at Minzhu Road in the demo city (password DemoPassword).
-var WaitlistAccounts = []accounts.NewUser{
-	{Name: "吕娜（家属）", Phone: "13800000008", Role: accounts.Renter},
-	{Name: "杨帆（家属）", Phone: "13800000009", Role: accounts.Renter},
-}
 
 // seedReservations gives the reservation pages something to show: delivery
 // at Minzhu Road (Jiefang and Shanyang, ¥15, mornings and afternoons) and
@@ -97,24 +87,21 @@ func seedReservations(ctx context.Context, a *app.App) error {
 			}
 		}
 	}
-	today := time.Now().In(l10n.Local)
-	for i, acct := range WaitlistAccounts {
-		acct.Password = DemoPassword
-		u, err := a.Auth.CreateUser(ctx, acct)
+	// The two families who applied online for a tier (TierFamilies) wait
+	// for it for their first elder.
+	for _, acct := range TierFamilies {
+		uid, err := a.Auth.UserIDByPhone(ctx, acct.Phone)
 		if err != nil {
-			return fmt.Errorf("demo account %s: %w", acct.Phone, err)
+			return fmt.Errorf("demo waitlist %s: %w", acct.Phone, err)
 		}
-		born := time.Date(today.Year()-80-i, time.Month(5+i), 12+i, 0, 0, 0, 0, l10n.Local)
-		r, err := a.Rentals.RegisterRenter(ctx, admin, rentals.Renter{Name: []string{"陈淑珍", "杨德胜"}[i], Phone: fmt.Sprintf("139000008%02d", i),
-			IDNumber: idNumber(born, 801+i), Age: 80 + i, Address: "焦作市解放区焦东路", MobilityNeeds: "下肢无力",
-			HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
+		elders, err := a.Rentals.LinkedRenters(ctx, uid)
 		if err != nil {
-			return fmt.Errorf("demo waitlist renter: %w", err)
-		}
-		if _, err := a.Rentals.LinkUser(ctx, r.ID, u.ID, by); err != nil {
 			return err
 		}
-		if _, err := a.Reservations.JoinWaitlist(ctx, u.ID, rentals.JoinRequest{RenterID: r.ID, ProductID: "wc-electric-fold", StationID: "jf-minzhu"}); err != nil {
+		if len(elders) == 0 {
+			return fmt.Errorf("demo waitlist %s: no elder linked", acct.Phone)
+		}
+		if _, err := a.Reservations.JoinWaitlist(ctx, uid, rentals.JoinRequest{RenterID: elders[0].ID, ProductID: "wc-electric-fold", StationID: "jf-minzhu"}); err != nil {
 			return fmt.Errorf("demo waitlist: %w", err)
 		}
 	}
