@@ -196,3 +196,22 @@ func (s *resStore) entries(ctx context.Context, filter bson.D) ([]WaitEntry, err
 	}
 	return out, nil
 }
+
+// entriesOfRenter lists a renter's waitlist entries, in any state.
+func (s *resStore) entriesOfRenter(ctx context.Context, renterID string) ([]WaitEntry, error) {
+	return s.entries(ctx, bson.D{{Key: "renter_id", Value: renterID}})
+}
+
+// waitingFor lists the waiting entries of a product ("": of every product).
+func (s *resStore) waitingFor(ctx context.Context, productID string) ([]WaitEntry, error) {
+	f := bson.D{{Key: "state", Value: string(WaitWaiting)}}
+	if productID != "" {
+		f = bson.D{{Key: "product_id", Value: productID}, {Key: "state", Value: string(WaitWaiting)}}
+	}
+	return s.entries(ctx, f)
+}
+
+// allEntries lists every waitlist entry.
+func (s *resStore) allEntries(ctx context.Context) ([]WaitEntry, error) {
+	return s.entries(ctx, bson.D{})
+}

@@ -7,8 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"fuju/internal/audit"
 	"fuju/internal/eventlog"
 	"fuju/internal/ids"
@@ -150,7 +148,7 @@ func (r *Reservations) JoinWaitlist(ctx context.Context, userID string, req Join
 	now := r.now()
 	w := WaitEntry{ID: ids.New("wl"), ProductID: req.ProductID, StationID: req.StationID, District: req.District,
 		RenterID: lr.ID, RenterName: lr.MaskedName, UserID: userID, State: WaitWaiting, JoinedAt: now, UpdatedAt: now}
-	all, err := r.store.entries(ctx, bson.D{{Key: "renter_id", Value: lr.ID}})
+	all, err := r.store.entriesOfRenter(ctx, lr.ID)
 	if err != nil {
 		return WaitEntry{}, err
 	}
@@ -284,7 +282,7 @@ func (r *Reservations) MyWaitlist(ctx context.Context, userID string) ([]WaitEnt
 	out := []WaitEntry{}
 	since := r.now().Add(-30 * 24 * time.Hour)
 	for _, lr := range rs {
-		all, err := r.store.entries(ctx, bson.D{{Key: "renter_id", Value: lr.ID}})
+		all, err := r.store.entriesOfRenter(ctx, lr.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +326,7 @@ func (r *Reservations) withPosition(ctx context.Context, w WaitEntry) (WaitEntry
 
 // waiting returns the waiting entries for a product, first come first.
 func (r *Reservations) waiting(ctx context.Context, productID string) ([]WaitEntry, error) {
-	all, err := r.store.entries(ctx, bson.D{{Key: "product_id", Value: productID}, {Key: "state", Value: string(WaitWaiting)}})
+	all, err := r.store.waitingFor(ctx, productID)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +346,7 @@ func (r *Reservations) StationWaitlist(ctx context.Context, scope tenancy.Scope,
 	if err != nil {
 		return nil, err
 	}
-	all, err := r.store.entries(ctx, bson.D{})
+	all, err := r.store.allEntries(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +413,7 @@ func (r *Reservations) AcceptOffer(ctx context.Context, userID, id string) (Wait
 // the available units in reach of their queues. It returns how many offers
 // it made.
 func (r *Reservations) OfferFreed(ctx context.Context) (int, error) {
-	all, err := r.store.entries(ctx, bson.D{{Key: "state", Value: string(WaitWaiting)}})
+	all, err := r.store.waitingFor(ctx, "")
 	if err != nil {
 		return 0, err
 	}
