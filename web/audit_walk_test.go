@@ -405,6 +405,9 @@ func TestAuditWalk(t *testing.T) {
 		{op: "PUT /operator/stations/{id}/delivery", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/operator/stations/north/delivery", map[string]any{"enabled": true, "districts": []string{"shanyang"}, "fee_fen": 1000, "windows": []string{"am"}}, ""
 		}},
+		{op: "PUT /operator/stations/{id}/prepay", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/stations/north/prepay", map[string]any{"prepay": "optional"}, ""
+		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""
 		}},
