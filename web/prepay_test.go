@@ -168,6 +168,12 @@ func TestPrepayReservation(t *testing.T) {
 		t.Errorf("after a late repeat: %+v %v", l2, err)
 	}
 
+	// The operator's settings page sets the mode too.
+	rec = w.form(t, w.adminA, "/operator/stations/south/reservations", url.Values{"capacity": {"4"}, "grace_minutes": {"120"}, "fee": {"0"}, "prepay": {"required"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("settings form: %d %s", rec.Code, rec.Body)
+	}
+	wantBody(t, w.page(t, w.adminA, "/operator/stations/south/reservations"), http.StatusOK, "settings page", `value="required" checked`)
 	// A second reservation, paid, then cancelled: refunded in full, once.
 	w.clock = w.clock.Add(-10 * time.Minute)
 	y := reserve("south")
