@@ -86,7 +86,7 @@ func TestAuditWalk(t *testing.T) {
 	cash := func(fen int64) []map[string]any { return []map[string]any{{"method": "cash", "amount_fen": fen}} }
 
 	var (
-		prepaid rentals.Reservation
+		prepaid                                                         rentals.Reservation
 		famID, userID, productID, photoKey, stationID, tokenID, staffID string
 		checkID, elderID, appID                                         string
 		codeClock                                                       atomic.Int64
