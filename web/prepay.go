@@ -174,8 +174,13 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
+	e := &valid.Error{}
 	if req.ReservationID == "" {
-		return fmt.Errorf("web: pay: %w", valid.Field("reservation_id", "required", "is required"))
+		e.Add("reservation_id", "required", "is required")
+	}
+	e.Text("reservation_id", req.ReservationID, valid.MaxID)
+	if err := e.Err(); err != nil {
+		return fmt.Errorf("web: pay: %w", err)
 	}
 	if s.reserve == nil {
 		return errNotFound
