@@ -66,3 +66,21 @@ func (s *Service) Tab(ctx context.Context, scope tenancy.Scope, leaseID string) 
 	}
 	return t, nil
 }
+
+// PaidOutcomes returns the payments of a tab Stripe said were paid, as the
+// Ledger heard them (PaidOnline, same keys): a ledger that applies each key
+// once may take them again, e.g. when a reservation's tab becomes a lease's.
+// A tab with nothing is no outcome.
+func (s *Service) PaidOutcomes(ctx context.Context, tabID string) ([]Outcome, error) {
+	t, err := s.head(ctx, tabID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Outcome
+	for _, o := range outcomes(Tab{}, t) {
+		if o.kind == outPaid {
+			out = append(out, o.Outcome)
+		}
+	}
+	return out, nil
+}

@@ -201,7 +201,7 @@ func (s *Service) checkout(ctx context.Context, scope tenancy.Scope, req Checkou
 		return Lease{}, err
 	}
 	id := ids.New("l")
-	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, s.personOf(renter), renter.ID, id, st.OperatorID, st.ID, now)
+	q, plan, marker, err := s.grantSubsidy(ctx, "checkout", base, pol, req.Payments, req.prepaidFen, s.personOf(renter), renter.ID, id, st.OperatorID, st.ID, now)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -212,7 +212,7 @@ func (s *Service) checkout(ctx context.Context, scope tenancy.Scope, req Checkou
 		PolicyVersion: pol.Version, LateFees: rule.LateFees, LostAfterDays: pol.LostAfterDays,
 		Rate: prod.Rate, Quote: q, Days: days, StartedAt: now, StartOn: today, DueOn: dueOn(st.Hours, now, days),
 		Terms:       Terms{Version: strings.TrimSpace(req.TermsVersion), AcceptedName: strings.TrimSpace(req.AcceptedName), AcceptedAt: now},
-		Payments:    append([]Payment(nil), req.Payments...),
+		Payments:    append([]Payment{}, req.Payments...),
 		StandardFen: q.StandardFen, RenterFen: q.RenterFen, SubsidyFen: q.SubsidyFen, DepositFen: q.DepositFen,
 		By: by, CreatedAt: now,
 	}
@@ -484,7 +484,7 @@ func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID strin
 	if err != nil {
 		return Lease{}, err
 	}
-	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, person, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, s.policies.InForce(now), payments, 0, person, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -593,7 +593,7 @@ func (s *Service) reservationWaits(ctx context.Context, stationID, productID str
 // prices again. flow names the
 // crash points ("<flow>:marked", "<flow>:subsidy") and errors. plan is nil
 // when there is no subsidy.
-func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol Policy, payments []Payment,
+func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol Policy, payments []Payment, prepaidFen int64,
 	person, renterID, leaseID, operatorID, stationID string, now time.Time) (Quote, *grantPlan, eventlog.Pending, error) {
 	var marker eventlog.Pending
 	for attempt := 0; attempt < 10; attempt++ {
@@ -602,7 +602,7 @@ func (s *Service) grantSubsidy(ctx context.Context, flow string, base Quote, pol
 			return Quote{}, nil, marker, err
 		}
 		pe := &valid.Error{}
-		checkPayments(pe, "payments", payments, q.DueNowFen)
+		checkPayments(pe, "payments", payments, max(q.DueNowFen-prepaidFen, 0))
 		if err := pe.Err(); err != nil {
 			_ = s.leaseLg.Done(ctx, marker)
 			return Quote{}, nil, marker, fmt.Errorf("rentals: %s: %w", flow, err)

@@ -220,6 +220,10 @@ type CheckoutRequest struct {
 	AcceptedName string    `json:"accepted_name"`
 	// StationID is the desk's station.
 	StationID string `json:"station_id"`
+	// prepaidFen is what the family paid online in advance for the
+	// reservation being fulfilled: Payments total DueNowFen less it (never
+	// below zero); the lease's paid_online entry carries it.
+	prepaidFen int64
 }
 
 // CheckinRequest is a desk check-in with its inspection.

@@ -342,6 +342,34 @@ func (r *Reservations) finishClosed(ctx context.Context, x Reservation) error {
 			r.logger.Warn("offer freed unit", "unit", x.UnitTag, "err", err)
 		}
 	}
+	return r.settlePrepaid(ctx, x)
+}
+
+// settlePrepaid finishes the money a family paid online for a closed
+// reservation: fulfilled, each payment becomes the lease's paid_online
+// entry (by the payment's key, so a payment the ledger already moved there
+// is not written twice); cancelled or expired, it is refunded in full.
+func (r *Reservations) settlePrepaid(ctx context.Context, x Reservation) error {
+	if r.Prepaid == nil {
+		return nil
+	}
+	switch {
+	case x.State == ResFulfilled && x.LeaseID != "":
+		paid, err := r.Prepaid.Prepaid(ctx, x.ID)
+		if err != nil {
+			return fmt.Errorf("rentals: prepayment of %s: %w", x.ID, err)
+		}
+		for _, o := range paid {
+			o.LeaseID = x.LeaseID
+			if err := r.s.PaidOnline(ctx, o); err != nil {
+				return err
+			}
+		}
+	case x.State == ResCancelled || x.State == ResExpired:
+		if err := r.Prepaid.RefundPrepaid(ctx, x); err != nil {
+			return fmt.Errorf("rentals: refund prepayment of %s: %w", x.ID, err)
+		}
+	}
 	return nil
 }
 
@@ -464,7 +492,22 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 	if err := r.s.crashPoint("fulfil:fulfilling"); err != nil {
 		return Reservation{}, Lease{}, err
 	}
-	l, cerr := r.s.checkout(ctx, scope, creq, by, x.ID)
+	// What was paid online in advance is read after "fulfilling": a
+	// payment recorded later is held back by the router (prepaid.go) until
+	// the lease exists, so it is counted here or written there, never lost.
+	var cerr error
+	if r.Prepaid != nil {
+		var paid []OnlineOutcome
+		if paid, cerr = r.Prepaid.Prepaid(ctx, x.ID); cerr == nil {
+			for _, o := range paid {
+				creq.prepaidFen += o.AmountFen
+			}
+		}
+	}
+	var l Lease
+	if cerr == nil {
+		l, cerr = r.s.checkout(ctx, scope, creq, by, x.ID)
+	}
 	if err := r.s.crashPoint("fulfil:lease"); err != nil {
 		return Reservation{}, Lease{}, err
 	}
@@ -489,6 +532,12 @@ func (r *Reservations) Fulfil(ctx context.Context, scope tenancy.Scope, id strin
 	}
 	_ = r.log.Done(ctx, marker)
 	r.audit(ctx, by, "reservation.fulfil", &x, got)
+	if r.Prepaid != nil {
+		// The lease as it is with what was paid online in advance.
+		if cur, _, err := r.s.advance(ctx, l.ID, modeInline); err == nil {
+			l = cur
+		}
+	}
 	return got, l, nil
 }
 

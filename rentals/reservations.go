@@ -229,6 +229,16 @@ type settingsSource interface {
 	ReservationSettings(ctx context.Context, stationID string) (stations.ReservationSettings, error)
 }
 
+// PrepaidMoney is the money paid online for reservations before they
+// become leases (payments, through cmd/internal/app). Prepaid returns what
+// was paid for a reservation as the outcomes the lease ledger applies once
+// by key; RefundPrepaid sends everything paid for a reservation that ended
+// without a lease back, once (a second call finds the refund made).
+type PrepaidMoney interface {
+	Prepaid(ctx context.Context, reservationID string) ([]OnlineOutcome, error)
+	RefundPrepaid(ctx context.Context, x Reservation) error
+}
+
 // Reservations runs online reservations and the waitlist.
 type Reservations struct {
 	s        *Service
@@ -237,6 +247,11 @@ type Reservations struct {
 	logger   *slog.Logger
 	// OfferTTL is how long a waitlist offer holds its unit.
 	OfferTTL time.Duration
+	// Prepaid, when set, moves what a family paid online in advance onto
+	// the lease the desk makes, and refunds it when the reservation is
+	// cancelled or expires (finishClosed, so the reconciler finishes it
+	// after a crash).
+	Prepaid PrepaidMoney
 
 	log      *eventlog.Log[resEvent]
 	renterLg *eventlog.Log[renterResEvent]

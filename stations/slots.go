@@ -139,15 +139,33 @@ type ReservationSettings struct {
 	OperatorID string           `json:"operator_id"`
 	Slots      SlotSettings     `json:"slots"`
 	Delivery   DeliverySettings `json:"delivery"`
-	UpdatedAt  time.Time        `json:"updated_at,omitzero"`
+	// Prepay is whether families pay online when they reserve.
+	Prepay    Prepay    `json:"prepay"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
+
+// Prepay is whether a station's reservations are paid online in advance
+// (the renter's share of the first period, the deposit and the delivery
+// fee), when the operator can take online payments and the amount is one
+// Stripe can charge (docs/payments.md).
+type Prepay string
+
+// Prepay modes. Off is the default: everything is paid at the station.
+const (
+	PrepayOff      Prepay = "off"
+	PrepayOptional Prepay = "optional" // the family may pay now or at the station
+	PrepayRequired Prepay = "required" // the hold is unconfirmed until paid
+)
+
+// Valid reports whether p is a known mode.
+func (p Prepay) Valid() bool { return p == PrepayOff || p == PrepayOptional || p == PrepayRequired }
 
 // DefaultReservationSettings are those of a station whose operator set none:
 // DefaultSlotCapacity per slot, a two-hour grace, no delivery.
 func DefaultReservationSettings(st Station) ReservationSettings {
 	return ReservationSettings{StationID: st.ID, OperatorID: st.OperatorID,
 		Slots:    SlotSettings{Capacity: DefaultSlotCapacity, GraceMinutes: DefaultGraceMinutes},
-		Delivery: DeliverySettings{Districts: []string{}, Windows: []Window{}}}
+		Delivery: DeliverySettings{Districts: []string{}, Windows: []Window{}}, Prepay: PrepayOff}
 }
 
 // Slot is one 30-minute pickup slot.
@@ -285,6 +303,9 @@ func (s *Service) settingsOf(ctx context.Context, st Station) (ReservationSettin
 			out.Delivery.Windows = []Window{}
 		}
 	}
+	if d.Prepay.Valid() {
+		out.Prepay = d.Prepay
+	}
 	out.UpdatedAt = d.UpdatedAt
 	return out, nil
 }
@@ -322,6 +343,18 @@ func (s *Service) SetDeliverySettings(ctx context.Context, scope tenancy.Scope, 
 		sort.Slice(in.Windows, func(i, j int) bool { return in.Windows[i] < in.Windows[j] })
 		in.Windows = slices.Compact(in.Windows)
 		d.Delivery = &in
+		return nil
+	})
+}
+
+// SetPrepay sets whether the station's reservations are paid online in
+// advance; scope must manage its operator.
+func (s *Service) SetPrepay(ctx context.Context, scope tenancy.Scope, stationID string, mode Prepay, by tenancy.Actor) (ReservationSettings, error) {
+	return s.setSettings(ctx, scope, stationID, by, "station.prepay", func(d *settingsDoc) error {
+		if !mode.Valid() {
+			return fmt.Errorf("stations: prepay: %w", valid.Field("prepay", "oneof", "must be off, optional or required"))
+		}
+		d.Prepay = mode
 		return nil
 	})
 }

@@ -18,6 +18,7 @@ type settingsDoc struct {
 	ID        string            `bson:"_id"`
 	Slots     *SlotSettings     `bson:"slots,omitempty"`
 	Delivery  *DeliverySettings `bson:"delivery,omitempty"`
+	Prepay    Prepay            `bson:"prepay,omitempty"`
 	UpdatedAt time.Time         `bson:"updated_at"`
 }
 

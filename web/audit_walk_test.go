@@ -86,6 +86,7 @@ func TestAuditWalk(t *testing.T) {
 	cash := func(fen int64) []map[string]any { return []map[string]any{{"method": "cash", "amount_fen": fen}} }
 
 	var (
+		prepaid                                                         rentals.Reservation
 		famID, userID, productID, photoKey, stationID, tokenID, staffID string
 		checkID, elderID, appID                                         string
 		codeClock                                                       atomic.Int64
@@ -386,7 +387,27 @@ func TestAuditWalk(t *testing.T) {
 		{op: "POST /staff/reservations/{id}/cancel", as: as(&deskA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/staff/reservations/" + walkReserve(t, w, resRenter).ID + "/cancel", map[string]any{"reason": resName + "来电取消"}, ""
 		}},
+		{op: "POST /me/payments", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			// Operator A can take charges and prepays at north.
+			ctx := context.Background()
+			stripeOf(t, s).charges.Store(true)
+			if _, err := s.payments.ConnectAccount(ctx, tenancy.OperatorScope("op-a"), tenancy.System, "op-a"); err != nil {
+				t.Fatal(err)
+			}
+			if a, err := s.payments.RefreshAccount(ctx, tenancy.OperatorScope("op-a"), "op-a"); err != nil || !a.CanTakeCharges() {
+				t.Fatalf("account %+v %v", a, err)
+			}
+			if _, err := s.stations.SetPrepay(ctx, tenancy.OperatorScope("op-a"), "north", stations.PrepayOptional, tenancy.System); err != nil {
+				t.Fatal(err)
+			}
+			prepaid = walkReserve(t, w, resRenter)
+			return "/api/v1/me/payments", map[string]any{"reservation_id": prepaid.ID}, ""
+		}},
 		{op: "POST /me/waitlist", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			// The prepaid step's hold goes, so later steps find the unit free.
+			if _, err := s.reserve.CancelMine(context.Background(), walkUserID(t, w), prepaid.ID); err != nil {
+				t.Fatal(err)
+			}
 			// A district without stations: nothing can be offered at once.
 			return "/api/v1/me/waitlist", map[string]any{"renter_id": resRenter.ID, "product_id": "rs-bed", "district": "mengzhou"}, ""
 		}},
@@ -404,6 +425,9 @@ func TestAuditWalk(t *testing.T) {
 		}},
 		{op: "PUT /operator/stations/{id}/delivery", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/operator/stations/north/delivery", map[string]any{"enabled": true, "districts": []string{"shanyang"}, "fee_fen": 1000, "windows": []string{"am"}}, ""
+		}},
+		{op: "PUT /operator/stations/{id}/prepay", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
+			return "/api/v1/operator/stations/north/prepay", map[string]any{"prepay": "optional"}, ""
 		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""

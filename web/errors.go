@@ -112,6 +112,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "stripe_refused"
 	case errors.Is(err, online.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, online.ErrPayAtStation):
+		return http.StatusConflict, "pay_at_station"
+	case errors.Is(err, online.ErrAlreadyPaid):
+		return http.StatusConflict, "already_paid"
 	case errors.Is(err, online.ErrConflict):
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, errNotFound), errors.Is(err, catalog.ErrNotFound),

@@ -50,8 +50,15 @@ func (p *opReservationsPage) Checked(name, value string) bool {
 		}
 	case "delivery":
 		return p.Settings.Delivery.Enabled
+	case "prepay":
+		return string(p.Settings.Prepay) == value
 	}
 	return false
+}
+
+// PrepayModes are the choices of online prepayment.
+func (p *opReservationsPage) PrepayModes() []stations.Prepay {
+	return []stations.Prepay{stations.PrepayOff, stations.PrepayOptional, stations.PrepayRequired}
 }
 
 func (s *Server) opReservationsPage(c *gin.Context, status int, f form) error {
@@ -78,6 +85,7 @@ func (s *Server) opReservationsPage(c *gin.Context, status int, f form) error {
 		if set.Delivery.Enabled {
 			p.Form.Values.Set("delivery", "on")
 		}
+		p.Form.Values.Set("prepay", string(set.Prepay))
 	}
 	return s.render(c, status, "operator_station_reservations", &p)
 }
@@ -119,6 +127,20 @@ func (s *Server) saveOpReservations(c *gin.Context) error {
 			return s.opReservationsPage(c, http.StatusBadRequest, f)
 		}
 		return err
+	}
+	if mode := stations.Prepay(f.Get("prepay")); mode != "" {
+		cur, err := s.stations.ReservationSettingsIn(ctx, scope, st.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Prepay != mode {
+			if _, err := s.stations.SetPrepay(ctx, scope, st.ID, mode, by); err != nil {
+				if f.fail(err, "prepay") {
+					return s.opReservationsPage(c, http.StatusBadRequest, f)
+				}
+				return err
+			}
+		}
 	}
 	s.flash(c, "flash.saved")
 	c.Redirect(http.StatusSeeOther, "/operator/stations/"+st.ID+"/reservations")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"fuju/internal/tenancy"
 	online "fuju/payments"
 	"fuju/rentals"
 )
@@ -19,9 +21,10 @@ import (
 // testWebhookSecret signs the test servers' Stripe webhooks.
 const testWebhookSecret = "whsec_fuju_test"
 
-// testLedger tells the lease ledger what Stripe did, as the wiring's
-// leaseLedger does (cmd/internal/app/payments.go).
-type testLedger struct{ r *rentals.Service }
+// testLedger tells the lease ledger what Stripe did, routed by the
+// reservations service as the wiring's leaseLedger does
+// (cmd/internal/app/payments.go).
+type testLedger struct{ r *rentals.Reservations }
 
 func onlineOutcome(o online.Outcome) rentals.OnlineOutcome {
 	return rentals.OnlineOutcome{Key: o.Key, Ref: o.Ref, PaymentID: o.PaymentID, LeaseID: o.LeaseID, OperatorID: o.OperatorID,
@@ -29,16 +32,41 @@ func onlineOutcome(o online.Outcome) rentals.OnlineOutcome {
 }
 
 func (l testLedger) PaidOnline(ctx context.Context, o online.Outcome) error {
-	return l.r.PaidOnline(ctx, onlineOutcome(o))
+	return l.r.OnlinePaid(ctx, onlineOutcome(o))
 }
 func (l testLedger) RefundedOnline(ctx context.Context, o online.Outcome) error {
-	return l.r.RefundedOnline(ctx, onlineOutcome(o))
+	return l.r.OnlineRefunded(ctx, onlineOutcome(o))
 }
 func (l testLedger) RefundFailed(ctx context.Context, o online.Outcome) error {
-	return l.r.RefundFailed(ctx, onlineOutcome(o))
+	return l.r.OnlineRefundFailed(ctx, onlineOutcome(o))
 }
 func (l testLedger) Disputed(ctx context.Context, o online.Outcome) error {
-	return l.r.Disputed(ctx, onlineOutcome(o))
+	return l.r.OnlineDisputed(ctx, onlineOutcome(o))
+}
+
+// testPrepaid is the wiring's PrepaidMoney (cmd/internal/app/payments.go).
+type testPrepaid struct{ pay *online.Service }
+
+func (p testPrepaid) Prepaid(ctx context.Context, id string) ([]rentals.OnlineOutcome, error) {
+	paid, err := p.pay.PaidOutcomes(ctx, id)
+	out := make([]rentals.OnlineOutcome, len(paid))
+	for i, o := range paid {
+		out[i] = onlineOutcome(o)
+	}
+	return out, err
+}
+
+func (p testPrepaid) RefundPrepaid(ctx context.Context, x rentals.Reservation) error {
+	paid, err := p.pay.PaidOutcomes(ctx, x.ID)
+	if err != nil || len(paid) == 0 {
+		return err
+	}
+	_, err = p.pay.Refund(ctx, tenancy.OperatorScope(x.OperatorID), tenancy.System, online.RefundRequest{
+		Ref: "reservation/" + x.ID + "/refund", LeaseID: x.ID, Full: true, Reason: "reservation_" + string(x.State)})
+	if errors.Is(err, online.ErrStripeUnavailable) || errors.Is(err, online.ErrStripeRefused) {
+		return nil
+	}
+	return err
 }
 
 // stripeEvent is a Stripe event about an object, signed with secret at at.

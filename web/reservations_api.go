@@ -453,3 +453,23 @@ func (s *Server) putDeliverySettingsAPI(c *gin.Context) error {
 	c.JSON(http.StatusOK, set)
 	return nil
 }
+
+// prepayRequest is the operator's choice of online prepayment for a station.
+type prepayRequest struct {
+	Prepay stations.Prepay `json:"prepay"`
+}
+
+// putPrepayAPI sets whether the station's reservations are paid online in
+// advance (off, optional, required).
+func (s *Server) putPrepayAPI(c *gin.Context) error {
+	var req prepayRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	set, err := s.stations.SetPrepay(c.Request.Context(), scopeOf(c), c.Param("id"), req.Prepay, actorOf(c))
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, set)
+	return nil
+}

@@ -391,6 +391,8 @@ type reservationPage struct {
 	R rentals.Reservation
 	// QR is the code as a PNG data URI (the site's CSP allows data: images).
 	QR template.URL
+	// Pay is what may be or was paid online in advance (prepay.go).
+	Pay prepayOffer
 }
 
 // Cancellable reports whether the family may still cancel.
@@ -416,6 +418,9 @@ func (s *Server) showMyReservation(c *gin.Context) error {
 		return err
 	}
 	p := reservationPage{base: s.base(c, "reserve.confirm.title", "account"), R: x}
+	if p.Pay, err = s.prepayOf(c.Request.Context(), x); err != nil {
+		return err
+	}
 	if x.Code != "" {
 		png, err := qrcode.Encode(x.Code, qrcode.Medium, 256)
 		if err != nil {

@@ -123,6 +123,8 @@ type staffReservationPage struct {
 	// Units are the product's other units available at the station, for a
 	// substitution.
 	Units []stations.Unit
+	// Pay is what the family paid online in advance (prepay.go).
+	Pay prepayOffer
 }
 
 func (s *Server) staffReservationPage(c *gin.Context, status int, f form) error {
@@ -142,6 +144,9 @@ func (s *Server) staffReservationPage(c *gin.Context, status int, f form) error 
 		d.Station = st
 	}
 	p := staffReservationPage{deskBase: d, R: x, Form: f}
+	if p.Pay, err = s.prepayOf(ctx, x); err != nil {
+		return err
+	}
 	if p.Renter, err = s.rentals.Renter(ctx, scopeOf(c), x.RenterID); err != nil {
 		return err
 	}
@@ -161,8 +166,11 @@ func (s *Server) staffReservationPage(c *gin.Context, status int, f form) error 
 }
 
 // DueNow is what the renter pays at handover: the quoted rent and deposit,
-// and the delivery fee.
-func (p *staffReservationPage) DueNow() int64 { return p.R.Quote.DueNowFen + p.R.FeeFen }
+// and the delivery fee, less what the family paid online in advance (that
+// becomes the lease's paid_online entry at the check-out).
+func (p *staffReservationPage) DueNow() int64 {
+	return max(p.R.Quote.DueNowFen+p.R.FeeFen-p.Pay.PaidFen, 0)
+}
 
 func (s *Server) showStaffReservation(c *gin.Context) error {
 	return s.staffReservationPage(c, http.StatusOK, form{})

@@ -152,10 +152,13 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	pol.Now = func() time.Time { return now }
 	// Online payment against stripe-mock, told to the lease ledger as the
 	// wiring does (payments_test.go).
+	ws := newWebStripe(t)
 	pay, err := online.NewService(db, online.Config{SecretKey: "sk_test_fuju", WebhookSecrets: []string{testWebhookSecret},
-		APIBase: testenv.StripeMock(t)}, testLedger{rent}, rec, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		APIBase: testenv.StripeMock(t), FeeBP: 100, HTTPClient: &http.Client{Transport: ws, Timeout: 30 * time.Second}},
+		testLedger{res}, rec, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	must(err)
 	must(pay.Init(ctx))
+	res.Prepaid = testPrepaid{pay}
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
 		Auth: au, Rentals: rent, Reservations: res, Reports: rep, Payments: pay, Messages: msgs, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
@@ -164,7 +167,8 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	// Every request a test makes through the router, and every answer, is
 	// checked against the OpenAPI document.
 	s.handler = testContract(t).Handler(t, s.engine)
-	t.Cleanup(func() { testDigests.Delete(s) })
+	webStripes.Store(s, ws)
+	t.Cleanup(func() { testDigests.Delete(s); webStripes.Delete(s) })
 	testDigests.Store(s, func(skip ...string) string {
 		t.Helper()
 		ctx := context.Background()

@@ -146,11 +146,12 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	if cfg.StripeSecretKey != "" {
 		a.Payments, err = payments.NewService(d.Database, payments.Config{
 			SecretKey: cfg.StripeSecretKey, WebhookSecrets: cfg.StripeWebhookSecrets, APIBase: cfg.StripeAPIBase, FeeBP: cfg.PlatformFeeBP,
-		}, leaseLedger{a.Rentals}, a.Auth, logger)
+		}, leaseLedger{a.Reservations}, a.Auth, logger)
 		if err != nil {
 			a.Close()
 			return nil, err
 		}
+		a.Reservations.Prepaid = PrepaidMoney{a.Payments}
 		steps = append(steps, a.Payments.Init)
 		logger.Info("online payment on", "stripe_api", cmp.Or(cfg.StripeAPIBase, "https://api.stripe.com"), "platform_fee_bp", cfg.PlatformFeeBP)
 	} else {

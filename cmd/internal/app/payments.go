@@ -2,14 +2,18 @@ package app
 
 import (
 	"context"
+	"errors"
 
+	"fuju/internal/tenancy"
 	"fuju/payments"
 	"fuju/rentals"
 )
 
 // leaseLedger tells the lease ledger (rentals) what Stripe did: each
 // payments.Outcome becomes the rentals.OnlineOutcome it applies once by key.
-type leaseLedger struct{ rentals *rentals.Service }
+// Outcomes of a reservation's prepayment name the reservation; the
+// reservations service routes them (rentals/prepaid.go).
+type leaseLedger struct{ res *rentals.Reservations }
 
 // toOnlineOutcome converts payments' outcome to the ledger's.
 func toOnlineOutcome(o payments.Outcome) rentals.OnlineOutcome {
@@ -18,19 +22,54 @@ func toOnlineOutcome(o payments.Outcome) rentals.OnlineOutcome {
 }
 
 func (l leaseLedger) PaidOnline(ctx context.Context, o payments.Outcome) error {
-	return l.rentals.PaidOnline(ctx, toOnlineOutcome(o))
+	return l.res.OnlinePaid(ctx, toOnlineOutcome(o))
 }
 
 func (l leaseLedger) RefundedOnline(ctx context.Context, o payments.Outcome) error {
-	return l.rentals.RefundedOnline(ctx, toOnlineOutcome(o))
+	return l.res.OnlineRefunded(ctx, toOnlineOutcome(o))
 }
 
 // RefundFailed: the operator's queue item is written by payments itself
 // (payment_queue); the ledger cancels a refund it had recorded as sent.
 func (l leaseLedger) RefundFailed(ctx context.Context, o payments.Outcome) error {
-	return l.rentals.RefundFailed(ctx, toOnlineOutcome(o))
+	return l.res.OnlineRefundFailed(ctx, toOnlineOutcome(o))
 }
 
 func (l leaseLedger) Disputed(ctx context.Context, o payments.Outcome) error {
-	return l.rentals.Disputed(ctx, toOnlineOutcome(o))
+	return l.res.OnlineDisputed(ctx, toOnlineOutcome(o))
+}
+
+// PrepaidMoney gives the reservations service what families paid online in
+// advance, and refunds it when a reservation ends without a lease.
+type PrepaidMoney struct{ Pay *payments.Service }
+
+// Prepaid returns what was paid online for reservation id.
+func (p PrepaidMoney) Prepaid(ctx context.Context, id string) ([]rentals.OnlineOutcome, error) {
+	paid, err := p.Pay.PaidOutcomes(ctx, id)
+	out := make([]rentals.OnlineOutcome, len(paid))
+	for i, o := range paid {
+		out[i] = toOnlineOutcome(o)
+	}
+	return out, err
+}
+
+// PrepayRefundRef is the ledger entry id of the refund of a reservation's
+// prepayment.
+func PrepayRefundRef(reservationID string) string { return "reservation/" + reservationID + "/refund" }
+
+// RefundPrepaid refunds everything paid online for x in full, under one
+// ledger entry id, so asking again finishes the same refund. Once the refund
+// is recorded payments owns it: Stripe unreachable is made later by its
+// reconciler, Stripe refusing lands in the operator's queue.
+func (p PrepaidMoney) RefundPrepaid(ctx context.Context, x rentals.Reservation) error {
+	paid, err := p.Pay.PaidOutcomes(ctx, x.ID)
+	if err != nil || len(paid) == 0 {
+		return err
+	}
+	_, err = p.Pay.Refund(ctx, tenancy.OperatorScope(x.OperatorID), tenancy.System, payments.RefundRequest{
+		Ref: PrepayRefundRef(x.ID), LeaseID: x.ID, Full: true, Reason: "reservation_" + string(x.State)})
+	if errors.Is(err, payments.ErrStripeUnavailable) || errors.Is(err, payments.ErrStripeRefused) {
+		return nil
+	}
+	return err
 }

@@ -1,0 +1,217 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"fuju/internal/tenancy"
+	"fuju/internal/valid"
+	online "fuju/payments"
+	"fuju/rentals"
+	"fuju/stations"
+)
+
+// Paying a reservation online in advance (docs/payments.md "Prepaying a
+// reservation"). The payment's ledger entry id is "reservation/<id>/prepay"
+// and its tab is the reservation's id until the desk fulfils it; the
+// wiring's ledger moves what was paid onto the lease then.
+
+// prepayRef is the ledger entry id of a reservation's prepayment.
+func prepayRef(reservationID string) string { return "reservation/" + reservationID + "/prepay" }
+
+// Why a reservation is paid at the station (prepayOffer.Why).
+const (
+	prepayWhyOff       = "off"        // the station does not take prepayment
+	prepayWhyNothing   = "nothing"    // nothing to pay (subsistence tier, free)
+	prepayWhySmall     = "small"      // below Stripe's minimum for CNY
+	prepayWhyOffline   = "offline"    // online payment off, or the operator cannot take charges
+	prepayWhyClosed    = "closed"     // the reservation no longer holds its unit
+	prepayWhyAvailable = ""           // payable online
+	prepayWhyPaid      = "paid"       // paid online already
+	prepayWhyPending   = "processing" // paid with a method that confirms later
+)
+
+// prepayOffer is what a reservation's family may pay online and whether
+// they did: the renter's share of the quoted first period and the deposit
+// where the tier pays one (prepayAmounts).
+type prepayOffer struct {
+	Mode       stations.Prepay `json:"mode"`
+	RentFen    int64           `json:"rent_fen"`
+	DepositFen int64           `json:"deposit_fen"`
+	FeeFen     int64           `json:"delivery_fen"`
+	AmountFen  int64           `json:"amount_fen"`
+	// Online: "pay now" is offered. Why says otherwise why not (or that it
+	// was paid).
+	Online bool   `json:"online"`
+	Why    string `json:"why,omitempty"`
+	// Paid is set once Stripe said the money arrived.
+	PaidFen int64 `json:"paid_fen"`
+	// Required: the station requires prepayment and it is not paid: the
+	// hold is unconfirmed.
+	Unconfirmed bool `json:"unconfirmed"`
+}
+
+// prepayAmounts is what a reservation would prepay: the renter's share of
+// the quoted first period and the deposit. The delivery fee is shown but
+// still paid at handover: the lease ledger has no entry for it, so paying it
+// online would leave the lease in credit.
+func prepayAmounts(x rentals.Reservation) (rent, deposit, fee int64) {
+	return x.Quote.RenterFen, x.Quote.DepositFen, x.FeeFen
+}
+
+// prepayOf decides what the reservation's family may pay online now.
+func (s *Server) prepayOf(ctx context.Context, x rentals.Reservation) (prepayOffer, error) {
+	rent, deposit, fee := prepayAmounts(x)
+	o := prepayOffer{Mode: stations.PrepayOff, RentFen: rent, DepositFen: deposit, FeeFen: fee, AmountFen: rent + deposit}
+	set, err := s.stations.ReservationSettings(ctx, x.StationID)
+	if err != nil {
+		return o, err
+	}
+	o.Mode = set.Prepay
+	if s.payments != nil {
+		t, err := s.payments.Tab(ctx, tenancy.OperatorScope(x.OperatorID), x.ID)
+		switch {
+		case errors.Is(err, online.ErrNotFound):
+		case err != nil:
+			return o, err
+		default:
+			for _, p := range t.Payments {
+				if p.ID != prepayRef(x.ID) {
+					continue
+				}
+				switch p.State {
+				case online.Paid:
+					o.PaidFen, o.Why = p.PaidFen, prepayWhyPaid
+					return o, nil
+				case online.Processing:
+					o.Why = prepayWhyPending
+					return o, nil
+				}
+			}
+		}
+	}
+	o.Unconfirmed = o.Mode == stations.PrepayRequired && x.State.Open()
+	switch {
+	case o.Mode == stations.PrepayOff:
+		o.Why, o.Unconfirmed = prepayWhyOff, false
+	case !x.State.Open():
+		o.Why = prepayWhyClosed
+	case o.AmountFen <= 0:
+		o.Why, o.Unconfirmed = prepayWhyNothing, false
+	case o.AmountFen < online.MinChargeFen:
+		o.Why, o.Unconfirmed = prepayWhySmall, false
+	case s.payments == nil:
+		o.Why, o.Unconfirmed = prepayWhyOffline, false
+	default:
+		ok, err := s.payments.CanTakeCharges(ctx, x.OperatorID)
+		if err != nil {
+			return o, err
+		}
+		if !ok {
+			o.Why, o.Unconfirmed = prepayWhyOffline, false
+		} else {
+			o.Online, o.Why = true, prepayWhyAvailable
+		}
+	}
+	return o, nil
+}
+
+// startPrepay sends the family of reservation x to Stripe's Checkout for
+// its prepayment. Asking again (another tab, a double submit) gives the
+// same open page: the payment's ledger entry id is the reservation's.
+func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page, prepayOffer, error) {
+	ctx := c.Request.Context()
+	o, err := s.prepayOf(ctx, x)
+	if err != nil {
+		return online.Page{}, o, err
+	}
+	if o.Why == prepayWhyPaid {
+		return online.Page{}, o, fmt.Errorf("web: reservation %s: %w", x.ID, online.ErrAlreadyPaid)
+	}
+	if !o.Online {
+		return online.Page{}, o, fmt.Errorf("web: reservation %s (%s): %w", x.ID, o.Why, online.ErrPayAtStation)
+	}
+	lang := "zh"
+	if langOf(c) == "en" {
+		lang = "en"
+	}
+	back := s.siteURL(c) + "/account/reservations/" + x.ID
+	page, err := s.payments.StartCheckout(ctx, actorOf(c), online.PaymentRequest{
+		Ref: prepayRef(x.ID), LeaseID: x.ID, OperatorID: x.OperatorID, Purpose: online.FirstPeriod, AmountFen: o.AmountFen,
+		SuccessURL: back + "?paid=1", CancelURL: back, Lang: lang,
+	})
+	return page, o, err
+}
+
+// payRequest asks to pay something online; today a reservation.
+type payRequest struct {
+	ReservationID string `json:"reservation_id"`
+}
+
+// payResponse is where to pay.
+type payResponse struct {
+	PaymentID string      `json:"payment_id"`
+	URL       string      `json:"url"`
+	ExpiresAt string      `json:"expires_at"`
+	AmountFen int64       `json:"amount_fen"`
+	Offer     prepayOffer `json:"offer"`
+}
+
+// createPaymentAPI is POST /api/v1/me/payments: the Checkout URL for a
+// reservation of one of the account's renters. Zero, below Stripe's
+// minimum, a station without prepayment or an operator that cannot take
+// charges is 409 pay_at_station; paid already is 409 already_paid.
+func (s *Server) createPaymentAPI(c *gin.Context) error {
+	user, err := familyOf(c)
+	if err != nil {
+		return err
+	}
+	var req payRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	e := &valid.Error{}
+	if req.ReservationID == "" {
+		e.Add("reservation_id", "required", "is required")
+	}
+	e.Text("reservation_id", req.ReservationID, valid.MaxID)
+	if err := e.Err(); err != nil {
+		return fmt.Errorf("web: pay: %w", err)
+	}
+	if s.reserve == nil {
+		return errNotFound
+	}
+	x, err := s.reserve.MyReservation(c.Request.Context(), user, req.ReservationID)
+	if err != nil {
+		return err
+	}
+	page, o, err := s.startPrepay(c, x)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
+		AmountFen: o.AmountFen, Offer: o})
+	return nil
+}
+
+// payMyReservation is the "pay now" button: 303 to Stripe's Checkout.
+func (s *Server) payMyReservation(c *gin.Context) error {
+	if s.reserve == nil {
+		return errNotFound
+	}
+	u, _ := userOf(c)
+	x, err := s.reserve.MyReservation(c.Request.Context(), u.ID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	page, _, err := s.startPrepay(c, x)
+	if err != nil {
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, page.URL)
+	return nil
+}
