@@ -27,11 +27,16 @@ type resStore struct {
 	open  *mongo.Collection
 	codes *mongo.Collection
 	wait  *mongo.Collection
+	// resEvents and waitEvents are the logs' collections, scanned for the
+	// demand figures only.
+	resEvents  *mongo.Collection
+	waitEvents *mongo.Collection
 }
 
 func newResStore(d *mongo.Database) *resStore {
 	return &resStore{res: d.Collection("reservations"), open: d.Collection("open_reservations"),
-		codes: d.Collection("reservation_codes"), wait: d.Collection("waitlist")}
+		codes: d.Collection("reservation_codes"), wait: d.Collection("waitlist"),
+		resEvents: d.Collection("reservation_events"), waitEvents: d.Collection("waitlist_events")}
 }
 
 func (s *resStore) collections() []*mongo.Collection {
@@ -195,4 +200,46 @@ func (s *resStore) entries(ctx context.Context, filter bson.D) ([]WaitEntry, err
 		out[i] = d.Entry
 	}
 	return out, nil
+}
+
+// resRecord and waitRecord are the reservation and waitlist logs' events
+// as stored (eventlog's record).
+type resRecord struct {
+	Entity string    `bson:"entity"`
+	Seq    int64     `bson:"seq"`
+	At     time.Time `bson:"at"`
+	Event  resEvent  `bson:"e"`
+}
+
+type waitRecord struct {
+	Entity string    `bson:"entity"`
+	Seq    int64     `bson:"seq"`
+	At     time.Time `bson:"at"`
+	Event  waitEvent `bson:"e"`
+}
+
+// reservationSteps scans the reservations' logs for events before before,
+// by entity and sequence.
+func (s *resStore) reservationSteps(ctx context.Context, before time.Time) ([]resRecord, error) {
+	var out []resRecord
+	return out, s.scanLog(ctx, s.resEvents, before, &out)
+}
+
+// waitSteps scans the waitlist places' logs for events before before, by
+// entity and sequence.
+func (s *resStore) waitSteps(ctx context.Context, before time.Time) ([]waitRecord, error) {
+	var out []waitRecord
+	return out, s.scanLog(ctx, s.waitEvents, before, &out)
+}
+
+func (s *resStore) scanLog(ctx context.Context, c *mongo.Collection, before time.Time, out any) error {
+	cur, err := c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return translate(err, "scan "+c.Name())
+	}
+	if err := cur.All(ctx, out); err != nil {
+		return translate(err, "scan "+c.Name())
+	}
+	return nil
 }
