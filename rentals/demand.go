@@ -54,13 +54,14 @@ type DemandEvent struct {
 }
 
 // DemandLog returns the steps of every reservation and waitlist place
-// before before that scope may see, oldest first. It scans both logs (the embedded engine
+// before before that scope may see, oldest first; a step's time is the
+// service's clock when it was made (the event's UpdatedAt). It scans both logs (the embedded engine
 // scans whatever the filter), so callers read it once per roll or request.
 func (r *Reservations) DemandLog(ctx context.Context, scope tenancy.Scope, before time.Time) ([]DemandEvent, error) {
 	if !scope.Platform && scope.OperatorID == "" {
 		return []DemandEvent{}, nil
 	}
-	res, err := r.store.reservationSteps(ctx, before)
+	res, err := r.store.reservationSteps(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +69,10 @@ func (r *Reservations) DemandLog(ctx context.Context, scope tenancy.Scope, befor
 	made := map[string]bool{}
 	for _, rec := range res {
 		x := rec.Event.Res
-		if !scope.Station(x.OperatorID, x.StationID) {
+		if !scope.Station(x.OperatorID, x.StationID) || !x.UpdatedAt.Before(before) {
 			continue
 		}
-		ev := DemandEvent{At: rec.At, Entity: rec.Entity, OperatorID: x.OperatorID, StationID: x.StationID, ProductID: x.ProductID, Offer: x.Offer}
+		ev := DemandEvent{At: x.UpdatedAt, Entity: rec.Entity, OperatorID: x.OperatorID, StationID: x.StationID, ProductID: x.ProductID, Offer: x.Offer}
 		switch rec.Event.Kind {
 		case resHeld:
 			if made[rec.Entity] {
@@ -98,7 +99,7 @@ func (r *Reservations) DemandLog(ctx context.Context, scope tenancy.Scope, befor
 		}
 		out = append(out, ev)
 	}
-	wait, err := r.store.waitSteps(ctx, before)
+	wait, err := r.store.waitSteps(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,10 @@ func (r *Reservations) DemandLog(ctx context.Context, scope tenancy.Scope, befor
 	offered := map[string]bool{}
 	for _, rec := range wait {
 		w := rec.Event.Entry
-		ev := DemandEvent{At: rec.At, Entity: rec.Entity, StationID: w.StationID, District: w.District, ProductID: w.ProductID, JoinedAt: w.JoinedAt}
+		if !w.UpdatedAt.Before(before) {
+			continue
+		}
+		ev := DemandEvent{At: w.UpdatedAt, Entity: rec.Entity, StationID: w.StationID, District: w.District, ProductID: w.ProductID, JoinedAt: w.JoinedAt}
 		k := w.StationID
 		if k == "" {
 			k = "product:" + w.ProductID

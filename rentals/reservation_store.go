@@ -218,23 +218,23 @@ type waitRecord struct {
 	Event  waitEvent `bson:"e"`
 }
 
-// reservationSteps scans the reservations' logs for events before before,
-// by entity and sequence.
-func (s *resStore) reservationSteps(ctx context.Context, before time.Time) ([]resRecord, error) {
+// reservationSteps scans the reservations' logs, by entity and sequence.
+func (s *resStore) reservationSteps(ctx context.Context) ([]resRecord, error) {
 	var out []resRecord
-	return out, s.scanLog(ctx, s.resEvents, before, &out)
+	return out, s.scanLog(ctx, s.resEvents, &out)
 }
 
-// waitSteps scans the waitlist places' logs for events before before, by
-// entity and sequence.
-func (s *resStore) waitSteps(ctx context.Context, before time.Time) ([]waitRecord, error) {
+// waitSteps scans the waitlist places' logs, by entity and sequence.
+func (s *resStore) waitSteps(ctx context.Context) ([]waitRecord, error) {
 	var out []waitRecord
-	return out, s.scanLog(ctx, s.waitEvents, before, &out)
+	return out, s.scanLog(ctx, s.waitEvents, &out)
 }
 
-func (s *resStore) scanLog(ctx context.Context, c *mongo.Collection, before time.Time, out any) error {
-	cur, err := c.Find(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: before}}}},
-		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+// scanLog reads a whole log collection: a step's time is the service's
+// clock in the event (UpdatedAt), which the demo and tests set back, not
+// the record's, so the caller filters.
+func (s *resStore) scanLog(ctx context.Context, c *mongo.Collection, out any) error {
+	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return translate(err, "scan "+c.Name())
 	}
