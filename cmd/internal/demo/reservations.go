@@ -99,22 +99,27 @@ func seedReservations(ctx context.Context, a *app.App) error {
 	}
 	today := time.Now().In(l10n.Local)
 	for i, acct := range WaitlistAccounts {
-		acct.Password = DemoPassword
-		u, err := a.Auth.CreateUser(ctx, acct)
+		// The tier families (tiers.go) are these accounts: reuse them.
+		uid, err := a.Auth.UserIDByPhone(ctx, acct.Phone)
 		if err != nil {
-			return fmt.Errorf("demo account %s: %w", acct.Phone, err)
+			acct.Password = DemoPassword
+			u, err := a.Auth.CreateUser(ctx, acct)
+			if err != nil {
+				return fmt.Errorf("demo account %s: %w", acct.Phone, err)
+			}
+			uid = u.ID
 		}
 		born := time.Date(today.Year()-80-i, time.Month(5+i), 12+i, 0, 0, 0, 0, l10n.Local)
-		r, err := a.Rentals.RegisterRenter(ctx, admin, rentals.Renter{Name: []string{"陈淑珍", "杨德胜"}[i], Phone: fmt.Sprintf("139000006%02d", i),
+		r, err := a.Rentals.RegisterRenter(ctx, admin, rentals.Renter{Name: []string{"陈淑珍", "杨德胜"}[i], Phone: fmt.Sprintf("139000008%02d", i),
 			IDNumber: idNumber(born, 601+i), Age: 80 + i, Address: "焦作市解放区焦东路", MobilityNeeds: "下肢无力",
 			HomeStationID: "jf-minzhu", HomeOperatorID: "op-kangning"}, by)
 		if err != nil {
 			return fmt.Errorf("demo waitlist renter: %w", err)
 		}
-		if _, err := a.Rentals.LinkUser(ctx, r.ID, u.ID, by); err != nil {
+		if _, err := a.Rentals.LinkUser(ctx, r.ID, uid, by); err != nil {
 			return err
 		}
-		if _, err := a.Reservations.JoinWaitlist(ctx, u.ID, rentals.JoinRequest{RenterID: r.ID, ProductID: "wc-electric-fold", StationID: "jf-minzhu"}); err != nil {
+		if _, err := a.Reservations.JoinWaitlist(ctx, uid, rentals.JoinRequest{RenterID: r.ID, ProductID: "wc-electric-fold", StationID: "jf-minzhu"}); err != nil {
 			return fmt.Errorf("demo waitlist: %w", err)
 		}
 	}

@@ -54,7 +54,7 @@ func seedApplications(ctx context.Context, a *app.App) error {
 	for i, e := range elders {
 		u := users[e.family]
 		by := u.Actor()
-		r, err := a.Rentals.CreateFamilyRenter(ctx, u.ID, u.Phone, rentals.FamilyRenter{Name: e.name, Phone: fmt.Sprintf("139000006%02d", i),
+		r, err := a.Rentals.CreateFamilyRenter(ctx, u.ID, u.Phone, rentals.FamilyRenter{Name: e.name, Phone: fmt.Sprintf("139000007%02d", i),
 			IDNumber: idNumber(e.born, 601+i), MobilityNeeds: "行走不便，需要助行器", HomeStationID: "jf-minzhu", Relation: e.relation}, by)
 		if err != nil {
 			return fmt.Errorf("demo elder %s: %w", e.name, err)
