@@ -27,11 +27,16 @@ type resStore struct {
 	open  *mongo.Collection
 	codes *mongo.Collection
 	wait  *mongo.Collection
+	// resEvents and waitEvents are the logs' collections, scanned for the
+	// demand figures only.
+	resEvents  *mongo.Collection
+	waitEvents *mongo.Collection
 }
 
 func newResStore(d *mongo.Database) *resStore {
 	return &resStore{res: d.Collection("reservations"), open: d.Collection("open_reservations"),
-		codes: d.Collection("reservation_codes"), wait: d.Collection("waitlist")}
+		codes: d.Collection("reservation_codes"), wait: d.Collection("waitlist"),
+		resEvents: d.Collection("reservation_events"), waitEvents: d.Collection("waitlist_events")}
 }
 
 func (s *resStore) collections() []*mongo.Collection {
@@ -214,4 +219,46 @@ func (s *resStore) waitingFor(ctx context.Context, productID string) ([]WaitEntr
 // allEntries lists every waitlist entry.
 func (s *resStore) allEntries(ctx context.Context) ([]WaitEntry, error) {
 	return s.entries(ctx, bson.D{})
+}
+
+// resRecord and waitRecord are the reservation and waitlist logs' events
+// as stored (eventlog's record).
+type resRecord struct {
+	Entity string    `bson:"entity"`
+	Seq    int64     `bson:"seq"`
+	At     time.Time `bson:"at"`
+	Event  resEvent  `bson:"e"`
+}
+
+type waitRecord struct {
+	Entity string    `bson:"entity"`
+	Seq    int64     `bson:"seq"`
+	At     time.Time `bson:"at"`
+	Event  waitEvent `bson:"e"`
+}
+
+// reservationSteps scans the reservations' logs, by entity and sequence.
+func (s *resStore) reservationSteps(ctx context.Context) ([]resRecord, error) {
+	var out []resRecord
+	return out, s.scanLog(ctx, s.resEvents, &out)
+}
+
+// waitSteps scans the waitlist places' logs, by entity and sequence.
+func (s *resStore) waitSteps(ctx context.Context) ([]waitRecord, error) {
+	var out []waitRecord
+	return out, s.scanLog(ctx, s.waitEvents, &out)
+}
+
+// scanLog reads a whole log collection: a step's time is the service's
+// clock in the event (UpdatedAt), which the demo and tests set back, not
+// the record's, so the caller filters.
+func (s *resStore) scanLog(ctx context.Context, c *mongo.Collection, out any) error {
+	cur, err := c.Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return translate(err, "scan "+c.Name())
+	}
+	if err := cur.All(ctx, out); err != nil {
+		return translate(err, "scan "+c.Name())
+	}
+	return nil
 }

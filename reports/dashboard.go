@@ -25,10 +25,12 @@ const (
 	DashFleet = "fleet"
 	DashMoney = "money"
 	DashCare  = "care"
+	// DashDemand is reservations, the waitlist and unmet demand (demand.go).
+	DashDemand = "demand"
 )
 
 // DashboardNames lists every dashboard in the order pages show them.
-var DashboardNames = []string{DashFleet, DashMoney, DashCare}
+var DashboardNames = []string{DashFleet, DashMoney, DashDemand, DashCare}
 
 // Measure says what a column's numbers are.
 type Measure string
@@ -237,6 +239,8 @@ func (s *Service) Dashboard(ctx context.Context, scope tenancy.Scope, operatorID
 		d.Tables = moneyTables(in)
 	case DashCare:
 		d.Tables = careTables(in)
+	case DashDemand:
+		d.Tables = demandTables(in)
 	}
 	for i := range d.Tables {
 		d.Tables[i].total()

@@ -76,6 +76,9 @@ type rollDay struct {
 	Units      []unitCell  `bson:"units"`
 	Money      []moneyCell `bson:"money"`
 	Held       []heldCell  `bson:"held"`
+	// Demand is the reservations and the waitlist (demand.go); absent in
+	// days without any.
+	Demand []demandCell `bson:"demand,omitempty"`
 }
 
 func rollID(operatorID, day string) string { return "rollup/" + operatorID + "/" + day }
@@ -365,7 +368,35 @@ func sumMonth(op, month string, days []rollDay) rollDay {
 			m.ChargeN += c.ChargeN
 		}
 	}
+	type dk struct{ station, district, product string }
+	demand := map[dk]*demandCell{}
+	for _, d := range days {
+		for _, c := range d.Demand {
+			k := dk{c.Station, c.District, c.Product}
+			m, ok := demand[k]
+			if !ok {
+				m = &demandCell{Station: c.Station, District: c.District, Product: c.Product}
+				demand[k] = m
+			}
+			m.Reserved += c.Reserved
+			m.Fulfilled += c.Fulfilled
+			m.Cancelled += c.Cancelled
+			m.NoShows += c.NoShows
+			m.Joins += c.Joins
+			m.Offers += c.Offers
+			m.Waits = append(m.Waits, c.Waits...)
+			m.Served += c.Served
+			m.Left += c.Left
+			m.Lapsed += c.Lapsed
+			m.Unmet += c.Unmet
+		}
+	}
 	out := rollDay{ID: rollID(op, month), OperatorID: op, Day: month, Units: []unitCell{}, Money: []moneyCell{}, Held: []heldCell{}}
+	for _, m := range demand {
+		if m.flows() {
+			out.Demand = append(out.Demand, *m)
+		}
+	}
 	for _, u := range units {
 		if u.RentedSec+u.OwnedSec+u.Repairs+u.Lost+u.Found > 0 || len(u.Turnaround) > 0 {
 			out.Units = append(out.Units, *u)
@@ -400,6 +431,18 @@ func (d *rollDay) sort() {
 		return cmpStr(a.Tier, b.Tier)
 	})
 	slices.SortFunc(d.Held, func(a, b heldCell) int { return cmpStr(a.Station, b.Station) })
+	slices.SortFunc(d.Demand, func(a, b demandCell) int {
+		if c := cmpStr(a.Station, b.Station); c != 0 {
+			return c
+		}
+		if c := cmpStr(a.District, b.District); c != 0 {
+			return c
+		}
+		return cmpStr(a.Product, b.Product)
+	})
+	for i := range d.Demand {
+		slices.Sort(d.Demand[i].Waits)
+	}
 }
 
 // RollGrace is how long after midnight a day waits before it is stored:
@@ -474,11 +517,13 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 		}
 	}
 	if missing != "" {
-		trails, entries, err := s.sources(ctx, read, endDay)
+		src, err := s.sources(ctx, read, endDay)
 		if err != nil {
 			return nil, nil, err
 		}
-		for _, rd := range rollDays(trails, entries, daysFrom(missing, endDay), now, operators...) {
+		days := rollDays(src.trails, src.entries, daysFrom(missing, endDay), now, operators...)
+		addDemand(days, src.demand, now)
+		for _, rd := range days {
 			if _, ok := got[key{rd.OperatorID, rd.Day}]; !ok {
 				got[key{rd.OperatorID, rd.Day}] = rd
 			}
@@ -501,17 +546,21 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 }
 
 // sources reads what the roll-up is made of, for scope, up to the end of
-// day last: every unit event and every ledger entry.
-func (s *Service) sources(ctx context.Context, scope tenancy.Scope, last string) ([]stations.UnitTrail, []rentals.LedgerEntry, error) {
-	trails, err := s.fleet.UnitTrails(ctx, scope, dayStart(nextDay(last)))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reports: %w", err)
+// day last: every unit event, every ledger entry, every reservation and
+// waitlist step.
+func (s *Service) sources(ctx context.Context, scope tenancy.Scope, last string) (opSources, error) {
+	var src opSources
+	var err error
+	if src.trails, err = s.fleet.UnitTrails(ctx, scope, dayStart(nextDay(last))); err != nil {
+		return src, fmt.Errorf("reports: %w", err)
 	}
-	entries, err := s.ledgers.LedgerEntries(ctx, scope, nextDay(last))
-	if err != nil {
-		return nil, nil, fmt.Errorf("reports: %w", err)
+	if src.entries, err = s.ledgers.LedgerEntries(ctx, scope, nextDay(last)); err != nil {
+		return src, fmt.Errorf("reports: %w", err)
 	}
-	return trails, entries, nil
+	if src.demand, err = s.demandLog(ctx, scope, last); err != nil {
+		return src, err
+	}
+	return src, nil
 }
 
 // RollStats says what a roll did.
@@ -580,10 +629,11 @@ func (s *Service) rollAll(ctx context.Context, operatorID string, all bool) (Rol
 	if len(due) == 1 {
 		scope = tenancy.OperatorScope(due[0].ID)
 	}
-	trails, entries, err := s.sources(ctx, scope, target)
+	all0, err := s.sources(ctx, scope, target)
 	if err != nil {
 		return stats, err
 	}
+	trails, entries := all0.trails, all0.entries
 	byOp := map[string]*opSources{}
 	of := func(op string) *opSources {
 		o, ok := byOp[op]
@@ -601,6 +651,10 @@ func (s *Service) rollAll(ctx context.Context, operatorID string, all bool) (Rol
 		o := of(e.OperatorID)
 		o.entries = append(o.entries, e)
 	}
+	for _, e := range all0.demand {
+		o := of(e.OperatorID)
+		o.demand = append(o.demand, e)
+	}
 	for _, h := range due {
 		src := byOp[h.ID]
 		if src == nil {
@@ -613,10 +667,12 @@ func (s *Service) rollAll(ctx context.Context, operatorID string, all bool) (Rol
 	return stats, nil
 }
 
-// opSources is one operator's unit histories and ledger entries.
+// opSources is what the roll-up of one operator (or, read for several, of
+// each) is made of: unit histories, ledger entries and demand steps.
 type opSources struct {
 	trails  []stations.UnitTrail
 	entries []rentals.LedgerEntry
+	demand  []rentals.DemandEvent
 }
 
 // rollOperator stores the operator's days up to target from its head
@@ -634,6 +690,11 @@ func (s *Service) rollOperator(ctx context.Context, h rollHead, src opSources, t
 			first = e.Day
 		}
 	}
+	for _, e := range src.demand {
+		if d := rentals.Date(e.At); first == "" || d < first {
+			first = d
+		}
+	}
 	if first == "" || first > target {
 		return nil
 	}
@@ -643,7 +704,9 @@ func (s *Service) rollOperator(ctx context.Context, h rollHead, src opSources, t
 	}
 	computed := map[string]rollDay{}
 	var todo []rollDay
-	for _, rd := range rollDays(src.trails, src.entries, daysFrom(start, target), now, op) {
+	rolled := rollDays(src.trails, src.entries, daysFrom(start, target), now, op)
+	addDemand(rolled, src.demand, now)
+	for _, rd := range rolled {
 		if rd.OperatorID == op {
 			computed[rd.Day] = rd
 			todo = append(todo, rd)

@@ -84,6 +84,8 @@ type Service struct {
 	now     func() time.Time
 	// rolls is the daily roll-up the dashboards read.
 	rolls *rollStore
+	// demand is the reservations' and waitlist's logs (nil: no demand).
+	demand demandSource
 }
 
 // NewService returns the statements service storing in d.

@@ -78,6 +78,24 @@ func TestDashboardPagesAndAPI(t *testing.T) {
 			t.Errorf("the city's dashboard lacks %q", want)
 		}
 	}
+	for _, want := range []string{`id="dash-demand"`, `id="fig-reservations_operator"`, `id="fig-waitlist_district"`, `id="fig-unmet_district"`, "未满足需求"} {
+		if !strings.Contains(city.Body.String(), want) {
+			t.Errorf("the city's demand dashboard lacks %q", want)
+		}
+	}
+	demand := decode[reports.Dashboard](t, w.call(t, w.adminA, http.MethodGet, "/api/v1/operator/reports/demand"+oct, nil))
+	var ids []string
+	for _, tb := range demand.Tables {
+		ids = append(ids, tb.ID)
+	}
+	if demand.Name != "demand" || strings.Join(ids, " ") != "reservations_station reservations_product waitlist_station waitlist_district waitlist_product unmet_district" {
+		t.Errorf("A's demand dashboard: %s %v", demand.Name, ids)
+	}
+	dcsv := w.call(t, w.adminA, http.MethodGet, "/api/v1/operator/reports/demand/csv"+oct+"&lang=en", nil)
+	wantStatus(t, dcsv, http.StatusOK, "demand csv")
+	if s := dcsv.Body.String(); !strings.HasPrefix(s, "\ufeffDemand,op-a") {
+		t.Errorf("demand csv: %.300s", s)
+	}
 	one := decode[reports.Dashboard](t, w.call(t, w.platform, http.MethodGet, "/api/v1/admin/reports/fleet?operator=op-b", nil))
 	if one.OperatorID != "op-b" {
 		t.Errorf("the platform's view of B: %+v", one.OperatorID)

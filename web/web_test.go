@@ -111,6 +111,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		t.Fatal(err)
 	}
 	res := rentals.NewReservations(db, rent, st, msgs)
+	rep.UseDemand(res)
 	rep.SetClock(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, l10n.Local) })
 	for _, f := range []func(context.Context) error{st.Init, cat.Init, pol.Init, au.Init, rent.Init, res.Init, msgs.Init, th.Init, rep.Init} {
 		if err := f(ctx); err != nil {

@@ -84,5 +84,25 @@ func TestDemoHistory(t *testing.T) {
 		if rented == 0 {
 			t.Errorf("%s rented nothing in the past year", o.ID)
 		}
+		// Demand: reservations cancelled and not collected, offers, and
+		// places left without one, in most months.
+		demand, err := a.Reports.Dashboard(ctx, scope, o.ID, reports.DashDemand, reports.Range{Name: reports.RangeCustom,
+			From: first.AddDate(0, -12, 0).Format(time.DateOnly), To: first.AddDate(0, 0, -1).Format(time.DateOnly)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := map[string][]int64{}
+		for _, tb := range demand.Tables {
+			total[tb.ID] = tb.Total
+		}
+		if r := total["reservations_product"]; len(r) < 4 || r[3] < 10 || r[1] < 5 || r[2] < 5 {
+			t.Errorf("%s reservations in the past year (lent, cancelled, no-shows, made): %v", o.ID, r)
+		}
+		if w := total["waitlist_product"]; len(w) < 5 || w[0] < 10 || w[1] < 5 || w[4] < 5 {
+			t.Errorf("%s waitlist in the past year (joined, offered, lent, left, lapsed): %v", o.ID, w)
+		}
+		if u := total["unmet_district"]; len(u) < 1 || u[0] < 5 {
+			t.Errorf("%s unmet demand in the past year: %v", o.ID, u)
+		}
 	}
 }

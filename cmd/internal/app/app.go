@@ -141,6 +141,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	})
 	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
 	a.Reservations = rentals.NewReservations(d.Database, a.Rentals, a.Stations, a.Messages)
+	a.Reports.UseDemand(a.Reservations)
 	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Reservations.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
 		a.Stations.EnsureDashboardIndexes, a.Rentals.EnsureDashboardIndexes}
 	if cfg.StripeSecretKey != "" {

@@ -186,17 +186,36 @@ func seedHistory(ctx context.Context, a *app.App, now time.Time) error {
 
 	type step struct {
 		at   time.Time
-		kind int // 0 check-out, 1 extend, 2 return, 3 repaired, 4 cleaned
+		kind int // 0 check-out, 1 extend, 2 return, 3 repaired, 4 cleaned; demand: 5 reserve, 6 cancel, 7 expire holds, 8 join, 9 leave
 		l    *historyLease
+		d    *historyDemand
 	}
 	var steps []step
+	// Demand (demandPlan): reservations cancelled or not collected, a
+	// place on the station's queue offered the cancelled unit, which it
+	// lets lapse, and a place on a district's queue left without an offer.
+	res := rentals.NewReservations(a.DB.Database, a.Rentals, a.Stations, nil) // no messages about the past
+	for _, d := range demandPlan(start, first, renters) {
+		switch d.kind {
+		case demandCancel:
+			steps = append(steps, step{at: d.reserve, kind: 5, d: d}, step{at: d.slot.Add(-2 * time.Hour), kind: 6, d: d},
+				step{at: d.slot.Add(26 * time.Hour), kind: 7, d: d})
+		case demandNoShow:
+			steps = append(steps, step{at: d.reserve, kind: 5, d: d}, step{at: d.slot.Add(3 * time.Hour), kind: 7, d: d})
+		case demandJoin:
+			steps = append(steps, step{at: d.reserve, kind: 8, d: d})
+			if !d.leave.IsZero() {
+				steps = append(steps, step{at: d.leave, kind: 9, d: d})
+			}
+		}
+	}
 	for _, l := range leases {
-		steps = append(steps, step{l.start, 0, l}, step{l.back, 2, l}, step{l.clean, 4, l})
+		steps = append(steps, step{at: l.start, kind: 0, l: l}, step{at: l.back, kind: 2, l: l}, step{at: l.clean, kind: 4, l: l})
 		if l.extend > 0 {
-			steps = append(steps, step{l.ext, 1, l})
+			steps = append(steps, step{at: l.ext, kind: 1, l: l})
 		}
 		if !l.repair.IsZero() {
-			steps = append(steps, step{l.repair, 3, l})
+			steps = append(steps, step{at: l.repair, kind: 3, l: l})
 		}
 	}
 	slices.SortStableFunc(steps, func(x, y step) int {
@@ -206,6 +225,13 @@ func seedHistory(ctx context.Context, a *app.App, now time.Time) error {
 		return x.kind - y.kind
 	})
 	for _, s := range steps {
+		if s.d != nil {
+			at = s.at
+			if err := demandStep(ctx, a, res, s.kind, s.d, at, free); err != nil {
+				return err
+			}
+			continue
+		}
 		l := s.l
 		if s.kind != 0 && l.unit == "" {
 			continue // no unit was free at its station
@@ -272,6 +298,167 @@ func seedHistory(ctx context.Context, a *app.App, now time.Time) error {
 			if _, err := a.Stations.Clean(ctx, scope, l.unit, stations.CleaningRecord{Method: stations.CleaningMethods[0],
 				Checklist: a.Stations.CleaningChecklist(u.ProductID)}, seed); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// historyDemand is one reservation or waitlist place of the history.
+type historyDemand struct {
+	kind          int
+	op, station   string
+	district      string
+	product       string
+	renter        historyRenter
+	user          string
+	reserve, slot time.Time // reserved (or joined) at, and the pickup slot
+	leave         time.Time // a place leaves the queue
+	reservation   string
+	waitFor       *historyDemand // a place on the cancelled reservation's queue
+	entry         string
+}
+
+const (
+	demandCancel = iota // reserved, cancelled by the family before the slot; its unit is offered to the place waiting
+	demandNoShow        // reserved, never collected
+	demandJoin          // a place on a district's queue, left without an offer
+)
+
+// demandPlan schedules, per operator and month, a reservation the family
+// cancels (a place on that station's queue is offered the unit and lets
+// the offer lapse), one nobody collects, and a place on a district's queue
+// where it has no station, which leaves after some days without an offer
+// (unmet demand). Slots are at 10:00 on weekdays; days 2–9 and 16–23 of the
+// month keep a station's holds apart.
+func demandPlan(start, first time.Time, renters map[string][]historyRenter) []*historyDemand {
+	rng := rand.New(rand.NewPCG(2026, 13))
+	weekday := func(t time.Time) time.Time {
+		for t.Weekday() == time.Saturday || t.Weekday() == time.Sunday {
+			t = t.AddDate(0, 0, 1)
+		}
+		return t
+	}
+	var out []*historyDemand
+	for m := start; m.Before(first); m = m.AddDate(0, 1, 0) {
+		for oi, o := range Operators {
+			var sts []Station
+			for _, st := range Stations {
+				if st.op == o.ID {
+					sts = append(sts, st)
+				}
+			}
+			rs := renters[o.ID]
+			pick := func() historyRenter { return rs[rng.IntN(len(rs))] }
+			st := sts[rng.IntN(len(sts))]
+			c := weekday(m.AddDate(0, 0, 1+rng.IntN(8)).Add(10 * time.Hour))
+			cancel := &historyDemand{kind: demandCancel, op: o.ID, station: st.ID, renter: pick(), slot: c, reserve: c.Add(-19 * time.Hour)}
+			wait := &historyDemand{kind: demandJoin, op: o.ID, station: st.ID, renter: pick(), reserve: c.Add(-18 * time.Hour)}
+			for wait.renter == cancel.renter && len(rs) > 1 {
+				wait.renter = pick()
+			}
+			cancel.waitFor = wait
+			st2 := sts[rng.IntN(len(sts))]
+			n := weekday(m.AddDate(0, 0, 15+rng.IntN(8)).Add(10*time.Hour + 30*time.Minute))
+			noShow := &historyDemand{kind: demandNoShow, op: o.ID, station: st2.ID, renter: pick(), slot: n, reserve: n.Add(-20 * time.Hour)}
+			j := m.AddDate(0, 0, rng.IntN(20)).Add(time.Duration(9+rng.IntN(8)) * time.Hour)
+			// A district without a station of the operator: nothing is in
+			// reach, so no offer ever comes.
+			var far []string
+			for _, x := range Stations {
+				if !slices.ContainsFunc(sts, func(y Station) bool { return y.district == x.district }) && !slices.Contains(far, x.district) {
+					far = append(far, x.district)
+				}
+			}
+			if len(far) == 0 {
+				continue
+			}
+			var product string
+			for _, p := range Products {
+				if p.P.OperatorID == o.ID {
+					product = p.P.ID
+					break
+				}
+			}
+			unmet := &historyDemand{kind: demandJoin, op: o.ID, district: far[(oi+rng.IntN(len(far)))%len(far)], product: product, renter: pick(), reserve: j,
+				leave: j.AddDate(0, 0, 2+rng.IntN(9))}
+			out = append(out, cancel, wait, noShow)
+			if unmet.product != "" {
+				out = append(out, unmet)
+			}
+		}
+	}
+	return out
+}
+
+// demandStep makes one step of the demand history at the clock's time.
+// The hold's unit is marked busy in free, so no history lease takes it.
+// A step the rules refuse (a slot on a holiday, a renter blocked) is left
+// out: the history stays deterministic either way.
+func demandStep(ctx context.Context, a *app.App, res *rentals.Reservations, kind int, d *historyDemand, at time.Time, free map[string]time.Time) error {
+	link := func(r historyRenter) string {
+		user := "demo-family-" + r.id
+		if _, err := a.Rentals.LinkUser(ctx, r.id, user, tenancy.Actor{ID: "seed", Name: "Demo data", Role: "system"}); err != nil {
+			return ""
+		}
+		return user
+	}
+	switch kind {
+	case 5: // reserve a unit of a product free at the station
+		d.user = link(d.renter)
+		units, _, err := a.Stations.Units(ctx, stations.UnitFilter{StationID: d.station, State: stations.Available}, 0, 0)
+		if err != nil {
+			return err
+		}
+		for _, u := range units {
+			if u.ProductID == "bed-electric" || free[u.Tag].After(at) {
+				continue
+			}
+			x, err := res.Reserve(ctx, d.user, rentals.ReserveRequest{RenterID: d.renter.id, ProductID: u.ProductID, StationID: d.station,
+				Mode: rentals.Pickup, Slot: d.slot})
+			if err != nil {
+				return nil
+			}
+			d.reservation, d.product = x.ID, x.ProductID
+			free[x.UnitTag] = d.slot.Add(28 * time.Hour)
+			if w := d.waitFor; w != nil {
+				w.product = x.ProductID
+			}
+			break
+		}
+	case 6: // the family cancels; the unit is offered to the place waiting
+		if d.reservation != "" {
+			if _, err := res.CancelMine(ctx, d.user, d.reservation); err != nil {
+				return fmt.Errorf("demo demand: cancel %s: %w", d.reservation, err)
+			}
+		}
+	case 7: // holds past their end expire: a no-show, or an offer lapsed
+		if _, err := res.ExpireHolds(ctx); err != nil {
+			return fmt.Errorf("demo demand: expire holds: %w", err)
+		}
+	case 8: // join a queue
+		if d.product == "" {
+			return nil
+		}
+		d.user = link(d.renter)
+		w, err := res.JoinWaitlist(ctx, d.user, rentals.JoinRequest{RenterID: d.renter.id, ProductID: d.product, StationID: d.station, District: d.district})
+		if err != nil {
+			return nil
+		}
+		d.entry = w.ID
+		// Offered at once (a unit was free): that unit is held until the
+		// offer lapses.
+		if w.ReservationID != "" {
+			x, err := res.Reservation(ctx, tenancy.PlatformScope, w.ReservationID)
+			if err != nil {
+				return err
+			}
+			free[x.UnitTag] = at.Add(48 * time.Hour)
+		}
+	case 9: // leave the queue
+		if d.entry != "" && !d.leave.IsZero() {
+			if _, err := res.LeaveWaitlist(ctx, d.user, d.entry); err != nil {
+				return fmt.Errorf("demo demand: leave %s: %w", d.entry, err)
 			}
 		}
 	}
