@@ -37,18 +37,12 @@ const pdfDPI = 300.0
 // or en. The hash is printed on every page's footer.
 func PDF(st Statement, lang string) ([]byte, error) {
 	w := wordsFor(lang)
-	p := &painter{pdf: fpdf.New("P", "mm", "A4", ""), latin: fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor(""), drawn: map[string]cjkImage{}}
-	cjk, err := openCJK()
+	p, err := newPainter()
 	if err != nil {
 		return nil, err
 	}
-	if cjk != nil {
-		defer cjk.file.Close()
-	}
-	p.cjk = cjk
+	defer p.close()
 	pdf := p.pdf
-	pdf.SetMargins(15, 15, 15)
-	pdf.SetAutoPageBreak(false, 15)
 	c := st.Content
 	pdf.SetFooterFunc(func() {
 		pdf.SetFont("Helvetica", "", 7)
@@ -145,6 +139,27 @@ func PDF(st Statement, lang string) ([]byte, error) {
 		return nil, fmt.Errorf("reports: pdf: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// newPainter starts an A4 document with 15 mm margins and no automatic
+// page breaks (the callers place every line), with the CJK font open when
+// the machine has one; close releases the font.
+func newPainter() (*painter, error) {
+	p := &painter{pdf: fpdf.New("P", "mm", "A4", ""), latin: fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor(""), drawn: map[string]cjkImage{}}
+	cjk, err := openCJK()
+	if err != nil {
+		return nil, err
+	}
+	p.cjk = cjk
+	p.pdf.SetMargins(15, 15, 15)
+	p.pdf.SetAutoPageBreak(false, 15)
+	return p, nil
+}
+
+func (p *painter) close() {
+	if p.cjk != nil {
+		p.cjk.file.Close()
+	}
 }
 
 type painter struct {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/go-pdf/fpdf"
-
 	"fuju/internal/l10n"
 	"fuju/rentals"
 )
@@ -163,18 +161,12 @@ func ReceiptPDF(r Receipt, lang string) ([]byte, error) {
 			return nil, fmt.Errorf("reports: entry %d of lease %s is no payment or refund: %w", r.Focus, r.Lease.ID, ErrNotFound)
 		}
 	}
-	p := &painter{pdf: fpdf.New("P", "mm", "A4", ""), latin: fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor(""), drawn: map[string]cjkImage{}}
-	cjk, err := openCJK()
+	p, err := newPainter()
 	if err != nil {
 		return nil, err
 	}
-	if cjk != nil {
-		defer cjk.file.Close()
-	}
-	p.cjk = cjk
+	defer p.close()
 	pdf := p.pdf
-	pdf.SetMargins(15, 15, 15)
-	pdf.SetAutoPageBreak(false, 15)
 	l := r.Lease
 	number := l.ID
 	if focus != nil {
