@@ -48,6 +48,10 @@ type renderer struct {
 	assets map[string]string
 }
 
+// messageLogPartials holds the station message log's table, shared by the desk
+// and the operator console.
+const messageLogPartials = "message_log_partials"
+
 func newRenderer() (*renderer, error) {
 	r := &renderer{pages: map[string]*template.Template{}, messages: map[string]map[string]string{},
 		icons: map[string]template.HTML{}, assets: map[string]string{}}
@@ -116,7 +120,7 @@ func newRenderer() (*renderer, error) {
 	files, _ := fs.Glob(templateFS, "templates/*.html")
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		if name == "layout" || name == operatorPartials || name == statementPartials || name == dashboardPartials {
+		if name == "layout" || name == operatorPartials || name == statementPartials || name == dashboardPartials || name == messageLogPartials {
 			continue
 		}
 		parts := []string{f}
@@ -128,6 +132,10 @@ func newRenderer() (*renderer, error) {
 		if strings.HasSuffix(name, "_statement") {
 			// A statement reads the same in both consoles.
 			parts = append(parts, "templates/"+statementPartials+".html")
+		}
+		if strings.HasSuffix(name, "_messages") {
+			// A station's message log reads the same at the desk and in the console.
+			parts = append(parts, "templates/"+messageLogPartials+".html")
 		}
 		if strings.HasSuffix(name, "_reports") {
 			// The dashboards read the same in both consoles.
