@@ -60,8 +60,8 @@ func (c *connCount) open() int64 { return c.n.Load() }
 // drainingListener hands the server, when closed, the connections the kernel
 // already accepted: closing a listening socket resets the connections still
 // queued in its backlog, and a client would see a request it had sent
-// answered by a reset. Close first accepts what is queued (and what arrives
-// in the next few milliseconds), then closes the socket; Accept returns the
+// answered by a reset. Close first accepts what is queued and what arrives
+// in the next drainWait, then closes the socket; Accept returns the
 // drained connections before it reports the listener closed.
 type drainingListener struct {
 	*net.TCPListener
@@ -71,7 +71,9 @@ type drainingListener struct {
 	closeErr  error
 }
 
-// drainWait is how long Close keeps accepting after the backlog is empty.
+// drainWait is how long Close keeps accepting, in all: a bound, as under
+// steady load new connections never stop arriving, and a listener that
+// kept draining them would never close.
 const drainWait = 50 * time.Millisecond
 
 func newDrainingListener(l *net.TCPListener) *drainingListener {
@@ -99,16 +101,13 @@ func (l *drainingListener) Accept() (net.Conn, error) {
 func (l *drainingListener) Close() error {
 	l.closeOnce.Do(func() {
 		l.closing.Store(true)
-		for len(l.queued) < cap(l.queued) {
-			// The deadline also wakes an Accept blocked in the server's loop.
-			if err := l.TCPListener.SetDeadline(time.Now().Add(drainWait)); err != nil {
-				break
+		// The deadline also wakes an Accept blocked in the server's loop.
+		err := l.TCPListener.SetDeadline(time.Now().Add(drainWait))
+		for err == nil && len(l.queued) < cap(l.queued) {
+			var c net.Conn
+			if c, err = l.TCPListener.Accept(); err == nil {
+				l.queued <- c
 			}
-			c, err := l.TCPListener.Accept()
-			if err != nil {
-				break
-			}
-			l.queued <- c
 		}
 		close(l.queued)
 		l.closeErr = l.TCPListener.Close()
