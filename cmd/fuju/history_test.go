@@ -29,7 +29,7 @@ func TestDemoHistory(t *testing.T) {
 		a.Close()
 	}()
 	t0 := time.Now()
-	if err := demo.Seed(ctx, a, 1); err != nil {
+	if err := demo.Seed(ctx, a, 1, true); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("seeded in %s", time.Since(t0).Round(time.Millisecond))

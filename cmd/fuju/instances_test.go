@@ -139,7 +139,7 @@ func startCluster(t *testing.T) *cluster {
 		_ = c.db.Drop(context.Background())
 		c.app.Close()
 	})
-	if _, err := demo.SeedIfEmpty(ctx, c.app, 1); err != nil {
+	if _, err := demo.SeedIfEmpty(ctx, c.app, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	where := "FerretDB on PostgreSQL"

@@ -96,7 +96,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	defer a.Close()
 	logger.Info("database", "where", a.DB.Where, "database", cfg.Database, "data_dir", cfg.DataDir)
 	if cfg.Demo {
-		seeded, err := demo.SeedIfEmpty(ctx, a, 1)
+		seeded, err := demo.SeedIfEmpty(ctx, a, 1, cfg.DemoHistory)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -175,7 +175,7 @@ func seedCmd(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout
 		return err
 	}
 	defer a.Close()
-	seeded, err := demo.SeedIfEmpty(ctx, a, 1)
+	seeded, err := demo.SeedIfEmpty(ctx, a, 1, cfg.DemoHistory)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,13 @@ func withDatabase(t *testing.T, env map[string]string) map[string]string {
 func start(t *testing.T, env map[string]string) *instance {
 	t.Helper()
 	env = withDatabase(t, env)
+	if _, ok := env["FUJU_DEMO_HISTORY"]; !ok {
+		// The demo city's year of history takes most of a seed and no
+		// test of the running program reads it: TestDemoHistory seeds and
+		// checks it.
+		env = maps.Clone(env)
+		env["FUJU_DEMO_HISTORY"] = "false"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}, stdout: &syncBuffer{}}
 	getenv := func(k string) string {
@@ -304,10 +311,10 @@ func TestDemoIsDeterministic(t *testing.T) {
 			_ = a.DB.Database.Drop(ctx)
 			a.Close()
 		}()
-		if seeded, err := demo.SeedIfEmpty(ctx, a, 1); err != nil || !seeded {
+		if seeded, err := demo.SeedIfEmpty(ctx, a, 1, false); err != nil || !seeded {
 			t.Fatalf("seed: %v %v", seeded, err)
 		}
-		if seeded, _ := demo.SeedIfEmpty(ctx, a, 1); seeded {
+		if seeded, _ := demo.SeedIfEmpty(ctx, a, 1, false); seeded {
 			t.Fatal("seeded a database that has data")
 		}
 		us, total, err := a.Stations.Units(ctx, stations.UnitFilter{}, 0, 0)

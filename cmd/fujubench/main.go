@@ -397,7 +397,7 @@ func startCity(ctx context.Context, st setup, scale int, k keys) (*city, error) 
 		})
 		if i == 0 {
 			t0 := time.Now()
-			if err := demo.Seed(ctx, a, scale); err != nil {
+			if err := demo.Seed(ctx, a, scale, scale == 1); err != nil {
 				c.stop()
 				return nil, err
 			}

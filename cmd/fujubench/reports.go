@@ -32,7 +32,7 @@ func measureReports(ctx context.Context, out io.Writer, k keys, times int) error
 		return err
 	}
 	t0 := time.Now()
-	if err := demo.Seed(ctx, a, 1); err != nil {
+	if err := demo.Seed(ctx, a, 1, true); err != nil {
 		stop()
 		return err
 	}

@@ -25,6 +25,9 @@ type Config struct {
 	DataDir        string
 	Database       string
 	Demo           bool
+	// DemoHistory adds a year of past rentals, reservations and statements
+	// to the demo city (only with Demo).
+	DemoHistory bool
 	LogLevel       slog.Level
 	LogFormat      string // json or text
 	TrustedProxies []string
@@ -95,6 +98,7 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"DATA_DIR", "data-dir", "./data", "directory for the embedded database and local media"},
 	{"FUJU_DB_NAME", "db-name", "fuju", "database name"},
 	{"FUJU_DEMO", "demo", "false", "seed the demo city when the database is empty"},
+	{"FUJU_DEMO_HISTORY", "demo-history", "true", "with FUJU_DEMO, also seed a year of past rentals, reservations and statements (the dashboards' data; slower first start)"},
 	{"FUJU_LOG_LEVEL", "log-level", "info", "debug, info, warn or error"},
 	{"FUJU_LOG_FORMAT", "log-format", "json", "json or text"},
 	{"FUJU_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated proxy addresses/CIDRs whose X-Forwarded-For is trusted"},
@@ -161,6 +165,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.Demo, err = strconv.ParseBool(get("FUJU_DEMO")); err != nil {
 		errs = append(errs, fmt.Errorf("FUJU_DEMO: want true or false, got %q", get("FUJU_DEMO")))
+	}
+	if c.DemoHistory, err = strconv.ParseBool(get("FUJU_DEMO_HISTORY")); err != nil {
+		errs = append(errs, fmt.Errorf("FUJU_DEMO_HISTORY: want true or false, got %q", get("FUJU_DEMO_HISTORY")))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("FUJU_LOG_LEVEL"))); err != nil {
 		errs = append(errs, fmt.Errorf("FUJU_LOG_LEVEL: %w", err))

@@ -16,7 +16,7 @@ func TestDefaultsAndOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.Demo || c.MongoURI != "" || c.PollInterval != time.Second || c.MediaMaxBytes != 10<<20 ||
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.Demo || !c.DemoHistory || c.MongoURI != "" || c.PollInterval != time.Second || c.MediaMaxBytes != 10<<20 ||
 		c.SMSSender != SMSLog || c.SMSTimeout != 10*time.Second {
 		t.Errorf("defaults %+v", c)
 	}
@@ -57,14 +57,14 @@ func TestSMSGateway(t *testing.T) {
 
 func TestBadSettingsNameTheVariable(t *testing.T) {
 	_, err := Load("fuju", nil, env(map[string]string{
-		"FUJU_DEMO": "maybe", "FUJU_LOG_LEVEL": "loud", "FUJU_POLL_INTERVAL": "-1s",
+		"FUJU_DEMO": "maybe", "FUJU_DEMO_HISTORY": "often", "FUJU_LOG_LEVEL": "loud", "FUJU_POLL_INTERVAL": "-1s",
 		"FUJU_S3_ENDPOINT": "127.0.0.1:9000", "FUJU_MEDIA_MAX_BYTES": "12", "FUJU_MEDIA_SIGNING_KEY": "short",
 		"FUJU_PUBLIC_URL": "fuju.example.cn/path?x=1",
 	}), io.Discard)
 	if err == nil {
 		t.Fatal("bad settings accepted")
 	}
-	for _, v := range []string{"FUJU_DEMO", "FUJU_LOG_LEVEL", "FUJU_POLL_INTERVAL", "FUJU_S3_ACCESS_KEY", "FUJU_MEDIA_MAX_BYTES", "FUJU_MEDIA_SIGNING_KEY", "FUJU_PUBLIC_URL"} {
+	for _, v := range []string{"FUJU_DEMO", "FUJU_DEMO_HISTORY", "FUJU_LOG_LEVEL", "FUJU_POLL_INTERVAL", "FUJU_S3_ACCESS_KEY", "FUJU_MEDIA_MAX_BYTES", "FUJU_MEDIA_SIGNING_KEY", "FUJU_PUBLIC_URL"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("error does not name %s: %v", v, err)
 		}

@@ -216,8 +216,8 @@ func seedAccounts(ctx context.Context, a *app.App) error {
 
 // SeedIfEmpty loads the demo city unless the database already has operators.
 // scale multiplies the number of units (1 for the demo, 10 or 100 for the
-// benchmark).
-func SeedIfEmpty(ctx context.Context, a *app.App, scale int) (bool, error) {
+// benchmark); history adds the year before today (at scale 1 only).
+func SeedIfEmpty(ctx context.Context, a *app.App, scale int, history bool) (bool, error) {
 	ops, err := a.Stations.Operators(ctx)
 	if err != nil {
 		return false, err
@@ -225,11 +225,11 @@ func SeedIfEmpty(ctx context.Context, a *app.App, scale int) (bool, error) {
 	if len(ops) > 0 {
 		return false, nil
 	}
-	return true, Seed(ctx, a, scale)
+	return true, Seed(ctx, a, scale, history)
 }
 
-// Seed loads the demo city into an empty database.
-func Seed(ctx context.Context, a *app.App, scale int) error {
+// Seed loads the demo city into an empty database (see SeedIfEmpty).
+func Seed(ctx context.Context, a *app.App, scale int, history bool) error {
 	if scale < 1 {
 		scale = 1
 	}
@@ -280,7 +280,7 @@ func Seed(ctx context.Context, a *app.App, scale int) error {
 	}
 	// The units of the demo city (scale 1) arrive before its year of
 	// history (seedHistory), so their logs start before it.
-	history := scale == 1
+	history = history && scale == 1
 	now := time.Now().In(l10n.Local)
 	if history {
 		born := historyStart(now).AddDate(0, 0, -7)
