@@ -20,14 +20,14 @@ import (
 
 // Config holds every setting. Zero values are the embedded defaults.
 type Config struct {
-	Addr           string
-	MongoURI       string
-	DataDir        string
-	Database       string
-	Demo           bool
+	Addr     string
+	MongoURI string
+	DataDir  string
+	Database string
+	Demo     bool
 	// DemoHistory adds a year of past rentals, reservations and statements
 	// to the demo city (only with Demo).
-	DemoHistory bool
+	DemoHistory    bool
 	LogLevel       slog.Level
 	LogFormat      string // json or text
 	TrustedProxies []string
