@@ -84,8 +84,10 @@ func ParseLang(s string) (Lang, bool) {
 }
 
 // Class says how a kind of message is treated: codes go out at any hour and
-// cannot be turned off; notices wait out quiet hours; reminders wait out quiet
-// hours and are not sent to people who turned reminders off.
+// cannot be turned off; notices cannot be turned off, and wait out quiet
+// hours unless they answer what the person just did or carry a deadline
+// (see Kind.HeldByQuietHours); reminders wait out quiet hours and are not
+// sent to people who turned reminders off.
 type Class string
 
 // Classes of messages.
@@ -137,20 +139,24 @@ type kindSpec struct {
 	// secret kinds (phone codes) are never listed with their text and never
 	// appear in an inbox.
 	secret bool
+	// anyHour kinds go out in quiet hours too: the person just asked for
+	// them (a reservation made at 22:00, a payment link), or every hour held
+	// is an hour of a deadline lost (a waitlist offer).
+	anyHour bool
 }
 
 var kinds = map[Kind]kindSpec{
-	PhoneCode:            {class: ClassCode, needs: []param{pCode, pMinutes}, secret: true},
-	ReservationConfirmed: {class: ClassNotice, needs: []param{pProduct, pStation, pWindow}},
+	PhoneCode:            {class: ClassCode, needs: []param{pCode, pMinutes}, secret: true, anyHour: true},
+	ReservationConfirmed: {class: ClassNotice, needs: []param{pProduct, pStation, pWindow}, anyHour: true},
 	PickupReminder:       {class: ClassReminder, needs: []param{pProduct, pStation, pWindow}},
 	HoldExpiring:         {class: ClassReminder, needs: []param{pProduct, pStation, pAt}},
-	WaitlistOffer:        {class: ClassNotice, needs: []param{pProduct, pStation, pAt}},
+	WaitlistOffer:        {class: ClassNotice, needs: []param{pProduct, pStation, pAt}, anyHour: true},
 	LeaseDueSoon:         {class: ClassReminder, needs: []param{pProduct, pDate, pDays}},
 	LeaseOverdue:         {class: ClassReminder, needs: []param{pProduct, pDate, pDays}},
 	TierApproved:         {class: ClassNotice, needs: []param{pTier, pDate}},
 	TierRejected:         {class: ClassNotice},
 	TierExpiring:         {class: ClassReminder, needs: []param{pTier, pDate, pDays}},
-	PaymentLink:          {class: ClassNotice, needs: []param{pAmount, pURL}},
+	PaymentLink:          {class: ClassNotice, needs: []param{pAmount, pURL}, anyHour: true},
 }
 
 // Kinds lists every kind of message.
@@ -168,8 +174,9 @@ func (k Kind) Class() Class { return kinds[k].class }
 func (k Kind) Secret() bool { return kinds[k].secret }
 
 // HeldByQuietHours reports whether messages of kind k wait for the end of
-// quiet hours. Only phone codes go out at night.
-func (k Kind) HeldByQuietHours() bool { return k.Valid() && k.Class() != ClassCode }
+// quiet hours. Phone codes, reservation confirmations, waitlist offers and
+// payment links go out at any hour; reminders and the other notices wait.
+func (k Kind) HeldByQuietHours() bool { return k.Valid() && !kinds[k].anyHour }
 
 // Text is a name in both languages; l10n.Text converts to it directly
 // (messages.Text(product.Name)).

@@ -219,7 +219,9 @@ func TestCrashBeforeProjectionsIsRepaired(t *testing.T) {
 	}
 }
 
-// A reminder enqueued at 22:00 goes out at 08:00; a phone code at once.
+// A reminder enqueued at 22:00 goes out at 08:00, and so does a tier
+// decision; a phone code, a reservation's confirmation, a waitlist offer and
+// a payment link go at once.
 func TestQuietHoursHoldRemindersNotCodes(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, "2026-03-01 22:00")
@@ -228,15 +230,32 @@ func TestQuietHoursHoldRemindersNotCodes(t *testing.T) {
 	rem := mustEnqueue(t, s, reminder("lease/l-1/due-3d", "r-1"))
 	code := mustEnqueue(t, s, NewMessage{Event: "login/att-1", Kind: PhoneCode,
 		To: Recipient{Key: UserKey("u-1"), Phone: "13900000001"}, Params: Params{Code: "482913", Minutes: 5}})
-	if !rem.NextAttemptAt.Equal(cityTime("2026-03-02 08:00")) {
-		t.Errorf("reminder due at %s", rem.NextAttemptAt.In(Local))
+	notice := func(event string, k Kind) Message {
+		m := reminder(event, "r-2")
+		m.Kind = k
+		return mustEnqueue(t, s, m)
+	}
+	tier := notice("tier/ta-1/approved", TierApproved)
+	atOnce := []Message{notice("reservation/rs-1/confirmed", ReservationConfirmed),
+		notice("reservation/rs-2/offer", WaitlistOffer), notice("lease/l-3/payment", PaymentLink)}
+	for _, m := range []Message{rem, tier} {
+		if !m.NextAttemptAt.Equal(cityTime("2026-03-02 08:00")) {
+			t.Errorf("%s due at %s", m.Kind, m.NextAttemptAt.In(Local))
+		}
 	}
 	drain(t, s, 3)
-	if g.count(code.ID) != 1 || g.count(rem.ID) != 0 {
-		t.Fatalf("at 22:00: code sent %d times, reminder %d", g.count(code.ID), g.count(rem.ID))
+	if g.count(code.ID) != 1 || g.count(rem.ID) != 0 || g.count(tier.ID) != 0 {
+		t.Fatalf("at 22:00: code sent %d times, reminder %d, tier decision %d", g.count(code.ID), g.count(rem.ID), g.count(tier.ID))
 	}
-	if r := g.requests()[0]; r.Body.To != "13900000001" || !strings.Contains(r.Body.Text, "482913") || r.Body.Lang != Chinese {
-		t.Errorf("code request %+v", r.Body)
+	for _, m := range atOnce {
+		if g.count(m.ID) != 1 {
+			t.Errorf("at 22:00: %s sent %d times, want at once", m.Kind, g.count(m.ID))
+		}
+	}
+	for _, r := range g.requests() {
+		if strings.HasPrefix(r.Body.ID, "login/") && (r.Body.To != "13900000001" || !strings.Contains(r.Body.Text, "482913") || r.Body.Lang != Chinese) {
+			t.Errorf("code request %+v", r.Body)
+		}
 	}
 	e.clock.Advance(9*time.Hour + 59*time.Minute) // 07:59
 	drain(t, s, 3)

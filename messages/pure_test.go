@@ -214,10 +214,12 @@ func TestQuietHours(t *testing.T) {
 		}
 	}
 	night := cityTime("2026-03-01 22:00")
-	if got := sendTime(PhoneCode, night); !got.Equal(night) {
-		t.Errorf("a phone code waits until %s", got)
+	for _, k := range []Kind{PhoneCode, ReservationConfirmed, WaitlistOffer, PaymentLink} {
+		if got := sendTime(k, night); !got.Equal(night) {
+			t.Errorf("%s at 22:00 waits until %s", k, got.In(Local))
+		}
 	}
-	for _, k := range []Kind{PickupReminder, ReservationConfirmed, PaymentLink} {
+	for _, k := range []Kind{PickupReminder, HoldExpiring, LeaseDueSoon, TierApproved, TierRejected} {
 		if got := sendTime(k, night); !got.Equal(cityTime("2026-03-02 08:00")) {
 			t.Errorf("%s at 22:00 goes at %s", k, got.In(Local))
 		}

@@ -62,7 +62,11 @@ func (tb *tab) login(phone, wait string) {
 	tb.t.Helper()
 	tb.do("log in "+phone, chromedp.Navigate(tb.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#f-login")),
 		chromedp.SendKeys(chromedp.CSS("#f-login"), phone), chromedp.SendKeys(chromedp.CSS("#f-password"), pw),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(wait)))
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		// The login page has a "main h1" too: wait until the browser has
+		// left it, or the next navigation aborts the one in flight.
+		chromedp.Poll(`location.pathname !== "/login" && document.readyState === "complete"`, nil, chromedp.WithPollingInterval(50*time.Millisecond)),
+		chromedp.WaitVisible(chromedp.CSS(wait)))
 }
 
 // An operator admin submits last month's statement through its form; the
