@@ -62,11 +62,25 @@ func (tb *tab) login(phone, wait string) {
 	tb.t.Helper()
 	tb.do("log in "+phone, chromedp.Navigate(tb.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#f-login")),
 		chromedp.SendKeys(chromedp.CSS("#f-login"), phone), chromedp.SendKeys(chromedp.CSS("#f-password"), pw),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		// The login page has a "main h1" too: wait until the browser has
-		// left it, or the next navigation aborts the one in flight.
-		chromedp.Poll(`location.pathname !== "/login" && document.readyState === "complete"`, nil, chromedp.WithPollingInterval(50*time.Millisecond)),
-		chromedp.WaitVisible(chromedp.CSS(wait)))
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)))
+	// The login page has a "main h1" too: wait until the browser has left
+	// it and loaded the next page, or the test's next navigation aborts the
+	// one in flight. Evaluating while the page changes fails; that is
+	// waited out too.
+	ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+	defer cancel()
+	for {
+		at, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + " " + document.readyState`))
+		if err == nil && !strings.HasPrefix(at, "/login ") && strings.HasSuffix(at, " complete") {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			tb.t.Fatalf("log in %s: still at %q (%v)", phone, at, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	tb.do("after logging in "+phone, chromedp.WaitVisible(chromedp.CSS(wait)))
 }
 
 // An operator admin submits last month's statement through its form; the
