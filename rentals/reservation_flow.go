@@ -115,7 +115,13 @@ func (r *Reservations) candidates(ctx context.Context, stationID, productID stri
 // held event, the projections (reservation, code, the renter's index),
 // the messages, the marker's removal. A crash anywhere leaves the marker,
 // and the reconciler finishes or undoes it (reconcileOne).
-func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.Unit, key string) (Reservation, error) {
+//
+// room, for a pickup reservation, is its slot's capacity: once the unit is
+// won, the reservation takes one of the slot's places (takePlace), or puts
+// the unit back and closes, unheld, with errSlotFull. Only reservations
+// that won a unit compete for places, so a family hears "slot full" only
+// when the slot is, and "no unit" when there is none.
+func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.Unit, key string, room int) (Reservation, error) {
 	var cands []stations.Unit
 	if must != nil {
 		cands = []stations.Unit{*must}
@@ -206,6 +212,30 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 		return Reservation{}, err
 	}
 	next := opened
+	if room > 0 {
+		place, err := r.takePlace(ctx, x, room)
+		if errors.Is(err, errSlotFull) {
+			closed := opened
+			closed.State, closed.Reason = ResCancelled, "slot_full"
+			at := r.now()
+			closed.ClosedAt = &at
+			if _, err := r.append(ctx, opened, resEvent{Kind: resClosed, Res: closed, By: x.By, Why: "slot_full"}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+				return Reservation{}, fmt.Errorf("rentals: %w", err)
+			}
+			if err := r.settleUnits(ctx, x.ID); err != nil {
+				return Reservation{}, err
+			}
+			_ = r.log.Done(ctx, marker)
+			return Reservation{}, fmt.Errorf("rentals: reserve: %w", err)
+		}
+		if err != nil {
+			return Reservation{}, err
+		}
+		if err := r.s.crashPoint("reserve:place"); err != nil {
+			return Reservation{}, err
+		}
+		next.Place = place
+	}
 	next.State, next.UnitTag = ResHeld, won.Tag
 	held, err := r.append(ctx, opened, resEvent{Kind: resHeld, Res: next, By: x.By})
 	if errors.Is(err, eventlog.ErrTaken) {
@@ -331,6 +361,11 @@ func (r *Reservations) finishClosed(ctx context.Context, x Reservation) error {
 	}
 	if err := r.project(ctx, x); err != nil {
 		return err
+	}
+	if x.Place != "" {
+		if err := r.store.freePlace(ctx, x.Place, x.ID); err != nil {
+			return err
+		}
 	}
 	if x.Offer && x.WaitlistEntryID != "" {
 		if err := r.endEntry(ctx, x.WaitlistEntryID, x); err != nil {
@@ -755,11 +790,31 @@ func (r *Reservations) reconcileOne(ctx context.Context, id string) error {
 				}
 			}
 			kind := resHeld
+			if holder != "" && x.Mode == Pickup && !x.Offer {
+				// The writer stopped after winning the unit: take the
+				// slot's place it would have taken (or its own again).
+				room := 0
+				if _, set, err := r.station(ctx, x.StationID); err == nil {
+					room = set.Slots.Capacity
+				}
+				place, err := r.takePlace(ctx, x, room)
+				switch {
+				case errors.Is(err, errSlotFull):
+					holder, next.Reason = "", "slot_full"
+				case err != nil:
+					return err
+				default:
+					next.Place = place
+				}
+			}
 			if holder != "" {
 				next.State, next.UnitTag = ResHeld, holder
 			} else {
+				if next.Reason == "" {
+					next.Reason = "abandoned"
+				}
 				at := r.now()
-				next.State, next.Reason, next.ClosedAt, kind = ResCancelled, "abandoned", &at, resClosed
+				next.State, next.ClosedAt, kind = ResCancelled, &at, resClosed
 			}
 			if _, err := r.append(ctx, x, resEvent{Kind: kind, Res: next, By: tenancy.System, Why: "reconciled"}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
 				return fmt.Errorf("rentals: %w", err)

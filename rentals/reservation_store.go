@@ -3,6 +3,7 @@ package rentals
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -22,11 +23,17 @@ import (
 //	reservation_codes   code → reservation id; a code's _id is the code
 //	renter_reservation_events  each renter's reservations (the family's list
 //	                    reads them by _id)
+//	slot_places         one document per place taken in a pickup slot, _id
+//	                    "<station>/<slot>/<k>" for k below the slot's
+//	                    capacity: the unique _id keeps reservations made at
+//	                    once from booking a slot over its capacity
 type resStore struct {
 	res   *mongo.Collection
 	open  *mongo.Collection
 	codes *mongo.Collection
 	wait  *mongo.Collection
+	// places are the slots' places (placeDoc).
+	places *mongo.Collection
 	// resEvents and waitEvents are the logs' collections, scanned for the
 	// demand figures only.
 	resEvents  *mongo.Collection
@@ -35,12 +42,58 @@ type resStore struct {
 
 func newResStore(d *mongo.Database) *resStore {
 	return &resStore{res: d.Collection("reservations"), open: d.Collection("open_reservations"),
-		codes: d.Collection("reservation_codes"), wait: d.Collection("waitlist"),
+		codes: d.Collection("reservation_codes"), wait: d.Collection("waitlist"), places: d.Collection("slot_places"),
 		resEvents: d.Collection("reservation_events"), waitEvents: d.Collection("waitlist_events")}
 }
 
 func (s *resStore) collections() []*mongo.Collection {
-	return []*mongo.Collection{s.res, s.open, s.codes, s.wait}
+	return []*mongo.Collection{s.res, s.open, s.codes, s.wait, s.places}
+}
+
+// placeDoc is a place taken in a pickup slot.
+type placeDoc struct {
+	ID            string    `bson:"_id"`
+	ReservationID string    `bson:"reservation_id"`
+	At            time.Time `bson:"at"`
+}
+
+// placeID is the id of place k of station's pickup slot at start.
+func placeID(station string, start time.Time, k int) string {
+	return station + "/" + start.UTC().Format(time.RFC3339) + "/" + strconv.Itoa(k)
+}
+
+// takePlace inserts place id for reservation resID. It reports false, with
+// the place's holder, when the place is taken (by resID itself too: a
+// retry finds its own place and takes it).
+func (s *resStore) takePlace(ctx context.Context, id, resID string, at time.Time) (placeDoc, bool, error) {
+	err := db.Retry(ctx, 8, func() error {
+		_, err := s.places.InsertOne(ctx, placeDoc{ID: id, ReservationID: resID, At: at})
+		return err
+	})
+	if err == nil {
+		return placeDoc{}, true, nil
+	}
+	if !mongo.IsDuplicateKeyError(err) {
+		return placeDoc{}, false, translate(err, "slot place "+id)
+	}
+	var holder placeDoc
+	err = s.places.FindOne(ctx, byID(id)).Decode(&holder)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return placeDoc{ID: id, At: at}, false, nil // freed just now: look again
+	}
+	if err != nil {
+		return placeDoc{}, false, translate(err, "slot place "+id)
+	}
+	return holder, holder.ReservationID == resID, nil
+}
+
+// freePlace frees place id if reservation resID still holds it.
+func (s *resStore) freePlace(ctx context.Context, id, resID string) error {
+	err := db.Retry(ctx, 8, func() error {
+		_, err := s.places.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "reservation_id", Value: resID}})
+		return err
+	})
+	return translate(err, "free slot place "+id)
 }
 
 type resDoc struct {

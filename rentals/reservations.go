@@ -183,7 +183,10 @@ type Reservation struct {
 	Reason string `json:"reason,omitempty"`
 	NoShow bool   `json:"no_show"`
 	// Moves are the units the hold moved from (substitutions).
-	Moves     []string      `json:"moves,omitempty"`
+	Moves []string `json:"moves,omitempty"`
+	// Place is the place in its pickup slot the reservation took
+	// (slot_places), freed when it closes.
+	Place     string        `json:"-" bson:"place,omitempty"`
 	By        tenancy.Actor `json:"-"`
 	Seq       int64         `json:"seq"`
 	CreatedAt time.Time     `json:"created_at"`
@@ -474,12 +477,15 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 		if err := slotErr(stations.SlotProblem(st.Hours, req.Slot, now)); err != nil {
 			return Reservation{}, fmt.Errorf("rentals: reserve: %w", err)
 		}
+		// The open reservations answer a full slot with nothing written;
+		// the slot's places (takePlace, in hold) are what keep reservations
+		// made at once within its capacity.
 		taken, err := r.takenSlots(ctx, st.ID)
 		if err != nil {
 			return Reservation{}, err
 		}
 		if taken[req.Slot.UTC()] >= set.Slots.Capacity {
-			return Reservation{}, fmt.Errorf("rentals: reserve: %w", valid.Field("slot", "slot_full", "is fully booked; choose another time"))
+			return Reservation{}, fmt.Errorf("rentals: reserve: %w", errSlotFull)
 		}
 		res.Start, res.End = req.Slot.UTC(), req.Slot.Add(stations.SlotLength).UTC()
 	case Delivery:
@@ -516,7 +522,11 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 	if err != nil {
 		return Reservation{}, err
 	}
-	got, err := r.hold(ctx, res, nil, d.Phone+res.Start.String())
+	room := 0
+	if req.Mode == Pickup {
+		room = set.Slots.Capacity
+	}
+	got, err := r.hold(ctx, res, nil, d.Phone+res.Start.String(), room)
 	if errors.Is(err, ErrNoUnit) {
 		return Reservation{}, fmt.Errorf("rentals: no %s free at station %s: %w", prod.ID, st.ID,
 			valid.Because(ErrNoUnit, "no_unit_waitlist", "product_id", prod.ID, "station_id", st.ID, "district", st.District))
@@ -526,6 +536,59 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 	}
 	r.audit(ctx, got.By, "reservation.create", nil, got)
 	return got, nil
+}
+
+// placeStale is how old a place must be before a place whose reservation
+// was never written counts as left by a crash.
+const placeStale = 2 * time.Minute
+
+// errSlotFull is the answer for a pickup slot with no place left.
+var errSlotFull = valid.Field("slot", "slot_full", "is fully booked; choose another time")
+
+// takePlace takes one of a pickup slot's room places for reservation x (its
+// ID, StationID and Start), or answers errSlotFull. Each place is a
+// document with a unique _id, so reservations made at once never book a
+// slot over its room. A place whose reservation has closed, or was never
+// written (a crash between the place and the reservation's first event),
+// is taken over.
+func (r *Reservations) takePlace(ctx context.Context, x Reservation, room int) (string, error) {
+	for k := range room {
+		id := placeID(x.StationID, x.Start, k)
+		for range 2 {
+			holder, ok, err := r.store.takePlace(ctx, id, x.ID, r.now())
+			if err != nil {
+				return "", err
+			}
+			if ok {
+				return id, nil
+			}
+			if !r.placeLeft(ctx, holder) {
+				break
+			}
+			if err := r.store.freePlace(ctx, id, holder.ReservationID); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "", errSlotFull
+}
+
+// placeLeft reports whether place p's reservation no longer holds it: it
+// ended (fulfilled, cancelled, expired, or closed before its hold), as the
+// open reservations the slot list counts do, or it was never
+// written and the place is older than placeStale.
+func (r *Reservations) placeLeft(ctx context.Context, p placeDoc) bool {
+	if p.ReservationID == "" {
+		return true // freed between the insert and the read
+	}
+	x, err := r.current(ctx, p.ReservationID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return r.now().Sub(p.At) > placeStale
+	case err != nil:
+		return false
+	}
+	return !x.State.Open()
 }
 
 // slotErr names what is wrong with a pickup slot (stations.SlotProblem).

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"fuju/messages"
 	"fuju/stations"
 )
@@ -26,7 +28,7 @@ func TestReservationCrashPoints(t *testing.T) {
 			b.t.Fatal(err)
 		}
 	}
-	for _, point := range []string{"reserve:opened", "reserve:unit", "reserve:held", "reserve:projected"} {
+	for _, point := range []string{"reserve:opened", "reserve:unit", "reserve:place", "reserve:held", "reserve:projected"} {
 		t.Run(point, func(t *testing.T) {
 			b := newBooking(t)
 			tag := b.unit(b.a1, b.wcA)
@@ -52,6 +54,10 @@ func TestReservationCrashPoints(t *testing.T) {
 				t.Fatalf("reservations after reconciling %+v", mine)
 			}
 			b.agree(mine[0].ID)
+			// The slot has one place taken, whichever step the stop cut.
+			if n := count(t, b.db.Collection("slot_places"), bson.D{}); n != 1 {
+				t.Errorf("%d places taken in the slot", n)
+			}
 			if k := b.messagesOf(mine[0].ID); k[messages.ReservationConfirmed] != 1 {
 				t.Errorf("messages %v", k)
 			}

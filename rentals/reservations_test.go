@@ -584,3 +584,97 @@ func TestOfferAfterCleaning(t *testing.T) {
 		t.Errorf("place %+v offer %+v", got, x)
 	}
 }
+
+// A slot with room for 3: 12 families reserving it at once (a unit each)
+// make 3 holds and 9 clear slot_full answers, never a fourth; a cancelled
+// reservation gives its place back at once; a place left by a reservation
+// that was never written (a crash between the place and the hold) is taken
+// over once it is older than placeStale.
+func TestSlotCapacityRace(t *testing.T) {
+	ctx := context.Background()
+	b := newBooking(t)
+	const room, n = 3, 12
+	if _, err := b.st.SetSlotSettings(ctx, b.adminA, b.a1.ID, stations.SlotSettings{Capacity: room, GraceMinutes: 60}, staffActor); err != nil {
+		t.Fatal(err)
+	}
+	for range n + 2 {
+		b.unit(b.a1, b.wcA)
+	}
+	slot := b.slot(1, 9, 0)
+	fams := make([]Renter, n)
+	for i := range fams {
+		fams[i] = b.family(fmt.Sprintf("u-s%02d", i), fmt.Sprintf("家属%d", i))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	held := make([]Reservation, n)
+	for i := range fams {
+		wg.Go(func() { held[i], errs[i] = b.pickup(fmt.Sprintf("u-s%02d", i), fams[i], b.wcA, b.a1, slot) })
+	}
+	wg.Wait()
+	var won []Reservation
+	full := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won = append(won, held[i])
+		case slotCode(err) == "slot_full":
+			full++
+		default:
+			t.Errorf("family %d: %v", i, err)
+		}
+	}
+	if len(won) != room || full != n-room {
+		t.Fatalf("%d holds and %d slot_full for a slot with room for %d", len(won), full, room)
+	}
+	places := b.db.Collection("slot_places")
+	if c := count(t, places, bson.D{}); c != room {
+		t.Errorf("%d places taken, want %d", c, room)
+	}
+	late := b.family("u-late", "迟到")
+	if _, err := b.pickup("u-late", late, b.wcA, b.a1, slot); slotCode(err) != "slot_full" {
+		t.Fatalf("a fourth reservation of a full slot: %v", err)
+	}
+	if _, err := b.res.CancelMine(ctx, won[0].UserID, won[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.pickup("u-late", late, b.wcA, b.a1, slot)
+	if err != nil {
+		t.Fatalf("the cancelled reservation's place: %v", err)
+	}
+	b.agree(again.ID)
+	// A leftover place of a reservation that never was: the slot is full
+	// until it is old, then it is taken over.
+	if _, err := b.res.CancelMine(ctx, again.UserID, again.ID); err != nil {
+		t.Fatal(err)
+	}
+	if c := count(t, places, bson.D{}); c != room-1 {
+		t.Fatalf("%d places taken after a cancel, want %d", c, room-1)
+	}
+	var ghost placeDoc
+	for k := range room {
+		id := placeID(b.a1.ID, slot.UTC(), k)
+		if count(t, places, bson.D{{Key: "_id", Value: id}}) == 0 {
+			ghost = placeDoc{ID: id, ReservationID: "rs-ghost00000000", At: b.clk.now()}
+		}
+	}
+	if _, err := places.InsertOne(ctx, ghost); err != nil {
+		t.Fatal(err)
+	}
+	other := b.family("u-other", "另一位")
+	if _, err := b.pickup("u-other", other, b.wcA, b.a1, slot); slotCode(err) != "slot_full" {
+		t.Fatalf("a slot whose last place a reservation just took: %v", err)
+	}
+	b.clk.set(b.clk.now().Add(placeStale + time.Minute))
+	if x, err := b.pickup("u-other", other, b.wcA, b.a1, slot); err != nil {
+		t.Fatalf("a place left by a crash is not taken over: %v", err)
+	} else if x.Place != ghost.ID {
+		t.Errorf("took place %s, want the left one %s", x.Place, ghost.ID)
+	}
+}
+
+// slotCode is the problem code an error names for the field slot.
+func slotCode(err error) string {
+	f, _ := valid.Fields(err)
+	return f["slot"].Code
+}

@@ -550,7 +550,7 @@ func (r *Reservations) offerUnit(ctx context.Context, tag string) (bool, error) 
 		if q, err := r.s.QuoteFor(ctx, tenancy.PlatformScope, QuoteRequest{RenterID: w.RenterID, ProductID: u.ProductID, Days: DefaultReserveDays, Day: now}); err == nil {
 			x.Quote = q
 		}
-		held, err := r.hold(ctx, x, &u, "")
+		held, err := r.hold(ctx, x, &u, "", 0)
 		if errors.Is(err, ErrNoUnit) {
 			// The unit went to someone else: the person keeps their place.
 			if _, err := r.moveEntry(ctx, claimed, "waiting", func(n *WaitEntry) {
