@@ -186,7 +186,10 @@ type Reservation struct {
 	Moves []string `json:"moves,omitempty"`
 	// Place is the place in its pickup slot the reservation took
 	// (slot_places), freed when it closes.
-	Place     string        `json:"-" bson:"place,omitempty"`
+	Place string `json:"-" bson:"place,omitempty"`
+	// Lang is the language its messages are written in ("zh", "en"; empty
+	// is Chinese).
+	Lang      string        `json:"-" bson:"lang,omitempty"`
 	By        tenancy.Actor `json:"-"`
 	Seq       int64         `json:"seq"`
 	CreatedAt time.Time     `json:"created_at"`
@@ -208,6 +211,9 @@ type ReserveRequest struct {
 	Ship   *DeliveryAddress `json:"delivery"`
 	// Days is the lease length to quote (default 30).
 	Days int `json:"days"`
+	// Lang is the language the family reserved in ("zh", "en"): the
+	// reservation's messages are written in it.
+	Lang string `json:"-"`
 }
 
 // FulfilRequest is the desk's check-out of a reservation: the check-out's
@@ -469,7 +475,7 @@ func (r *Reservations) Reserve(ctx context.Context, userID string, req ReserveRe
 	}
 	res := Reservation{
 		ID: ids.New("rs"), State: ResOpening, Mode: req.Mode, RenterID: lr.ID, RenterName: lr.MaskedName, UserID: userID,
-		ProductID: prod.ID, StationID: st.ID, OperatorID: st.OperatorID, Days: req.Days,
+		ProductID: prod.ID, StationID: st.ID, OperatorID: st.OperatorID, Days: req.Days, Lang: msgLang(req.Lang),
 		By: tenancy.Actor{ID: userID, Role: "renter"}, CreatedAt: now,
 	}
 	switch req.Mode {
@@ -950,12 +956,21 @@ func (r *Reservations) message(ctx context.Context, x Reservation, event string,
 	}
 	_, err = r.msgs.Enqueue(ctx, messages.NewMessage{
 		Event: "reservation/" + x.ID + "/" + event, Kind: kind,
-		To:         messages.Recipient{Key: messages.RenterKey(x.RenterID), Phone: d.Phone},
+		To:         messages.Recipient{Key: messages.RenterKey(x.RenterID), Phone: d.Phone, Lang: messages.Lang(x.Lang)},
 		OperatorID: x.OperatorID, StationID: x.StationID, Params: p, SendAt: sendAt, SendBy: sendBy,
 	})
 	if err != nil {
 		r.logger.Warn("enqueue reservation message", "reservation", x.ID, "event", event, "err", err)
 	}
+}
+
+// msgLang is the messages' language for a page's language: "en" or
+// Chinese (empty).
+func msgLang(l string) string {
+	if lang, ok := messages.ParseLang(l); ok && lang == messages.English {
+		return string(messages.English)
+	}
+	return ""
 }
 
 // localDay returns the start of t's city day.

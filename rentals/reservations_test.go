@@ -678,3 +678,45 @@ func slotCode(err error) string {
 	f, _ := valid.Fields(err)
 	return f["slot"].Code
 }
+
+// A reservation's messages and a waitlist offer's are written in the
+// language the family used: English for a family reserving or joining in
+// English, Chinese otherwise.
+func TestReservationMessagesInFamilysLanguage(t *testing.T) {
+	ctx := context.Background()
+	b := newBooking(t)
+	b.unit(b.a1, b.wcA)
+	b.unit(b.a1, b.wcA)
+	b.mustPickup("u-fang", b.father, b.slot(2, 9, 0))
+	en := b.family("u-en", "Anna")
+	x, err := b.res.Reserve(ctx, "u-en", ReserveRequest{RenterID: en.ID, ProductID: b.wcA, StationID: b.a1.ID, Mode: Pickup, Slot: b.slot(1, 9, 0), Lang: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiter := b.family("u-en2", "Ben")
+	if _, err := b.res.JoinWaitlist(ctx, "u-en2", JoinRequest{RenterID: waiter.ID, ProductID: b.wcA, StationID: b.a1.ID, Lang: "en-GB"}); err != nil {
+		t.Fatal(err)
+	}
+	zh := b.family("u-zh", "王芳")
+	if _, err := b.res.JoinWaitlist(ctx, "u-zh", JoinRequest{RenterID: zh.ID, ProductID: b.wcA, StationID: b.a1.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.res.CancelMine(ctx, "u-en", x.ID); err != nil {
+		t.Fatal(err)
+	}
+	langs := map[messages.Kind]map[messages.Lang]int{}
+	for _, m := range b.box.sent {
+		if langs[m.Kind] == nil {
+			langs[m.Kind] = map[messages.Lang]int{}
+		}
+		langs[m.Kind][m.To.Lang]++
+	}
+	if langs[messages.ReservationConfirmed][messages.English] != 1 || langs[messages.WaitlistOffer][messages.English] != 1 {
+		t.Errorf("messages by kind and language: %v, want the confirmation and the offer in English", langs)
+	}
+	for _, m := range b.box.sent {
+		if m.Kind == messages.ReservationConfirmed && m.To.Key == messages.RenterKey(b.father.ID) && m.To.Lang != "" {
+			t.Errorf("a family reserving in Chinese gets %q", m.To.Lang)
+		}
+	}
+}

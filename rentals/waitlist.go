@@ -75,8 +75,10 @@ type WaitEntry struct {
 	// ReservationID is the offer's hold (offered, accepted, served).
 	ReservationID string    `json:"reservation_id,omitempty"`
 	OfferUntil    time.Time `json:"offer_until,omitzero"`
-	Seq           int64     `json:"seq"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// Lang is the language the family joined in (Reservation.Lang).
+	Lang      string    `json:"-" bson:"lang,omitempty"`
+	Seq       int64     `json:"seq"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // queue names the entry's queue.
@@ -94,6 +96,9 @@ type JoinRequest struct {
 	ProductID string `json:"product_id"`
 	StationID string `json:"station_id"`
 	District  string `json:"district"`
+	// Lang is the language the family joined in: the offer's message is
+	// written in it.
+	Lang string `json:"-"`
 }
 
 type waitEvent struct {
@@ -147,7 +152,7 @@ func (r *Reservations) JoinWaitlist(ctx context.Context, userID string, req Join
 	}
 	now := r.now()
 	w := WaitEntry{ID: ids.New("wl"), ProductID: req.ProductID, StationID: req.StationID, District: req.District,
-		RenterID: lr.ID, RenterName: lr.MaskedName, UserID: userID, State: WaitWaiting, JoinedAt: now, UpdatedAt: now}
+		RenterID: lr.ID, RenterName: lr.MaskedName, UserID: userID, State: WaitWaiting, JoinedAt: now, UpdatedAt: now, Lang: msgLang(req.Lang)}
 	all, err := r.store.entriesOfRenter(ctx, lr.ID)
 	if err != nil {
 		return WaitEntry{}, err
@@ -545,7 +550,7 @@ func (r *Reservations) offerUnit(ctx context.Context, tag string) (bool, error) 
 		}
 		x := Reservation{ID: resID, State: ResOpening, Mode: Pickup, RenterID: w.RenterID, RenterName: MaskName(d.Name), UserID: w.UserID,
 			ProductID: u.ProductID, StationID: st.ID, OperatorID: st.OperatorID, Days: DefaultReserveDays,
-			Start: now, End: until, HoldUntil: until, Offer: true, WaitlistEntryID: w.ID,
+			Start: now, End: until, HoldUntil: until, Offer: true, WaitlistEntryID: w.ID, Lang: w.Lang,
 			By: tenancy.System, CreatedAt: now}
 		if q, err := r.s.QuoteFor(ctx, tenancy.PlatformScope, QuoteRequest{RenterID: w.RenterID, ProductID: u.ProductID, Days: DefaultReserveDays, Day: now}); err == nil {
 			x.Quote = q

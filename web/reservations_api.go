@@ -101,6 +101,7 @@ func (s *Server) createReservationAPI(c *gin.Context) error {
 		}
 		in.Slot = *req.Slot
 	}
+	in.Lang = langOf(c)
 	x, err := s.reserve.Reserve(c.Request.Context(), user, in)
 	if err != nil {
 		return err
@@ -167,7 +168,8 @@ func (s *Server) joinWaitlistAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	w, err := s.reserve.JoinWaitlist(c.Request.Context(), user, rentals.JoinRequest(req))
+	w, err := s.reserve.JoinWaitlist(c.Request.Context(), user, rentals.JoinRequest{RenterID: req.RenterID, ProductID: req.ProductID,
+		StationID: req.StationID, District: req.District, Lang: langOf(c)})
 	if err != nil {
 		return err
 	}

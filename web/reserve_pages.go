@@ -266,6 +266,7 @@ func (s *Server) reserveForm(c *gin.Context) error {
 	}
 	var res rentals.Reservation
 	if err = e.Err(); err == nil {
+		req.Lang = langOf(c)
 		res, err = s.reserve.Reserve(c.Request.Context(), u.ID, req)
 	}
 	if err == nil {
@@ -326,7 +327,7 @@ func (s *Server) joinWaitlist(c *gin.Context) error {
 	}
 	u, _ := userOf(c)
 	f := newForm(c)
-	req := rentals.JoinRequest{RenterID: f.Get("renter_id"), ProductID: prod.ID, StationID: f.Get("station_id"), District: f.Get("district")}
+	req := rentals.JoinRequest{RenterID: f.Get("renter_id"), ProductID: prod.ID, StationID: f.Get("station_id"), District: f.Get("district"), Lang: langOf(c)}
 	if _, err := s.reserve.JoinWaitlist(c.Request.Context(), u.ID, req); err != nil {
 		if _, ok := problemsOf(err); ok {
 			p, perr := s.reservePageFor(c, prod, req.StationID, req.RenterID, rentals.DefaultReserveDays)
