@@ -92,7 +92,8 @@ func policyFacts(p Policy) any {
 		LostAfterDays int               `json:"lost_after_days"`
 		Note          string            `json:"note"`
 		EffectiveFrom time.Time         `json:"effective_from,omitzero"`
-	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note, p.EffectiveFrom}
+		Reservations  ReservationRules  `json:"reservations"`
+	}{p.Tiers, p.AnnualCapFen, p.LostAfterDays, p.Note, p.EffectiveFrom, p.Reservations.orDefault()}
 }
 
 // auditFound records a lost unit taken back: one entry about the unit, with

@@ -94,6 +94,34 @@ type Policy struct {
 	// (when it was saved, At). Quotes and check-outs from then on use it;
 	// leases made before keep the version they were made with.
 	EffectiveFrom time.Time `json:"effective_from,omitzero" bson:"effective_from,omitempty"`
+	// Reservations limit what one renter may reserve online.
+	Reservations ReservationRules `json:"reservations" bson:"reservations"`
+}
+
+// ReservationRules limit online reservations (docs/reservations.md). A
+// version saved before they existed reads as DefaultReservationRules.
+type ReservationRules struct {
+	// MaxOpen is how many open reservations one renter may have.
+	MaxOpen int `json:"max_open" bson:"max_open"`
+	// NoShows no-shows within NoShowDays block online reservations for
+	// BlockDays from the last of them.
+	NoShows    int `json:"no_shows" bson:"no_shows"`
+	NoShowDays int `json:"no_show_days" bson:"no_show_days"`
+	BlockDays  int `json:"block_days" bson:"block_days"`
+}
+
+// DefaultReservationRules: 3 open reservations; 3 no-shows in 90 days
+// block online reservations for 30 days.
+func DefaultReservationRules() ReservationRules {
+	return ReservationRules{MaxOpen: 3, NoShows: 3, NoShowDays: 90, BlockDays: 30}
+}
+
+// orDefault is r, or the defaults for a version that has none.
+func (r ReservationRules) orDefault() ReservationRules {
+	if r == (ReservationRules{}) {
+		return DefaultReservationRules()
+	}
+	return r
 }
 
 // Effective is when p comes (or came) into force.
@@ -119,6 +147,7 @@ func DefaultPolicy() Policy {
 			Standard:    {ShareBP: 10000, WaiveDeposit: false, LateFees: true, LostCharge: LostDeposit},
 		},
 		LostAfterDays: 30,
+		Reservations:  DefaultReservationRules(),
 		Note:          "default policy",
 		By:            tenancy.System,
 	}
@@ -149,6 +178,21 @@ func (p Policy) Validate() error {
 	}
 	if p.LostAfterDays < 1 || p.LostAfterDays > 365 {
 		e.Add("lost_after_days", "range", "must be between 1 and 365", "min", 1, "max", 365)
+	}
+	r := p.Reservations.orDefault()
+	for _, c := range []struct {
+		field    string
+		n        int
+		min, max int
+	}{
+		{"reservations.max_open", r.MaxOpen, 1, 20},
+		{"reservations.no_shows", r.NoShows, 1, 20},
+		{"reservations.no_show_days", r.NoShowDays, 1, 365},
+		{"reservations.block_days", r.BlockDays, 1, 365},
+	} {
+		if c.n < c.min || c.n > c.max {
+			e.Add(c.field, "range", fmt.Sprintf("must be between %d and %d", c.min, c.max), "min", c.min, "max", c.max)
+		}
 	}
 	e.Text("note", p.Note, valid.MaxNote)
 	return e.Err()
@@ -237,6 +281,7 @@ func (ps *Policies) read(ctx context.Context, n int64) (Policy, error) {
 	}
 	p := e.Event
 	p.Version, p.At = int(e.Seq), e.At
+	p.Reservations = p.Reservations.orDefault()
 	return p, nil
 }
 
@@ -324,6 +369,7 @@ func (ps *Policies) Check(ctx context.Context, base int, p Policy) error {
 // and not before the effective date of version base: versions come into
 // force in order.
 func (ps *Policies) Put(ctx context.Context, base int, p Policy) (Policy, error) {
+	p.Reservations = p.Reservations.orDefault()
 	if err := ps.Check(ctx, base, p); err != nil {
 		return Policy{}, err
 	}

@@ -106,17 +106,9 @@ const (
 	Delivery Mode = "delivery"
 )
 
-// Policy of online reservations. The city's tier policy does not carry
-// these yet; they are package defaults an operator cannot change, written
-// down in docs/reservations.md.
+// Limits of online reservations are the city's, in the policy in force
+// (Policy.Reservations); the rest are the service's.
 const (
-	// MaxOpenReservations is how many open reservations one renter may have.
-	MaxOpenReservations = 3
-	// NoShowLimit no-shows within NoShowWindow block online reservations for
-	// NoShowBlock.
-	NoShowLimit  = 3
-	NoShowWindow = 90 * 24 * time.Hour
-	NoShowBlock  = 30 * 24 * time.Hour
 	// DefaultOfferTTL is how long a waitlist offer holds its unit.
 	DefaultOfferTTL = 24 * time.Hour
 	// DefaultReserveDays is the lease length quoted when the family names none.
@@ -664,39 +656,44 @@ func (r *Reservations) mayReserve(ctx context.Context, renterID string, now time
 			open++
 		}
 	}
-	if open >= MaxOpenReservations {
+	rules := r.s.policies.InForce(now).Reservations.orDefault()
+	if open >= rules.MaxOpen {
 		return fmt.Errorf("rentals: renter %s has %d open reservations: %w", renterID, open,
-			valid.Because(ErrBlocked, "reserve_limit", "max", MaxOpenReservations))
+			valid.Because(ErrBlocked, "reserve_limit", "max", rules.MaxOpen))
 	}
 	until, err := r.blockedUntil(ctx, renterID, mine, now)
 	if err != nil {
 		return err
 	}
 	if until.After(now) {
-		return fmt.Errorf("rentals: renter %s missed %d pickups: %w", renterID, NoShowLimit,
+		return fmt.Errorf("rentals: renter %s missed %d pickups: %w", renterID, rules.NoShows,
 			valid.Because(ErrBlocked, "reserve_no_shows", "until", Date(until)))
 	}
 	return nil
 }
 
-// blockedUntil is when the renter's no-show block ends (zero: none): the
-// NoShowLimit-th no-show within NoShowWindow blocks for NoShowBlock from it,
-// unless staff lifted the block after it.
+// blockedUntil is when the renter's no-show block ends (zero: none): by
+// the policy in force, the NoShows-th no-show within NoShowDays blocks for
+// BlockDays from it, unless staff lifted the block after it.
 func (r *Reservations) blockedUntil(ctx context.Context, renterID string, mine []Reservation, now time.Time) (time.Time, error) {
+	rules := r.s.policies.InForce(now).Reservations.orDefault()
+	limit := rules.NoShows
+	window := time.Duration(rules.NoShowDays) * 24 * time.Hour
+	block := time.Duration(rules.BlockDays) * 24 * time.Hour
 	var shows []time.Time
 	for _, x := range mine {
-		if x.NoShow && x.ClosedAt != nil && now.Sub(*x.ClosedAt) < NoShowWindow+NoShowBlock {
+		if x.NoShow && x.ClosedAt != nil && now.Sub(*x.ClosedAt) < window+block {
 			shows = append(shows, *x.ClosedAt)
 		}
 	}
-	if len(shows) < NoShowLimit {
+	if len(shows) < limit {
 		return time.Time{}, nil
 	}
 	sort.Slice(shows, func(i, j int) bool { return shows[i].Before(shows[j]) })
 	var until time.Time
-	for i := NoShowLimit - 1; i < len(shows); i++ {
-		if shows[i].Sub(shows[i-NoShowLimit+1]) <= NoShowWindow {
-			until = shows[i].Add(NoShowBlock)
+	for i := limit - 1; i < len(shows); i++ {
+		if shows[i].Sub(shows[i-limit+1]) <= window {
+			until = shows[i].Add(block)
 		}
 	}
 	if until.IsZero() {
@@ -706,7 +703,7 @@ func (r *Reservations) blockedUntil(ctx context.Context, renterID string, mine [
 	if err != nil {
 		return time.Time{}, fmt.Errorf("rentals: %w", err)
 	}
-	if lift.Seq > 0 && !lift.At.Before(until.Add(-NoShowBlock)) {
+	if lift.Seq > 0 && !lift.At.Before(until.Add(-block)) {
 		return time.Time{}, nil
 	}
 	return until, nil

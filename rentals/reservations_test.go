@@ -235,7 +235,7 @@ func TestCancelExpireAndNoShows(t *testing.T) {
 		t.Fatalf("staff cancel %+v %v", got, err)
 	}
 	// Three holds not collected: each expires at slot end + 2 h.
-	for i := range NoShowLimit {
+	for i := range DefaultReservationRules().NoShows {
 		b.clk.set(start.AddDate(0, 0, 7*i))
 		x := b.mustPickup("u-fang", b.father, b.slot(1, 9, 0))
 		b.clk.set(x.HoldUntil.Add(-time.Minute))
@@ -280,12 +280,34 @@ func TestReserveRules(t *testing.T) {
 	for range 5 {
 		b.unit(b.a1, b.wcA)
 	}
-	for i := range MaxOpenReservations {
+	for i := range DefaultReservationRules().MaxOpen {
 		b.mustPickup("u-fang", b.father, b.slot(1, 9+i, 0))
 	}
 	_, err := b.pickup("u-fang", b.father, b.wcA, b.a1, b.slot(1, 13, 0))
 	if r, _ := valid.ReasonOf(err); !errors.Is(err, ErrBlocked) || r.Code != "reserve_limit" {
 		t.Errorf("a fourth open reservation: %v", err)
+	}
+	// The city lowers the limit to 1 and blocks after 2 no-shows in 30
+	// days, for 10: the policy in force decides, not a constant.
+	b.pol.Now = b.clk.now
+	next := b.pol.Current()
+	next.Note, next.EffectiveFrom = "one online reservation at a time", time.Time{}
+	next.Reservations = ReservationRules{MaxOpen: 1, NoShows: 2, NoShowDays: 30, BlockDays: 10}
+	if _, err := b.pol.Put(ctx, next.Version, next); err != nil {
+		t.Fatal(err)
+	}
+	son := b.family("u-son", "王小军")
+	b.mustPickup("u-son", son, b.slot(2, 9, 0))
+	_, err = b.pickup("u-son", son, b.wcA, b.a1, b.slot(2, 10, 0))
+	if r, _ := valid.ReasonOf(err); !errors.Is(err, ErrBlocked) || r.Code != "reserve_limit" || r.Params["max"] != 1 {
+		t.Errorf("a second open reservation under a limit of 1: %v", err)
+	}
+	bad := next
+	bad.Reservations = ReservationRules{MaxOpen: 0, NoShows: 2, NoShowDays: 400, BlockDays: 10}
+	if _, err := b.pol.Put(ctx, next.Version+1, bad); err == nil {
+		t.Error("a policy allowing 0 open reservations and a 400-day window was saved")
+	} else if f, _ := valid.Fields(err); f["reservations.max_open"].Code != "range" || f["reservations.no_show_days"].Code != "range" {
+		t.Errorf("bad limits: %v", err)
 	}
 	// A renter with an overdue lease.
 	mother := b.family("u-fang", "刘桂芝")

@@ -150,6 +150,8 @@ type policyRequest struct {
 	// EffectiveOn is the day (Asia/Shanghai) the version takes effect, as
 	// 2026-07-01; empty is at once.
 	EffectiveOn string `json:"effective_on" binding:"max=32"`
+	// Reservations may be left out: the latest version's are kept.
+	Reservations *rentals.ReservationRules `json:"reservations"`
 }
 
 func (s *Server) putPolicyAPI(c *gin.Context) error {
@@ -159,7 +161,10 @@ func (s *Server) putPolicyAPI(c *gin.Context) error {
 	}
 	e := &valid.Error{}
 	p := rentals.Policy{Tiers: map[rentals.Tier]rentals.TierRule{}, AnnualCapFen: req.AnnualCapFen,
-		LostAfterDays: req.LostAfterDays, Note: strings.TrimSpace(req.Note)}
+		LostAfterDays: req.LostAfterDays, Note: strings.TrimSpace(req.Note), Reservations: s.policies.Latest().Reservations}
+	if req.Reservations != nil {
+		p.Reservations = *req.Reservations
+	}
 	for t, r := range req.Tiers {
 		f := "tiers." + string(t)
 		if r.ShareBP == nil {
@@ -246,6 +251,11 @@ const (
 	fLostFee = "adm_lostcharge_"
 	fCap     = "adm_cap"
 	fLost    = "adm_lost_days"
+	// The limits of online reservations.
+	fResMax     = "adm_res_max"
+	fResNoShows = "adm_res_noshows"
+	fResWindow  = "adm_res_window"
+	fResBlock   = "adm_res_block"
 	fNote    = "adm_note"
 	fVersion = "adm_version"
 	// fEffective is the day the version takes effect; fConfirm marks the
@@ -287,8 +297,10 @@ type policyPage struct {
 
 // policyForm fills a form with p's values for editing.
 func policyForm(p rentals.Policy, now time.Time) form {
+	r := p.Reservations
 	v := map[string][]string{fCap: {input.YuanText(p.AnnualCapFen)}, fLost: {strconv.Itoa(p.LostAfterDays)},
-		fVersion: {strconv.Itoa(p.Version)}}
+		fVersion: {strconv.Itoa(p.Version)}, fResMax: {strconv.Itoa(r.MaxOpen)}, fResNoShows: {strconv.Itoa(r.NoShows)},
+		fResWindow: {strconv.Itoa(r.NoShowDays)}, fResBlock: {strconv.Itoa(r.BlockDays)}}
 	if p.Scheduled(now) {
 		// Based on a scheduled version: a new one cannot take effect
 		// before it, so its day is offered.
@@ -370,6 +382,16 @@ func readPolicyForm(f form) (rentals.Policy, int, error) {
 	} else {
 		e.Add(fLost, "integer", "must be a whole number of days")
 	}
+	for _, x := range []struct {
+		field string
+		to    *int
+	}{{fResMax, &p.Reservations.MaxOpen}, {fResNoShows, &p.Reservations.NoShows}, {fResWindow, &p.Reservations.NoShowDays}, {fResBlock, &p.Reservations.BlockDays}} {
+		if n, err := strconv.Atoi(f.Get(x.field)); err == nil {
+			*x.to = n
+		} else {
+			e.Add(x.field, "integer", "must be a whole number")
+		}
+	}
 	if p.Note == "" {
 		e.Add(fNote, "required", "say what changed and why")
 	}
@@ -394,6 +416,14 @@ func policyFormField(k string) string {
 		return fCap
 	case k == "lost_after_days":
 		return fLost
+	case k == "reservations.max_open":
+		return fResMax
+	case k == "reservations.no_shows":
+		return fResNoShows
+	case k == "reservations.no_show_days":
+		return fResWindow
+	case k == "reservations.block_days":
+		return fResBlock
 	case k == "note":
 		return fNote
 	case k == "effective_from":
@@ -402,7 +432,8 @@ func policyFormField(k string) string {
 	return k
 }
 
-var policyOrder = []string{fShare + "subsistence", fShare + "low_income", fShare + "standard", fCap, fLost, fEffective, fNote}
+var policyOrder = []string{fShare + "subsistence", fShare + "low_income", fShare + "standard", fCap, fLost,
+	fResMax, fResNoShows, fResWindow, fResBlock, fEffective, fNote}
 
 // savePolicy saves the editor's version in two steps: the first post checks
 // it and shows how it differs from the version in force (and from a
@@ -483,6 +514,15 @@ func policyDiff(b *base, mine, latest rentals.Policy) []policyChange {
 	}
 	if mine.LostAfterDays != latest.LostAfterDays {
 		out = append(out, policyChange{b.T("field." + fLost), strconv.Itoa(mine.LostAfterDays), strconv.Itoa(latest.LostAfterDays)})
+	}
+	mr, lr := mine.Reservations, latest.Reservations
+	for _, x := range []struct {
+		field    string
+		mine, in int
+	}{{fResMax, mr.MaxOpen, lr.MaxOpen}, {fResNoShows, mr.NoShows, lr.NoShows}, {fResWindow, mr.NoShowDays, lr.NoShowDays}, {fResBlock, mr.BlockDays, lr.BlockDays}} {
+		if x.mine != x.in {
+			out = append(out, policyChange{b.T("field." + x.field), strconv.Itoa(x.mine), strconv.Itoa(x.in)})
+		}
 	}
 	return out
 }

@@ -729,16 +729,18 @@ func TestAdminPages(t *testing.T) {
 
 	// Tier policy: percent with decimals; a stale form gets the latest values.
 	editor := c.get("/admin/tier-policy")
-	body(editor, `name="adm_version" value="1"`, `name="adm_share_low_income" type="text" value="20"`, "第 1 版")
+	body(editor, `name="adm_version" value="1"`, `name="adm_share_low_income" type="text" value="20"`, "第 1 版",
+		`name="adm_res_max" type="number" value="3"`, `name="adm_res_block" type="number" value="30"`)
 	form := url.Values{"adm_version": {"1"}, "adm_share_subsistence": {"0"}, "adm_share_low_income": {"12.5"}, "adm_share_standard": {"１００"},
 		"adm_waive_subsistence": {"1"}, "adm_waive_low_income": {"1"}, "adm_late_low_income": {"1"}, "adm_late_standard": {"1"},
-		"adm_cap": {"1200.50"}, "adm_lost_days": {"30"}, "adm_note": {"低收入 12.5%"}}
+		"adm_cap": {"1200.50"}, "adm_lost_days": {"30"}, "adm_note": {"低收入 12.5%"},
+		"adm_res_max": {"2"}, "adm_res_noshows": {"3"}, "adm_res_window": {"90"}, "adm_res_block": {"30"}}
 	// Saving first shows the difference from the version in force and
 	// asks to confirm; going back keeps the values; confirming saves.
 	confirm = c.do(http.MethodPost, "/admin/tier-policy", form)
 	admStatus(t, confirm, http.StatusOK, "policy confirmation")
 	body(confirm, "确认分档政策的修改", `id="policy-diff"`, "<td>20%</td><td><strong>12.5%</strong></td>", "保存后立即生效",
-		`name="adm_confirm" value="1"`, `name="adm_share_low_income" value="12.5"`)
+		`name="adm_confirm" value="1"`, `name="adm_share_low_income" value="12.5"`, "<td>3</td><td><strong>2</strong></td>")
 	if p := f.s.policies.Latest(); p.Version != 1 {
 		t.Fatalf("saved before confirming: version %d", p.Version)
 	}
@@ -754,7 +756,8 @@ func TestAdminPages(t *testing.T) {
 	page = c.follow(c.do(http.MethodPost, "/admin/tier-policy", form))
 	form.Del("adm_confirm")
 	body(page, "已保存为分档政策的新版本", `name="adm_version" value="2"`, `value="12.5"`, `value="1200.50"`)
-	if p := f.s.policies.Current(); p.Version != 2 || p.Tiers[rentals.LowIncome].ShareBP != 1250 || p.AnnualCapFen != 120050 || p.Tiers[rentals.Standard].ShareBP != 10000 {
+	if p := f.s.policies.Current(); p.Version != 2 || p.Tiers[rentals.LowIncome].ShareBP != 1250 || p.AnnualCapFen != 120050 || p.Tiers[rentals.Standard].ShareBP != 10000 ||
+		p.Reservations != (rentals.ReservationRules{MaxOpen: 2, NoShows: 3, NoShowDays: 90, BlockDays: 30}) {
 		t.Errorf("saved %+v", p)
 	}
 	form.Set("adm_share_low_income", "30")
@@ -764,9 +767,11 @@ func TestAdminPages(t *testing.T) {
 	form.Set("adm_version", "2")
 	form.Set("adm_share_low_income", "12.345")
 	form.Set("adm_cap", "abc")
+	form.Set("adm_res_block", "400")
 	rec = c.do(http.MethodPost, "/admin/tier-policy", form)
 	admStatus(t, rec, http.StatusBadRequest, "bad policy form")
 	body(rec, `href="#f-adm_share_low_income"`, `href="#f-adm_cap"`, `value="12.345"`, "最多两位小数", `name="adm_version" value="2"`)
+	form.Set("adm_res_block", "30")
 	// A version may take effect at a later date: the editor and the history
 	// say which is in force and which is scheduled.
 	form.Set("adm_share_low_income", "10")

@@ -308,7 +308,7 @@ func (s *Server) reasonText(b *base, err error) string {
 			return b.T("reserve.why.reserve_unpaid", yuan(fen))
 		}
 	case "reserve_limit":
-		return b.T("reserve.why.reserve_limit", rentals.MaxOpenReservations)
+		return b.T("reserve.why.reserve_limit", r.Params["max"])
 	case "reserve_no_shows":
 		return b.T("reserve.why.reserve_no_shows", r.Params["until"])
 	}
