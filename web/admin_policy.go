@@ -256,8 +256,8 @@ const (
 	fResNoShows = "adm_res_noshows"
 	fResWindow  = "adm_res_window"
 	fResBlock   = "adm_res_block"
-	fNote    = "adm_note"
-	fVersion = "adm_version"
+	fNote       = "adm_note"
+	fVersion    = "adm_version"
 	// fEffective is the day the version takes effect; fConfirm marks the
 	// second post, after the admin saw the difference.
 	fEffective = "adm_effective"
