@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -469,6 +470,7 @@ func TestLedgerProperty(t *testing.T) {
 			t.Fatalf("step %d: lease %s ledger %+v, lease balance %d", step, id, lg, l.BalanceFen)
 		}
 	}
+	grantsAtNewYear := 0
 	// A grant made in a step keeps the person's year within the cap in
 	// force that day (rules 8 and 15 of docs/pricing.md).
 	withinCap := func(step int, before, after Lease) {
@@ -476,7 +478,14 @@ func TestLedgerProperty(t *testing.T) {
 			return
 		}
 		capFen := d.pol.InForce(d.clk.now()).AnnualCapFen
-		used, err := d.svc.SubsidyUsed(ctx, after.RenterID, d.clk.now().In(l10n.Local).Year())
+		year := d.clk.now().In(l10n.Local).Year()
+		if g := after.Grants[len(after.Grants)-1]; !strings.HasSuffix(g.Entity, fmt.Sprintf("-%d", year)) {
+			t.Fatalf("step %d: lease %s's grant on %s counts in %s", step, after.ID, d.clk.now().In(l10n.Local), g.Entity)
+		}
+		if d.clk.now().UTC().Year() < year {
+			grantsAtNewYear++
+		}
+		used, err := d.svc.SubsidyUsed(ctx, after.RenterID, year)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -575,7 +584,13 @@ func TestLedgerProperty(t *testing.T) {
 			}
 		case 3:
 			op = "time"
+			before := d.clk.now()
 			d.clk.addDays(rng.IntN(15))
+			// The walk spends the first night of the new year at 00:30 in
+			// the city, still 31 December in UTC.
+			if newYear := time.Date(2027, 1, 1, 0, 30, 0, 0, l10n.Local); before.Before(newYear) && !d.clk.now().Before(newYear) {
+				d.clk.set(newYear)
+			}
 			_, err = d.svc.MarkOverdue(ctx, d.clk.now())
 		case 4:
 			op = "checkin"
@@ -648,7 +663,7 @@ func TestLedgerProperty(t *testing.T) {
 			op = "policy"
 			p := d.pol.Current()
 			next := DefaultPolicy()
-			next.AnnualCapFen = []int64{0, 20000, 50000}[rng.IntN(3)]
+			next.AnnualCapFen = []int64{0, 5000, 20000}[rng.IntN(3)]
 			next.Tiers[LowIncome] = TierRule{ShareBP: []int{1000, 2000, 5000}[rng.IntN(3)], WaiveDeposit: rng.IntN(2) == 0,
 				LateFees: true, LostCharge: LostCharges[rng.IntN(len(LostCharges))]}
 			next.LostAfterDays = 3
@@ -758,6 +773,9 @@ func TestLedgerProperty(t *testing.T) {
 		if extensions[kind] < 1 {
 			t.Fatalf("no extension %s: %v", kind, extensions)
 		}
+	}
+	if grantsAtNewYear < 1 {
+		t.Fatal("no grant made on 1 January in the city while it was 31 December in UTC")
 	}
 	if len(cancelled) < 2 {
 		t.Fatalf("too few cancelled check-outs: %d", len(cancelled))
