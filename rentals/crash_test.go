@@ -546,6 +546,23 @@ func TestLedgerProperty(t *testing.T) {
 			if qerr != nil {
 				t.Fatal(qerr)
 			}
+			// The cap is what is left of the person's year under the policy
+			// in force today, whatever the lease's version says (rule 8).
+			if uncapped := q.SubsidyFen + q.CappedFen; uncapped > 0 {
+				capFen := d.pol.InForce(d.clk.now()).AnnualCapFen
+				used, uerr := d.svc.SubsidyUsed(ctx, l.RenterID, d.clk.now().In(l10n.Local).Year())
+				if uerr != nil {
+					t.Fatal(uerr)
+				}
+				want, subsidy := int64(-1), uncapped
+				if capFen > 0 {
+					want = max(capFen-used, 0)
+					subsidy = min(uncapped, want)
+				}
+				if q.CapRemainingFen != want || q.SubsidyFen != subsidy {
+					t.Fatalf("step %d: extension of %s (policy version %d) under a cap in force of %d with %d used: %+v", step, l.ID, l.PolicyVersion, capFen, used, q)
+				}
+			}
 			var got Lease
 			got, err = d.svc.Extend(ctx, d.staffA1, l.ID, days, cash(q.DueNowFen), d.clerk)
 			touched = l.ID
