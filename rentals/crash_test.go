@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -406,9 +407,13 @@ func TestOtherCrashPoints(t *testing.T) {
 // The ledger's rules hold over random sequences of desk operations, policy
 // changes (caps, shares, deposits, lost-device rules), losses and
 // recoveries, waivers, refunds, extensions across station closures and the
-// turn of the year: the balance is debits − credits of the written
-// entries, equals what the lease says, a lease never closes with a balance,
-// and a cancelled lease has no entry (consistent checks each).
+// turn of the year, check-outs stopped at a crash point or stalled around
+// the reconciler: the balance is debits − credits of the written entries,
+// equals what the lease says, a lease never closes with a balance, and a
+// cancelled lease has no entry (consistent checks each). Each grant stays
+// within the person's cap for the year under the policy in force that day,
+// and each extension's due date is the first open day from the old due date
+// (or today, when overdue) plus the days paid for.
 func TestLedgerProperty(t *testing.T) {
 	ctx := context.Background()
 	pol := crashPolicy()
@@ -465,12 +470,48 @@ func TestLedgerProperty(t *testing.T) {
 			t.Fatalf("step %d: lease %s ledger %+v, lease balance %d", step, id, lg, l.BalanceFen)
 		}
 	}
+	grantsAtNewYear := 0
+	// A grant made in a step keeps the person's year within the cap in
+	// force that day (rules 8 and 15 of docs/pricing.md).
+	withinCap := func(step int, before, after Lease) {
+		if len(after.Grants) == len(before.Grants) {
+			return
+		}
+		capFen := d.pol.InForce(d.clk.now()).AnnualCapFen
+		year := d.clk.now().In(l10n.Local).Year()
+		if g := after.Grants[len(after.Grants)-1]; !strings.HasSuffix(g.Entity, fmt.Sprintf("-%d", year)) {
+			t.Fatalf("step %d: lease %s's grant on %s counts in %s", step, after.ID, d.clk.now().In(l10n.Local), g.Entity)
+		}
+		if d.clk.now().UTC().Year() < year {
+			grantsAtNewYear++
+		}
+		used, err := d.svc.SubsidyUsed(ctx, after.RenterID, year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if capFen > 0 && used > capFen {
+			t.Fatalf("step %d: lease %s's grant takes the year to %d fen, the cap in force is %d", step, after.ID, used, capFen)
+		}
+	}
+	// Cancelled check-outs (stopped or stalled writers): listed nowhere,
+	// no ledger entry, their subsidy released.
+	var cancelled []string
+	checkCancelled := func(step int, id string) {
+		if l := d.consistent(id); l.State != LeaseCancelled {
+			t.Fatalf("step %d: lease %s is %s, not cancelled", step, id, l.State)
+		}
+		if n := count(t, d.db.Collection("ledger_events"), bson.D{{Key: "entity", Value: id}}); n != 0 {
+			t.Fatalf("step %d: cancelled lease %s has %d ledger entries", step, id, n)
+		}
+	}
+	checkoutPoints := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:activated", "checkout:ledger", "checkout:projected"}
+	extensions := map[string]int{}
 	years := map[int]bool{}
-	for step := 0; step < 160; step++ {
+	for step := 0; step < 200; step++ {
 		var err error
 		op, touched := "", ""
-		// Weights: checkout 2, time 2, lost 2, the rest 1.
-		switch []int{0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9}[rng.IntN(12)] {
+		// Weights: checkout 2, extend 2, time 2, lost 2, the rest 1.
+		switch []int{0, 1, 2, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 10, 11}[rng.IntN(15)] {
 		case 0, 1:
 			op = "checkout"
 			tag := tags[rng.IntN(len(tags))]
@@ -492,6 +533,7 @@ func TestLedgerProperty(t *testing.T) {
 			if err == nil {
 				leases = append(leases, l.ID)
 				touched = l.ID
+				withinCap(step, Lease{}, l)
 			}
 		case 2:
 			op = "extend"
@@ -504,15 +546,68 @@ func TestLedgerProperty(t *testing.T) {
 			if qerr != nil {
 				t.Fatal(qerr)
 			}
+			// The cap is what is left of the person's year under the policy
+			// in force today, whatever the lease's version says (rule 8).
+			if uncapped := q.SubsidyFen + q.CappedFen; uncapped > 0 {
+				capFen := d.pol.InForce(d.clk.now()).AnnualCapFen
+				used, uerr := d.svc.SubsidyUsed(ctx, l.RenterID, d.clk.now().In(l10n.Local).Year())
+				if uerr != nil {
+					t.Fatal(uerr)
+				}
+				want, subsidy := int64(-1), uncapped
+				if capFen > 0 {
+					want = max(capFen-used, 0)
+					subsidy = min(uncapped, want)
+				}
+				if q.CapRemainingFen != want || q.SubsidyFen != subsidy {
+					t.Fatalf("step %d: extension of %s (policy version %d) under a cap in force of %d with %d used: %+v", step, l.ID, l.PolicyVersion, capFen, used, q)
+				}
+			}
 			var got Lease
 			got, err = d.svc.Extend(ctx, d.staffA1, l.ID, days, cash(q.DueNowFen), d.clerk)
 			touched = l.ID
-			if err == nil && (got.DueOn <= l.DueOn || !st.Hours.OpenOn(mustDate(got.DueOn))) {
-				t.Fatalf("step %d: extension moved the due date from %s to %s", step, l.DueOn, got.DueOn)
+			if err != nil {
+				break
+			}
+			// The due date moves by the days paid for, from the due date or
+			// from today when overdue (rules 9 and 10), then to the first
+			// open day: every day from there to the new due date is closed.
+			today := Date(d.clk.now())
+			from, overdue := l.DueOn, l.DueOn < today
+			if overdue {
+				from = today
+			}
+			first := mustDate(from).AddDate(0, 0, days)
+			if got.DueOn < Date(first) || !st.Hours.OpenOn(mustDate(got.DueOn)) || got.Days != l.Days+days {
+				t.Fatalf("step %d: %d days more from %s (due %s) gave due %s, %d days", step, days, from, l.DueOn, got.DueOn, got.Days)
+			}
+			for day := first; Date(day) < got.DueOn; day = day.AddDate(0, 0, 1) {
+				if st.Hours.OpenOn(day) {
+					t.Fatalf("step %d: %d days more from %s: due %s, but %s is open", step, days, from, got.DueOn, Date(day))
+				}
+			}
+			withinCap(step, l, got)
+			if got.DueOn > Date(first) {
+				extensions["over a closure"]++
+			}
+			if overdue {
+				extensions["overdue"]++
+			}
+			if l.StartOn[:4] < today[:4] {
+				extensions["into the next year"]++
+			}
+			if l.PolicyVersion < d.pol.InForce(d.clk.now()).Version {
+				extensions["under a newer policy"]++
 			}
 		case 3:
 			op = "time"
+			before := d.clk.now()
 			d.clk.addDays(rng.IntN(15))
+			// The walk spends the first night of the new year at 00:30 in
+			// the city, still 31 December in UTC.
+			if newYear := time.Date(2027, 1, 1, 0, 30, 0, 0, l10n.Local); before.Before(newYear) && !d.clk.now().Before(newYear) {
+				d.clk.set(newYear)
+			}
 			_, err = d.svc.MarkOverdue(ctx, d.clk.now())
 		case 4:
 			op = "checkin"
@@ -585,12 +680,88 @@ func TestLedgerProperty(t *testing.T) {
 			op = "policy"
 			p := d.pol.Current()
 			next := DefaultPolicy()
-			next.AnnualCapFen = []int64{0, 20000, 50000}[rng.IntN(3)]
+			next.AnnualCapFen = []int64{0, 5000, 20000}[rng.IntN(3)]
 			next.Tiers[LowIncome] = TierRule{ShareBP: []int{1000, 2000, 5000}[rng.IntN(3)], WaiveDeposit: rng.IntN(2) == 0,
 				LateFees: true, LostCharge: LostCharges[rng.IntN(len(LostCharges))]}
 			next.LostAfterDays = 3
 			next.Note = fmt.Sprintf("step %d", step)
 			_, err = d.pol.Put(ctx, p.Version, next)
+		case 10:
+			// A check-out stopped at a crash point, then the reconciler.
+			op = "crash"
+			tag := tags[rng.IntN(len(tags))]
+			if !d.makeAvailable(tag) {
+				continue
+			}
+			r := renters[rng.IntN(len(renters))]
+			q, qerr := d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30})
+			if qerr != nil {
+				t.Fatal(qerr)
+			}
+			points := checkoutPoints
+			if q.SubsidyFen == 0 { // no grant to append
+				points = slices.DeleteFunc(slices.Clone(points), func(p string) bool { return p == "checkout:subsidy" })
+			}
+			hit := d.crashAt(points[rng.IntN(len(points))])
+			_, cerr := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(q.DueNowFen))
+			d.svc.crash = nil
+			if !*hit || !errors.Is(cerr, errCrash) {
+				t.Fatalf("step %d: crashed check-out: reached %v, %v", step, *hit, cerr)
+			}
+			id := d.pendingLeases()[0]
+			d.reconcile()
+			if l := d.consistent(id); l.State == LeaseCancelled {
+				checkCancelled(step, id)
+				cancelled = append(cancelled, id)
+			} else {
+				leases = append(leases, id)
+				touched = id
+			}
+		case 11:
+			// A check-out writer stalled after its unit check while the
+			// reconciler cancels it; it wakes and must write nothing.
+			op = "stall"
+			tag := tags[rng.IntN(len(tags))]
+			if !d.makeAvailable(tag) {
+				continue
+			}
+			r := renters[rng.IntN(len(renters))]
+			q, qerr := d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30})
+			if qerr != nil {
+				t.Fatal(qerr)
+			}
+			reached, release := make(chan struct{}), make(chan struct{})
+			var once sync.Once
+			d.svc.crash = func(p string) error {
+				if p == "checkout:unit-checked" {
+					once.Do(func() {
+						close(reached)
+						<-release
+					})
+				}
+				return nil
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(q.DueNowFen))
+				done <- err
+			}()
+			<-reached
+			id := d.pendingLeases()[0]
+			if _, err := d.svc.Reconcile(ctx, -time.Second); err != nil {
+				t.Fatal(err)
+			}
+			close(release)
+			if werr := <-done; !errors.Is(werr, ErrConflict) {
+				t.Fatalf("step %d: the stalled writer says %v", step, werr)
+			}
+			d.svc.crash = nil
+			d.reconcile()
+			if l := d.consistent(id); l.State != LeaseCancelled {
+				t.Fatalf("step %d: stalled check-out %s is %s", step, id, l.State)
+			}
+			checkCancelled(step, id)
+			cancelled = append(cancelled, id)
 		}
 		if err != nil {
 			t.Fatalf("step %d %s: %v", step, op, err)
@@ -604,15 +775,32 @@ func TestLedgerProperty(t *testing.T) {
 	for _, id := range leases {
 		check(-1, id)
 	}
-	for _, op := range []string{"checkout", "checkin", "extend", "lost", "found", "waive", "policy"} {
+	for _, id := range cancelled {
+		checkCancelled(-1, id)
+	}
+	if n := count(t, d.db.Collection("ledger_events"), bson.D{{Key: "entity", Value: bson.D{{Key: "$in", Value: cancelled}}}}); n != 0 {
+		t.Fatalf("%d ledger entries in cancelled leases", n)
+	}
+	for _, op := range []string{"checkout", "checkin", "extend", "lost", "found", "waive", "policy", "crash", "stall"} {
 		if ops[op] < 2 {
 			t.Fatalf("too few %s operations exercised: %v", op, ops)
 		}
 	}
+	for _, kind := range []string{"over a closure", "overdue", "into the next year", "under a newer policy"} {
+		if extensions[kind] < 1 {
+			t.Fatalf("no extension %s: %v", kind, extensions)
+		}
+	}
+	if grantsAtNewYear < 1 {
+		t.Fatal("no grant made on 1 January in the city while it was 31 December in UTC")
+	}
+	if len(cancelled) < 2 {
+		t.Fatalf("too few cancelled check-outs: %d", len(cancelled))
+	}
 	if !years[2026] || !years[2027] {
 		t.Fatalf("the walk did not cross the year: %v", years)
 	}
-	t.Logf("operations: %v over %d leases, ending %s", ops, len(leases), Date(d.clk.now()))
+	t.Logf("operations: %v over %d leases and %d cancelled check-outs, extensions %v, ending %s", ops, len(leases), len(cancelled), extensions, Date(d.clk.now()))
 }
 
 // makeAvailable works a unit through the stations' queues (repair, cleaning)
