@@ -62,11 +62,24 @@ func (tb *tab) login(phone, wait string) {
 	tb.t.Helper()
 	tb.do("log in "+phone, chromedp.Navigate(tb.base+"/login"), chromedp.WaitVisible(chromedp.CSS("#f-login")),
 		chromedp.SendKeys(chromedp.CSS("#f-login"), phone), chromedp.SendKeys(chromedp.CSS("#f-password"), pw),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		// The login page has a "main h1" too: wait until the browser has
-		// left it, or the next navigation aborts the one in flight.
-		chromedp.Poll[chromedp.Void](`location.pathname !== "/login" && document.readyState === "complete"`, chromedp.WithPollingInterval(50*time.Millisecond)),
-		chromedp.WaitVisible(chromedp.CSS(wait)))
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)))
+	// The login page has a "main h1" too: wait until the browser has left
+	// it, or the next navigation aborts the one in flight. A poll inside
+	// the page dies with the page it polls, so ask from here.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+		at, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + "|" + document.readyState`))
+		cancel()
+		if err == nil && !strings.HasPrefix(at, "/login|") && strings.HasSuffix(at, "|complete") {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("log in %s: still at %q (%v)", phone, at, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.do("after logging in "+phone, chromedp.WaitVisible(chromedp.CSS(wait)))
 }
 
 // An operator admin submits last month's statement through its form; the
