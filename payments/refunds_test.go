@@ -2,12 +2,14 @@ package payments
 
 import (
 	"errors"
-	"fuju/internal/tenancy"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
+
+	"fuju/internal/tenancy"
 )
 
 // Partial and full refunds of a lease's online payments: each Stripe refund
@@ -212,5 +214,64 @@ func TestConcurrentRefundsNeverExceedPaid(t *testing.T) {
 	}
 	if h.tab("l-7").RefundedFen() == 0 {
 		t.Fatal("no refund went through: the test proved nothing")
+	}
+}
+
+// A check-in's refund of a deposit paid online (docs/payments.md "Refunds
+// at check-in"): for random desk charges, the deposit minus the charges is
+// refunded under the lease's ledger entry id, asked four times at once (a
+// double submit, the reconciler after a crash) and still one Stripe refund;
+// the same id with another amount is refused; whatever is asked afterwards,
+// the lease's refunds never exceed what was paid for it.
+func TestCheckinDepositRefundNeverExceedsPaid(t *testing.T) {
+	h := newHarness(t)
+	h.connect("op-a")
+	rng := rand.New(rand.NewPCG(12, 30))
+	for i := range 6 {
+		const paid, deposit = 39000, 30000
+		tabID, lease := "r-c"+strconv.Itoa(i), "l-c"+strconv.Itoa(i)
+		h.paid("reservation/"+tabID+"/prepay", tabID, "op-a", paid)
+		charges := rng.Int64N(deposit)
+		want := deposit - charges
+		req := RefundRequest{Ref: "lease/" + lease + "/deposit", LeaseID: tabID, AmountFen: want, Reason: "deposit_return"}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := h.svc.Refund(h.ctx, scopeA, tenancy.System, req); err != nil && !errors.Is(err, ErrConflict) {
+					t.Errorf("%s: %v", req.Ref, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if _, err := h.svc.Refund(h.ctx, scopeA, tenancy.System, req); err != nil {
+			t.Fatalf("asked again: %v", err)
+		}
+		keys := map[string]int64{}
+		for _, c := range h.w.posts("/v1/refunds") {
+			if k, ok := strings.CutPrefix(c.Key, req.Ref+"/"); ok {
+				amount, _ := strconv.ParseInt(c.Form.Get("amount"), 10, 64)
+				keys[k] = amount
+			}
+		}
+		if len(keys) != 1 || keys["1"] != want {
+			t.Fatalf("charges %d: Stripe refunds %v, want one of %d", charges, keys, want)
+		}
+		other := req
+		other.AmountFen = want - 1
+		if _, err := h.svc.Refund(h.ctx, scopeA, tenancy.System, other); !errors.Is(err, ErrConflict) {
+			t.Errorf("the same ref with another amount: %v", err)
+		}
+		// More than is left, then everything left: never beyond what was paid.
+		if _, err := h.svc.Refund(h.ctx, scopeA, tenancy.System, RefundRequest{Ref: "lease/" + lease + "/more", LeaseID: tabID, AmountFen: paid - want + 1}); !errors.Is(err, ErrRefundTooLarge) {
+			t.Errorf("refund beyond what was paid: %v", err)
+		}
+		if _, err := h.svc.Refund(h.ctx, scopeA, tenancy.System, RefundRequest{Ref: "lease/" + lease + "/rest", LeaseID: tabID, Full: true}); err != nil {
+			t.Fatal(err)
+		}
+		if tab := h.tab(tabID); tab.RefundedFen() != paid || tab.Refundable() != 0 {
+			t.Errorf("refunded %d of %d paid, %d refundable", tab.RefundedFen(), paid, tab.Refundable())
+		}
 	}
 }

@@ -313,8 +313,8 @@ func (s *Service) Checkin(ctx context.Context, scope tenancy.Scope, req CheckinR
 	if err != nil {
 		return Lease{}, err
 	}
-	set := settle(l, late, req, entryBase(l, today, by))
-	if err := checkMoney(req, set.OwedFen); err != nil {
+	set := settle(l, late, req, entryBase(l, today, by), s.onlineDepositFen(l))
+	if err := checkMoney(req, set.OwedFen, set.RefundOnlineFen); err != nil {
 		return Lease{}, fmt.Errorf("rentals: checkin: %w", err)
 	}
 	if req.ExpectOwedFen != nil && *req.ExpectOwedFen != set.OwedFen {
@@ -323,6 +323,9 @@ func (s *Service) Checkin(ctx context.Context, scope tenancy.Scope, req CheckinR
 	}
 	ret := &Return{At: now, Day: today, StationID: r.station.ID, Outcome: req.Outcome, Notes: req.Notes, DamageFen: req.DamageFen,
 		LateDays: set.LateDays, LateFeeFen: set.LateFeeFen, Tier: late.Tier, By: by}
+	if set.RefundOnlineFen > 0 {
+		ret.RefundOnlineFen, ret.RefundOnlineRef = set.RefundOnlineFen, DepositRefundRef(l.ID)
+	}
 	next := l
 	next.State, next.Return, next.DepositFen = LeaseReturned, ret, 0
 	next.Payments = append(append([]Payment(nil), l.Payments...), req.Payments...)
@@ -331,11 +334,41 @@ func (s *Service) Checkin(ctx context.Context, scope tenancy.Scope, req CheckinR
 	next.EndReason = "returned"
 	ev := leaseEvent{Kind: kindCheckin, From: l.State, Lease: next, By: by, Why: string(req.Outcome),
 		LedgerFrom: l.LedgerSeq + 1, Ledger: set.Entries, UnitSeq: r.unit.Seq, UnitTo: req.Outcome.UnitState()}
-	got, err := s.runFlowWith(ctx, "checkin", r.head, ev, nil, &r.unit)
-	if err == nil {
-		s.auditLease(ctx, by, "lease.checkin", &l, got)
+	// A refund through Stripe is asked for once the check-in is written;
+	// this second marker stays until payments has recorded it, so a crash
+	// in between leaves the reconciler to ask (reconcileLease).
+	var refundMark *eventlog.Pending
+	if ret.RefundOnlineFen > 0 {
+		m, err := s.leaseLg.Begin(ctx, l.ID)
+		if err != nil {
+			return Lease{}, fmt.Errorf("rentals: %w", err)
+		}
+		refundMark = &m
 	}
-	return got, err
+	got, err := s.runFlowWith(ctx, "checkin", r.head, ev, nil, &r.unit)
+	if err != nil {
+		if refundMark != nil && errors.Is(err, ErrConflict) {
+			_ = s.leaseLg.Done(ctx, *refundMark) // nothing was written
+		}
+		return got, err
+	}
+	s.auditLease(ctx, by, "lease.checkin", &l, got)
+	if refundMark != nil {
+		if err := s.crashPoint("checkin:refund"); err != nil {
+			return Lease{}, err
+		}
+		// The check-in stands whatever happens here: the unit is back
+		// and the refund is the payments' to finish.
+		if err := s.refundDepositOnline(ctx, got); err != nil {
+			s.logger.Warn("online deposit refund not recorded yet; the reconciler asks again", "lease", l.ID, "err", err)
+		} else {
+			_ = s.leaseLg.Done(ctx, *refundMark)
+		}
+		if cur, _, err := s.advance(ctx, l.ID, modeInline); err == nil {
+			got = cur // with the refund_online Stripe may have made at once
+		}
+	}
+	return got, nil
 }
 
 // runFlow appends ev after head under a pending marker and advances the

@@ -108,9 +108,16 @@ type Return struct {
 	LateFeeFen int64     `json:"late_fee_fen" bson:"late_fee_fen"`
 	// Tier is the renter's tier on the return day, which decides the late
 	// fee (rule 11 of docs/pricing.md).
-	Tier      Tier          `json:"tier,omitempty" bson:"tier,omitempty"`
-	DamageFen int64         `json:"damage_fen" bson:"damage_fen"`
-	By        tenancy.Actor `json:"by" bson:"by"`
+	Tier      Tier  `json:"tier,omitempty" bson:"tier,omitempty"`
+	DamageFen int64 `json:"damage_fen" bson:"damage_fen"`
+	// RefundOnlineFen is the part of the deposit paid online that goes
+	// back through Stripe, to the card, Alipay or WeChat Pay it came from,
+	// under the ledger entry id RefundOnlineRef (online.go,
+	// DepositRefundRef); its refund_online entry is written when Stripe
+	// says the refund succeeded.
+	RefundOnlineFen int64         `json:"refund_online_fen,omitempty" bson:"refund_online_fen,omitempty"`
+	RefundOnlineRef string        `json:"refund_online_ref,omitempty" bson:"refund_online_ref,omitempty"`
+	By              tenancy.Actor `json:"by" bson:"by"`
 }
 
 // SubsidyGrant is one addition to a renter's yearly subsidy total.
@@ -167,11 +174,14 @@ type Lease struct {
 	// Online money (online.go): what the renter paid through Stripe and
 	// what Stripe returned, the outcome keys already applied (each applies
 	// once), and the latest dispute, which staff see on the lease.
-	PaidOnlineFen     int64          `json:"paid_online_fen,omitempty" bson:"paid_online_fen,omitempty"`
-	RefundedOnlineFen int64          `json:"refunded_online_fen,omitempty" bson:"refunded_online_fen,omitempty"`
-	OnlineKeys        []string       `json:"-" bson:"online_keys,omitempty"`
-	Dispute           *OnlineDispute `json:"dispute,omitempty" bson:"dispute,omitempty"`
-	Return            *Return        `json:"return,omitempty" bson:"return,omitempty"`
+	PaidOnlineFen     int64    `json:"paid_online_fen,omitempty" bson:"paid_online_fen,omitempty"`
+	RefundedOnlineFen int64    `json:"refunded_online_fen,omitempty" bson:"refunded_online_fen,omitempty"`
+	OnlineKeys        []string `json:"-" bson:"online_keys,omitempty"`
+	// OnlineTab is the payments tab holding that money: the reservation's
+	// id for a prepaid reservation, else the lease's own id.
+	OnlineTab string         `json:"-" bson:"online_tab,omitempty"`
+	Dispute   *OnlineDispute `json:"dispute,omitempty" bson:"dispute,omitempty"`
+	Return    *Return        `json:"return,omitempty" bson:"return,omitempty"`
 	// Loss records a declared loss: what it cost the renter and the
 	// operator, and the day the device was found, if it was.
 	Loss     *Loss     `json:"loss,omitempty" bson:"loss,omitempty"`

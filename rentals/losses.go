@@ -190,7 +190,7 @@ func (s *Service) Found(ctx context.Context, scope tenancy.Scope, req CheckinReq
 	add(EntryLateFee, lateFen, fmt.Sprintf("%d late days%s", late.Days, capped), "", "")
 	add(EntryDamage, damageFen, req.Notes+capped, "", "")
 	owed := l.BalanceFen + Balance(entries)
-	if err := checkMoney(req, owed); err != nil {
+	if err := checkMoney(req, owed, 0); err != nil {
 		return FoundResult{}, fmt.Errorf("rentals: found: %w", err)
 	}
 	if owed < 0 {

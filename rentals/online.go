@@ -1,6 +1,7 @@
 package rentals
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,10 +28,14 @@ var ErrOnlineRefundTooLarge = fmt.Errorf("refund exceeds what was paid online fo
 // package reports it. Key identifies it: a key is applied once, however
 // often it is delivered.
 type OnlineOutcome struct {
-	Key        string
-	Ref        string // the payment's or refund's ledger entry id in payments
-	PaymentID  string
-	LeaseID    string
+	Key       string
+	Ref       string // the payment's or refund's ledger entry id in payments
+	PaymentID string
+	LeaseID   string
+	// TabID is the payments tab the money is in (the id payments knows
+	// the lease by: a prepaid reservation's id); routing may rewrite
+	// LeaseID, never TabID.
+	TabID      string
 	OperatorID string
 	AmountFen  int64
 	FeeFen     int64
@@ -179,6 +184,9 @@ func (s *Service) onlineEvent(l Lease, kind string, o OnlineOutcome) (leaseEvent
 		add(EntryPaidOnline, o.AmountFen, o.Ref)
 		add(EntryPlatformFee, o.FeeFen, o.Ref)
 		next.PaidOnlineFen += o.AmountFen
+		if next.OnlineTab == "" {
+			next.OnlineTab = cmp.Or(o.TabID, l.ID)
+		}
 	case onlineRefunded:
 		if l.RefundedOnlineFen+o.AmountFen > l.PaidOnlineFen {
 			return leaseEvent{}, fmt.Errorf("rentals: online refund %s of %d fen on lease %s (paid online %d, refunded %d): %w",
@@ -204,4 +212,53 @@ func (s *Service) onlineEvent(l Lease, kind string, o OnlineOutcome) (leaseEvent
 	}
 	return leaseEvent{Kind: kindOnline, From: l.State, Lease: next, By: tenancy.System, Why: kind + " " + o.Key,
 		LedgerFrom: l.LedgerSeq + 1, Ledger: entries}, nil
+}
+
+// DepositRefund asks for the deposit a renter paid online to go back
+// through Stripe at check-in: AmountFen (the deposit minus what the desk
+// charged) from payments tab TabID, under our ledger entry id Ref.
+type DepositRefund struct {
+	LeaseID    string
+	TabID      string
+	OperatorID string
+	Ref        string
+	AmountFen  int64
+}
+
+// DepositRefunder sends DepositRefunds to Stripe (cmd/internal/app wires
+// payments). RefundDeposit returns nil once the refund is recorded with
+// payments, whatever Stripe answered: a refusal is the operator's queue
+// item and Stripe unreachable is made later by payments' reconciler; asking
+// again with the same Ref and amount finishes the same refund.
+type DepositRefunder interface {
+	RefundDeposit(ctx context.Context, r DepositRefund) error
+}
+
+// UseDepositRefunds sets how deposits paid online are refunded; without
+// one (online payment off) a lease has no money paid online to refund.
+func (s *Service) UseDepositRefunds(f DepositRefunder) { s.depositRefunds = f }
+
+// DepositRefundRef is the ledger entry id of the online refund of lease
+// id's deposit at check-in.
+func DepositRefundRef(leaseID string) string { return "lease/" + leaseID + "/deposit" }
+
+// onlineDepositFen is the part of lease l's deposit that was paid online
+// and is still refundable there: the deposit, at most what was paid online
+// and not refunded. Without a refunder nothing is.
+func (s *Service) onlineDepositFen(l Lease) int64 {
+	if s.depositRefunds == nil {
+		return 0
+	}
+	return max(min(l.DepositFen, l.PaidOnlineFen-l.RefundedOnlineFen), 0)
+}
+
+// refundDepositOnline asks payments for the online refund a check-in
+// decided (l.Return.RefundOnlineFen), under its ledger entry id; asking
+// again finishes the same refund, so the reconciler may repeat it.
+func (s *Service) refundDepositOnline(ctx context.Context, l Lease) error {
+	if s.depositRefunds == nil || l.Return == nil || l.Return.RefundOnlineFen <= 0 {
+		return nil
+	}
+	return s.depositRefunds.RefundDeposit(ctx, DepositRefund{LeaseID: l.ID, TabID: cmp.Or(l.OnlineTab, l.ID), OperatorID: l.OperatorID,
+		Ref: l.Return.RefundOnlineRef, AmountFen: l.Return.RefundOnlineFen})
 }

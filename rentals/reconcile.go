@@ -18,7 +18,7 @@ import (
 //	register:  marked · person · claimed · event · projected
 //	checkout:  marked · subsidy · opened · unit · activated · ledger · projected
 //	overdue:   marked · event · projected
-//	checkin:   marked · event · unit-returned · unit-inspected · ledger · closed · projected
+//	checkin:   marked · event · unit-returned · unit-inspected · ledger · closed · projected · refund (a deposit paid online)
 //	extend:    marked · subsidy · event · ledger · projected
 //	settle:    marked · event · ledger · closed · projected
 //	lost:      marked · event · unit · ledger · closed · projected
@@ -189,6 +189,11 @@ func (s *Service) reconcileLease(ctx context.Context, p eventlog.Pending) error 
 			}
 		}
 		if err := s.reconcileWaivers(ctx, p.Entities); err != nil {
+			return err
+		}
+		// A check-in's online deposit refund is asked for again: payments
+		// finishes the same refund by its ledger entry id.
+		if err := s.refundDepositOnline(ctx, l); err != nil {
 			return err
 		}
 		orphans, err := s.orphanGrants(ctx, id, p.Entities, l)

@@ -75,6 +75,8 @@ type Service struct {
 	appLg      *eventlog.Log[appEvent]
 	apps       *appStore
 	tierNotify func(ctx context.Context, n TierNotice) error
+	// depositRefunds sends deposits paid online back through Stripe.
+	depositRefunds DepositRefunder
 }
 
 // NewService returns the rentals service storing in db. units is the

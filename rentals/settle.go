@@ -38,6 +38,12 @@ type Settlement struct {
 	// the operator refunds RefundFen = −OwedFen now.
 	OwedFen   int64 `json:"owed_fen"`
 	RefundFen int64 `json:"refund_fen"`
+	// RefundOnlineFen is the part of RefundFen that goes back through
+	// Stripe to the card, Alipay or WeChat Pay the deposit was paid with
+	// (at most the deposit paid online); the desk refunds only the rest
+	// (DeskRefundFen). Its refund_online entry is written when Stripe
+	// refunds it, so until then the lease's balance is −RefundOnlineFen.
+	RefundOnlineFen int64 `json:"refund_online_fen"`
 	// PaidFen is what the payments given settle now (waivers included);
 	// BalanceFen is what the lease owes afterwards. At zero it closes.
 	PaidFen    int64 `json:"paid_fen"`
@@ -50,6 +56,9 @@ type Settlement struct {
 // money back).
 func (st Settlement) DueFen() int64 { return max(st.OwedFen, 0) }
 
+// DeskRefundFen is what the desk refunds in cash or by transfer.
+func (st Settlement) DeskRefundFen() int64 { return st.RefundFen - st.RefundOnlineFen }
+
 // Closes reports whether the check-in closes the lease.
 func (st Settlement) Closes() bool { return st.BalanceFen == 0 }
 
@@ -58,9 +67,10 @@ func (st Settlement) Closes() bool { return st.BalanceFen == 0 }
 // refund method; base carries what every entry
 // records (day, desk, actor). Late days cost lateDailyFen each for tiers
 // whose policy charges late fees; the deposit goes back against the
-// charges; a negative rest is refunded, a positive one is paid by
-// req.Payments as far as they go.
-func settle(l Lease, late LateCharge, req CheckinRequest, base LedgerEntry) Settlement {
+// charges; a negative rest is refunded, through Stripe as far as
+// onlineDepositFen (the deposit paid online) goes and at the desk beyond,
+// a positive one is paid by req.Payments as far as they go.
+func settle(l Lease, late LateCharge, req CheckinRequest, base LedgerEntry, onlineDepositFen int64) Settlement {
 	st := Settlement{LeaseID: l.ID, Tier: late.Tier, LateDays: late.Days, DamageFen: req.DamageFen,
 		DepositFen: l.DepositFen, PriorFen: l.BalanceFen, Entries: []LedgerEntry{}}
 	if late.Charged {
@@ -80,7 +90,8 @@ func settle(l Lease, late LateCharge, req CheckinRequest, base LedgerEntry) Sett
 	st.OwedFen = l.BalanceFen + Balance(st.Entries)
 	if st.OwedFen < 0 {
 		st.RefundFen = -st.OwedFen
-		add(EntryRefund, st.RefundFen, "", req.RefundMethod, strings.TrimSpace(req.RefundReference))
+		st.RefundOnlineFen = min(st.RefundFen, onlineDepositFen)
+		add(EntryRefund, st.DeskRefundFen(), "", req.RefundMethod, strings.TrimSpace(req.RefundReference))
 	} else {
 		paid := paymentEntries(base, req.Payments)
 		st.PaidFen = -Balance(paid)
@@ -92,15 +103,18 @@ func settle(l Lease, late LateCharge, req CheckinRequest, base LedgerEntry) Sett
 
 // checkMoney validates how req settles owedFen, what a return (or a lost
 // unit found) leaves owed: when it is negative the renter is refunded, which
-// needs its method (and a transfer its reference) and takes no payments;
-// payments toward what is owed total at most that.
-func checkMoney(req CheckinRequest, owedFen int64) error {
+// takes no payments and, for what the desk refunds (beyond onlineFen,
+// refunded through Stripe), needs its method (and a transfer its
+// reference); payments toward what is owed total at most that.
+func checkMoney(req CheckinRequest, owedFen, onlineFen int64) error {
 	e := &valid.Error{}
 	if owedFen < 0 {
 		refund := -owedFen
 		switch {
 		case len(req.Payments) > 0:
 			e.Add("payments", "nothing_due", fmt.Sprintf("nothing is due: the renter gets %d fen (¥%s) back", refund, yuan(refund)), "refund_fen", refund)
+		case refund <= onlineFen:
+			// all of it goes back through Stripe
 		case req.RefundMethod != PayCash && req.RefundMethod != PayOfflineMobile:
 			e.Add("refund_method", "refund_method", fmt.Sprintf("the renter gets %d fen (¥%s) back: refund by cash or offline_mobile", refund, yuan(refund)), "refund_fen", refund)
 		case req.RefundMethod == PayOfflineMobile && strings.TrimSpace(req.RefundReference) == "":
@@ -214,5 +228,5 @@ func (s *Service) PreviewCheckin(ctx context.Context, scope tenancy.Scope, req C
 	if err != nil {
 		return Settlement{}, err
 	}
-	return settle(r.lease, late, req, entryBase(r.lease, today, tenancy.Actor{})), nil
+	return settle(r.lease, late, req, entryBase(r.lease, today, tenancy.Actor{}), s.onlineDepositFen(r.lease)), nil
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +16,9 @@ import (
 
 	"fuju/internal/input"
 	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
+	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -562,9 +566,35 @@ func (s *Server) checkin(c *gin.Context) error {
 		p.Review = &set
 		return s.checkinPage(c, status, p)
 	}
-	s.flash(c, "staff.done.checkin")
+	s.flash(c, s.checkinDone(c.Request.Context(), l))
 	c.Redirect(http.StatusSeeOther, "/staff/leases/"+l.ID)
 	return nil
+}
+
+// checkinDone is the message after check-in l: with a deposit refunded
+// through Stripe, whether Stripe refunded it, is still at it, or refused
+// (then it is in the operator's online payment to-do list and the desk
+// refunds it).
+func (s *Server) checkinDone(ctx context.Context, l rentals.Lease) string {
+	if l.Return == nil || l.Return.RefundOnlineFen <= 0 || s.payments == nil {
+		return "staff.done.checkin"
+	}
+	t, err := s.payments.Tab(ctx, tenancy.OperatorScope(l.OperatorID), cmp.Or(l.OnlineTab, l.ID))
+	if err != nil {
+		return "staff.done.checkin.refund_pending"
+	}
+	for _, r := range t.Refunds {
+		if r.ID != l.Return.RefundOnlineRef {
+			continue
+		}
+		switch r.State() {
+		case online.RefundSucceeded:
+			return "staff.done.checkin.refunded"
+		case online.RefundFailed:
+			return "staff.done.checkin.refund_failed"
+		}
+	}
+	return "staff.done.checkin.refund_pending"
 }
 
 type leasePage struct {

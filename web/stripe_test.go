@@ -27,6 +27,9 @@ type webStripe struct {
 	t testing.TB
 	// charges makes every connected account able to take charges.
 	charges atomic.Bool
+	// refuseRefunds plays Stripe refusing every refund at once (as it
+	// does for a disputed charge), with Stripe's error body.
+	refuseRefunds atomic.Bool
 
 	mu       sync.Mutex
 	seq      int
@@ -62,6 +65,14 @@ func (w *webStripe) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 	}
 	form, _ := url.ParseQuery(string(body))
+	if w.refuseRefunds.Load() && req.Method == http.MethodPost && req.URL.Path == "/v1/refunds" {
+		w.mu.Lock()
+		w.posts[req.URL.Path]++
+		w.mu.Unlock()
+		raw := `{"error":{"type":"invalid_request_error","code":"charge_disputed","message":"This charge has been disputed and cannot be refunded."}}`
+		return &http.Response{StatusCode: http.StatusBadRequest, Status: "400 Bad Request", Header: http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_refused"}},
+			Body: io.NopCloser(strings.NewReader(raw)), ContentLength: int64(len(raw)), Request: req}, nil
+	}
 	out := req.Clone(req.Context())
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))

@@ -160,6 +160,7 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 	must(err)
 	must(pay.Init(ctx))
 	res.Prepaid = testPrepaid{pay}
+	rent.UseDepositRefunds(testPrepaid{pay})
 	s, err := NewServer(Config{Catalog: cat, Stations: st, Policies: pol, Media: m, DB: pinger{}, Now: func() time.Time { return now },
 		Auth: au, Rentals: rent, Reservations: res, Reports: rep, Payments: pay, Messages: msgs, SecretKey: []byte(strings.Repeat("s", 32)), Throttle: th,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})

@@ -153,6 +153,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 			return nil, err
 		}
 		a.Reservations.Prepaid = PrepaidMoney{a.Payments}
+		a.Rentals.UseDepositRefunds(PrepaidMoney{a.Payments})
 		steps = append(steps, a.Payments.Init)
 		logger.Info("online payment on", "stripe_api", cmp.Or(cfg.StripeAPIBase, "https://api.stripe.com"), "platform_fee_bp", cfg.PlatformFeeBP)
 	} else {

@@ -17,7 +17,7 @@ type leaseLedger struct{ res *rentals.Reservations }
 
 // toOnlineOutcome converts payments' outcome to the ledger's.
 func toOnlineOutcome(o payments.Outcome) rentals.OnlineOutcome {
-	return rentals.OnlineOutcome{Key: o.Key, Ref: o.Ref, PaymentID: o.PaymentID, LeaseID: o.LeaseID, OperatorID: o.OperatorID,
+	return rentals.OnlineOutcome{Key: o.Key, Ref: o.Ref, PaymentID: o.PaymentID, LeaseID: o.LeaseID, TabID: o.LeaseID, OperatorID: o.OperatorID,
 		AmountFen: o.AmountFen, FeeFen: o.FeeFen, StripeRef: o.StripeRef, Reason: o.Reason}
 }
 
@@ -68,6 +68,19 @@ func (p PrepaidMoney) RefundPrepaid(ctx context.Context, x rentals.Reservation) 
 	}
 	_, err = p.Pay.Refund(ctx, tenancy.OperatorScope(x.OperatorID), tenancy.System, payments.RefundRequest{
 		Ref: PrepayRefundRef(x.ID), LeaseID: x.ID, Full: true, Reason: "reservation_" + string(x.State)})
+	if errors.Is(err, payments.ErrStripeUnavailable) || errors.Is(err, payments.ErrStripeRefused) {
+		return nil
+	}
+	return err
+}
+
+// RefundDeposit refunds the deposit a renter paid online at check-in
+// (docs/payments.md "Refunds at check-in"). Once payments has recorded the
+// refund it owns it: Stripe unreachable is made later by its reconciler,
+// Stripe refusing lands in the operator's queue.
+func (p PrepaidMoney) RefundDeposit(ctx context.Context, r rentals.DepositRefund) error {
+	_, err := p.Pay.Refund(ctx, tenancy.OperatorScope(r.OperatorID), tenancy.System, payments.RefundRequest{
+		Ref: r.Ref, LeaseID: r.TabID, AmountFen: r.AmountFen, Reason: "deposit_return"})
 	if errors.Is(err, payments.ErrStripeUnavailable) || errors.Is(err, payments.ErrStripeRefused) {
 		return nil
 	}
