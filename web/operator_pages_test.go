@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 
 	"fuju/accounts"
 	"fuju/catalog"
@@ -366,5 +367,48 @@ func waitImport(t *testing.T, w *opWorld, c opCaller, loc string) string {
 			t.Fatal("import still running after 30 s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestImportExcelUnicodeText imports a unit file as Excel saves "Unicode
+// text": UTF-16 little-endian with a byte order mark, cells separated by
+// tabs. A file in an encoding Excel does not use is refused, naming the file.
+func TestImportExcelUnicodeText(t *testing.T) {
+	w := newOpWorld(t)
+	ctx := context.Background()
+	a := w.adminA
+	office := "资产编号\t产品\t站点\t状态\t状况备注\t购入日期\r\n" +
+		"JZ-WC-8101\t轻便轮椅\t北站\t可借\t新购, 带坐垫\t2026/1/5\r\n" +
+		"JZ-WC-8102\tWC\tSouth\t待清洁\t\t2026年1月6日\r\n"
+	utf16, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(office)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(utf16, "\xff\xfe") {
+		t.Fatal("the test file has no UTF-16LE byte order mark")
+	}
+	loc := wantRedirect(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.txt", []byte(utf16)), "/operator/imports/imp-", "Unicode text import")
+	page := waitImport(t, w, a, loc)
+	for _, want := range []string{`id="count-created">2<`, `id="count-failed">0<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Unicode text import report lacks %q:\n%.3000s", want, page)
+		}
+	}
+	u, err := w.s.stations.Unit(ctx, "JZ-WC-8101")
+	if err != nil || u.ProductID != "wc" || u.StationID != "north" || u.State != stations.Available || u.Condition != "新购, 带坐垫" || u.AcquiredOn != "2026-01-05" {
+		t.Errorf("first unit from the Unicode text file: %+v %v", u, err)
+	}
+	if u, err := w.s.stations.Unit(ctx, "JZ-WC-8102"); err != nil || u.StationID != "south" || u.State != stations.Cleaning || u.AcquiredOn != "2026-01-06" {
+		t.Errorf("second unit from the Unicode text file: %+v %v", u, err)
+	}
+	if p, err := w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), u.ProductID); err != nil || p.Name.Zh != "轻便轮椅" {
+		t.Errorf("the unit's product is %+v %v, not 轻便轮椅", p.Name, err)
+	}
+
+	// Latin-1 (an old European Excel) is neither: refused, nothing stored.
+	latin1 := []byte("tag\tproduct_id\tstation_id\tcondition\r\nJZ-WC-8103\twc\tnorth\tcaf\xe9\r\n")
+	wantBody(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.txt", latin1), 400, "Latin-1 file", `id="e-file"`, "CSV UTF-8")
+	if _, err := w.s.stations.Unit(ctx, "JZ-WC-8103"); err == nil {
+		t.Error("a unit from the refused Latin-1 file was stored")
 	}
 }
