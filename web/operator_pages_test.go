@@ -335,7 +335,7 @@ func TestOperatorConsolePages(t *testing.T) {
 	}
 
 	// The audit log shows who changed what.
-	body = wantBody(t, w.page(t, a, "/operator/audit"), 200, "audit", "admin A 修改了品类“电动护理床”（electric-bed）", "英文名称: Electric bed → Electric care bed",
+	body = wantBody(t, w.page(t, a, "/operator/audit"), 200, "audit", "admin A 修改了品类“电动护理床”（electric-bed）", "英文名称：Electric bed → Electric care bed",
 		"admin A 停用了员工账号", "admin A 吊销了API 令牌", "admin A 批量导入了设备", "2026-")
 	if strings.Contains(body, "op-b") {
 		t.Error("A's audit page shows B")
