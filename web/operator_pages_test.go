@@ -227,9 +227,12 @@ func TestOperatorConsolePages(t *testing.T) {
 	wantBody(t, w.page(t, a, "/operator/units?station=north"), 200, "units at north", "JZ-WC-0500", "清洁消毒中")
 	wantRedirect(t, w.form(t, a, "/operator/units/JZ-WC-0500", url.Values{"version": {"1"}, "condition": {"wheel squeaks"}, "acquired_on": {"2026-03-01"}}),
 		"/operator/units/JZ-WC-0500", "edit unit")
-	wantBody(t, w.page(t, a, "/operator/units/JZ-WC-0500"), 200, "unit page", "wheel squeaks", "edited", `name="version" value="2"`)
+	wantBody(t, w.page(t, a, "/operator/units/JZ-WC-0500"), 200, "unit page", "wheel squeaks", "修改了设备资料", `name="version" value="2"`)
 	wantBody(t, w.form(t, a, "/operator/units/JZ-WC-0500/retire", url.Values{"version": {"2"}}), 400, "retire without reason", `id="e-reason"`)
 	wantRedirect(t, w.form(t, a, "/operator/units/JZ-WC-0500/retire", url.Values{"version": {"2"}, "reason": {"cracked frame"}}), "/operator/units/JZ-WC-0500", "retire")
+	if hist := wantBody(t, w.page(t, a, "/operator/units/JZ-WC-0500"), 200, "retired unit page", "入库，", "修改了设备资料", "报废：cracked frame"); strings.Contains(hist, "<td>retired</td>") || strings.Contains(hist, "<td>edited</td>") {
+		t.Error("the unit's history shows event codes, not sentences")
+	}
 	if u, _ := w.s.stations.Unit(ctx, "JZ-WC-0500"); u.State != stations.Retired {
 		t.Errorf("retired unit is %s", u.State)
 	}

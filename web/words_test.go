@@ -315,6 +315,39 @@ func TestUnitTimelineInWords(t *testing.T) {
 			t.Errorf("the timeline shows %q", raw)
 		}
 	}
+
+	// The operator console's unit page tells the same history the same way.
+	au, err := s.auth.CreateUser(context.Background(), accounts.NewUser{Name: "王管理", Phone: "13800009912", Password: pw, Role: accounts.OperatorAdmin, OperatorID: "op-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := session(t, s, au)
+	for lang, wants := range map[string][]string{"": {"借出给 赵** · 30 天 · 北站", "归还，检查结果：损坏", "维修完成，费用 ¥35.50：换了扶手"},
+		"en": {"Lent to 赵** · 30 days · North", "Returned; inspection: Damaged", "Repaired, cost ¥35.50"}} {
+		req := httptest.NewRequest("GET", "/operator/units/JZ-WC-0001", nil)
+		req.AddCookie(admin.cookie)
+		if lang != "" {
+			req.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		i := strings.Index(body, `id="hist-h"`)
+		if rec.Code != http.StatusOK || i < 0 {
+			t.Fatalf("operator unit page: %d\n%.2000s", rec.Code, body)
+		}
+		hist := body[i:]
+		for _, want := range wants {
+			if !strings.Contains(hist, want) {
+				t.Errorf("the operator's unit history (%s) lacks %q:\n%s", lang, want, hist)
+			}
+		}
+		for _, raw := range []string{"lease: l-", "lease l-", "outcome:", "cost_fen", "Demo data", "赵大爷", ">checkout<", ">repaired<"} {
+			if strings.Contains(hist, raw) {
+				t.Errorf("the operator's unit history (%s) shows %q", lang, raw)
+			}
+		}
+	}
 }
 
 // Forms forgive how people type: a full-width phone number finds the renter,
