@@ -318,9 +318,9 @@ func (s *Server) showOpUnits(c *gin.Context) error {
 
 type opUnitPage struct {
 	opConsole
-	names   opNames
-	Form    form
-	Unit    *stations.Unit
+	names opNames
+	Form  form
+	Unit  *stations.Unit
 	// Timeline is the unit's history, each event a sentence as the desk
 	// reads it.
 	Timeline []timelineEntry
