@@ -417,3 +417,34 @@ func TestJSONIsNormalised(t *testing.T) {
 		t.Errorf("a due date with slashes and a full-width tag were not read: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// The demo city's records were made by its seeder: the printable agreement
+// and the unit's history name it in the reader's language, never as the
+// seeder's marker text.
+func TestDemoMarkerInWords(t *testing.T) {
+	s := newTestServer(t)
+	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
+	r := registerRenter(t, d, "13912345609")
+	seed := tenancy.Actor{ID: "seed", Name: "Demo data", Role: "system"}
+	lease, err := s.rentals.Checkout(context.Background(), tenancy.OperatorScope("op-a"), rentals.CheckoutRequest{UnitTag: "JZ-WC-0001", RenterID: r.ID,
+		Days: 30, StationID: "north", Payments: []rentals.Payment{{Method: "cash", AmountFen: 39000}}, TermsVersion: TermsVersion, AcceptedName: "赵大爷"}, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := staffOf(t, s, "13800009909", "north")
+	for lang, want := range map[string]string{"": "示例数据", "en": "demo data"} {
+		for _, path := range []string{"/staff/leases/" + lease.ID + "/receipt", "/staff/units/JZ-WC-0001"} {
+			req := httptest.NewRequest("GET", path, nil)
+			req.AddCookie(staff.cookie)
+			if lang != "" {
+				req.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			body := rec.Body.String()
+			if rec.Code != http.StatusOK || !strings.Contains(body, want) || strings.Contains(body, "Demo data") {
+				t.Errorf("%s (%s): %d, want %q and not the marker text:\n%.4000s", path, lang, rec.Code, want, body)
+			}
+		}
+	}
+}
