@@ -65,7 +65,7 @@ func (tb *tab) login(phone, wait string) {
 		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
 		// The login page has a "main h1" too: wait until the browser has
 		// left it, or the next navigation aborts the one in flight.
-		chromedp.Poll[chromedp.Void](`location.pathname !== "/login" && document.readyState === "complete"`, chromedp.WithPollingInterval(50*time.Millisecond)),
+		chromedp.WaitNotPresent(chromedp.CSS("#f-login")),
 		chromedp.WaitVisible(chromedp.CSS(wait)))
 }
 
