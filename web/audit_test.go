@@ -203,7 +203,7 @@ func TestAuditChangesInWords(t *testing.T) {
 				t.Errorf("%s (%v) changes lack %q:\n%.3000s", tc.path, tc.lang != nil, want, got)
 			}
 		}
-		for _, raw := range []string{"_fen", "_bp", "daily_fen", "rate.", "{", "map[", "suspended_reason", "(hidden)", "product.update", "operator.update"} {
+		for _, raw := range []string{"_fen", "_bp", "daily_fen", "rate.", "{", "map[", "suspended_reason", "(hidden)", "product.update", "operator.update", "tier_application", ">system<"} {
 			if strings.Contains(got, raw) || strings.Contains(body, ">"+raw) {
 				t.Errorf("%s (%v) shows the raw %q:\n%.3000s", tc.path, tc.lang != nil, raw, got)
 			}
