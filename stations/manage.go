@@ -405,7 +405,8 @@ const ImportBatch = 500
 
 // ParseUnitCSV reads a unit CSV file: a header row naming ImportColumns (or
 // their Chinese names, see TemplateHeaders), then one unit per row. The file
-// may be UTF-8, UTF-16 or GBK/GB18030 (DecodeCSV); products and stations may
+// may be UTF-8, UTF-16 or GBK/GB18030 (DecodeCSV), its cells separated by
+// commas or, as Excel's "Unicode text" saves them, by tabs; products and stations may
 // be named by id, code or name (ImportUnits resolves them); states may be
 // written in Chinese and dates as Excel writes them (ImportDate). It returns
 // the rows, each row's field problems that need no database to find, and an
@@ -421,6 +422,7 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 		return nil, nil, err
 	}
 	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = importDelimiter(text)
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -505,6 +507,17 @@ func ParseUnitCSV(r io.Reader, maxRows int) ([]ImportRow, []ImportProblem, error
 		}
 	}
 	return good, probs, nil
+}
+
+// importDelimiter returns the character that separates the cells of a unit
+// file, read from its header line: Excel's "Unicode text" separates them by
+// tabs, its "CSV" formats by commas.
+func importDelimiter(text string) rune {
+	header, _, _ := strings.Cut(text, "\n")
+	if strings.Count(header, "\t") > strings.Count(header, ",") {
+		return '\t'
+	}
+	return ','
 }
 
 // ErrTooManyRows means an import file has more rows than allowed.

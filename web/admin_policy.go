@@ -17,6 +17,7 @@ import (
 
 	"fuju/internal/input"
 	"fuju/internal/l10n"
+	"fuju/internal/tenancy"
 	"fuju/internal/valid"
 	"fuju/rentals"
 	"fuju/stations"
@@ -47,7 +48,9 @@ type policyVersion struct {
 	// State is in_force, scheduled (takes effect later) or superseded.
 	State string `json:"state"`
 	By    string `json:"by"`
-	Note  string `json:"note"`
+	// Actor is who saved it, for the pages (the demo seeder in words).
+	Actor tenancy.Actor `json:"-"`
+	Note  string        `json:"note"`
 }
 
 type policyOverview struct {
@@ -70,7 +73,7 @@ func (s *Server) policyHistory(ctx context.Context, latest rentals.Policy) ([]po
 		if err != nil {
 			return nil, err
 		}
-		v := policyVersion{Version: p.Version, At: p.At, Effective: p.Effective(), State: policySuperseded, By: p.By.Name, Note: p.Note}
+		v := policyVersion{Version: p.Version, At: p.At, Effective: p.Effective(), State: policySuperseded, By: p.By.Name, Actor: p.By, Note: p.Note}
 		switch {
 		case p.Scheduled(now):
 			v.State = policyScheduled

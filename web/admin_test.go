@@ -796,14 +796,14 @@ func TestAdminPages(t *testing.T) {
 
 	audit := c.get("/admin/audit")
 	// The log reads as sentences in the reader's language, at local times.
-	body(audit, "市管理员 暂停了运营方“康乐”（kangle）", "重置了账号", "保存了分档政策第 2 版", "密码: (hidden) → (hidden)",
-		"低收入档租金比例（万分比）: 2000 → 1250", "operator.suspend")
+	body(audit, "市管理员 暂停了运营方“康乐”（kangle）", "重置了账号", "保存了分档政策第 2 版", "密码已修改（个人信息，不显示）",
+		"低收入档租金比例：20% → 12.5%")
 	if strings.Contains(audit.Body.String(), "<code>operator.suspend</code>") {
 		t.Error("the audit log still shows raw codes as its text")
 	}
 	en := c.get("/lang/en?next=/admin")
 	body(c.follow(en), "City admin console", "Tier policy version 2")
-	body(c.get("/admin/audit"), "suspended the operator \u201cKangle", "saved tier policy version 2", "Password: (hidden) → (hidden)")
+	body(c.get("/admin/audit"), "suspended the operator \u201cKangle", "saved tier policy version 2", "Password changed (not shown: personal)")
 }
 
 func TestAdminPolicyNumbers(t *testing.T) {

@@ -65,7 +65,7 @@ func (s *Server) auditRows(c *gin.Context, b *base, entries []accounts.Entry, op
 			r.Sentence = r.Who + " · " + e.Action + " · " + what
 		}
 		for _, ch := range e.Changes {
-			r.Changes = append(r.Changes, auditFieldName(b, ch.Field)+": "+auditValue(b, ch.Before)+" → "+auditValue(b, ch.After))
+			r.Changes = append(r.Changes, auditChange(b, ch))
 		}
 		out[i] = r
 	}
@@ -135,29 +135,65 @@ func (s *Server) userName(c *gin.Context, id string, users map[string]string) st
 	return n
 }
 
-// auditFieldName names a changed field: by its message when one exists
-// (audit.field.<name>, with dots as underscores), else as recorded.
-func auditFieldName(b *base, field string) string {
-	if m, ok := b.msgs["audit.field."+strings.ReplaceAll(field, ".", "_")]; ok {
-		return m
+// auditChange says what one change did, in the reader's words: the field by
+// its label, amounts in yuan, shares in percent, states by their names,
+// times in the city's zone, and never a value that is personal.
+func auditChange(b *base, ch audit.Change) string {
+	label := auditFieldName(b, ch.Field)
+	if ch.Before == audit.Hidden || ch.After == audit.Hidden {
+		return b.T("audit.change.hidden", label)
 	}
-	return field
+	return b.T("audit.change", label, auditValue(b, ch.Field, ch.Before), auditValue(b, ch.Field, ch.After))
 }
 
-// auditValue shows a changed value compactly: yes/no, times in the city's
-// zone, lists joined.
-func auditValue(b *base, v any) string {
-	switch v := v.(type) {
-	case nil:
+// auditFieldName names a changed field by its message (audit.field.<name>,
+// with dots as underscores). A nested field without its own message (a
+// day of the opening hours, one language of a name) is named by the nearest
+// enclosing field that has one; list positions are left out.
+func auditFieldName(b *base, field string) string {
+	var parts []string
+	for _, p := range strings.Split(field, ".") {
+		if _, err := strconv.Atoi(p); err != nil {
+			parts = append(parts, p)
+		}
+	}
+	for n := len(parts); n > 0; n-- {
+		if m, ok := b.msgs["audit.field."+strings.Join(parts[:n], "_")]; ok {
+			return m
+		}
+	}
+	return b.T("audit.field.other")
+}
+
+// auditValue shows a changed value of field compactly: amounts (fields in
+// fen) in yuan, shares (in basis points) in percent, yes/no, codes by their
+// names, times in the city's zone, lists joined or counted.
+func auditValue(b *base, field string, v any) string {
+	if v == nil {
 		return "—"
+	}
+	if n, ok := asInt64(v); ok {
+		switch {
+		case strings.HasSuffix(field, "_fen"):
+			return yuan(n)
+		case strings.HasSuffix(field, "_bp"):
+			return strconv.FormatFloat(float64(n)/100, 'f', -1, 64) + "%"
+		}
+	}
+	switch v := v.(type) {
 	case bool:
 		if v {
 			return b.T("audit.yes")
 		}
 		return b.T("audit.no")
+	case time.Time:
+		return v.In(l10n.Local).Format("2006-01-02 15:04")
 	case string:
 		if v == "" {
-			return `""`
+			return "—"
+		}
+		if m, ok := b.msgs["audit.value."+v]; ok {
+			return m
 		}
 		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
 			return t.In(l10n.Local).Format("2006-01-02 15:04")
@@ -169,13 +205,30 @@ func auditValue(b *base, v any) string {
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
-	// Lists come back from the database as its own slice types.
+	if dt, ok := v.(interface{ Time() time.Time }); ok {
+		return dt.Time().In(l10n.Local).Format("2006-01-02 15:04")
+	}
+	// Lists come back from the database as its own slice types; a list of
+	// records (photos) is counted, a list of words joined.
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice {
-		parts := make([]string, rv.Len())
-		for i := range parts {
-			parts[i] = auditValue(b, rv.Index(i).Interface())
+		parts := make([]string, 0, rv.Len())
+		for i := range rv.Len() {
+			e := rv.Index(i).Interface()
+			if ek := reflect.ValueOf(e); ek.Kind() == reflect.Map || ek.Kind() == reflect.Slice || ek.Kind() == reflect.Struct {
+				return b.T("audit.items", rv.Len())
+			}
+			parts = append(parts, auditValue(b, field, e))
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		if len(parts) == 0 {
+			return "—"
+		}
+		if b.Lang == "en" {
+			return strings.Join(parts, ", ")
+		}
+		return strings.Join(parts, "、")
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Map || rv.Kind() == reflect.Struct {
+		return b.T("audit.changed")
 	}
 	s := fmt.Sprint(v)
 	if len(s) > 200 {

@@ -1,15 +1,21 @@
 package web
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"fuju/internal/tenancy"
 )
 
 // actionRe is the shape of an audit action: kind.verb.
@@ -138,6 +144,68 @@ func TestAuditSentences(t *testing.T) {
 			}
 			if strings.Count(m, "%s") != 2 {
 				t.Errorf("%s: the sentence for %s needs %%s for who and %%s for what: %q", lang, a, m)
+			}
+		}
+	}
+}
+
+// TestAuditChangesInWords reads the audit pages after a price edit, a
+// suspension and its end: each change says what changed in the reader's
+// language (the field's name, amounts in yuan, states by their names, local
+// times), never field codes, JSON or enum codes.
+func TestAuditChangesInWords(t *testing.T) {
+	w := newOpWorld(t)
+	ctx := context.Background()
+	p, err := w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), "wc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Rate.DailyFen = 1250
+	if _, err := w.s.catalog.Update(ctx, tenancy.OperatorScope("op-a"), p, w.adminAUser.Actor()); err != nil {
+		t.Fatal(err)
+	}
+	platform := tenancy.Actor{ID: "u-platform", Role: "platform_admin", Name: "平台"}
+	if _, err := w.s.stations.SetOperatorStatus(ctx, "op-a", "suspended", "合同到期", platform); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.stations.SetOperatorStatus(ctx, "op-a", "active", "", platform); err != nil {
+		t.Fatal(err)
+	}
+	en := &http.Cookie{Name: "lang", Value: "en"}
+	for _, tc := range []struct {
+		c     opCaller
+		path  string
+		lang  *http.Cookie
+		wants []string
+	}{
+		{w.adminA, "/operator/audit", nil, []string{"日租金：", "¥12.50", "状态：正常 → 已暂停", "状态：已暂停 → 正常", "暂停原因已修改"}},
+		{w.adminA, "/operator/audit", en, []string{"Daily rate: ", "¥12.50", "Status: active → suspended", "Status: suspended → active"}},
+		{w.platform, "/admin/audit", nil, []string{"日租金：", "¥12.50", "状态：正常 → 已暂停"}},
+		{w.platform, "/admin/audit", en, []string{"Daily rate: ", "Status: active → suspended", "Reason for suspension changed"}},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.AddCookie(tc.c.cookie)
+		if tc.lang != nil {
+			req.AddCookie(tc.lang)
+		}
+		rec := serve(w.s, req)
+		body := rec.Body.String()
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d", tc.path, rec.Code)
+		}
+		var changes strings.Builder
+		for _, m := range regexp.MustCompile(`(?s)<ul class="(?:op|adm)-changes">(.*?)</ul>`).FindAllStringSubmatch(body, -1) {
+			changes.WriteString(m[1])
+		}
+		got := html.UnescapeString(changes.String())
+		for _, want := range tc.wants {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s (%v) changes lack %q:\n%.3000s", tc.path, tc.lang != nil, want, got)
+			}
+		}
+		for _, raw := range []string{"_fen", "_bp", "daily_fen", "rate.", "{", "map[", "suspended_reason", "(hidden)", "product.update", "operator.update", "tier_application", ">system<"} {
+			if strings.Contains(got, raw) || strings.Contains(body, ">"+raw) {
+				t.Errorf("%s (%v) shows the raw %q:\n%.3000s", tc.path, tc.lang != nil, raw, got)
 			}
 		}
 	}

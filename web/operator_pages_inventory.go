@@ -318,10 +318,12 @@ func (s *Server) showOpUnits(c *gin.Context) error {
 
 type opUnitPage struct {
 	opConsole
-	names   opNames
-	Form    form
-	Unit    *stations.Unit
-	History []stations.HistoryEntry
+	names opNames
+	Form  form
+	Unit  *stations.Unit
+	// Timeline is the unit's history, each event a sentence as the desk
+	// reads it.
+	Timeline []timelineEntry
 	// Conflict says the unit changed since the form was opened;
 	// Unavailable that it cannot be retired in its state.
 	Conflict, Unavailable bool
@@ -391,9 +393,11 @@ func (s *Server) loadOpUnit(c *gin.Context, p *opUnitPage) error {
 		return err
 	}
 	p.Unit = &u
-	if p.History, err = s.stations.History(c.Request.Context(), u.Tag); err != nil {
+	hist, err := s.stations.History(c.Request.Context(), u.Tag)
+	if err != nil {
 		return err
 	}
+	p.Timeline = s.timeline(c.Request.Context(), scopeOf(c), &p.base, hist)
 	if p.Form.Values == nil {
 		p.Form.Values = url.Values{"condition": {u.Condition}, "acquired_on": {u.AcquiredOn}, "version": {strconv.FormatInt(u.Seq, 10)}}
 	}

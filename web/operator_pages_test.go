@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 
 	"fuju/accounts"
 	"fuju/catalog"
@@ -226,9 +227,12 @@ func TestOperatorConsolePages(t *testing.T) {
 	wantBody(t, w.page(t, a, "/operator/units?station=north"), 200, "units at north", "JZ-WC-0500", "清洁消毒中")
 	wantRedirect(t, w.form(t, a, "/operator/units/JZ-WC-0500", url.Values{"version": {"1"}, "condition": {"wheel squeaks"}, "acquired_on": {"2026-03-01"}}),
 		"/operator/units/JZ-WC-0500", "edit unit")
-	wantBody(t, w.page(t, a, "/operator/units/JZ-WC-0500"), 200, "unit page", "wheel squeaks", "edited", `name="version" value="2"`)
+	wantBody(t, w.page(t, a, "/operator/units/JZ-WC-0500"), 200, "unit page", "wheel squeaks", "修改了设备资料", `name="version" value="2"`)
 	wantBody(t, w.form(t, a, "/operator/units/JZ-WC-0500/retire", url.Values{"version": {"2"}}), 400, "retire without reason", `id="e-reason"`)
 	wantRedirect(t, w.form(t, a, "/operator/units/JZ-WC-0500/retire", url.Values{"version": {"2"}, "reason": {"cracked frame"}}), "/operator/units/JZ-WC-0500", "retire")
+	if hist := wantBody(t, w.page(t, a, "/operator/units/JZ-WC-0500"), 200, "retired unit page", "入库，", "修改了设备资料", "报废：cracked frame"); strings.Contains(hist, "<td>retired</td>") || strings.Contains(hist, "<td>edited</td>") {
+		t.Error("the unit's history shows event codes, not sentences")
+	}
 	if u, _ := w.s.stations.Unit(ctx, "JZ-WC-0500"); u.State != stations.Retired {
 		t.Errorf("retired unit is %s", u.State)
 	}
@@ -334,7 +338,7 @@ func TestOperatorConsolePages(t *testing.T) {
 	}
 
 	// The audit log shows who changed what.
-	body = wantBody(t, w.page(t, a, "/operator/audit"), 200, "audit", "admin A 修改了品类“电动护理床”（electric-bed）", "英文名称: Electric bed → Electric care bed",
+	body = wantBody(t, w.page(t, a, "/operator/audit"), 200, "audit", "admin A 修改了品类“电动护理床”（electric-bed）", "英文名称：Electric bed → Electric care bed",
 		"admin A 停用了员工账号", "admin A 吊销了API 令牌", "admin A 批量导入了设备", "2026-")
 	if strings.Contains(body, "op-b") {
 		t.Error("A's audit page shows B")
@@ -366,5 +370,48 @@ func waitImport(t *testing.T, w *opWorld, c opCaller, loc string) string {
 			t.Fatal("import still running after 30 s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestImportExcelUnicodeText imports a unit file as Excel saves "Unicode
+// text": UTF-16 little-endian with a byte order mark, cells separated by
+// tabs. A file in an encoding Excel does not use is refused, naming the file.
+func TestImportExcelUnicodeText(t *testing.T) {
+	w := newOpWorld(t)
+	ctx := context.Background()
+	a := w.adminA
+	office := "资产编号\t产品\t站点\t状态\t状况备注\t购入日期\r\n" +
+		"JZ-WC-8101\t轻便轮椅\t北站\t可借\t新购, 带坐垫\t2026/1/5\r\n" +
+		"JZ-WC-8102\tWC\tSouth\t待清洁\t\t2026年1月6日\r\n"
+	utf16, err := unicode.UTF16(unicode.LittleEndian, unicode.UseBOM).NewEncoder().String(office)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(utf16, "\xff\xfe") {
+		t.Fatal("the test file has no UTF-16LE byte order mark")
+	}
+	loc := wantRedirect(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.txt", []byte(utf16)), "/operator/imports/imp-", "Unicode text import")
+	page := waitImport(t, w, a, loc)
+	for _, want := range []string{`id="count-created">2<`, `id="count-failed">0<`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("Unicode text import report lacks %q:\n%.3000s", want, page)
+		}
+	}
+	u, err := w.s.stations.Unit(ctx, "JZ-WC-8101")
+	if err != nil || u.ProductID != "wc" || u.StationID != "north" || u.State != stations.Available || u.Condition != "新购, 带坐垫" || u.AcquiredOn != "2026-01-05" {
+		t.Errorf("first unit from the Unicode text file: %+v %v", u, err)
+	}
+	if u, err := w.s.stations.Unit(ctx, "JZ-WC-8102"); err != nil || u.StationID != "south" || u.State != stations.Cleaning || u.AcquiredOn != "2026-01-06" {
+		t.Errorf("second unit from the Unicode text file: %+v %v", u, err)
+	}
+	if p, err := w.s.catalog.Get(ctx, tenancy.OperatorScope("op-a"), u.ProductID); err != nil || p.Name.Zh != "轻便轮椅" {
+		t.Errorf("the unit's product is %+v %v, not 轻便轮椅", p.Name, err)
+	}
+
+	// Latin-1 (an old European Excel) is neither: refused, nothing stored.
+	latin1 := []byte("tag\tproduct_id\tstation_id\tcondition\r\nJZ-WC-8103\twc\tnorth\tcaf\xe9\r\n")
+	wantBody(t, w.multipartForm(t, a, "/operator/imports", nil, "file", "units.txt", latin1), 400, "Latin-1 file", `id="e-file"`, "CSV UTF-8")
+	if _, err := w.s.stations.Unit(ctx, "JZ-WC-8103"); err == nil {
+		t.Error("a unit from the refused Latin-1 file was stored")
 	}
 }

@@ -226,3 +226,29 @@ func mustUserID(t *testing.T, s *Server, phone string) string {
 	}
 	return id
 }
+
+// On a 360 px phone the product's price table is wider than the screen: it
+// scrolls sideways inside its own box, a line above says so, and the page
+// itself does not scroll sideways.
+func TestPriceTableScrollsAt360(t *testing.T) {
+	_, srv := reserveWorld(t)
+	tb := newTab(t, srv.URL)
+	tb.do("360 px", chromedp.EmulateViewport(360, 780))
+	for _, lang := range []string{"zh-CN", "en"} {
+		tb.do("product page "+lang, chromedp.Navigate(srv.URL+"/products/wc?lang="+lang), chromedp.WaitVisible(chromedp.CSS(".table-wrap.scroller")))
+		got := tb.eval(`(() => {
+			const wrap = document.querySelector(".table-wrap.scroller");
+			const hint = wrap.previousElementSibling;
+			const wide = wrap.scrollWidth > wrap.clientWidth + 1;
+			const scrollable = ["auto", "scroll"].includes(getComputedStyle(wrap).overflowX);
+			const cue = hint && hint.classList.contains("scroll-hint") && !hint.hidden && hint.offsetHeight > 0 && hint.textContent.trim() !== "";
+			wrap.scrollLeft = 1000;
+			const moved = wrap.scrollLeft > 0;
+			const page = document.documentElement.scrollWidth <= window.innerWidth;
+			return [wide, scrollable, cue, moved, page].join(",");
+		})()`)
+		if got != "true,true,true,true,true" {
+			t.Errorf("%s: the price table at 360 px (wider than its box, scrolls, cue shown, scrolled, page fits): %s", lang, got)
+		}
+	}
+}

@@ -315,6 +315,39 @@ func TestUnitTimelineInWords(t *testing.T) {
 			t.Errorf("the timeline shows %q", raw)
 		}
 	}
+
+	// The operator console's unit page tells the same history the same way.
+	au, err := s.auth.CreateUser(context.Background(), accounts.NewUser{Name: "王管理", Phone: "13800009912", Password: pw, Role: accounts.OperatorAdmin, OperatorID: "op-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := session(t, s, au)
+	for lang, wants := range map[string][]string{"": {"借出给 赵** · 30 天 · 北站", "归还，检查结果：损坏", "维修完成，费用 ¥35.50：换了扶手"},
+		"en": {"Lent to 赵** · 30 days · North", "Returned; inspection: Damaged", "Repaired, cost ¥35.50"}} {
+		req := httptest.NewRequest("GET", "/operator/units/JZ-WC-0001", nil)
+		req.AddCookie(admin.cookie)
+		if lang != "" {
+			req.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		i := strings.Index(body, `id="hist-h"`)
+		if rec.Code != http.StatusOK || i < 0 {
+			t.Fatalf("operator unit page: %d\n%.2000s", rec.Code, body)
+		}
+		hist := body[i:]
+		for _, want := range wants {
+			if !strings.Contains(hist, want) {
+				t.Errorf("the operator's unit history (%s) lacks %q:\n%s", lang, want, hist)
+			}
+		}
+		for _, raw := range []string{"lease: l-", "lease l-", "outcome:", "cost_fen", "Demo data", "赵大爷", ">checkout<", ">repaired<"} {
+			if strings.Contains(hist, raw) {
+				t.Errorf("the operator's unit history (%s) shows %q", lang, raw)
+			}
+		}
+	}
 }
 
 // Forms forgive how people type: a full-width phone number finds the renter,
@@ -382,5 +415,36 @@ func TestJSONIsNormalised(t *testing.T) {
 	e := decode[apiError](t, rec).Error
 	if rec.Code != http.StatusBadRequest || e.Problems["payments"].Code != "total_exact" || len(e.Problems) != 1 {
 		t.Errorf("a due date with slashes and a full-width tag were not read: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// The demo city's records were made by its seeder: the printable agreement
+// and the unit's history name it in the reader's language, never as the
+// seeder's marker text.
+func TestDemoMarkerInWords(t *testing.T) {
+	s := newTestServer(t)
+	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
+	r := registerRenter(t, d, "13912345609")
+	seed := tenancy.Actor{ID: "seed", Name: "Demo data", Role: "system"}
+	lease, err := s.rentals.Checkout(context.Background(), tenancy.OperatorScope("op-a"), rentals.CheckoutRequest{UnitTag: "JZ-WC-0001", RenterID: r.ID,
+		Days: 30, StationID: "north", Payments: []rentals.Payment{{Method: "cash", AmountFen: 39000}}, TermsVersion: TermsVersion, AcceptedName: "赵大爷"}, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff := staffOf(t, s, "13800009909", "north")
+	for lang, want := range map[string]string{"": "示例数据", "en": "demo data"} {
+		for _, path := range []string{"/staff/leases/" + lease.ID + "/receipt", "/staff/units/JZ-WC-0001"} {
+			req := httptest.NewRequest("GET", path, nil)
+			req.AddCookie(staff.cookie)
+			if lang != "" {
+				req.AddCookie(&http.Cookie{Name: "lang", Value: lang})
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			body := rec.Body.String()
+			if rec.Code != http.StatusOK || !strings.Contains(body, want) || strings.Contains(body, "Demo data") {
+				t.Errorf("%s (%s): %d, want %q and not the marker text:\n%.4000s", path, lang, rec.Code, want, body)
+			}
+		}
 	}
 }
