@@ -720,6 +720,7 @@ func TestReservationMessagesInFamilysLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	zh := b.family("u-zh", "王芳")
+	b.clk.set(b.clk.now().Add(time.Minute)) // Ben joined first
 	if _, err := b.res.JoinWaitlist(ctx, "u-zh", JoinRequest{RenterID: zh.ID, ProductID: b.wcA, StationID: b.a1.ID}); err != nil {
 		t.Fatal(err)
 	}
