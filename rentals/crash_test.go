@@ -730,17 +730,7 @@ func TestLedgerProperty(t *testing.T) {
 			if qerr != nil {
 				t.Fatal(qerr)
 			}
-			reached, release := make(chan struct{}), make(chan struct{})
-			var once sync.Once
-			d.svc.crash = func(p string) error {
-				if p == "checkout:unit-checked" {
-					once.Do(func() {
-						close(reached)
-						<-release
-					})
-				}
-				return nil
-			}
+			reached, release := d.stallAt("checkout:unit-checked")
 			done := make(chan error, 1)
 			go func() {
 				_, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(q.DueNowFen))
@@ -838,17 +828,7 @@ func TestCheckoutWriterStallsAroundReconciler(t *testing.T) {
 	r := d.renter(d.staffA1, d.a1, "慢")
 	d.verify(r, LowIncome)
 	tag := d.unit(d.a1, d.wcA)
-	reached, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	d.svc.crash = func(p string) error {
-		if p == "checkout:unit-checked" {
-			once.Do(func() {
-				close(reached)
-				<-release
-			})
-		}
-		return nil
-	}
+	reached, release := d.stallAt("checkout:unit-checked")
 	done := make(chan error, 1)
 	go func() {
 		_, err := d.checkout(d.staffA1, d.a1, tag, r, 30, cash(31800))
@@ -914,4 +894,22 @@ func (d *desk) leaseIDs() []string {
 		out = append(out, e.Entity)
 	}
 	return out
+}
+
+// stallAt makes the next flow that reaches point wait there, as a writer
+// that stalls would: reached is closed when it gets there, and it goes on
+// when the caller closes release.
+func (d *desk) stallAt(point string) (reached, release chan struct{}) {
+	reached, release = make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	d.svc.crash = func(p string) error {
+		if p == point {
+			once.Do(func() {
+				close(reached)
+				<-release
+			})
+		}
+		return nil
+	}
+	return reached, release
 }
