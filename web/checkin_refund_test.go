@@ -199,6 +199,49 @@ func TestCheckinRefundsOnlineDeposit(t *testing.T) {
 		}
 	})
 
+	// Stripe cannot be reached when staff confirm: the check-in stands,
+	// the refund waits with its key, and the payments reconciler makes it
+	// once Stripe answers again; asking again later makes no second one.
+	t.Run("Stripe unreachable: the reconciler refunds once", func(t *testing.T) {
+		w := newRulesWorld(t)
+		ws := stripeOf(t, w.s)
+		l := prepaidLease(t, w, ws)
+		ws.down.Store(true)
+		rec := w.form(t, w.staffA, "/staff/checkin", checkinForm("ok", "", "", -30000))
+		if rec.Code != http.StatusSeeOther || !strings.HasPrefix(flashOf(rec), "staff.done.checkin") {
+			t.Fatalf("check-in: %d %q %s", rec.Code, flashOf(rec), rec.Body)
+		}
+		got, err := w.s.rentals.Lease(ctx, scope, l.ID)
+		if err != nil || got.State != rentals.LeaseReturned || got.BalanceFen != -30000 || got.RefundedOnlineFen != 0 {
+			t.Fatalf("lease with Stripe down: %+v %v", got, err)
+		}
+		if s := unitState(t, w); s != stations.Cleaning {
+			t.Errorf("unit %s", s)
+		}
+		if refunds := ws.refundForms(); len(refunds) != 0 {
+			t.Fatalf("Stripe refunds while down %v", refunds)
+		}
+		ws.down.Store(false)
+		for range 2 {
+			if _, err := w.s.payments.Reconcile(ctx, 0, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.s.rentals.Reconcile(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if refunds := ws.refundForms(); len(refunds) != 1 || refunds[0].Get("amount") != "30000" {
+			t.Fatalf("Stripe refunds after the reconcilers %v", refunds)
+		}
+		got, err = w.s.rentals.Lease(ctx, scope, l.ID)
+		if err != nil || got.State != rentals.LeaseClosed || got.BalanceFen != 0 || got.RefundedOnlineFen != 30000 {
+			t.Fatalf("lease after the reconcilers: %+v %v", got, err)
+		}
+		if n, fen := ledger(t, w, l.ID); n != 1 || fen != 30000 {
+			t.Errorf("%d refund_online entries of %d fen, want one of 30000", n, fen)
+		}
+	})
+
 	t.Run("Stripe refuses: queued, the check-in stands", func(t *testing.T) {
 		w := newRulesWorld(t)
 		ws := stripeOf(t, w.s)

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,6 +31,9 @@ type webStripe struct {
 	// refuseRefunds plays Stripe refusing every refund at once (as it
 	// does for a disputed charge), with Stripe's error body.
 	refuseRefunds atomic.Bool
+	// down plays Stripe unreachable for refunds: the connection fails
+	// before Stripe sees the request.
+	down atomic.Bool
 
 	mu       sync.Mutex
 	seq      int
@@ -65,6 +69,9 @@ func (w *webStripe) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body.Close()
 	}
 	form, _ := url.ParseQuery(string(body))
+	if w.down.Load() && req.URL.Path == "/v1/refunds" {
+		return nil, errors.New("dial tcp: connection refused")
+	}
 	if w.refuseRefunds.Load() && req.Method == http.MethodPost && req.URL.Path == "/v1/refunds" {
 		w.mu.Lock()
 		w.posts[req.URL.Path]++
