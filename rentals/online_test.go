@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"fuju/stations"
 )
 
 // returnedOwing checks a standard renter's 30-day lease out at the desk and
@@ -172,5 +174,84 @@ func TestDisputeFlagsLeaseAndTenancy(t *testing.T) {
 	}
 	if b := d.ledger(l.ID).BalanceFen; b != 5000 {
 		t.Fatalf("balance %d after a refused outcome", b)
+	}
+}
+
+// prepaidFake is payments as the reservations and the check-in see it: a
+// reservation paid online in full, and deposit refunds counted by their
+// ledger entry id.
+type prepaidFake struct {
+	mu      sync.Mutex
+	paid    map[string]OnlineOutcome // reservation → its payment
+	refunds map[string][]DepositRefund
+}
+
+func (p *prepaidFake) Prepaid(_ context.Context, id string) ([]OnlineOutcome, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if o, ok := p.paid[id]; ok {
+		return []OnlineOutcome{o}, nil
+	}
+	return nil, nil
+}
+
+func (p *prepaidFake) RefundPrepaid(context.Context, Reservation) error { return nil }
+
+func (p *prepaidFake) RefundDeposit(_ context.Context, r DepositRefund) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refunds[r.Ref] = append(p.refunds[r.Ref], r)
+	return nil
+}
+
+// A check-in that stops after it is written and before it asks for the
+// refund of a deposit paid online: the unit is back and the lease
+// returned; the reconciler asks for the refund, with the check-in's ledger
+// entry id and the whole deposit, and a second pass asks nothing more.
+func TestCheckinStoppedBeforeItsOnlineRefund(t *testing.T) {
+	ctx := context.Background()
+	b := newBooking(t)
+	money := &prepaidFake{paid: map[string]OnlineOutcome{}, refunds: map[string][]DepositRefund{}}
+	b.res.Prepaid = money
+	b.svc.UseDepositRefunds(money)
+	tag := b.unit(b.a1, b.wcA)
+	x := b.mustPickup("u-fang", b.father, b.slot(1, 9, 0))
+	if x.Quote.DepositFen == 0 {
+		t.Fatalf("the quote has no deposit: %+v", x.Quote)
+	}
+	total := x.Quote.RenterFen + x.Quote.DepositFen
+	money.paid[x.ID] = OnlineOutcome{Key: "reservation/" + x.ID + "/prepay", Ref: "reservation/" + x.ID + "/prepay", TabID: x.ID,
+		OperatorID: x.OperatorID, AmountFen: total, StripeRef: "pi_prepaid"}
+	b.clk.set(b.slot(1, 9, 10))
+	_, l, err := b.res.Fulfil(ctx, b.staffA1, x.ID, FulfilRequest{TermsVersion: "2026-01", AcceptedName: "王芳"}, staffActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := b.consistent(l.ID); got.PaidOnlineFen != total || got.BalanceFen != 0 {
+		t.Fatalf("the prepaid lease: paid online %d balance %d, want %d and 0", got.PaidOnlineFen, got.BalanceFen, total)
+	}
+	b.crashAt("checkin:refund")
+	if _, err := b.svc.Checkin(ctx, b.staffA1, CheckinRequest{UnitTag: tag, StationID: b.a1.ID, Outcome: OutcomeOK}, b.clerk); !errors.Is(err, errCrash) {
+		t.Fatalf("no stop: %v", err)
+	}
+	ref := "lease/" + l.ID + "/deposit"
+	if n := len(money.refunds[ref]); n != 0 {
+		t.Fatalf("asked for %d refunds before the stop's reconciliation", n)
+	}
+	b.svc.crash = nil
+	for range 2 {
+		if _, err := b.svc.Reconcile(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := money.refunds[ref]; len(r) != 1 || r[0].AmountFen != x.Quote.DepositFen || r[0].TabID != x.ID || r[0].LeaseID != l.ID {
+		t.Fatalf("refunds asked after reconciling: %+v, want one of %d from tab %s", r, x.Quote.DepositFen, x.ID)
+	}
+	got := b.consistent(l.ID)
+	if got.State != LeaseReturned || got.BalanceFen != -x.Quote.DepositFen || got.Return == nil || got.Return.RefundOnlineRef != ref {
+		t.Errorf("lease after reconciling: %s balance %d return %+v", got.State, got.BalanceFen, got.Return)
+	}
+	if u := b.unitNow(tag); u.State != stations.Cleaning {
+		t.Errorf("unit %s", u.State)
 	}
 }
