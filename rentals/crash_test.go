@@ -507,6 +507,20 @@ func TestLedgerProperty(t *testing.T) {
 	checkoutPoints := []string{"checkout:marked", "checkout:subsidy", "checkout:opened", "checkout:unit", "checkout:activated", "checkout:ledger", "checkout:projected"}
 	extensions := map[string]int{}
 	years := map[int]bool{}
+	// freshCheckout picks a unit made available and a renter for a
+	// check-out that a crash or a stall will interrupt, with its quote.
+	freshCheckout := func() (string, Renter, Quote, bool) {
+		tag := tags[rng.IntN(len(tags))]
+		if !d.makeAvailable(tag) {
+			return "", Renter{}, Quote{}, false
+		}
+		r := renters[rng.IntN(len(renters))]
+		q, err := d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tag, r, q, true
+	}
 	for step := 0; step < 200; step++ {
 		var err error
 		op, touched := "", ""
@@ -689,14 +703,9 @@ func TestLedgerProperty(t *testing.T) {
 		case 10:
 			// A check-out stopped at a crash point, then the reconciler.
 			op = "crash"
-			tag := tags[rng.IntN(len(tags))]
-			if !d.makeAvailable(tag) {
+			tag, r, q, ok := freshCheckout()
+			if !ok {
 				continue
-			}
-			r := renters[rng.IntN(len(renters))]
-			q, qerr := d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30})
-			if qerr != nil {
-				t.Fatal(qerr)
 			}
 			points := checkoutPoints
 			if q.SubsidyFen == 0 { // no grant to append
@@ -721,14 +730,9 @@ func TestLedgerProperty(t *testing.T) {
 			// A check-out writer stalled after its unit check while the
 			// reconciler cancels it; it wakes and must write nothing.
 			op = "stall"
-			tag := tags[rng.IntN(len(tags))]
-			if !d.makeAvailable(tag) {
+			tag, r, q, ok := freshCheckout()
+			if !ok {
 				continue
-			}
-			r := renters[rng.IntN(len(renters))]
-			q, qerr := d.svc.QuoteFor(ctx, d.staffA1, QuoteRequest{RenterID: r.ID, ProductID: d.wcA, Days: 30})
-			if qerr != nil {
-				t.Fatal(qerr)
 			}
 			reached, release := d.stallAt("checkout:unit-checked")
 			done := make(chan error, 1)

@@ -198,12 +198,8 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 		break
 	}
 	if won == nil {
-		next := opened
-		next.State, next.Reason = ResCancelled, "unit_unavailable"
-		at := r.now()
-		next.ClosedAt = &at
-		if _, err := r.append(ctx, opened, resEvent{Kind: resClosed, Res: next, By: x.By, Why: "unit_unavailable"}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
-			return Reservation{}, fmt.Errorf("rentals: %w", err)
+		if err := r.closeUnheld(ctx, opened, x.By, "unit_unavailable"); err != nil {
+			return Reservation{}, err
 		}
 		_ = r.log.Done(ctx, marker)
 		return Reservation{}, ErrNoUnit
@@ -215,12 +211,8 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 	if room > 0 {
 		place, err := r.takePlace(ctx, x, room)
 		if errors.Is(err, errSlotFull) {
-			closed := opened
-			closed.State, closed.Reason = ResCancelled, "slot_full"
-			at := r.now()
-			closed.ClosedAt = &at
-			if _, err := r.append(ctx, opened, resEvent{Kind: resClosed, Res: closed, By: x.By, Why: "slot_full"}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
-				return Reservation{}, fmt.Errorf("rentals: %w", err)
+			if err := r.closeUnheld(ctx, opened, x.By, "slot_full"); err != nil {
+				return Reservation{}, err
 			}
 			if err := r.settleUnits(ctx, x.ID); err != nil {
 				return Reservation{}, err
@@ -259,6 +251,19 @@ func (r *Reservations) hold(ctx context.Context, x Reservation, must *stations.U
 	r.notifyHeld(ctx, held)
 	_ = r.log.Done(ctx, marker)
 	return held, nil
+}
+
+// closeUnheld closes a reservation that never held a unit, from its opened
+// event, for why: it is never listed nor counted as made. Losing the append
+// to the reconciler is fine: it closes it too.
+func (r *Reservations) closeUnheld(ctx context.Context, opened Reservation, by tenancy.Actor, why string) error {
+	next := opened
+	at := r.now()
+	next.State, next.Reason, next.ClosedAt = ResCancelled, why, &at
+	if _, err := r.append(ctx, opened, resEvent{Kind: resClosed, Res: next, By: by, Why: why}); err != nil && !errors.Is(err, eventlog.ErrTaken) {
+		return fmt.Errorf("rentals: %w", err)
+	}
+	return nil
 }
 
 // notifyHeld enqueues the messages of a new hold: confirmed (or the
