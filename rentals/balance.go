@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"fuju/internal/audit"
 	"fuju/internal/tenancy"
@@ -32,6 +33,12 @@ var ErrNoMobile = fmt.Errorf("no mobile number to send to: %w", ErrConflict)
 // balance as its ledger stood after entry ledgerSeq.
 func BalanceRef(leaseID string, ledgerSeq int64) string {
 	return "lease/" + leaseID + "/balance/" + strconv.FormatInt(ledgerSeq, 10)
+}
+
+// IsBalanceRef reports whether ref is the ledger entry id of a payment of
+// one of lease id's open balances, whichever ledger entry it stood after.
+func IsBalanceRef(leaseID, ref string) bool {
+	return strings.HasPrefix(ref, "lease/"+leaseID+"/balance/")
 }
 
 // OpenBalance is what a lease owes, as one online payment would pay it.

@@ -44,8 +44,10 @@ type balanceOffer struct {
 	Ref       string `json:"payment_id,omitempty"`
 	Online    bool   `json:"online"`
 	Why       string `json:"why,omitempty"`
-	// bal is the balance the offer is for.
-	bal rentals.OpenBalance
+	// bal is the balance the offer is for; stale are earlier balances of
+	// the lease still payable on an open Checkout page.
+	bal   rentals.OpenBalance
+	stale []string
 }
 
 // balanceOf decides what lease l's family may pay online now. A lease
@@ -71,6 +73,9 @@ func (s *Server) balanceOf(ctx context.Context, l rentals.Lease) (balanceOffer, 
 		return o, err
 	default:
 		for _, p := range t.Payments {
+			if p.ID != b.Ref && p.Purpose == online.Balance && p.State == online.Open && rentals.IsBalanceRef(l.ID, p.ID) {
+				o.stale = append(o.stale, p.ID)
+			}
 			if p.ID == b.Ref && p.State == online.Paid {
 				o.Why = balanceWhyPaid
 				return o, nil
@@ -110,6 +115,13 @@ func (s *Server) startBalance(c *gin.Context, by tenancy.Actor, l rentals.Lease)
 		return online.Page{}, o, fmt.Errorf("web: lease %s balance is being confirmed: %w", l.ID, online.ErrConflict)
 	case !o.Online:
 		return online.Page{}, o, fmt.Errorf("web: lease %s balance (%s): %w", l.ID, o.Why, online.ErrPayAtStation)
+	}
+	// A page still open for an earlier amount is closed first, so the
+	// family cannot pay what is no longer owed.
+	for _, ref := range o.stale {
+		if err := s.payments.Withdraw(c.Request.Context(), o.bal.TabID, ref); err != nil {
+			return online.Page{}, o, err
+		}
 	}
 	lang := "zh"
 	if langOf(c) == "en" {

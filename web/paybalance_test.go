@@ -269,6 +269,9 @@ func TestPaymentLink(t *testing.T) {
 	token := strings.TrimPrefix(res.URL[strings.Index(res.URL, "/pay/"):], "/pay/")
 	follow := w.page(t, opCaller{}, "/pay/"+token)
 	checkout := wantRedirect(t, follow, "https://checkout.stripe.com/", "follow the link")
+	if cc := follow.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("the link's redirect may be kept: Cache-Control %q", cc)
+	}
 	if loc := wantRedirect(t, w.page(t, opCaller{}, "/pay/"+token), "https://checkout.stripe.com/", "follow again"); loc != checkout {
 		t.Errorf("the link led to %s, then %s", checkout, loc)
 	}
@@ -312,11 +315,37 @@ func TestPaymentLink(t *testing.T) {
 		t.Errorf("%d lease.payment_link entries, want 1", sent)
 	}
 
-	// Paid through the link: the balance is 0, the lease closed, the link says so.
-	var sid string
+	// The balance changes (a ¥10 waiver): the old link says so, the old
+	// Checkout page is closed at Stripe, and a new link is a new payment.
+	var old string
 	for id := range sessions {
-		sid = id
+		old = id
 	}
+	if rec := w.desk.call("POST", "/api/v1/staff/leases/"+l.ID+"/waivers", map[string]any{"amount_fen": 1000, "reason": "hardship"}); rec.Code/100 != 2 {
+		t.Fatalf("waiver: %d %s", rec.Code, rec.Body)
+	}
+	wantBody(t, w.page(t, opCaller{}, "/pay/"+token), http.StatusOK, "old link", `data-paylink="changed"`, "¥90")
+	res2 := decode[payLinkResult](t, w.desk.call("POST", target, nil))
+	if !res2.Sent || res2.PaymentID == res.PaymentID || res2.AmountFen != 9000 || res2.URL == res.URL {
+		t.Errorf("link for the new balance: %+v (first %+v)", res2, res)
+	}
+	if !ws.isExpired(old) {
+		t.Error("the Checkout page of the old amount is still open")
+	}
+	var sid string
+	for id := range ws.created() {
+		if id != old {
+			sid = id
+		}
+	}
+	if n := len(ws.created()); n != 2 || sid == "" {
+		t.Fatalf("%d sessions after the balance changed", n)
+	}
+	if loc := wantRedirect(t, w.page(t, opCaller{}, strings.TrimPrefix(res2.URL, "http://example.com")), "https://checkout.stripe.com/", "new link"); !strings.HasSuffix(loc, sid) {
+		t.Errorf("the new link leads to %s, want session %s", loc, sid)
+	}
+
+	// Paid through the link: the balance is 0, the lease closed, the link says so.
 	payThroughStripe(t, w, sid, "evt_link_paid")
 	got, err := w.s.rentals.Lease(ctx, tenancy.OperatorScope("op-a"), l.ID)
 	if err != nil || got.BalanceFen != 0 || got.State != rentals.LeaseClosed {
