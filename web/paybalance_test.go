@@ -380,3 +380,43 @@ func TestPayBalanceBelowMinimum(t *testing.T) {
 		t.Errorf("%d sessions for ¥3", n)
 	}
 }
+
+// A prepaid lease keeps its online money on the reservation's tab: its
+// balance (¥400 damage against the ¥300 deposit paid online) is paid on
+// that tab, and the webhook's outcome reaches the lease through the
+// reservation, which closes at 0 with two paid_online entries.
+func TestPayBalanceOfPrepaidLease(t *testing.T) {
+	ctx := context.Background()
+	w := newRulesWorld(t)
+	ws := stripeOf(t, w.s)
+	l := prepaidLease(t, w, ws)
+	rec := w.form(t, w.staffA, "/staff/checkin", checkinForm("damaged", "轮子断了", "400", 10000))
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("check-in: %d %.1500s", rec.Code, rec.Body)
+	}
+	l, err := w.s.rentals.Lease(ctx, tenancy.OperatorScope("op-a"), l.ID)
+	if err != nil || l.OnlineTab == "" || l.OnlineTab == l.ID || l.BalanceFen != 10000 {
+		t.Fatalf("returned prepaid lease %+v %v", l, err)
+	}
+	before := ws.created()
+	rec = w.call(t, w.renter, "POST", "/api/v1/me/payments", map[string]any{"lease_id": l.ID, "purpose": "balance"})
+	wantStatus(t, rec, http.StatusCreated, "pay the balance")
+	var sid string
+	for id := range ws.created() {
+		if before[id] == nil {
+			sid = id
+		}
+	}
+	if sid == "" {
+		t.Fatal("no new session for the balance")
+	}
+	tab, err := w.s.payments.Tab(ctx, tenancy.OperatorScope("op-a"), l.OnlineTab)
+	if err != nil || len(tab.Payments) != 2 || tab.Payments[1].ID != decode[payResponse](t, rec).PaymentID {
+		t.Fatalf("the reservation's tab %+v %v", tab, err)
+	}
+	payThroughStripe(t, w, sid, "evt_prepaid_balance")
+	got, err := w.s.rentals.Lease(ctx, tenancy.OperatorScope("op-a"), l.ID)
+	if err != nil || got.BalanceFen != 0 || got.State != rentals.LeaseClosed || got.PaidOnlineFen != 49000 {
+		t.Fatalf("lease after paying its balance: %+v %v", got, err)
+	}
+}
