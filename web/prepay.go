@@ -147,24 +147,51 @@ func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page
 	return page, o, err
 }
 
-// payRequest asks to pay something online; today a reservation.
+// payRequest asks to pay something online: a reservation's prepayment
+// (reservation_id), or a lease's open balance (lease_id with purpose
+// "balance").
 type payRequest struct {
 	ReservationID string `json:"reservation_id"`
+	LeaseID       string `json:"lease_id"`
+	Purpose       string `json:"purpose"`
+}
+
+// validate checks that the request names exactly one thing to pay.
+func (r payRequest) validate() error {
+	e := &valid.Error{}
+	switch {
+	case r.ReservationID == "" && r.LeaseID == "":
+		e.Add("reservation_id", "required", "give reservation_id, or lease_id with purpose balance")
+	case r.ReservationID != "" && r.LeaseID != "":
+		e.Add("lease_id", "one_of_two", "give reservation_id or lease_id, not both")
+	case r.LeaseID != "" && r.Purpose != string(online.Balance):
+		e.Add("purpose", "oneof", "must be balance for a lease")
+	case r.ReservationID != "" && r.Purpose != "" && r.Purpose != string(online.FirstPeriod):
+		e.Add("purpose", "oneof", "must be first_period (or empty) for a reservation")
+	}
+	e.Text("reservation_id", r.ReservationID, valid.MaxID)
+	e.Text("lease_id", r.LeaseID, valid.MaxID)
+	return e.Err()
 }
 
 // payResponse is where to pay.
 type payResponse struct {
-	PaymentID string      `json:"payment_id"`
-	URL       string      `json:"url"`
-	ExpiresAt string      `json:"expires_at"`
-	AmountFen int64       `json:"amount_fen"`
-	Offer     prepayOffer `json:"offer"`
+	PaymentID string `json:"payment_id"`
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expires_at"`
+	AmountFen int64  `json:"amount_fen"`
+	// Offer is a reservation's prepayment; Balance a lease's open balance.
+	Offer   *prepayOffer  `json:"offer,omitempty"`
+	Balance *balanceOffer `json:"balance,omitempty"`
 }
 
 // createPaymentAPI is POST /api/v1/me/payments: the Checkout URL for a
-// reservation of one of the account's renters. Zero, below Stripe's
-// minimum, a station without prepayment or an operator that cannot take
-// charges is 409 pay_at_station; paid already is 409 already_paid.
+// reservation of one of the account's renters, or for the open balance of
+// one of their leases. Zero, below Stripe's minimum, a station without
+// prepayment or an operator that cannot take charges is 409
+// pay_at_station; paid already is 409 already_paid; a lease that owes
+// nothing is 409 nothing_owed. Another account's reservation or lease is
+// 404.
 func (s *Server) createPaymentAPI(c *gin.Context) error {
 	user, err := familyOf(c)
 	if err != nil {
@@ -174,13 +201,24 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	e := &valid.Error{}
-	if req.ReservationID == "" {
-		e.Add("reservation_id", "required", "is required")
-	}
-	e.Text("reservation_id", req.ReservationID, valid.MaxID)
-	if err := e.Err(); err != nil {
+	if err := req.validate(); err != nil {
 		return fmt.Errorf("web: pay: %w", err)
+	}
+	if req.LeaseID != "" {
+		if s.rentals == nil {
+			return errNotFound
+		}
+		l, _, _, err := s.rentals.AccountLease(c.Request.Context(), user, req.LeaseID)
+		if err != nil {
+			return err
+		}
+		page, o, err := s.startBalance(c, actorOf(c), l)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
+			AmountFen: o.AmountFen, Balance: &o})
+		return nil
 	}
 	if s.reserve == nil {
 		return errNotFound
@@ -194,7 +232,7 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
-		AmountFen: o.AmountFen, Offer: o})
+		AmountFen: o.AmountFen, Offer: &o})
 	return nil
 }
 
