@@ -294,7 +294,12 @@ func (s *Server) sendPaymentLink(c *gin.Context, id string) (payLinkResult, erro
 	if _, _, err := s.startBalance(c, actorOf(c), l); err != nil {
 		return payLinkResult{}, err
 	}
-	to := messages.Recipient{Key: messages.RenterKey(who.RenterID), Phone: who.RenterPhone, Lang: messages.Chinese}
+	family := []string{messages.UserKey(who.UserID)}
+	if who.UserID == "" {
+		family = nil
+	}
+	to := messages.Recipient{Key: messages.RenterKey(who.RenterID), Phone: who.RenterPhone,
+		Lang: s.textLang(ctx, append([]string{messages.RenterKey(who.RenterID)}, family...)...)}
 	res := payLinkResult{LeaseID: l.ID, PaymentID: b.Ref, AmountFen: b.AmountFen, URL: s.siteURL(c) + "/pay/" + s.payLinkToken(b), Recipient: "renter"}
 	if to.Phone == "" && who.UserID != "" {
 		u, err := s.auth.User(ctx, who.UserID)
@@ -302,7 +307,7 @@ func (s *Server) sendPaymentLink(c *gin.Context, id string) (payLinkResult, erro
 			return payLinkResult{}, err
 		}
 		if err == nil && u.Status == accounts.Active && u.Phone != "" {
-			to, res.Recipient = messages.Recipient{Key: messages.UserKey(u.ID), Phone: u.Phone, Lang: messages.Chinese}, "account"
+			to, res.Recipient = messages.Recipient{Key: messages.UserKey(u.ID), Phone: u.Phone, Lang: s.textLang(ctx, messages.UserKey(u.ID))}, "account"
 		}
 	}
 	if to.Phone == "" {

@@ -420,3 +420,23 @@ func TestPayBalanceOfPrepaidLease(t *testing.T) {
 		t.Fatalf("lease after paying its balance: %+v %v", got, err)
 	}
 }
+
+// A payment link is written in the language of texts of the family looking
+// after the renter (the renter never chose one).
+func TestPaymentLinkInFamilysLanguage(t *testing.T) {
+	ctx := context.Background()
+	w := newRulesWorld(t)
+	l := owingLease(t, w, "13912348842", "400", true)
+	if err := w.s.messages.SetLang(ctx, messages.UserKey(walkUserID(t, w)), messages.English); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, w)
+	res := decode[payLinkResult](t, w.desk.call("POST", "/api/v1/staff/leases/"+l.ID+"/payment-link", nil))
+	m, err := w.s.messages.Message(ctx, res.MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Lang != messages.English || !strings.HasPrefix(m.Text, "Please pay ¥100") {
+		t.Errorf("payment link in %s: %q", m.Lang, m.Text)
+	}
+}
