@@ -383,7 +383,7 @@ func startCity(ctx context.Context, st setup, scale int, k keys) (*city, error) 
 		}
 		stops = append(stops, func() { os.RemoveAll(dir) })
 		cfg := config.Config{DataDir: dir, MongoURI: st.uri, Database: name, PollInterval: time.Second,
-			SecretKey: k.secret, MediaSigningKey: k.signing, IDKey: k.id, SMSTimeout: 10 * time.Second}
+			SecretKey: k.secret, MediaSigningKey: k.signing, IDKey: k.id, SMSTimeout: 10 * time.Second, SMSClaim: 2 * time.Minute}
 		a, err := app.Open(ctx, cfg, logger)
 		if err != nil {
 			c.stop()

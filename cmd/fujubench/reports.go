@@ -74,7 +74,7 @@ func openApp(ctx context.Context, k keys) (*app.App, func(), error) {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	cfg := config.Config{DataDir: dir, Database: "fujubench_reports", PollInterval: time.Second,
-		SecretKey: k.secret, MediaSigningKey: k.signing, IDKey: k.id, SMSTimeout: 10 * time.Second}
+		SecretKey: k.secret, MediaSigningKey: k.signing, IDKey: k.id, SMSTimeout: 10 * time.Second, SMSClaim: 2 * time.Minute}
 	a, err := app.Open(ctx, cfg, logger)
 	if err != nil {
 		os.RemoveAll(dir)

@@ -81,6 +81,11 @@ type Config struct {
 	SMSToken string
 	// SMSTimeout bounds one request to the gateway.
 	SMSTimeout time.Duration
+	// SMSClaim is how long an instance's claim on a message it is sending
+	// holds before another instance may send it (after a crash); at least
+	// four times SMSTimeout is used, so a slow gateway never gets a
+	// message twice.
+	SMSClaim time.Duration
 }
 
 // SMS senders.
@@ -124,6 +129,7 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_SMS_URL", "sms-url", "", "the SMS gateway's URL; each message is POSTed to it as JSON (with FUJU_SMS_SENDER=http)"},
 	{"FUJU_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway (a secret: set it in the environment)"},
 	{"FUJU_SMS_TIMEOUT", "sms-timeout", "10s", "how long one request to the SMS gateway may take"},
+	{"FUJU_SMS_CLAIM", "sms-claim", "2m", "how long an instance that crashed while sending a message keeps it from the others (at least 4 × FUJU_SMS_TIMEOUT is used)"},
 }
 
 // Load reads the environment through getenv, then flags from args.
@@ -233,6 +239,9 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	}
 	if c.SMSTimeout, err = time.ParseDuration(get("FUJU_SMS_TIMEOUT")); err != nil || c.SMSTimeout <= 0 || c.SMSTimeout > 2*time.Minute {
 		errs = append(errs, fmt.Errorf("FUJU_SMS_TIMEOUT: want a duration between 1ms and 2m such as 10s, got %q", get("FUJU_SMS_TIMEOUT")))
+	}
+	if c.SMSClaim, err = time.ParseDuration(get("FUJU_SMS_CLAIM")); err != nil || c.SMSClaim < time.Second || c.SMSClaim > time.Hour {
+		errs = append(errs, fmt.Errorf("FUJU_SMS_CLAIM: want a duration between 1s and 1h such as 2m, got %q", get("FUJU_SMS_CLAIM")))
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("FUJU_S3_ACCESS_KEY and FUJU_S3_SECRET_KEY: needed with FUJU_S3_ENDPOINT"))

@@ -194,7 +194,7 @@ func openMessages(d *db.DB, cfg config.Config, audit *accounts.Service, logger *
 		logger.Info("messages are written to the log, not sent (FUJU_SMS_SENDER=log)")
 	}
 	return messages.NewService(d.Database, sender, auditor{audit}, messages.Options{
-		Logger: logger, ClaimTTL: max(2*time.Minute, 4*cfg.SMSTimeout),
+		Logger: logger, ClaimTTL: max(cfg.SMSClaim, 4*cfg.SMSTimeout),
 	})
 }
 
