@@ -528,7 +528,7 @@ func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID strin
 	next.RenterFen += q.RenterFen
 	next.SubsidyFen += q.SubsidyFen
 	next.Extensions++
-	next.Payments = append(append([]Payment(nil), l.Payments...), payments...)
+	next.Payments = append(append([]Payment{}, l.Payments...), payments...)
 	next.BalanceFen = l.BalanceFen + Balance(entries)
 	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
 	next.State = LeaseActive

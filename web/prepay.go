@@ -147,9 +147,16 @@ func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page
 	return page, o, err
 }
 
-// payRequest asks to pay something online; today a reservation.
+// payRequest asks to pay something online: a reservation (reservation_id)
+// or a lease's extension (lease_id, purpose "extension", days).
 type payRequest struct {
 	ReservationID string `json:"reservation_id"`
+	LeaseID       string `json:"lease_id"`
+	Purpose       string `json:"purpose"`
+	Days          int    `json:"days"`
+	// ExpectFen is the amount the client showed; a quote that moved
+	// since is refused (extension only).
+	ExpectFen *int64 `json:"expect_fen"`
 }
 
 // payResponse is where to pay.
@@ -162,7 +169,8 @@ type payResponse struct {
 }
 
 // createPaymentAPI is POST /api/v1/me/payments: the Checkout URL for a
-// reservation of one of the account's renters. Zero, below Stripe's
+// reservation of one of the account's renters, or with lease_id and
+// purpose "extension" for extending a rental (payExtensionAPI). Zero, below Stripe's
 // minimum, a station without prepayment or an operator that cannot take
 // charges is 409 pay_at_station; paid already is 409 already_paid.
 func (s *Server) createPaymentAPI(c *gin.Context) error {
@@ -175,10 +183,25 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 		return err
 	}
 	e := &valid.Error{}
-	if req.ReservationID == "" {
+	e.Text("reservation_id", req.ReservationID, valid.MaxID).Text("lease_id", req.LeaseID, valid.MaxID)
+	switch {
+	case req.LeaseID != "" || req.Purpose != "":
+		if req.ReservationID != "" {
+			e.Add("reservation_id", "exclusive", "give reservation_id or lease_id, not both")
+		}
+		if req.Purpose != string(online.Extension) {
+			e.Add("purpose", "oneof", "must be extension with lease_id")
+		}
+		if req.LeaseID == "" {
+			e.Add("lease_id", "required", "is required")
+		}
+		if err := e.Err(); err != nil {
+			return fmt.Errorf("web: pay: %w", err)
+		}
+		return s.payExtensionAPI(c, user, req)
+	case req.ReservationID == "":
 		e.Add("reservation_id", "required", "is required")
 	}
-	e.Text("reservation_id", req.ReservationID, valid.MaxID)
 	if err := e.Err(); err != nil {
 		return fmt.Errorf("web: pay: %w", err)
 	}

@@ -89,10 +89,15 @@ func (s *Server) routes() {
 	family.POST("/waitlist", s.api(s.joinWaitlistAPI))
 	family.DELETE("/waitlist/:id", s.api(s.leaveWaitlistAPI))
 	family.POST("/waitlist/:id/accept", s.api(s.acceptOfferAPI))
+	// Extending a rental from the account (account_extend.go).
+	family.GET("/rentals/:id/extension-quote", s.api(s.showExtensionQuoteAPI))
+	family.POST("/rentals/:id/extensions", s.api(s.createExtensionAPI))
 
 	r.GET("/account", anyone, s.page(s.showAccount))
 	r.GET("/account/rentals/:id", anyone, s.page(s.showFamilyReceipt))
 	r.GET("/account/rentals/:id/receipt.pdf", anyone, s.page(s.familyReceiptPDF))
+	r.GET("/account/rentals/:id/extend", anyone, s.page(s.showExtendLease))
+	r.POST("/account/rentals/:id/extend", anyone, s.page(s.extendLease))
 	v1.GET("/me/rentals/:id/receipt.pdf", anyone, s.api(s.familyReceiptPDF))
 	r.POST("/account/renters/:id/relation", anyone, s.page(s.setRelation))
 	r.POST("/account/profile", anyone, s.page(s.updateProfile))
