@@ -200,6 +200,7 @@ func TestExtendOnlineQuoteChanged(t *testing.T) {
 	}
 	// The desk's API shows the credit and why.
 	wantBody(t, w.desk.call("GET", "/api/v1/staff/leases/"+l.ID, nil), http.StatusOK, "desk lease", `"unapplied_extensions"`, `"lease_changed"`)
+	wantBody(t, w.page(t, w.staffA, "/staff/leases/"+l.ID), http.StatusOK, "desk lease page", `data-unapplied="lease_changed"`, "¥50")
 }
 
 // An extension that costs the family nothing (subsistence tier) is applied
