@@ -115,7 +115,7 @@ func (s *Server) confirmExtension(c *gin.Context, o extendOffer, expectFen int64
 	back := s.siteURL(c) + "/account/rentals/" + o.LeaseID
 	page, err := s.payments.StartCheckout(ctx, actorOf(c), online.PaymentRequest{
 		Ref: o.ref, LeaseID: cmp.Or(o.lease.OnlineTab, o.lease.ID), OperatorID: o.lease.OperatorID, Purpose: online.Extension,
-		AmountFen: o.AmountFen, SuccessURL: back + "?extended=1", CancelURL: back + "/extend?days=" + strconv.Itoa(o.Days), Lang: lang,
+		AmountFen: o.AmountFen, SuccessURL: back + "/extend?paid=1", CancelURL: back + "/extend?days=" + strconv.Itoa(o.Days), Lang: lang,
 	})
 	return rentals.Lease{}, page, err
 }
@@ -141,6 +141,8 @@ type extendPage struct {
 	Changed bool
 	// Refused is why the lease cannot be extended now (a reason's text).
 	Refused string
+	// Paid: back from Stripe's Checkout; the extension follows the money.
+	Paid bool
 }
 
 // familyUser is the logged-in family account, or not found.
@@ -159,7 +161,7 @@ func (s *Server) showExtendLease(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p := &extendPage{Form: form{Values: c.Request.URL.Query()}}
+	p := &extendPage{Form: form{Values: c.Request.URL.Query()}, Paid: c.Query("paid") == "1"}
 	if c.Query("days") == "" {
 		return s.extendPageFor(c, http.StatusOK, u, p, 0)
 	}

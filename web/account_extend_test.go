@@ -147,6 +147,7 @@ func TestExtendOnlineFromAccount(t *testing.T) {
 	}
 	form := ws.created()[sid]
 	if len(ws.created()) != 1 || form.Get("line_items[0][price_data][unit_amount]") != "5000" ||
+		!strings.HasSuffix(form.Get("success_url"), "/account/rentals/"+l.ID+"/extend?paid=1") ||
 		form.Get("metadata[fuju_payment]") != rentals.ExtensionRef(l.ID, l.LedgerSeq, 10, 5000) {
 		t.Fatalf("sessions %v", ws.created())
 	}
@@ -201,6 +202,8 @@ func TestExtendOnlineQuoteChanged(t *testing.T) {
 	// The desk's API shows the credit and why.
 	wantBody(t, w.desk.call("GET", "/api/v1/staff/leases/"+l.ID, nil), http.StatusOK, "desk lease", `"unapplied_extensions"`, `"lease_changed"`)
 	wantBody(t, w.page(t, w.staffA, "/staff/leases/"+l.ID), http.StatusOK, "desk lease page", `data-unapplied="lease_changed"`, "¥50")
+	wantBody(t, w.page(t, w.renter, "/account/rentals/"+l.ID+"/extend?paid=1"), http.StatusOK, "family's page back from Stripe",
+		`data-extend-paid`, `data-unapplied="lease_changed"`, "¥50")
 }
 
 // An extension that costs the family nothing (subsistence tier) is applied
