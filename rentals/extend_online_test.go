@@ -150,43 +150,54 @@ func TestExtendForAccountFree(t *testing.T) {
 // Invariant 3 for an extension paid online: a crash anywhere between the
 // money's arrival and the extension's projection leaves a state that the
 // reconciler and the next delivery of the same outcome (payments delivers
-// it until the ledger takes it) bring to exactly one extension and one
-// subsidy grant.
+// it until the ledger takes it), in either order, bring to exactly one
+// extension and one subsidy grant.
 func TestExtensionPaidOnlineCrashPoints(t *testing.T) {
 	points := []string{"extend_online:marked", "extend_online:subsidy", "extend_online:event", "extend:ledger", "extend_online:projected"}
 	for _, point := range points {
-		t.Run(point, func(t *testing.T) {
-			ctx := context.Background()
-			d := newDesk(t, nil)
-			l := d.familyLease(LowIncome)
-			o, err := d.svc.ExtensionOffer(ctx, "user-ext", l.ID, 20)
-			if err != nil {
-				t.Fatal(err)
+		for _, deliverFirst := range []bool{false, true} {
+			name := point
+			if deliverFirst {
+				name += "/delivered before the reconciler"
 			}
-			hit := d.crashAt(point)
-			err = d.svc.PaidOnline(ctx, paidFor(o, "paid-1"))
-			d.svc.crash = nil
-			if !*hit || !errors.Is(err, errCrash) {
-				t.Fatalf("crash at %s: reached %v, err %v", point, *hit, err)
-			}
-			d.reconcile()
-			if err := d.svc.PaidOnline(ctx, paidFor(o, "paid-1")); err != nil {
-				t.Fatal(err)
-			}
-			got := d.consistent(l.ID)
-			if got.Days != 30 || got.Extensions != 1 || got.BalanceFen != 0 || len(got.Unapplied) != 0 || len(got.Grants) != 2 {
-				t.Fatalf("after the crash and the retry %+v", got)
-			}
-			want := []string{"rent 5000", "subsidy 4000", "payment 1000", "extension 4000", "subsidy 3200", "paid_online 800", "platform_fee 100"}
-			if e := entries(d.ledger(l.ID)); !slices.Equal(e, want) {
-				t.Fatalf("ledger %v", e)
-			}
-			if used, _ := d.svc.SubsidyUsed(ctx, l.RenterID, 2026); used != 7200 {
-				t.Fatalf("subsidy used %d, want 7200", used)
-			}
-			if p := d.pendingLeases(); len(p) != 0 {
-				t.Fatalf("pending markers left: %v", p)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				ctx := context.Background()
+				d := newDesk(t, nil)
+				l := d.familyLease(LowIncome)
+				o, err := d.svc.ExtensionOffer(ctx, "user-ext", l.ID, 20)
+				if err != nil {
+					t.Fatal(err)
+				}
+				hit := d.crashAt(point)
+				err = d.svc.PaidOnline(ctx, paidFor(o, "paid-1"))
+				d.svc.crash = nil
+				if !*hit || !errors.Is(err, errCrash) {
+					t.Fatalf("crash at %s: reached %v, err %v", point, *hit, err)
+				}
+				if !deliverFirst {
+					d.reconcile()
+				}
+				if err := d.svc.PaidOnline(ctx, paidFor(o, "paid-1")); err != nil {
+					t.Fatal(err)
+				}
+				if deliverFirst {
+					d.reconcile()
+				}
+				got := d.consistent(l.ID)
+				if got.Days != 30 || got.Extensions != 1 || got.BalanceFen != 0 || len(got.Unapplied) != 0 || len(got.Grants) != 2 {
+					t.Fatalf("after the crash and the retry %+v", got)
+				}
+				want := []string{"rent 5000", "subsidy 4000", "payment 1000", "extension 4000", "subsidy 3200", "paid_online 800", "platform_fee 100"}
+				if e := entries(d.ledger(l.ID)); !slices.Equal(e, want) {
+					t.Fatalf("ledger %v", e)
+				}
+				if used, _ := d.svc.SubsidyUsed(ctx, l.RenterID, 2026); used != 7200 {
+					t.Fatalf("subsidy used %d, want 7200", used)
+				}
+				if p := d.pendingLeases(); len(p) != 0 {
+					t.Fatalf("pending markers left: %v", p)
+				}
+			})
+		}
 	}
 }
