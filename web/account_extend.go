@@ -66,6 +66,11 @@ func (s *Server) extendOfferOf(ctx context.Context, userID, leaseID string, days
 	if err != nil {
 		return extendOffer{}, err
 	}
+	if s.stations.Index().OperatorSuspended(x.Lease.OperatorID) {
+		// Its desks may not extend either (tenancy.Scope.MayChange).
+		return extendOffer{}, fmt.Errorf("web: lease %s: operator %s is suspended: %w", x.Lease.ID, x.Lease.OperatorID,
+			valid.Because(rentals.ErrConflict, "extend_suspended", "due_on", x.Lease.DueOn))
+	}
 	q := x.Quote
 	o := extendOffer{LeaseID: x.Lease.ID, Days: days, DueOn: x.Lease.DueOn, NewDueOn: x.DueOn, AmountFen: q.DueNowFen,
 		StandardFen: q.StandardFen, SubsidyFen: q.SubsidyFen, LateFeeFen: q.LateFeeFen, Quote: q, ref: x.Ref, lease: x.Lease}

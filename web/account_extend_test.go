@@ -238,4 +238,14 @@ func TestExtendFreeFromAccount(t *testing.T) {
 	low := familyRental(t, w, "JZ-WC-0003", "13912348852", rentals.LowIncome, true)
 	wantBody(t, w.page(t, w.renter, "/account/rentals/"+low.ID+"/extend?days=1"), http.StatusOK, "small quote", `data-extend="station"`, "¥1", "低于在线支付的最低额")
 	wantStatus(t, w.call(t, w.renter, "POST", "/api/v1/me/payments", map[string]any{"lease_id": low.ID, "purpose": "extension", "days": 1}), http.StatusConflict, "pay below the minimum")
+
+	// A suspended operator's rentals are not extended (its desks may not either).
+	if _, err := w.s.stations.SetOperatorStatus(context.Background(), "op-a", stations.OperatorSuspended, "审计", tenancy.System); err != nil {
+		t.Fatal(err)
+	}
+	wantBody(t, w.call(t, w.renter, "POST", "/api/v1/me/rentals/"+l.ID+"/extensions", map[string]any{"days": 5}), http.StatusConflict, "suspended operator", "suspended")
+	wantBody(t, w.page(t, w.renter, "/account/rentals/"+l.ID+"/extend?days=5"), http.StatusConflict, "suspended operator page", "暂停")
+	if got := leaseOf(t, w.s, l.ID); got.Days != 45 {
+		t.Fatalf("extended while suspended: %+v", got)
+	}
 }

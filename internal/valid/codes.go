@@ -218,4 +218,5 @@ var Reasons = map[string][]string{
 	"extension_pay_online":    {"amount_fen"},
 	"extension_quote_changed": {"amount_fen"},
 	"extension_free":          nil,
+	"extend_suspended":        {"due_on"},
 }
