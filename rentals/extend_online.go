@@ -241,8 +241,10 @@ func (s *Service) extendPaid(ctx context.Context, l Lease, head eventlog.Entry[l
 	} else if q.DueNowFen != o.AmountFen {
 		return Lease{}, UnappliedQuote, nil
 	}
+	// The grant is an extension's, as at the desk (its charge names it on
+	// subsidy statements); the lease event's steps are this flow's.
 	const flow = "extend_online"
-	q, plan, marker, err := s.grantSubsidy(ctx, flow, base, pol, nil, o.AmountFen, person, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
+	q, plan, marker, err := s.grantSubsidy(ctx, "extend", base, pol, nil, o.AmountFen, person, l.RenterID, l.ID, l.OperatorID, l.StationID, now)
 	if _, ok := valid.Fields(err); ok {
 		return Lease{}, "", errRetry // the cap moved since the look: decide again
 	} else if err != nil {

@@ -69,6 +69,11 @@ func TestExtensionPaidOnline(t *testing.T) {
 	if used, _ := d.svc.SubsidyUsed(ctx, l.RenterID, 2026); used != 7200 {
 		t.Fatalf("subsidy used %d, want 7200", used)
 	}
+	// The grant reads as an extension's on the city's subsidy statement.
+	grant, ok, err := d.svc.subsidy.Get(ctx, got.Grants[1].Entity, got.Grants[1].Seq)
+	if err != nil || !ok || grant.Event.Charge != "extend" || grant.Event.Days != 20 {
+		t.Fatalf("grant %+v %v %v", grant.Event, ok, err)
+	}
 }
 
 // When the lease is no longer as quoted when the money arrives, no
@@ -153,7 +158,7 @@ func TestExtendForAccountFree(t *testing.T) {
 // it until the ledger takes it), in either order, bring to exactly one
 // extension and one subsidy grant.
 func TestExtensionPaidOnlineCrashPoints(t *testing.T) {
-	points := []string{"extend_online:marked", "extend_online:subsidy", "extend_online:event", "extend:ledger", "extend_online:projected"}
+	points := []string{"extend:marked", "extend:subsidy", "extend_online:event", "extend:ledger", "extend_online:projected"}
 	for _, point := range points {
 		for _, deliverFirst := range []bool{false, true} {
 			name := point
