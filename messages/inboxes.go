@@ -69,7 +69,7 @@ func (s *Service) SetRemindersFor(ctx context.Context, by Actor, keys []string, 
 		if cur.RemindersOff == !on {
 			continue
 		}
-		if err := s.store.putPref(ctx, prefDoc{ID: key, RemindersOff: !on, At: s.now()}); err != nil {
+		if err := s.store.setPref(ctx, key, "reminders_off", !on, s.now()); err != nil {
 			return Preferences{}, err
 		}
 		changed = true

@@ -410,6 +410,9 @@ type Preferences struct {
 	// Reminders is false when the person turned reminders off. Phone codes
 	// and notices are sent regardless.
 	Reminders bool `json:"reminders"`
+	// Lang is the language the person last used with us; "" until they
+	// used one (messages are then written in Chinese).
+	Lang Lang `json:"lang,omitempty"`
 }
 
 // Preferences returns the choices of the recipient with key.
@@ -421,7 +424,27 @@ func (s *Service) Preferences(ctx context.Context, key string) (Preferences, err
 	if err != nil {
 		return Preferences{}, err
 	}
-	return Preferences{Reminders: !p.RemindersOff}, nil
+	return Preferences{Reminders: !p.RemindersOff, Lang: p.Lang}, nil
+}
+
+// SetLang remembers the language the person with key uses with us (the
+// pages' language when they sign up, switch or act), so messages that
+// are not an answer to something they did (reminders, a tier decision)
+// are written in it. Storing the same language again writes nothing. A
+// display choice, not a change to anyone's data: it is not audited.
+func (s *Service) SetLang(ctx context.Context, key string, lang Lang) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	l, ok := ParseLang(string(lang))
+	if !ok || lang == "" {
+		return valid.Field("lang", "oneof", "must be zh-CN or en")
+	}
+	cur, _, err := s.store.pref(ctx, key)
+	if err != nil || cur.Lang == l {
+		return err
+	}
+	return s.store.setPref(ctx, key, "lang", l, s.now())
 }
 
 // SetReminders turns reminders on or off for the recipient with key; by is
@@ -439,7 +462,7 @@ func (s *Service) SetReminders(ctx context.Context, by Actor, key string, on boo
 	if cur.RemindersOff == !on {
 		return Preferences{Reminders: on}, nil
 	}
-	if err := s.store.putPref(ctx, prefDoc{ID: key, RemindersOff: !on, At: s.now()}); err != nil {
+	if err := s.store.setPref(ctx, key, "reminders_off", !on, s.now()); err != nil {
 		return Preferences{}, err
 	}
 	action := "messages.reminders_off"
@@ -447,7 +470,7 @@ func (s *Service) SetReminders(ctx context.Context, by Actor, key string, on boo
 		action = "messages.reminders_on"
 	}
 	s.record(ctx, AuditEntry{Actor: by, Action: action, Target: "recipient/" + key, Fields: []string{"reminders"}})
-	return Preferences{Reminders: on}, nil
+	return Preferences{Reminders: on, Lang: cur.Lang}, nil
 }
 
 // record writes an audit entry; a failure is logged, the change stands.

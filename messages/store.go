@@ -76,9 +76,11 @@ type indexDoc struct {
 
 // prefDoc is a recipient's choices.
 type prefDoc struct {
-	ID           string    `bson:"_id"` // recipient key
-	RemindersOff bool      `bson:"reminders_off"`
-	At           time.Time `bson:"at"`
+	ID           string `bson:"_id"` // recipient key
+	RemindersOff bool   `bson:"reminders_off"`
+	// Lang is the language the person last used with us ("" until known).
+	Lang Lang      `bson:"lang,omitempty"`
+	At   time.Time `bson:"at"`
 }
 
 type store struct {
@@ -236,14 +238,19 @@ func (s *store) pref(ctx context.Context, key string) (prefDoc, bool, error) {
 	return findByID[prefDoc](ctx, s.prefs, key)
 }
 
-func (s *store) putPref(ctx context.Context, p prefDoc) error {
+// setPref sets one choice of the recipient with key and leaves the others:
+// reminders and the language are chosen on different pages and may be
+// chosen at the same moment.
+func (s *store) setPref(ctx context.Context, key, field string, value any, at time.Time) error {
+	set := bson.D{{Key: "$set", Value: bson.D{{Key: field, Value: value}, {Key: "at", Value: at}}}}
 	err := db.Retry(ctx, writeAttempts, func() error {
-		_, err := s.prefs.ReplaceOne(ctx, byID(p.ID), p, options.Replace().SetUpsert(true))
+		_, err := s.prefs.UpdateOne(ctx, byID(key), set, options.UpdateOne().SetUpsert(true))
+		if mongo.IsDuplicateKeyError(err) {
+			// Two first choices raced to create the document; the
+			// other one exists now, so this update finds it.
+			_, err = s.prefs.UpdateOne(ctx, byID(key), set)
+		}
 		return err
 	})
-	if mongo.IsDuplicateKeyError(err) {
-		// Two first choices raced; one of them is stored, as if in sequence.
-		return nil
-	}
-	return translate(err, "preferences of "+p.ID)
+	return translate(err, "preferences of "+key)
 }

@@ -317,3 +317,51 @@ func (s *Service) settleIntentOf(ctx context.Context, leaseID, pid string, pi in
 	})
 	return changed, err
 }
+
+// Withdraw closes the open attempt of payment ref on tab tabID at Stripe
+// (expires its Checkout Session, cancels its PaymentIntent), so a page a
+// family still holds can no longer pay an amount that is no longer owed:
+// the caller asks for the new amount under a new ref. If the family paid
+// just now, the payment is recorded paid (and the Ledger told) and the
+// answer is ErrAlreadyPaid. A payment without an open attempt, or unknown,
+// is left as it is.
+func (s *Service) Withdraw(ctx context.Context, tabID, ref string) error {
+	mark, err := s.tabs.Begin(ctx, tabID)
+	if err != nil {
+		return fmt.Errorf("payments: %w", err)
+	}
+	err = s.withdraw(ctx, tabID, ref)
+	if settled(err) {
+		done(ctx, s, s.tabs, mark)
+	}
+	return err
+}
+
+func (s *Service) withdraw(ctx context.Context, tabID, ref string) error {
+	cur, err := s.head(ctx, tabID)
+	if err != nil {
+		return err
+	}
+	i := cur.payment(ref)
+	if i < 0 {
+		return nil
+	}
+	if p := cur.Payments[i]; p.State == Paid {
+		return fmt.Errorf("payments: %s: %w", ref, ErrAlreadyPaid)
+	}
+	a := *cur.Payments[i].current()
+	if a.State != Open {
+		return nil
+	}
+	if _, err := s.closeAttempt(ctx, cur, i, a); err != nil {
+		return err
+	}
+	after, err := s.head(ctx, tabID)
+	if err != nil {
+		return err
+	}
+	if k := after.payment(ref); k >= 0 && after.Payments[k].State == Paid {
+		return fmt.Errorf("payments: %s was paid as it was withdrawn: %w", ref, ErrAlreadyPaid)
+	}
+	return nil
+}

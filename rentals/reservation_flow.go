@@ -690,7 +690,8 @@ func (r *Reservations) substitute(ctx context.Context, scope tenancy.Scope, id, 
 // ExpireHolds ends every hold past its HoldUntil at now: the reservation
 // expires (a no-show, unless it was a waitlist offer, which lapses and
 // passes to the next person), its unit is available again and offered to
-// the waitlist. It returns how many expired.
+// the waitlist. It returns how many expired. Then it sweeps the places of
+// pickup slots that started more than placesKept ago.
 func (r *Reservations) ExpireHolds(ctx context.Context) (int, error) {
 	now := r.now()
 	open, err := r.store.allOpen(ctx)
@@ -721,8 +722,17 @@ func (r *Reservations) ExpireHolds(ctx context.Context) (int, error) {
 		}
 		n++
 	}
+	if _, err := r.store.sweepPlaces(ctx, now.Add(-placesKept)); err != nil {
+		return n, err
+	}
 	return n, nil
 }
+
+// placesKept is how long a pickup slot's places outlive its start. A
+// held reservation frees its place when it closes, at the latest when its
+// hold (the slot's end plus the station's grace, at most a day) expires;
+// a day later only places left by a crash remain.
+const placesKept = 48 * time.Hour
 
 // Remind enqueues hold-expiring notices for holds ending within two hours
 // (the pickup reminder is enqueued with the hold, for the day before).

@@ -55,6 +55,8 @@ type placeDoc struct {
 	ID            string    `bson:"_id"`
 	ReservationID string    `bson:"reservation_id"`
 	At            time.Time `bson:"at"`
+	// Slot is the pickup slot's start: places of slots long past are swept.
+	Slot time.Time `bson:"slot,omitempty"`
 }
 
 // placeID is the id of place k of station's pickup slot at start.
@@ -65,9 +67,9 @@ func placeID(station string, start time.Time, k int) string {
 // takePlace inserts place id for reservation resID. It reports false, with
 // the place's holder, when the place is taken (by resID itself too: a
 // retry finds its own place and takes it).
-func (s *resStore) takePlace(ctx context.Context, id, resID string, at time.Time) (placeDoc, bool, error) {
+func (s *resStore) takePlace(ctx context.Context, id, resID string, slot, at time.Time) (placeDoc, bool, error) {
 	err := db.Retry(ctx, 8, func() error {
-		_, err := s.places.InsertOne(ctx, placeDoc{ID: id, ReservationID: resID, At: at})
+		_, err := s.places.InsertOne(ctx, placeDoc{ID: id, ReservationID: resID, At: at, Slot: slot.UTC()})
 		return err
 	})
 	if err == nil {
@@ -94,6 +96,21 @@ func (s *resStore) freePlace(ctx context.Context, id, resID string) error {
 		return err
 	})
 	return translate(err, "free slot place "+id)
+}
+
+// sweepPlaces deletes the places of slots that started before before: no
+// reservation can take them any more, and a place left by a crash in a
+// slot nobody booked again would otherwise stay for good.
+func (s *resStore) sweepPlaces(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.Retry(ctx, 8, func() error {
+		res, err := s.places.DeleteMany(ctx, bson.D{{Key: "slot", Value: bson.D{{Key: "$lt", Value: before.UTC()}}}})
+		if err == nil {
+			n = res.DeletedCount
+		}
+		return err
+	})
+	return n, translate(err, "sweep slot places")
 }
 
 type resDoc struct {

@@ -553,7 +553,7 @@ func (r *Reservations) takePlace(ctx context.Context, x Reservation, room int) (
 	for k := range room {
 		id := placeID(x.StationID, x.Start, k)
 		for range 2 {
-			holder, ok, err := r.store.takePlace(ctx, id, x.ID, r.now())
+			holder, ok, err := r.store.takePlace(ctx, id, x.ID, x.Start, r.now())
 			if err != nil {
 				return "", err
 			}

@@ -693,6 +693,30 @@ func TestSlotCapacityRace(t *testing.T) {
 	} else if x.Place != ghost.ID {
 		t.Errorf("took place %s, want the left one %s", x.Place, ghost.ID)
 	}
+	// Long after the slot, the expiry job sweeps its places, a crash's
+	// leftover included; a place of a later slot stays.
+	if _, err := places.InsertOne(ctx, placeDoc{ID: placeID(b.a1.ID, slot.UTC(), 7), ReservationID: "rs-ghost00000001",
+		At: b.clk.now(), Slot: slot.UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	later := placeDoc{ID: placeID(b.a1.ID, slot.UTC().Add(72*time.Hour), 0), ReservationID: "rs-ghost00000002", At: b.clk.now(),
+		Slot: slot.UTC().Add(72 * time.Hour)}
+	if _, err := places.InsertOne(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.res.ExpireHolds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := count(t, places, bson.D{}); c != room+2 {
+		t.Fatalf("%d places before the slot is long past, want %d", c, room+2)
+	}
+	b.clk.set(slot.Add(placesKept + time.Hour))
+	if _, err := b.res.ExpireHolds(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if c := count(t, places, bson.D{}); c != 1 || count(t, places, bson.D{{Key: "_id", Value: later.ID}}) != 1 {
+		t.Errorf("%d places after the sweep, want only the later slot's", c)
+	}
 }
 
 // slotCode is the problem code an error names for the field slot.

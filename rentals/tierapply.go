@@ -1,6 +1,7 @@
 package rentals
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,9 +104,12 @@ type NewTierApplication struct {
 // Kind is tier_approved, tier_rejected or tier_expiring; Event makes it
 // once per occasion and renter.
 type TierNotice struct {
-	Event      string
-	Kind       string
-	RenterID   string
+	Event    string
+	Kind     string
+	RenterID string
+	// UserID is the account that looks after the renter ("" when none):
+	// the message is written in the language that family uses.
+	UserID     string
 	Phone      string
 	OperatorID string
 	StationID  string
@@ -584,7 +588,7 @@ func (s *Service) notifyDecision(ctx context.Context, d appDoc) error {
 	if err != nil {
 		return err
 	}
-	n := TierNotice{Event: "tier-application/" + d.ID + "/" + d.State, RenterID: d.RenterID, Phone: r.Phone,
+	n := TierNotice{Event: "tier-application/" + d.ID + "/" + d.State, RenterID: d.RenterID, UserID: cmp.Or(d.UserID, r.UserID), Phone: r.Phone,
 		OperatorID: d.OperatorID, StationID: d.StationID, Tier: d.Tier}
 	if d.State == AppApproved {
 		n.Kind, n.Date = "tier_approved", d.TierExpiresOn
@@ -659,7 +663,7 @@ func (s *Service) RemindTierExpiring(ctx context.Context) (int, error) {
 			continue
 		}
 		err := s.tierNotify(ctx, TierNotice{Event: "renter/" + d.ID + "/tier-expiring/" + d.Tier.ExpiresOn, Kind: "tier_expiring",
-			RenterID: d.ID, Phone: d.Phone, OperatorID: d.HomeOperatorID, StationID: d.HomeStationID,
+			RenterID: d.ID, UserID: d.UserID, Phone: d.Phone, OperatorID: d.HomeOperatorID, StationID: d.HomeStationID,
 			Tier: d.Tier.Tier, Date: d.Tier.ExpiresOn, Days: days})
 		if err != nil {
 			return n, fmt.Errorf("rentals: tier expiring: %w", err)

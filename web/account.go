@@ -472,6 +472,9 @@ type familyReceiptPage struct {
 	Operator stations.Operator
 	// Paid is what the family paid, Refunded what came back.
 	Paid, Refunded int64
+	// Balance is the open balance of a returned lease and whether it can
+	// be paid online (nil when nothing is owed).
+	Balance *balanceOffer
 }
 
 // showFamilyReceipt is a printable receipt of one rental of the family's: what it
@@ -495,6 +498,11 @@ func (s *Server) showFamilyReceipt(c *gin.Context) error {
 	}
 	sums := reports.Sums(led)
 	p.Paid, p.Refunded = sums.PaidFen, sums.RefundedFen
+	if o, err := s.balanceOf(c.Request.Context(), l); err == nil {
+		p.Balance = &o
+	} else if !errors.Is(err, rentals.ErrNothingOwed) {
+		return err
+	}
 	return s.render(c, http.StatusOK, "receipt", &p)
 }
 

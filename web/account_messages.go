@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -103,8 +104,10 @@ func (s *Server) showMyPreferencesAPI(c *gin.Context) error {
 }
 
 type preferencesRequest struct {
-	// Reminders is required: a body that forgets it changes nothing.
-	Reminders *bool `json:"reminders" binding:"required"`
+	// Reminders and Lang are each optional; a body with neither changes
+	// nothing and is refused.
+	Reminders *bool   `json:"reminders"`
+	Lang      *string `json:"lang"`
 }
 
 func (s *Server) putMyPreferencesAPI(c *gin.Context) error {
@@ -112,12 +115,68 @@ func (s *Server) putMyPreferencesAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	p, err := s.setReminders(c, *req.Reminders)
+	if req.Reminders == nil && req.Lang == nil {
+		return valid.Field("reminders", "required", "is required (or lang)")
+	}
+	if req.Lang != nil {
+		if err := s.setMessageLang(c, *req.Lang); err != nil {
+			return err
+		}
+	}
+	if req.Reminders != nil {
+		if _, err := s.setReminders(c, *req.Reminders); err != nil {
+			return err
+		}
+	}
+	p, err := s.preferences(c)
 	if err != nil {
 		return err
 	}
 	c.JSON(http.StatusOK, p)
 	return nil
+}
+
+// setMessageLang is the account's explicit choice of the language its
+// texts are written in.
+func (s *Server) setMessageLang(c *gin.Context, lang string) error {
+	u, ok := userOf(c)
+	if !ok || s.messages == nil {
+		return errUnauthorized
+	}
+	l, ok := messages.ParseLang(lang)
+	if !ok || lang == "" {
+		return valid.Field("lang", "oneof", "must be zh-CN or en")
+	}
+	return s.messages.SetLang(c.Request.Context(), messages.UserKey(u.ID), l)
+}
+
+// textLang is the language of texts of the first of keys that chose one
+// (a renter's own, then the family's), else Chinese.
+func (s *Server) textLang(ctx context.Context, keys ...string) messages.Lang {
+	for _, k := range keys {
+		if p, err := s.messages.Preferences(ctx, k); err == nil && p.Lang != "" {
+			return p.Lang
+		}
+	}
+	return messages.Chinese
+}
+
+// rememberLang keeps the language a family signed up or signed in with as
+// the language of their texts, until they choose one on the inbox page:
+// reminders and tier decisions are then written in the language they read.
+// A failure here never stops a sign-in.
+func (s *Server) rememberLang(c *gin.Context, u accounts.User) {
+	if s.messages == nil || u.Role != accounts.Renter {
+		return
+	}
+	key := messages.UserKey(u.ID)
+	p, err := s.messages.Preferences(c.Request.Context(), key)
+	if err != nil || p.Lang != "" {
+		return
+	}
+	if err := s.messages.SetLang(c.Request.Context(), key, messages.Lang(langOf(c))); err != nil {
+		s.logger.WarnContext(c.Request.Context(), "remember the language of texts", "user", u.ID, "err", err)
+	}
 }
 
 func nonNil[T any](items []T) []T {
@@ -134,6 +193,8 @@ type inboxPage struct {
 	Messages  []messages.Message
 	Pager     opPager
 	Reminders bool
+	// TextLang is the language the account's texts are written in.
+	TextLang messages.Lang
 }
 
 // MessageKind names a kind of message ("还车提醒").
@@ -158,6 +219,7 @@ func (s *Server) showMyMessages(c *gin.Context) error {
 		return err
 	}
 	p.Messages, p.Reminders = items, prefs.Reminders
+	p.TextLang = cmp.Or(prefs.Lang, messages.Chinese)
 	p.Pager = newOpPager("/account/messages", c.Request.URL.Query(), page, inboxPerPage, total)
 	return s.render(c, http.StatusOK, "account_messages", &p)
 }
@@ -165,6 +227,14 @@ func (s *Server) showMyMessages(c *gin.Context) error {
 // savePreferences takes the inbox page's form: reminders=on or off.
 func (s *Server) savePreferences(c *gin.Context) error {
 	f := newForm(c)
+	if f.Values.Has("lang") {
+		if err := s.setMessageLang(c, f.Get("lang")); err != nil {
+			return err
+		}
+		s.flash(c, "inbox.flash.lang")
+		c.Redirect(http.StatusSeeOther, "/account/messages#textlang")
+		return nil
+	}
 	var on bool
 	switch f.Get("reminders") {
 	case "on":

@@ -228,3 +228,72 @@ func TestStationMessageLogTenancy(t *testing.T) {
 		t.Errorf("per_page=500: %d", rec.Code)
 	}
 }
+
+// The language of a family's texts is the one they signed in with until
+// they choose one on the inbox page (form or API); a later sign-in in
+// another language does not change it, and a language we do not write is
+// refused naming the field.
+func TestLanguageOfTexts(t *testing.T) {
+	s := newTestServer(t)
+	ctx := context.Background()
+	lang := func(u accounts.User) messages.Lang {
+		t.Helper()
+		p, err := s.messages.Preferences(ctx, messages.UserKey(u.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Lang
+	}
+	zh, uzh := loginAs(t, s, accounts.NewUser{Name: "李女士", Phone: "13700000301", Role: accounts.Renter})
+	if got := lang(uzh); got != messages.Chinese {
+		t.Errorf("a family signed in on a Chinese page: texts in %q, want zh-CN", got)
+	}
+	ue, err := s.auth.CreateUser(ctx, accounts.NewUser{Name: "Ms Li", Phone: "13700000302", Role: accounts.Renter, Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := newClient(t, s)
+	en.get("/lang/en?next=/")
+	if rec := en.post("/login", url.Values{"login": {ue.Phone}, "password": {pw}}, "/login"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	if got := lang(ue); got != messages.English {
+		t.Fatalf("a family signed in on an English page: texts in %q, want en", got)
+	}
+	page := en.get("/account/messages").Body.String()
+	if !strings.Contains(page, `value="en" checked`) || !strings.Contains(page, "Language of texts") {
+		t.Errorf("the inbox page does not show English as the language of texts")
+	}
+	// Chosen on the page, as the browser posts the form.
+	if rec := en.post("/account/preferences", url.Values{"lang": {"zh-CN"}}, "/account/messages"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("choose Chinese: %d %s", rec.Code, rec.Body)
+	}
+	if got := lang(ue); got != messages.Chinese {
+		t.Errorf("after choosing Chinese: %q", got)
+	}
+	en2 := newClient(t, s)
+	en2.get("/lang/en?next=/")
+	en2.post("/login", url.Values{"login": {ue.Phone}, "password": {pw}}, "/login")
+	if got := lang(ue); got != messages.Chinese {
+		t.Errorf("a sign-in in English changed the chosen language to %q", got)
+	}
+	if rec := en.post("/account/preferences", url.Values{"lang": {"fr"}}, "/account/messages"); rec.Code != http.StatusBadRequest {
+		t.Errorf("lang=fr: %d", rec.Code)
+	}
+	// Through the API: lang alone, then a wrong one.
+	rec := zh.sendJSON("PUT", "/api/v1/me/preferences", `{"lang": "en"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT lang: %d %s", rec.Code, rec.Body)
+	}
+	if p := decode[messages.Preferences](t, zh.get("/api/v1/me/preferences")); p.Lang != messages.English || !p.Reminders {
+		t.Errorf("preferences after choosing English: %+v", p)
+	}
+	if rec := zh.sendJSON("PUT", "/api/v1/me/preferences", `{"lang": "fr"}`); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"lang"`) {
+		t.Errorf("lang fr: %d %s", rec.Code, rec.Body)
+	}
+	// Reminders and language are separate choices: one leaves the other.
+	zh.sendJSON("PUT", "/api/v1/me/preferences", `{"reminders": false}`)
+	if p, _ := s.messages.Preferences(ctx, messages.UserKey(uzh.ID)); p.Lang != messages.English || p.Reminders {
+		t.Errorf("after reminders off: %+v, want English and off", p)
+	}
+}

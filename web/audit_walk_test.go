@@ -19,6 +19,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/audit"
 	"fuju/internal/tenancy"
+	online "fuju/payments"
 	"fuju/rentals"
 	"fuju/reports"
 	"fuju/stations"
@@ -70,11 +71,13 @@ func TestAuditWalk(t *testing.T) {
 		adminName, adminPhone   = "吴管理", "13912347706"
 		elderName, elderPhone   = "郑爷爷", "13912347709"
 		resName, resPhone       = "郑大爷", "13912347708"
-		extName, extPhone       = "冯奶奶", "13912347710"
+		linkName, linkPhone     = "冯奶奶", "13912347711"
+		extName, extPhone       = "褚奶奶", "13912347710"
 	)
 	personal := []string{renterName, renterPhone, idNumberFor(renterPhone), "13912347707", idNumberFor("13912347707"), lostName, lostPhone, idNumberFor(lostPhone),
 		tierName, tierPhone, idNumberFor(tierPhone), famName, famPhone, staffName, staffPhone, adminName, adminPhone,
 		elderName, elderPhone, idNumberFor(elderPhone), "TA-PROOF-7709", resName, resPhone, idNumberFor(resPhone),
+		linkName, linkPhone, idNumberFor(linkPhone),
 		extName, extPhone, idNumberFor(extPhone)}
 
 	register := func(t *testing.T, name, phone, station string) rentals.Renter {
@@ -338,6 +341,41 @@ func TestAuditWalk(t *testing.T) {
 		}},
 		{op: "POST /operator/payments/account/link", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/operator/payments/account/link", nil, ""
+		}},
+		{op: "POST /staff/leases/{id}/payment-link", as: as(&deskA), prep: func(t *testing.T) (string, any, string) {
+			// A lease returned with ¥400 damage owes ¥100; operator A can
+			// take charges, and the family's own button already opened the
+			// balance's Checkout Session: the link writes only its message
+			// and its entry.
+			ctx := context.Background()
+			if _, err := s.stations.CreateUnit(ctx, stations.Unit{Tag: "JZ-WC-0402", ProductID: "wc", StationID: "north"}, tenancy.System); err != nil {
+				t.Fatal(err)
+			}
+			r := register(t, linkName, linkPhone, "north")
+			b := checkoutBody("JZ-WC-0402", r.ID, 39000)
+			b["accepted_name"] = linkName
+			rec := w.desk.call("POST", "/api/v1/staff/checkouts", b)
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("checkout: %d %s", rec.Code, rec.Body)
+			}
+			owing := decode[rentals.Lease](t, rec)
+			rec = w.desk.call("POST", "/api/v1/staff/checkins", map[string]any{"unit": "JZ-WC-0402", "outcome": "damaged", "damage_fen": 40000, "station_id": "north", "notes": "车架弯了"})
+			if rec.Code != http.StatusOK && rec.Code != http.StatusCreated {
+				t.Fatalf("check-in: %d %s", rec.Code, rec.Body)
+			}
+			stripeOf(t, s).charges.Store(true)
+			if _, err := s.payments.RefreshAccount(ctx, tenancy.OperatorScope("op-a"), "op-a"); err != nil {
+				t.Fatal(err)
+			}
+			bal, err := leaseOf(t, s, owing.ID).Balance()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.payments.StartCheckout(ctx, tenancy.System, online.PaymentRequest{Ref: bal.Ref, LeaseID: bal.TabID, OperatorID: "op-a",
+				Purpose: online.Balance, AmountFen: bal.AmountFen, SuccessURL: "https://example.com/paid", CancelURL: "https://example.com/back"}); err != nil {
+				t.Fatal(err)
+			}
+			return "/api/v1/staff/leases/" + owing.ID + "/payment-link", nil, ""
 		}},
 		{op: "POST /me/renters", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/me/renters", map[string]any{"name": elderName, "phone": elderPhone, "id_number": idNumberFor(elderPhone),

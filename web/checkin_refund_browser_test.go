@@ -1,7 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +17,7 @@ import (
 
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
+	"fuju/internal/testenv"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -19,7 +27,10 @@ import (
 // webhook arrives signed); staff hand it over, and at the return enter ¥30
 // of damage through the real check-in form: the review shows ¥270 going
 // back to the card, Alipay or WeChat Pay it was paid with, the check-in
-// sends that refund to Stripe, and the lease ends at a zero balance.
+// sends that refund to Stripe, and the lease ends at a zero balance. The
+// family downloads the payment's and the refund's receipts from the account
+// page and the desk prints the refund's; each PDF is rasterised with
+// pdftoppm and read back with its Stripe reference.
 func TestPrepaidDepositRefundedAtCheckinInBrowser(t *testing.T) {
 	s, srv := reserveWorld(t)
 	ctx := context.Background()
@@ -120,4 +131,85 @@ func TestPrepaidDepositRefundedAtCheckinInBrowser(t *testing.T) {
 	if err != nil || l.State != rentals.LeaseClosed || l.BalanceFen != 0 || l.RefundedOnlineFen != 27000 || l.Return == nil || l.Return.DamageFen != 3000 {
 		t.Fatalf("lease %+v, %v", l, err)
 	}
+
+	// The receipts: the family downloads one for the online payment and
+	// one for the refund from the account page; the desk prints the
+	// refund's. Each is rasterised as a printer would and read back.
+	led, err := s.rentals.Ledger(ctx, scope, leaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paid, refunded rentals.LedgerEntry
+	for _, e := range led.Entries {
+		switch e.Kind {
+		case rentals.EntryPaidOnline:
+			paid = e
+		case rentals.EntryRefundOnline:
+			refunded = e
+		}
+	}
+	if paid.Seq == 0 || refunded.Seq == 0 || !strings.HasPrefix(paid.Reference, "pi_") || !strings.HasPrefix(refunded.Reference, "re_") {
+		t.Fatalf("ledger without the online payment and refund, or their Stripe ids: %+v", led.Entries)
+	}
+	fam.do("the rental's receipt page", chromedp.Navigate(srv.URL+"/account/rentals/"+leaseID), chromedp.WaitVisible(css("main h1")))
+	for _, e := range []rentals.LedgerEntry{paid, refunded} {
+		if n := fam.eval(fmt.Sprintf(`String(document.querySelectorAll('a[href="/account/rentals/%s/receipt.pdf?entry=%d"]').length)`, leaseID, e.Seq)); n != "1" {
+			t.Fatalf("the receipt page has no link to the receipt of entry %d (%s)", e.Seq, e.Kind)
+		}
+	}
+	pdftoppm := testenv.Command(t, "pdftoppm", "poppler-utils")
+	pdftotext := testenv.Command(t, "pdftotext", "poppler-utils")
+	receipt := func(tb *tab, path string, want ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(tb.ctx, 20*time.Second)
+		defer cancel()
+		b64, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => { const r = await fetch(`+strconv.Quote(path)+`);
+			if (!r.ok || r.headers.get("Content-Type") !== "application/pdf") return "HTTP " + r.status;
+			const b = new Uint8Array(await r.arrayBuffer()); let s = ""; for (const x of b) s += String.fromCharCode(x); return btoa(s); })()`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("fetch %s: %v", path, err)
+		}
+		pdf, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || !bytes.HasPrefix(pdf, []byte("%PDF")) {
+			t.Fatalf("%s: not a PDF: %.80s", path, b64)
+		}
+		dir := t.TempDir()
+		file := filepath.Join(dir, "receipt.pdf")
+		if err := os.WriteFile(file, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(pdftoppm, "-r", "60", "-png", file, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+			t.Fatalf("pdftoppm %s: %v %s", path, err, out)
+		}
+		pages, _ := filepath.Glob(filepath.Join(dir, "page*.png"))
+		if len(pages) != 1 {
+			t.Fatalf("%s: %d pages, want 1", path, len(pages))
+		}
+		if fi, err := os.Stat(pages[0]); err != nil || fi.Size() < 5000 {
+			t.Errorf("%s rendered a blank page", path)
+		}
+		out, err := exec.Command(pdftotext, "-layout", file, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(out)
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q:\n%s", path, w, text)
+			}
+		}
+		if strings.Contains(text, "13700000302") {
+			t.Errorf("%s shows the family's phone number", path)
+		}
+	}
+	paidPDF := fmt.Sprintf("/account/rentals/%s/receipt.pdf?entry=%d", leaseID, paid.Seq)
+	refundPDF := fmt.Sprintf("/account/rentals/%s/receipt.pdf?entry=%d", leaseID, refunded.Seq)
+	// Chinese words are drawn as images (pdftotext cannot read them back);
+	// the figures stay text. The English receipts are read word for word.
+	receipt(fam, paidPDF, "390.00", "300.00", "90.00", fmt.Sprintf("%s #%d", leaseID, paid.Seq))
+	receipt(fam, paidPDF+"&lang=en", "This receipt acknowledges a payment", "390.00", "Deposit", "300.00", "online (Stripe)",
+		"Reference: "+paid.Reference)
+	receipt(fam, refundPDF+"&lang=en", "This receipt acknowledges a refund", "270.00", "Damage", "30.00", "Reference: "+refunded.Reference)
+	receipt(desk, fmt.Sprintf("/staff/leases/%s/receipt.pdf?entry=%d&lang=en", leaseID, refunded.Seq),
+		"This receipt acknowledges a refund", "270.00", "Damage", "Reference: "+refunded.Reference)
 }

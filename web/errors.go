@@ -131,6 +131,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "no_unit"
 	case errors.Is(err, rentals.ErrBlocked):
 		return http.StatusConflict, "reserve_blocked"
+	case errors.Is(err, rentals.ErrNothingOwed):
+		return http.StatusConflict, "nothing_owed"
+	case errors.Is(err, rentals.ErrNoMobile):
+		return http.StatusConflict, "no_mobile"
 	case errors.Is(err, catalog.ErrConflict), errors.Is(err, stations.ErrConflict),
 		errors.Is(err, rentals.ErrConflict), errors.Is(err, reports.ErrConflict):
 		return http.StatusConflict, "conflict"

@@ -147,8 +147,10 @@ func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page
 	return page, o, err
 }
 
-// payRequest asks to pay something online: a reservation (reservation_id)
-// or a lease's extension (lease_id, purpose "extension", days).
+// payRequest asks to pay something online: a reservation's prepayment
+// (reservation_id), a lease's open balance (lease_id with purpose
+// "balance") or its extension (lease_id with purpose "extension" and days,
+// account_extend.go).
 type payRequest struct {
 	ReservationID string `json:"reservation_id"`
 	LeaseID       string `json:"lease_id"`
@@ -159,20 +161,42 @@ type payRequest struct {
 	ExpectFen *int64 `json:"expect_fen"`
 }
 
+// validate checks that the request names exactly one thing to pay.
+func (r payRequest) validate() error {
+	e := &valid.Error{}
+	switch {
+	case r.ReservationID == "" && r.LeaseID == "":
+		e.Add("reservation_id", "required", "give reservation_id, or lease_id with purpose balance")
+	case r.ReservationID != "" && r.LeaseID != "":
+		e.Add("lease_id", "one_of_two", "give reservation_id or lease_id, not both")
+	case r.LeaseID != "" && r.Purpose != string(online.Balance) && r.Purpose != string(online.Extension):
+		e.Add("purpose", "oneof", "must be balance or extension for a lease")
+	case r.ReservationID != "" && r.Purpose != "" && r.Purpose != string(online.FirstPeriod):
+		e.Add("purpose", "oneof", "must be first_period (or empty) for a reservation")
+	}
+	e.Text("reservation_id", r.ReservationID, valid.MaxID)
+	e.Text("lease_id", r.LeaseID, valid.MaxID)
+	return e.Err()
+}
+
 // payResponse is where to pay.
 type payResponse struct {
-	PaymentID string      `json:"payment_id"`
-	URL       string      `json:"url"`
-	ExpiresAt string      `json:"expires_at"`
-	AmountFen int64       `json:"amount_fen"`
-	Offer     prepayOffer `json:"offer"`
+	PaymentID string `json:"payment_id"`
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expires_at"`
+	AmountFen int64  `json:"amount_fen"`
+	// Offer is a reservation's prepayment; Balance a lease's open balance.
+	Offer   *prepayOffer  `json:"offer,omitempty"`
+	Balance *balanceOffer `json:"balance,omitempty"`
 }
 
 // createPaymentAPI is POST /api/v1/me/payments: the Checkout URL for a
-// reservation of one of the account's renters, or with lease_id and
-// purpose "extension" for extending a rental (payExtensionAPI). Zero, below Stripe's
-// minimum, a station without prepayment or an operator that cannot take
-// charges is 409 pay_at_station; paid already is 409 already_paid.
+// reservation of one of the account's renters, or for the open balance of
+// one of their leases, or for extending one (payExtensionAPI). Zero, below Stripe's minimum, a station without
+// prepayment or an operator that cannot take charges is 409
+// pay_at_station; paid already is 409 already_paid; a lease that owes
+// nothing is 409 nothing_owed. Another account's reservation or lease is
+// 404.
 func (s *Server) createPaymentAPI(c *gin.Context) error {
 	user, err := familyOf(c)
 	if err != nil {
@@ -182,28 +206,27 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	e := &valid.Error{}
-	e.Text("reservation_id", req.ReservationID, valid.MaxID).Text("lease_id", req.LeaseID, valid.MaxID)
-	switch {
-	case req.LeaseID != "" || req.Purpose != "":
-		if req.ReservationID != "" {
-			e.Add("reservation_id", "exclusive", "give reservation_id or lease_id, not both")
-		}
-		if req.Purpose != string(online.Extension) {
-			e.Add("purpose", "oneof", "must be extension with lease_id")
-		}
-		if req.LeaseID == "" {
-			e.Add("lease_id", "required", "is required")
-		}
-		if err := e.Err(); err != nil {
-			return fmt.Errorf("web: pay: %w", err)
-		}
-		return s.payExtensionAPI(c, user, req)
-	case req.ReservationID == "":
-		e.Add("reservation_id", "required", "is required")
-	}
-	if err := e.Err(); err != nil {
+	if err := req.validate(); err != nil {
 		return fmt.Errorf("web: pay: %w", err)
+	}
+	if req.LeaseID != "" && req.Purpose == string(online.Extension) {
+		return s.payExtensionAPI(c, user, req)
+	}
+	if req.LeaseID != "" {
+		if s.rentals == nil {
+			return errNotFound
+		}
+		l, _, _, err := s.rentals.AccountLease(c.Request.Context(), user, req.LeaseID)
+		if err != nil {
+			return err
+		}
+		page, o, err := s.startBalance(c, actorOf(c), l)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
+			AmountFen: o.AmountFen, Balance: &o})
+		return nil
 	}
 	if s.reserve == nil {
 		return errNotFound
@@ -217,7 +240,7 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
-		AmountFen: o.AmountFen, Offer: o})
+		AmountFen: o.AmountFen, Offer: &o})
 	return nil
 }
 

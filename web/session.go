@@ -276,5 +276,6 @@ func (s *Server) startSession(c *gin.Context, u accounts.User, remember bool) er
 	s.setCookie(c, sessionCookie, tok, maxAge)
 	c.Set(sessionKey, sess)
 	c.Set(userKey, u)
+	s.rememberLang(c, u)
 	return nil
 }

@@ -91,10 +91,11 @@ func (s *Server) productShare(b *base, p catalog.Product) share {
 }
 
 // privatePrefixes are the parts of the site that show personal data: the
-// desk, the consoles, the account and the APIs behind them. Their responses
+// desk, the consoles, the account and the APIs behind them, and payment
+// links (a kept redirect would lead to an expired Checkout page). Their responses
 // must never be kept by a browser or a proxy (the back button after logout,
 // a shared computer, a caching proxy).
-var privatePrefixes = []string{"/staff", "/operator", "/admin", "/account", "/api/v1/staff", "/api/v1/operator", "/api/v1/admin", "/api/v1/me", "/api/v1/auth"}
+var privatePrefixes = []string{"/staff", "/operator", "/admin", "/account", "/api/v1/staff", "/api/v1/operator", "/api/v1/admin", "/api/v1/me", "/api/v1/auth", "/pay"}
 
 func privatePath(p string) bool {
 	for _, pre := range privatePrefixes {

@@ -611,6 +611,9 @@ type leasePage struct {
 	WaiverLimit int64
 	WaiverLeft  int64
 	Reasons     []string
+	// Balance is a returned lease's open balance and whether a payment
+	// link can be sent for it (nil when nothing is owed).
+	Balance *balanceOffer
 }
 
 func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
@@ -626,6 +629,11 @@ func (s *Server) leasePage(c *gin.Context, status int, p *leasePage) error {
 	p.DaysOverdue = p.Lease.DaysOverdue(s.now())
 	p.CanLose = p.Lease.State == rentals.LeaseOverdue && p.DaysOverdue >= p.Lease.LostAfterDays
 	if err := s.leaseRules(c, p); err != nil {
+		return err
+	}
+	if o, err := s.balanceOf(c.Request.Context(), p.Lease.Lease); err == nil {
+		p.Balance = &o
+	} else if !errors.Is(err, rentals.ErrNothingOwed) {
 		return err
 	}
 	return s.render(c, status, "staff_lease", p)

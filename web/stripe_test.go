@@ -39,13 +39,14 @@ type webStripe struct {
 	seq      int
 	sessions map[string]url.Values // created sessions' forms
 	paid     map[string]string     // session → intent that paid it
+	expired  map[string]bool       // sessions expired through the API
 	intents  map[string]url.Values // paying intent → its session's form
 	refunds  []url.Values
 	posts    map[string]int // path → POSTs
 }
 
 func newWebStripe(t testing.TB) *webStripe {
-	return &webStripe{t: t, sessions: map[string]url.Values{}, paid: map[string]string{}, intents: map[string]url.Values{}, posts: map[string]int{}}
+	return &webStripe{t: t, sessions: map[string]url.Values{}, paid: map[string]string{}, expired: map[string]bool{}, intents: map[string]url.Values{}, posts: map[string]int{}}
 }
 
 // webStripes finds a test server's webStripe.
@@ -61,6 +62,8 @@ func stripeOf(t *testing.T, s *Server) *webStripe {
 }
 
 var stripeObject = regexp.MustCompile(`^/v1/(checkout/sessions|payment_intents)/([A-Za-z0-9_]+)$`)
+
+var sessionExpiry = regexp.MustCompile(`^/v1/checkout/sessions/([A-Za-z0-9_]+)/expire$`)
 
 func (w *webStripe) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
@@ -125,6 +128,12 @@ func (w *webStripe) overlay(method, path string, form url.Values, obj map[string
 		w.refunds = append(w.refunds, form)
 		obj["id"], obj["status"], obj["currency"] = fmt.Sprintf("re_web%04d", w.seq), "succeeded", "cny"
 		obj["amount"], obj["payment_intent"], obj["metadata"] = atoi(form.Get("amount")), form.Get("payment_intent"), metadata(form, "")
+	case method == http.MethodPost && sessionExpiry.MatchString(path):
+		id := sessionExpiry.FindStringSubmatch(path)[1]
+		if w.sessions[id] != nil && w.paid[id] == "" {
+			w.expired[id] = true
+			w.session(id, obj)
+		}
 	case stripeObject.MatchString(path):
 		m := stripeObject.FindStringSubmatch(path)
 		if m[1] == "checkout/sessions" && w.sessions[m[2]] != nil {
@@ -145,6 +154,9 @@ func (w *webStripe) session(id string, obj map[string]any) {
 	obj["expires_at"] = atoi(form.Get("expires_at"))
 	obj["url"] = "https://checkout.stripe.com/c/pay/" + id
 	obj["status"], obj["payment_status"], obj["payment_intent"] = "open", "unpaid", nil
+	if w.expired[id] {
+		obj["status"] = "expired"
+	}
 	if pi := w.paid[id]; pi != "" {
 		obj["status"], obj["payment_status"] = "complete", "paid"
 		intent := map[string]any{"object": "payment_intent"}
@@ -184,6 +196,13 @@ func (w *webStripe) created() map[string]url.Values {
 		out[k] = v
 	}
 	return out
+}
+
+// isExpired reports whether session id was expired through the API.
+func (w *webStripe) isExpired(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.expired[id]
 }
 
 func (w *webStripe) refundForms() []url.Values {

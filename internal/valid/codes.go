@@ -123,6 +123,7 @@ var Codes = map[string][]string{
 
 	// The desk: terms, payments, returns, tiers.
 	"exclusive":        nil,
+	"one_of_two":       nil,
 	"due_range":        {"max"},
 	"max_total_days":   {"max"},
 	"damage_outcome":   nil,

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,39 +61,56 @@ func (a *App) RemindLeases(ctx context.Context, now time.Time) (int, error) {
 // reminderRecipients are who a lease reminder goes to: the linked account
 // (its inbox, its number), and the renter's own number when it is another.
 // None when the account holder, or the renter themselves, turned reminders
-// off: the choice is honoured when the message would be written.
+// off: the choice is honoured when the message would be written. Each is
+// written in the language its reader last used with us; the renter's own
+// number, when the renter never used the service themselves, in the
+// language of the family that looks after them.
 func (a *App) reminderRecipients(ctx context.Context, r rentals.LeaseReminder) ([]messages.Recipient, error) {
 	var to []messages.Recipient
-	accountPhone := ""
+	accountPhone, familyLang := "", messages.Lang("")
 	if r.UserID != "" {
 		key := messages.UserKey(r.UserID)
-		if on, err := a.remindersOn(ctx, key); err != nil || !on {
+		p, err := a.Messages.Preferences(ctx, key)
+		if err != nil || !p.Reminders {
 			return nil, err
 		}
+		familyLang = p.Lang
 		u, err := a.Auth.User(ctx, r.UserID)
 		if err != nil {
 			return nil, err
 		}
 		if u.Phone != "" && u.Status == accounts.Active {
 			accountPhone = u.Phone
-			to = append(to, messages.Recipient{Key: key, Phone: u.Phone, Lang: messages.Chinese})
+			to = append(to, messages.Recipient{Key: key, Phone: u.Phone, Lang: cmp.Or(p.Lang, messages.Chinese)})
 		}
 	}
 	if r.RenterPhone != "" && r.RenterPhone != accountPhone && mobile.MatchString(r.RenterPhone) {
 		key := messages.RenterKey(r.RenterID)
-		if on, err := a.remindersOn(ctx, key); err != nil || !on {
+		p, err := a.Messages.Preferences(ctx, key)
+		if err != nil || !p.Reminders {
 			return to, err
 		}
-		to = append(to, messages.Recipient{Key: key, Phone: r.RenterPhone, Lang: messages.Chinese})
+		to = append(to, messages.Recipient{Key: key, Phone: r.RenterPhone, Lang: cmp.Or(p.Lang, familyLang, messages.Chinese)})
 	}
 	return to, nil
+}
+
+// langOf is the language the messages to a renter are written in: the
+// renter's own choice, else that of the account looking after them, else
+// Chinese.
+func (a *App) langOf(ctx context.Context, renterID, userID string) messages.Lang {
+	keys := []string{messages.RenterKey(renterID)}
+	if userID != "" {
+		keys = append(keys, messages.UserKey(userID))
+	}
+	for _, k := range keys {
+		if p, err := a.Messages.Preferences(ctx, k); err == nil && p.Lang != "" {
+			return p.Lang
+		}
+	}
+	return messages.Chinese
 }
 
 // mobile is a mainland mobile number: the desk may have written a landline
 // for a renter, which no text message reaches.
 var mobile = regexp.MustCompile(`^1[3-9]\d{9}$`)
-
-func (a *App) remindersOn(ctx context.Context, key string) (bool, error) {
-	p, err := a.Messages.Preferences(ctx, key)
-	return p.Reminders, err
-}

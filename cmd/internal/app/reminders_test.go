@@ -49,7 +49,7 @@ func TestLeaseReminders(t *testing.T) {
 	_, err = a.Catalog.Create(ctx, tenancy.PlatformScope, catalog.Product{ID: "walker", OperatorID: "op-a", Category: "walker",
 		Name: l10n.Text{Zh: "助行架", En: "Walker"}, Rate: catalog.RatePlan{DailyFen: 200, Block30Fen: 3000}}, tenancy.System)
 	must(err)
-	for _, tag := range []string{"JZ-WK-0001", "JZ-WK-0002"} {
+	for _, tag := range []string{"JZ-WK-0001", "JZ-WK-0002", "JZ-WK-0003"} {
 		_, err = a.Stations.CreateUnit(ctx, stations.Unit{Tag: tag, ProductID: "walker", StationID: st.ID}, tenancy.System)
 		must(err)
 	}
@@ -78,8 +78,11 @@ func TestLeaseReminders(t *testing.T) {
 	}
 	u1, r1 := family(1, "13900000001")
 	u2, r2 := family(2, "13700000002") // the elder gave the daughter's number
+	u3, r3 := family(3, "13900000003") // a family that reads English
 	l1 := checkout(r1, "JZ-WK-0001")
 	checkout(r2, "JZ-WK-0002")
+	checkout(r3, "JZ-WK-0003")
+	must(a.Messages.SetLang(ctx, messages.UserKey(u3.ID), messages.English))
 	// The second family turns reminders off before anything is due.
 	_, err = a.Messages.SetReminders(ctx, messages.Actor{ID: u2.ID, Role: "renter"}, messages.UserKey(u2.ID), false)
 	must(err)
@@ -95,12 +98,12 @@ func TestLeaseReminders(t *testing.T) {
 	day := func(n int) time.Time { return now.AddDate(0, 0, n) }
 	run(day(0), 0) // due on 9 March: 7 days left
 	run(day(3), 0)
-	run(day(4), 2) // 3 days left: the account and the elder's own phone
+	run(day(4), 4) // 3 days left: the accounts and the elders' own phones
 	run(day(4), 0) // once per (lease, event, recipient)
 	run(day(5), 0)
-	run(day(8), 2) // first day overdue
+	run(day(8), 4) // first day overdue
 	run(day(13), 0)
-	run(day(14), 2) // seventh day overdue
+	run(day(14), 4) // seventh day overdue
 	run(day(20), 0)
 
 	inbox, total, err := a.Messages.Inbox(ctx, messages.UserKey(u1.ID), 0, 10)
@@ -128,6 +131,42 @@ func TestLeaseReminders(t *testing.T) {
 	for _, key := range []string{messages.UserKey(u2.ID), messages.RenterKey(r2.ID)} {
 		if _, n, err := a.Messages.Inbox(ctx, key, 0, 10); err != nil || n != 0 {
 			t.Errorf("%s, who turned reminders off, has %d messages (%v)", key, n, err)
+		}
+	}
+	// The English-reading family, and the elder it looks after (who never
+	// chose a language), are written to in English; the others in Chinese.
+	for _, key := range []string{messages.UserKey(u3.ID), messages.RenterKey(r3.ID)} {
+		got, n, err := a.Messages.Inbox(ctx, key, 0, 10)
+		must(err)
+		if n != 3 {
+			t.Fatalf("%s got %d reminders, want 3", key, n)
+		}
+		for _, m := range got {
+			if m.Lang != messages.English || !strings.Contains(m.Text, "Walker") || strings.Contains(m.Text, "助行架") {
+				t.Errorf("%s: %s reminder in %s: %q", key, m.Event, m.Lang, m.Text)
+			}
+		}
+	}
+
+	// A tier decision or a tier about to end follows the same choice.
+	_, err = a.Rentals.VerifyTier(ctx, scope, r3.ID, rentals.TierProof{Tier: rentals.LowIncome, ProofType: rentals.ProofLowIncomeCertificate,
+		ProofNumber: "DB-3", ProofPhotoKey: "proofs/x.jpg", ExpiresOn: day(20).Format(time.DateOnly)}, clerk)
+	must(err)
+	_, err = a.Rentals.VerifyTier(ctx, scope, r1.ID, rentals.TierProof{Tier: rentals.LowIncome, ProofType: rentals.ProofLowIncomeCertificate,
+		ProofNumber: "DB-1", ProofPhotoKey: "proofs/x.jpg", ExpiresOn: day(20).Format(time.DateOnly)}, clerk)
+	must(err)
+	if n, err := a.Rentals.RemindTierExpiring(ctx); err != nil || n != 2 {
+		t.Fatalf("tier reminders: %d, %v; want 2", n, err)
+	}
+	for _, x := range []struct {
+		r    rentals.Renter
+		lang messages.Lang
+		word string
+	}{{r3, messages.English, "low"}, {r1, messages.Chinese, "低收入"}} {
+		got, _, err := a.Messages.Inbox(ctx, messages.RenterKey(x.r.ID), 0, 1)
+		must(err)
+		if len(got) != 1 || got[0].Kind != messages.TierExpiring || got[0].Lang != x.lang || !strings.Contains(strings.ToLower(got[0].Text), x.word) {
+			t.Errorf("tier ending for %s: %+v, want in %s with %q", x.r.ID, got, x.lang, x.word)
 		}
 	}
 }
