@@ -489,23 +489,9 @@ func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID strin
 	if err != nil {
 		return Lease{}, err
 	}
-	if !l.State.Out() {
-		return Lease{}, fmt.Errorf("rentals: lease %s is %s and cannot be extended: %w", l.ID, l.State, leaseState(l.State))
-	}
-	if l.Days+days > 3*MaxDays {
-		return Lease{}, fmt.Errorf("rentals: extend: %w", valid.Field("days", "max_total_days", fmt.Sprintf("a lease may run at most %d days in all", 3*MaxDays), "max", 3*MaxDays))
-	}
-	waiting, err := s.reservationWaits(ctx, l.StationID, l.ProductID)
+	st, err := s.extendable(ctx, l, days)
 	if err != nil {
 		return Lease{}, err
-	}
-	if waiting {
-		return Lease{}, fmt.Errorf("rentals: someone has reserved this product at station %s and no other unit is free there, so lease %s cannot be extended; please return it on %s: %w", l.StationID, l.ID, l.DueOn,
-			valid.Because(ErrConflict, "extend_reserved", "due_on", l.DueOn))
-	}
-	st, err := s.units.Station(ctx, l.StationID)
-	if err != nil {
-		return Lease{}, fmt.Errorf("rentals: %w", err)
 	}
 	now, today := s.today()
 	base, err := s.extensionBase(ctx, l, days, now)
@@ -542,7 +528,7 @@ func (s *Service) Extend(ctx context.Context, scope tenancy.Scope, leaseID strin
 	next.RenterFen += q.RenterFen
 	next.SubsidyFen += q.SubsidyFen
 	next.Extensions++
-	next.Payments = append(append([]Payment(nil), l.Payments...), payments...)
+	next.Payments = append(append([]Payment{}, l.Payments...), payments...)
 	next.BalanceFen = l.BalanceFen + Balance(entries)
 	next.LedgerSeq = l.LedgerSeq + int64(len(entries))
 	next.State = LeaseActive

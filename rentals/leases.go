@@ -181,7 +181,11 @@ type Lease struct {
 	// id for a prepaid reservation, else the lease's own id.
 	OnlineTab string         `json:"-" bson:"online_tab,omitempty"`
 	Dispute   *OnlineDispute `json:"dispute,omitempty" bson:"dispute,omitempty"`
-	Return    *Return        `json:"return,omitempty" bson:"return,omitempty"`
+	// Unapplied are extensions paid online that were not applied because
+	// the lease had changed when the money arrived (extend_online.go): the
+	// payment is a credit on the lease for the desk to refund or use.
+	Unapplied []UnappliedExtension `json:"unapplied_extensions,omitempty" bson:"unapplied_extensions,omitempty"`
+	Return    *Return              `json:"return,omitempty" bson:"return,omitempty"`
 	// Loss records a declared loss: what it cost the renter and the
 	// operator, and the day the device was found, if it was.
 	Loss     *Loss     `json:"loss,omitempty" bson:"loss,omitempty"`

@@ -137,6 +137,24 @@ func (s *Service) applyOnline(ctx context.Context, kind string, o OnlineOutcome)
 		if err != nil {
 			return err
 		}
+		if x, ok := parseExtensionRef(o.Ref); ok && kind == onlinePaid && x.leaseID == l.ID {
+			got, why, err := s.extendPaid(ctx, l, head, o, x)
+			if errors.Is(err, errRetry) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("rentals: online %s %s: %w", kind, o.Key, err)
+			}
+			if why == "" {
+				s.auditLease(ctx, tenancy.System, "lease.extend_online", &l, got)
+				return nil
+			}
+			// Not as quoted any more: the money stays as a credit, and
+			// the lease says which extension it was for and why.
+			s.logger.Warn("extension paid online not applied; the payment stays as a credit", "lease", l.ID, "ref", o.Ref, "why", why)
+			ev.Lease.Unapplied = append(slices.Clone(l.Unapplied), UnappliedExtension{Ref: o.Ref, Days: x.days, AmountFen: o.AmountFen, Reason: why, At: s.now()})
+			ev.Why += " (extension not applied: " + why + ")"
+		}
 		marker, err := s.leaseLg.Begin(ctx, l.ID)
 		if err != nil {
 			return fmt.Errorf("rentals: %w", err)

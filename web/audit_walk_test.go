@@ -72,11 +72,13 @@ func TestAuditWalk(t *testing.T) {
 		elderName, elderPhone   = "郑爷爷", "13912347709"
 		resName, resPhone       = "郑大爷", "13912347708"
 		linkName, linkPhone     = "冯奶奶", "13912347711"
+		extName, extPhone       = "褚奶奶", "13912347710"
 	)
 	personal := []string{renterName, renterPhone, idNumberFor(renterPhone), "13912347707", idNumberFor("13912347707"), lostName, lostPhone, idNumberFor(lostPhone),
 		tierName, tierPhone, idNumberFor(tierPhone), famName, famPhone, staffName, staffPhone, adminName, adminPhone,
 		elderName, elderPhone, idNumberFor(elderPhone), "TA-PROOF-7709", resName, resPhone, idNumberFor(resPhone),
-		linkName, linkPhone, idNumberFor(linkPhone)}
+		linkName, linkPhone, idNumberFor(linkPhone),
+		extName, extPhone, idNumberFor(extPhone)}
 
 	register := func(t *testing.T, name, phone, station string) rentals.Renter {
 		t.Helper()
@@ -466,6 +468,26 @@ func TestAuditWalk(t *testing.T) {
 		}},
 		{op: "PUT /operator/stations/{id}/prepay", as: as(&w.adminA), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/operator/stations/north/prepay", map[string]any{"prepay": "optional"}, ""
+		}},
+		{op: "POST /me/rentals/{id}/extensions", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
+			// A subsistence rental of the family's, extended for nothing.
+			ctx := context.Background()
+			r := register(t, extName, extPhone, "north")
+			if _, err := s.rentals.VerifyTier(ctx, tenancy.OperatorScope("op-a"), r.ID, rentals.TierProof{Tier: rentals.Subsistence,
+				ProofType: rentals.ProofDibaoCard, ProofNumber: "DB-7710", ProofPhotoKey: "p/proof.jpg", ExpiresOn: "2028-12-31"}, tenancy.System); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.rentals.LinkUser(ctx, r.ID, walkUserID(t, w), tenancy.System); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.stations.CreateUnit(ctx, stations.Unit{Tag: "JZ-WC-0710", ProductID: "wc", StationID: "north"}, tenancy.System); err != nil {
+				t.Fatal(err)
+			}
+			rec := w.desk.call("POST", "/api/v1/staff/checkouts", checkoutBody("JZ-WC-0710", r.ID, 0))
+			if rec.Code != http.StatusCreated {
+				t.Fatalf("checkout: %d %s", rec.Code, rec.Body)
+			}
+			return "/api/v1/me/rentals/" + decode[rentals.Lease](t, rec).ID + "/extensions", map[string]any{"days": 5}, ""
 		}},
 		{op: "POST /auth/logout", as: as(&w.renter), prep: func(t *testing.T) (string, any, string) {
 			return "/api/v1/auth/logout", nil, ""

@@ -247,6 +247,7 @@ func TestOversizedFieldsAreRefused(t *testing.T) {
 		"PUT /operator/stations/{id}/delivery":              {"/api/v1/operator/stations/north/delivery", map[string]any{"enabled": true, "districts": []any{"shanyang"}, "fee_fen": 0, "windows": []any{"am"}}},
 		"PUT /operator/stations/{id}/prepay":                {"/api/v1/operator/stations/north/prepay", map[string]any{"prepay": "off"}},
 		"POST /me/payments":                                 {"/api/v1/me/payments", map[string]any{"reservation_id": "rs-none"}},
+		"POST /me/rentals/{id}/extensions":                  {"/api/v1/me/rentals/" + lease + "/extensions", map[string]any{"days": 5}},
 		"POST /payments/stripe/webhook":                     {"/api/v1/payments/stripe/webhook", map[string]any{"id": "evt_limits", "object": "event", "type": "customer.created"}},
 		"POST /operator/waivers/{id}/{decision}":            {"/api/v1/operator/waivers/nope/approve", map[string]any{"note": "同意"}},
 		"POST /admin/statements/{operator}/{month}/approve": {"/api/v1/admin/statements/op-a/2026-10/approve", map[string]any{"hash": "abc", "reasons": "好", "paid_on": "2026-11-20", "reference": "x"}},

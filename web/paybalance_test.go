@@ -184,7 +184,8 @@ func TestPayBalanceOnline(t *testing.T) {
 	wantField(t, fam(map[string]any{}), http.StatusBadRequest, "reservation_id", "nothing named")
 	wantField(t, fam(map[string]any{"lease_id": l.ID, "reservation_id": "r-1", "purpose": "balance"}), http.StatusBadRequest, "lease_id", "both")
 	wantField(t, fam(map[string]any{"lease_id": l.ID}), http.StatusBadRequest, "purpose", "no purpose")
-	wantField(t, fam(map[string]any{"lease_id": l.ID, "purpose": "extension"}), http.StatusBadRequest, "purpose", "wrong purpose")
+	wantField(t, fam(map[string]any{"lease_id": l.ID, "purpose": "first_period"}), http.StatusBadRequest, "purpose", "wrong purpose")
+	wantField(t, fam(map[string]any{"lease_id": l.ID, "purpose": "extension"}), http.StatusBadRequest, "days", "an extension without days")
 
 	// The family pays; the ledger hears it once and the lease closes.
 	payThroughStripe(t, w, sid, "evt_balance_1")

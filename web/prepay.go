@@ -148,12 +148,17 @@ func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page
 }
 
 // payRequest asks to pay something online: a reservation's prepayment
-// (reservation_id), or a lease's open balance (lease_id with purpose
-// "balance").
+// (reservation_id), a lease's open balance (lease_id with purpose
+// "balance") or its extension (lease_id with purpose "extension" and days,
+// account_extend.go).
 type payRequest struct {
 	ReservationID string `json:"reservation_id"`
 	LeaseID       string `json:"lease_id"`
 	Purpose       string `json:"purpose"`
+	Days          int    `json:"days"`
+	// ExpectFen is the amount the client showed; a quote that moved
+	// since is refused (extension only).
+	ExpectFen *int64 `json:"expect_fen"`
 }
 
 // validate checks that the request names exactly one thing to pay.
@@ -164,8 +169,8 @@ func (r payRequest) validate() error {
 		e.Add("reservation_id", "required", "give reservation_id, or lease_id with purpose balance")
 	case r.ReservationID != "" && r.LeaseID != "":
 		e.Add("lease_id", "one_of_two", "give reservation_id or lease_id, not both")
-	case r.LeaseID != "" && r.Purpose != string(online.Balance):
-		e.Add("purpose", "oneof", "must be balance for a lease")
+	case r.LeaseID != "" && r.Purpose != string(online.Balance) && r.Purpose != string(online.Extension):
+		e.Add("purpose", "oneof", "must be balance or extension for a lease")
 	case r.ReservationID != "" && r.Purpose != "" && r.Purpose != string(online.FirstPeriod):
 		e.Add("purpose", "oneof", "must be first_period (or empty) for a reservation")
 	}
@@ -187,7 +192,7 @@ type payResponse struct {
 
 // createPaymentAPI is POST /api/v1/me/payments: the Checkout URL for a
 // reservation of one of the account's renters, or for the open balance of
-// one of their leases. Zero, below Stripe's minimum, a station without
+// one of their leases, or for extending one (payExtensionAPI). Zero, below Stripe's minimum, a station without
 // prepayment or an operator that cannot take charges is 409
 // pay_at_station; paid already is 409 already_paid; a lease that owes
 // nothing is 409 nothing_owed. Another account's reservation or lease is
@@ -203,6 +208,9 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 	}
 	if err := req.validate(); err != nil {
 		return fmt.Errorf("web: pay: %w", err)
+	}
+	if req.LeaseID != "" && req.Purpose == string(online.Extension) {
+		return s.payExtensionAPI(c, user, req)
 	}
 	if req.LeaseID != "" {
 		if s.rentals == nil {

@@ -89,10 +89,15 @@ func (s *Server) routes() {
 	family.POST("/waitlist", s.api(s.joinWaitlistAPI))
 	family.DELETE("/waitlist/:id", s.api(s.leaveWaitlistAPI))
 	family.POST("/waitlist/:id/accept", s.api(s.acceptOfferAPI))
+	// Extending a rental from the account (account_extend.go).
+	family.GET("/rentals/:id/extension-quote", s.api(s.showExtensionQuoteAPI))
+	family.POST("/rentals/:id/extensions", s.api(s.createExtensionAPI))
 
 	r.GET("/account", anyone, s.page(s.showAccount))
 	r.GET("/account/rentals/:id", anyone, s.page(s.showFamilyReceipt))
 	r.GET("/account/rentals/:id/receipt.pdf", anyone, s.page(s.familyReceiptPDF))
+	r.GET("/account/rentals/:id/extend", anyone, s.page(s.showExtendLease))
+	r.POST("/account/rentals/:id/extend", anyone, s.page(s.extendLease))
 	r.POST("/account/rentals/:id/pay", anyone, s.page(s.payMyBalance))
 	// A payment link sent by text message: signed, no session (balance.go).
 	r.GET("/pay/:token", s.page(s.followPayLink))

@@ -215,4 +215,9 @@ var Reasons = map[string][]string{
 	// A suspended operator's people may only take devices back
 	// (tenancy.Scope.MayChange).
 	"operator_suspended": nil,
+	// Extending a rental from the family's account.
+	"extension_pay_online":    {"amount_fen"},
+	"extension_quote_changed": {"amount_fen"},
+	"extension_free":          nil,
+	"extend_suspended":        {"due_on"},
 }
