@@ -118,7 +118,7 @@ func (s *Server) confirmExtension(c *gin.Context, o extendOffer, expectFen int64
 		lang = "en"
 	}
 	back := s.siteURL(c) + "/account/rentals/" + o.LeaseID
-	page, err := s.payments.StartCheckout(ctx, actorOf(c), online.PaymentRequest{
+	page, err := s.startPayment(c, actorOf(c), online.PaymentRequest{
 		Ref: o.ref, LeaseID: cmp.Or(o.lease.OnlineTab, o.lease.ID), OperatorID: o.lease.OperatorID, Purpose: online.Extension,
 		AmountFen: o.AmountFen, SuccessURL: back + "/extend?paid=1", CancelURL: back + "/extend?days=" + strconv.Itoa(o.Days), Lang: lang,
 	})
@@ -320,10 +320,7 @@ func (s *Server) createExtensionAPI(c *gin.Context) error {
 
 // extensionPayResponse is where to pay for an extension.
 type extensionPayResponse struct {
-	PaymentID string      `json:"payment_id"`
-	URL       string      `json:"url"`
-	ExpiresAt string      `json:"expires_at"`
-	AmountFen int64       `json:"amount_fen"`
+	payResponse
 	Extension extendOffer `json:"extension"`
 }
 
@@ -351,7 +348,6 @@ func (s *Server) payExtensionAPI(c *gin.Context, userID string, req payRequest) 
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, extensionPayResponse{PaymentID: page.PaymentID, URL: page.URL,
-		ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"), AmountFen: o.AmountFen, Extension: o})
+	c.JSON(http.StatusCreated, extensionPayResponse{payResponse: newPayResponse(c, page, o.AmountFen), Extension: o})
 	return nil
 }

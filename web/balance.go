@@ -128,7 +128,7 @@ func (s *Server) startBalance(c *gin.Context, by tenancy.Actor, l rentals.Lease)
 		lang = "en"
 	}
 	back := s.siteURL(c) + "/pay/" + s.payLinkToken(o.bal)
-	page, err := s.payments.StartCheckout(c.Request.Context(), by, online.PaymentRequest{
+	page, err := s.startPayment(c, by, online.PaymentRequest{
 		Ref: o.Ref, LeaseID: o.bal.TabID, OperatorID: l.OperatorID, Purpose: online.Balance, AmountFen: o.AmountFen,
 		SuccessURL: back + "?paid=1", CancelURL: back + "?cancelled=1", Lang: lang,
 	})

@@ -441,3 +441,38 @@ func TestPaymentLinkInFamilysLanguage(t *testing.T) {
 		t.Errorf("payment link in %s: %q", m.Lang, m.Text)
 	}
 }
+
+// A mobile client asks for the same payment as a PaymentIntent: the answer
+// carries its client secret and no page; asking for the page afterwards
+// gives one (the intent is closed at Stripe first), and a channel we do not
+// know is refused naming the field.
+func TestPayBalanceWithPaymentIntent(t *testing.T) {
+	w := newRulesWorld(t)
+	l := owingLease(t, w, "13912348843", "400", true)
+	connect(t, w)
+	pay := func(channel string) *httptest.ResponseRecorder {
+		return w.call(t, w.renter, "POST", "/api/v1/me/payments", map[string]any{"lease_id": l.ID, "purpose": "balance", "channel": channel})
+	}
+	wantBody(t, pay("sms"), http.StatusBadRequest, "unknown channel", `"channel"`)
+	rec := pay("intent")
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("intent: %d %s", rec.Code, rec.Body)
+	}
+	mi := decode[payResponse](t, rec)
+	if !strings.HasPrefix(mi.IntentID, "pi_") || !strings.Contains(mi.ClientSecret, "_secret_") || mi.URL != "" || mi.AmountFen != 10000 ||
+		!strings.HasPrefix(mi.PaymentID, "lease/"+l.ID+"/balance/") {
+		t.Fatalf("intent answer %+v", mi)
+	}
+	again := decode[payResponse](t, pay("intent"))
+	if again.IntentID != mi.IntentID {
+		t.Errorf("asking again made intent %s after %s", again.IntentID, mi.IntentID)
+	}
+	rec = pay("checkout")
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("the page after the intent: %d %s", rec.Code, rec.Body)
+	}
+	page := decode[payResponse](t, rec)
+	if page.URL == "" || page.ClientSecret != "" || page.PaymentID != mi.PaymentID {
+		t.Errorf("the page after the intent: %+v", page)
+	}
+}

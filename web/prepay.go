@@ -120,6 +120,41 @@ func (s *Server) prepayOf(ctx context.Context, x rentals.Reservation) (prepayOff
 	return o, nil
 }
 
+// payChannelKey holds, for the request, the way an API client asked to pay
+// (payRequest.Channel): the start functions below open a Checkout page
+// unless it says intent. Pages never set it.
+const payChannelKey = "fuju.pay_channel"
+
+// mobileIntentKey holds the PaymentIntent startPayment made for a client
+// that asked for one.
+const mobileIntentKey = "fuju.pay_intent"
+
+// startPayment opens (or finds) the payment r: a Checkout page, or, for an
+// API client that asked for channel intent, a PaymentIntent whose client
+// secret the response carries (intentOf). Both are the same payment (Ref):
+// switching closes the other at Stripe first.
+func (s *Server) startPayment(c *gin.Context, by tenancy.Actor, r online.PaymentRequest) (online.Page, error) {
+	if c.GetString(payChannelKey) == string(online.Intent) {
+		r.SuccessURL, r.CancelURL = "", ""
+		mi, err := s.payments.StartIntent(c.Request.Context(), by, r)
+		if err != nil {
+			return online.Page{}, err
+		}
+		c.Set(mobileIntentKey, mi)
+		return online.Page{PaymentID: mi.PaymentID}, nil
+	}
+	return s.payments.StartCheckout(c.Request.Context(), by, r)
+}
+
+// intentOf is the PaymentIntent startPayment made in this request, if any.
+func intentOf(c *gin.Context) (id, secret string) {
+	if v, ok := c.Get(mobileIntentKey); ok {
+		mi := v.(online.MobileIntent)
+		return mi.IntentID, mi.ClientSecret
+	}
+	return "", ""
+}
+
 // startPrepay sends the family of reservation x to Stripe's Checkout for
 // its prepayment. Asking again (another tab, a double submit) gives the
 // same open page: the payment's ledger entry id is the reservation's.
@@ -140,7 +175,7 @@ func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page
 		lang = "en"
 	}
 	back := s.siteURL(c) + "/account/reservations/" + x.ID
-	page, err := s.payments.StartCheckout(ctx, actorOf(c), online.PaymentRequest{
+	page, err := s.startPayment(c, actorOf(c), online.PaymentRequest{
 		Ref: prepayRef(x.ID), LeaseID: x.ID, OperatorID: x.OperatorID, Purpose: online.FirstPeriod, AmountFen: o.AmountFen,
 		SuccessURL: back + "?paid=1", CancelURL: back, Lang: lang,
 	})
@@ -159,6 +194,9 @@ type payRequest struct {
 	// ExpectFen is the amount the client showed; a quote that moved
 	// since is refused (extension only).
 	ExpectFen *int64 `json:"expect_fen"`
+	// Channel is "checkout" (default: a hosted page's URL) or "intent" (a
+	// PaymentIntent's client secret, for Stripe's mobile SDKs).
+	Channel string `json:"channel"`
 }
 
 // validate checks that the request names exactly one thing to pay.
@@ -174,6 +212,9 @@ func (r payRequest) validate() error {
 	case r.ReservationID != "" && r.Purpose != "" && r.Purpose != string(online.FirstPeriod):
 		e.Add("purpose", "oneof", "must be first_period (or empty) for a reservation")
 	}
+	if r.Channel != "" && r.Channel != string(online.Checkout) && r.Channel != string(online.Intent) {
+		e.Add("channel", "oneof", "must be checkout or intent")
+	}
 	e.Text("reservation_id", r.ReservationID, valid.MaxID)
 	e.Text("lease_id", r.LeaseID, valid.MaxID)
 	return e.Err()
@@ -182,12 +223,32 @@ func (r payRequest) validate() error {
 // payResponse is where to pay.
 type payResponse struct {
 	PaymentID string `json:"payment_id"`
-	URL       string `json:"url"`
-	ExpiresAt string `json:"expires_at"`
-	AmountFen int64  `json:"amount_fen"`
+	// URL and ExpiresAt are the Checkout page's (channel checkout);
+	// IntentID and ClientSecret the PaymentIntent's (channel intent).
+	URL          string `json:"url,omitempty"`
+	ExpiresAt    string `json:"expires_at,omitempty"`
+	IntentID     string `json:"intent_id,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	AmountFen    int64  `json:"amount_fen"`
 	// Offer is a reservation's prepayment; Balance a lease's open balance.
 	Offer   *prepayOffer  `json:"offer,omitempty"`
 	Balance *balanceOffer `json:"balance,omitempty"`
+}
+
+// newPayResponse is where to pay amountFen: page, or the PaymentIntent
+// startPayment made.
+func newPayResponse(c *gin.Context, page online.Page, amountFen int64) payResponse {
+	r := payResponse{PaymentID: page.PaymentID, URL: page.URL, AmountFen: amountFen}
+	if !page.ExpiresAt.IsZero() {
+		r.ExpiresAt = page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")
+	}
+	r.IntentID, r.ClientSecret = intentOf(c)
+	return r
+}
+
+func (r payResponse) withBalance(o balanceOffer) payResponse {
+	r.Balance = &o
+	return r
 }
 
 // createPaymentAPI is POST /api/v1/me/payments: the Checkout URL for a
@@ -209,6 +270,7 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 	if err := req.validate(); err != nil {
 		return fmt.Errorf("web: pay: %w", err)
 	}
+	c.Set(payChannelKey, req.Channel)
 	if req.LeaseID != "" && req.Purpose == string(online.Extension) {
 		return s.payExtensionAPI(c, user, req)
 	}
@@ -224,8 +286,7 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
-			AmountFen: o.AmountFen, Balance: &o})
+		c.JSON(http.StatusCreated, newPayResponse(c, page, o.AmountFen).withBalance(o))
 		return nil
 	}
 	if s.reserve == nil {
@@ -239,8 +300,9 @@ func (s *Server) createPaymentAPI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusCreated, payResponse{PaymentID: page.PaymentID, URL: page.URL, ExpiresAt: page.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
-		AmountFen: o.AmountFen, Offer: &o})
+	r := newPayResponse(c, page, o.AmountFen)
+	r.Offer = &o
+	c.JSON(http.StatusCreated, r)
 	return nil
 }
 

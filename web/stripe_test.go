@@ -41,12 +41,17 @@ type webStripe struct {
 	paid     map[string]string     // session → intent that paid it
 	expired  map[string]bool       // sessions expired through the API
 	intents  map[string]url.Values // paying intent → its session's form
+	// mobile are the PaymentIntents created for mobile clients (their
+	// forms), canceled those canceled through the API.
+	mobile   map[string]url.Values
+	canceled map[string]bool
 	refunds  []url.Values
 	posts    map[string]int // path → POSTs
 }
 
 func newWebStripe(t testing.TB) *webStripe {
-	return &webStripe{t: t, sessions: map[string]url.Values{}, paid: map[string]string{}, expired: map[string]bool{}, intents: map[string]url.Values{}, posts: map[string]int{}}
+	return &webStripe{t: t, sessions: map[string]url.Values{}, paid: map[string]string{}, expired: map[string]bool{}, intents: map[string]url.Values{}, posts: map[string]int{},
+		mobile: map[string]url.Values{}, canceled: map[string]bool{}}
 }
 
 // webStripes finds a test server's webStripe.
@@ -64,6 +69,8 @@ func stripeOf(t *testing.T, s *Server) *webStripe {
 var stripeObject = regexp.MustCompile(`^/v1/(checkout/sessions|payment_intents)/([A-Za-z0-9_]+)$`)
 
 var sessionExpiry = regexp.MustCompile(`^/v1/checkout/sessions/([A-Za-z0-9_]+)/expire$`)
+
+var intentCancel = regexp.MustCompile(`^/v1/payment_intents/([A-Za-z0-9_]+)/cancel$`)
 
 func (w *webStripe) RoundTrip(req *http.Request) (*http.Response, error) {
 	var body []byte
@@ -123,6 +130,17 @@ func (w *webStripe) overlay(method, path string, form url.Values, obj map[string
 		id := fmt.Sprintf("cs_test_web%04d", w.seq)
 		w.sessions[id] = form
 		w.session(id, obj)
+	case method == http.MethodPost && path == "/v1/payment_intents":
+		w.seq++
+		id := fmt.Sprintf("pi_webm%04d", w.seq)
+		w.mobile[id] = form
+		w.mobileIntent(id, obj)
+	case method == http.MethodPost && intentCancel.MatchString(path):
+		id := intentCancel.FindStringSubmatch(path)[1]
+		if w.mobile[id] != nil {
+			w.canceled[id] = true
+			w.mobileIntent(id, obj)
+		}
 	case method == http.MethodPost && path == "/v1/refunds":
 		w.seq++
 		w.refunds = append(w.refunds, form)
@@ -141,6 +159,9 @@ func (w *webStripe) overlay(method, path string, form url.Values, obj map[string
 		}
 		if f := w.intents[m[2]]; m[1] == "payment_intents" && f != nil {
 			w.intent(m[2], f, obj)
+		}
+		if m[1] == "payment_intents" && w.mobile[m[2]] != nil {
+			w.mobileIntent(m[2], obj)
 		}
 	}
 }
@@ -163,6 +184,21 @@ func (w *webStripe) session(id string, obj map[string]any) {
 		w.intent(pi, form, intent)
 		obj["payment_intent"] = intent
 	}
+}
+
+// mobileIntent makes obj the PaymentIntent id as a mobile client's was
+// created, waiting for its payment (or canceled).
+func (w *webStripe) mobileIntent(id string, obj map[string]any) {
+	form := w.mobile[id]
+	obj["id"], obj["amount"], obj["amount_received"], obj["currency"] = id, atoi(form.Get("amount")), 0, "cny"
+	obj["status"], obj["client_secret"] = "requires_payment_method", id+"_secret_web"
+	if w.canceled[id] {
+		obj["status"] = "canceled"
+	}
+	obj["application_fee_amount"] = atoi(form.Get("application_fee_amount"))
+	obj["metadata"] = metadata(form, "")
+	obj["transfer_data"] = map[string]any{"destination": form.Get("transfer_data[destination]")}
+	obj["latest_charge"] = nil
 }
 
 // intent is the PaymentIntent that paid the session of form.
