@@ -191,36 +191,79 @@ func (s *Server) readPayLink(token string) (leaseID string, seq int64, err error
 // on to Stripe.
 type payLinkPage struct {
 	base
-	// State: paid, confirming (back from Stripe, not confirmed yet),
-	// changed (the balance is not the one the link was sent for), station
-	// (cannot be paid online: Why), cancelled (back from Stripe unpaid).
-	State     string
-	Why       string
-	AmountFen int64
-	Token     string
+	// State: ready (payable online), paid, confirming (back from Stripe,
+	// not confirmed yet), changed (the balance is not the one the link was
+	// sent for), station (cannot be paid online: Why), cancelled (back
+	// from Stripe unpaid).
+	State string
+	// Device and Station say what the balance is for.
+	Device, Station string
+	Why             string
+	AmountFen       int64
+	Token           string
 }
 
-// followPayLink is GET /pay/<token>: 303 to the Checkout page of the
-// balance the link was sent for, or a page saying it is paid, changed, or
-// paid at the station. It writes nothing of ours beyond asking payments for
-// the balance's one session, which Stripe makes once per attempt key.
+// followPayLink is GET /pay/<token>: the balance the link was sent for,
+// with a button that pays it online, or a page saying it is paid, changed,
+// or paid at the station. A GET asks nothing of Stripe and writes nothing:
+// phones and chat apps open links to preview them, and a preview must not
+// open payments (payByLink does, on the button).
 func (s *Server) followPayLink(c *gin.Context) error {
+	p, _, err := s.payLinkState(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "pay_link", &p)
+}
+
+// payByLink is the link page's button (POST /pay/<token>): 303 to the
+// Checkout page of the balance, the same one the family's own button
+// opens. Throttled per client address: the token is the only credential.
+func (s *Server) payByLink(c *gin.Context) error {
+	_, client := throttleKeys(c, "")
+	if _, err := s.payLinksByIP.take(c, client); err != nil {
+		return err
+	}
+	p, l, err := s.payLinkState(c)
+	if err != nil {
+		return err
+	}
+	if p.State != "ready" && p.State != "cancelled" {
+		return s.render(c, http.StatusConflict, "pay_link", &p)
+	}
+	page, _, err := s.startBalance(c, tenancy.System, l)
+	if err != nil {
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, page.URL)
+	return nil
+}
+
+// payLinkState reads what the payment link in c says now: ready (payable
+// online), or paid, confirming, changed, station or cancelled.
+func (s *Server) payLinkState(c *gin.Context) (payLinkPage, rentals.Lease, error) {
 	id, seq, err := s.readPayLink(c.Param("token"))
 	if err != nil || s.rentals == nil {
-		return errNotFound
+		return payLinkPage{}, rentals.Lease{}, errNotFound
 	}
 	ctx := c.Request.Context()
 	l, err := s.rentals.Lease(ctx, tenancy.PlatformScope, id)
 	if err != nil {
-		return err
+		return payLinkPage{}, rentals.Lease{}, err
 	}
 	p := payLinkPage{base: s.base(c, "paylink.title", ""), Token: c.Param("token")}
 	p.Private = true
+	if prod, ok := s.catalog.Lookup(l.ProductID); ok {
+		p.Device = prod.Name.In(p.Lang)
+	}
+	if st, err := s.stations.Station(ctx, l.StationID); err == nil {
+		p.Station = st.Name.In(p.Lang)
+	}
 	ref := rentals.BalanceRef(id, seq)
 	if s.payments != nil {
 		t, err := s.payments.Tab(ctx, tenancy.OperatorScope(l.OperatorID), cmp.Or(l.OnlineTab, l.ID))
 		if err != nil && !errors.Is(err, online.ErrNotFound) {
-			return err
+			return p, l, err
 		}
 		for _, pay := range t.Payments {
 			if pay.ID == ref && (pay.State == online.Paid || pay.State == online.Processing) {
@@ -228,7 +271,7 @@ func (s *Server) followPayLink(c *gin.Context) error {
 				if pay.State == online.Processing {
 					p.State = "confirming"
 				}
-				return s.render(c, http.StatusOK, "pay_link", &p)
+				return p, l, nil
 			}
 		}
 	}
@@ -236,9 +279,9 @@ func (s *Server) followPayLink(c *gin.Context) error {
 	switch {
 	case errors.Is(err, rentals.ErrNothingOwed):
 		p.State = "paid"
-		return s.render(c, http.StatusOK, "pay_link", &p)
+		return p, l, nil
 	case err != nil:
-		return err
+		return p, l, err
 	}
 	p.AmountFen = o.AmountFen
 	switch {
@@ -250,16 +293,10 @@ func (s *Server) followPayLink(c *gin.Context) error {
 		p.State, p.Why = "station", o.Why
 	case c.Query("cancelled") != "":
 		p.State = "cancelled"
+	default:
+		p.State = "ready"
 	}
-	if p.State != "" {
-		return s.render(c, http.StatusOK, "pay_link", &p)
-	}
-	page, _, err := s.startBalance(c, tenancy.System, l)
-	if err != nil {
-		return err
-	}
-	c.Redirect(http.StatusSeeOther, page.URL)
-	return nil
+	return p, l, nil
 }
 
 // payLinkResult is what sending a payment link did.

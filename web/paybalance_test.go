@@ -267,14 +267,40 @@ func TestPaymentLink(t *testing.T) {
 	}
 
 	// The link, the family's button and the API are one session.
+	// Opening the link (as a phone previewing it would) shows the balance
+	// and asks nothing of Stripe; its button, as the browser posts it,
+	// opens the page.
 	token := strings.TrimPrefix(res.URL[strings.Index(res.URL, "/pay/"):], "/pay/")
+	before := len(ws.created())
 	follow := w.page(t, opCaller{}, "/pay/"+token)
-	checkout := wantRedirect(t, follow, "https://checkout.stripe.com/", "follow the link")
+	linkPage := wantBody(t, follow, http.StatusOK, "open the link", `data-paylink="ready"`, "¥100", `action="/pay/`+token+`"`)
 	if cc := follow.Header().Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("the link's redirect may be kept: Cache-Control %q", cc)
+		t.Errorf("the link's page may be kept: Cache-Control %q", cc)
 	}
-	if loc := wantRedirect(t, w.page(t, opCaller{}, "/pay/"+token), "https://checkout.stripe.com/", "follow again"); loc != checkout {
+	if n := len(ws.created()); n != before {
+		t.Errorf("opening the link made %d Checkout Sessions", n-before)
+	}
+	anon := opCaller{name: "link reader"}
+	for _, ck := range follow.Result().Cookies() {
+		if ck.Name == anonCookie {
+			anon.cookie = ck
+		}
+	}
+	if anon.cookie == nil {
+		t.Fatal("the link page set no form cookie")
+	}
+	checkout := wantRedirect(t, submitForm(t, w, anon, linkPage, "/pay/"+token), "https://checkout.stripe.com/", "press pay")
+	if loc := wantRedirect(t, submitForm(t, w, anon, linkPage, "/pay/"+token), "https://checkout.stripe.com/", "press again"); loc != checkout {
 		t.Errorf("the link led to %s, then %s", checkout, loc)
+	}
+	// A post without the page's form token is refused.
+	req := httptest.NewRequest(http.MethodPost, "/pay/"+token, strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	cross := httptest.NewRecorder()
+	w.s.ServeHTTP(cross, req)
+	if cross.Code != http.StatusForbidden {
+		t.Errorf("a cross-site post to the link: %d", cross.Code)
 	}
 	fam := decode[payResponse](t, w.call(t, w.renter, "POST", "/api/v1/me/payments", map[string]any{"lease_id": l.ID, "purpose": "balance"}))
 	if fam.URL != checkout {
@@ -342,7 +368,9 @@ func TestPaymentLink(t *testing.T) {
 	if n := len(ws.created()); n != 2 || sid == "" {
 		t.Fatalf("%d sessions after the balance changed", n)
 	}
-	if loc := wantRedirect(t, w.page(t, opCaller{}, strings.TrimPrefix(res2.URL, "http://example.com")), "https://checkout.stripe.com/", "new link"); !strings.HasSuffix(loc, sid) {
+	newLink := strings.TrimPrefix(res2.URL, "http://example.com")
+	newPage := wantBody(t, w.page(t, anon, newLink), http.StatusOK, "new link", `data-paylink="ready"`, "¥90")
+	if loc := wantRedirect(t, submitForm(t, w, anon, newPage, newLink), "https://checkout.stripe.com/", "new link's button"); !strings.HasSuffix(loc, sid) {
 		t.Errorf("the new link leads to %s, want session %s", loc, sid)
 	}
 

@@ -29,6 +29,9 @@ const (
 	// or e-mail address. A form with a mistake is not counted.
 	SignupsPerIP    = 10
 	SignupsPerLogin = 5
+	// PayLinksPerIP is how many times one client IP may press "pay" on
+	// payment links per 10 minutes (each asks Stripe for a page).
+	PayLinksPerIP = 30
 )
 
 // busyRetry is the Retry-After sent with a 503 when every password-hashing

@@ -101,6 +101,7 @@ func (s *Server) routes() {
 	r.POST("/account/rentals/:id/pay", anyone, s.page(s.payMyBalance))
 	// A payment link sent by text message: signed, no session (balance.go).
 	r.GET("/pay/:token", s.page(s.followPayLink))
+	r.POST("/pay/:token", s.page(s.payByLink))
 	v1.GET("/me/rentals/:id/receipt.pdf", anyone, s.api(s.familyReceiptPDF))
 	r.POST("/account/renters/:id/relation", anyone, s.page(s.setRelation))
 	r.POST("/account/profile", anyone, s.page(s.updateProfile))

@@ -103,6 +103,8 @@ type Server struct {
 	signupByIP, signupByLogin limiter
 	// renterLookups throttles renter searches per desk person or token.
 	renterLookups limiter
+	// payLinksByIP throttles presses of payment links' pay button.
+	payLinksByIP limiter
 	// cache keeps the public pages visitors see alike (pagecache.go).
 	cache *pageCache
 	// stopping is set when the instance begins a graceful stop (Stop).
@@ -156,6 +158,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.signupByIP = limiter{cfg.Throttle.Limit("signup-ip", SignupsPerIP, time.Hour)}
 	s.signupByLogin = limiter{cfg.Throttle.Limit("signup-login", SignupsPerLogin, 24*time.Hour)}
 	s.renterLookups = limiter{cfg.Throttle.Limit("renter-lookups", RenterLookupsPerMinute, time.Minute)}
+	s.payLinksByIP = limiter{cfg.Throttle.Limit("paylink-ip", PayLinksPerIP, 10*time.Minute)}
 	if s.openAPIDoc, err = buildOpenAPI(); err != nil {
 		return nil, fmt.Errorf("web: openapi: %w", err)
 	}
