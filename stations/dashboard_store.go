@@ -90,15 +90,14 @@ func (s *Service) EnsureDashboardIndexes(ctx context.Context) error {
 	return nil
 }
 
-// unitHeads lists the tag and last known sequence of operatorID's units
-// ("" for every operator's): one find of the units' projections, which
-// are far fewer than their events.
+// unitHeads lists the projections of operatorID's units ("" for every
+// operator's): one find, of far fewer documents than their events.
 func (s *store) unitHeads(ctx context.Context, operatorID string) ([]Unit, error) {
 	filter := bson.D{}
 	if operatorID != "" {
 		filter = append(filter, bson.E{Key: "operator_id", Value: operatorID})
 	}
-	cur, err := s.units.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "seq", Value: 1}}))
+	cur, err := s.units.Find(ctx, filter)
 	if err != nil {
 		return nil, translate(err, "list unit heads")
 	}
@@ -121,9 +120,10 @@ const trailReaders = 8
 // that day's end): each unit's last event before from, every event since,
 // and, when the unit became available again in that day, the events back
 // to the one that started its turnaround (a return) or made it moot.
-// The units come from their projections (one find) and their events from
-// their logs by _id: the newer events after the projection's sequence,
-// then backwards. The reads grow with the units and the day's events, not
+// The units come from their projections (one find); a unit whose log has
+// nothing newer than its projection, written before from, is its
+// projection; the others' events are read from their logs by _id: the
+// newer events after the projection's sequence, then backwards. The reads grow with the units and the day's events, not
 // with the history. ok is false when a unit's log could make the ends
 // differ from the whole trails (events out of time order, an event of
 // another operator, an event at or after before): the caller then reads
@@ -193,6 +193,18 @@ func (s *Service) trailEnd(ctx context.Context, u Unit, op string, from, before 
 		h, newer, err := s.log.After(ctx, u.Tag, u.Seq)
 		if err != nil {
 			return t, false, fmt.Errorf("stations: %w", err)
+		}
+		if !newer && u.UpdatedAt.Before(from) {
+			// Unchanged since before from: the projection holds the whole
+			// state of its event (applyEvent), which is all the day needs
+			// of the unit's last event before it.
+			t.Events = []HistoryEntry{{Seq: u.Seq, At: u.UpdatedAt, UnitEvent: UnitEvent{To: u.State, ProductID: u.ProductID,
+				OperatorID: u.OperatorID, StationID: u.StationID, ToStation: u.ToStation, LeaseID: u.LeaseID, Condition: u.Condition,
+				AcquiredOn: u.AcquiredOn}}}
+			if u.OperatorID == "" || (op != "" && u.OperatorID != op) {
+				return t, false, nil
+			}
+			return t, true, nil
 		}
 		if !newer {
 			e, ok, err := s.log.Get(ctx, u.Tag, u.Seq)
