@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"fuju/internal/eventlog"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
 	"fuju/rentals"
@@ -188,6 +189,19 @@ func TestTodayFromTrailEndsEqualsWholeTrails(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("received and retired")
+	// A move whose unit document was not written (a crash between the
+	// event and the projection): the trail ends find it in the log.
+	unitLog := eventlog.New[stations.UnitEvent](c.db, "unit")
+	unitLog.SetClock(func() time.Time { return c.clk.now().UTC() })
+	u, err := c.st.Unit(ctx, dirty.UnitTag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unitLog.Append(ctx, u.Tag, u.Seq+1, stations.UnitEvent{Kind: "repair", From: u.State, To: stations.Repair,
+		ProductID: u.ProductID, OperatorID: u.OperatorID, StationID: u.StationID}); err != nil {
+		t.Fatal(err)
+	}
+	check("a move its unit's document missed")
 	d.day(today.Add(6*time.Hour), 8)
 	c.clk.set(today.Add(19 * time.Hour))
 	check("after the day's desk work")
@@ -200,6 +214,19 @@ func TestTodayFromTrailEndsEqualsWholeTrails(t *testing.T) {
 			t.Fatal(err)
 		}
 		ranges = append(ranges, rng)
+	}
+	sameDashboards(t, c, ranges)
+
+	// An event stamped before midnight after one of today (an instance's
+	// clock behind): the trail ends cannot vouch for that unit, and the
+	// dashboards read the whole trails.
+	unitLog.SetClock(func() time.Time { return today.Add(-5 * time.Minute).UTC() })
+	if _, err := unitLog.Append(ctx, u.Tag, u.Seq+2, stations.UnitEvent{Kind: "repaired", From: stations.Repair, To: stations.Cleaning,
+		ProductID: u.ProductID, OperatorID: u.OperatorID, StationID: u.StationID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.st.TrailEnds(ctx, c.adminA, dayStart("2026-11-01"), dayStart("2026-11-02")); ok || err != nil {
+		t.Fatalf("trail ends over a log out of time order: ok %v, %v", ok, err)
 	}
 	sameDashboards(t, c, ranges)
 }

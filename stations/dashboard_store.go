@@ -115,6 +115,13 @@ func (s *store) unitHeads(ctx context.Context, operatorID string) ([]Unit, error
 // trailReaders bounds the units whose logs TrailEnds reads at once.
 const trailReaders = 8
 
+// trailSkew is how far a unit's event times may run against their order
+// (instances' clocks disagree; the roll-up's RollGrace allows as much):
+// TrailEnds reads a unit's log back past its last event before from until
+// an event this much before from, and reads the whole trails when the
+// times it sees run backwards.
+const trailSkew = time.Hour
+
 // TrailEnds returns what UnitTrails(scope, before) returns, cut to the
 // part that decides the figures of the day starting at from (before is
 // that day's end): each unit's last event before from, every event since,
@@ -194,7 +201,7 @@ func (s *Service) trailEnd(ctx context.Context, u Unit, op string, from, before 
 		if err != nil {
 			return t, false, fmt.Errorf("stations: %w", err)
 		}
-		if !newer && u.UpdatedAt.Before(from) {
+		if !newer && u.UpdatedAt.Before(from.Add(-trailSkew)) {
 			// Unchanged since before from: the projection holds the whole
 			// state of its event (applyEvent), which is all the day needs
 			// of the unit's last event before it.
@@ -221,8 +228,9 @@ func (s *Service) trailEnd(ctx context.Context, u Unit, op string, from, before 
 	if head.Seq == 0 {
 		return t, true, nil // no events: no trail, as in UnitTrails
 	}
-	// Newest first, back to the last event before from, then on while a
-	// turnaround that ends in the day may have started earlier.
+	// Newest first, back to the last event before from (and trailSkew
+	// further), then on while a turnaround that ends in the day may have
+	// started earlier.
 	var back []eventlog.Entry[UnitEvent]
 	availableToday := false
 	e := head
@@ -234,12 +242,12 @@ func (s *Service) trailEnd(ctx context.Context, u Unit, op string, from, before 
 			return t, false, nil
 		}
 		back = append(back, e)
-		if e.At.Before(from) {
+		if e.At.Before(from.Add(-trailSkew)) {
 			to := e.Event.To
 			if !availableToday || to == Returned || to == Available || to == Lost || to == Retired {
 				break
 			}
-		} else if e.Event.To == Available {
+		} else if !e.At.Before(from) && e.Event.To == Available {
 			availableToday = true
 		}
 		if e.Seq <= 1 {
