@@ -427,6 +427,20 @@ func (s *Service) Preferences(ctx context.Context, key string) (Preferences, err
 	return Preferences{Reminders: !p.RemindersOff, Lang: p.Lang}, nil
 }
 
+// LangOf is the language of texts of the first of keys whose person chose
+// or used one (a renter's own key, then the family's), else Chinese.
+func (s *Service) LangOf(ctx context.Context, keys ...string) Lang {
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if p, err := s.Preferences(ctx, k); err == nil && p.Lang != "" {
+			return p.Lang
+		}
+	}
+	return Chinese
+}
+
 // SetLang remembers the language the person with key uses with us (the
 // pages' language when they sign up, switch or act), so messages that
 // are not an answer to something they did (reminders, a tier decision)

@@ -113,10 +113,7 @@ func (s *Server) confirmExtension(c *gin.Context, o extendOffer, expectFen int64
 	case extendStation:
 		return rentals.Lease{}, online.Page{}, fmt.Errorf("web: extension of lease %s (%s): %w", o.LeaseID, o.Why, online.ErrPayAtStation)
 	}
-	lang := "zh"
-	if langOf(c) == "en" {
-		lang = "en"
-	}
+	lang := langOf(c) // "zh" or "en", as Stripe's page takes it
 	back := s.siteURL(c) + "/account/rentals/" + o.LeaseID
 	page, err := s.startPayment(c, actorOf(c), online.PaymentRequest{
 		Ref: o.ref, LeaseID: cmp.Or(o.lease.OnlineTab, o.lease.ID), OperatorID: o.lease.OperatorID, Purpose: online.Extension,

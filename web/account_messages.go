@@ -150,17 +150,6 @@ func (s *Server) setMessageLang(c *gin.Context, lang string) error {
 	return s.messages.SetLang(c.Request.Context(), messages.UserKey(u.ID), l)
 }
 
-// textLang is the language of texts of the first of keys that chose one
-// (a renter's own, then the family's), else Chinese.
-func (s *Server) textLang(ctx context.Context, keys ...string) messages.Lang {
-	for _, k := range keys {
-		if p, err := s.messages.Preferences(ctx, k); err == nil && p.Lang != "" {
-			return p.Lang
-		}
-	}
-	return messages.Chinese
-}
-
 // rememberLang keeps the language a family signed up or signed in with as
 // the language of their texts, until they choose one on the inbox page:
 // reminders and tier decisions are then written in the language they read.

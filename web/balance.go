@@ -123,10 +123,7 @@ func (s *Server) startBalance(c *gin.Context, by tenancy.Actor, l rentals.Lease)
 			return online.Page{}, o, err
 		}
 	}
-	lang := "zh"
-	if langOf(c) == "en" {
-		lang = "en"
-	}
+	lang := langOf(c) // "zh" or "en", as Stripe's page takes it
 	back := s.siteURL(c) + "/pay/" + s.payLinkToken(o.bal)
 	page, err := s.startPayment(c, by, online.PaymentRequest{
 		Ref: o.Ref, LeaseID: o.bal.TabID, OperatorID: l.OperatorID, Purpose: online.Balance, AmountFen: o.AmountFen,
@@ -331,12 +328,12 @@ func (s *Server) sendPaymentLink(c *gin.Context, id string) (payLinkResult, erro
 	if _, _, err := s.startBalance(c, actorOf(c), l); err != nil {
 		return payLinkResult{}, err
 	}
-	family := []string{messages.UserKey(who.UserID)}
-	if who.UserID == "" {
-		family = nil
+	family := ""
+	if who.UserID != "" {
+		family = messages.UserKey(who.UserID)
 	}
 	to := messages.Recipient{Key: messages.RenterKey(who.RenterID), Phone: who.RenterPhone,
-		Lang: s.textLang(ctx, append([]string{messages.RenterKey(who.RenterID)}, family...)...)}
+		Lang: s.messages.LangOf(ctx, messages.RenterKey(who.RenterID), family)}
 	res := payLinkResult{LeaseID: l.ID, PaymentID: b.Ref, AmountFen: b.AmountFen, URL: s.siteURL(c) + "/pay/" + s.payLinkToken(b), Recipient: "renter"}
 	if to.Phone == "" && who.UserID != "" {
 		u, err := s.auth.User(ctx, who.UserID)
@@ -344,7 +341,7 @@ func (s *Server) sendPaymentLink(c *gin.Context, id string) (payLinkResult, erro
 			return payLinkResult{}, err
 		}
 		if err == nil && u.Status == accounts.Active && u.Phone != "" {
-			to, res.Recipient = messages.Recipient{Key: messages.UserKey(u.ID), Phone: u.Phone, Lang: s.textLang(ctx, messages.UserKey(u.ID))}, "account"
+			to, res.Recipient = messages.Recipient{Key: messages.UserKey(u.ID), Phone: u.Phone, Lang: s.messages.LangOf(ctx, messages.UserKey(u.ID))}, "account"
 		}
 	}
 	if to.Phone == "" {

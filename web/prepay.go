@@ -170,10 +170,7 @@ func (s *Server) startPrepay(c *gin.Context, x rentals.Reservation) (online.Page
 	if !o.Online {
 		return online.Page{}, o, fmt.Errorf("web: reservation %s (%s): %w", x.ID, o.Why, online.ErrPayAtStation)
 	}
-	lang := "zh"
-	if langOf(c) == "en" {
-		lang = "en"
-	}
+	lang := langOf(c) // "zh" or "en", as Stripe's page takes it
 	back := s.siteURL(c) + "/account/reservations/" + x.ID
 	page, err := s.startPayment(c, actorOf(c), online.PaymentRequest{
 		Ref: prepayRef(x.ID), LeaseID: x.ID, OperatorID: x.OperatorID, Purpose: online.FirstPeriod, AmountFen: o.AmountFen,

@@ -134,7 +134,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 	}
 	a.Rentals.UseTierNotifier(func(ctx context.Context, n rentals.TierNotice) error {
 		_, err := a.Messages.Enqueue(ctx, messages.NewMessage{Event: n.Event, Kind: messages.Kind(n.Kind),
-			To:         messages.Recipient{Key: messages.RenterKey(n.RenterID), Phone: n.Phone, Lang: a.langOf(ctx, n.RenterID, n.UserID)},
+			To:         messages.Recipient{Key: messages.RenterKey(n.RenterID), Phone: n.Phone, Lang: a.Messages.LangOf(ctx, messages.RenterKey(n.RenterID), userKey(n.UserID))},
 			OperatorID: n.OperatorID, StationID: n.StationID,
 			Params: messages.Params{Tier: string(n.Tier), Date: n.Date, Days: n.Days, Note: n.Note}})
 		return err
@@ -368,4 +368,12 @@ func (a *App) reservationJobs(ctx context.Context) {
 			a.Logger.Info(j.name, "count", n)
 		}
 	}
+}
+
+// userKey is the message recipient key of account id, "" for none.
+func userKey(id string) string {
+	if id == "" {
+		return ""
+	}
+	return messages.UserKey(id)
 }

@@ -95,22 +95,6 @@ func (a *App) reminderRecipients(ctx context.Context, r rentals.LeaseReminder) (
 	return to, nil
 }
 
-// langOf is the language the messages to a renter are written in: the
-// renter's own choice, else that of the account looking after them, else
-// Chinese.
-func (a *App) langOf(ctx context.Context, renterID, userID string) messages.Lang {
-	keys := []string{messages.RenterKey(renterID)}
-	if userID != "" {
-		keys = append(keys, messages.UserKey(userID))
-	}
-	for _, k := range keys {
-		if p, err := a.Messages.Preferences(ctx, k); err == nil && p.Lang != "" {
-			return p.Lang
-		}
-	}
-	return messages.Chinese
-}
-
 // mobile is a mainland mobile number: the desk may have written a landline
 // for a renter, which no text message reaches.
 var mobile = regexp.MustCompile(`^1[3-9]\d{9}$`)
