@@ -170,6 +170,7 @@ type ledgerSource interface {
 // histories and the stations. *stations.Service satisfies it.
 type fleetSource interface {
 	UnitTrails(ctx context.Context, scope tenancy.Scope, before time.Time) ([]stations.UnitTrail, error)
+	TrailEnds(ctx context.Context, scope tenancy.Scope, from, before time.Time) ([]stations.UnitTrail, bool, error)
 	Stations(ctx context.Context, operatorID string) ([]stations.Station, error)
 }
 

@@ -517,7 +517,13 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 		}
 	}
 	if missing != "" {
-		src, err := s.sources(ctx, read, endDay)
+		var src opSources
+		var err error
+		if today := rentals.Date(now); useStore && missing == today && endDay == today {
+			src, err = s.todaySources(ctx, read, today)
+		} else {
+			src, err = s.sources(ctx, read, endDay)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
@@ -558,6 +564,34 @@ func (s *Service) sources(ctx context.Context, scope tenancy.Scope, last string)
 		return src, fmt.Errorf("reports: %w", err)
 	}
 	if src.demand, err = s.demandLog(ctx, scope, last); err != nil {
+		return src, err
+	}
+	return src, nil
+}
+
+// todaySources is sources for computing day today alone (every earlier
+// day of the range is stored): the units' trails cut to the last event
+// before midnight and the day's events (stations.Service.TrailEnds), which
+// give rollDays the same figures for today as the whole trails, read from
+// the units' projections and their logs by _id, so they do not grow with
+// the history. The whole trails are read when TrailEnds cannot vouch for
+// a unit. The ledger entries and the demand steps are read whole: today's
+// deposits held start from every deposit ever taken, and no smaller read
+// finds the entries and steps of one day on the embedded engine.
+func (s *Service) todaySources(ctx context.Context, scope tenancy.Scope, today string) (opSources, error) {
+	var src opSources
+	trails, ok, err := s.fleet.TrailEnds(ctx, scope, dayStart(today), dayStart(nextDay(today)))
+	if err != nil {
+		return src, fmt.Errorf("reports: %w", err)
+	}
+	if !ok {
+		return s.sources(ctx, scope, today)
+	}
+	src.trails = trails
+	if src.entries, err = s.ledgers.LedgerEntries(ctx, scope, nextDay(today)); err != nil {
+		return src, fmt.Errorf("reports: %w", err)
+	}
+	if src.demand, err = s.demandLog(ctx, scope, today); err != nil {
 		return src, err
 	}
 	return src, nil

@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"fuju/cmd/internal/app"
 	"fuju/cmd/internal/demo"
 	"fuju/internal/config"
@@ -198,7 +200,8 @@ const unitsPerStation = 20
 func benchOperator(i int) string { return fmt.Sprintf("bench-op-%02d", i+1) }
 
 // generateYear writes a year of history straight into the units' and the
-// ledgers' logs: ops operators with perOp stations each, unitsPerStation
+// ledgers' logs (and the units' documents, as projected from their last
+// events; no event after now): ops operators with perOp stations each, unitsPerStation
 // units per station lent about leases times in all, each lease a check-out
 // (rent, and subsidy or deposit by tier), a return (deposit back, late
 // fees now and then), cleaning or a repair, and available again. It is a
@@ -217,6 +220,7 @@ func generateYear(ctx context.Context, a *app.App, ops, perOp, leases int) (int,
 	wait := max(time.Duration(cycleHours-28*24)*time.Hour, 6*time.Hour)
 	var uItems []eventlog.Item[stations.UnitEvent]
 	var lItems []eventlog.Item[rentals.LedgerEntry]
+	var projections []any // the units' documents, as their last events left them
 	docs, n := 0, 0
 	flush := func(force bool) error {
 		if len(uItems) >= 2000 || force && len(uItems) > 0 {
@@ -225,6 +229,13 @@ func generateYear(ctx context.Context, a *app.App, ops, perOp, leases int) (int,
 			}
 			docs += len(uItems)
 			uItems = uItems[:0]
+		}
+		if len(projections) >= 2000 || force && len(projections) > 0 {
+			if _, err := a.DB.Database.Collection("units").InsertMany(ctx, projections); err != nil {
+				return err
+			}
+			docs += len(projections)
+			projections = projections[:0]
 		}
 		if len(lItems) >= 2000 || force && len(lItems) > 0 {
 			if _, err := ledger.AppendMany(ctx, lItems); err != nil {
@@ -257,6 +268,7 @@ func generateYear(ctx context.Context, a *app.App, ops, perOp, leases int) (int,
 						Event: stations.UnitEvent{Kind: kind, From: from, To: to, ProductID: product, OperatorID: op, StationID: st, By: tenancy.System}})
 				}
 				t := start.Add(-time.Duration(rng.IntN(30*24)) * time.Hour)
+				created := t
 				ev(t, "created", "", stations.Available)
 				t = start.Add(time.Duration(rng.Int64N(int64(wait) + 1)))
 				for t.Before(end) {
@@ -294,9 +306,15 @@ func generateYear(ctx context.Context, a *app.App, ops, perOp, leases int) (int,
 						entry(back, rentals.EntryLateFee, 500)
 					}
 					ready := back.Add(2 * time.Hour)
+					if !ready.Before(end) {
+						break
+					}
 					if rng.IntN(20) == 0 {
 						ev(ready, "repair", stations.Returned, stations.Repair)
 						ready = ready.Add(48 * time.Hour)
+						if !ready.Before(end) {
+							break
+						}
 						ev(ready, "repaired", stations.Repair, stations.Cleaning)
 					} else {
 						ev(ready, "cleaning", stations.Returned, stations.Cleaning)
@@ -308,6 +326,10 @@ func generateYear(ctx context.Context, a *app.App, ops, perOp, leases int) (int,
 					ev(ready, "cleaned", stations.Cleaning, stations.Available)
 					t = ready.Add(time.Duration(rng.Int64N(2*int64(wait) + 1)))
 				}
+				last := uItems[len(uItems)-1]
+				projections = append(projections, bson.D{{Key: "_id", Value: tag}, {Key: "product_id", Value: product},
+					{Key: "operator_id", Value: op}, {Key: "station_id", Value: st}, {Key: "state", Value: string(last.Event.To)},
+					{Key: "seq", Value: last.Seq}, {Key: "created_at", Value: created}, {Key: "updated_at", Value: last.At}})
 				if err := flush(false); err != nil {
 					return 0, 0, err
 				}
