@@ -26,16 +26,7 @@ import (
 	"fuju/stations"
 )
 
-// asFuju, set in a child's environment, makes the test binary run the real
-// program instead of the tests: tests of several instances start it as
-// separate processes (see instances_test.go).
-const asFuju = "FUJU_TEST_RUN_AS_FUJU"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(asFuju) == "1" {
-		main()
-		os.Exit(0)
-	}
 	os.Exit(testenv.Main(m))
 }
 

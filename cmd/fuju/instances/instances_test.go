@@ -1,4 +1,4 @@
-package main
+package instances
 
 import (
 	"bufio"
@@ -182,11 +182,11 @@ func startCluster(t *testing.T) *cluster {
 
 func (n *node) url() string { return "http://" + n.addr }
 
-// start runs the test binary as `fuju serve` (TestMain) and waits until it
+// start runs `fuju serve` (the binary TestMain built) and waits until it
 // serves. The first start takes a free port; restarts reuse it.
 func (n *node) start(t *testing.T, shared map[string]string) {
-	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Env = append(os.Environ(), asFuju+"=1", "FUJU_ADDR="+n.addr, "DATA_DIR="+n.dir)
+	cmd := exec.Command(fujuBinary, "serve")
+	cmd.Env = append(os.Environ(), "FUJU_ADDR="+n.addr, "DATA_DIR="+n.dir)
 	for _, m := range []map[string]string{shared, n.env} {
 		for k, v := range m {
 			cmd.Env = append(cmd.Env, k+"="+v)
