@@ -137,12 +137,16 @@ func run(args []string, out io.Writer) error {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	ctx := context.Background()
+	// The collector as `fuju serve` sets it (GOGC and GOMEMLIMIT in the
+	// environment win, as there).
+	gc := app.TuneGC(os.Getenv)
+	gcs := fmt.Sprintf("GOGC=%d GOMEMLIMIT=%dMiB", gc.Percent, gc.MemoryLimit>>20)
 	if *reportsRun {
-		fmt.Fprintf(out, "Fuju reports benchmark: GOMAXPROCS=%d, %s, load average %s\n\n", runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly), loadAverage())
+		fmt.Fprintf(out, "Fuju reports benchmark: GOMAXPROCS=%d %s, %s, load average %s\n\n", runtime.GOMAXPROCS(0), gcs, time.Now().Format(time.DateOnly), loadAverage())
 		return measureReports(ctx, out, newKeys(), *reportsTimes)
 	}
-	fmt.Fprintf(out, "Fuju benchmark: %d clients, %d requests each, GOMAXPROCS=%d, %s, load average %s\n\n",
-		*clients, *requests, runtime.GOMAXPROCS(0), time.Now().Format(time.DateOnly), loadAverage())
+	fmt.Fprintf(out, "Fuju benchmark: %d clients, %d requests each, GOMAXPROCS=%d %s, %s, load average %s\n\n",
+		*clients, *requests, runtime.GOMAXPROCS(0), gcs, time.Now().Format(time.DateOnly), loadAverage())
 
 	server := *mongoURI
 	serverName := "MongoDB at -mongodb-uri"
