@@ -139,7 +139,7 @@ func run(args []string, out io.Writer) error {
 	ctx := context.Background()
 	// The collector as `fuju serve` sets it (GOGC and GOMEMLIMIT in the
 	// environment win, as there).
-	gc := app.TuneGC(os.Getenv)
+	gc := config.TuneGC(os.Getenv)
 	gcs := fmt.Sprintf("GOGC=%d GOMEMLIMIT=%dMiB", gc.Percent, gc.MemoryLimit>>20)
 	if *reportsRun {
 		fmt.Fprintf(out, "Fuju reports benchmark: GOMAXPROCS=%d %s, %s, load average %s\n\n", runtime.GOMAXPROCS(0), gcs, time.Now().Format(time.DateOnly), loadAverage())

@@ -17,6 +17,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
 
+	"fuju/internal/config"
 	"fuju/internal/db"
 )
 
@@ -34,6 +35,7 @@ var (
 // Main runs a package's tests and then stops whatever testenv started for them.
 // Use it from TestMain: func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }.
 func Main(m *testing.M) int {
+	config.TuneGC(os.Getenv)
 	code := m.Run()
 	cleanupsMu.Lock()
 	for i := len(cleanups) - 1; i >= 0; i-- {

@@ -1,9 +1,10 @@
-package app
+package config
 
 import "runtime/debug"
 
 // The Go collector's settings for this service, used unless the environment
-// sets its own (GOGC, GOMEMLIMIT). The service keeps a small live heap
+// sets its own (GOGC, GOMEMLIMIT): `fuju serve`, the benchmark and the
+// test binaries (testenv.Main) apply them. The service keeps a small live heap
 // (about 30 MB for the demo city) and allocates fast: the embedded engine
 // decodes every document it reads from JSON. With Go's default (a
 // collection each time the heap doubles) it collected several times a
