@@ -221,7 +221,8 @@ func (s *Service) Dashboard(ctx context.Context, scope tenancy.Scope, operatorID
 	}
 	// Staff limited to some stations see figures of those only, which the
 	// roll-up (per operator) does not keep apart: theirs are computed.
-	if in.days, in.ends, err = s.rolled(ctx, read, operators, flow, endDay, now, read.StationIDs == nil); err != nil {
+	asOf := now
+	if in.days, in.ends, asOf, err = s.rolled(ctx, read, operators, flow, endDay, now, read.StationIDs == nil); err != nil {
 		return Dashboard{}, err
 	}
 	if name == DashCare {
@@ -232,7 +233,7 @@ func (s *Service) Dashboard(ctx context.Context, scope tenancy.Scope, operatorID
 			return Dashboard{}, fmt.Errorf("reports: %w", err)
 		}
 	}
-	d := Dashboard{Name: name, OperatorID: operatorID, Range: rng, AsOf: now}
+	d := Dashboard{Name: name, OperatorID: operatorID, Range: rng, AsOf: asOf}
 	switch name {
 	case DashFleet:
 		d.Tables = fleetTables(in)

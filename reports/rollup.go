@@ -457,7 +457,7 @@ const RollRecheck = 3
 // rolled returns the figures of operators for the days flow and for endDay
 // (the range's end, never before the flow days): stored days by _id when
 // useStore, the others computed from one read of the sources.
-func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flow []string, endDay string, now time.Time, useStore bool) ([]rollDay, []rollDay, error) {
+func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flow []string, endDay string, now time.Time, useStore bool) ([]rollDay, []rollDay, time.Time, error) {
 	want := flow
 	if len(flow) == 0 || flow[len(flow)-1] != endDay {
 		want = append(slices.Clone(flow), endDay)
@@ -471,7 +471,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 		if useStore && s.rolls != nil {
 			var err error
 			if h, err = s.rolls.head(ctx, op); err != nil {
-				return nil, nil, err
+				return nil, nil, now, err
 			}
 		}
 		for i := 0; i < len(want); i++ {
@@ -481,7 +481,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 				lastDay(m) <= h.Through {
 				rd, ok, err := s.rolls.day(ctx, op, m)
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, now, err
 				}
 				if ok {
 					months[key{op, m}] = rd
@@ -504,7 +504,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 			if h.First != "" && d <= h.Through {
 				rd, ok, err := s.rolls.day(ctx, op, d)
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, now, err
 				}
 				if ok {
 					got[key{op, d}] = rd
@@ -516,19 +516,32 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 			}
 		}
 	}
+	asOf := now
 	if missing != "" {
-		var src opSources
+		var days []rollDay
 		var err error
 		if today := rentals.Date(now); useStore && missing == today && endDay == today {
-			src, err = s.todaySources(ctx, read, today)
+			// Only today is computed: from the units' trail ends, and
+			// kept a short while for the scope's other dashboards.
+			days, asOf, err = s.today.get(todayKey(read, operators), today, now, func() ([]rollDay, error) {
+				src, err := s.todaySources(ctx, read, today)
+				if err != nil {
+					return nil, err
+				}
+				days := rollDays(src.trails, src.entries, []string{today}, now, operators...)
+				addDemand(days, src.demand, now)
+				return days, nil
+			})
 		} else {
-			src, err = s.sources(ctx, read, endDay)
+			var src opSources
+			if src, err = s.sources(ctx, read, endDay); err == nil {
+				days = rollDays(src.trails, src.entries, daysFrom(missing, endDay), now, operators...)
+				addDemand(days, src.demand, now)
+			}
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, now, err
 		}
-		days := rollDays(src.trails, src.entries, daysFrom(missing, endDay), now, operators...)
-		addDemand(days, src.demand, now)
 		for _, rd := range days {
 			if _, ok := got[key{rd.OperatorID, rd.Day}]; !ok {
 				got[key{rd.OperatorID, rd.Day}] = rd
@@ -548,7 +561,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 		}
 		ends = append(ends, got[key{op, endDay}])
 	}
-	return days, ends, nil
+	return days, ends, asOf, nil
 }
 
 // sources reads what the roll-up is made of, for scope, up to the end of

@@ -86,6 +86,8 @@ type Service struct {
 	rolls *rollStore
 	// demand is the reservations' and waitlist's logs (nil: no demand).
 	demand demandSource
+	// today keeps today's figures a short while (SetTodayFresh).
+	today *todayCache
 }
 
 // NewService returns the statements service storing in d.
@@ -104,6 +106,12 @@ func (s *Service) Init(ctx context.Context) error {
 	}
 	return s.store.init(ctx)
 }
+
+// SetTodayFresh sets how long today's dashboard figures, once computed
+// from the logs, serve a scope's further dashboards (0, the default:
+// computed for every request). The figures say when they were made
+// (Dashboard.AsOf).
+func (s *Service) SetTodayFresh(d time.Duration) { s.today = newTodayCache(d) }
 
 // SetClock replaces the clock (tests, the demo city).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,4 +235,75 @@ func TestTodayFromTrailEndsEqualsWholeTrails(t *testing.T) {
 	// many (its span runs backwards), which is the log's fault, not the
 	// roll-up's.
 	sameDashboards(t, c, ranges[:1])
+}
+
+// TestTodayFiguresKeptForAWhile: with SetTodayFresh, today's figures
+// computed for one dashboard serve the scope's next ones within the window
+// (AsOf says when they were made; a check-out in between shows only
+// after it), concurrent requests get the same figures, another scope has
+// its own, and after the window they are computed again.
+func TestTodayFiguresKeptForAWhile(t *testing.T) {
+	c, d := rollCity(t)
+	ctx := context.Background()
+	for i := range 5 {
+		d.day(time.Date(2026, 10, 27+i, 0, 0, 0, 0, l10n.Local), 4)
+	}
+	c.clk.set(time.Date(2026, 11, 1, 2, 0, 0, 0, l10n.Local))
+	if _, err := c.svc.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.svc.SetTodayFresh(time.Minute)
+	c.clk.set(time.Date(2026, 11, 1, 9, 0, 0, 0, l10n.Local))
+	rng, err := ParseRange(c.clk.now(), RangeThisMonth, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	money := func(scope tenancy.Scope, op string) (string, time.Time) {
+		t.Helper()
+		got, err := c.svc.Dashboard(ctx, scope, op, DashMoney, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(got.Tables)
+		return string(b), got.AsOf
+	}
+	first, at := money(c.adminA, "op-a")
+	if !at.Equal(c.clk.now()) {
+		t.Fatalf("as of %s, want now %s", at, c.clk.now())
+	}
+	c.clk.set(c.clk.now().Add(10 * time.Second))
+	c.phoneN++
+	c.checkout(c.a1, c.renter(c.a1, "新租户", rentals.Standard), 7)
+	c.clk.set(c.clk.now().Add(20 * time.Second))
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if again, asOf := money(c.adminA, "op-a"); again != first || !asOf.Equal(at) {
+				t.Errorf("within the window: as of %s, figures changed: %v", asOf, again != first)
+			}
+		})
+	}
+	wg.Wait()
+	// The city's figures are its own, made now, with the check-out.
+	city, cityAt := money(tenancy.PlatformScope, "")
+	if !cityAt.Equal(c.clk.now()) {
+		t.Fatalf("city as of %s, want now", cityAt)
+	}
+	if want, _ := money(tenancy.PlatformScope, ""); want != city {
+		t.Fatal("the city's figures changed within their window")
+	}
+	// After the window: computed again, the check-out's rent in them, and
+	// equal to the figures computed from the logs.
+	c.clk.set(at.Add(time.Minute))
+	later, laterAt := money(c.adminA, "op-a")
+	if later == first || !laterAt.Equal(c.clk.now()) {
+		t.Fatalf("after the window: as of %s, changed %v", laterAt, later != first)
+	}
+	live, err := liveService(c.svc).Dashboard(ctx, c.adminA, "op-a", DashMoney, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(live.Tables); string(b) != later {
+		t.Fatalf("after the window:\n%s\nfrom the logs:\n%s", later, b)
+	}
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"time"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -310,8 +311,9 @@ type dashView struct {
 	Form   dashForm
 	Ranges []string
 	Range  reports.Range
-	// When is the range's days in words.
-	When     string
+	// When is the range's days in words; AsOf, for a range that ends
+	// today, when today's figures were computed.
+	When, AsOf string
 	Sections []dashSection
 	// Here is the page's path; API the dashboards' API path.
 	Here, API string
@@ -365,16 +367,23 @@ func (s *Server) fillDashboards(c *gin.Context, b *base, v *dashView, op string)
 		q.Set("from", rng.From)
 		q.Set("to", rng.To)
 	}
+	var asOf time.Time
 	for _, name := range reports.DashboardNames {
 		d, err := s.reports.Dashboard(c.Request.Context(), scopeOf(c), op, name, rng)
 		if err != nil {
 			return 0, err
+		}
+		if asOf.IsZero() || d.AsOf.Before(asOf) {
+			asOf = d.AsOf
 		}
 		sec := dashSection{Name: name, Title: n.Word("dash." + name), CSV: v.API + "/" + name + "/csv?" + q.Encode()}
 		for _, t := range d.Tables {
 			sec.Tables = append(sec.Tables, newDashTable(n, t))
 		}
 		v.Sections = append(v.Sections, sec)
+	}
+	if now := s.reports.Now(); rng.To >= now.In(l10n.Local).Format(time.DateOnly) {
+		v.AsOf = b.T("dash.as_of", asOf.In(l10n.Local).Format("15:04"))
 	}
 	return status, nil
 }
