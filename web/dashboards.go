@@ -3,8 +3,8 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -314,7 +314,7 @@ type dashView struct {
 	// When is the range's days in words; AsOf, for a range that ends
 	// today, when today's figures were computed.
 	When, AsOf string
-	Sections []dashSection
+	Sections   []dashSection
 	// Here is the page's path; API the dashboards' API path.
 	Here, API string
 }
