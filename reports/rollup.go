@@ -523,7 +523,7 @@ func (s *Service) rolled(ctx context.Context, read tenancy.Scope, operators, flo
 		if today := rentals.Date(now); useStore && missing == today && endDay == today {
 			// Only today is computed: from the units' trail ends, and
 			// kept a short while for the scope's other dashboards.
-			days, asOf, err = s.today.get(todayKey(read, operators), today, now, func() ([]rollDay, error) {
+			days, asOf, err = s.keptToday.get(todayKey(read, operators), today, now, func() ([]rollDay, error) {
 				src, err := s.todaySources(ctx, read, today)
 				if err != nil {
 					return nil, err

@@ -141,7 +141,7 @@ func rollCity(t *testing.T) (*city, *desk) {
 // nothing were rolled up.
 func liveService(s *Service) *Service {
 	live := *s
-	live.rolls, live.today = nil, nil
+	live.rolls, live.keptToday, live.keptMoves = nil, nil, nil
 	return &live
 }
 

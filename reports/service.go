@@ -86,8 +86,10 @@ type Service struct {
 	rolls *rollStore
 	// demand is the reservations' and waitlist's logs (nil: no demand).
 	demand demandSource
-	// today keeps today's figures a short while (SetTodayFresh).
-	today *todayCache
+	// keptToday and keptMoves keep today's figures and the subsidy moves
+	// a short while (SetFresh).
+	keptToday *keptFor[[]rollDay]
+	keptMoves *keptFor[[]rentals.SubsidyMove]
 }
 
 // NewService returns the statements service storing in d.
@@ -107,11 +109,14 @@ func (s *Service) Init(ctx context.Context) error {
 	return s.store.init(ctx)
 }
 
-// SetTodayFresh sets how long today's dashboard figures, once computed
-// from the logs, serve a scope's further dashboards (0, the default:
-// computed for every request). The figures say when they were made
-// (Dashboard.AsOf).
-func (s *Service) SetTodayFresh(d time.Duration) { s.today = newTodayCache(d) }
+// SetFresh sets how long what the reports compute from the logs serves
+// further requests (0, the default: computed for every request): today's
+// dashboard figures, per operator and for the city (Dashboard.AsOf says
+// when they were made), and an operator's subsidy moves for its statement
+// drafts and list. Submitting a statement always reads the moves anew.
+func (s *Service) SetFresh(d time.Duration) {
+	s.keptToday, s.keptMoves = newKept(d, cloneDays), newKept(d, cloneMoves)
+}
 
 // SetClock replaces the clock (tests, the demo city).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
@@ -237,7 +242,7 @@ func see(scope tenancy.Scope, operatorID string) error {
 
 // assigned computes which moves belong to each not-frozen month up to
 // month's end (every month up to the current one when month is "").
-func (s *Service) assigned(ctx context.Context, operatorID, month string) (map[string][]rentals.SubsidyMove, map[string]state, error) {
+func (s *Service) assigned(ctx context.Context, operatorID, month string, anew bool) (map[string][]rentals.SubsidyMove, map[string]state, error) {
 	states, err := s.states(ctx, operatorID)
 	if err != nil {
 		return nil, nil, err
@@ -250,7 +255,20 @@ func (s *Service) assigned(ctx context.Context, operatorID, month string) (map[s
 	if month != "" {
 		before = nextMonth(month) + "-01"
 	}
-	moves, err := s.moves.SubsidyMoves(ctx, operatorID, before)
+	var moves []rentals.SubsidyMove
+	if anew {
+		moves, err = s.moves.SubsidyMoves(ctx, operatorID, before)
+	} else {
+		// Every move, kept a while (SetFresh), then those before month's
+		// end: a release counts on the day it was made, never before
+		// its grant's day, so this is what SubsidyMoves(before) returns.
+		moves, _, err = s.keptMoves.get(operatorID, "", s.now(), func() ([]rentals.SubsidyMove, error) {
+			return s.moves.SubsidyMoves(ctx, operatorID, "")
+		})
+		if before != "" {
+			moves = slices.DeleteFunc(moves, func(m rentals.SubsidyMove) bool { return m.OnDay >= before })
+		}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("reports: %w", err)
 	}
@@ -289,7 +307,7 @@ func (s *Service) Statement(ctx context.Context, scope tenancy.Scope, operatorID
 	if err := see(scope, operatorID); err != nil {
 		return Statement{}, err
 	}
-	byMonth, states, err := s.assigned(ctx, operatorID, month)
+	byMonth, states, err := s.assigned(ctx, operatorID, month, false)
 	if err != nil {
 		return Statement{}, err
 	}
@@ -343,7 +361,7 @@ func (s *Service) Statements(ctx context.Context, scope tenancy.Scope, operatorI
 	if err := see(scope, operatorID); err != nil {
 		return nil, err
 	}
-	byMonth, states, err := s.assigned(ctx, operatorID, "")
+	byMonth, states, err := s.assigned(ctx, operatorID, "", false)
 	if err != nil {
 		return nil, err
 	}
@@ -480,7 +498,7 @@ func (s *Service) Submit(ctx context.Context, scope tenancy.Scope, operatorID, m
 	if !s.monthOver(month) {
 		return Statement{}, fmt.Errorf("reports: %w", valid.Field("month", "month_open", "can be submitted once the month is over"))
 	}
-	byMonth, states, err := s.assigned(ctx, operatorID, month)
+	byMonth, states, err := s.assigned(ctx, operatorID, month, true)
 	if err != nil {
 		return Statement{}, err
 	}

@@ -406,3 +406,65 @@ func TestStatementPDFReadsBack(t *testing.T) {
 		}
 	}
 }
+
+// TestDraftMovesKeptForAWhile: with SetFresh, a statement draft and the
+// statements list reuse the operator's subsidy moves within the window (a
+// grant made since does not show yet), the submission reads them anew
+// (what is frozen is what the logs say at that moment), and after the
+// window the draft shows every grant.
+func TestDraftMovesKeptForAWhile(t *testing.T) {
+	c := newCity(t)
+	ctx := context.Background()
+	octoberLeases(t, c)
+	c.svc.SetFresh(time.Minute)
+	c.clk.set(nov5)
+	seen, err := c.svc.Statement(ctx, c.adminA, "op-a", "2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A grant of October recorded now (a desk's clock behind, a late
+	// entry): the draft within the window is the one seen.
+	c.clk.set(time.Date(2026, 10, 30, 15, 0, 0, 0, l10n.Local))
+	late := c.checkout(c.a2, c.renter(c.a2, "郑秀兰", rentals.LowIncome), 10)
+	c.clk.set(nov5.Add(20 * time.Second))
+	again, err := c.svc.Statement(ctx, c.adminA, "op-a", "2026-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Hash != seen.Hash {
+		t.Fatalf("draft within the window changed: %s, was %s", again.Hash, seen.Hash)
+	}
+	if _, err := c.svc.Statements(ctx, c.adminA, "op-a"); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := c.svc.Submit(ctx, c.adminA, "op-a", "2026-10", c.clerk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := func(s Statement) bool {
+		for _, l := range s.Content.Lines {
+			if l.LeaseID == late.ID {
+				return true
+			}
+		}
+		return false
+	}
+	if !listed(sent) || sent.Hash == seen.Hash {
+		t.Fatalf("the submission did not read the moves anew: %d lines, hash %s", len(sent.Content.Lines), sent.Hash)
+	}
+	// November's draft after the window has the moves as they are now.
+	c.clk.set(time.Date(2026, 11, 20, 10, 0, 0, 0, l10n.Local))
+	nov := c.checkout(c.a1, c.renter(c.a1, "钱玉梅", rentals.Subsistence), 5)
+	c.clk.set(time.Date(2026, 11, 20, 10, 1, 1, 0, l10n.Local))
+	draft, err := c.svc.Statement(ctx, c.adminA, "op-a", "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range draft.Content.Lines {
+		found = found || l.LeaseID == nov.ID
+	}
+	if !found {
+		t.Fatal("November's draft after the window misses the grant made before it")
+	}
+}

@@ -7,32 +7,80 @@ import (
 	"time"
 
 	"fuju/internal/tenancy"
+	"fuju/rentals"
 )
 
-// todayCache keeps today's figures, as a dashboard computed them, for a
-// short while (fresh): every earlier day is read from the roll-up, but
-// today is computed from the logs, which reads every ledger entry and
-// reservation step of the scope. Within the window the dashboards of one
-// scope (fleet, money, demand, care, their CSVs, a page reloaded, several
-// people looking) share one computation instead of reading the logs on
-// every request; their AsOf says when it was made. Concurrent requests
-// for the same figures wait for the one computing them.
-type todayCache struct {
+// keptFor keeps what a report computed from the logs for a short while
+// (fresh), per key: today's dashboard figures of a scope (every earlier
+// day is read from the roll-up, but today is computed from every ledger
+// entry and reservation step of the scope), and an operator's subsidy
+// moves, which statement drafts are made from. Within the window the
+// requests of one scope (fleet, money, demand, care, their CSVs, a page
+// reloaded, several people looking, the statements list and a draft)
+// share one computation instead of reading the logs each; they say when
+// it was made. Concurrent requests for the same key wait for the one
+// computing it. Each instance keeps its own.
+type keptFor[T any] struct {
 	fresh time.Duration
+	clone func(T) T
 	mu    sync.Mutex
-	byKey map[string]*todayEntry
+	byKey map[string]*keptEntry[T]
 }
 
-type todayEntry struct {
+type keptEntry[T any] struct {
 	ready chan struct{}
-	day   string
+	tag   string // what else must match (today's date)
 	at    time.Time
-	days  []rollDay
+	val   T
 	err   error
 }
 
-func newTodayCache(fresh time.Duration) *todayCache {
-	return &todayCache{fresh: fresh, byKey: map[string]*todayEntry{}}
+func newKept[T any](fresh time.Duration, clone func(T) T) *keptFor[T] {
+	return &keptFor[T]{fresh: fresh, clone: clone, byKey: map[string]*keptEntry[T]{}}
+}
+
+// get returns the value for key and tag made within the window before
+// now, or makes it with compute (at now) and keeps it. The value returned
+// is the caller's own to change.
+func (c *keptFor[T]) get(key, tag string, now time.Time, compute func() (T, error)) (T, time.Time, error) {
+	if c == nil || c.fresh <= 0 {
+		v, err := compute()
+		return v, now, err
+	}
+	c.mu.Lock()
+	e := c.byKey[key]
+	if e != nil && e.tag == tag && !e.at.After(now) && now.Sub(e.at) < c.fresh {
+		c.mu.Unlock()
+		<-e.ready
+		if e.err == nil {
+			return c.clone(e.val), e.at, nil
+		}
+		c.mu.Lock()
+	}
+	// Another tag, or older than the window: made anew. A failed
+	// computation is not kept.
+	e = &keptEntry[T]{ready: make(chan struct{}), tag: tag, at: now}
+	c.byKey[key] = e
+	for k, old := range c.byKey {
+		if old.tag != tag || now.Sub(old.at) >= c.fresh {
+			if k != key {
+				delete(c.byKey, k)
+			}
+		}
+	}
+	c.mu.Unlock()
+	e.val, e.err = compute()
+	close(e.ready)
+	if e.err != nil {
+		c.mu.Lock()
+		if c.byKey[key] == e {
+			delete(c.byKey, key)
+		}
+		c.mu.Unlock()
+		var zero T
+		return zero, now, e.err
+	}
+	return c.clone(e.val), now, nil
 }
 
 // todayKey names the figures of operators as scope reads them.
@@ -42,47 +90,6 @@ func todayKey(scope tenancy.Scope, operators []string) string {
 		who = "city"
 	}
 	return who + "|" + strings.Join(operators, ",")
-}
-
-// get returns the figures of day for key made within the window before
-// now, or makes them with compute (at now) and keeps them. The days
-// returned are the caller's own to change.
-func (c *todayCache) get(key, day string, now time.Time, compute func() ([]rollDay, error)) ([]rollDay, time.Time, error) {
-	if c == nil || c.fresh <= 0 {
-		days, err := compute()
-		return days, now, err
-	}
-	c.mu.Lock()
-	e := c.byKey[key]
-	if e != nil && e.day == day && !e.at.After(now) && now.Sub(e.at) < c.fresh {
-		c.mu.Unlock()
-		<-e.ready
-		if e.err == nil {
-			return cloneDays(e.days), e.at, nil
-		}
-		c.mu.Lock()
-	}
-	// Figures of another day, or older than the window: made anew. A
-	// failed computation is not kept.
-	e = &todayEntry{ready: make(chan struct{}), day: day, at: now}
-	c.byKey[key] = e
-	for k, old := range c.byKey {
-		if old.day != day {
-			delete(c.byKey, k)
-		}
-	}
-	c.mu.Unlock()
-	e.days, e.err = compute()
-	close(e.ready)
-	if e.err != nil {
-		c.mu.Lock()
-		if c.byKey[key] == e {
-			delete(c.byKey, key)
-		}
-		c.mu.Unlock()
-		return nil, now, e.err
-	}
-	return cloneDays(e.days), now, nil
 }
 
 // cloneDays copies days down to their cells' slices.
@@ -102,3 +109,5 @@ func cloneDays(days []rollDay) []rollDay {
 	}
 	return out
 }
+
+func cloneMoves(ms []rentals.SubsidyMove) []rentals.SubsidyMove { return slices.Clone(ms) }

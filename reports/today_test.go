@@ -237,7 +237,7 @@ func TestTodayFromTrailEndsEqualsWholeTrails(t *testing.T) {
 	sameDashboards(t, c, ranges[:1])
 }
 
-// TestTodayFiguresKeptForAWhile: with SetTodayFresh, today's figures
+// TestTodayFiguresKeptForAWhile: with SetFresh, today's figures
 // computed for one dashboard serve the scope's next ones within the window
 // (AsOf says when they were made; a check-out in between shows only
 // after it), concurrent requests get the same figures, another scope has
@@ -252,7 +252,7 @@ func TestTodayFiguresKeptForAWhile(t *testing.T) {
 	if _, err := c.svc.Roll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.svc.SetTodayFresh(time.Minute)
+	c.svc.SetFresh(time.Minute)
 	c.clk.set(time.Date(2026, 11, 1, 9, 0, 0, 0, l10n.Local))
 	rng, err := ParseRange(c.clk.now(), RangeThisMonth, "", "")
 	if err != nil {

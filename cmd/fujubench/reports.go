@@ -158,9 +158,9 @@ func reportFigures(ctx context.Context, out io.Writer, a *app.App, op string, st
 		return err
 	}
 	// Then as `fuju serve` runs them: today's figures kept a minute per
-	// scope (FUJU_DASHBOARD_FRESH), so the first dashboard ending today of
+	// scope (FUJU_REPORTS_FRESH), so the first dashboard ending today of
 	// the operator and of the city computes them and the others reuse them.
-	a.Reports.SetTodayFresh(time.Minute)
+	a.Reports.SetFresh(time.Minute)
 	kept, err := timeAll()
 	if err != nil {
 		return err

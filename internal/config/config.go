@@ -86,9 +86,10 @@ type Config struct {
 	// four times SMSTimeout is used, so a slow gateway never gets a
 	// message twice.
 	SMSClaim time.Duration
-	// DashboardFresh is how long today's dashboard figures, computed from
-	// the logs, serve further dashboards of the same operator or the city.
-	DashboardFresh time.Duration
+	// ReportsFresh is how long what the reports compute from the logs
+	// (today's dashboard figures, the subsidy moves of statement drafts)
+	// serves further requests of the same operator or the city.
+	ReportsFresh time.Duration
 }
 
 // SMS senders.
@@ -133,7 +134,7 @@ var Vars = []struct{ Env, Flag, Default, Help string }{
 	{"FUJU_SMS_TOKEN", "sms-token", "", "bearer token sent to the SMS gateway (a secret: set it in the environment)"},
 	{"FUJU_SMS_TIMEOUT", "sms-timeout", "10s", "how long one request to the SMS gateway may take"},
 	{"FUJU_SMS_CLAIM", "sms-claim", "2m", "how long an instance that crashed while sending a message keeps it from the others (at least 4 × FUJU_SMS_TIMEOUT is used)"},
-	{"FUJU_DASHBOARD_FRESH", "dashboard-fresh", "1m", "how long today's dashboard figures, once computed, serve the same operator's or the city's further dashboards (0s: computed for every request)"},
+	{"FUJU_REPORTS_FRESH", "reports-fresh", "1m", "how long today's dashboard figures and the subsidy moves of statement drafts, once read from the logs, serve the same operator's or the city's further requests (0s: read for every request)"},
 }
 
 // Load reads the environment through getenv, then flags from args.
@@ -247,8 +248,8 @@ func Load(name string, args []string, getenv func(string) string, stderr io.Writ
 	if c.SMSClaim, err = time.ParseDuration(get("FUJU_SMS_CLAIM")); err != nil || c.SMSClaim < time.Second || c.SMSClaim > time.Hour {
 		errs = append(errs, fmt.Errorf("FUJU_SMS_CLAIM: want a duration between 1s and 1h such as 2m, got %q", get("FUJU_SMS_CLAIM")))
 	}
-	if c.DashboardFresh, err = time.ParseDuration(get("FUJU_DASHBOARD_FRESH")); err != nil || c.DashboardFresh < 0 || c.DashboardFresh > time.Hour {
-		errs = append(errs, fmt.Errorf("FUJU_DASHBOARD_FRESH: want a duration between 0s and 1h such as 1m, got %q", get("FUJU_DASHBOARD_FRESH")))
+	if c.ReportsFresh, err = time.ParseDuration(get("FUJU_REPORTS_FRESH")); err != nil || c.ReportsFresh < 0 || c.ReportsFresh > time.Hour {
+		errs = append(errs, fmt.Errorf("FUJU_REPORTS_FRESH: want a duration between 0s and 1h such as 1m, got %q", get("FUJU_REPORTS_FRESH")))
 	}
 	if c.S3Endpoint != "" && (c.S3AccessKey == "" || c.S3SecretKey == "") {
 		errs = append(errs, errors.New("FUJU_S3_ACCESS_KEY and FUJU_S3_SECRET_KEY: needed with FUJU_S3_ENDPOINT"))

@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, er
 		return err
 	})
 	a.Reports = reports.NewService(d.Database, a.Rentals, a.Stations, a.Auth)
-	a.Reports.SetTodayFresh(cfg.DashboardFresh)
+	a.Reports.SetFresh(cfg.ReportsFresh)
 	a.Reservations = rentals.NewReservations(d.Database, a.Rentals, a.Stations, a.Messages)
 	a.Reports.UseDemand(a.Reservations)
 	steps := []func(context.Context) error{a.Stations.Init, a.Catalog.Init, a.Policies.Init, a.Auth.Init, a.Rentals.Init, a.Reservations.Init, a.Messages.Init, a.Throttle.Init, a.Reports.Init,
