@@ -109,8 +109,14 @@ const embeddedPoolWait = 60 * time.Second
 // keeps the writer busy instead. Measured with 20 concurrent desks doing
 // check-out, check-in and cleaning (go run ./cmd/fujubench): unbounded 5.7
 // cycles/s (p99 check-in 2.8 s); 1 connection 7.2; 2 13.3; 4 12.2; 8 12.6.
-// Public reads are served from memory, so a small pool costs them nothing.
-func embeddedPoolSize() uint64 { return 4 }
+// Measured again with the collector at GOGC=800 (internal/config/gc.go), on
+// a quiet machine: 1 connection 15.4 cycles/s; 2 31.0 and 31.1 (48 ms of
+// CPU a cycle, check-out p99 342–415 ms); 3 21.3; 4 20.6; 8 22.1 (66–69
+// ms a cycle): past two, operations mostly wait on each other inside the
+// engine, spending CPU. Public reads are served from memory, so a small
+// pool costs them nothing; a long scan (a dashboard's today, an operator's
+// unit list) holds one of the two while it runs.
+func embeddedPoolSize() uint64 { return 2 }
 
 // ConnectEmbedded opens a client to an embedded engine with the same bounded
 // pool the service uses (see embeddedPoolSize).
