@@ -1,7 +1,6 @@
 package messages
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -133,33 +132,15 @@ func (a *auditLog) Audit(_ context.Context, e AuditEntry) error {
 	return nil
 }
 
-// syncBuffer is a log destination several goroutines write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	db    *mongo.Database
 	clock *clock
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 	audit *auditLog
 }
 
 func newEnv(t testing.TB, cityTime string) *env {
-	return &env{db: testenv.DB(t), clock: newClock(cityTime), logs: &syncBuffer{}, audit: &auditLog{}}
+	return &env{db: testenv.DB(t), clock: newClock(cityTime), logs: &testenv.Buffer{}, audit: &auditLog{}}
 }
 
 // service returns one instance of the outbox over the test's database; a

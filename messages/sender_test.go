@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fuju/internal/tenancy"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"fuju/internal/tenancy"
+	"fuju/internal/testenv"
 )
 
 // The http sender posts {"id","to","text","lang"} with the bearer token and
@@ -287,7 +289,7 @@ func TestPhoneCodeExpires(t *testing.T) {
 
 // The log sender writes messages to the log with the number masked.
 func TestLogSenderMasksTheNumber(t *testing.T) {
-	var buf syncBuffer
+	var buf testenv.Buffer
 	s := NewLogSender(slog.New(slog.NewJSONHandler(&buf, nil)))
 	if err := s.Send(context.Background(), Outgoing{ID: "lease/l-1/due-3d/renter-r-1", To: phone, Text: "您租用的轮椅", Lang: Chinese}); err != nil {
 		t.Fatal(err)

@@ -132,7 +132,7 @@ var oneTimeLine = regexp.MustCompile(`One-time password: (\S+)`)
 func TestAdminOnboardsOperatorInBrowser(t *testing.T) {
 	env := accountEnv(t)
 	getenv := func(k string) string { return env[k] }
-	var out, errs syncBuffer
+	var out, errs testenv.Buffer
 	err := run(context.Background(), []string{"admin", "create-user", "--role", "platform_admin", "--phone", "13900001111", "--name", "市民政局管理员"},
 		getenv, strings.NewReader(""), &out, &errs)
 	if err != nil {

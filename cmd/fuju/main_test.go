@@ -35,25 +35,8 @@ type instance struct {
 	URL    string
 	stop   context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
-	stdout *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testenv.Buffer
+	stdout *testenv.Buffer
 }
 
 // withDatabase points env at the tests' database server when the tests run
@@ -83,7 +66,7 @@ func start(t *testing.T, env map[string]string) *instance {
 		env["FUJU_DEMO_HISTORY"] = "false"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}, stdout: &syncBuffer{}}
+	in := &instance{stop: cancel, done: make(chan error, 1), logs: &testenv.Buffer{}, stdout: &testenv.Buffer{}}
 	getenv := func(k string) string {
 		if k == "FUJU_ADDR" && env[k] == "" {
 			return "127.0.0.1:0"

@@ -84,7 +84,7 @@ type node struct {
 	env    map[string]string
 	cmd    *exec.Cmd
 	exited chan struct{}
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 }
 
 func startCluster(t *testing.T) *cluster {
@@ -157,7 +157,7 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a", "b"} {
-		n := &node{name: name, addr: "127.0.0.1:0", dir: t.TempDir(), logs: &syncBuffer{}, env: map[string]string{
+		n := &node{name: name, addr: "127.0.0.1:0", dir: t.TempDir(), logs: &testenv.Buffer{}, env: map[string]string{
 			"FUJU_SMS_URL": c.gw.srv.URL + "/" + name}}
 		c.nodes = append(c.nodes, n)
 	}
