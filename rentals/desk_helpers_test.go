@@ -70,7 +70,11 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 
 func newDesk(t *testing.T, policy *Policy) *desk {
 	t.Helper()
-	return newDeskOn(t, testenv.DB(t), policy)
+	d := newDeskOn(t, testenv.DB(t), policy)
+	// Its collections exist now: index them as the service indexes its
+	// own engine's (testenv.Tune).
+	testenv.Tune(t, d.db.Name())
+	return d
 }
 
 // newDeskOn is newDesk on a database the test opened itself (to watch its

@@ -102,7 +102,11 @@ var october = time.Date(2026, 10, 5, 10, 0, 0, 0, l10n.Local)
 
 func newCity(t testing.TB) *city {
 	t.Helper()
-	return newCityOn(t, testenv.DB(t))
+	c := newCityOn(t, testenv.DB(t))
+	// Its collections exist now: index them as the service indexes its
+	// own engine's (testenv.Tune).
+	testenv.Tune(t, c.db.Name())
+	return c
 }
 
 // newCityOn is newCity on a database the caller opened (a benchmark's, with

@@ -193,6 +193,9 @@ func newTestServerWith(t testing.TB, m *media.Service) *Server {
 		slices.Sort(docs)
 		return strings.Join(docs, "\n")
 	})
+	// The collections exist now: index them as the service indexes its
+	// own engine's (testenv.Tune).
+	testenv.Tune(t, db.Name())
 	return s
 }
 

@@ -28,6 +28,10 @@ func TestDemoHistory(t *testing.T) {
 		_ = a.DB.Database.Drop(ctx)
 		a.Close()
 	}()
+	// The collections exist once the services are open: index them as
+	// `fuju serve` does its own engine's, or every lookup by _id of the
+	// seed and the roll-up scans its collection.
+	testenv.Tune(t, cfg.Database)
 	t0 := time.Now()
 	if err := demo.Seed(ctx, a, 1, true); err != nil {
 		t.Fatal(err)

@@ -285,6 +285,7 @@ func TestDemoIsDeterministic(t *testing.T) {
 			_ = a.DB.Database.Drop(ctx)
 			a.Close()
 		}()
+		testenv.Tune(t, cfg.Database) // as the program's own engine is
 		if seeded, err := demo.SeedIfEmpty(ctx, a, 1, false); err != nil || !seeded {
 			t.Fatalf("seed: %v %v", seeded, err)
 		}

@@ -118,6 +118,22 @@ func startEngine() {
 	})
 }
 
+// Tune gives the database name of the tests' embedded engine the indexes
+// the service gives its own engine (db.Tune), on the collections that exist
+// now; on other backends it does nothing. A test that opens the service by
+// URI, as the program does with MONGODB_URI, reaches the embedded engine
+// as a server, so the service's own Tune does nothing there.
+func Tune(t testing.TB, name string) {
+	t.Helper()
+	if Backend() != BackendEmbedded {
+		return
+	}
+	MongoURI(t)
+	if err := db.TuneSQLite(context.Background(), engine.Dir, name); err != nil {
+		t.Fatalf("testenv: tune %s: %v", name, err)
+	}
+}
+
 var clientOnce sync.Once
 
 // DB returns a fresh, empty database named after the test and drops it when the
