@@ -446,24 +446,6 @@ func (a *memAudit) actions() []string {
 	return out
 }
 
-// logs collects the service's log lines.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 const testSecret = "whsec_fuju_test"
 
 // harness is a payments service on a fresh embedded database, talking to
@@ -476,7 +458,7 @@ type harness struct {
 	svc    *Service
 	ledger *memLedger
 	audit  *memAudit
-	logs   *logs
+	logs   *testenv.Buffer
 	clock  *clock
 	evSeq  atomic.Int64
 }
@@ -507,7 +489,7 @@ func newHarness(t testing.TB) *harness {
 // newHarnessOn is newHarness on database d.
 func newHarnessOn(t testing.TB, d *mongo.Database) *harness {
 	t.Helper()
-	h := &harness{t: t, ctx: context.Background(), db: d, w: newWorld(t), ledger: newLedger(), audit: &memAudit{}, logs: &logs{},
+	h := &harness{t: t, ctx: context.Background(), db: d, w: newWorld(t), ledger: newLedger(), audit: &memAudit{}, logs: &testenv.Buffer{},
 		clock: &clock{at: time.Now().UTC().Truncate(time.Second)}}
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := NewService(h.db, Config{SecretKey: "sk_test_fuju", WebhookSecrets: []string{"whsec_other", testSecret}, APIBase: h.w.base,

@@ -12,6 +12,7 @@ import (
 	"fuju/accounts"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
+	"fuju/internal/testenv"
 	"fuju/rentals"
 	"fuju/stations"
 )
@@ -22,7 +23,7 @@ import (
 // the waitlist offered).
 func TestReserveFormsBadInputAndTenancy(t *testing.T) {
 	s := newTestServer(t)
-	var logs syncBuf
+	var logs testenv.Buffer
 	s.logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	defer func() {
 		if t.Failed() {

@@ -21,6 +21,7 @@ import (
 	"fuju/catalog"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
+	"fuju/internal/testenv"
 	"fuju/media"
 	"fuju/rentals"
 	"fuju/stations"
@@ -83,7 +84,7 @@ func checkoutBody(tag, renter string, dueNow int64) map[string]any {
 // Invariant 1 through the HTTP API: 200 desks lend the last unit at once.
 func TestCheckoutRaceThroughAPI(t *testing.T) {
 	s := newTestServer(t)
-	var logs syncBuf
+	var logs testenv.Buffer
 	s.logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
 	defer func() {
 		if t.Failed() {
@@ -282,23 +283,6 @@ func TestDeskTenancy(t *testing.T) {
 	if rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), idNumberFor("13912345671")) {
 		t.Errorf("desk token on the reveal page: %d", rec.Code)
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // A renter registered at a desk and the family's online account are joined

@@ -15,6 +15,7 @@ import (
 	"fuju/accounts"
 	"fuju/internal/l10n"
 	"fuju/internal/tenancy"
+	"fuju/internal/testenv"
 	"fuju/rentals"
 )
 
@@ -65,7 +66,7 @@ func send(t *testing.T, s *Server, c opCaller, method, target string, vals url.V
 // clear 429 and logged without what was searched for.
 func TestRenterSearchAPI(t *testing.T) {
 	s := newTestServer(t)
-	var logs syncBuf
+	var logs testenv.Buffer
 	s.logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	d := desk{t: t, s: s, token: apiToken(t, s, "desk")}
 	// An ID number ending in X, to find by "002x".
